@@ -1,0 +1,30 @@
+from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from customers.models import Customer, DataAsset
+
+
+@admin.register(Customer)
+class CustomerAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "email", "organisation", "country"]
+    search_fields = ["name", "email", "organisation"]
+
+
+@admin.register(DataAsset)
+class DataAssetAdmin(GuardedModelAdmin, SimpleHistoryAdmin):
+    list_display = ["name", "owner", "classification", "classification_confirmed"]
+    list_filter = ["classification", "classification_confirmed"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "description"]
+    # Classification changes go through the compliance officer's form in the portal, with
+    # a reason; being an administrator confers no business permission (design.md).
+    readonly_fields = [
+        "classification",
+        "classification_confirmed",
+        "classification_reason",
+        "classified_by",
+        "classified_at",
+    ]
+    exclude = ["customers"]
+    filter_horizontal = ["data_categories", "collected_for"]

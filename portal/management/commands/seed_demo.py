@@ -1,0 +1,212 @@
+"""Demo data for a first look at the portal (idempotent, fixed random seed).
+
+The names here are a contract (design.md, issues): users ``alice``, ``carl``, ``bob``,
+``olivia``, ``lena``, ``admin`` with password ``demo``, and the four demo assets. Every
+write goes through the apps' services, the same code the portal runs.
+"""
+
+import random
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from faker import Faker
+from simple_history.utils import bulk_create_with_history
+
+from consent.models import DataCategory, Purpose
+from customers import services as customer_services
+from customers.models import Classification, Customer, DataAsset
+from portal import roles
+
+DEMO_PASSWORD = "demo"
+SEED = 2019
+
+USERS = [
+    # username, first, last, groups, superuser, what they do
+    ("alice", "Alice", "Andersen", [], False, "employee in marketing"),
+    ("carl", "Carl", "Christensen", [], False, "employee in sales"),
+    ("bob", "Bob", "Berg", [], False, "data owner of the demo assets"),
+    ("olivia", "Olivia", "Olsen", [roles.COMPLIANCE], False, "compliance officer"),
+    ("lena", "Lena", "Lund", [roles.LEGAL], False, "legal counsel"),
+    ("admin", "Ada", "Admin", [], True, "administrator (Django admin only)"),
+]
+
+
+@dataclass(frozen=True)
+class DemoAsset:
+    name: str
+    description: str
+    classification: str
+    confirmed: bool
+    customers: int
+    categories: tuple[str, ...]
+    collected_for: tuple[str, ...]
+    source_system: str
+    organisations: bool = False
+
+
+ASSETS = [
+    DemoAsset(
+        "Nordic retail customers",
+        "Retail customers in Norway, Sweden, Denmark and Finland from the web shop.",
+        Classification.CONFIDENTIAL,
+        True,
+        1200,
+        ("user.contact.email", "user.name", "user.contact.phone_number"),
+        ("essential.service",),
+        "Web shop (Nordics)",
+    ),
+    DemoAsset(
+        "Newsletter subscribers",
+        "People who signed up for the monthly product newsletter.",
+        Classification.INTERNAL,
+        True,
+        400,
+        ("user.contact.email", "user.name"),
+        ("marketing.communications.email",),
+        "Newsletter platform",
+    ),
+    DemoAsset(
+        "Key accounts",
+        "Our largest business customers, with their contacts and contract values.",
+        Classification.RESTRICTED,
+        True,
+        50,
+        ("user.contact.email", "user.name", "user.contact.phone_number", "user.workplace"),
+        ("essential.service",),
+        "CRM",
+        organisations=True,
+    ),
+    DemoAsset(
+        "Legacy import 2019",
+        "Contacts imported from the 2019 CRM migration; origin and consents unknown.",
+        Classification.CONFIDENTIAL,
+        False,
+        800,
+        ("user.contact.email", "user.name"),
+        (),
+        "CRM migration 2019",
+    ),
+]
+
+CLASSIFICATION_REASONS = {
+    "Nordic retail customers": "Personal contact data of retail customers; confidential.",
+    "Newsletter subscribers": "E-mail and name only, shared with the marketing team.",
+    "Key accounts": "Contract values and named contacts of our largest customers.",
+}
+
+COUNTRIES = ["NO", "SE", "DK", "FI"]
+LOCALES = {"NO": "no_NO", "SE": "sv_SE", "DK": "da_DK", "FI": "fi_FI"}
+
+
+class Command(BaseCommand):
+    help = "Load the demo users, assets and customers (idempotent: safe to run again)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--accounts-only",
+            action="store_true",
+            help="Only print the demo accounts and what to try.",
+        )
+
+    def handle(self, *args, **options):
+        if options["accounts_only"]:
+            self.stdout.write(self.accounts_text())
+            return
+        with transaction.atomic():
+            users = self.seed_users()
+            created = self.seed_assets(users)
+        self.stdout.write(
+            f"Demo data ready ({created} assets created, {len(ASSETS) - created} already there)."
+        )
+        self.stdout.write(self.accounts_text())
+
+    def seed_users(self) -> dict:
+        User = get_user_model()
+        users = {}
+        for username, first, last, groups, superuser, _ in USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User(
+                    username=username,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{username}@example.com",
+                    is_superuser=superuser,
+                    is_staff=superuser,
+                )
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                for name in groups:
+                    user.groups.add(Group.objects.get(name=name))
+            users[username] = user
+        return users
+
+    def seed_assets(self, users) -> int:
+        rng = random.Random(SEED)
+        created = 0
+        for index, spec in enumerate(ASSETS):
+            if DataAsset.objects.filter(name=spec.name).exists():
+                continue
+            customers = self.make_customers(spec, rng, seed=SEED + index, actor=users["bob"])
+            asset = customer_services.asset_create(
+                actor=users["bob"],
+                name=spec.name,
+                owner=users["bob"],
+                description=spec.description,
+                source_system=spec.source_system,
+                data_categories=DataCategory.objects.filter(key__in=spec.categories),
+                collected_for=Purpose.objects.filter(key__in=spec.collected_for),
+                customers=customers,
+            )
+            if spec.confirmed:
+                customer_services.asset_classify(
+                    asset=asset,
+                    actor=users["olivia"],
+                    classification=spec.classification,
+                    reason=CLASSIFICATION_REASONS[spec.name],
+                )
+            elif spec.classification != asset.classification:
+                raise AssertionError("An unconfirmed demo asset keeps the default class.")
+            created += 1
+        return created
+
+    def make_customers(self, spec: DemoAsset, rng: random.Random, *, seed: int, actor):
+        fakers = {country: Faker(locale) for country, locale in LOCALES.items()}
+        for number, fake in enumerate(fakers.values()):
+            fake.seed_instance(seed * 10 + number)
+        slug = "".join(ch for ch in spec.name.lower() if ch.isalnum())[:12]
+        rows = []
+        for i in range(spec.customers):
+            country = rng.choice(COUNTRIES)
+            fake = fakers[country]
+            name = fake.company() if spec.organisations else fake.name()
+            rows.append(
+                Customer(
+                    name=name,
+                    email=f"{slug}.{i:04d}@example.{country.lower()}",
+                    phone=fake.phone_number(),
+                    organisation=fake.company() if spec.organisations else "",
+                    country=country,
+                )
+            )
+        return bulk_create_with_history(rows, Customer, batch_size=1000, default_user=actor)
+
+    @staticmethod
+    def accounts_text() -> str:
+        lines = ["", "Demo accounts (password for all: demo):"]
+        for username, first, last, _, _, what in USERS:
+            lines.append(f"  {username:<7} {first} {last}, {what}")
+        lines += [
+            "",
+            "What to try:",
+            "  - log in as carl and look for 'Key accounts' in the catalogue: it is not there,",
+            "    and its address answers 'not found' (restricted assets are need-to-know);",
+            "  - log in as olivia (compliance): confirm or change a classification, with a",
+            "    reason, and see it in the asset's history;",
+            "  - 'Legacy import 2019' is still unconfirmed, so it counts as confidential;",
+            "  - the JSON API is at /api/assets/ and its documentation at /api/docs/.",
+        ]
+        return "\n".join(lines)

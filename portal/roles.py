@@ -1,0 +1,39 @@
+"""Who holds which role.
+
+Compliance and legal are Django groups (created by a data migration); a data owner is the
+owner of a ``DataAsset``; an administrator holds no business permission by being one.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+
+COMPLIANCE = "Compliance"
+LEGAL = "Legal"
+ROLE_GROUPS = (COMPLIANCE, LEGAL)
+
+
+def group_names(user) -> frozenset[str]:
+    """The names of the user's groups, read once per user object."""
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_portal_group_names", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._portal_group_names = cached
+    return cached
+
+
+def forget_groups(user) -> None:
+    """Drop the cached group names after a membership change."""
+    user.__dict__.pop("_portal_group_names", None)
+
+
+def is_compliance(user) -> bool:
+    return COMPLIANCE in group_names(user)
+
+
+def is_legal(user) -> bool:
+    return LEGAL in group_names(user)
+
+
+def is_compliance_or_legal(user) -> bool:
+    return bool(group_names(user) & set(ROLE_GROUPS))

@@ -1,0 +1,102 @@
+"""Fixtures every test knows: a small cast of users, and the services a test needs.
+
+Tests marked ``postgres`` or ``redis`` need the real service. Locally they skip with a
+message saying what is missing; under ``CI=true`` they fail instead, so a CI run can never
+pass by skipping them.
+"""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from portal import roles
+from tests.factories import DataAssetFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def missing_service(message: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(message)
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL", "")
+
+
+def redis_is_up() -> bool:
+    url = redis_url()
+    if not url:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _required_services(request):
+    if request.node.get_closest_marker("postgres"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            missing_service(
+                "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal"
+            )
+    if request.node.get_closest_marker("redis") and not redis_is_up():
+        missing_service("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0 to a running Redis")
+
+
+def add_to_group(user, name: str):
+    user.groups.add(Group.objects.get(name=name))
+    roles.forget_groups(user)
+    return user
+
+
+@pytest.fixture
+def requester(db):
+    """An employee who needs customer data for their work."""
+    return UserFactory(username="req", first_name="Rita", last_name="Requester")
+
+
+@pytest.fixture
+def owner(db):
+    """The data owner of the test assets."""
+    return UserFactory(username="own", first_name="Otto", last_name="Owner")
+
+
+@pytest.fixture
+def compliance_officer(db):
+    return add_to_group(UserFactory(username="comp", first_name="Cora"), roles.COMPLIANCE)
+
+
+@pytest.fixture
+def second_compliance_officer(db):
+    return add_to_group(UserFactory(username="comp2", first_name="Conrad"), roles.COMPLIANCE)
+
+
+@pytest.fixture
+def legal_counsel(db):
+    return add_to_group(UserFactory(username="legal", first_name="Lars"), roles.LEGAL)
+
+
+@pytest.fixture
+def outsider(db):
+    """An employee with no business with the test objects."""
+    return UserFactory(username="out", first_name="Oscar", last_name="Outsider")
+
+
+@pytest.fixture
+def asset(owner):
+    return DataAssetFactory(owner=owner, name="Test customers", customers=5)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()

@@ -1,0 +1,242 @@
+import pytest
+from django.urls import reverse
+
+from customers.models import Classification
+from tests.factories import DataAssetFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def restricted_asset(owner):
+    return DataAssetFactory(
+        owner=owner,
+        name="Key accounts",
+        description="Largest business customers",
+        classification=Classification.RESTRICTED,
+        classification_confirmed=True,
+        customers=3,
+    )
+
+
+@pytest.fixture
+def open_asset(owner):
+    return DataAssetFactory(
+        owner=owner,
+        name="Nordic retail customers",
+        description="Web shop customers in the Nordics",
+        customers=4,
+        categories=["user.contact.email", "user.name"],
+        collected_for=["essential.service"],
+    )
+
+
+def list_names(client, **params) -> list[str]:
+    response = client.get(reverse("customers:asset_list"), params)
+    assert response.status_code == 200
+    return [asset.name for asset in response.context["page"].object_list]
+
+
+def test_catalogue_needs_a_login(client):
+    response = client.get(reverse("customers:asset_list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_employee_sees_the_catalogue_with_counts(client, outsider, open_asset):
+    client.force_login(outsider)
+
+    response = client.get(reverse("customers:asset_list"))
+
+    row = response.context["page"].object_list[0]
+    assert row.name == "Nordic retail customers"
+    assert row.customer_count == 4
+    assert "user.contact.email" in response.content.decode()
+
+
+def test_restricted_asset_is_absent_from_list_and_search_for_other_employees(
+    client, outsider, restricted_asset, open_asset
+):
+    client.force_login(outsider)
+
+    assert list_names(client) == ["Nordic retail customers"]
+    assert list_names(client, q="Key") == []
+    assert list_names(client, q="business customers") == []
+    assert list_names(client, classification="restricted") == []
+
+
+def test_restricted_asset_detail_is_404_for_other_employees_in_ui_and_api(
+    client, api_client, outsider, restricted_asset
+):
+    client.force_login(outsider)
+    api_client.force_authenticate(outsider)
+
+    assert (
+        client.get(reverse("customers:asset_detail", args=[restricted_asset.pk])).status_code == 404
+    )
+    api = api_client.get(f"/api/assets/{restricted_asset.pk}/")
+    assert api.status_code == 404
+    assert api.json() == {"detail": "Not found."} or "detail" in api.json()
+    names = [a["name"] for a in api_client.get("/api/assets/").json()["results"]]
+    assert "Key accounts" not in names
+    assert api_client.get("/api/assets/", {"q": "Key"}).json()["count"] == 0
+
+
+@pytest.mark.parametrize("who", ["owner", "compliance_officer", "legal_counsel"])
+def test_owner_compliance_and_legal_see_the_restricted_asset(
+    request, client, api_client, who, restricted_asset
+):
+    user = request.getfixturevalue(who)
+    client.force_login(user)
+    api_client.force_authenticate(user)
+
+    assert "Key accounts" in list_names(client, q="Key")
+    assert (
+        client.get(reverse("customers:asset_detail", args=[restricted_asset.pk])).status_code == 200
+    )
+    assert api_client.get(f"/api/assets/{restricted_asset.pk}/").status_code == 200
+
+
+def test_holder_of_an_object_permission_sees_the_restricted_asset(
+    client, outsider, restricted_asset
+):
+    from guardian.shortcuts import assign_perm
+
+    assign_perm("customers.view_records", outsider, restricted_asset)
+    client.force_login(outsider)
+
+    assert list_names(client) == ["Key accounts"]
+
+
+def test_search_matches_name_and_description(client, outsider, open_asset):
+    DataAssetFactory(name="Event attendees", description="People who came to the fair")
+    client.force_login(outsider)
+
+    assert list_names(client, q="nordic") == ["Nordic retail customers"]
+    assert list_names(client, q="fair") == ["Event attendees"]
+
+
+def test_filters_by_owner_category_classification_and_confirmation(client, outsider, open_asset):
+    other_owner = UserFactory(username="else")
+    DataAssetFactory(
+        name="Partner contacts",
+        owner=other_owner,
+        classification=Classification.INTERNAL,
+        classification_confirmed=True,
+        categories=["user.contact.phone_number"],
+    )
+    client.force_login(outsider)
+
+    assert list_names(client, owner=other_owner.pk) == ["Partner contacts"]
+    assert list_names(client, category="user.contact.email") == ["Nordic retail customers"]
+    # A parent category finds its sub-categories.
+    assert list_names(client, category="user.contact") == [
+        "Nordic retail customers",
+        "Partner contacts",
+    ]
+    assert list_names(client, classification="internal") == ["Partner contacts"]
+    assert list_names(client, confirmed="no") == ["Nordic retail customers"]
+    assert list_names(client, confirmed="yes") == ["Partner contacts"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"classification": "secret"},
+        {"owner": "not-a-number"},
+        {"owner": "999999"},
+        {"category": "user.nonexistent"},
+        {"confirmed": "maybe"},
+        {"q": "x" * 500},
+        {"page": "last-ish"},
+    ],
+)
+def test_unknown_filter_values_get_a_message_not_a_500(
+    client, api_client, outsider, open_asset, params
+):
+    client.force_login(outsider)
+    api_client.force_authenticate(outsider)
+
+    page = client.get(reverse("customers:asset_list"), params)
+    api = api_client.get("/api/assets/", params)
+
+    assert page.status_code == 200
+    if "page" not in params:
+        assert page.context["form"].errors
+        assert api.status_code == 400
+        field = next(iter(params))
+        assert field in api.json()
+    else:
+        assert api.status_code == 404
+
+
+def test_list_is_paginated(client, outsider):
+    for n in range(30):
+        DataAssetFactory(name=f"List {n:02d}")
+    client.force_login(outsider)
+
+    first = client.get(reverse("customers:asset_list"))
+    second = client.get(reverse("customers:asset_list"), {"page": 2})
+
+    assert len(first.context["page"].object_list) == 25
+    assert len(second.context["page"].object_list) == 5
+    assert "30 assets" in first.content.decode()
+
+
+def test_asset_detail_shows_what_the_catalogue_promises(client, outsider, open_asset):
+    client.force_login(outsider)
+
+    page = client.get(reverse("customers:asset_detail", args=[open_asset.pk])).content.decode()
+
+    for expected in ["Nordic retail customers", "Otto", "user.contact.email", "essential.service"]:
+        assert expected in page
+    assert "not yet confirmed by compliance" in page
+    # The history and the classification form are for compliance only.
+    assert "Confirm or change the classification" not in page
+
+
+def test_asset_detail_shows_history_to_compliance(client, compliance_officer, open_asset):
+    client.force_login(compliance_officer)
+
+    page = client.get(reverse("customers:asset_detail", args=[open_asset.pk])).content.decode()
+
+    assert "Confirm or change the classification" in page
+    assert "History" in page
+
+
+def make_assets(count: int, owner) -> None:
+    for n in range(count):
+        DataAssetFactory(
+            owner=owner,
+            name=f"Bulk {n:03d}",
+            customers=1,
+            categories=["user.contact.email", "user.name"],
+            collected_for=["essential.service"],
+        )
+
+
+@pytest.mark.parametrize("count", [10, 200])
+def test_asset_list_page_runs_a_constant_number_of_queries(
+    client, outsider, owner, count, django_assert_max_num_queries
+):
+    make_assets(count, owner)
+    client.force_login(outsider)
+
+    with django_assert_max_num_queries(9):
+        response = client.get(reverse("customers:asset_list"))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("count", [10, 200])
+def test_asset_api_list_runs_a_constant_number_of_queries(
+    api_client, outsider, owner, count, django_assert_max_num_queries
+):
+    make_assets(count, owner)
+    api_client.force_authenticate(outsider)
+
+    with django_assert_max_num_queries(6):
+        response = api_client.get("/api/assets/", {"page_size": 200})
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == count

@@ -1,0 +1,63 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from customers.models import Customer, DataAsset
+from portal import roles
+from portal.models import User
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_ASSETS = {
+    # name: (classification, confirmed, customers)
+    "Nordic retail customers": ("confidential", True, 1200),
+    "Newsletter subscribers": ("internal", True, 400),
+    "Key accounts": ("restricted", True, 50),
+    "Legacy import 2019": ("confidential", False, 800),
+}
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", stdout=StringIO())
+
+
+def test_demo_users_and_roles(demo):
+    for username in ["alice", "carl", "bob", "olivia", "lena", "admin"]:
+        assert authenticate(username=username, password="demo") is not None, username
+    assert roles.is_compliance(User.objects.get(username="olivia"))
+    assert roles.is_legal(User.objects.get(username="lena"))
+    assert not roles.is_compliance_or_legal(User.objects.get(username="alice"))
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and not roles.is_compliance_or_legal(admin)
+
+
+def test_demo_assets_are_as_the_contract_says(demo):
+    for name, (classification, confirmed, count) in EXPECTED_ASSETS.items():
+        asset = DataAsset.objects.get(name=name)
+        assert asset.owner.username == "bob"
+        assert (asset.classification, asset.classification_confirmed) == (
+            classification,
+            confirmed,
+        )
+        assert asset.customers.count() == count
+    nordic = DataAsset.objects.get(name="Nordic retail customers")
+    assert set(nordic.data_categories.values_list("key", flat=True)) == {
+        "user.contact.email",
+        "user.name",
+        "user.contact.phone_number",
+    }
+    assert list(nordic.collected_for.values_list("key", flat=True)) == ["essential.service"]
+
+
+def test_seed_demo_is_idempotent_and_deterministic(demo):
+    emails = list(Customer.objects.order_by("email").values_list("email", "name")[:20])
+    histories = DataAsset.history.count()
+
+    call_command("seed_demo", stdout=StringIO())
+
+    assert Customer.objects.count() == 2450
+    assert list(Customer.objects.order_by("email").values_list("email", "name")[:20]) == emails
+    assert DataAsset.history.count() == histories

@@ -1,0 +1,72 @@
+"""Production is the default: these run manage.py in a fresh process with a bare env."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "k3y-" + "Zq8#vL2@pX9!mR4$wT7%nB1^cF6&hJ0*dG5(sK3)yU8" + "a" * 10
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_env(tmp_path) -> dict:
+    return {
+        "SECRET_KEY": STRONG_KEY,
+        "ALLOWED_HOSTS": "portal.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    }
+
+
+def test_deploy_check_passes_with_only_the_required_variables(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production_env(tmp_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_defaults_are_secure(tmp_path):
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE,"
+        " s.SECURE_HSTS_SECONDS > 0, s.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    result = manage("shell", "--no-imports", "-c", code, **production_env(tmp_path))
+
+    assert result.stdout.split() == ["False", "True", "True", "True", "True", "True"]
+
+
+def test_ssl_redirect_can_be_turned_off_explicitly(tmp_path):
+    code = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT)"
+    result = manage(
+        "shell", "--no-imports", "-c", code, SECURE_SSL_REDIRECT="0", **production_env(tmp_path)
+    )
+
+    assert result.stdout.strip() == "False"
+
+
+def test_missing_secret_key_stops_the_process_outside_debug(tmp_path):
+    env = production_env(tmp_path)
+    del env["SECRET_KEY"]
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_unreadable_boolean_is_refused_rather_than_guessed(tmp_path):
+    result = manage("check", DEBUG="perhaps", **production_env(tmp_path))
+
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr

@@ -1,0 +1,25 @@
+"""Settings for the test suite: the production settings with test-friendly overrides.
+
+The database is whatever ``DATABASE_URL`` says (CI: PostgreSQL). Celery runs eagerly here;
+tests/integration start a real worker against ``REDIS_URL`` themselves.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
+
+from portal.settings import *  # noqa: E402
+
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}
