@@ -9,6 +9,7 @@ from simple_history.utils import bulk_create_with_history
 
 from customers.models import AssetCustomer, Classification, Customer, DataAsset
 from portal import roles
+from portal.audit import audit_record
 from portal.errors import ApplicationError
 
 MIN_REASON_LENGTH = 10
@@ -86,6 +87,7 @@ def asset_classify(*, asset: DataAsset, actor, classification: str, reason: str)
         )
     # Lock the row: two officers classifying at once must not interleave their writes.
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
+    before = {"classification": asset.classification, "confirmed": asset.classification_confirmed}
     asset.classification = classification
     asset.classification_confirmed = True
     asset.classification_reason = reason
@@ -94,4 +96,10 @@ def asset_classify(*, asset: DataAsset, actor, classification: str, reason: str)
     asset._history_user = actor
     asset._change_reason = reason
     asset.save()
+    audit_record(
+        actor=actor,
+        action="asset.classification_change",
+        target=asset,
+        detail={"from": before, "to": classification, "reason": reason},
+    )
     return asset

@@ -25,3 +25,99 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+
+class AuditChannel(models.TextChoices):
+    WEB = "web", "Web"
+    API = "api", "API"
+    COMMAND = "command", "Command"
+    TASK = "task", "Task"
+
+
+class AuditEvent(models.Model):
+    """One entry of the append-only audit trail.
+
+    ``hash`` is SHA-256 over the event's canonical content and ``previous_hash``, so any
+    edit, deletion or insertion breaks the chain from that event on (``portal.audit``).
+    Not a history row: events are never updated or deleted, not even by an administrator.
+    """
+
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    actor_label = models.CharField(max_length=150, help_text="Username then, or 'system'.")
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=255, blank=True)
+    asset_id = models.BigIntegerField(
+        null=True, blank=True, db_index=True, help_text="The data asset the event concerns."
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    channel = models.CharField(max_length=16, choices=AuditChannel.choices)
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    token_id = models.CharField(max_length=32, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} by {self.actor_label}"
+
+
+class AuditChainHead(models.Model):
+    """The single row every audit writer locks first, so the chain never forks.
+
+    An UPDATE of this row takes a row lock on PostgreSQL and the database write lock on
+    SQLite: concurrent writers, threads or processes, append one after another.
+    """
+
+    last_event_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit head at #{self.last_event_id}"
+
+
+class Notification(models.Model):
+    """One message to one person: shown in their inbox and delivered by e-mail.
+
+    Written in the transaction of the event that causes it (an outbox row); a Celery task
+    queued on commit delivers the e-mail and sets ``sent_at``; a beat job re-queues rows
+    still pending, so nothing is lost when Redis or a worker is down.
+    """
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=64, db_index=True)
+    subject = models.CharField(max_length=255)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True, help_text="Path of the object.")
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            models.Index(
+                fields=["created_at"],
+                name="notification_pending",
+                condition=models.Q(sent_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient_id}: {self.subject}"
