@@ -30,9 +30,7 @@ def test_demo_consents_show_the_seed_example(demo):
     assert coverage("Legacy import 2019", "marketing").eligible == 0
     sharing = coverage("Nordic retail customers", "third_party_sharing")
     assert 24 <= sharing.eligible <= 60
-    assert set(ConsentRecord.objects.values_list("recorded_by__username", flat=True)) == {
-        "olivia"
-    }
+    assert set(ConsentRecord.objects.values_list("recorded_by__username", flat=True)) == {"olivia"}
 
 
 def test_demo_consents_are_recorded_once(demo):
