@@ -4,11 +4,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from customers.models import AccessGrant, AccessLevel, AccessRequest, DataAsset
+from customers.models import AccessGrant, AccessLevel, AccessRequest, Customer, DataAsset
 from customers.selectors import (
     access_request_list_for,
     access_requests_waiting_for,
     asset_list_for,
+    customer_list_for,
     grant_list_for,
     with_catalogue_details,
 )
@@ -55,3 +56,7 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
     if not user.has_perm(f"customers.{codename}", grant.asset):
         raise PermissionDenied("Your permission on this asset has been removed.")
     return grant
+
+
+def get_customer_for_user(user, pk) -> Customer:
+    return get_object_or_404(customer_list_for(user), pk=pk)

@@ -10,6 +10,7 @@ from customers.models import (
     AccessRequest,
     AssetCustomer,
     Classification,
+    Customer,
     DataAsset,
     DataAssetUserObjectPermission,
 )
@@ -116,7 +117,7 @@ def asset_history(asset: DataAsset):
 def access_alternatives(user, asset: DataAsset, purpose: Purpose, *, limit: int = 5) -> dict:
     """What would work instead of a refused request: other purposes with their coverage on
     this asset, and other assets the user can see with coverage for this purpose."""
-    from consent.selectors import assets_with_coverage_candidates, coverage_for
+    from consent.selectors import coverage_for
 
     nearby = Q(key__in=purpose.ancestor_keys) | Q(parent_id=purpose.parent_id)
     candidates = (
@@ -245,3 +246,30 @@ def grant_records(grant: AccessGrant):
 
     columns = record_columns(grant.asset)
     return columns, eligible_customers(grant.asset, grant.purpose).order_by("id").values(*columns)
+
+
+def customer_list_for(user) -> QuerySet[Customer]:
+    """The customers whose records ``user`` may look up one by one: compliance and legal.
+
+    Customer records are confidential; everyone else reaches customers only through an
+    approved grant on an asset, never by id.
+    """
+    if user is None or not user.is_active or not roles.is_compliance_or_legal(user):
+        return Customer.objects.none()
+    return Customer.objects.all()
+
+
+def assets_with_coverage_candidates(assets: QuerySet[DataAsset], purpose: Purpose):
+    """Of ``assets``, those that may have eligible customers for ``purpose``: collected for
+    it (or an ancestor) when its basis is not consent, or holding a customer with a current
+    grant of consent for it or an ancestor. A cheap pre-filter before exact coverage."""
+    from consent.models import ConsentState, ConsentStatus
+
+    consented = ConsentState.objects.filter(
+        purpose__key__in=purpose.ancestor_keys, status=ConsentStatus.GRANTED
+    ).values("customer_id")
+    holding = AssetCustomer.objects.filter(customer_id__in=consented).values("asset_id")
+    condition = Q(pk__in=holding)
+    if not purpose.needs_consent:
+        condition |= Q(collected_for__key__in=purpose.ancestor_keys)
+    return assets.filter(condition).distinct().order_by("name")

@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from consent.models import Purpose
+from consent.serializers import CoverageSerializer
 from customers.models import AccessGrant, AccessLevel, AccessRequest, Classification, DataAsset
 
 
@@ -41,13 +43,21 @@ class AssetDetailSerializer(AssetSerializer):
         source="classified_by.username", read_only=True, default=None
     )
     classified_at = serializers.DateTimeField(read_only=True)
+    coverage = serializers.SerializerMethodField()
 
     class Meta(AssetSerializer.Meta):
         fields = AssetSerializer.Meta.fields + [
             "classification_reason",
             "classified_by",
             "classified_at",
+            "coverage",
         ]
+
+    @extend_schema_field(CoverageSerializer(allow_null=True))
+    def get_coverage(self, asset) -> dict | None:
+        """Consent coverage for the purpose asked with ``?purpose=KEY``; null otherwise."""
+        coverage = self.context.get("coverage")
+        return CoverageSerializer(coverage).data if coverage else None
 
 
 class AssetClassifySerializer(serializers.Serializer):
@@ -64,11 +74,6 @@ class StepSerializer(serializers.Serializer):
     decided_by = serializers.CharField(source="decided_by.username", default=None)
     decided_at = serializers.DateTimeField()
     reason = serializers.CharField()
-
-
-class CoverageSerializer(serializers.Serializer):
-    eligible = serializers.IntegerField()
-    total = serializers.IntegerField()
 
 
 class AccessRequestSerializer(serializers.ModelSerializer):

@@ -5,13 +5,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from consent.selectors import coverage_for
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 from simple_history.utils import bulk_create_with_history
 
+from consent.selectors import coverage_for
 from customers.models import (
     AccessGrant,
     AccessLevel,

@@ -1,4 +1,3 @@
-from consent.selectors import coverage_for
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -7,6 +6,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from consent.forms import CoverageForm
+from consent.selectors import coverage_for
 from customers import services
 from customers.exports import csv_response
 from customers.forms import (
@@ -57,7 +58,16 @@ def asset_list(request):
 
 def _detail_context(request, asset, classify_form=None):
     can_classify = roles.is_compliance(request.user)
-    context = {"asset": asset, "can_classify": can_classify}
+    coverage_form = CoverageForm(request.GET or None)
+    coverage = None
+    if coverage_form.is_valid() and coverage_form.cleaned_data["purpose"]:
+        coverage = coverage_for(asset, coverage_form.cleaned_data["purpose"])
+    context = {
+        "asset": asset,
+        "can_classify": can_classify,
+        "coverage_form": coverage_form,
+        "coverage": coverage,
+    }
     if can_classify:
         context["classify_form"] = classify_form or AssetClassifyForm(
             initial={"classification": asset.classification}

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from consent import api as consent_api
 from customers import api as customers_api
 from portal import views
 
@@ -14,12 +15,16 @@ router.include_root_view = False
 router.register("assets", customers_api.AssetViewSet, basename="asset")
 router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
 router.register("grants", customers_api.GrantViewSet, basename="grant")
+# Consent (issue 5)
+router.register("customers", consent_api.CustomerConsentViewSet, basename="customer")
+router.register("consents", consent_api.ConsentViewSet, basename="consent")
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("customers.urls")),
+    path("", include("consent.urls")),  # /customers/<id>/, /consents/import/
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),

@@ -60,7 +60,9 @@ def test_api_request_answers_201_with_status_coverage_and_steps(
         ({"level": "everything"}, 400, "level"),
     ],
 )
-def test_api_bad_requests_change_nothing(api_client, requester, confidential_asset, body, status, field):
+def test_api_bad_requests_change_nothing(
+    api_client, requester, confidential_asset, body, status, field
+):
     payload = {
         "asset": confidential_asset.pk,
         "purpose": "marketing.communications.email",
@@ -112,7 +114,10 @@ def test_api_approve_deny_withdraw_and_waiting_list(
     assert api_client.get("/api/access-requests/", {"waiting": 1}).json()["count"] == 0
 
     assert post(api_client, outsider, f"{path}/approve/", {"reason": "ok then"}).status_code == 404
-    assert post(api_client, compliance_officer, f"{path}/approve/", {"reason": "ok then"}).status_code == 403
+    assert (
+        post(api_client, compliance_officer, f"{path}/approve/", {"reason": "ok then"}).status_code
+        == 403
+    )
     assert post(api_client, owner, f"{path}/approve/", {}).status_code == 400
     approved = post(api_client, owner, f"{path}/approve/", {"reason": "Campaign is planned."})
     assert approved.status_code == 200
@@ -239,7 +244,9 @@ def test_approver_decides_from_the_approvals_page(client, requester, owner, conf
 
     assert response.status_code == 302
     assert access_request.chain.steps.get(position=1).status == "approved"
-    assert "Nothing is waiting for you" in client.get(reverse("customers:approvals")).content.decode()
+    assert (
+        "Nothing is waiting for you" in client.get(reverse("customers:approvals")).content.decode()
+    )
 
 
 def test_seed_scenario_end_to_end_on_demo_data(api_client):

@@ -57,7 +57,9 @@ def test_chain_follows_the_effective_classification(
     assert roles_of(ask(requester, asset, email_marketing)) == chain
 
 
-def test_owner_requesting_own_asset_is_replaced_by_compliance(owner, confidential_asset, email_marketing):
+def test_owner_requesting_own_asset_is_replaced_by_compliance(
+    owner, confidential_asset, email_marketing
+):
     access_request = ask(owner, confidential_asset, email_marketing)
 
     steps = list(access_request.chain.steps.order_by("position"))
@@ -70,7 +72,11 @@ def test_owner_requesting_own_asset_is_replaced_by_compliance(owner, confidentia
 
 
 def test_request_shows_coverage_and_notifies_the_first_deciders_only(
-    requester, owner, compliance_officer, confidential_asset, email_marketing,
+    requester,
+    owner,
+    compliance_officer,
+    confidential_asset,
+    email_marketing,
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -83,7 +89,11 @@ def test_request_shows_coverage_and_notifies_the_first_deciders_only(
 
 
 def test_full_approval_creates_a_grant_with_object_permissions_and_tells_everyone(
-    requester, owner, compliance_officer, confidential_asset, email_marketing,
+    requester,
+    owner,
+    compliance_officer,
+    confidential_asset,
+    email_marketing,
     django_capture_on_commit_callbacks,
 ):
     access_request = ask(requester, confidential_asset, email_marketing, level="export")
@@ -103,7 +113,9 @@ def test_full_approval_creates_a_grant_with_object_permissions_and_tells_everyon
     assert {"request_progress", "request_decided", "grant_created"} <= set(outcomes)
 
 
-def test_a_restricted_asset_needs_legal(requester, owner, compliance_officer, legal_counsel, email_marketing):
+def test_a_restricted_asset_needs_legal(
+    requester, owner, compliance_officer, legal_counsel, email_marketing
+):
     from tests.customers.conftest import consent
 
     asset = DataAssetFactory(
@@ -205,16 +217,22 @@ def test_no_eligible_customer_is_refused_at_once_with_the_reason_and_alternative
 ):
     legacy = DataAssetFactory(owner=owner, name="Legacy import", customers=8)
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(
-        services.CoverageRefusal
-    ) as refusal:
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(services.CoverageRefusal) as refusal,
+    ):
         ask(requester, legacy, email_marketing)
 
     assert refusal.value.message == (
         "None of the 8 customers in Legacy import agreed to marketing.communications.email."
     )
     assets = refusal.value.extra["alternatives"]["assets"]
-    assert {"id": confidential_asset.pk, "name": "Retail list", "eligible": 4, "total": 10} in assets
+    assert {
+        "id": confidential_asset.pk,
+        "name": "Retail list",
+        "eligible": 4,
+        "total": 10,
+    } in assets
     assert not AccessRequest.objects.exists()
     assert mail.outbox == [] and not Notification.objects.exists()
     assert AuditEvent.objects.filter(action="access_request.refused").count() == 1
@@ -269,7 +287,9 @@ def test_two_compliance_officers_approving_at_once_make_one_decision(
     from tests.customers.conftest import consent
 
     asset = DataAssetFactory(
-        owner=owner, customers=2, classification=Classification.CONFIDENTIAL,
+        owner=owner,
+        customers=2,
+        classification=Classification.CONFIDENTIAL,
         classification_confirmed=True,
     )
     consent(asset.customers.all())
