@@ -114,9 +114,7 @@ def test_mark_all_read_touches_only_own_notifications(client, requester, outside
     assert theirs.read_at is None
 
 
-def test_another_users_notification_is_404_in_the_ui_and_stays_unread(
-    client, requester, outsider
-):
+def test_another_users_notification_is_404_in_the_ui_and_stays_unread(client, requester, outsider):
     (theirs,) = tell(outsider)
     client.force_login(requester)
 
