@@ -6,31 +6,33 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from portal.notifications import (
-    DeliveryFailed,
-    notification_deliver,
-    notification_outbox_sweep,
-)
+from portal.notifications import notification_deliver, notification_outbox_sweep
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=settings.NOTIFICATION_MAX_RETRIES)
-def deliver_notification(self, pk: int) -> bool:
-    """Send one notification's e-mail, at most once per claim (see ``notification_deliver``).
+def deliver_notifications(self, ids: list[int]) -> int:
+    """Send these notifications' e-mails, each at most once per claim (see
+    ``notification_deliver``); returns how many failed.
 
-    A failed send is retried with the backoff the service recorded on the row; after the
-    last retry the row stays pending and the outbox sweep keeps trying at the capped backoff.
+    Rows that failed are retried together, after the longest backoff the service recorded on
+    them; after the last retry they stay pending and the outbox sweep keeps trying at the
+    capped backoff. Rows sent meanwhile (by another worker) are skipped by the claim.
     """
-    try:
-        return notification_deliver(notification_id=pk)
-    except DeliveryFailed as failure:
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            # Eager (local demo, unit tests): no retry in-process; the row keeps its error.
-            logger.error("Notification %s still failing (%s); the sweep will retry.", pk, failure)
-            return False
-        countdown = max(0.0, (failure.retry_at - timezone.now()).total_seconds())
-        raise self.retry(countdown=countdown, exc=failure) from failure
+    failures = notification_deliver(notification_ids=ids).failed
+    if not failures:
+        return 0
+    if self.request.is_eager or self.request.retries >= self.max_retries:
+        # Eager (local demo, unit tests): no retry in-process; the rows keep their error.
+        logger.error("%d notification(s) still failing; the sweep will retry.", len(failures))
+        return len(failures)
+    retry_at = max(failure.retry_at for failure in failures)
+    raise self.retry(
+        args=[[failure.notification_id for failure in failures]],
+        countdown=max(0.0, (retry_at - timezone.now()).total_seconds()),
+        exc=failures[0],
+    )
 
 
 @shared_task

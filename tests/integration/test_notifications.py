@@ -10,7 +10,7 @@ from django.db import transaction
 
 from portal.models import Notification
 from portal.notifications import notify
-from tests.integration.conftest import free_port, wait_for
+from tests.integration.services import free_port, wait_for
 
 pytestmark = [
     pytest.mark.redis,
