@@ -156,12 +156,13 @@ def _claim(ids: list[int], claimed_at: datetime) -> list[int]:
     stale = claimed_at - timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT)
     table = connection.ops.quote_name(Notification._meta.db_table)
     placeholders = ", ".join(["%s"] * len(ids))
+    adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores it (SQLite: text)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET claimed_at = %s, attempts = attempts + 1 "  # noqa: S608
             f"WHERE id IN ({placeholders}) AND sent_at IS NULL "
             "AND (claimed_at IS NULL OR claimed_at < %s) RETURNING id",
-            [claimed_at, *ids, stale],
+            [adapt(claimed_at), *ids, adapt(stale)],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
