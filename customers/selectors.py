@@ -166,28 +166,24 @@ def access_request_list_for(user) -> QuerySet[AccessRequest]:
     requests = AccessRequest.objects.all()
     if not roles.is_compliance_or_legal(user):
         requests = requests.filter(Q(requester=user) | Q(asset__owner=user))
-    return requests.select_related("asset", "purpose", "requester", "chain").prefetch_related(
-        steps_in_order()
-    )
+    return requests.select_related(
+        "asset", "purpose", "requester", "chain", "grant"
+    ).prefetch_related(steps_in_order())
 
 
 def access_requests_of(user) -> QuerySet[AccessRequest]:
     return (
         AccessRequest.objects.filter(requester=user)
-        .select_related("asset", "purpose", "chain")
-        .prefetch_related(
-            Prefetch("chain__steps", queryset=ApprovalStep.objects.order_by("position"))
-        )
+        .select_related("asset", "purpose", "requester", "chain", "grant")
+        .prefetch_related(steps_in_order())
     )
 
 
 def access_requests_waiting_for(user) -> QuerySet[AccessRequest]:
     return (
         AccessRequest.objects.filter(chain__steps__in=open_steps_for(user))
-        .select_related("asset", "purpose", "requester", "chain")
-        .prefetch_related(
-            Prefetch("chain__steps", queryset=ApprovalStep.objects.order_by("position"))
-        )
+        .select_related("asset", "purpose", "requester", "chain", "grant")
+        .prefetch_related(steps_in_order())
         .order_by("created_at", "id")
     )
 

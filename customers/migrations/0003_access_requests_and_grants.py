@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("consent", "0004_consent_records_and_current_state"),
         ("customers", "0002_initial"),
-        ("portal", "0005_approval_chains"),
+        ("portal", "0006_approval_chains"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0004_notifications"),
+        ("portal", "0005_notification_retry_backoff"),
     ]
 
     operations = [
