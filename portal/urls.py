@@ -13,6 +13,8 @@ from portal import notification_api, views
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("assets", customers_api.AssetViewSet, basename="asset")
+router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
+router.register("grants", customers_api.GrantViewSet, basename="grant")
 # Consent (issue 5)
 router.register("customers", consent_api.CustomerConsentViewSet, basename="customer")
 router.register("consents", consent_api.ConsentViewSet, basename="consent")
@@ -22,7 +24,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("assets/", include("customers.urls")),
+    path("", include("customers.urls")),
     path("", include("consent.urls")),  # /customers/<id>/, /consents/import/
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
