@@ -5,7 +5,9 @@ from django.core.mail import EmailMessage
 from django.db.models import F, Q
 from django.utils import timezone
 
+from portal.audit import audit_channel
 from portal.models import Notification
+from portal.services import audit_anchor_write
 
 
 @shared_task
@@ -34,3 +36,17 @@ def deliver_notification(pk: int) -> bool:
         raise
     Notification.objects.filter(pk=pk).update(sent_at=timezone.now(), last_error="")
     return True
+
+
+@shared_task
+def audit_anchor_daily() -> dict:
+    """Beat job: verify the audit chain and anchor its head outside the database."""
+    with audit_channel("task"):
+        result = audit_anchor_write(actor=None)
+    anchor = result.anchor
+    return {
+        "ok": result.verification.ok,
+        "checked": result.verification.checked,
+        "first_bad": result.verification.first_bad,
+        "anchored_event": anchor.event_id if anchor else None,
+    }
