@@ -31,7 +31,7 @@ def audit_event_list_for(
     *,
     actor: str = "",
     action: str = "",
-    asset=None,
+    asset: int | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet[AuditEvent]:
@@ -40,7 +40,8 @@ def audit_event_list_for(
 
     ``actor`` is a username (or ``system``/``anonymous``) as it was when the event was
     written; ``action`` matches the action and its sub-actions (``grant`` finds
-    ``grant.create``); the dates are whole days in the site's time zone, both included.
+    ``grant.create``); ``asset`` is a data asset's id; the dates are whole days in the
+    site's time zone, both included.
     """
     if not roles.is_compliance(user):
         return AuditEvent.objects.none()
@@ -50,7 +51,7 @@ def audit_event_list_for(
     if action:
         events = events.filter(Q(action=action) | Q(action__startswith=action + "."))
     if asset is not None:
-        events = events.filter(asset_id=asset.pk)
+        events = events.filter(asset_id=asset)
     if date_from:
         events = events.filter(created_at__gte=_start_of_day(date_from))
     if date_to:

@@ -118,11 +118,9 @@ def audit_log_export(*, actor, filters: dict) -> QuerySet[AuditEvent]:
     audit_record(
         actor=actor,
         action="audit.export",
-        target=filters.get("asset"),
+        asset_id=filters.get("asset"),
         detail={
-            "filters": {
-                key: getattr(value, "pk", value) for key, value in filters.items() if value
-            },
+            "filters": {key: value for key, value in filters.items() if value},
             "rows": events.count(),
         },
     )

@@ -1,5 +1,16 @@
-from django.http import JsonResponse
+import csv
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from portal import services
+from portal.forms import AuditFilterForm
+from portal.permissions import check_audit_log_reader
+from portal.selectors import audit_event_list_for
 
 
 def home(request):
@@ -34,3 +45,96 @@ def server_error(request):
     if _wants_json(request):
         return JsonResponse({"detail": "Server error."}, status=500)
     return render(request, "500.html", status=500)
+
+
+# --- Audit log (compliance only; 404 for everyone else) ----------------------------------
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_CSV_COLUMNS = [
+    "id",
+    "created_at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "asset_id",
+    "detail",
+    "channel",
+    "request_id",
+    "ip",
+    "token_id",
+    "previous_hash",
+    "hash",
+]
+
+
+@login_required
+def audit_log(request):
+    check_audit_log_reader(request.user)
+    form = AuditFilterForm(request.GET)
+    filters = form.filters() if form.is_valid() else {}
+    events = audit_event_list_for(request.user, **filters)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/audit_log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def audit_log_csv(request):
+    """The filtered audit log as CSV, streamed; the download is itself an audit event."""
+    check_audit_log_reader(request.user)
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return audit_log(request)  # the page, with the form's messages, as a 400
+    events = services.audit_log_export(actor=request.user, filters=form.filters())
+    response = StreamingHttpResponse(_csv_lines(events), content_type="text/csv; charset=utf-8")
+    name = f"audit-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A cell a spreadsheet would run as a formula (=, +, -, @) is quoted: reasons and asset
+    # names are typed by people.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_lines(events):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(AUDIT_CSV_COLUMNS)
+    for event in events.iterator(chunk_size=2000):
+        yield writer.writerow(
+            [
+                _csv_cell(value)
+                for value in (
+                    event.pk,
+                    event.created_at.isoformat(),
+                    event.actor_label,
+                    event.action,
+                    event.target_type,
+                    event.target_id,
+                    event.target_label,
+                    event.asset_id,
+                    json.dumps(event.detail, sort_keys=True),
+                    event.channel,
+                    event.request_id,
+                    event.ip,
+                    event.token_id,
+                    event.previous_hash,
+                    event.hash,
+                )
+            ]
+        )
