@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, serializers, views
 from rest_framework.response import Response
 
+from portal.audit import HASHED_FIELDS
 from portal.forms import AuditFilterForm
 from portal.models import AuditEvent
 from portal.permissions import check_audit_log_reader
@@ -16,28 +17,13 @@ from portal.selectors import audit_event_list_for, verify_audit
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    """Every stored field, ``actor`` being the username then (``actor_label``)."""
+
     actor = serializers.CharField(source="actor_label", read_only=True)
 
     class Meta:
         model = AuditEvent
-        fields = [
-            "id",
-            "created_at",
-            "actor",
-            "actor_id",
-            "action",
-            "target_type",
-            "target_id",
-            "target_label",
-            "asset_id",
-            "detail",
-            "channel",
-            "request_id",
-            "ip",
-            "token_id",
-            "previous_hash",
-            "hash",
-        ]
+        fields = ["id", "actor", *HASHED_FIELDS, "hash"]
         read_only_fields = fields
 
 
