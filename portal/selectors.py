@@ -83,6 +83,9 @@ class AuditVerification:
     first_bad: int | None = None
     reason: str = ""
     anchors: int = 0
+    # The head the walk ended on, when intact: what an anchor may vouch for.
+    last_id: int = 0
+    last_hash: str = GENESIS_HASH
 
 
 def audit_anchors(directory: Path | None = None) -> list[AuditAnchor]:
@@ -202,14 +205,14 @@ def _walk(anchors: dict[int, AuditAnchor], chunk_size: int) -> _Walk:
                     reason=f"Event #{previous_id} was inserted: #{event_id} chains to the "
                     "event before it.",
                 )
-            where = f"after #{previous_id}" if previous_id else "at the start of the chain"
-            return _Walk(
-                ok=False,
-                checked=checked,
-                first_bad=event_id,
-                reason=f"Event #{event_id} does not chain to its predecessor: events were "
-                f"removed {where}, or #{event_id} was inserted or altered.",
-            )
+            if previous_id:
+                reason = (
+                    f"Event #{event_id} does not chain to #{previous_id}: events were removed "
+                    f"after #{previous_id}, or #{previous_id} was rewritten with a new hash."
+                )
+            else:
+                reason = f"Event #{event_id} does not start the chain: earlier events were removed."
+            return _Walk(ok=False, checked=checked, first_bad=event_id, reason=reason)
         if sha256(canonical_values(values).encode()).hexdigest() != stored_hash:
             return _Walk(
                 ok=False,
@@ -274,4 +277,10 @@ def _check_end(walk: _Walk, head: tuple[int, str], anchors: dict) -> AuditVerifi
             reason=reason,
             anchors=len(anchors),
         )
-    return AuditVerification(ok=True, checked=walk.checked, anchors=len(anchors))
+    return AuditVerification(
+        ok=True,
+        checked=walk.checked,
+        anchors=len(anchors),
+        last_id=walk.last_id,
+        last_hash=walk.last_hash,
+    )

@@ -59,9 +59,11 @@ def audit_anchor_write(*, actor, directory: Path | None = None) -> AuditAnchorRe
                 detail={"first_bad": verification.first_bad, "reason": verification.reason},
             )
             return AuditAnchorResult(verification=verification, anchor=None)
-        head = AuditEvent.objects.order_by("-id").values("id", "hash", "created_at").first()
-        if head is None:
+        if not verification.last_id:
             return AuditAnchorResult(verification=verification, anchor=None)
+        # The head the verification ended on, not whatever was appended since: an anchor
+        # vouches only for what was checked.
+        head = AuditEvent.objects.values("id", "hash", "created_at").get(pk=verification.last_id)
         anchor = _write_anchor_file(directory, head)
         notify(
             users=compliance,

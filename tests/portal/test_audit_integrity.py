@@ -352,3 +352,11 @@ def test_four_processes_writing_1000_events_at_once_leave_one_unforked_chain():
     assert switches > 3
     head = AuditChainHead.objects.get(pk=1)
     assert head.last_event_id == events.order_by("-id").first().pk
+
+
+@pytest.mark.django_db
+def test_an_empty_chain_has_nothing_to_anchor(settings, capsys):
+    call_command("audit_anchor")
+
+    assert "nothing to anchor" in capsys.readouterr().out
+    assert not Path(settings.AUDIT_ANCHOR_DIR).exists()
