@@ -9,7 +9,7 @@ from ``AuditContextMiddleware``; commands and tasks set their channel with
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -88,19 +88,42 @@ HASHED_FIELDS = (
 )
 
 
+# One encoder for every event: building it per call costs as much as the hashing.
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
+def canonical_values(values: Mapping) -> str:
+    """The exact text that is hashed, from a mapping holding every name in HASHED_FIELDS:
+    sorted keys, no spaces, UTC microsecond times. ``verify_audit`` calls it on raw rows."""
+    content = {name: values[name] for name in HASHED_FIELDS}
+    created_at = content["created_at"]
+    if isinstance(created_at, datetime):
+        # 2026-11-25T12:22:05.000123Z (isoformat is several times faster than strftime).
+        text = created_at.astimezone(UTC).isoformat(timespec="microseconds")
+        content["created_at"] = text.removesuffix("+00:00") + "Z"
+    return _encode(content)
+
+
 def canonical_content(event: AuditEvent) -> str:
-    """The exact text that is hashed: sorted keys, no spaces, UTC microsecond times."""
-    values = {}
-    for name in HASHED_FIELDS:
-        value = getattr(event, name)
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        values[name] = value
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    """The exact text that is hashed for ``event``."""
+    return canonical_values({name: getattr(event, name) for name in HASHED_FIELDS})
 
 
 def compute_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_content(event).encode()).hexdigest()
+
+
+def _lock_head() -> bool:
+    return bool(AuditChainHead.objects.filter(pk=1).update(last_event_id=F("last_event_id")))
+
+
+def current_user():
+    """The signed-in user of the request being served, or ``None`` (commands, tasks).
+
+    For the few events written from signal receivers, which are not handed an actor."""
+    request = _request.get()
+    user = getattr(request, "user", None)
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 def _describe_target(target) -> tuple[str, str, str]:
@@ -121,16 +144,23 @@ def audit_record(
     asset_id: int | None = None,
     detail: dict | None = None,
     channel: str | None = None,
+    actor_label: str | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction.
 
-    ``actor`` is the user who acted, or ``None`` for the system. ``detail`` must be small
-    and JSON-serialisable; it must never hold a password, a token or customer records.
+    ``actor`` is the user who acted, or ``None`` for the system (``actor_label`` names who
+    else, e.g. ``anonymous`` for a failed login). ``detail`` must be small and
+    JSON-serialisable; it must never hold a password, a token or customer records.
     """
     # Serialise writers on the head row: two transactions appending at once would both
-    # chain to the same predecessor and fork the chain.
-    AuditChainHead.objects.get_or_create(pk=1)
-    AuditChainHead.objects.filter(pk=1).update(last_event_id=F("last_event_id"))
+    # chain to the same predecessor and fork the chain. The UPDATE takes the row lock on
+    # PostgreSQL and the write lock on SQLite; the event id is drawn while holding it, so
+    # id order is chain order (verify_audit relies on that).
+    if not _lock_head():
+        AuditChainHead.objects.get_or_create(pk=1)
+        # Whoever created the row, lock it now: a writer that lost the creation race
+        # would otherwise go on without the lock.
+        _lock_head()
     head = AuditChainHead.objects.get(pk=1)
 
     target_type, target_id, target_label = _describe_target(target)
@@ -143,7 +173,7 @@ def audit_record(
     event = AuditEvent(
         created_at=timezone.now(),
         actor=user,
-        actor_label=user.get_username() if user else "system",
+        actor_label=user.get_username() if user else (actor_label or "system"),
         action=action,
         target_type=target_type,
         target_id=target_id,

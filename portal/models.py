@@ -1,5 +1,5 @@
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import DatabaseError, models
 from simple_history.models import HistoricalRecords
 
 
@@ -34,6 +34,31 @@ class AuditChannel(models.TextChoices):
     TASK = "task", "Task"
 
 
+class AuditTrailIsAppendOnly(DatabaseError):
+    """An attempt to change or delete an audit event through the ORM.
+
+    A ``DatabaseError``, like the one PostgreSQL's trigger raises for raw SQL, so callers
+    see one family of error whichever door the attempt came through.
+    """
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Events can be read and appended, never changed or removed (on every database)."""
+
+    def update(self, **kwargs):
+        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be deleted.")
+
+    # Django's own bulk paths go through these two; refuse them as well.
+    def _update(self, values):
+        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be updated.")
+
+    def _raw_delete(self, using):
+        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be deleted.")
+
+
 class AuditEvent(models.Model):
     """One entry of the append-only audit trail.
 
@@ -62,12 +87,25 @@ class AuditEvent(models.Model):
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["target_type", "target_id"])]
+        # Deletions Django collects itself (cascades) use the base manager: make it ours.
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} by {self.actor_label}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be deleted.")
 
 
 class AuditChainHead(models.Model):

@@ -1,10 +1,19 @@
-"""Per-object loaders of the portal core: what the user may not see is a 404, never a 403."""
+"""Per-object loaders and page checks of the portal core: what a user may not see is a
+404, never a 403."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from portal import roles
 from portal.models import Notification
 from portal.selectors import notification_list_for
 
 
 def get_notification_for_user(user, pk) -> Notification:
     return get_object_or_404(notification_list_for(user), pk=pk)
+
+
+def check_audit_log_reader(user) -> None:
+    """Only compliance reads the audit log; to everyone else it does not exist."""
+    if not roles.is_compliance(user):
+        raise Http404

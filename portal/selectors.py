@@ -1,8 +1,22 @@
-"""Reads of the portal core that involve a rule."""
+"""Reads of the portal core that involve a rule: notifications, the audit log and its
+verification."""
 
-from django.db.models import QuerySet
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
-from portal.models import Notification
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from portal import roles
+from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values
+from portal.models import AuditChainHead, AuditEvent, Notification
 
 
 def notification_list_for(user) -> QuerySet[Notification]:
@@ -15,3 +29,271 @@ def notification_list_for(user) -> QuerySet[Notification]:
 def unread_notification_count(user) -> int:
     """One COUNT query on the (recipient, read_at) index; shown in every page's navigation."""
     return notification_list_for(user).filter(read_at__isnull=True).count()
+
+
+def role_members(group_name: str) -> QuerySet:
+    """The active people holding a role group (``Compliance`` or ``Legal``)."""
+    return get_user_model().objects.filter(groups__name=group_name, is_active=True).distinct()
+
+
+# --- The audit log as compliance reads it ------------------------------------------------
+
+
+def audit_event_list_for(
+    user,
+    *,
+    actor: str = "",
+    action: str = "",
+    asset: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The audit events ``user`` may read, filtered, newest first. Only compliance reads
+    the audit log; everyone else gets nothing.
+
+    ``actor`` is a username (or ``system``/``anonymous``) as it was when the event was
+    written; ``action`` matches the action and its sub-actions (``grant`` finds
+    ``grant.create``); ``asset`` is a data asset's id; the dates are whole days in the
+    site's time zone, both included.
+    """
+    if not roles.is_compliance(user):
+        return AuditEvent.objects.none()
+    events = AuditEvent.objects.all()
+    if actor:
+        events = events.filter(Q(actor_label__iexact=actor) | Q(actor__username__iexact=actor))
+    if action:
+        events = events.filter(Q(action=action) | Q(action__startswith=action + "."))
+    if asset is not None:
+        events = events.filter(asset_id=asset)
+    if date_from:
+        events = events.filter(created_at__gte=_start_of_day(date_from))
+    if date_to:
+        events = events.filter(created_at__lt=_start_of_day(date_to + timedelta(days=1)))
+    return events.order_by("-id")
+
+
+def _start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- Verification -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditAnchor:
+    """A chain head written outside the database by ``audit_anchor_write``."""
+
+    event_id: int
+    hash: str
+    anchored_at: str
+    file: str
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    ok: bool
+    checked: int
+    first_bad: int | None = None
+    reason: str = ""
+    anchors: int = 0
+    # The head the walk ended on, when intact: what an anchor may vouch for.
+    last_id: int = 0
+    last_hash: str = GENESIS_HASH
+
+
+def audit_anchors(directory: Path | None = None) -> list[AuditAnchor]:
+    """Every anchor file in ``AUDIT_ANCHOR_DIR``, oldest first. A file that cannot be read
+    raises ``ValueError``: an anchor nobody can check must not pass silently."""
+    directory = Path(directory or settings.AUDIT_ANCHOR_DIR)
+    anchors = []
+    for path in sorted(directory.glob("anchor-*.json")):
+        try:
+            data = json.loads(path.read_text())
+            anchors.append(
+                AuditAnchor(
+                    event_id=int(data["event_id"]),
+                    hash=str(data["hash"]),
+                    anchored_at=str(data["anchored_at"]),
+                    file=path.name,
+                )
+            )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"Anchor file {path} cannot be read: {error}") from error
+    return anchors
+
+
+_ROW_NAMES = ("id", "hash", *HASHED_FIELDS)
+
+
+def _event_rows(chunk_size: int) -> Iterator[dict]:
+    """Every event's hashed values, in id order, streamed: constant memory however long
+    the chain is (a server-side cursor on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        yield from _event_rows_postgresql(chunk_size)
+        return
+    rows = AuditEvent.objects.order_by("id").values_list(*_ROW_NAMES)
+    for row in rows.iterator(chunk_size=chunk_size):
+        yield dict(zip(_ROW_NAMES, row, strict=True))
+
+
+def _event_rows_postgresql(chunk_size: int) -> Iterator[dict]:
+    # The ORM's per-value converters and datetime parsing are two thirds of a verification;
+    # here PostgreSQL formats the time exactly as canonical_values does
+    # (2026-11-25T12:22:05.000123Z), and only the JSON detail is decoded in Python.
+    meta = AuditEvent._meta
+    column_of = {field.attname: field.column for field in meta.concrete_fields}
+    columns = []
+    for name in _ROW_NAMES:
+        column = connection.ops.quote_name(column_of[name])
+        if name == "created_at":
+            column = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        columns.append(column)
+    sql = f"SELECT {', '.join(columns)} FROM {connection.ops.quote_name(meta.db_table)} ORDER BY id"
+    loads = json.loads
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(chunk_size):
+            for row in rows:
+                values = dict(zip(_ROW_NAMES, row, strict=True))
+                detail = values["detail"]
+                values["detail"] = loads(detail) if isinstance(detail, str) else detail
+                yield values
+
+
+def verify_audit(*, anchor_dir: Path | None = None, chunk_size: int = 5000) -> AuditVerification:
+    """Walk the whole chain in id order and say whether it is intact.
+
+    Each event must hash to its stored ``hash`` (nothing altered) and name its predecessor's
+    hash as ``previous_hash`` (nothing removed or inserted), the first one the genesis hash;
+    the last one must be the chain head; every anchored head must still be in the chain with
+    its hash (nothing truncated from the end). ``first_bad`` is the id of the first event
+    that fails, or of the missing anchored event.
+    """
+    try:
+        anchors = {anchor.event_id: anchor for anchor in audit_anchors(anchor_dir)}
+    except ValueError as error:
+        return AuditVerification(ok=False, checked=0, reason=str(error))
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # One snapshot for the head and every event while writers go on appending (the
+            # isolation level can only be set as a transaction's first statement).
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        head = AuditChainHead.objects.filter(pk=1).values_list("last_event_id", "last_hash")
+        head = head.first() or (0, GENESIS_HASH)
+        result = _walk(anchors, chunk_size)
+    if not result.ok:
+        return result
+    return _check_end(result, head, anchors)
+
+
+@dataclass
+class _Walk:
+    ok: bool
+    checked: int
+    last_id: int = 0
+    last_hash: str = GENESIS_HASH
+    seen_anchors: frozenset[int] = frozenset()
+    first_bad: int | None = None
+    reason: str = ""
+
+
+def _walk(anchors: dict[int, AuditAnchor], chunk_size: int) -> _Walk:
+    sha256 = hashlib.sha256
+    expected_previous = GENESIS_HASH
+    before_previous = None  # the hash two events back, to recognise an insertion
+    previous_id = 0
+    checked = 0
+    seen_anchors = set()
+    for values in _event_rows(chunk_size):
+        event_id, stored_hash = values["id"], values["hash"]
+        checked += 1
+        if values["previous_hash"] != expected_previous:
+            if before_previous is not None and values["previous_hash"] == before_previous:
+                return _Walk(
+                    ok=False,
+                    checked=checked,
+                    first_bad=previous_id,
+                    reason=f"Event #{previous_id} was inserted: #{event_id} chains to the "
+                    "event before it.",
+                )
+            if previous_id:
+                reason = (
+                    f"Event #{event_id} does not chain to #{previous_id}: events were removed "
+                    f"after #{previous_id}, or #{previous_id} was rewritten with a new hash."
+                )
+            else:
+                reason = f"Event #{event_id} does not start the chain: earlier events were removed."
+            return _Walk(ok=False, checked=checked, first_bad=event_id, reason=reason)
+        if sha256(canonical_values(values).encode()).hexdigest() != stored_hash:
+            return _Walk(
+                ok=False,
+                checked=checked,
+                first_bad=event_id,
+                reason=f"Event #{event_id} was altered: its content no longer matches its hash.",
+            )
+        anchor = anchors.get(event_id)
+        if anchor is not None:
+            if anchor.hash != stored_hash:
+                return _Walk(
+                    ok=False,
+                    checked=checked,
+                    first_bad=event_id,
+                    reason=f"Event #{event_id} differs from the anchor of {anchor.anchored_at} "
+                    f"({anchor.file}): the chain was rewritten from there.",
+                )
+            seen_anchors.add(event_id)
+        before_previous, expected_previous, previous_id = expected_previous, stored_hash, event_id
+    return _Walk(
+        ok=True,
+        checked=checked,
+        last_id=previous_id,
+        last_hash=expected_previous,
+        seen_anchors=frozenset(seen_anchors),
+    )
+
+
+def _check_end(walk: _Walk, head: tuple[int, str], anchors: dict) -> AuditVerification:
+    missing = sorted(set(anchors) - walk.seen_anchors)
+    if missing:
+        anchor = anchors[missing[0]]
+        if anchor.event_id > walk.last_id:
+            reason = (
+                f"Events after #{walk.last_id} were removed: the anchor of {anchor.anchored_at} "
+                f"({anchor.file}) names #{anchor.event_id}, which is gone."
+            )
+        else:
+            reason = f"Anchored event #{anchor.event_id} ({anchor.file}) is no longer in the chain."
+        return AuditVerification(
+            ok=False,
+            checked=walk.checked,
+            first_bad=anchor.event_id,
+            reason=reason,
+            anchors=len(anchors),
+        )
+    head_id, head_hash = head
+    if (head_id, head_hash) != (walk.last_id, walk.last_hash):
+        if head_id > walk.last_id:
+            first_bad = head_id
+            reason = f"Events after #{walk.last_id} were removed: the chain head names #{head_id}."
+        else:
+            first_bad = walk.last_id
+            reason = (
+                f"The chain ends at #{walk.last_id} but its head names #{head_id}: events were "
+                "written outside audit_record."
+            )
+        return AuditVerification(
+            ok=False,
+            checked=walk.checked,
+            first_bad=first_bad,
+            reason=reason,
+            anchors=len(anchors),
+        )
+    return AuditVerification(
+        ok=True,
+        checked=walk.checked,
+        anchors=len(anchors),
+        last_id=walk.last_id,
+        last_hash=walk.last_hash,
+    )

@@ -299,6 +299,22 @@ CELERY_BEAT_SCHEDULE["grants-remind-expiring"] = {
     "options": {"expires": 60 * 60},
 }
 
+# Audit trail: anchor the chain head outside the database once a day (issue 4).
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "audit-anchor-daily": {
+        "task": "portal.tasks.audit_anchor_daily",
+        "schedule": 24 * 60 * 60,
+    },
+}
+
+# --- Audit trail -----------------------------------------------------------------------
+
+# Where anchors of the audit chain's head are written. Outside the database on purpose: in
+# production, a directory the database administrators cannot write (another host's mount,
+# write-once storage), so rewriting the database alone cannot hide a truncation.
+AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(BASE_DIR / "var" / "audit-anchors")))
+
 # --- Django REST framework -------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -6,7 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from portal.audit import audit_channel
 from portal.notifications import notification_deliver, notification_outbox_sweep
+from portal.services import audit_anchor_write
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +41,17 @@ def deliver_notifications(self, ids: list[int]) -> int:
 def sweep_notification_outbox() -> int:
     """Beat job: re-queue notifications still pending (see ``notification_outbox_sweep``)."""
     return notification_outbox_sweep()
+
+
+@shared_task
+def audit_anchor_daily() -> dict:
+    """Beat job: verify the audit chain and anchor its head outside the database."""
+    with audit_channel("task"):
+        result = audit_anchor_write(actor=None)
+    anchor = result.anchor
+    return {
+        "ok": result.verification.ok,
+        "checked": result.verification.checked,
+        "first_bad": result.verification.first_bad,
+        "anchored_event": anchor.event_id if anchor else None,
+    }

@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
 from customers import api as customers_api
-from portal import notification_api, views
+from portal import audit_api, notification_api, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -32,6 +32,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
+    # Audit log (issue 4): compliance only, 404 for everyone else.
+    path("audit/", views.audit_log, name="audit_log"),
+    path("audit/export.csv", views.audit_log_csv, name="audit_log_csv"),
+    path("api/audit/", audit_api.AuditEventListView.as_view(), name="api-audit"),
+    path("api/audit/verify/", audit_api.AuditVerifyView.as_view(), name="api-audit-verify"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,15 +1,22 @@
+import csv
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from portal import services
+from portal.audit import HASHED_FIELDS
+from portal.forms import AuditFilterForm
 from portal.notifications import notification_mark_all_read, notification_mark_read
-from portal.permissions import get_notification_for_user
-from portal.selectors import notification_list_for
+from portal.permissions import check_audit_log_reader, get_notification_for_user
+from portal.selectors import audit_event_list_for, notification_list_for
 
 
 def home(request):
@@ -85,3 +92,63 @@ def _inbox_return(request) -> str:
     """Back to the inbox page the form was on (only a page number is taken from the form)."""
     page = request.POST.get("page", "")
     return reverse("notification_list") + (f"?page={page}" if page.isdigit() else "")
+
+
+# --- Audit log (compliance only; 404 for everyone else) ----------------------------------
+
+AUDIT_PAGE_SIZE = 50
+# Every stored field: an exported copy can be checked against its hashes.
+AUDIT_CSV_COLUMNS = ["id", *HASHED_FIELDS, "hash"]
+
+
+@login_required
+def audit_log(request):
+    check_audit_log_reader(request.user)
+    form = AuditFilterForm(request.GET)
+    filters = form.filters() if form.is_valid() else {}
+    events = audit_event_list_for(request.user, **filters)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/audit_log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def audit_log_csv(request):
+    """The filtered audit log as CSV, streamed; the download is itself an audit event."""
+    check_audit_log_reader(request.user)
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return audit_log(request)  # the page, with the form's messages, as a 400
+    events = services.audit_log_export(actor=request.user, filters=form.filters())
+    response = StreamingHttpResponse(_csv_lines(events), content_type="text/csv; charset=utf-8")
+    name = f"audit-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A cell a spreadsheet would run as a formula (=, +, -, @) is quoted: reasons and asset
+    # names are typed by people.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_lines(events):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(AUDIT_CSV_COLUMNS)
+    for event in events.iterator(chunk_size=2000):
+        row = [getattr(event, name) for name in AUDIT_CSV_COLUMNS]
+        row[AUDIT_CSV_COLUMNS.index("created_at")] = event.created_at.isoformat()
+        row[AUDIT_CSV_COLUMNS.index("detail")] = json.dumps(event.detail, sort_keys=True)
+        yield writer.writerow([_csv_cell(value) for value in row])

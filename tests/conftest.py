@@ -51,6 +51,13 @@ def _required_services(request):
         missing_service("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0 to a running Redis")
 
 
+@pytest.fixture(autouse=True)
+def _audit_anchor_dir(settings, tmp_path):
+    """Each test anchors the audit chain in its own directory: anchors outlive the database
+    rows a test rolls back, and would fail the next test's verification."""
+    settings.AUDIT_ANCHOR_DIR = tmp_path / "audit-anchors"
+
+
 def add_to_group(user, name: str):
     user.groups.add(Group.objects.get(name=name))
     roles.forget_groups(user)

@@ -79,4 +79,4 @@ def test_a_refused_classification_leaves_no_event(client, requester, asset):
         {"classification": "public", "reason": "Please make it public now."},
     )
 
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.filter(action="asset.classification_change").exists()

@@ -1,0 +1,29 @@
+"""``manage.py verify_audit``: is the audit trail intact? Exit 0 if so, 1 naming the first
+bad event if not."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.selectors import verify_audit
+
+
+class Command(BaseCommand):
+    help = (
+        "Walk the audit chain and check every anchored head. Exits 0 with the number of "
+        "events when intact; exits 1 naming the first altered, removed or inserted event."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--anchor-dir", default=None, help="Anchors to check (default AUDIT_ANCHOR_DIR)."
+        )
+
+    def handle(self, *args, **options):
+        result = verify_audit(anchor_dir=options["anchor_dir"])
+        if not result.ok:
+            raise CommandError(
+                f"Audit trail BROKEN at event #{result.first_bad} "
+                f"(after checking {result.checked} events): {result.reason}"
+            )
+        self.stdout.write(
+            f"Audit trail intact: {result.checked} events, {result.anchors} anchors checked."
+        )

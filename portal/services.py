@@ -1,0 +1,129 @@
+"""Writes of the portal core: anchoring the audit trail and exporting the audit log."""
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from portal import roles
+from portal.audit import audit_record
+from portal.errors import ApplicationError
+from portal.models import AuditEvent
+from portal.notifications import notify
+from portal.selectors import (
+    AuditAnchor,
+    AuditVerification,
+    audit_event_list_for,
+    role_members,
+    verify_audit,
+)
+
+
+@dataclass(frozen=True)
+class AuditAnchorResult:
+    verification: AuditVerification
+    anchor: AuditAnchor | None
+
+
+def audit_anchor_write(*, actor, directory: Path | None = None) -> AuditAnchorResult:
+    """Verify the chain, then write its head (id, hash, time) outside the database.
+
+    The head goes to a new file under ``AUDIT_ANCHOR_DIR`` and, through ``notify``, to
+    every compliance officer's inbox and e-mail: whoever later truncates the newest events,
+    even with the head row rewritten, cannot make ``verify_audit`` pass. A broken chain is
+    not anchored (an anchor would vouch for a rewritten head); compliance is told instead.
+    An empty chain has nothing to anchor.
+    """
+    directory = Path(directory or settings.AUDIT_ANCHOR_DIR)
+    # Outside the transaction below, so the walk runs in its own consistent snapshot.
+    verification = verify_audit(anchor_dir=directory)
+    with transaction.atomic():
+        compliance = role_members(roles.COMPLIANCE)
+        if not verification.ok:
+            notify(
+                users=compliance,
+                kind="audit_anchor",
+                subject=f"Audit trail verification FAILED at event #{verification.first_bad}",
+                body=f"{verification.reason}\nNo anchor was written. Checked "
+                f"{verification.checked} events.",
+            )
+            audit_record(
+                actor=actor,
+                action="audit.verify_failed",
+                detail={"first_bad": verification.first_bad, "reason": verification.reason},
+            )
+            return AuditAnchorResult(verification=verification, anchor=None)
+        if not verification.last_id:
+            return AuditAnchorResult(verification=verification, anchor=None)
+        # The head the verification ended on, not whatever was appended since: an anchor
+        # vouches only for what was checked.
+        head = AuditEvent.objects.values("id", "hash", "created_at").get(pk=verification.last_id)
+        anchor = _write_anchor_file(directory, head)
+        notify(
+            users=compliance,
+            kind="audit_anchor",
+            subject=f"Audit trail anchored at event #{anchor.event_id}",
+            body=(
+                "Keep this message: it proves what the audit trail held at this time.\n"
+                f"Event: #{anchor.event_id}\nHash: {anchor.hash}\n"
+                f"Anchored at: {anchor.anchored_at}\nFile: {anchor.file}\n"
+                f"Chain verified intact: {verification.checked} events."
+            ),
+        )
+        audit_record(
+            actor=actor,
+            action="audit.anchor",
+            detail={"event_id": anchor.event_id, "hash": anchor.hash, "file": anchor.file},
+        )
+    return AuditAnchorResult(verification=verification, anchor=anchor)
+
+
+def _write_anchor_file(directory: Path, head: dict) -> AuditAnchor:
+    # Written before the transaction commits: if it rolls back, the file still names an
+    # event that was already committed, so it stays true; if the disk fails, nothing is
+    # recorded as anchored.
+    directory.mkdir(parents=True, exist_ok=True)
+    now = timezone.now()
+    name = f"anchor-{now:%Y%m%dT%H%M%S%fZ}-{head['id']}.json"
+    content = {
+        "event_id": head["id"],
+        "hash": head["hash"],
+        "event_created_at": head["created_at"].isoformat(),
+        "anchored_at": now.isoformat(),
+    }
+    # Write then rename: a crash never leaves a half-written anchor that verify would reject.
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".anchor-")
+    with os.fdopen(handle, "w") as file:
+        json.dump(content, file, indent=2)
+    os.replace(temporary, directory / name)
+    return AuditAnchor(
+        event_id=head["id"], hash=head["hash"], anchored_at=content["anchored_at"], file=name
+    )
+
+
+@transaction.atomic
+def audit_log_export(*, actor, filters: dict) -> QuerySet[AuditEvent]:
+    """The events a compliance officer downloads, recorded as ``audit.export`` first.
+
+    Reading the audit log in bulk is itself a trace-worthy act: the filters used and the
+    number of rows are in the event. Only compliance reads the audit log.
+    """
+    if not roles.is_compliance(actor):
+        raise ApplicationError("Only a compliance officer can read the audit log.")
+    events = audit_event_list_for(actor, **filters)
+    audit_record(
+        actor=actor,
+        action="audit.export",
+        asset_id=filters.get("asset"),
+        detail={
+            "filters": {key: value for key, value in filters.items() if value},
+            "rows": events.count(),
+        },
+    )
+    return events
