@@ -3,6 +3,8 @@
 ``django_on_own_database(default_url, env)``: the database named by ``BENCH_DATABASE_URL``
 (or ``default_url``) is created if missing, Django is set up on it with ``env`` as
 defaults for unset variables, and it is migrated. Nobody else's data is touched.
+``empty_customer_data(cursor)``: that database's customers, assets, grants and consent go,
+before a data set is rebuilt.
 """
 
 import os
@@ -42,3 +44,15 @@ def django_on_own_database(default_url: str, env: dict[str, str] | None = None) 
 
     call_command("migrate", verbosity=0)
     return url
+
+
+def empty_customer_data(cursor) -> None:
+    """Remove every customer, asset, access request, grant and consent record or state
+    (with their history rows) of the benchmark's own database."""
+    cursor.execute(
+        "TRUNCATE consent_consentstate, consent_consentrecord, customers_accessgrant, "
+        "customers_historicalaccessgrant, customers_accessrequest, "
+        "customers_historicalaccessrequest, customers_assetcustomer, "
+        "customers_dataasset_collected_for, customers_dataasset_data_categories, "
+        "customers_dataasset, customers_customer CASCADE"
+    )

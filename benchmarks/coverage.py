@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import django_on_own_database  # noqa: E402
+from _setup import django_on_own_database, empty_customer_data  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_coverage"
 PURPOSE = "marketing.communications.email"
@@ -72,11 +72,7 @@ def build(customers: int, records: int, seed: float):
     print(f"Building {customers:,} customers and {records:,} consent records ...", flush=True)
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE consent_consentstate, consent_consentrecord, customers_assetcustomer, "
-            "customers_dataasset_collected_for, customers_dataasset_data_categories, "
-            "customers_dataasset, customers_customer CASCADE"
-        )
+        empty_customer_data(cursor)
         owner, _ = get_user_model().objects.get_or_create(username="bench-owner")
         asset = DataAsset.objects.create(name="Benchmark customers", owner=owner)
         asset.collected_for.set(Purpose.objects.filter(key="essential.service"))

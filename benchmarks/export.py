@@ -43,7 +43,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import django_on_own_database  # noqa: E402
+from _setup import django_on_own_database, empty_customer_data  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_export"
 PURPOSE = "marketing.communications.email"
@@ -86,13 +86,7 @@ def build(customers: int, sizes: list[int]) -> None:
     print(f"Building {customers:,} customers with their consent records ...", flush=True)
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE consent_consentstate, consent_consentrecord, customers_accessgrant, "
-            "customers_historicalaccessgrant, customers_accessrequest, "
-            "customers_historicalaccessrequest, customers_assetcustomer, "
-            "customers_dataasset_collected_for, customers_dataasset_data_categories, "
-            "customers_dataasset, customers_customer CASCADE"
-        )
+        empty_customer_data(cursor)
         owner, _ = get_user_model().objects.get_or_create(username="bench-owner")
         cursor.execute("SELECT setseed(0.42)")
         cursor.execute(
