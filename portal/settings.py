@@ -220,6 +220,27 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 
+# Incidents: escalate reports unacknowledged after INCIDENT_ACK_SLA minutes (and again every
+# INCIDENT_ACK_SLA); the deadline jobs check every INCIDENT_JOB_SECONDS, so an escalation or
+# reminder goes out at most that late. Each job is idempotent.
+INCIDENT_ACK_SLA = env_int("INCIDENT_ACK_SLA", 60)
+INCIDENT_JOB_SECONDS = env_int("INCIDENT_JOB_SECONDS", 60)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "incidents-escalate-unacknowledged": {
+        "task": "incidents.tasks.escalate_unacknowledged",
+        "schedule": INCIDENT_JOB_SECONDS,
+    },
+    "incidents-duty-reminders": {
+        "task": "incidents.tasks.send_duty_reminders",
+        "schedule": INCIDENT_JOB_SECONDS,
+    },
+    "incidents-duty-overdue": {
+        "task": "incidents.tasks.flag_overdue_duties",
+        "schedule": INCIDENT_JOB_SECONDS,
+    },
+}
+
 # --- Django REST framework -------------------------------------------------------------
 
 REST_FRAMEWORK = {
