@@ -22,7 +22,9 @@ class IncidentReportSerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # An asset the reporter cannot see answers like an unknown one.
-        user = self.context["request"].user
+        # (The schema generator builds it without a request: no user, no asset.)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
         self.fields["assets"].child_relation.queryset = asset_list_for(user)
 
 
