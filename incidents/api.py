@@ -6,14 +6,20 @@ from rest_framework.response import Response
 
 from incidents import services
 from incidents.forms import IncidentFilterForm
-from incidents.permissions import can_triage, get_incident_for_user
+from incidents.permissions import can_triage, get_duty_for_user, get_incident_for_user
 from incidents.selectors import incident_triage_list, incidents_with_prefetched_assets
 from incidents.serializers import (
+    AwarenessSerializer,
+    CustomerNoticeSerializer,
+    DutyRecordSerializer,
     IncidentReportSerializer,
     IncidentSerializer,
+    IncidentTriageDetailSerializer,
     IncidentTriageSerializer,
     IncidentTriageViewSerializer,
     NoteSerializer,
+    ReasonSerializer,
+    RegimeApplySerializer,
 )
 
 
@@ -39,7 +45,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def _answer(self, incident, code=status.HTTP_200_OK):
         incident = get_incident_for_user(self.request.user, incident.pk)
-        serializer = self.get_serializer_class()(incident, context={"request": self.request})
+        shape = (
+            IncidentTriageDetailSerializer if can_triage(self.request.user) else IncidentSerializer
+        )
+        serializer = shape(incident, context={"request": self.request})
         return Response(serializer.data, status=code)
 
     @extend_schema(
@@ -53,6 +62,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(responses=IncidentTriageDetailSerializer)
     def retrieve(self, request, pk=None):
         return self._answer(get_incident_for_user(request.user, pk))
 
@@ -63,27 +73,34 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incident = services.incident_report(actor=request.user, **body.validated_data)
         return self._answer(incident, status.HTTP_201_CREATED)
 
-    def _triage(self, request, pk, perform):
+    def _triage(self, request, pk, perform, body_class=None):
+        """Load (404), validate the body (400), call the service (403 if not allowed)."""
         incident = get_incident_for_user(request.user, pk)
+        if not can_triage(request.user):
+            raise exceptions.PermissionDenied("Only members of Compliance or Legal can do this.")
+        data = {}
+        if body_class is not None:
+            body = body_class(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
         try:
-            perform(incident)
+            perform(incident, **data)
         except services.NotAllowed as error:
             raise exceptions.PermissionDenied(error.message) from error
         return self._answer(incident)
 
-    @extend_schema(request=IncidentTriageSerializer, responses=IncidentTriageViewSerializer)
+    @extend_schema(request=IncidentTriageSerializer, responses=IncidentTriageDetailSerializer)
     def partial_update(self, request, pk=None):
-        body = IncidentTriageSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         return self._triage(
             request,
             pk,
-            lambda incident: services.incident_triage(
-                actor=request.user, incident=incident, **body.validated_data
+            lambda incident, **data: services.incident_triage(
+                actor=request.user, incident=incident, **data
             ),
+            IncidentTriageSerializer,
         )
 
-    @extend_schema(request=None, responses=IncidentTriageViewSerializer)
+    @extend_schema(request=None, responses=IncidentTriageDetailSerializer)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         return self._triage(
@@ -92,15 +109,86 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             lambda incident: services.incident_acknowledge(actor=request.user, incident=incident),
         )
 
-    @extend_schema(request=NoteSerializer, responses=IncidentTriageViewSerializer)
+    @extend_schema(request=NoteSerializer, responses=IncidentTriageDetailSerializer)
     @action(detail=True, methods=["post"])
     def notes(self, request, pk=None):
-        body = NoteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         return self._triage(
             request,
             pk,
-            lambda incident: services.incident_note_add(
-                actor=request.user, incident=incident, text=body.validated_data["text"]
+            lambda incident, text: services.incident_note_add(
+                actor=request.user, incident=incident, text=text
             ),
+            NoteSerializer,
+        )
+
+    @extend_schema(request=RegimeApplySerializer, responses=IncidentTriageDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def regimes(self, request, pk=None):
+        return self._triage(
+            request,
+            pk,
+            lambda incident, **data: services.incident_regime_apply(
+                actor=request.user, incident=incident, **data
+            ),
+            RegimeApplySerializer,
+        )
+
+    @extend_schema(request=DutyRecordSerializer, responses=IncidentTriageDetailSerializer)
+    @action(detail=True, methods=["post"], url_path=r"duties/(?P<duty_pk>\d+)/record")
+    def duty_record(self, request, pk=None, duty_pk=None):
+        duty = get_duty_for_user(request.user, pk, duty_pk)
+        return self._triage(
+            request,
+            pk,
+            lambda incident, **data: services.incident_duty_record(
+                actor=request.user, duty=duty, **data
+            ),
+            DutyRecordSerializer,
+        )
+
+    @extend_schema(request=AwarenessSerializer, responses=IncidentTriageDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def awareness(self, request, pk=None):
+        return self._triage(
+            request,
+            pk,
+            lambda incident, **data: services.incident_awareness_set(
+                actor=request.user, incident=incident, **data
+            ),
+            AwarenessSerializer,
+        )
+
+    @extend_schema(request=ReasonSerializer, responses=IncidentTriageDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="no-risk/propose")
+    def no_risk_propose(self, request, pk=None):
+        return self._triage(
+            request,
+            pk,
+            lambda incident, reason: services.incident_no_risk_propose(
+                actor=request.user, incident=incident, reason=reason
+            ),
+            ReasonSerializer,
+        )
+
+    @extend_schema(request=None, responses=IncidentTriageDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="no-risk/confirm")
+    def no_risk_confirm(self, request, pk=None):
+        return self._triage(
+            request,
+            pk,
+            lambda incident: services.incident_no_risk_confirm(
+                actor=request.user, incident=incident
+            ),
+        )
+
+    @extend_schema(request=CustomerNoticeSerializer, responses=IncidentTriageDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="customer-notice")
+    def customer_notice(self, request, pk=None):
+        return self._triage(
+            request,
+            pk,
+            lambda incident, **data: services.incident_customer_notice_decide(
+                actor=request.user, incident=incident, **data
+            ),
+            CustomerNoticeSerializer,
         )

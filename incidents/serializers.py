@@ -5,8 +5,8 @@ from rest_framework import serializers
 
 from customers.models import DataAsset
 from customers.selectors import asset_list_for
-from incidents.models import Incident, Severity, Status
-from incidents.selectors import reporter_label, responders
+from incidents.models import CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
+from incidents.selectors import incident_duties, reporter_label, responders
 
 
 class IncidentReportSerializer(serializers.Serializer):
@@ -94,3 +94,75 @@ class IncidentTriageSerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=10000)
+
+
+class DutySerializer(serializers.ModelSerializer):
+    regime = serializers.CharField(source="duty.regime.key", read_only=True)
+    key = serializers.CharField(source="duty.key", read_only=True)
+    name = serializers.CharField(source="duty.name", read_only=True)
+    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IncidentDuty
+        fields = [
+            "id",
+            "regime",
+            "key",
+            "name",
+            "due_at",
+            "state",
+            "completed_at",
+            "completed_by",
+            "reference",
+            "delay_reason",
+            "waived_reason",
+        ]
+        read_only_fields = fields
+
+
+class IncidentTriageDetailSerializer(IncidentTriageViewSerializer):
+    """One incident as Compliance and Legal read it: with its duties and decisions."""
+
+    duties = serializers.SerializerMethodField()
+    no_risk_proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    no_risk_confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta(IncidentTriageViewSerializer.Meta):
+        fields = IncidentTriageViewSerializer.Meta.fields + [
+            "awareness_reason",
+            "no_risk_reason",
+            "no_risk_proposed_by",
+            "no_risk_confirmed_by",
+            "customer_notice_reason",
+            "duties",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DutySerializer(many=True))
+    def get_duties(self, incident) -> list:
+        return DutySerializer(incident_duties(incident), many=True).data
+
+
+class RegimeApplySerializer(serializers.Serializer):
+    regime = serializers.SlugRelatedField(slug_field="key", queryset=Regime.objects.all())
+    applied_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class DutyRecordSerializer(serializers.Serializer):
+    completed_at = serializers.DateTimeField(required=False, allow_null=True)
+    reference = serializers.CharField(max_length=200)
+    delay_reason = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class AwarenessSerializer(ReasonSerializer):
+    aware_at = serializers.DateTimeField()
+
+
+class CustomerNoticeSerializer(ReasonSerializer):
+    decision = serializers.ChoiceField(
+        choices=[c for c in CustomerNotice.choices if c[0]],
+    )
