@@ -23,6 +23,23 @@ from incidents.serializers import (
 )
 
 
+def incident_action(service, path: str, body_class=None):
+    """``POST /api/incidents/{id}/<path>/``: the body's fields are the keyword arguments
+    of ``service(actor=..., incident=..., ...)``; Compliance and Legal only."""
+
+    def act(self, request, pk=None):
+        return self._triage(
+            request,
+            pk,
+            lambda incident, **data: service(actor=request.user, incident=incident, **data),
+            body_class,
+        )
+
+    act.__name__ = path.replace("/", "_").replace("-", "_")
+    act = action(detail=True, methods=["post"], url_path=path)(act)
+    return extend_schema(request=body_class, responses=IncidentTriageDetailSerializer)(act)
+
+
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Reports of suspected mishandling: anyone reports; reporters read their own;
     Compliance and Legal read and triage all of them."""
@@ -100,39 +117,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             IncidentTriageSerializer,
         )
 
-    @extend_schema(request=None, responses=IncidentTriageDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def acknowledge(self, request, pk=None):
-        return self._triage(
-            request,
-            pk,
-            lambda incident: services.incident_acknowledge(actor=request.user, incident=incident),
-        )
-
-    @extend_schema(request=NoteSerializer, responses=IncidentTriageDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def notes(self, request, pk=None):
-        return self._triage(
-            request,
-            pk,
-            lambda incident, text: services.incident_note_add(
-                actor=request.user, incident=incident, text=text
-            ),
-            NoteSerializer,
-        )
-
-    @extend_schema(request=RegimeApplySerializer, responses=IncidentTriageDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def regimes(self, request, pk=None):
-        return self._triage(
-            request,
-            pk,
-            lambda incident, **data: services.incident_regime_apply(
-                actor=request.user, incident=incident, **data
-            ),
-            RegimeApplySerializer,
-        )
-
     @extend_schema(request=DutyRecordSerializer, responses=IncidentTriageDetailSerializer)
     @action(detail=True, methods=["post"], url_path=r"duties/(?P<duty_pk>\d+)/record")
     def duty_record(self, request, pk=None, duty_pk=None):
@@ -146,49 +130,14 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             DutyRecordSerializer,
         )
 
-    @extend_schema(request=AwarenessSerializer, responses=IncidentTriageDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def awareness(self, request, pk=None):
-        return self._triage(
-            request,
-            pk,
-            lambda incident, **data: services.incident_awareness_set(
-                actor=request.user, incident=incident, **data
-            ),
-            AwarenessSerializer,
-        )
-
-    @extend_schema(request=ReasonSerializer, responses=IncidentTriageDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="no-risk/propose")
-    def no_risk_propose(self, request, pk=None):
-        return self._triage(
-            request,
-            pk,
-            lambda incident, reason: services.incident_no_risk_propose(
-                actor=request.user, incident=incident, reason=reason
-            ),
-            ReasonSerializer,
-        )
-
-    @extend_schema(request=None, responses=IncidentTriageDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="no-risk/confirm")
-    def no_risk_confirm(self, request, pk=None):
-        return self._triage(
-            request,
-            pk,
-            lambda incident: services.incident_no_risk_confirm(
-                actor=request.user, incident=incident
-            ),
-        )
-
-    @extend_schema(request=CustomerNoticeSerializer, responses=IncidentTriageDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="customer-notice")
-    def customer_notice(self, request, pk=None):
-        return self._triage(
-            request,
-            pk,
-            lambda incident, **data: services.incident_customer_notice_decide(
-                actor=request.user, incident=incident, **data
-            ),
-            CustomerNoticeSerializer,
-        )
+    acknowledge = incident_action(services.incident_acknowledge, "acknowledge")
+    notes = incident_action(services.incident_note_add, "notes", NoteSerializer)
+    regimes = incident_action(services.incident_regime_apply, "regimes", RegimeApplySerializer)
+    awareness = incident_action(services.incident_awareness_set, "awareness", AwarenessSerializer)
+    no_risk_propose = incident_action(
+        services.incident_no_risk_propose, "no-risk/propose", ReasonSerializer
+    )
+    no_risk_confirm = incident_action(services.incident_no_risk_confirm, "no-risk/confirm")
+    customer_notice = incident_action(
+        services.incident_customer_notice_decide, "customer-notice", CustomerNoticeSerializer
+    )

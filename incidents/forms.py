@@ -12,6 +12,13 @@ LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%
 YES_NO = {"yes": True, "no": False}
 
 
+class IncidentActionForm(forms.Form):
+    """A form of the incident page: built with the incident, whose choices may depend on it."""
+
+    def __init__(self, *args, incident=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
 def moment_field(label: str, *, required: bool = True, help_text: str = ""):
     return forms.DateTimeField(
         label=label, required=required, widget=LOCAL_INPUT, help_text=help_text
@@ -80,7 +87,7 @@ class IncidentFilterForm(forms.Form):
         }
 
 
-class TriageForm(forms.Form):
+class TriageForm(IncidentActionForm):
     status = forms.ChoiceField(choices=Status.choices)
     severity = forms.ChoiceField(choices=[("", "Not set"), *Severity.choices], required=False)
     assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Nobody")
@@ -129,11 +136,11 @@ class TriageForm(forms.Form):
         return changes
 
 
-class NoteForm(forms.Form):
+class NoteForm(IncidentActionForm):
     text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class RegimeApplyForm(forms.Form):
+class RegimeApplyForm(IncidentActionForm):
     regime = forms.ModelChoiceField(queryset=None, label="Regime")
     applied_at = moment_field(
         "Applies since",
@@ -142,11 +149,11 @@ class RegimeApplyForm(forms.Form):
     )
 
     def __init__(self, *args, incident, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, incident=incident, **kwargs)
         self.fields["regime"].queryset = regimes_not_applied(incident)
 
 
-class DutyRecordForm(forms.Form):
+class DutyRecordForm(IncidentActionForm):
     completed_at = moment_field("Made on", required=False, help_text="Empty means now.")
     reference = forms.CharField(label="Reference (case or receipt number)", max_length=200)
     delay_reason = forms.CharField(
@@ -157,25 +164,25 @@ class DutyRecordForm(forms.Form):
     )
 
 
-class AwarenessForm(forms.Form):
+class AwarenessForm(IncidentActionForm):
     aware_at = moment_field("Became aware on")
     reason = forms.CharField(
         label="Why awareness came later than discovery", widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class NoRiskProposeForm(forms.Form):
+class NoRiskProposeForm(IncidentActionForm):
     reason = forms.CharField(
         label="Why the breach is unlikely to result in a risk",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(IncidentActionForm):
     """A button: the decision is the POST itself."""
 
 
-class CustomerNoticeForm(forms.Form):
+class CustomerNoticeForm(IncidentActionForm):
     decision = forms.ChoiceField(
         label="Tell the affected customers (Art. 34)?",
         choices=[c for c in CustomerNotice.choices if c[0]],

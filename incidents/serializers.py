@@ -62,6 +62,9 @@ class IncidentTriageViewSerializer(IncidentSerializer):
 
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
     acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # A plain string here: the same choices are the input enum of the Art. 34 decision, and
+    # one enum must not carry two names in the schema.
+    customer_notice = serializers.CharField(read_only=True)
     next_due = serializers.DateTimeField(read_only=True, default=None)
     overdue = serializers.BooleanField(read_only=True, default=False)
 

@@ -142,16 +142,9 @@ def detail(request, pk):
     return render(request, "incidents/detail.html", _detail_context(request, incident))
 
 
-def _act(
-    request,
-    pk,
-    *,
-    form: Callable,
-    name: str,
-    perform: Callable,
-    done: str,
-):
-    """Load (404), check the role (403), validate, call one service, redirect or re-render."""
+def _act(request, pk, *, form, name: str, perform: Callable, done: str):
+    """Load (404), check the role (403), validate, call one service, redirect or re-render
+    the page with the form's message (400, nothing changed)."""
     incident = get_incident_for_user(request.user, pk)
     if not can_triage(request.user):
         raise PermissionDenied("Only members of Compliance or Legal can work on incidents.")
@@ -171,67 +164,71 @@ def _act(
     return render(request, "incidents/detail.html", context, status=400)
 
 
-@require_POST
-@in_user_zone
-def acknowledge(request, pk):
-    return _act(
-        request,
-        pk,
-        form=lambda incident: ConfirmForm(request.POST),
-        name="acknowledge_form",
-        perform=lambda incident, data: services.incident_acknowledge(
-            actor=request.user, incident=incident
-        ),
-        done="Acknowledged. The reporter has been told.",
-    )
+def _incident_action(service, form_class, name: str, done: str, *, arguments=dict):
+    """A POST-only page action: ``form_class``'s cleaned data, through ``arguments``, are
+    the keyword arguments of ``service(actor=..., incident=..., ...)``."""
+
+    @require_POST
+    @in_user_zone
+    def view(request, pk):
+        return _act(
+            request,
+            pk,
+            form=lambda incident: form_class(request.POST, incident=incident),
+            name=name,
+            perform=lambda incident, data: service(
+                actor=request.user, incident=incident, **arguments(data)
+            ),
+            done=done,
+        )
+
+    return view
 
 
-@require_POST
-@in_user_zone
-def triage(request, pk):
-    return _act(
-        request,
-        pk,
-        form=lambda incident: TriageForm(request.POST),
-        name="triage_form",
-        perform=lambda incident, data: services.incident_triage(
-            actor=request.user, incident=incident, **TriageForm.changes_from(data)
-        ),
-        done="Saved.",
-    )
-
-
-@require_POST
-@in_user_zone
-def note(request, pk):
-    return _act(
-        request,
-        pk,
-        form=lambda incident: NoteForm(request.POST),
-        name="note_form",
-        perform=lambda incident, data: services.incident_note_add(
-            actor=request.user, incident=incident, text=data["text"]
-        ),
-        done="Note added.",
-    )
-
-
-@require_POST
-@in_user_zone
-def regime_apply(request, pk):
-    return _act(
-        request,
-        pk,
-        form=lambda incident: RegimeApplyForm(request.POST, incident=incident),
-        name="regime_form",
-        perform=lambda incident, data: services.incident_regime_apply(
-            actor=request.user,
-            incident=incident,
-            regime=data["regime"],
-            applied_at=data["applied_at"],
-        ),
-        done="The regime applies; its deadlines are running.",
-    )
+acknowledge = _incident_action(
+    services.incident_acknowledge,
+    ConfirmForm,
+    "acknowledge_form",
+    "Acknowledged. The reporter has been told.",
+)
+triage = _incident_action(
+    services.incident_triage,
+    TriageForm,
+    "triage_form",
+    "Saved.",
+    arguments=TriageForm.changes_from,
+)
+note = _incident_action(services.incident_note_add, NoteForm, "note_form", "Note added.")
+regime_apply = _incident_action(
+    services.incident_regime_apply,
+    RegimeApplyForm,
+    "regime_form",
+    "The regime applies; its deadlines are running.",
+)
+awareness = _incident_action(
+    services.incident_awareness_set,
+    AwarenessForm,
+    "awareness_form",
+    "Awareness time recorded; the clocks have moved with it.",
+)
+no_risk_propose = _incident_action(
+    services.incident_no_risk_propose,
+    NoRiskProposeForm,
+    "no_risk_form",
+    "Proposed. A second member of Compliance or Legal must confirm it.",
+)
+no_risk_confirm = _incident_action(
+    services.incident_no_risk_confirm,
+    ConfirmForm,
+    "no_risk_confirm_form",
+    "Confirmed: the authority is not notified; the clock has stopped.",
+)
+customer_notice = _incident_action(
+    services.incident_customer_notice_decide,
+    CustomerNoticeForm,
+    "customer_notice_form",
+    "The Art. 34 decision is recorded.",
+)
 
 
 @require_POST
@@ -247,64 +244,4 @@ def duty_record(request, pk, duty_pk):
             actor=request.user, duty=duty, **data
         ),
         done=f"{duty.duty.name} recorded; its clock has stopped.",
-    )
-
-
-@require_POST
-@in_user_zone
-def awareness(request, pk):
-    return _act(
-        request,
-        pk,
-        form=lambda incident: AwarenessForm(request.POST),
-        name="awareness_form",
-        perform=lambda incident, data: services.incident_awareness_set(
-            actor=request.user, incident=incident, **data
-        ),
-        done="Awareness time recorded; the clocks have moved with it.",
-    )
-
-
-@require_POST
-@in_user_zone
-def no_risk_propose(request, pk):
-    return _act(
-        request,
-        pk,
-        form=lambda incident: NoRiskProposeForm(request.POST),
-        name="no_risk_form",
-        perform=lambda incident, data: services.incident_no_risk_propose(
-            actor=request.user, incident=incident, reason=data["reason"]
-        ),
-        done="Proposed. A second member of Compliance or Legal must confirm it.",
-    )
-
-
-@require_POST
-@in_user_zone
-def no_risk_confirm(request, pk):
-    return _act(
-        request,
-        pk,
-        form=lambda incident: ConfirmForm(request.POST),
-        name="no_risk_confirm_form",
-        perform=lambda incident, data: services.incident_no_risk_confirm(
-            actor=request.user, incident=incident
-        ),
-        done="Confirmed: the authority is not notified; the clock has stopped.",
-    )
-
-
-@require_POST
-@in_user_zone
-def customer_notice(request, pk):
-    return _act(
-        request,
-        pk,
-        form=lambda incident: CustomerNoticeForm(request.POST),
-        name="customer_notice_form",
-        perform=lambda incident, data: services.incident_customer_notice_decide(
-            actor=request.user, incident=incident, **data
-        ),
-        done="The Art. 34 decision is recorded.",
     )
