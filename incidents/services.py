@@ -89,6 +89,15 @@ def _log(incident: Incident, actor, kind: str, text: str) -> TimelineEntry:
     )
 
 
+def _record(
+    incident: Incident, actor, kind: str, text: str, *, action: str, detail: dict | None = None
+) -> TimelineEntry:
+    """A change on the incident's timeline and in the audit trail, in the same transaction."""
+    entry = _log(incident, actor, kind, text)
+    audit_record(actor=actor, action=action, target=incident, detail=detail)
+    return entry
+
+
 def _link(incident: Incident) -> str:
     return reverse("incidents:detail", args=[incident.pk])
 
@@ -189,16 +198,12 @@ def incident_report(
     incident.save(update_fields=["reference"])
     incident.assets.set(visible)
 
-    _log(
+    _record(
         incident,
         None if confidential_reporter else actor,
         EntryKind.REPORTED,
         "Reported by " + (CONFIDENTIAL + " reporter" if confidential_reporter else str(actor)),
-    )
-    audit_record(
-        actor=None if confidential_reporter else actor,
         action="incident.report",
-        target=incident,
         detail={
             "reporter": CONFIDENTIAL if confidential_reporter else actor.get_username(),
             "assets": sorted(asset.pk for asset in visible),
@@ -239,16 +244,12 @@ def incident_acknowledge(*, actor, incident: Incident) -> Incident:
         incident.assignee = actor
     incident._history_user = actor
     incident.save()
-    _log(
+    _record(
         incident,
         actor,
         EntryKind.STATUS,
         f"Acknowledged by {actor}; assigned to {incident.assignee}.",
-    )
-    audit_record(
-        actor=actor,
         action="incident.acknowledge",
-        target=incident,
         detail={"status": [Status.REPORTED, Status.ACKNOWLEDGED]},
     )
     _tell(
@@ -379,13 +380,14 @@ def incident_triage(
 
     incident._history_user = actor
     incident.save()
-    _log(
+    _record(
         incident,
         actor,
         EntryKind.STATUS if "status" in changes else EntryKind.TRIAGE,
         " ".join(lines) + (f" Note: {note}" if note else ""),
+        action="incident.triage",
+        detail=changes,
     )
-    audit_record(actor=actor, action="incident.triage", target=incident, detail=changes)
     if breach_changed:
         _apply_breach_decision(incident, actor)
     if "assignee" in changes and incident.assignee and incident.assignee != actor:
@@ -438,9 +440,7 @@ def incident_note_add(*, actor, incident: Incident, text: str) -> TimelineEntry:
         raise ApplicationError("Write the note.", field="text")
     if incident.status == Status.CLOSED:
         raise ApplicationError("This incident is closed; notes can no longer be added.")
-    entry = _log(incident, actor, EntryKind.NOTE, text)
-    audit_record(actor=actor, action="incident.note", target=incident, detail={"entry": entry.pk})
-    return entry
+    return _record(incident, actor, EntryKind.NOTE, text, action="incident.note")
 
 
 # --- Regimes and duties ------------------------------------------------------------------
@@ -492,17 +492,13 @@ def _regime_apply(incident: Incident, regime: Regime, *, actor, applied_at) -> I
     _compute_due(incident, duties)
     for duty in duties:
         duty.save()
-    _log(
+    _record(
         incident,
         actor,
         EntryKind.DEADLINE,
         f"{regime.name} applies: "
         + "; ".join(f"{d.duty.name} due {d.due_at:%Y-%m-%d %H:%M} UTC" for d in duties),
-    )
-    audit_record(
-        actor=actor,
         action="incident.regime_apply",
-        target=incident,
         detail={"regime": regime.key, "due": {d.duty.key: d.due_at for d in duties}},
     )
     return applied
@@ -578,17 +574,13 @@ def incident_duty_record(
     duty._history_user = actor
     duty.save()
     _recompute_due(incident)
-    _log(
+    _record(
         incident,
         actor,
         EntryKind.DEADLINE,
         f"{duty.duty.name} made on {completed_at:%Y-%m-%d %H:%M} UTC, reference {reference}"
         + (f"; {late_hours:.1f} hours late: {delay_reason}" if late_hours > 0 else "."),
-    )
-    audit_record(
-        actor=actor,
         action="incident.duty_record",
-        target=incident,
         detail={
             "duty": f"{duty.duty.regime.key}.{duty.duty.key}",
             "completed_at": completed_at,
@@ -616,16 +608,12 @@ def incident_awareness_set(*, actor, incident: Incident, aware_at: datetime, rea
     incident._history_user = actor
     incident.save(update_fields=["aware_at", "awareness_reason"])
     _recompute_due(incident)
-    _log(
+    _record(
         incident,
         actor,
         EntryKind.DEADLINE,
         f"Awareness set to {aware_at:%Y-%m-%d %H:%M} UTC: {reason}",
-    )
-    audit_record(
-        actor=actor,
         action="incident.awareness",
-        target=incident,
         detail={"aware_at": [before, aware_at], "reason": reason},
     )
     return incident
@@ -656,9 +644,13 @@ def incident_no_risk_propose(*, actor, incident: Incident, reason: str) -> Incid
     incident.no_risk_proposed_at = timezone.now()
     incident._history_user = actor
     incident.save()
-    _log(incident, actor, EntryKind.DECISION, f"Proposed: unlikely to result in a risk. {reason}")
-    audit_record(
-        actor=actor, action="incident.no_risk_propose", target=incident, detail={"reason": reason}
+    _record(
+        incident,
+        actor,
+        EntryKind.DECISION,
+        f"Proposed: unlikely to result in a risk. {reason}",
+        action="incident.no_risk_propose",
+        detail={"reason": reason},
     )
     _tell(
         incident,
@@ -691,16 +683,12 @@ def incident_no_risk_confirm(*, actor, incident: Incident) -> Incident:
         state=DutyState.WAIVED,
         waived_reason=f"Unlikely to result in a risk: {incident.no_risk_reason}",
     )
-    _log(
+    _record(
         incident,
         actor,
         EntryKind.DECISION,
         "Confirmed: unlikely to result in a risk; the authority is not notified.",
-    )
-    audit_record(
-        actor=actor,
         action="incident.no_risk_confirm",
-        target=incident,
         detail={"proposed_by": incident.no_risk_proposed_by.get_username()},
     )
     return incident
@@ -726,13 +714,12 @@ def incident_customer_notice_decide(
     incident._history_user = actor
     incident.save()
     label = CustomerNotice(decision).label.lower()
-    _log(
-        incident, actor, EntryKind.DECISION, f"Art. 34: telling the customers is {label}. {reason}"
-    )
-    audit_record(
-        actor=actor,
+    _record(
+        incident,
+        actor,
+        EntryKind.DECISION,
+        f"Art. 34: telling the customers is {label}. {reason}",
         action="incident.customer_notice",
-        target=incident,
         detail={"decision": [before, decision], "reason": reason},
     )
     return incident
@@ -767,14 +754,15 @@ def _escalate_one(incident_pk: int, now: datetime) -> bool:
             "and nobody has acknowledged it yet. Acknowledge it now."
         ),
     )
-    _log(
+    _record(
         incident,
         None,
         EntryKind.NOTIFICATION,
         f"Escalation {level}: not acknowledged after "
         f"{waited} minutes; Compliance and Legal notified again ({told} people).",
+        action="incident.escalate",
+        detail={"level": level},
     )
-    audit_record(actor=None, action="incident.escalate", target=incident, detail={"level": level})
     return True
 
 
@@ -796,12 +784,19 @@ def _due_text(duty: IncidentDuty, zone, now: datetime) -> str:
     )
 
 
-@transaction.atomic
-def _remind_one(duty_pk: int, now: datetime) -> bool:
+def _lock_open_duty(duty_pk: int) -> tuple[IncidentDuty | None, Incident]:
+    """The duty, read again after locking its incident (it may have been recorded or
+    re-timed meanwhile); ``None`` if it is no longer open."""
     duty = IncidentDuty.objects.select_related("duty__regime", "incident").get(pk=duty_pk)
     incident = _lock(duty.incident)
     duty.refresh_from_db(fields=["state", "due_at"])
-    if not duty.is_open or duty.due_at <= now:
+    return (duty if duty.is_open else None), incident
+
+
+@transaction.atomic
+def _remind_one(duty_pk: int, now: datetime) -> bool:
+    duty, incident = _lock_open_duty(duty_pk)
+    if duty is None or duty.due_at <= now:
         return False
     passed = [
         h for h in duty.duty.reminder_hours_before_due if duty.due_at - timedelta(hours=h) <= now
@@ -819,17 +814,13 @@ def _remind_one(duty_pk: int, now: datetime) -> bool:
         subject=f"Reminder: {duty.duty.name} for {incident.reference} due in {hours} hours",
         body=lambda zone: _due_text(duty, zone, now) + "\nRecord it in the portal once made.",
     )
-    _log(
+    _record(
         incident,
         None,
         EntryKind.NOTIFICATION,
         f"Reminder: {duty.duty.name} due in {hours} "
         f"hours; Compliance and Legal notified ({told} people).",
-    )
-    audit_record(
-        actor=None,
         action="incident.reminder",
-        target=incident,
         detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_before_due": hours},
     )
     return True
@@ -851,10 +842,8 @@ def incident_duties_remind(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def _overdue_one(duty_pk: int, now: datetime) -> bool:
-    duty = IncidentDuty.objects.select_related("duty__regime", "incident").get(pk=duty_pk)
-    incident = _lock(duty.incident)
-    duty.refresh_from_db(fields=["state", "due_at"])
-    if not duty.is_open or duty.due_at > now:
+    duty, incident = _lock_open_duty(duty_pk)
+    if duty is None or duty.due_at > now:
         return False
     day = int((now - duty.due_at) / timedelta(hours=24))
     if not _claim_notice(incident, f"overdue:{duty.pk}:{day}", now):
@@ -870,17 +859,13 @@ def _overdue_one(duty_pk: int, now: datetime) -> bool:
             + "\nMake it now and record it with the reasons for the delay."
         ),
     )
-    _log(
+    _record(
         incident,
         None,
         EntryKind.NOTIFICATION,
         f"Overdue: {duty.duty.name}, {late:.0f} hours "
         f"late; Compliance and Legal notified ({told} people).",
-    )
-    audit_record(
-        actor=None,
         action="incident.overdue",
-        target=incident,
         detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_late": round(late, 2)},
     )
     return True
