@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The local demo: SQLite unless DATABASE_URL says otherwise, eager Celery, console e-mail.
 DEMO_ENV := DEBUG=1
 
-.PHONY: run setup install install-dev test lint format worker beat
+.PHONY: run setup install install-dev test lint format worker beat run-prod need-redis
 
 run: setup
 	@$(DEMO_ENV) $(BIN)/python manage.py seed_demo --accounts-only
@@ -45,3 +45,25 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# --- Notifications and scheduled jobs: a Celery worker and beat on Redis (REDIS_URL) ------
+CELERY_WORKER_CONCURRENCY ?= 2
+
+need-redis:
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it tasks run in-process and no worker is needed."; exit 1; }
+
+worker: install need-redis
+	mkdir -p var
+	$(BIN)/celery -A portal worker --loglevel INFO --concurrency $(CELERY_WORKER_CONCURRENCY)
+
+beat: install need-redis
+	mkdir -p var
+	$(BIN)/celery -A portal beat --loglevel INFO --schedule var/celerybeat-schedule
+
+# Web (gunicorn), worker and beat together from the Procfile, as in production.
+run-prod: install need-redis
+	@test -n "$$SECRET_KEY" || { echo "Set SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL (see .env.example)."; exit 1; }
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/honcho start --procfile Procfile

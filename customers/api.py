@@ -4,6 +4,7 @@ from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from consent.selectors import coverage_for, purpose_by_key
 from customers import services
 from customers.forms import AssetFilterForm
 from customers.permissions import get_asset_for_user
@@ -39,10 +40,24 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses=AssetDetailSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "purpose",
+                OpenApiTypes.STR,
+                description="Purpose key: adds `coverage` {eligible, total} for it",
+            )
+        ],
+        responses=AssetDetailSerializer,
+    )
     def retrieve(self, request, pk=None):
         asset = get_asset_for_user(request.user, pk)
-        return Response(AssetDetailSerializer(asset, context={"request": request}).data)
+        coverage = None
+        if "purpose" in request.query_params:
+            purpose = purpose_by_key(request.query_params["purpose"])
+            coverage = coverage_for(asset, purpose)
+        context = {"request": request, "coverage": coverage}
+        return Response(AssetDetailSerializer(asset, context=context).data)
 
     @extend_schema(request=AssetClassifySerializer, responses=AssetDetailSerializer)
     @action(detail=True, methods=["post"])

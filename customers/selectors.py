@@ -7,6 +7,7 @@ from consent.models import DataCategory, Purpose
 from customers.models import (
     AssetCustomer,
     Classification,
+    Customer,
     DataAsset,
     DataAssetUserObjectPermission,
 )
@@ -103,3 +104,14 @@ def asset_owner_choices(user):
 def asset_history(asset: DataAsset):
     """The asset's row history, newest first, with who made each change."""
     return asset.history.select_related("history_user").order_by("-history_date", "-history_id")
+
+
+def customer_list_for(user) -> QuerySet[Customer]:
+    """The customers whose records ``user`` may look up one by one: compliance and legal.
+
+    Customer records are confidential; everyone else reaches customers only through an
+    approved grant on an asset, never by id.
+    """
+    if user is None or not user.is_active or not roles.is_compliance_or_legal(user):
+        return Customer.objects.none()
+    return Customer.objects.all()

@@ -1,5 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from consent.serializers import CoverageSerializer
 from customers.models import Classification, DataAsset
 
 
@@ -40,13 +42,21 @@ class AssetDetailSerializer(AssetSerializer):
         source="classified_by.username", read_only=True, default=None
     )
     classified_at = serializers.DateTimeField(read_only=True)
+    coverage = serializers.SerializerMethodField()
 
     class Meta(AssetSerializer.Meta):
         fields = AssetSerializer.Meta.fields + [
             "classification_reason",
             "classified_by",
             "classified_at",
+            "coverage",
         ]
+
+    @extend_schema_field(CoverageSerializer(allow_null=True))
+    def get_coverage(self, asset) -> dict | None:
+        """Consent coverage for the purpose asked with ``?purpose=KEY``; null otherwise."""
+        coverage = self.context.get("coverage")
+        return CoverageSerializer(coverage).data if coverage else None
 
 
 class AssetClassifySerializer(serializers.Serializer):

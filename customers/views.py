@@ -5,6 +5,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from consent.forms import CoverageForm
+from consent.selectors import coverage_for
 from customers import services
 from customers.forms import AssetClassifyForm, AssetFilterForm
 from customers.permissions import get_asset_for_user
@@ -33,7 +35,16 @@ def asset_list(request):
 
 def _detail_context(request, asset, classify_form=None):
     can_classify = roles.is_compliance(request.user)
-    context = {"asset": asset, "can_classify": can_classify}
+    coverage_form = CoverageForm(request.GET or None)
+    coverage = None
+    if coverage_form.is_valid() and coverage_form.cleaned_data["purpose"]:
+        coverage = coverage_for(asset, coverage_form.cleaned_data["purpose"])
+    context = {
+        "asset": asset,
+        "can_classify": can_classify,
+        "coverage_form": coverage_form,
+        "coverage": coverage,
+    }
     if can_classify:
         context["classify_form"] = classify_form or AssetClassifyForm(
             initial={"classification": asset.classification}

@@ -125,7 +125,7 @@ def _tell(
                 users=members,
                 kind=kind,
                 subject=subject,
-                body=text + f"\n\nOpen it in the portal: {_link(incident)}",
+                body=text,
                 link=_link(incident),
                 target=incident,
             )

@@ -105,6 +105,11 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The outbox sweep leaves the row alone until then (retry backoff).",
+    )
 
     history = HistoricalRecords()
 

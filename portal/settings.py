@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.roles",
+                "portal.context_processors.notifications",
             ],
         },
     },
@@ -211,14 +212,76 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = None
+# Results are not used by any task (the outcome is on the Notification row); a task that
+# needs one opts in with ignore_result=False and finds the backend on the same Redis.
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 24 * 60 * 60
 # Without Redis, tasks run in-process; services queue them on commit, so they still run
 # only after the transaction that caused them has committed.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# A task is acknowledged only once it has finished, and a worker killed mid-task (SIGKILL,
+# OOM) hands its message back: nothing in flight is lost. Tasks must therefore be
+# idempotent; notification delivery is (a conditional claim, see portal.notifications).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# One message reserved per worker process: a killed worker strands as few as possible.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)
+CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 10)
+# Redis hands an unacknowledged message to another worker after this many seconds; it must
+# exceed the longest countdown of a retry, or the retry would run twice (harmless, wasteful).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)
+}
+# Several deployments (or test runs) can share one Redis by using their own queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "portal")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Queuing happens in the web request after commit: when Redis is down, give up within about
+# a second (the row stays pending for the outbox sweep) instead of hanging the request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
+# Scheduled jobs run by `celery -A portal beat`. Later issues add their entries here.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- Notifications ---------------------------------------------------------------------
+
+# Where links in e-mails point (notifications store paths), e.g. https://portal.example.com
+PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# A pending notification older than this is re-queued by the outbox sweep.
+NOTIFICATION_SWEEP_AGE = env_int("NOTIFICATION_SWEEP_AGE", 60)
+NOTIFICATION_SWEEP_INTERVAL = env_int("NOTIFICATION_SWEEP_INTERVAL", 60)
+NOTIFICATION_SWEEP_BATCH = env_int("NOTIFICATION_SWEEP_BATCH", 2000)
+# Failed sends wait RETRY_BACKOFF seconds, doubling per attempt up to RETRY_BACKOFF_MAX;
+# Celery retries MAX_RETRIES times, then the sweep keeps trying at the capped interval.
+NOTIFICATION_RETRY_BACKOFF = env_int("NOTIFICATION_RETRY_BACKOFF", 30)
+NOTIFICATION_RETRY_BACKOFF_MAX = env_int("NOTIFICATION_RETRY_BACKOFF_MAX", 60 * 60)
+NOTIFICATION_MAX_RETRIES = env_int("NOTIFICATION_MAX_RETRIES", 5)
+# A claim older than this belongs to a worker that died mid-send: the row is claimable
+# again. Longer than the task time limit, so a live worker's claim never goes stale.
+NOTIFICATION_CLAIM_TIMEOUT = env_int("NOTIFICATION_CLAIM_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60)
+if NOTIFICATION_CLAIM_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "NOTIFICATION_CLAIM_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT, or a slow "
+        "but live send could be claimed and sent a second time."
+    )
+CELERY_BEAT_SCHEDULE["notification-outbox-sweep"] = {
+    "task": "portal.tasks.sweep_notification_outbox",
+    "schedule": NOTIFICATION_SWEEP_INTERVAL,
+    # A sweep nobody ran in time is superseded by the next one; don't let them pile up.
+    "options": {"expires": NOTIFICATION_SWEEP_INTERVAL},
+}
 
 # Incidents: escalate reports unacknowledged after INCIDENT_ACK_SLA minutes (and again every
 # INCIDENT_ACK_SLA); the deadline jobs check every INCIDENT_JOB_SECONDS, so an escalation or
@@ -266,6 +329,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Incidents and consent both have a field called "status" with different choices: each set
+# gets its own schema name, or the deploy check warns about the collision.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
+    "IncidentStatusEnum": "incidents.models.Status",
+    "ConsentStatusEnum": "consent.models.ConsentStatus",
 }
 
 # --- Forms -----------------------------------------------------------------------------

@@ -1,36 +1,41 @@
 """Celery tasks of the portal core. Thin: reload by id, bail out if done, call a service."""
 
+import logging
+
 from celery import shared_task
-from django.core.mail import EmailMessage
-from django.db.models import F, Q
+from django.conf import settings
 from django.utils import timezone
 
-from portal.models import Notification
+from portal.notifications import notification_deliver, notification_outbox_sweep
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=settings.NOTIFICATION_MAX_RETRIES)
+def deliver_notifications(self, ids: list[int]) -> int:
+    """Send these notifications' e-mails, each at most once per claim (see
+    ``notification_deliver``); returns how many failed.
+
+    Rows that failed are retried together, after the longest backoff the service recorded on
+    them; after the last retry they stay pending and the outbox sweep keeps trying at the
+    capped backoff. Rows sent meanwhile (by another worker) are skipped by the claim.
+    """
+    failures = notification_deliver(notification_ids=ids).failed
+    if not failures:
+        return 0
+    if self.request.is_eager or self.request.retries >= self.max_retries:
+        # Eager (local demo, unit tests): no retry in-process; the rows keep their error.
+        logger.error("%d notification(s) still failing; the sweep will retry.", len(failures))
+        return len(failures)
+    retry_at = max(failure.retry_at for failure in failures)
+    raise self.retry(
+        args=[[failure.notification_id for failure in failures]],
+        countdown=max(0.0, (retry_at - timezone.now()).total_seconds()),
+        exc=failures[0],
+    )
 
 
 @shared_task
-def deliver_notification(pk: int) -> bool:
-    """Send one notification's e-mail, at most once.
-
-    The row is claimed with a conditional UPDATE, so two workers handed the same id cannot
-    both send it; a row already sent is never sent again.
-    """
-    claimed = Notification.objects.filter(
-        Q(pk=pk), Q(sent_at__isnull=True), Q(claimed_at__isnull=True)
-    ).update(claimed_at=timezone.now(), attempts=F("attempts") + 1)
-    if not claimed:
-        return False
-    notification = Notification.objects.select_related("recipient").get(pk=pk)
-    message = EmailMessage(
-        subject=notification.subject,
-        body=notification.body,
-        to=[notification.recipient.email],
-        headers={"Message-ID": f"<notification-{notification.pk}@compliance-portal>"},
-    )
-    try:
-        message.send()
-    except Exception as error:  # noqa: BLE001 - recorded on the row, retried by the sweep
-        Notification.objects.filter(pk=pk).update(claimed_at=None, last_error=str(error)[:2000])
-        raise
-    Notification.objects.filter(pk=pk).update(sent_at=timezone.now(), last_error="")
-    return True
+def sweep_notification_outbox() -> int:
+    """Beat job: re-queue notifications still pending (see ``notification_outbox_sweep``)."""
+    return notification_outbox_sweep()

@@ -6,14 +6,19 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from consent import api as consent_api
 from customers import api as customers_api
 from incidents import api as incidents_api
-from portal import views
+from portal import notification_api, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("assets", customers_api.AssetViewSet, basename="asset")
 router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+# Consent (issue 5)
+router.register("customers", consent_api.CustomerConsentViewSet, basename="customer")
+router.register("consents", consent_api.ConsentViewSet, basename="consent")
+router.register("notifications", notification_api.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,6 +26,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("assets/", include("customers.urls")),
     path("incidents/", include("incidents.urls")),
+    path("", include("consent.urls")),  # /customers/<id>/, /consents/import/
+    path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),

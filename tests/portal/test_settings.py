@@ -70,3 +70,58 @@ def test_unreadable_boolean_is_refused_rather_than_guessed(tmp_path):
 
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_celery_runs_on_redis_with_late_acks_and_json_only_when_redis_url_is_set(tmp_path):
+    code = (
+        "from portal.celery import app; c = app.conf;"
+        "print(c.broker_url, c.task_always_eager, c.task_acks_late,"
+        " c.task_reject_on_worker_lost, c.broker_transport_options['visibility_timeout'] > 0,"
+        " c.task_time_limit > 0, c.accept_content, c.task_serializer,"
+        " 'notification-outbox-sweep' in c.beat_schedule)"
+    )
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        REDIS_URL="redis://127.0.0.1:6379/5",
+        **production_env(tmp_path),
+    )
+
+    assert result.stdout.split() == [
+        "redis://127.0.0.1:6379/5",
+        "False",
+        "True",
+        "True",
+        "True",
+        "True",
+        "['json']",
+        "json",
+        "True",
+    ], result.stderr
+
+
+def test_claim_timeout_shorter_than_the_task_time_limit_is_refused(tmp_path):
+    result = manage(
+        "check",
+        NOTIFICATION_CLAIM_TIMEOUT="30",
+        CELERY_TASK_TIME_LIMIT="60",
+        **production_env(tmp_path),
+    )
+
+    assert result.returncode != 0
+    assert "NOTIFICATION_CLAIM_TIMEOUT" in result.stderr
+
+
+def test_procfile_starts_web_worker_and_beat():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "honcho"), "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "(web, worker, beat)" in result.stderr + result.stdout

@@ -7,6 +7,7 @@ write goes through the apps' services, the same code the portal runs.
 
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -15,7 +16,8 @@ from django.db import transaction
 from faker import Faker
 from simple_history.utils import bulk_create_with_history
 
-from consent.models import DataCategory, Purpose
+from consent import services as consent_services
+from consent.models import ConsentRecord, DataCategory, Purpose
 from customers import services as customer_services
 from customers.models import Classification, Customer, DataAsset
 from portal import roles
@@ -97,6 +99,11 @@ CLASSIFICATION_REASONS = {
     "Key accounts": "Contract values and named contacts of our largest customers.",
 }
 
+# Consent (issue 5): the demo consents are dated in the past, from a fixed start.
+DEMO_EVIDENCE = "demo-seed"
+DEMO_CONSENT_START = datetime(2023, 1, 1, 9, 0, tzinfo=UTC)
+DEMO_CONSENT_PURPOSES = ("marketing", "marketing.communications.email", "third_party_sharing")
+
 COUNTRIES = ["NO", "SE", "DK", "FI"]
 LOCALES = {"NO": "no_NO", "SE": "sv_SE", "DK": "da_DK", "FI": "fi_FI"}
 
@@ -119,9 +126,12 @@ class Command(BaseCommand):
             users = self.seed_users()
             created = self.seed_assets(users)
             self.seed_incidents(users)
+            consents = self.seed_consents(users)
         self.stdout.write(
             f"Demo data ready ({created} assets created, {len(ASSETS) - created} already there)."
         )
+        if consents:
+            self.stdout.write(f"Demo consents recorded: {consents}.")
         self.stdout.write(self.accounts_text())
 
     def seed_users(self) -> dict:
@@ -261,6 +271,62 @@ class Command(BaseCommand):
             )
         return bulk_create_with_history(rows, Customer, batch_size=1000, default_user=actor)
 
+    # --- Consent (issue 5) ------------------------------------------------------------
+    def seed_consents(self, users) -> int:
+        """Consents for the demo assets, recorded by olivia through the consent service.
+
+        About a quarter of Nordic retail customers agreed to marketing e-mail (some of them
+        withdrew later), every newsletter subscriber agreed to ``marketing``, nobody in
+        Legacy import 2019 agreed to anything, and a few dozen Nordic retail customers
+        agreed to third-party sharing. Skipped when the demo consents are already there.
+        """
+        if ConsentRecord.objects.filter(evidence__startswith=DEMO_EVIDENCE).exists():
+            return 0
+        rng = random.Random(SEED + 5)
+        olivia = users["olivia"]
+        purposes = {p.key: p for p in Purpose.objects.filter(key__in=DEMO_CONSENT_PURPOSES)}
+        recorded = 0
+
+        def record(customer, key, status, when, source="web_form"):
+            nonlocal recorded
+            consent_services.consent_record(
+                actor=olivia,
+                customer=customer,
+                purpose=purposes[key],
+                status=status,
+                source=source,
+                evidence=f"{DEMO_EVIDENCE}-{key}-{customer.pk}-{status}",
+                notice_version="2023-01",
+                effective_at=when,
+            )
+            recorded += 1
+
+        def day(start: datetime, span_days: int) -> datetime:
+            return start + timedelta(days=rng.randrange(span_days), minutes=rng.randrange(1440))
+
+        nordic = list(
+            Customer.objects.filter(assets__name="Nordic retail customers").order_by("pk")
+        )
+        agreed = rng.sample(nordic, len(nordic) // 4)
+        withdrew = set(rng.sample(range(len(agreed)), len(agreed) // 8))
+        for index, customer in enumerate(agreed):
+            granted_at = day(DEMO_CONSENT_START, 365)
+            record(customer, "marketing.communications.email", "granted", granted_at)
+            if index in withdrew:
+                record(
+                    customer,
+                    "marketing.communications.email",
+                    "withdrawn",
+                    granted_at + timedelta(days=30 + rng.randrange(300)),
+                    source="email",
+                )
+        for customer in rng.sample(nordic, 36):
+            record(customer, "third_party_sharing", "granted", day(DEMO_CONSENT_START, 365))
+        subscribers = Customer.objects.filter(assets__name="Newsletter subscribers").order_by("pk")
+        for customer in subscribers:
+            record(customer, "marketing", "granted", day(DEMO_CONSENT_START, 365))
+        return recorded
+
     @staticmethod
     def accounts_text() -> str:
         lines = ["", "Demo accounts (password for all: demo):"]
@@ -278,5 +344,9 @@ class Command(BaseCommand):
             "  - log in as carl and report a concern under Incidents; as olivia or lena see",
             "    the incident list: a breach with its 72-hour clock, carl's confidential",
             "    report waiting to be acknowledged, and a closed one.",
+            "  - on 'Nordic retail customers', choose marketing.communications.email under",
+            "    'Consent coverage': only about a fifth of the customers agreed;",
+            "  - as olivia or lena, open a customer at /customers/<id>/ for their consents;",
+            "    olivia records consent there and imports CSV files at /consents/import/.",
         ]
         return "\n".join(lines)

@@ -1,0 +1,76 @@
+"""Real services the integration tests and the benchmarks run against: an SMTP server that
+records what arrives, a free port, and a bounded wait. Plain code, no pytest.
+"""
+
+import asyncio
+import email
+import socket
+import threading
+import time
+from collections import Counter
+
+from aiosmtpd.controller import Controller
+
+
+def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.1):
+    """Poll ``predicate`` until it is truthy; fail saying ``what`` did not happen in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Timed out after {timeout:.0f}s waiting for {what}.")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """A real SMTP server on 127.0.0.1 keeping each message's Message-ID and recipients.
+
+    ``stop()`` and ``start()`` again on the same port simulate the mail server going down
+    and coming back; ``delay`` makes it slow (so a batch is still running when we kill).
+    """
+
+    def __init__(self, port: int, delay: float = 0.0):
+        self.port = port
+        self.delay = delay
+        self.messages: list[dict] = []
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        message = email.message_from_bytes(envelope.content)
+        with self._lock:
+            self.messages.append(
+                {
+                    "message_id": message["Message-ID"],
+                    "to": list(envelope.rcpt_tos),
+                    "subject": message["Subject"],
+                }
+            )
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def message_ids(self) -> list[str]:
+        with self._lock:
+            return [m["message_id"] for m in self.messages]
+
+    def duplicates(self) -> int:
+        """Copies beyond the first of any message (same Message-ID)."""
+        return sum(n - 1 for n in Counter(self.message_ids()).values())
