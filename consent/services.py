@@ -24,10 +24,9 @@ from consent.models import (
     Purpose,
 )
 from customers.models import Customer
-from customers.services import NotAllowed
 from portal import roles
 from portal.audit import audit_record
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotAllowed
 
 EVIDENCE_MAX = ConsentRecord._meta.get_field("evidence").max_length
 NOTICE_VERSION_MAX = ConsentRecord._meta.get_field("notice_version").max_length

@@ -1,13 +1,61 @@
 """Per-object loaders: an object the user may not see is a 404, never a 403."""
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from customers.models import Customer, DataAsset
-from customers.selectors import asset_list_for, customer_list_for, with_catalogue_details
+from customers.models import AccessGrant, AccessLevel, AccessRequest, Customer, DataAsset
+from customers.selectors import (
+    access_request_list_for,
+    access_requests_waiting_for,
+    asset_list_for,
+    customer_list_for,
+    grant_list_for,
+    with_catalogue_details,
+)
 
 
 def get_asset_for_user(user, pk) -> DataAsset:
     return get_object_or_404(with_catalogue_details(asset_list_for(user)), pk=pk)
+
+
+def get_access_request_for_user(user, pk) -> AccessRequest:
+    """A request its requester, the asset's owner, compliance, legal or a decider of one of
+    its steps may see; 404 for anyone else."""
+    visible = access_request_list_for(user)
+    request = visible.filter(pk=pk).first()
+    if request is None:
+        request = access_requests_waiting_for(user).filter(pk=pk).first()
+    if request is None:
+        raise Http404("No such request.")
+    return request
+
+
+def get_grant_for_user(user, pk) -> AccessGrant:
+    """A grant its holder, the asset's owner or compliance may see; 404 for anyone else."""
+    return get_object_or_404(grant_list_for(user), pk=pk)
+
+
+def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
+    """The caller's own grant, usable right now, for reading records (or exporting).
+
+    Someone else's grant is a 404 even for compliance: records are read only through one's
+    own grant. An expired or revoked grant is a 403, checked here on every read, so a late
+    expiry job never extends access.
+    """
+    grant = get_object_or_404(
+        AccessGrant.objects.select_related("asset", "purpose", "user"), pk=pk, user=user
+    )
+    if grant.revoked_at:
+        raise PermissionDenied(f"This grant was revoked on {grant.revoked_at:%d %b %Y}.")
+    if not grant.is_active():
+        raise PermissionDenied(f"This grant expired on {grant.expires_at:%d %b %Y %H:%M} UTC.")
+    if export and grant.level != AccessLevel.EXPORT:
+        raise PermissionDenied("This grant allows viewing only, not exporting.")
+    codename = "export_records" if export else "view_records"
+    if not user.has_perm(f"customers.{codename}", grant.asset):
+        raise PermissionDenied("Your permission on this asset has been removed.")
+    return grant
 
 
 def get_customer_for_user(user, pk) -> Customer:

@@ -1,8 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from consent.models import Purpose
 from consent.serializers import CoverageSerializer
-from customers.models import Classification, DataAsset
+from customers.models import AccessGrant, AccessLevel, AccessRequest, Classification, DataAsset
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -62,3 +63,95 @@ class AssetDetailSerializer(AssetSerializer):
 class AssetClassifySerializer(serializers.Serializer):
     classification = serializers.ChoiceField(choices=Classification.choices)
     reason = serializers.CharField(max_length=2000)
+
+
+class StepSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    role = serializers.CharField()
+    status = serializers.CharField()
+    replaces_owner = serializers.BooleanField()
+    approver = serializers.CharField(source="approver.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class AccessRequestSerializer(serializers.ModelSerializer):
+    asset_name = serializers.CharField(source="asset.name")
+    purpose = serializers.CharField(source="purpose.key")
+    requester = serializers.CharField(source="requester.username")
+    status = serializers.CharField(source="chain.status")
+    coverage = serializers.SerializerMethodField()
+    steps = StepSerializer(source="chain.steps.all", many=True)
+    grant = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AccessRequest
+        fields = [
+            "id",
+            "asset",
+            "asset_name",
+            "purpose",
+            "requester",
+            "justification",
+            "level",
+            "duration_days",
+            "status",
+            "coverage",
+            "steps",
+            "grant",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_coverage(self, access_request) -> dict:
+        """The coverage when the request was made (the request page shows it live)."""
+        return {
+            "eligible": access_request.eligible_at_request,
+            "total": access_request.total_at_request,
+        }
+
+    def get_grant(self, access_request) -> int | None:
+        grant = getattr(access_request, "grant", None)
+        return grant.pk if grant else None
+
+
+class AccessRequestCreateSerializer(serializers.Serializer):
+    asset = serializers.IntegerField(min_value=1)
+    purpose = serializers.SlugRelatedField(
+        slug_field="key", queryset=Purpose.objects.filter(active=True)
+    )
+    justification = serializers.CharField(max_length=5000)
+    level = serializers.ChoiceField(choices=AccessLevel.choices, default=AccessLevel.VIEW)
+    duration_days = serializers.IntegerField(min_value=1, max_value=90, default=30)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+    asset_name = serializers.CharField(source="asset.name")
+    purpose = serializers.CharField(source="purpose.key")
+    status = serializers.CharField()
+    revoked_by = serializers.CharField(source="revoked_by.username", default=None)
+
+    class Meta:
+        model = AccessGrant
+        fields = [
+            "id",
+            "user",
+            "asset",
+            "asset_name",
+            "purpose",
+            "level",
+            "status",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "revoked_by",
+            "revoke_reason",
+            "request",
+        ]
+        read_only_fields = fields

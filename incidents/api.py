@@ -17,8 +17,8 @@ from incidents.serializers import (
     IncidentTriageDetailSerializer,
     IncidentTriageSerializer,
     IncidentTriageViewSerializer,
+    NoRiskReasonSerializer,
     NoteSerializer,
-    ReasonSerializer,
     RegimeApplySerializer,
 )
 
@@ -135,7 +135,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     regimes = incident_action(services.incident_regime_apply, "regimes", RegimeApplySerializer)
     awareness = incident_action(services.incident_awareness_set, "awareness", AwarenessSerializer)
     no_risk_propose = incident_action(
-        services.incident_no_risk_propose, "no-risk/propose", ReasonSerializer
+        services.incident_no_risk_propose, "no-risk/propose", NoRiskReasonSerializer
     )
     no_risk_confirm = incident_action(services.incident_no_risk_confirm, "no-risk/confirm")
     customer_notice = incident_action(

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from customers.models import AssetCustomer, DataAsset
+from customers.models import AccessGrant, AssetCustomer, DataAsset
 from incidents.models import (
     CONFIDENTIAL,
     DutyState,
@@ -149,21 +149,20 @@ class Impact:
     assets: list[DataAsset]
     customers: int
     data_categories: list[str]
-    grant_holders: list[str] | None  # None until access grants exist in the portal
+    grant_holders: list[str]
     exports: list[AuditEvent]
     window_start: datetime
     window_end: datetime
 
 
-def grant_holders(asset_ids: list[int], start: datetime, end: datetime) -> list[str] | None:
-    """Usernames of people who held a grant on the assets at some moment in [start, end]."""
-    try:
-        from customers.models import AccessGrant
-    except ImportError:  # access grants land with the access-request issue
-        return None
-    held = AccessGrant.objects.filter(asset_id__in=asset_ids, created_at__lte=end).filter(
+def grant_holders(asset_ids: list[int], start: datetime, end: datetime) -> list[str]:
+    """Usernames of people who held a grant on the assets at some moment in [start, end]:
+    granted by ``end``, and neither revoked nor expired before ``start``."""
+    held = AccessGrant.objects.filter(
         Q(revoked_at__isnull=True) | Q(revoked_at__gte=start),
-        Q(expires_at__isnull=True) | Q(expires_at__gte=start),
+        asset_id__in=asset_ids,
+        created_at__lte=end,
+        expires_at__gte=start,
     )
     return sorted(set(held.values_list("user__username", flat=True)))
 

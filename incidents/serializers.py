@@ -157,15 +157,15 @@ class DutyRecordSerializer(serializers.Serializer):
     delay_reason = serializers.CharField(required=False, allow_blank=True, max_length=4000)
 
 
-class ReasonSerializer(serializers.Serializer):
+class NoRiskReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=4000)
 
 
-class AwarenessSerializer(ReasonSerializer):
+class AwarenessSerializer(NoRiskReasonSerializer):
     aware_at = serializers.DateTimeField()
 
 
-class CustomerNoticeSerializer(ReasonSerializer):
+class CustomerNoticeSerializer(NoRiskReasonSerializer):
     decision = serializers.ChoiceField(
         choices=[c for c in CustomerNotice.choices if c[0]],
     )

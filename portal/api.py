@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, pagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotAllowed
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -18,7 +18,9 @@ class Pagination(pagination.PageNumberPagination):
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, ApplicationError):
+    if isinstance(exc, NotAllowed):
+        exc = exceptions.PermissionDenied(exc.message)
+    elif isinstance(exc, ApplicationError):
         detail = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
         detail.update(exc.extra)
         exc = exceptions.ValidationError(detail)

@@ -10,3 +10,7 @@ class ApplicationError(Exception):
         self.message = message
         self.field = field
         self.extra = extra or {}
+
+
+class NotAllowed(ApplicationError):
+    """The actor may not take this action on an object they can see: a 403, not a 400."""

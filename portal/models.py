@@ -126,3 +126,93 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.recipient_id}: {self.subject}"
+
+
+class ApprovalRole(models.TextChoices):
+    OWNER = "owner", "Data owner"
+    COMPLIANCE = "compliance", "Compliance"
+    LEGAL = "legal", "Legal"
+
+
+class ChainStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class StepStatus(models.TextChoices):
+    WAITING = "waiting", "Not yet reached"
+    OPEN = "open", "Waiting for a decision"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    CANCELLED = "cancelled", "Not needed"
+
+
+class ApprovalChain(models.Model):
+    """The steps a request goes through before it is approved: one engine for every kind
+    of request (access requests, sharing requests); each kind says which steps it needs."""
+
+    kind = models.CharField(max_length=32, db_index=True)
+    requester = models.ForeignKey(User, on_delete=models.PROTECT, related_name="approval_chains")
+    status = models.CharField(
+        max_length=16, choices=ChainStatus.choices, default=ChainStatus.PENDING, db_index=True
+    )
+    title = models.CharField(max_length=300, help_text="What is asked, in a line.")
+    summary = models.CharField(
+        max_length=300, blank=True, help_text="What approvers should know first."
+    )
+    link = models.CharField(max_length=300, help_text="Path of the request's page.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ApprovalStep(models.Model):
+    chain = models.ForeignKey(ApprovalChain, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    role = models.CharField(max_length=16, choices=ApprovalRole.choices)
+    approver = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For an owner step: the owner who decides it.",
+    )
+    replaces_owner = models.BooleanField(
+        default=False, help_text="Compliance decides because the requester owns the asset."
+    )
+    status = models.CharField(
+        max_length=16, choices=StepStatus.choices, default=StepStatus.WAITING, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    requirement = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Something the decider must supply to approve (e.g. a transfer safeguard).",
+    )
+    inputs = models.JSONField(default=dict, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["chain", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "position"], name="approvalstep_position"),
+        ]
+        indexes = [models.Index(fields=["status", "role"], name="approvalstep_open_role")]
+
+    def __str__(self) -> str:
+        return f"step {self.position} ({self.role}) of {self.chain_id}"

@@ -304,6 +304,22 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Access grants ---------------------------------------------------------------------
+
+# Reads refuse an expired grant at once; this job removes its object permissions and tells
+# the grantee. The reminder goes out once, three days before expiry.
+GRANT_EXPIRY_INTERVAL = env_int("GRANT_EXPIRY_INTERVAL", 300)
+CELERY_BEAT_SCHEDULE["grants-expire"] = {
+    "task": "customers.tasks.expire_grants",
+    "schedule": GRANT_EXPIRY_INTERVAL,
+    "options": {"expires": GRANT_EXPIRY_INTERVAL},
+}
+CELERY_BEAT_SCHEDULE["grants-remind-expiring"] = {
+    "task": "customers.tasks.remind_expiring_grants",
+    "schedule": 60 * 60,
+    "options": {"expires": 60 * 60},
+}
+
 # --- Django REST framework -------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -15,6 +15,8 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("assets", customers_api.AssetViewSet, basename="asset")
 router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
+router.register("grants", customers_api.GrantViewSet, basename="grant")
 # Consent (issue 5)
 router.register("customers", consent_api.CustomerConsentViewSet, basename="customer")
 router.register("consents", consent_api.ConsentViewSet, basename="consent")
@@ -24,7 +26,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("assets/", include("customers.urls")),
+    path("", include("customers.urls")),
     path("incidents/", include("incidents.urls")),
     path("", include("consent.urls")),  # /customers/<id>/, /consents/import/
     path("notifications/", views.notification_list, name="notification_list"),

@@ -100,3 +100,18 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    """Transactional tests start from a flushed database, which also empties what the data
+    migrations loaded (the role groups, the taxonomy): put it back, as a deployment has it."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    from consent.taxonomy import load_default_taxonomy
+
+    for name in roles.ROLE_GROUPS:
+        Group.objects.get_or_create(name=name)
+    load_default_taxonomy()

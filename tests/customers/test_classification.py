@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from customers import services
 from customers.models import Classification, DataAsset
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotAllowed
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_employee_cannot_change_a_classification_in_the_api(api_client, requeste
 
 
 def test_the_owner_is_not_allowed_to_classify_either(owner, asset):
-    with pytest.raises(services.NotAllowed):
+    with pytest.raises(NotAllowed):
         services.asset_classify(
             asset=asset, actor=owner, classification="internal", reason="Owner says internal."
         )

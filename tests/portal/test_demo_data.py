@@ -61,3 +61,19 @@ def test_seed_demo_is_idempotent_and_deterministic(demo):
     assert Customer.objects.count() == 2450
     assert list(Customer.objects.order_by("email").values_list("email", "name")[:20]) == emails
     assert DataAsset.history.count() == histories
+
+
+def test_every_role_has_something_waiting_on_first_login(demo):
+    from customers.models import AccessGrant
+    from customers.selectors import access_requests_waiting_for
+
+    bob, olivia, carl = (User.objects.get(username=n) for n in ("bob", "olivia", "carl"))
+
+    assert access_requests_waiting_for(bob).count() == 1
+    assert access_requests_waiting_for(olivia).count() == 1
+    grant = AccessGrant.objects.get(user=carl)
+    assert grant.is_active() and carl.has_perm("customers.view_records", grant.asset)
+
+    call_command("seed_demo", stdout=StringIO())
+    assert access_requests_waiting_for(bob).count() == 1
+    assert AccessGrant.objects.count() == 1

@@ -127,11 +127,14 @@ class Command(BaseCommand):
             created = self.seed_assets(users)
             self.seed_incidents(users)
             consents = self.seed_consents(users)
+            requests = self.seed_access_requests(users)
         self.stdout.write(
             f"Demo data ready ({created} assets created, {len(ASSETS) - created} already there)."
         )
         if consents:
             self.stdout.write(f"Demo consents recorded: {consents}.")
+        if requests:
+            self.stdout.write(f"Demo access requests created: {requests}.")
         self.stdout.write(self.accounts_text())
 
     def seed_users(self) -> dict:
@@ -327,6 +330,46 @@ class Command(BaseCommand):
             record(customer, "marketing", "granted", day(DEMO_CONSENT_START, 365))
         return recorded
 
+    def seed_access_requests(self, users) -> int:
+        """One request waiting for bob, one waiting for olivia, one active grant for carl,
+        so every role sees something on first login."""
+        from consent.models import Purpose
+        from customers import services as access
+
+        plans = [
+            # requester, asset, purpose, level, approvers in order
+            ("alice", "Newsletter subscribers", "marketing.communications.email", "export", []),
+            ("carl", "Nordic retail customers", "essential.service", "view", ["bob"]),
+            ("carl", "Newsletter subscribers", "marketing.communications.email", "view", ["bob"]),
+        ]
+        justifications = {
+            "alice": "Monthly product newsletter to the subscribers who asked for it.",
+            "carl": "Follow-up with customers about their orders and the new service offer.",
+        }
+        created = 0
+        for username, asset_name, key, level, approvers in plans:
+            asset = DataAsset.objects.get(name=asset_name)
+            purpose = Purpose.objects.get(key=key)
+            if asset.access_requests.filter(requester=users[username], purpose=purpose).exists():
+                continue
+            access_request = access.access_request_create(
+                actor=users[username],
+                asset=asset,
+                purpose=purpose,
+                justification=justifications[username],
+                level=level,
+                duration_days=30,
+            )
+            for approver in approvers:
+                access.access_request_decide(
+                    access_request=access_request,
+                    actor=users[approver],
+                    approve=True,
+                    reason="Fits the purpose the customers' data was collected for.",
+                )
+            created += 1
+        return created
+
     @staticmethod
     def accounts_text() -> str:
         lines = ["", "Demo accounts (password for all: demo):"]
@@ -347,6 +390,11 @@ class Command(BaseCommand):
             "  - on 'Nordic retail customers', choose marketing.communications.email under",
             "    'Consent coverage': only about a fifth of the customers agreed;",
             "  - as olivia or lena, open a customer at /customers/<id>/ for their consents;",
-            "    olivia records consent there and imports CSV files at /consents/import/.",
+            "    olivia records consent there and imports CSV files at /consents/import/;",
+            "  - as alice, request 'Nordic retail customers' for marketing.communications.email",
+            "    (Request access): the form shows who agreed; bob, then olivia, approve it under",
+            "    Approvals; alice then reads the records and exports them under Grants;",
+            "  - as alice, ask for 'Legacy import 2019' for marketing: refused, with what would",
+            "    work instead; bob has a request waiting, olivia another, carl holds a grant.",
         ]
         return "\n".join(lines)

@@ -1,0 +1,271 @@
+"""The approval engine: steps, who may decide them, segregation of duties, locking,
+the decision timeline and the notifications of each step.
+
+Written once, for every kind of request. A kind's service (``access_request_create``,
+``sharing_request_create``) says which roles its chain needs and acts on the outcome
+(a grant, a package); everything about deciding lives here.
+
+Segregation of duties (design.md): nobody decides a step of their own request, no person
+decides two steps of one request, and when the requester owns the asset, compliance takes
+the owner's step.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from portal import roles
+from portal.audit import audit_record
+from portal.errors import ApplicationError, NotAllowed
+from portal.models import (
+    ApprovalChain,
+    ApprovalRole,
+    ApprovalStep,
+    ChainStatus,
+    StepStatus,
+)
+from portal.notifications import notify
+
+MIN_REASON_LENGTH = 5
+
+ROLE_GROUP = {ApprovalRole.COMPLIANCE: roles.COMPLIANCE, ApprovalRole.LEGAL: roles.LEGAL}
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    role: str
+    requirement: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    step: ApprovalStep
+    chain: ApprovalChain
+
+    @property
+    def final_approval(self) -> bool:
+        return self.chain.status == ChainStatus.APPROVED
+
+
+# --- reads -----------------------------------------------------------------------------
+
+
+def deciders_for(step: ApprovalStep) -> QuerySet:
+    """The active people who may decide ``step`` now, segregation of duties applied."""
+    User = get_user_model()
+    if step.role == ApprovalRole.OWNER:
+        people = User.objects.filter(pk=step.approver_id)
+    else:
+        people = User.objects.filter(groups__name=ROLE_GROUP[step.role])
+    already = ApprovalStep.objects.filter(chain_id=step.chain_id, decided_by__isnull=False)
+    return (
+        people.filter(is_active=True)
+        .exclude(pk=step.chain.requester_id)
+        .exclude(pk__in=already.values("decided_by"))
+        .distinct()
+    )
+
+
+def why_not_decider(user, step: ApprovalStep) -> str:
+    """Empty when ``user`` may decide ``step``; otherwise the reason, in people's words."""
+    if step.status != StepStatus.OPEN:
+        return "This step is not waiting for a decision."
+    if user.pk == step.chain.requester_id:
+        return "Nobody decides a step of their own request."
+    if step.chain.steps.filter(decided_by=user).exclude(pk=step.pk).exists():
+        return "You already decided a step of this request; another person must decide this one."
+    if step.role == ApprovalRole.OWNER and user.pk != step.approver_id:
+        return "This step is for the data owner."
+    if step.role in ROLE_GROUP and ROLE_GROUP[step.role] not in roles.group_names(user):
+        return f"This step is for {ROLE_GROUP[step.role]}."
+    return ""
+
+
+def open_steps_for(user) -> QuerySet[ApprovalStep]:
+    """Open steps ``user`` may decide: the "waiting for me" list, of every kind."""
+    mine = Q(role=ApprovalRole.OWNER, approver=user)
+    groups = roles.group_names(user)
+    for role, group in ROLE_GROUP.items():
+        if group in groups:
+            mine |= Q(role=role)
+    decided_by_me = ApprovalStep.objects.filter(chain=OuterRef("chain"), decided_by=user)
+    return (
+        ApprovalStep.objects.filter(mine, status=StepStatus.OPEN)
+        .exclude(chain__requester=user)
+        .exclude(Exists(decided_by_me))
+        .select_related("chain", "chain__requester")
+        .order_by("chain__created_at", "chain_id")
+    )
+
+
+def timeline(chain: ApprovalChain) -> list[ApprovalStep]:
+    return list(chain.steps.select_related("approver", "decided_by").order_by("position"))
+
+
+# --- writes ----------------------------------------------------------------------------
+
+
+def chain_start(
+    *,
+    kind: str,
+    requester,
+    owner,
+    steps: Sequence[StepSpec],
+    title: str,
+    summary: str,
+) -> ApprovalChain:
+    """Create a pending chain with its steps, the first one open.
+
+    Call inside the kind's transaction, then ``chain_publish`` once the kind's page exists.
+    An owner step of a requester who owns the asset is decided by compliance instead.
+    """
+    chain = ApprovalChain.objects.create(
+        kind=kind, requester=requester, title=title, summary=summary
+    )
+    rows = []
+    for position, spec in enumerate(steps, start=1):
+        role, replaces_owner, approver = spec.role, False, None
+        if role == ApprovalRole.OWNER:
+            if owner.pk == requester.pk:
+                role, replaces_owner = ApprovalRole.COMPLIANCE, True
+            else:
+                approver = owner
+        rows.append(
+            ApprovalStep(
+                chain=chain,
+                position=position,
+                role=role,
+                approver=approver,
+                replaces_owner=replaces_owner,
+                requirement=spec.requirement,
+                status=StepStatus.OPEN if position == 1 else StepStatus.WAITING,
+            )
+        )
+    for row in rows:
+        row.save()
+    return chain
+
+
+def chain_publish(chain: ApprovalChain, *, link: str) -> None:
+    """Give the chain the address of its request's page and tell the first deciders."""
+    chain.link = link
+    chain.save(update_fields=["link"])
+    _notify_deciders(chain.steps.get(status=StepStatus.OPEN))
+
+
+def _notify_deciders(step: ApprovalStep) -> None:
+    chain = step.chain
+    notify(
+        users=deciders_for(step),
+        kind="approval_needed",
+        subject=f"Approval needed: {chain.title}",
+        body=(
+            f"{chain.requester} asks: {chain.title}.\n{chain.summary}\n\n"
+            f"Step {step.position}: {step.get_role_display()}. Decide in the portal: {chain.link}"
+        ),
+        link=chain.link,
+        target=chain,
+    )
+
+
+def _locked_open_step(chain: ApprovalChain) -> tuple[ApprovalChain, ApprovalStep]:
+    # Lock the chain, then re-read its state: two approvers deciding the same step at the
+    # same moment queue here, and the second finds the step already decided.
+    chain = ApprovalChain.objects.select_for_update().get(pk=chain.pk)
+    if chain.status != ChainStatus.PENDING:
+        raise ApplicationError(f"This request is already {chain.get_status_display().lower()}.")
+    step = chain.steps.select_related("chain").get(status=StepStatus.OPEN)
+    return chain, step
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ApplicationError("Give a reason for your decision.", field="reason")
+    return reason
+
+
+@transaction.atomic
+def step_decide(
+    *,
+    chain: ApprovalChain,
+    actor,
+    approve: bool,
+    reason: str,
+    inputs: dict | None = None,
+) -> Decision:
+    """Approve or deny the open step of ``chain``.
+
+    Guarantees: only a permitted decider decides (else ``NotAllowed``), each step is decided
+    exactly once even under concurrent clicks, a denial ends the chain, the next step's
+    deciders are notified, and the requester is told of every outcome.
+    """
+    chain, step = _locked_open_step(chain)
+    refusal = why_not_decider(actor, step)
+    if refusal:
+        raise NotAllowed(refusal)
+    reason = _clean_reason(reason)
+    inputs = {key: value for key, value in (inputs or {}).items() if value not in ("", None)}
+    if approve and step.requirement and not inputs.get(step.requirement):
+        raise ApplicationError(
+            f"This step needs {step.requirement.replace('_', ' ')} to be approved.",
+            field=step.requirement,
+        )
+    now = timezone.now()
+    step.status = StepStatus.APPROVED if approve else StepStatus.DENIED
+    step.decided_by, step.decided_at, step.reason, step.inputs = actor, now, reason, inputs
+    step._history_user = actor
+    step.save()
+
+    next_step = chain.steps.filter(status=StepStatus.WAITING).order_by("position").first()
+    if approve and next_step is not None:
+        next_step.status = StepStatus.OPEN
+        next_step._history_user = actor
+        next_step.save(update_fields=["status"])
+        _notify_deciders(next_step)
+        outcome = f"Step {step.position} approved by {actor}; next: {next_step.get_role_display()}."
+    else:
+        chain.status = ChainStatus.APPROVED if approve else ChainStatus.DENIED
+        chain.decided_at = now
+        chain._history_user = actor
+        chain.save(update_fields=["status", "decided_at"])
+        chain.steps.filter(status=StepStatus.WAITING).update(status=StepStatus.CANCELLED)
+        outcome = f"{'Approved' if approve else 'Denied'} by {actor}: {reason}"
+    audit_record(
+        actor=actor,
+        action="approval.approve" if approve else "approval.deny",
+        target=chain,
+        detail={"kind": chain.kind, "step": step.position, "role": step.role, "reason": reason},
+    )
+    notify(
+        users=[chain.requester],
+        kind="request_decided" if chain.status != ChainStatus.PENDING else "request_progress",
+        subject=f"Your request: {chain.title}",
+        body=f"{outcome}\n{chain.link}",
+        link=chain.link,
+        target=chain,
+    )
+    return Decision(step=step, chain=chain)
+
+
+@transaction.atomic
+def chain_withdraw(*, chain: ApprovalChain, actor) -> ApprovalChain:
+    """The requester withdraws a pending request; open and later steps are cancelled."""
+    chain = ApprovalChain.objects.select_for_update().get(pk=chain.pk)
+    if actor.pk != chain.requester_id:
+        raise NotAllowed("Only the person who asked can withdraw a request.")
+    if chain.status != ChainStatus.PENDING:
+        raise ApplicationError(f"This request is already {chain.get_status_display().lower()}.")
+    chain.status = ChainStatus.WITHDRAWN
+    chain.decided_at = timezone.now()
+    chain._history_user = actor
+    chain.save(update_fields=["status", "decided_at"])
+    chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]).update(
+        status=StepStatus.CANCELLED
+    )
+    audit_record(actor=actor, action="approval.withdraw", target=chain, detail={"kind": chain.kind})
+    return chain

@@ -1,0 +1,315 @@
+import csv
+import io
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from consent.models import Purpose
+from consent.selectors import eligible_customers
+from customers.models import AccessRequest, DataAsset
+from portal.models import User
+from tests.customers.conftest import JUSTIFICATION, consent
+
+pytestmark = pytest.mark.django_db
+
+
+def post(api_client, user, path, body=None):
+    api_client.force_authenticate(user)
+    return api_client.post(path, body or {}, format="json")
+
+
+def test_api_request_answers_201_with_status_coverage_and_steps(
+    api_client, requester, confidential_asset
+):
+    response = post(
+        api_client,
+        requester,
+        "/api/access-requests/",
+        {
+            "asset": confidential_asset.pk,
+            "purpose": "marketing.communications.email",
+            "justification": JUSTIFICATION,
+            "level": "export",
+            "duration_days": 14,
+        },
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "pending"
+    assert body["coverage"] == {"eligible": 4, "total": 10}
+    assert [(s["role"], s["status"]) for s in body["steps"]] == [
+        ("owner", "open"),
+        ("compliance", "waiting"),
+    ]
+    assert body["id"] == AccessRequest.objects.get().pk
+
+
+@pytest.mark.parametrize(
+    "body, status, field",
+    [
+        ({"asset": 999999}, 404, None),
+        ({"asset": "abc"}, 400, "asset"),
+        ({"purpose": "marketing.communications.email.x"}, 400, "purpose"),
+        ({"purpose": "marketing "}, 400, "purpose"),
+        ({"justification": "short"}, 400, "justification"),
+        ({"duration_days": 91}, 400, "duration_days"),
+        ({"duration_days": "thirty"}, 400, "duration_days"),
+        ({"level": "everything"}, 400, "level"),
+    ],
+)
+def test_api_bad_requests_change_nothing(
+    api_client, requester, confidential_asset, body, status, field
+):
+    payload = {
+        "asset": confidential_asset.pk,
+        "purpose": "marketing.communications.email",
+        "justification": JUSTIFICATION,
+        **body,
+    }
+
+    response = post(api_client, requester, "/api/access-requests/", payload)
+
+    assert response.status_code == status
+    if field:
+        assert field in response.json()
+    assert not AccessRequest.objects.exists()
+
+
+def test_api_invisible_asset_is_404(api_client, outsider, owner):
+    from tests.factories import DataAssetFactory
+
+    restricted = DataAssetFactory(owner=owner, classification="restricted", customers=2)
+    response = post(
+        api_client,
+        outsider,
+        "/api/access-requests/",
+        {"asset": restricted.pk, "purpose": "essential.service", "justification": JUSTIFICATION},
+    )
+
+    assert response.status_code == 404
+
+
+def test_api_approve_deny_withdraw_and_waiting_list(
+    api_client, requester, owner, compliance_officer, outsider, confidential_asset
+):
+    created = post(
+        api_client,
+        requester,
+        "/api/access-requests/",
+        {
+            "asset": confidential_asset.pk,
+            "purpose": "marketing.communications.email",
+            "justification": JUSTIFICATION,
+        },
+    ).json()
+    path = f"/api/access-requests/{created['id']}"
+
+    api_client.force_authenticate(owner)
+    waiting = api_client.get("/api/access-requests/", {"waiting": 1}).json()["results"]
+    assert [r["id"] for r in waiting] == [created["id"]]
+    api_client.force_authenticate(compliance_officer)
+    assert api_client.get("/api/access-requests/", {"waiting": 1}).json()["count"] == 0
+
+    assert post(api_client, outsider, f"{path}/approve/", {"reason": "ok then"}).status_code == 404
+    assert (
+        post(api_client, compliance_officer, f"{path}/approve/", {"reason": "ok then"}).status_code
+        == 403
+    )
+    assert post(api_client, owner, f"{path}/approve/", {}).status_code == 400
+    approved = post(api_client, owner, f"{path}/approve/", {"reason": "Campaign is planned."})
+    assert approved.status_code == 200
+    assert [s["status"] for s in approved.json()["steps"]] == ["approved", "open"]
+    assert post(api_client, owner, f"{path}/approve/", {"reason": "again"}).status_code == 403
+
+    denied = post(api_client, compliance_officer, f"{path}/deny/", {"reason": "No consent basis."})
+    assert denied.json()["status"] == "denied"
+    withdrawn = post(api_client, requester, f"{path}/withdraw/")
+    assert withdrawn.status_code == 400
+    assert "already denied" in withdrawn.json()["detail"]
+
+
+def test_api_refusal_is_a_400_with_reason_and_alternatives(
+    api_client, requester, owner, confidential_asset
+):
+    from tests.factories import DataAssetFactory
+
+    legacy = DataAssetFactory(owner=owner, name="Old list", customers=5)
+    response = post(
+        api_client,
+        requester,
+        "/api/access-requests/",
+        {
+            "asset": legacy.pk,
+            "purpose": "marketing.communications.email",
+            "justification": JUSTIFICATION,
+        },
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == (
+        "None of the 5 customers in Old list agreed to marketing.communications.email."
+    )
+    assert body["alternatives"]["assets"][0]["name"] == "Retail list"
+
+
+def test_request_form_checks_coverage_without_javascript_and_sends(
+    client, requester, confidential_asset
+):
+    client.force_login(requester)
+    data = {
+        "asset": confidential_asset.pk,
+        "purpose": "marketing.communications.email",
+        "justification": JUSTIFICATION,
+        "level": "view",
+        "duration_days": 30,
+    }
+
+    checked = client.post(reverse("customers:request_create"), {**data, "check": "1"})
+    assert "4 of 10 customers are eligible" in checked.content.decode()
+    assert not AccessRequest.objects.exists()
+
+    sent = client.post(reverse("customers:request_create"), data)
+    access_request = AccessRequest.objects.get()
+    assert sent.status_code == 302
+    assert sent["Location"] == reverse("customers:request_detail", args=[access_request.pk])
+
+
+def test_request_form_shows_refusal_and_alternatives(client, requester, owner, confidential_asset):
+    from tests.factories import DataAssetFactory
+
+    legacy = DataAssetFactory(owner=owner, name="Old list", customers=5)
+    client.force_login(requester)
+
+    response = client.post(
+        reverse("customers:request_create"),
+        {
+            "asset": legacy.pk,
+            "purpose": "marketing.communications.email",
+            "justification": JUSTIFICATION,
+            "level": "view",
+            "duration_days": 30,
+        },
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "None of the 5 customers in Old list agreed to" in page
+    assert "Retail list" in page
+
+
+def test_request_form_does_not_offer_or_accept_an_invisible_asset(client, outsider, owner):
+    from tests.factories import DataAssetFactory
+
+    restricted = DataAssetFactory(owner=owner, name="Secret list", classification="restricted")
+    client.force_login(outsider)
+
+    assert "Secret list" not in client.get(reverse("customers:request_create")).content.decode()
+    response = client.post(
+        reverse("customers:request_create"),
+        {
+            "asset": restricted.pk,
+            "purpose": "essential.service",
+            "justification": JUSTIFICATION,
+            "level": "view",
+            "duration_days": 30,
+        },
+    )
+    assert response.status_code == 400
+    assert not AccessRequest.objects.exists()
+
+
+def test_approver_decides_from_the_approvals_page(client, requester, owner, confidential_asset):
+    from customers import services
+
+    access_request = services.access_request_create(
+        actor=requester,
+        asset=confidential_asset,
+        purpose=Purpose.objects.get(key="marketing.communications.email"),
+        justification=JUSTIFICATION,
+    )
+    client.force_login(owner)
+
+    waiting = client.get(reverse("customers:approvals")).content.decode()
+    assert "4 of 10 customers eligible" in waiting and JUSTIFICATION in waiting
+    detail = client.get(reverse("customers:request_detail", args=[access_request.pk]))
+    assert detail.context["can_decide"]
+    response = client.post(
+        reverse("customers:request_decide", args=[access_request.pk]),
+        {"decision": "approve", "reason": "Planned spring campaign."},
+    )
+
+    assert response.status_code == 302
+    assert access_request.chain.steps.get(position=1).status == "approved"
+    assert (
+        "Nothing is waiting for you" in client.get(reverse("customers:approvals")).content.decode()
+    )
+
+
+def test_seed_scenario_end_to_end_on_demo_data(api_client):
+    """alice asks for Nordic retail customers for marketing e-mail; bob then olivia approve;
+    the export holds exactly the customers who agreed; a later withdrawal drops one."""
+    call_command("seed_demo", stdout=StringIO())
+    alice, bob, olivia = (User.objects.get(username=n) for n in ("alice", "bob", "olivia"))
+    nordic = DataAsset.objects.get(name="Nordic retail customers")
+    purpose = Purpose.objects.get(key="marketing.communications.email")
+    expected = set(eligible_customers(nordic, purpose).values_list("id", flat=True))
+    assert 0 < len(expected) < 1200
+
+    created = post(
+        api_client,
+        alice,
+        "/api/access-requests/",
+        {
+            "asset": nordic.pk,
+            "purpose": purpose.key,
+            "justification": "Launch e-mail for the new home service to customers who agreed.",
+            "level": "export",
+        },
+    ).json()
+    assert created["coverage"] == {"eligible": len(expected), "total": 1200}
+    path = f"/api/access-requests/{created['id']}"
+    post(api_client, bob, f"{path}/approve/", {"reason": "Campaign approved by marketing lead."})
+    done = post(api_client, olivia, f"{path}/approve/", {"reason": "Consent checked."}).json()
+    assert done["status"] == "approved"
+
+    def exported_ids():
+        api_client.force_authenticate(alice)
+        response = api_client.get(f"/api/grants/{done['grant']}/export/")
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content).decode()
+        return {int(row["id"]) for row in csv.DictReader(io.StringIO(body))}
+
+    assert exported_ids() == expected
+    leaving = nordic.customers.get(pk=min(expected))
+    consent([leaving], status="withdrawn")
+    assert exported_ids() == expected - {leaving.pk}
+
+
+def test_legacy_request_is_refused_on_demo_data_and_reaches_no_approver(api_client):
+    call_command("seed_demo", stdout=StringIO())
+    alice = User.objects.get(username="alice")
+    legacy = DataAsset.objects.get(name="Legacy import 2019")
+    before = AccessRequest.objects.count()
+
+    response = post(
+        api_client,
+        alice,
+        "/api/access-requests/",
+        {
+            "asset": legacy.pk,
+            "purpose": "marketing.communications.email",
+            "justification": "Launch e-mail for the new home service to every contact we hold.",
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "None of the 800 customers in Legacy import 2019 agreed to marketing.communications.email."
+    )
+    names = {row["name"] for row in response.json()["alternatives"]["assets"]}
+    assert "Nordic retail customers" in names
+    assert AccessRequest.objects.count() == before

@@ -1,0 +1,255 @@
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from customers import services
+from customers.models import AccessGrant
+from portal.models import AuditEvent, Notification
+from tests.customers.conftest import JUSTIFICATION, consent
+from tests.factories import DataAssetFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def approved_grant(requester, asset, purpose, *, level="export", days=30):
+    access_request = services.access_request_create(
+        actor=requester,
+        asset=asset,
+        purpose=purpose,
+        justification=JUSTIFICATION,
+        level=level,
+        duration_days=days,
+    )
+    for step in access_request.chain.steps.order_by("position"):
+        from portal.approvals import deciders_for
+
+        step.refresh_from_db()
+        services.access_request_decide(
+            access_request=access_request,
+            actor=deciders_for(step).first(),
+            approve=True,
+            reason="Fine for the campaign.",
+        )
+    return AccessGrant.objects.get(request=access_request)
+
+
+@pytest.fixture
+def grant(requester, compliance_officer, confidential_asset, email_marketing):
+    return approved_grant(requester, confidential_asset, email_marketing)
+
+
+def read_csv(response) -> list[dict]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def eligible_ids(asset) -> set[int]:
+    return set(asset.customers.order_by("id").values_list("id", flat=True)[:4])
+
+
+def test_records_page_shows_only_eligible_customers_and_is_audited(client, requester, grant):
+    client.force_login(requester)
+
+    response = client.get(reverse("customers:grant_records", args=[grant.pk]))
+
+    assert response.status_code == 200
+    shown = {row["id"] for row in response.context["page"].object_list}
+    assert shown == eligible_ids(grant.asset)
+    assert response.context["columns"] == ["id", "name", "email"]
+    event = AuditEvent.objects.get(action="records.view")
+    assert (event.actor, event.detail["shown"]) == (requester, 4)
+
+
+def test_export_streams_eligible_rows_with_only_the_categories_columns(client, requester, grant):
+    client.force_login(requester)
+
+    response = client.get(reverse("customers:grant_export", args=[grant.pk]))
+
+    assert response.status_code == 200
+    assert response.streaming
+    export_id = response["X-Export-Id"]
+    assert f"export-{export_id}.csv" in response["Content-Disposition"]
+    rows = read_csv(response)
+    assert {int(row["id"]) for row in rows} == eligible_ids(grant.asset)
+    assert list(rows[0]) == ["id", "name", "email"]
+    event = AuditEvent.objects.get(action="export.download")
+    assert event.detail["export_id"] == export_id and event.detail["rows"] == 4
+
+
+def test_a_withdrawal_drops_the_customer_from_the_next_export_without_new_approval(
+    client, requester, grant
+):
+    client.force_login(requester)
+    leaving = grant.asset.customers.order_by("id").first()
+
+    consent([leaving], status="withdrawn")
+    rows = read_csv(client.get(reverse("customers:grant_export", args=[grant.pk])))
+
+    assert leaving.pk not in {int(row["id"]) for row in rows}
+    assert len(rows) == 3
+
+
+def test_a_view_grant_cannot_export(
+    client, requester, confidential_asset, email_marketing, compliance_officer
+):
+    grant = approved_grant(requester, confidential_asset, email_marketing, level="view")
+    client.force_login(requester)
+
+    assert client.get(reverse("customers:grant_records", args=[grant.pk])).status_code == 200
+    assert client.get(reverse("customers:grant_export", args=[grant.pk])).status_code == 403
+    assert not requester.has_perm("customers.export_records", confidential_asset)
+
+
+def test_an_expired_grant_is_refused_before_the_job_runs_and_loses_its_permission_after(
+    client, api_client, requester, grant
+):
+    api_client.force_authenticate(requester)
+
+    with time_machine.travel(grant.expires_at + timedelta(minutes=1)):
+        client.force_login(requester)
+        assert client.get(reverse("customers:grant_records", args=[grant.pk])).status_code == 403
+        assert client.get(reverse("customers:grant_export", args=[grant.pk])).status_code == 403
+        assert api_client.get(f"/api/grants/{grant.pk}/records/").status_code == 403
+        assert api_client.get(f"/api/grants/{grant.pk}/export/").status_code == 403
+        assert requester.has_perm("customers.view_records", grant.asset)  # job not run yet
+
+        assert services.grants_expire() == 1
+        assert services.grants_expire() == 0
+
+    requester = type(requester).objects.get(pk=requester.pk)
+    assert not requester.has_perm("customers.view_records", grant.asset)
+    assert Notification.objects.filter(recipient=requester, kind="grant_expired").count() == 1
+    assert AuditEvent.objects.filter(action="grant.expire").count() == 1
+
+
+def test_grantee_is_reminded_once_three_days_before_expiry(requester, grant):
+    with time_machine.travel(grant.expires_at - timedelta(days=4)):
+        assert services.grants_remind_expiring() == 0
+    with time_machine.travel(grant.expires_at - timedelta(days=2, hours=23)):
+        assert services.grants_remind_expiring() == 1
+        assert services.grants_remind_expiring() == 0
+
+    assert Notification.objects.filter(recipient=requester, kind="grant_expiring").count() == 1
+
+
+@pytest.mark.parametrize("who", ["owner", "compliance_officer"])
+def test_owner_and_compliance_revoke_with_a_reason(request, client, requester, grant, who):
+    revoker = request.getfixturevalue(who)
+    client.force_login(revoker)
+
+    response = client.post(
+        reverse("customers:grant_revoke", args=[grant.pk]),
+        {"reason": "Campaign cancelled by management."},
+    )
+
+    assert response.status_code == 302
+    grant.refresh_from_db()
+    assert grant.revoked_by == revoker and grant.status == "revoked"
+    requester = type(requester).objects.get(pk=requester.pk)
+    assert not requester.has_perm("customers.view_records", grant.asset)
+    client.force_login(requester)
+    assert client.get(reverse("customers:grant_records", args=[grant.pk])).status_code == 403
+    assert Notification.objects.filter(recipient=requester, kind="grant_revoked").exists()
+
+
+def test_others_cannot_revoke(client, api_client, requester, outsider, grant):
+    # The grantee sees the grant but may not revoke it; an outsider does not see it at all.
+    client.force_login(requester)
+    assert (
+        client.post(
+            reverse("customers:grant_revoke", args=[grant.pk]), {"reason": "Not mine."}
+        ).status_code
+        == 403
+    )
+    api_client.force_authenticate(outsider)
+    response = api_client.post(
+        f"/api/grants/{grant.pk}/revoke/", {"reason": "I want it gone."}, format="json"
+    )
+    assert response.status_code == 404
+    grant.refresh_from_db()
+    assert grant.revoked_at is None
+
+
+def test_another_employee_cannot_reach_a_grant_by_changing_ids(client, api_client, outsider, grant):
+    client.force_login(outsider)
+    api_client.force_authenticate(outsider)
+
+    for url in [
+        reverse("customers:grant_records", args=[grant.pk]),
+        reverse("customers:grant_export", args=[grant.pk]),
+        reverse("customers:request_detail", args=[grant.request_id]),
+    ]:
+        assert client.get(url).status_code == 404, url
+    for url in [
+        f"/api/grants/{grant.pk}/",
+        f"/api/grants/{grant.pk}/records/",
+        f"/api/grants/{grant.pk}/export/",
+        f"/api/access-requests/{grant.request_id}/",
+    ]:
+        assert api_client.get(url).status_code == 404, url
+    assert api_client.get("/api/grants/").json()["count"] == 0
+
+
+def test_compliance_cannot_read_records_through_someone_elses_grant(
+    client, compliance_officer, grant
+):
+    client.force_login(compliance_officer)
+
+    assert client.get(reverse("customers:grant_records", args=[grant.pk])).status_code == 404
+
+
+def make_grant_with_eligible(requester, owner, purpose, count):
+    asset = DataAssetFactory(
+        owner=owner,
+        customers=count,
+        categories=["user.contact.email", "user.name"],
+        classification="internal",
+        classification_confirmed=True,
+    )
+    consent(asset.customers.all())
+    return approved_grant(requester, asset, purpose, level="export")
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_records_page_runs_a_constant_number_of_queries(
+    client, requester, owner, email_marketing, count, django_assert_max_num_queries
+):
+    grant = make_grant_with_eligible(requester, owner, email_marketing, count)
+    client.force_login(requester)
+
+    with django_assert_max_num_queries(18):
+        response = client.get(reverse("customers:grant_records", args=[grant.pk]))
+
+    assert response.context["page"].paginator.count == count
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_records_api_runs_a_constant_number_of_queries(
+    api_client, requester, owner, email_marketing, count, django_assert_max_num_queries
+):
+    grant = make_grant_with_eligible(requester, owner, email_marketing, count)
+    api_client.force_authenticate(requester)
+
+    with django_assert_max_num_queries(14):
+        response = api_client.get(f"/api/grants/{grant.pk}/records/")
+
+    assert response.json()["count"] == count
+    assert len(response.json()["results"]) == min(count, 50)
+
+
+def test_grant_lists_by_scope(client, requester, owner, compliance_officer, outsider, grant):
+    client.force_login(owner)
+    assert [g.pk for g in client.get(reverse("customers:grant_list_owned")).context["page"]] == [
+        grant.pk
+    ]
+    client.force_login(outsider)
+    assert client.get(reverse("customers:grant_list_all")).status_code == 404
+    client.force_login(compliance_officer)
+    page = client.get(reverse("customers:grant_list_all"), {"user": requester.pk})
+    assert [g.pk for g in page.context["page"]] == [grant.pk]
+    assert grant.expires_at > timezone.now()
