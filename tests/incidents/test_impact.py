@@ -6,10 +6,10 @@ from django.urls import reverse
 
 from consent.models import Purpose
 from customers import services as customer_services
-from customers.models import AccessGrant, AssetCustomer
+from customers.models import AssetCustomer
 from incidents.selectors import impact_summary
-from portal.approvals import deciders_for
 from portal.audit import audit_record
+from tests.customers.test_grants import approved_grant
 from tests.factories import CustomerFactory, DataAssetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,24 +64,9 @@ def seeded(owner, report, responders):
 
 def grant_at(username, asset, when, *, days, revoked_after=None):
     """A grant made through the real request and approval chain at ``when``."""
-    user = UserFactory(username=username)
+    purpose = Purpose.objects.get(key="essential.service")
     with time_machine.travel(when, tick=False):
-        access_request = customer_services.access_request_create(
-            actor=user,
-            asset=asset,
-            purpose=Purpose.objects.get(key="essential.service"),
-            justification="Customer service follow-up on open support tickets.",
-            duration_days=days,
-        )
-        for step in access_request.chain.steps.order_by("position"):
-            step.refresh_from_db()
-            customer_services.access_request_decide(
-                access_request=access_request,
-                actor=deciders_for(step).first(),
-                approve=True,
-                reason="Needed for the support backlog.",
-            )
-    grant = AccessGrant.objects.get(request=access_request)
+        grant = approved_grant(UserFactory(username=username), asset, purpose, days=days)
     if revoked_after is not None:
         with time_machine.travel(when + timedelta(days=revoked_after), tick=False):
             customer_services.grant_revoke(
