@@ -299,6 +299,22 @@ CELERY_BEAT_SCHEDULE["grants-remind-expiring"] = {
     "options": {"expires": 60 * 60},
 }
 
+# --- External sharing ------------------------------------------------------------------
+
+# Downloads refuse an expired package at once; this job deletes its file (hourly by default).
+SHARING_PACKAGE_DELETE_INTERVAL = env_int("SHARING_PACKAGE_DELETE_INTERVAL", 60 * 60)
+CELERY_BEAT_SCHEDULE["sharing-delete-expired-packages"] = {
+    "task": "consent.tasks.delete_expired_sharing_packages",
+    "schedule": SHARING_PACKAGE_DELETE_INTERVAL,
+    "options": {"expires": SHARING_PACKAGE_DELETE_INTERVAL},
+}
+# Deletion-confirmation reminders: the job runs hourly, each request is reminded once a day.
+CELERY_BEAT_SCHEDULE["sharing-remind-deletion-confirmation"] = {
+    "task": "consent.tasks.remind_sharing_deletion_confirmation",
+    "schedule": 60 * 60,
+    "options": {"expires": 60 * 60},
+}
+
 # --- Django REST framework -------------------------------------------------------------
 
 REST_FRAMEWORK = {
