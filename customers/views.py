@@ -164,9 +164,7 @@ def approvals_waiting(request):
     )
     rows = [(r, other_grants.get(r.requester_id, [])) for r in waiting]
     sharing_rows = [(r, other_grants.get(r.requester_id, [])) for r in sharing]
-    return render(
-        request, "customers/approvals.html", {"rows": rows, "sharing_rows": sharing_rows}
-    )
+    return render(request, "customers/approvals.html", {"rows": rows, "sharing_rows": sharing_rows})
 
 
 def _request_context(request, access_request, decision_form=None):
