@@ -352,6 +352,9 @@ def test_sharing_form_creates_a_request_and_shows_categories_without_javascript(
     assert response.status_code == 302
     assert response["Location"] == reverse("consent:sharing_detail", args=[sharing_request.pk])
     assert sharing_request.recipient_country == "DE"
+    detail = client.get(response["Location"]).content.decode()
+    assert "Withdraw my sharing request" in detail
+    assert 'name="transfer_safeguard"' not in detail
 
 
 def test_sharing_form_with_a_past_end_date_shows_the_message_and_writes_nothing(
@@ -389,6 +392,7 @@ def test_legal_page_decision_needs_the_safeguard_for_a_non_eea_recipient(
 
     page = client.get(reverse("consent:sharing_detail", args=[sharing_request.pk]))
     assert "outside the EU/EEA" in page.content.decode()
+    assert 'name="transfer_safeguard"' in page.content.decode()
     assert "transfer_safeguard" in page.context["decision_form"].fields
 
     refused = client.post(path, {"reason": REASON, "decision": "approve"})
