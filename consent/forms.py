@@ -1,6 +1,8 @@
 from django import forms
 
-from consent.models import ConsentSource, ConsentStatus, Purpose
+from consent.countries import COUNTRIES
+from consent.models import ConsentSource, ConsentStatus, DataCategory, Purpose, TransferSafeguard
+from customers.selectors import asset_list_for
 
 
 def purpose_choice_field(**kwargs) -> forms.ModelChoiceField:
@@ -47,3 +49,98 @@ class CoverageForm(forms.Form):
     """The purpose whose coverage the asset page shows."""
 
     purpose = purpose_choice_field(required=False, empty_label="Choose a purpose")
+
+
+# --- External sharing ------------------------------------------------------------------
+
+
+def country_choices() -> list[tuple[str, str]]:
+    by_name = sorted(COUNTRIES.items(), key=lambda item: item[1])
+    return [("", "Choose the recipient's country")] + [
+        (code, f"{name} ({code})") for code, name in by_name
+    ]
+
+
+class SharingRequestForm(forms.Form):
+    """Input shape of a sharing request; the rules are checked by the service.
+
+    Without JavaScript the categories depend on the asset: *Show categories and coverage*
+    reloads the form with the chosen asset's categories.
+    """
+
+    asset = forms.ModelChoiceField(queryset=None, empty_label="Choose an asset")
+    purpose = purpose_choice_field(
+        empty_label="Choose what the recipient will use it for",
+        help_text="Only customers who agreed to third_party_sharing, and who may be used for "
+        "this purpose, are shared.",
+    )
+    recipient = forms.CharField(max_length=200, label="Recipient organisation")
+    recipient_country = forms.ChoiceField(choices=country_choices, label="Recipient country")
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        help_text="Why the recipient needs this data, in at least a sentence.",
+    )
+    agreement_reference = forms.CharField(
+        max_length=200, label="Agreement reference (DPA)", help_text="Required."
+    )
+    agreement_end = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Agreement end date",
+        help_text="YYYY-MM-DD; not in the past.",
+    )
+    categories = forms.ModelMultipleChoiceField(
+        queryset=None,
+        to_field_name="key",
+        widget=forms.CheckboxSelectMultiple,
+        label="Data categories to share",
+        error_messages={"invalid_choice": "Choose only categories the asset holds."},
+    )
+    deletion_confirmation_required = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="The recipient must confirm deletion when the agreement ends",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The catalogue's selector: an id typed by hand cannot reach an unseen asset.
+        assets = asset_list_for(user).order_by("name")
+        self.fields["asset"].queryset = assets
+        chosen = self.data.get("asset") or self.initial.get("asset")
+        asset = assets.filter(pk=chosen).first() if str(chosen or "").isdigit() else None
+        if asset is None:
+            self.fields["categories"].queryset = DataCategory.objects.none()
+            self.fields[
+                "categories"
+            ].help_text = "Choose the asset, then *Show categories and coverage*."
+        else:
+            self.fields["categories"].queryset = asset.data_categories.order_by("key")
+
+
+class SharingDecisionForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Kept in the request's timeline and the audit trail.",
+    )
+    transfer_safeguard = forms.ChoiceField(
+        required=False,
+        choices=[("", "Choose the safeguard")] + TransferSafeguard.choices,
+        help_text="Required to approve: the recipient is outside the EU/EEA.",
+    )
+
+    def __init__(self, *args, safeguard_required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not safeguard_required:
+            del self.fields["transfer_safeguard"]
+
+
+class WithdrawalForwardedForm(forms.Form):
+    note = forms.CharField(max_length=500, help_text="How and when the recipient was told.")
+
+
+class DeletionConfirmForm(forms.Form):
+    evidence = forms.CharField(
+        max_length=500, help_text="Where the recipient's confirmation of deletion is kept."
+    )

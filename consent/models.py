@@ -182,3 +182,159 @@ class ConsentState(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.customer_id} {self.status} {self.purpose_id}"
+
+
+# --- External sharing ------------------------------------------------------------------
+
+SHARING_PURPOSE_KEY = "third_party_sharing"
+
+
+class TransferSafeguard(models.TextChoices):
+    """What makes a transfer outside the EU/EEA lawful (GDPR Art. 45-49); legal names one
+    to approve such a sharing request."""
+
+    ADEQUACY_DECISION = "adequacy_decision", "Adequacy decision (Art. 45)"
+    STANDARD_CONTRACTUAL_CLAUSES = "standard_contractual_clauses", "Standard contractual clauses"
+    BINDING_CORPORATE_RULES = "binding_corporate_rules", "Binding corporate rules (Art. 47)"
+    CODE_OR_CERTIFICATION = "code_or_certification", "Approved code of conduct or certification"
+    DEROGATION = "derogation", "Derogation for a specific situation (Art. 49)"
+
+
+class SharingRequest(models.Model):
+    """A request to give an asset's customer data to an organisation outside the company.
+
+    Approved by the owner, compliance and legal whatever the asset's class (through the one
+    approval engine, ``chain``); legal's step needs a transfer safeguard when the recipient
+    is outside the EU/EEA. Only customers whose current consent covers
+    ``third_party_sharing`` (and the purpose, when it needs consent) are ever included.
+    """
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sharing_requests"
+    )
+    asset = models.ForeignKey(
+        "customers.DataAsset", on_delete=models.PROTECT, related_name="sharing_requests"
+    )
+    recipient = models.CharField(max_length=200, help_text="The receiving organisation.")
+    recipient_country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
+    justification = models.TextField()
+    agreement_reference = models.CharField(
+        max_length=200, help_text="The data processing / sharing agreement (DPA)."
+    )
+    agreement_end = models.DateField()
+    categories = models.ManyToManyField(DataCategory, related_name="+")
+    deletion_confirmation_required = models.BooleanField(
+        default=True,
+        help_text="The recipient must confirm deletion when the agreement ends.",
+    )
+    chain = models.OneToOneField(
+        "portal.ApprovalChain", on_delete=models.PROTECT, related_name="sharing_request"
+    )
+    classification_at_request = models.CharField(max_length=16)
+    eligible_at_request = models.PositiveIntegerField()
+    total_at_request = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    deletion_confirmed_at = models.DateTimeField(null=True, blank=True)
+    deletion_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    deletion_evidence = models.CharField(
+        max_length=500, blank=True, help_text="Where the recipient's confirmation is kept."
+    )
+    deletion_reminded_on = models.DateField(
+        null=True, blank=True, help_text="Last day a deletion reminder went out (one a day)."
+    )
+
+    history = HistoricalRecords(m2m_fields=[categories])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.asset} to {self.recipient} ({self.recipient_country})"
+
+    @property
+    def status(self) -> str:
+        return self.chain.status
+
+
+class SharingPackage(models.Model):
+    """The one CSV file an approved sharing request produces, kept in the database.
+
+    The requester downloads it for seven days; then the beat job empties ``content`` and
+    sets ``deleted_at``. The list of customers it contained (``SharingPackageCustomer``)
+    is kept, so a later withdrawal can still be forwarded to the recipient (GDPR Art. 19).
+    """
+
+    request = models.OneToOneField(SharingRequest, on_delete=models.PROTECT, related_name="package")
+    export_id = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    row_count = models.PositiveIntegerField()
+    columns = models.JSONField(default=list)
+    content = models.TextField(blank=True, help_text="The CSV file; emptied when deleted.")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    download_count = models.PositiveIntegerField(default=0)
+
+    # The CSV holds customer records: a copy in the history table would outlive the
+    # seven-day deletion.
+    history = HistoricalRecords(excluded_fields=["content"])
+
+    def __str__(self) -> str:
+        return f"sharing package {self.export_id}"
+
+    @property
+    def filename(self) -> str:
+        return f"sharing-{self.export_id}.csv"
+
+    def is_available(self, now=None) -> bool:
+        return self.deleted_at is None and self.expires_at > (now or timezone.now())
+
+
+class SharingPackageCustomer(models.Model):
+    """A customer contained in a package: kept after the file is deleted (Art. 19)."""
+
+    package = models.ForeignKey(SharingPackage, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["package", "customer"], name="sharingpackagecustomer_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["customer"], name="sharingpackage_by_customer")]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} in package {self.package_id}"
+
+
+class SharingWithdrawal(models.Model):
+    """A withdrawal to forward: a customer in a delivered package withdrew a consent the
+    package relied on, so the recipient must be told (GDPR Art. 19). Open until the
+    requester or compliance marks it done."""
+
+    package = models.ForeignKey(
+        SharingPackage, on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    record = models.ForeignKey(ConsentRecord, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    forwarded_at = models.DateTimeField(null=True, blank=True)
+    forwarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True, help_text="How the recipient was told.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "record"], name="sharingwithdrawal_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal of customer {self.customer_id} to forward ({self.package_id})"

@@ -30,18 +30,26 @@ customer, whatever the length of the history.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, Max, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from consent.models import (
+    SHARING_PURPOSE_KEY,
     ConsentRecord,
     ConsentState,
     ConsentStatus,
+    DataCategory,
     LawfulBasis,
     Purpose,
+    SharingRequest,
+    SharingWithdrawal,
     key_and_ancestors,
 )
 from customers.models import AssetCustomer, Customer, DataAsset
+from portal import roles
+from portal.approvals import open_steps_for
 from portal.errors import ApplicationError
+from portal.models import ApprovalStep, ChainStatus
 
 
 @dataclass(frozen=True)
@@ -209,3 +217,104 @@ def current_consents(customer: Customer) -> QuerySet[ConsentState]:
         .select_related("purpose", "record", "record__recorded_by")
         .order_by("purpose__key")
     )
+
+
+# --- External sharing ------------------------------------------------------------------
+
+
+def sharing_purpose() -> Purpose:
+    """``third_party_sharing``: the consent every shared customer must hold. Missing or
+    retired, nothing can be shared (fail closed)."""
+    purpose = Purpose.objects.filter(key=SHARING_PURPOSE_KEY, active=True).first()
+    if purpose is None:
+        raise ApplicationError(
+            f"The purpose {SHARING_PURPOSE_KEY} is not in use: nothing can be shared."
+        )
+    return purpose
+
+
+def sharing_eligible_customers(asset: DataAsset, purpose: Purpose) -> QuerySet[Customer]:
+    """The customers of ``asset`` that may be shared for ``purpose`` now: eligible for the
+    purpose and holding current consent to ``third_party_sharing``."""
+    return eligible_customers(asset, purpose, also_requires=[sharing_purpose()])
+
+
+def sharing_coverage(asset: DataAsset, purpose: Purpose) -> Coverage:
+    """Coverage for sharing: same rule as ``sharing_eligible_customers``, counted."""
+    return coverage_for(asset, purpose, also_requires=[sharing_purpose()])
+
+
+def _with_sharing_details(requests: QuerySet[SharingRequest]) -> QuerySet[SharingRequest]:
+    """Everything a sharing request's row, page or API answer shows, in a fixed number of
+    queries."""
+    return requests.select_related(
+        "asset", "purpose", "requester", "chain", "package", "deletion_confirmed_by"
+    ).prefetch_related(
+        Prefetch("categories", queryset=DataCategory.objects.order_by("key")),
+        Prefetch(
+            "chain__steps",
+            queryset=ApprovalStep.objects.select_related("decided_by", "approver").order_by(
+                "position"
+            ),
+        ),
+        Prefetch(
+            "package__withdrawals",
+            queryset=SharingWithdrawal.objects.select_related("forwarded_by", "record__purpose"),
+        ),
+    )
+
+
+def sharing_request_list_for(user) -> QuerySet[SharingRequest]:
+    """Sharing requests ``user`` may see: their own, those on assets they own, and every
+    one for compliance and legal (deciders of a step are added by the loader)."""
+    requests = SharingRequest.objects.all()
+    if not roles.is_compliance_or_legal(user):
+        requests = requests.filter(Q(requester=user) | Q(asset__owner=user))
+    return _with_sharing_details(requests)
+
+
+def sharing_requests_of(user) -> QuerySet[SharingRequest]:
+    return _with_sharing_details(SharingRequest.objects.filter(requester=user))
+
+
+def sharing_requests_waiting_for(user) -> QuerySet[SharingRequest]:
+    """Sharing requests with a step ``user`` may decide now (the engine's rule)."""
+    return _with_sharing_details(
+        SharingRequest.objects.filter(chain__steps__in=open_steps_for(user))
+    ).order_by("created_at", "id")
+
+
+def sharing_withdrawals_open_for(user) -> QuerySet[SharingWithdrawal]:
+    """Withdrawals still to forward: on the user's own sharing requests, every one for
+    compliance."""
+    withdrawals = SharingWithdrawal.objects.filter(forwarded_at__isnull=True)
+    if not roles.is_compliance(user):
+        withdrawals = withdrawals.filter(package__request__requester=user)
+    return withdrawals.select_related(
+        "package__request__asset", "package__request__requester", "record__purpose"
+    ).order_by("created_at", "id")
+
+
+def sharing_deletions_for(user) -> QuerySet[SharingRequest]:
+    """Approved sharing requests whose recipient must confirm deletion, the ones ending
+    first on top: the user's own, every one for compliance."""
+    requests = SharingRequest.objects.filter(
+        deletion_confirmation_required=True, chain__status=ChainStatus.APPROVED
+    )
+    if not roles.is_compliance(user):
+        requests = requests.filter(requester=user)
+    return requests.select_related("asset", "requester", "deletion_confirmed_by", "chain").order_by(
+        "deletion_confirmed_at", "agreement_end", "id"
+    )
+
+
+def deletion_status(sharing_request: SharingRequest, *, today=None) -> str:
+    """In words: not required, not due yet, awaiting confirmation, or confirmed."""
+    if not sharing_request.deletion_confirmation_required:
+        return "not required"
+    if sharing_request.deletion_confirmed_at:
+        return "confirmed"
+    today = today or timezone.localdate()
+    if sharing_request.agreement_end > today:
+        return "due at agreement end"
+    return "awaiting confirmation"

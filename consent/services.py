@@ -8,25 +8,50 @@ state per customer and purpose key) in the same transaction, through the one sta
 import csv
 import hashlib
 import io
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from simple_history.utils import bulk_create_with_history
 
+from consent.countries import COUNTRIES, outside_eu_eea
 from consent.models import (
+    SHARING_PURPOSE_KEY,
     ConsentRecord,
     ConsentSource,
     ConsentState,
     ConsentStatus,
+    DataCategory,
     Purpose,
+    SharingPackage,
+    SharingPackageCustomer,
+    SharingRequest,
+    SharingWithdrawal,
+    TransferSafeguard,
+    key_and_ancestors,
 )
-from customers.models import Customer
-from portal import roles
+from consent.selectors import (
+    consent_granted,
+    sharing_coverage,
+    sharing_eligible_customers,
+    sharing_purpose,
+)
+from customers.exports import csv_text
+from customers.models import Customer, DataAsset
+from customers.selectors import columns_for_categories
+from customers.services import CoverageRefusal, clean_justification
+from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
+from portal.models import ApprovalRole, ChainStatus
+from portal.notifications import notify
 
 EVIDENCE_MAX = ConsentRecord._meta.get_field("evidence").max_length
 NOTICE_VERSION_MAX = ConsentRecord._meta.get_field("notice_version").max_length
@@ -189,6 +214,8 @@ def consent_record(
     )
     record.save()
     _fold_into_current_state([record])
+    # GDPR Art. 19: a withdrawal reaches recipients of data already shared.
+    sharing_withdrawals_record(records=[record])
     audit_record(
         actor=actor,
         action="consent.record",
@@ -340,6 +367,7 @@ def _store_batch(records: list[ConsentRecord], *, actor, now) -> int:
         record.recorded_at = now
     ConsentRecord.objects.bulk_create(new)
     _fold_into_current_state(new)
+    sharing_withdrawals_record(records=new)
     return len(new)
 
 
@@ -453,3 +481,688 @@ def consent_state_rebuild() -> int:
             [ConsentStatus.WITHDRAWN],
         )
         return cursor.rowcount
+
+
+# --- External sharing --------------------------------------------------------------------
+
+PACKAGE_DAYS = 7
+TRANSFER_SAFEGUARD = "transfer_safeguard"
+MIN_NOTE_LENGTH = 5
+RECIPIENT_MAX = SharingRequest._meta.get_field("recipient").max_length
+REFERENCE_MAX = SharingRequest._meta.get_field("agreement_reference").max_length
+DELETION_EVIDENCE_MAX = SharingRequest._meta.get_field("deletion_evidence").max_length
+# Customer ids named in one withdrawal notification; the page lists them all.
+IDS_IN_NOTIFICATION = 20
+
+
+class PackageGone(ApplicationError):
+    """The package may no longer be downloaded (its seven days are over, it was deleted,
+    or the agreement ended): the pages and the API answer 410 Gone with this message."""
+
+
+@dataclass(frozen=True)
+class PackageDownload:
+    filename: str
+    content: str
+    export_id: str
+    rows: int
+
+
+def _compliance_officers():
+    return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
+
+
+def _sharing_link(sharing_request: SharingRequest) -> str:
+    return reverse("consent:sharing_detail", args=[sharing_request.pk])
+
+
+def _clean_categories(asset: DataAsset, categories: Iterable) -> list[DataCategory]:
+    """The chosen categories, each one of the asset's or narrower (``user.contact.email``
+    from an asset holding ``user.contact``): data minimisation, never more than it holds."""
+    keys = sorted({c.key if isinstance(c, DataCategory) else str(c) for c in categories or ()})
+    if not keys:
+        raise ApplicationError("Choose the data categories to share.", field="categories")
+    chosen = list(DataCategory.objects.filter(key__in=keys, active=True).order_by("key"))
+    unknown = sorted(set(keys) - {c.key for c in chosen})
+    if unknown:
+        raise ApplicationError(
+            f"Unknown data categor{'ies' if len(unknown) > 1 else 'y'}: {', '.join(unknown)}.",
+            field="categories",
+        )
+    held = sorted(asset.data_categories.values_list("key", flat=True))
+    outside = [k for k in keys if not any(k == h or k.startswith(h + ".") for h in held)]
+    if outside:
+        raise ApplicationError(
+            f"{asset.name} does not hold {', '.join(outside)}: share only its categories "
+            f"({', '.join(held) or 'none recorded'}).",
+            field="categories",
+        )
+    return chosen
+
+
+def _clean_agreement(reference: str, end) -> str:
+    reference = (reference or "").strip()
+    if not reference:
+        raise ApplicationError(
+            "Give the reference of the data sharing agreement (DPA): nothing is shared "
+            "without one.",
+            field="agreement_reference",
+        )
+    if len(reference) > REFERENCE_MAX:
+        raise ApplicationError(
+            f"The agreement reference is longer than {REFERENCE_MAX} characters.",
+            field="agreement_reference",
+        )
+    if not isinstance(end, date) or isinstance(end, datetime):
+        raise ApplicationError("Give the agreement's end date.", field="agreement_end")
+    if end < timezone.localdate():
+        raise ApplicationError(
+            f"The agreement ended on {end:%d %b %Y}: nothing can be shared under it.",
+            field="agreement_end",
+        )
+    return reference
+
+
+def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
+    recipient = " ".join((recipient or "").split())
+    if not recipient:
+        raise ApplicationError("Name the receiving organisation.", field="recipient")
+    if len(recipient) > RECIPIENT_MAX:
+        raise ApplicationError(
+            f"The recipient's name is longer than {RECIPIENT_MAX} characters.", field="recipient"
+        )
+    code = (country or "").strip().upper()
+    if code not in COUNTRIES:
+        raise ApplicationError(
+            f"Unknown country code {country!r}: give the two-letter ISO 3166-1 code "
+            "(DE, NO, US, ...).",
+            field="recipient_country",
+        )
+    return recipient, code
+
+
+def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage) -> str:
+    if coverage.total == 0:
+        return f"{asset.name} holds no customers, so there is nothing to share."
+    count = "the one customer" if coverage.total == 1 else f"the {coverage.total:,} customers"
+    if SHARING_PURPOSE_KEY in purpose.ancestor_keys:
+        condition = f"agreed to {purpose.key}"
+    elif purpose.needs_consent:
+        condition = f"agreed to both {SHARING_PURPOSE_KEY} and {purpose.key}"
+    else:
+        condition = f"agreed to {SHARING_PURPOSE_KEY} and may be used for {purpose.key}"
+    return f"None of {count} in {asset.name} {condition}."
+
+
+def sharing_request_create(
+    *,
+    actor,
+    asset: DataAsset,
+    purpose: Purpose,
+    justification: str,
+    recipient: str,
+    recipient_country: str,
+    agreement_reference: str,
+    agreement_end: date,
+    categories: Iterable,
+    deletion_confirmation_required: bool = True,
+) -> SharingRequest:
+    """Ask to share an asset's customer data with an organisation outside the company.
+
+    Guarantees: every field is checked before anything is written (an agreement reference
+    and an end date not in the past, a known country code, categories the asset holds);
+    the sharing coverage (``third_party_sharing`` consent and the purpose) is computed at
+    once and with nobody eligible the request is refused (``CoverageRefusal``, audited,
+    no approver bothered). Otherwise the chain owner, compliance, legal starts whatever
+    the asset's class, legal's step needing a transfer safeguard when the recipient is
+    outside the EU/EEA, and the owner is notified.
+    """
+    justification = clean_justification(justification)
+    recipient, country = _clean_recipient(recipient, recipient_country)
+    reference = _clean_agreement(agreement_reference, agreement_end)
+    chosen = _clean_categories(asset, categories)
+    if not purpose.active:
+        raise ApplicationError(f"The purpose {purpose.key} is not in use.", field="purpose")
+    pending = SharingRequest.objects.filter(
+        requester=actor,
+        asset=asset,
+        purpose=purpose,
+        recipient__iexact=recipient,
+        chain__status=ChainStatus.PENDING,
+    )
+    if pending.exists():
+        raise ApplicationError(
+            "You already have a pending request to share this asset with this recipient for "
+            "this purpose.",
+            field="asset",
+        )
+
+    coverage = sharing_coverage(asset, purpose)
+    if coverage.eligible == 0:
+        message = sharing_refusal_sentence(asset, purpose, coverage)
+        # Recorded although nothing is created: compliance sees who tried to share what.
+        audit_record(
+            actor=actor,
+            action="sharing_request.refused",
+            target=asset,
+            detail={
+                "purpose": purpose.key,
+                "recipient": recipient,
+                "recipient_country": country,
+                "total": coverage.total,
+                "reason": message,
+            },
+        )
+        raise CoverageRefusal(message)
+
+    outside = outside_eu_eea(country)
+    with transaction.atomic():
+        chain = approvals.chain_start(
+            kind="sharing",
+            requester=actor,
+            owner=asset.owner,
+            # design.md: owner, compliance, legal whatever the class (the engine gives the
+            # owner's step to compliance when the requester owns the asset).
+            steps=[
+                approvals.StepSpec(ApprovalRole.OWNER),
+                approvals.StepSpec(ApprovalRole.COMPLIANCE),
+                approvals.StepSpec(
+                    ApprovalRole.LEGAL, requirement=TRANSFER_SAFEGUARD if outside else ""
+                ),
+            ],
+            title=f"Share {asset.name} with {recipient} ({country}) for {purpose.key}"[:300],
+            summary=(
+                f"{coverage.eligible:,} of {coverage.total:,} customers may be shared"
+                + ("; recipient outside the EU/EEA: transfer safeguard needed" if outside else "")
+            ),
+        )
+        sharing_request = SharingRequest.objects.create(
+            requester=actor,
+            asset=asset,
+            recipient=recipient,
+            recipient_country=country,
+            purpose=purpose,
+            justification=justification,
+            agreement_reference=reference,
+            agreement_end=agreement_end,
+            deletion_confirmation_required=bool(deletion_confirmation_required),
+            chain=chain,
+            classification_at_request=asset.effective_classification,
+            eligible_at_request=coverage.eligible,
+            total_at_request=coverage.total,
+        )
+        sharing_request.categories.set(chosen)
+        audit_record(
+            actor=actor,
+            action="sharing_request.create",
+            target=sharing_request,
+            asset_id=asset.pk,
+            detail={
+                "purpose": purpose.key,
+                "recipient": recipient,
+                "recipient_country": country,
+                "outside_eu_eea": outside,
+                "agreement_reference": reference,
+                "agreement_end": agreement_end.isoformat(),
+                "categories": [c.key for c in chosen],
+                "eligible": coverage.eligible,
+                "total": coverage.total,
+            },
+        )
+        approvals.chain_publish(chain, link=_sharing_link(sharing_request))
+    return sharing_request
+
+
+@transaction.atomic
+def sharing_request_decide(
+    *,
+    sharing_request: SharingRequest,
+    actor,
+    approve: bool,
+    reason: str,
+    transfer_safeguard: str = "",
+) -> SharingRequest:
+    """Approve or deny the open step through the approval engine (who may decide, locking,
+    notifications). Legal approves a recipient outside the EU/EEA only by naming the
+    transfer safeguard; nothing is approved after the agreement's end; the final approval
+    makes the package in the same transaction."""
+    inputs = {}
+    if transfer_safeguard:
+        if transfer_safeguard not in TransferSafeguard.values:
+            raise ApplicationError(
+                f"Unknown transfer safeguard {transfer_safeguard!r}: use one of "
+                f"{', '.join(TransferSafeguard.values)}.",
+                field=TRANSFER_SAFEGUARD,
+            )
+        inputs[TRANSFER_SAFEGUARD] = transfer_safeguard
+    decision = approvals.step_decide(
+        chain=sharing_request.chain, actor=actor, approve=approve, reason=reason, inputs=inputs
+    )
+    if approve and sharing_request.agreement_end < timezone.localdate():
+        # Raised after the engine checked who may decide (403 first); rolls the step back.
+        raise ApplicationError(
+            f"The agreement {sharing_request.agreement_reference} ended on "
+            f"{sharing_request.agreement_end:%d %b %Y}: deny this request."
+        )
+    sharing_request.chain = decision.chain
+    if decision.final_approval:
+        sharing_package_create(sharing_request=sharing_request, actor=actor)
+    return sharing_request
+
+
+def sharing_request_withdraw(*, sharing_request: SharingRequest, actor) -> SharingRequest:
+    sharing_request.chain = approvals.chain_withdraw(chain=sharing_request.chain, actor=actor)
+    return sharing_request
+
+
+@transaction.atomic
+def sharing_package_create(*, sharing_request: SharingRequest, actor) -> SharingPackage:
+    """Make the one package of a fully approved request: the customers eligible for
+    sharing at this moment (the consent selectors), only the chosen categories' columns,
+    downloadable by the requester for ``PACKAGE_DAYS`` days. The customers it contains are
+    remembered for Art. 19; the package is audited and the requester told."""
+    sharing_request = (
+        SharingRequest.objects.select_for_update()
+        .select_related("asset", "purpose", "chain", "requester")
+        .get(pk=sharing_request.pk)
+    )
+    if sharing_request.chain.status != ChainStatus.APPROVED:
+        raise ApplicationError("Only an approved sharing request produces a package.")
+    if SharingPackage.objects.filter(request=sharing_request).exists():
+        raise ApplicationError("This sharing request already has its package.")
+    columns = columns_for_categories([c.key for c in sharing_request.categories.all()])
+    customer_ids: list[int] = []
+
+    def rows():
+        eligible = sharing_eligible_customers(sharing_request.asset, sharing_request.purpose)
+        for row in eligible.order_by("id").values(*columns).iterator(chunk_size=2000):
+            customer_ids.append(row["id"])
+            yield row
+
+    content = csv_text(columns, rows())
+    now = timezone.now()
+    package = SharingPackage(
+        request=sharing_request,
+        export_id=uuid.uuid4().hex,
+        created_at=now,
+        expires_at=now + timedelta(days=PACKAGE_DAYS),
+        row_count=len(customer_ids),
+        columns=columns,
+        content=content,
+    )
+    package._history_user = actor
+    package.save()
+    SharingPackageCustomer.objects.bulk_create(
+        [SharingPackageCustomer(package=package, customer_id=pk) for pk in customer_ids],
+        batch_size=IMPORT_BATCH_SIZE,
+    )
+    audit_record(
+        actor=actor,
+        action="sharing_package.create",
+        target=package,
+        asset_id=sharing_request.asset_id,
+        detail={
+            "export_id": package.export_id,
+            "rows": package.row_count,
+            "columns": columns,
+            "purpose": sharing_request.purpose.key,
+            "recipient": sharing_request.recipient,
+            "recipient_country": sharing_request.recipient_country,
+            "agreement_reference": sharing_request.agreement_reference,
+        },
+    )
+    notify(
+        users=[sharing_request.requester],
+        kind="sharing_package_ready",
+        subject=f"Sharing package ready: {sharing_request.asset.name}",
+        body=(
+            f"The package for {sharing_request.recipient} holds {package.row_count:,} "
+            f"customers. Download it before {package.expires_at:%d %b %Y %H:%M} UTC; then it "
+            f"is deleted. Send it only to {sharing_request.recipient} under "
+            f"{sharing_request.agreement_reference}."
+        ),
+        link=_sharing_link(sharing_request),
+        target=sharing_request,
+    )
+    return package
+
+
+def _without_rows_of(content: str, keep_ids: set[int]) -> tuple[str, int, int]:
+    """The CSV ``content`` with only the rows whose id (first column) is in ``keep_ids``:
+    (text, rows kept, rows left out)."""
+    reader = csv.reader(io.StringIO(content, newline=""))
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    kept = dropped = 0
+    for number, row in enumerate(reader):
+        if number == 0 or int(row[0]) in keep_ids:
+            writer.writerow(row)
+            kept += number > 0
+        else:
+            dropped += 1
+    return out.getvalue(), kept, dropped
+
+
+@transaction.atomic
+def sharing_package_download(*, sharing_request: SharingRequest, actor) -> PackageDownload:
+    """The requester's download of the package.
+
+    Guarantees: only the requester (anyone else: ``NotAllowed``; the loaders answer 404
+    before that); only while the package is within its seven days, not deleted and the
+    agreement runs (else ``PackageGone``, whatever the beat job has done yet); a customer
+    who withdrew since packaging is left out (a withdrawal takes effect at once, in every
+    export); each download is an ``export.download`` audit event with the export id and
+    the rows delivered.
+    """
+    package = SharingPackage.objects.select_related("request__asset", "request__purpose").get(
+        request=sharing_request
+    )
+    shared = package.request
+    if actor.pk != shared.requester_id:
+        raise NotAllowed("Only the person who asked can download the package.")
+    if package.deleted_at:
+        raise PackageGone(
+            f"This package was deleted on {package.deleted_at:%d %b %Y}: packages are kept "
+            f"for {PACKAGE_DAYS} days."
+        )
+    if not package.is_available():
+        raise PackageGone(
+            f"This package expired on {package.expires_at:%d %b %Y %H:%M} UTC: packages are "
+            f"kept for {PACKAGE_DAYS} days."
+        )
+    if shared.agreement_end < timezone.localdate():
+        raise PackageGone(f"The agreement ended on {shared.agreement_end:%d %b %Y}.")
+    still_eligible = set(
+        sharing_eligible_customers(shared.asset, shared.purpose)
+        .filter(pk__in=package.members.values("customer_id"))
+        .values_list("pk", flat=True)
+    )
+    content, rows, left_out = package.content, package.row_count, 0
+    if len(still_eligible) != package.row_count:
+        content, rows, left_out = _without_rows_of(package.content, still_eligible)
+    SharingPackage.objects.filter(pk=package.pk).update(download_count=F("download_count") + 1)
+    audit_record(
+        actor=actor,
+        action="export.download",
+        target=package,
+        asset_id=shared.asset_id,
+        detail={
+            "kind": "sharing",
+            "export_id": package.export_id,
+            "rows": rows,
+            "left_out_withdrawn": left_out,
+            "columns": package.columns,
+            "purpose": shared.purpose.key,
+            "recipient": shared.recipient,
+        },
+    )
+    return PackageDownload(
+        filename=package.filename, content=content, export_id=package.export_id, rows=rows
+    )
+
+
+def sharing_packages_delete_expired(*, now=None) -> int:
+    """Beat job: delete the file of every package past its seven days (the list of the
+    customers it contained stays, for Art. 19). Idempotent; downloads never wait for it,
+    they check the expiry themselves."""
+    now = now or timezone.now()
+    due = SharingPackage.objects.filter(deleted_at__isnull=True, expires_at__lte=now)
+    deleted = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            package = SharingPackage.objects.select_for_update().get(pk=pk)
+            if package.deleted_at is not None:
+                continue
+            package.content = ""
+            package.deleted_at = now
+            package._history_user = None
+            package.save(update_fields=["content", "deleted_at"])
+            audit_record(
+                actor=None,
+                action="sharing_package.delete",
+                target=package,
+                detail={"export_id": package.export_id, "rows": package.row_count},
+            )
+            deleted += 1
+    return deleted
+
+
+def _covering_keys(sharing_request: SharingRequest) -> set[str]:
+    """The purpose keys whose withdrawal ends a customer's place in the package."""
+    keys = set(key_and_ancestors(SHARING_PURPOSE_KEY))
+    if sharing_request.purpose.needs_consent:
+        keys |= set(sharing_request.purpose.ancestor_keys)
+    return keys
+
+
+def _still_shareable(customer_ids: set[int], purpose: Purpose) -> set[int]:
+    condition = consent_granted(sharing_purpose())
+    if purpose.needs_consent:
+        condition &= consent_granted(purpose)
+    return set(Customer.objects.filter(condition, pk__in=customer_ids).values_list("pk", flat=True))
+
+
+def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
+    """GDPR Art. 19: the withdrawals among ``records`` that a recipient must be told of.
+
+    For every package already made (downloaded or not, file deleted or not) that contains
+    a customer whose withdrawal among ``records`` ends their consent to
+    ``third_party_sharing`` (or to the package's purpose, when it needs consent), record a
+    withdrawal to forward and tell the requester and compliance, in the caller's
+    transaction. A withdrawal that does not change the current state (an older record)
+    adds nothing, nor does one for a customer already waiting to be forwarded on that
+    package. Returns how many were recorded.
+    """
+    withdrawals: dict[int, list[ConsentRecord]] = {}
+    for record in records:
+        if record.status == ConsentStatus.WITHDRAWN:
+            withdrawals.setdefault(record.customer_id, []).append(record)
+    if not withdrawals:
+        return 0
+    memberships = list(
+        SharingPackageCustomer.objects.filter(customer_id__in=list(withdrawals)).select_related(
+            "package__request__purpose", "package__request__asset", "package__request__requester"
+        )
+    )
+    if not memberships:
+        return 0
+    purpose_keys = dict(
+        Purpose.objects.filter(
+            pk__in={r.purpose_id for rs in withdrawals.values() for r in rs}
+        ).values_list("pk", "key")
+    )
+    waiting = set(
+        SharingWithdrawal.objects.filter(
+            package_id__in={m.package_id for m in memberships},
+            customer_id__in=list(withdrawals),
+            forwarded_at__isnull=True,
+        ).values_list("package_id", "customer_id")
+    )
+    candidates: list[tuple[SharingPackageCustomer, ConsentRecord]] = []
+    for membership in memberships:
+        covering = _covering_keys(membership.package.request)
+        relevant = [
+            r
+            for r in withdrawals[membership.customer_id]
+            if purpose_keys.get(r.purpose_id) in covering
+        ]
+        if relevant and (membership.package_id, membership.customer_id) not in waiting:
+            candidates.append((membership, max(relevant, key=lambda r: r.effective_at)))
+    by_purpose: dict[int, set[int]] = {}
+    for membership, _ in candidates:
+        purpose = membership.package.request.purpose
+        by_purpose.setdefault(purpose.pk, set()).add(membership.customer_id)
+    still = {
+        purpose_id: _still_shareable(ids, Purpose.objects.get(pk=purpose_id))
+        for purpose_id, ids in by_purpose.items()
+    }
+    rows = [
+        SharingWithdrawal(package=membership.package, customer_id=record.customer_id, record=record)
+        for membership, record in candidates
+        if membership.customer_id not in still[membership.package.request.purpose_id]
+    ]
+    if not rows:
+        return 0
+    bulk_create_with_history(rows, SharingWithdrawal, default_user=None)
+    by_package: dict[int, list[SharingWithdrawal]] = {}
+    for row in rows:
+        by_package.setdefault(row.package_id, []).append(row)
+    compliance = list(_compliance_officers())
+    for package_rows in by_package.values():
+        package = package_rows[0].package
+        shared = package.request
+        ids = sorted(row.customer_id for row in package_rows)
+        audit_record(
+            actor=None,
+            action="sharing.withdrawal_to_forward",
+            target=shared,
+            asset_id=shared.asset_id,
+            detail={"export_id": package.export_id, "customer_ids": ids},
+        )
+        named = ", ".join(f"#{pk}" for pk in ids[:IDS_IN_NOTIFICATION])
+        extra = len(ids) - IDS_IN_NOTIFICATION
+        more = f" and {extra} more" if extra > 0 else ""
+        notify(
+            users=[shared.requester, *compliance],
+            kind="sharing_withdrawal",
+            subject=f"Tell {shared.recipient}: {len(ids)} customer(s) withdrew consent",
+            body=(
+                f"Customer(s) {named}{more} in the package shared with {shared.recipient} "
+                f"({shared.agreement_reference}) withdrew their consent. GDPR Art. 19: the "
+                "recipient must be told. Mark each one done on the sharing request once told."
+            ),
+            link=_sharing_link(shared),
+            target=shared,
+        )
+    return len(rows)
+
+
+def _may_forward(user, sharing_request: SharingRequest) -> bool:
+    return user.pk == sharing_request.requester_id or roles.is_compliance(user)
+
+
+@transaction.atomic
+def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor, note: str):
+    """The requester or compliance records that the recipient was told of a withdrawal,
+    and how; it leaves the "withdrawals to forward" list."""
+    withdrawal = (
+        SharingWithdrawal.objects.select_for_update()
+        .select_related("package__request")
+        .get(pk=withdrawal.pk)
+    )
+    shared = withdrawal.package.request
+    if not _may_forward(actor, shared):
+        raise NotAllowed("Only the requester or compliance can mark a withdrawal forwarded.")
+    if withdrawal.forwarded_at:
+        raise ApplicationError("This withdrawal is already marked forwarded.")
+    note = " ".join((note or "").split())
+    if len(note) < MIN_NOTE_LENGTH:
+        raise ApplicationError("Say how the recipient was told.", field="note")
+    withdrawal.forwarded_at, withdrawal.forwarded_by, withdrawal.note = (
+        timezone.now(),
+        actor,
+        note[:500],
+    )
+    withdrawal._history_user = actor
+    withdrawal.save(update_fields=["forwarded_at", "forwarded_by", "note"])
+    audit_record(
+        actor=actor,
+        action="sharing.withdrawal_forwarded",
+        target=shared,
+        asset_id=shared.asset_id,
+        detail={"customer_id": withdrawal.customer_id, "note": withdrawal.note},
+    )
+    return withdrawal
+
+
+@transaction.atomic
+def sharing_deletion_confirm(
+    *, sharing_request: SharingRequest, actor, evidence: str
+) -> SharingRequest:
+    """Compliance records that the recipient confirmed deleting the shared data; the
+    reminders stop."""
+    if not roles.is_compliance(actor):
+        raise NotAllowed("Only a compliance officer records a recipient's deletion.")
+    sharing_request = (
+        SharingRequest.objects.select_for_update()
+        .select_related("chain", "requester")
+        .get(pk=sharing_request.pk)
+    )
+    if sharing_request.chain.status != ChainStatus.APPROVED:
+        raise ApplicationError("Nothing was shared under this request.")
+    if sharing_request.deletion_confirmed_at:
+        raise ApplicationError("The recipient's deletion is already recorded.")
+    evidence = " ".join((evidence or "").split())
+    if len(evidence) < MIN_NOTE_LENGTH:
+        raise ApplicationError(
+            "Say where the recipient's confirmation is kept (letter, e-mail, ticket).",
+            field="evidence",
+        )
+    if len(evidence) > DELETION_EVIDENCE_MAX:
+        raise ApplicationError(
+            f"The evidence is longer than {DELETION_EVIDENCE_MAX} characters.", field="evidence"
+        )
+    sharing_request.deletion_confirmed_at = timezone.now()
+    sharing_request.deletion_confirmed_by = actor
+    sharing_request.deletion_evidence = evidence
+    sharing_request._history_user = actor
+    sharing_request.save(
+        update_fields=["deletion_confirmed_at", "deletion_confirmed_by", "deletion_evidence"]
+    )
+    audit_record(
+        actor=actor,
+        action="sharing_request.deletion_confirmed",
+        target=sharing_request,
+        asset_id=sharing_request.asset_id,
+        detail={"evidence": evidence},
+    )
+    notify(
+        users=[sharing_request.requester],
+        kind="sharing_deletion_confirmed",
+        subject=f"Deletion confirmed: {sharing_request.recipient}",
+        body=f"{actor} recorded that {sharing_request.recipient} deleted the shared data.",
+        link=_sharing_link(sharing_request),
+        target=sharing_request,
+    )
+    return sharing_request
+
+
+def sharing_deletion_remind(*, today: date | None = None) -> int:
+    """Beat job: from the agreement's end, remind the requester once a day to obtain the
+    recipient's deletion confirmation, until compliance records it. Running it twice in a
+    day sends nothing more (a conditional claim on ``deletion_reminded_on``)."""
+    today = today or timezone.localdate()
+    due = SharingRequest.objects.filter(
+        deletion_confirmation_required=True,
+        deletion_confirmed_at__isnull=True,
+        chain__status=ChainStatus.APPROVED,
+        agreement_end__lte=today,
+    ).filter(Q(deletion_reminded_on__isnull=True) | Q(deletion_reminded_on__lt=today))
+    sent = 0
+    for sharing_request in due.select_related("requester"):
+        with transaction.atomic():
+            claimed = (
+                SharingRequest.objects.filter(
+                    pk=sharing_request.pk, deletion_confirmed_at__isnull=True
+                )
+                .filter(Q(deletion_reminded_on__isnull=True) | Q(deletion_reminded_on__lt=today))
+                .update(deletion_reminded_on=today)
+            )
+            if not claimed:
+                continue
+            notify(
+                users=[sharing_request.requester],
+                kind="sharing_deletion_due",
+                subject=f"Deletion confirmation due: {sharing_request.recipient}",
+                body=(
+                    f"The agreement {sharing_request.agreement_reference} with "
+                    f"{sharing_request.recipient} ended on "
+                    f"{sharing_request.agreement_end:%d %b %Y}. Obtain the recipient's "
+                    "confirmation that the shared data is deleted and send it to compliance; "
+                    "this reminder repeats daily until compliance records it."
+                ),
+                link=_sharing_link(sharing_request),
+                target=sharing_request,
+            )
+            sent += 1
+    return sent

@@ -8,4 +8,19 @@ urlpatterns = [
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/consents/", views.customer_consent_record, name="consent_record"),
     path("consents/import/", views.consent_import, name="consent_import"),
+    # External sharing
+    path("sharing/", views.sharing_list, name="sharing_list"),
+    path("sharing/new/", views.sharing_create, name="sharing_create"),
+    path("sharing/withdrawals/", views.sharing_withdrawals, name="sharing_withdrawals"),
+    path("sharing/deletions/", views.sharing_deletions, name="sharing_deletions"),
+    path("sharing/<int:pk>/", views.sharing_detail, name="sharing_detail"),
+    path("sharing/<int:pk>/decide/", views.sharing_decide, name="sharing_decide"),
+    path("sharing/<int:pk>/withdraw/", views.sharing_withdraw, name="sharing_withdraw"),
+    path("sharing/<int:pk>/package/", views.sharing_package, name="sharing_package"),
+    path(
+        "sharing/<int:pk>/withdrawals/<int:withdrawal_pk>/forwarded/",
+        views.sharing_withdrawal_forwarded,
+        name="sharing_withdrawal_forwarded",
+    ),
+    path("sharing/<int:pk>/deletion/", views.sharing_deletion_confirm, name="sharing_deletion"),
 ]

@@ -1,15 +1,43 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from consent import services
-from consent.forms import ConsentImportForm, ConsentRecordForm
-from consent.selectors import consent_history, current_consents
+from consent.api import package_response
+from consent.countries import country_name, outside_eu_eea
+from consent.forms import (
+    ConsentImportForm,
+    ConsentRecordForm,
+    DeletionConfirmForm,
+    SharingDecisionForm,
+    SharingRequestForm,
+    WithdrawalForwardedForm,
+)
+from consent.models import Purpose, TransferSafeguard
+from consent.permissions import (
+    get_sharing_request_for_download,
+    get_sharing_request_for_user,
+    get_withdrawal_for_user,
+)
+from consent.selectors import (
+    consent_history,
+    current_consents,
+    deletion_status,
+    sharing_coverage,
+    sharing_deletions_for,
+    sharing_requests_of,
+    sharing_withdrawals_open_for,
+)
+from consent.services import TRANSFER_SAFEGUARD
 from customers.permissions import get_customer_for_user
+from customers.services import CoverageRefusal
 from portal import roles
-from portal.errors import ApplicationError
+from portal.approvals import why_not_decider
+from portal.errors import ApplicationError, NotAllowed
+from portal.models import ChainStatus, StepStatus
 
 HISTORY_LIMIT = 500
 
@@ -87,3 +115,256 @@ def consent_import(request):
     return render(
         request, "consent/consent_import.html", {"form": form, "report": report}, status=status
     )
+
+
+# --- External sharing --------------------------------------------------------------------
+
+PAGE_SIZE = 25
+SHARING_FORM_FIELDS = (
+    "asset",
+    "purpose",
+    "recipient",
+    "recipient_country",
+    "justification",
+    "agreement_reference",
+    "agreement_end",
+)
+
+
+def _form_error(form, error: ApplicationError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _checked_form(request) -> tuple[SharingRequestForm, object]:
+    """The form as typed so far, unbound, showing the chosen asset's categories, and the
+    sharing coverage once asset and purpose are chosen: the no-JavaScript preview."""
+    source = request.POST if request.method == "POST" else request.GET
+    initial = {name: source.get(name) for name in SHARING_FORM_FIELDS if source.get(name)}
+    initial["categories"] = source.getlist("categories")
+    if request.method == "POST":
+        initial["deletion_confirmation_required"] = "deletion_confirmation_required" in source
+    form = SharingRequestForm(initial=initial, user=request.user)
+    asset_id, key = initial.get("asset", ""), initial.get("purpose", "")
+    assets = form.fields["asset"].queryset
+    asset = assets.filter(pk=asset_id).first() if asset_id.isdigit() else None
+    purpose = Purpose.objects.filter(key=key, active=True).first() if key else None
+    coverage = sharing_coverage(asset, purpose) if asset and purpose else None
+    return form, coverage
+
+
+@login_required
+def sharing_create(request):
+    if request.method != "POST" or "check" in request.POST:
+        form, coverage = _checked_form(request)
+        context = {"form": form, "coverage": coverage, "refusal": None}
+        return render(request, "consent/sharing_form.html", context)
+    form = SharingRequestForm(request.POST, user=request.user)
+    context = {"form": form, "coverage": None, "refusal": None}
+    if form.is_valid():
+        try:
+            sharing_request = services.sharing_request_create(
+                actor=request.user, **form.cleaned_data
+            )
+        except CoverageRefusal as refusal:
+            context["refusal"] = refusal
+        except ApplicationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Sharing request sent: {sharing_request.eligible_at_request:,} of "
+                f"{sharing_request.total_at_request:,} customers may be shared. The owner, "
+                "compliance and legal decide; you are notified of each decision.",
+            )
+            return redirect("consent:sharing_detail", pk=sharing_request.pk)
+    return render(request, "consent/sharing_form.html", context, status=400)
+
+
+@login_required
+def sharing_list(request):
+    page = Paginator(sharing_requests_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "consent/sharing_list.html", {"page": page})
+
+
+def _safeguard_of(steps) -> str:
+    """The transfer safeguard legal named when approving, in words; empty when none."""
+    for step in steps:
+        value = step.inputs.get(TRANSFER_SAFEGUARD)
+        if value in TransferSafeguard.values:
+            return TransferSafeguard(value).label
+    return ""
+
+
+def _sharing_context(request, sharing_request, decision_form=None) -> dict:
+    user = request.user
+    steps = list(sharing_request.chain.steps.all())
+    open_step = next((step for step in steps if step.status == StepStatus.OPEN), None)
+    can_decide = open_step is not None and not why_not_decider(user, open_step)
+    safeguard_required = bool(open_step and open_step.requirement == TRANSFER_SAFEGUARD)
+    safeguard = _safeguard_of(steps)
+    package = getattr(sharing_request, "package", None)
+    is_requester = sharing_request.requester_id == user.pk
+    approved = sharing_request.chain.status == ChainStatus.APPROVED
+    can_confirm_deletion = (
+        roles.is_compliance(user) and approved and not sharing_request.deletion_confirmed_at
+    )
+    return {
+        "sharing_request": sharing_request,
+        "steps": steps,
+        "open_step": open_step,
+        "can_decide": can_decide,
+        "safeguard_required": safeguard_required,
+        "decision_form": decision_form
+        or (SharingDecisionForm(safeguard_required=safeguard_required) if can_decide else None),
+        "transfer_safeguard": safeguard,
+        "can_withdraw": is_requester and sharing_request.chain.status == ChainStatus.PENDING,
+        "coverage": sharing_coverage(sharing_request.asset, sharing_request.purpose),
+        "country_name": country_name(sharing_request.recipient_country),
+        "outside_eu_eea": outside_eu_eea(sharing_request.recipient_country),
+        "package": package,
+        "is_requester": is_requester,
+        "withdrawals": list(package.withdrawals.all()) if package else [],
+        "can_forward": is_requester or roles.is_compliance(user),
+        "forward_form": WithdrawalForwardedForm(),
+        "deletion_status": deletion_status(sharing_request),
+        "can_confirm_deletion": can_confirm_deletion,
+        "deletion_form": DeletionConfirmForm() if can_confirm_deletion else None,
+    }
+
+
+@login_required
+def sharing_detail(request, pk):
+    sharing_request = get_sharing_request_for_user(request.user, pk)
+    return render(
+        request, "consent/sharing_detail.html", _sharing_context(request, sharing_request)
+    )
+
+
+@login_required
+@require_POST
+def sharing_decide(request, pk):
+    sharing_request = get_sharing_request_for_user(request.user, pk)
+    open_step = next(
+        (s for s in sharing_request.chain.steps.all() if s.status == StepStatus.OPEN), None
+    )
+    required = bool(open_step and open_step.requirement == TRANSFER_SAFEGUARD)
+    form = SharingDecisionForm(request.POST, safeguard_required=required)
+    approve = request.POST.get("decision") == "approve"
+    if form.is_valid():
+        try:
+            services.sharing_request_decide(
+                sharing_request=sharing_request,
+                actor=request.user,
+                approve=approve,
+                reason=form.cleaned_data["reason"],
+                transfer_safeguard=form.cleaned_data.get("transfer_safeguard", ""),
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from error
+        except ApplicationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Approved." if approve else "Denied.")
+            return redirect("consent:sharing_detail", pk=sharing_request.pk)
+    return render(
+        request,
+        "consent/sharing_detail.html",
+        _sharing_context(request, sharing_request, decision_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def sharing_withdraw(request, pk):
+    sharing_request = get_sharing_request_for_user(request.user, pk)
+    try:
+        services.sharing_request_withdraw(sharing_request=sharing_request, actor=request.user)
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Sharing request withdrawn.")
+    return redirect("consent:sharing_detail", pk=sharing_request.pk)
+
+
+@login_required
+def sharing_package(request, pk):
+    """The package, for its requester only (404 for anyone else); 410 once gone."""
+    sharing_request = get_sharing_request_for_download(request.user, pk)
+    try:
+        download = services.sharing_package_download(
+            sharing_request=sharing_request, actor=request.user
+        )
+    except services.PackageGone as gone:
+        context = {"sharing_request": sharing_request, "message": gone.message}
+        return render(request, "consent/sharing_gone.html", context, status=410)
+    return package_response(download)
+
+
+@login_required
+def sharing_withdrawals(request):
+    """Withdrawals to forward (GDPR Art. 19): own sharing requests; compliance: all."""
+    page = Paginator(sharing_withdrawals_open_for(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [(w, WithdrawalForwardedForm(auto_id=f"id_{w.pk}_%s")) for w in page.object_list]
+    return render(request, "consent/sharing_withdrawals.html", {"page": page, "rows": rows})
+
+
+@login_required
+@require_POST
+def sharing_withdrawal_forwarded(request, pk, withdrawal_pk):
+    sharing_request = get_sharing_request_for_user(request.user, pk)
+    withdrawal = get_withdrawal_for_user(request.user, sharing_request, withdrawal_pk)
+    form = WithdrawalForwardedForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say how the recipient was told.")
+    else:
+        try:
+            services.sharing_withdrawal_forwarded(
+                withdrawal=withdrawal, actor=request.user, note=form.cleaned_data["note"]
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from error
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Customer #{withdrawal.customer_id}: marked forwarded.")
+    if request.POST.get("next") == "list":
+        return redirect("consent:sharing_withdrawals")
+    return redirect("consent:sharing_detail", pk=sharing_request.pk)
+
+
+@login_required
+def sharing_deletions(request):
+    """Deletion status of shared data: own sharing requests; compliance: all."""
+    page = Paginator(sharing_deletions_for(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [(r, deletion_status(r)) for r in page.object_list]
+    return render(request, "consent/sharing_deletions.html", {"page": page, "rows": rows})
+
+
+@login_required
+@require_POST
+def sharing_deletion_confirm(request, pk):
+    sharing_request = get_sharing_request_for_user(request.user, pk)
+    form = DeletionConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say where the recipient's confirmation is kept.")
+    else:
+        try:
+            services.sharing_deletion_confirm(
+                sharing_request=sharing_request,
+                actor=request.user,
+                evidence=form.cleaned_data["evidence"],
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from error
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "The recipient's deletion is recorded.")
+    return redirect("consent:sharing_detail", pk=sharing_request.pk)

@@ -28,9 +28,9 @@ from customers.serializers import (
     AssetDetailSerializer,
     AssetSerializer,
     GrantSerializer,
-    ReasonSerializer,
 )
 from portal import roles
+from portal.serializers import ReasonSerializer
 
 
 class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

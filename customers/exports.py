@@ -3,7 +3,7 @@
 import csv
 from collections.abc import Iterable, Iterator
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 
 class _Line:
@@ -46,6 +46,20 @@ def csv_response(*, filename: str, columns: list[str], rows, extra_headers=None)
     if hasattr(rows, "iterator"):
         rows = rows.iterator(chunk_size=2000)
     response = StreamingHttpResponse(csv_chunks(columns, rows), content_type="text/csv")
+    return _as_download(response, filename, extra_headers)
+
+
+def csv_text(columns: list[str], rows: Iterable[dict]) -> str:
+    """The whole CSV file as one string (a sharing package is stored, not streamed)."""
+    return "".join(csv_lines(columns, rows))
+
+
+def csv_file_response(*, filename: str, content: str, extra_headers=None):
+    """A CSV download of a file already made."""
+    return _as_download(HttpResponse(content, content_type="text/csv"), filename, extra_headers)
+
+
+def _as_download(response, filename: str, extra_headers):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     for name, value in (extra_headers or {}).items():

@@ -226,7 +226,12 @@ def record_columns(asset: DataAsset) -> list[str]:
     A category covers a column when it is the column's category or an ancestor of it
     (``user.contact`` covers e-mail and phone).
     """
-    keys = [category.key for category in asset.data_categories.all()]
+    return columns_for_categories([category.key for category in asset.data_categories.all()])
+
+
+def columns_for_categories(keys) -> list[str]:
+    """The customer columns these data category keys cover (id first), in a fixed order:
+    the one mapping for records pages, exports and sharing packages."""
     columns = ["id"]
     for column_key, field in CATEGORY_COLUMNS:
         covered = any(column_key == key or column_key.startswith(key + ".") for key in keys)

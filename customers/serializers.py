@@ -4,6 +4,7 @@ from rest_framework import serializers
 from consent.models import Purpose
 from consent.serializers import CoverageSerializer
 from customers.models import AccessGrant, AccessLevel, AccessRequest, Classification, DataAsset
+from portal.serializers import StepSerializer
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -65,17 +66,6 @@ class AssetClassifySerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class StepSerializer(serializers.Serializer):
-    position = serializers.IntegerField()
-    role = serializers.CharField()
-    status = serializers.CharField()
-    replaces_owner = serializers.BooleanField()
-    approver = serializers.CharField(source="approver.username", default=None)
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
-    decided_at = serializers.DateTimeField()
-    reason = serializers.CharField()
-
-
 class AccessRequestSerializer(serializers.ModelSerializer):
     asset_name = serializers.CharField(source="asset.name")
     purpose = serializers.CharField(source="purpose.key")
@@ -124,10 +114,6 @@ class AccessRequestCreateSerializer(serializers.Serializer):
     justification = serializers.CharField(max_length=5000)
     level = serializers.ChoiceField(choices=AccessLevel.choices, default=AccessLevel.VIEW)
     duration_days = serializers.IntegerField(min_value=1, max_value=90, default=30)
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
 
 
 class GrantSerializer(serializers.ModelSerializer):

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from consent.forms import CoverageForm
-from consent.selectors import coverage_for
+from consent.selectors import coverage_for, sharing_requests_waiting_for
 from customers import services
 from customers.exports import csv_response
 from customers.forms import (
@@ -157,9 +157,14 @@ def request_list(request):
 @login_required
 def approvals_waiting(request):
     waiting = list(access_requests_waiting_for(request.user)[:200])
-    other_grants = other_active_grants_by_user(r.requester_id for r in waiting)
+    # External sharing requests wait in the same list (one engine, two kinds of request).
+    sharing = list(sharing_requests_waiting_for(request.user)[:200])
+    other_grants = other_active_grants_by_user(
+        [r.requester_id for r in waiting] + [r.requester_id for r in sharing]
+    )
     rows = [(r, other_grants.get(r.requester_id, [])) for r in waiting]
-    return render(request, "customers/approvals.html", {"rows": rows})
+    sharing_rows = [(r, other_grants.get(r.requester_id, [])) for r in sharing]
+    return render(request, "customers/approvals.html", {"rows": rows, "sharing_rows": sharing_rows})
 
 
 def _request_context(request, access_request, decision_form=None):

@@ -27,3 +27,23 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     def get_unread(self, notification: Notification) -> bool:
         return notification.read_at is None
+
+
+# The approval engine's shapes, shared by every kind of request (access, sharing).
+
+
+class StepSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    role = serializers.CharField()
+    status = serializers.CharField()
+    replaces_owner = serializers.BooleanField()
+    approver = serializers.CharField(source="approver.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    requirement = serializers.CharField()
+    inputs = serializers.DictField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)

@@ -330,6 +330,22 @@ CELERY_BEAT_SCHEDULE["audit-anchor-daily"] = {
 # write-once storage), so rewriting the database alone cannot hide a truncation.
 AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(BASE_DIR / "var" / "audit-anchors")))
 
+# --- External sharing ------------------------------------------------------------------
+
+# Downloads refuse an expired package at once; this job deletes its file (hourly by default).
+SHARING_PACKAGE_DELETE_INTERVAL = env_int("SHARING_PACKAGE_DELETE_INTERVAL", 60 * 60)
+CELERY_BEAT_SCHEDULE["sharing-delete-expired-packages"] = {
+    "task": "consent.tasks.delete_expired_sharing_packages",
+    "schedule": SHARING_PACKAGE_DELETE_INTERVAL,
+    "options": {"expires": SHARING_PACKAGE_DELETE_INTERVAL},
+}
+# Deletion-confirmation reminders: the job runs hourly, each request is reminded once a day.
+CELERY_BEAT_SCHEDULE["sharing-remind-deletion-confirmation"] = {
+    "task": "consent.tasks.remind_sharing_deletion_confirmation",
+    "schedule": 60 * 60,
+    "options": {"expires": 60 * 60},
+}
+
 # --- Django REST framework -------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -21,6 +21,8 @@ router.register("grants", customers_api.GrantViewSet, basename="grant")
 router.register("customers", consent_api.CustomerConsentViewSet, basename="customer")
 router.register("consents", consent_api.ConsentViewSet, basename="consent")
 router.register("notifications", notification_api.NotificationViewSet, basename="notification")
+# External sharing (issue 8)
+router.register("sharing-requests", consent_api.SharingRequestViewSet, basename="sharing-request")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,7 +30,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("customers.urls")),
     path("incidents/", include("incidents.urls")),
-    path("", include("consent.urls")),  # /customers/<id>/, /consents/import/
+    path("", include("consent.urls")),  # /customers/<id>/, /consents/import/, /sharing/
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
