@@ -460,7 +460,7 @@ def customer_footprint(
 
     grants = []
     candidates = (
-        AccessGrant.objects.filter(asset_id__in=by_asset, created_at__lte=until)
+        AccessGrant.objects.filter(asset_id__in=list(by_asset), created_at__lte=until)
         .select_related("user", "purpose", "asset")
         .order_by("created_at", "id")
     )
@@ -478,7 +478,7 @@ def customer_footprint(
         grants.append({"grant": grant, "eligible_now": eligible_cache[key]})
 
     events = AuditEvent.objects.filter(
-        action="export.download", asset_id__in=by_asset, created_at__lte=until
+        action="export.download", asset_id__in=list(by_asset), created_at__lte=until
     ).order_by("created_at", "id")
     if since:
         events = events.filter(created_at__gte=since)

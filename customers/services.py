@@ -12,7 +12,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from simple_history.utils import bulk_create_with_history
 
 from consent.models import LawfulBasis
-from consent.selectors import coverage_for
+from consent.selectors import coverage_for, eligible_customers
 from customers.models import (
     AccessGrant,
     AccessLevel,
@@ -23,6 +23,7 @@ from customers.models import (
     DataAsset,
     DataSubjectRequest,
     ErasureTask,
+    ExportedCustomer,
     ReceivedVia,
     ReminderKind,
     RetentionReminder,
@@ -510,9 +511,6 @@ def _record_exported_customers(*, grant: AccessGrant, export_id: str) -> int:
     """One ``ExportedCustomer`` row per customer of the export, written by the database in
     one INSERT ... SELECT over the same eligible set the file streams (no ids travel to
     Python, so a 100,000-row export costs one statement). Returns how many."""
-    from consent.selectors import eligible_customers
-    from customers.models import ExportedCustomer
-
     eligible = eligible_customers(grant.asset, grant.purpose).order_by().values("pk")
     select_sql, params = eligible.query.sql_with_params()
     table = connection.ops.quote_name(ExportedCustomer._meta.db_table)
