@@ -1,25 +1,37 @@
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from consent.api import CustomerConsentViewSet
 from consent.selectors import coverage_for, purpose_by_key
 from customers import services
 from customers.exports import csv_response
-from customers.forms import AssetFilterForm
+from customers.forms import AssetFilterForm, FootprintPeriodForm
 from customers.permissions import (
     get_access_request_for_user,
     get_asset_for_user,
+    get_customer_footprint_for_user,
+    get_customer_for_user,
+    get_erasure_task_for_owner,
     get_grant_for_reading,
     get_grant_for_user,
+    get_subject_request_for_user,
+    require_compliance_or_404,
 )
 from customers.selectors import (
     access_requests_of,
     access_requests_waiting_for,
     asset_catalogue,
+    customer_footprint,
+    customer_search,
+    erasure_tasks_of,
+    footprint_as_dict,
     grant_list_for,
     grant_records,
+    subject_request_list_for,
 )
 from customers.serializers import (
     AccessRequestCreateSerializer,
@@ -27,9 +39,17 @@ from customers.serializers import (
     AssetClassifySerializer,
     AssetDetailSerializer,
     AssetSerializer,
+    CloseSerializer,
+    ConfirmSerializer,
+    CustomerSerializer,
+    ExtendSerializer,
     GrantSerializer,
+    OwnerErasureTaskSerializer,
+    SubjectRequestCreateSerializer,
+    SubjectRequestSerializer,
 )
 from portal import roles
+from portal.api import CSVRenderer
 from portal.serializers import ReasonSerializer
 
 
@@ -85,16 +105,6 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         services.asset_classify(asset=asset, actor=request.user, **body.validated_data)
         asset = get_asset_for_user(request.user, pk)
         return Response(AssetDetailSerializer(asset, context={"request": request}).data)
-
-
-class CSVRenderer(renderers.BaseRenderer):
-    """Lets a client that asks for ``text/csv`` reach the export (the body is streamed)."""
-
-    media_type = "text/csv"
-    format = "csv"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes | str) else b""
 
 
 class AccessRequestViewSet(
@@ -234,3 +244,146 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             rows=batch.rows,
             extra_headers={"X-Export-Id": batch.export_id, "X-Export-Rows": str(batch.count)},
         )
+
+
+# --- Data subject requests (issue 12) --------------------------------------------------
+
+
+class CustomerViewSet(CustomerConsentViewSet):
+    """Customers: search (compliance and legal), the consents (unchanged, from consent) and
+    the footprint (compliance only). Registered at ``/api/customers/`` in place of the
+    consent viewset it extends, so ``/api/customers/{id}/consents/`` answers as before."""
+
+    serializer_class = CustomerSerializer
+
+    def get_queryset(self):
+        return customer_search(self.request.user, self.request.query_params.get("q", ""))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="E-mail, name or id")],
+        responses=CustomerSerializer(many=True),
+    )
+    def list(self, request):
+        if not roles.is_compliance_or_legal(request.user):
+            raise Http404("Not found.")
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CustomerSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATE, description="First day of the period"),
+            OpenApiParameter("until", OpenApiTypes.DATE, description="Last day of the period"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"])
+    def footprint(self, request, pk=None):
+        customer = get_customer_footprint_for_user(request.user, pk)
+        form = FootprintPeriodForm(request.query_params)
+        if not form.is_valid():
+            raise exceptions.ValidationError(form.errors.get_json_data())
+        return Response(footprint_as_dict(customer_footprint(customer, **form.period())))
+
+
+class SubjectRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Data subject requests: compliance only (404 for everyone else), except confirming an
+    erasure task, which only the task's owner may (404 for anyone else)."""
+
+    serializer_class = SubjectRequestSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        require_compliance_or_404(self.request.user)
+        requests = subject_request_list_for(self.request.user)
+        status_filter = self.request.query_params.get("status")
+        if status_filter:
+            requests = requests.filter(status=status_filter)
+        return requests.order_by("status", "due_on", "id")
+
+    def get_object(self):
+        return get_subject_request_for_user(self.request.user, self.kwargs["pk"])
+
+    def _fresh(self, pk) -> dict:
+        return SubjectRequestSerializer(get_subject_request_for_user(self.request.user, pk)).data
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=["open", "closed"])]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=SubjectRequestCreateSerializer, responses={201: SubjectRequestSerializer}
+    )
+    def create(self, request):
+        require_compliance_or_404(request.user)
+        body = SubjectRequestCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        try:
+            data["customer"] = get_customer_for_user(request.user, data["customer"])
+        except Http404 as error:
+            raise exceptions.ValidationError({"customer": ["Unknown customer."]}) from error
+        subject_request = services.subject_request_create(actor=request.user, **data)
+        return Response(self._fresh(subject_request.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ExtendSerializer, responses=SubjectRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def extend(self, request, pk=None):
+        subject_request = self.get_object()
+        body = ExtendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.subject_request_extend(
+            actor=request.user, subject_request=subject_request, **body.validated_data
+        )
+        return Response(self._fresh(pk))
+
+    @extend_schema(request=CloseSerializer, responses=SubjectRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        subject_request = self.get_object()
+        body = CloseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.subject_request_close(
+            actor=request.user, subject_request=subject_request, **body.validated_data
+        )
+        return Response(self._fresh(pk))
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        """The access report: everything the portal holds about the customer (JSON)."""
+        subject_request = self.get_object()
+        report = services.subject_request_report(
+            actor=request.user, subject_request=subject_request
+        )
+        response = Response(report)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{subject_request.reference}-report.json"'
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(request=ConfirmSerializer, responses=OwnerErasureTaskSerializer)
+    @action(detail=True, methods=["post"], url_path=r"tasks/(?P<task>\d+)/confirm")
+    def confirm_task(self, request, pk=None, task=None):
+        # Not get_object(): the owner confirming is not compliance and sees only the task.
+        erasure_task = get_erasure_task_for_owner(request.user, task, request_pk=pk)
+        body = ConfirmSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.erasure_task_confirm(
+            actor=request.user, task=erasure_task, note=body.validated_data.get("note", "")
+        )
+        fresh = get_erasure_task_for_owner(request.user, task, request_pk=pk)
+        return Response(OwnerErasureTaskSerializer(fresh).data)
+
+
+class ErasureTaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's own erasure tasks (as an asset owner), open ones first."""
+
+    serializer_class = OwnerErasureTaskSerializer
+
+    def get_queryset(self):
+        return erasure_tasks_of(self.request.user)

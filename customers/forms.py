@@ -1,7 +1,7 @@
 from django import forms
 
 from consent.models import DataCategory, Purpose
-from customers.models import AccessLevel, Classification
+from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
 from customers.selectors import asset_list_for, asset_owner_choices
 
 CONFIRMED_CHOICES = [("", "Any"), ("yes", "Confirmed"), ("no", "Not yet confirmed")]
@@ -127,3 +127,99 @@ class GrantFilterForm(forms.Form):
         elif data.get("status") == "ended":
             grants = grants.exclude(active)
         return grants
+
+
+# --- Data subject requests and retention (issue 12) ------------------------------------
+
+
+class FootprintPeriodForm(forms.Form):
+    """The period of a footprint; either end may be left open (default: all time)."""
+
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("The period ends before it starts.")
+        return data
+
+    def period(self) -> dict:
+        """Whole days in the site's time zone: from the start of ``since`` to the end of
+        ``until``."""
+        from datetime import datetime, time
+
+        from django.utils import timezone
+
+        data = self.cleaned_data
+        since = data.get("since")
+        until = data.get("until")
+        return {
+            "since": timezone.make_aware(datetime.combine(since, time.min)) if since else None,
+            "until": timezone.make_aware(datetime.combine(until, time.max)) if until else None,
+        }
+
+
+class CustomerSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False, max_length=200, label="E-mail, name or customer id", strip=True
+    )
+
+
+class SubjectRequestForm(forms.Form):
+    type = forms.ChoiceField(choices=SubjectRequestType.choices)
+    customer = forms.IntegerField(min_value=1, label="Customer id")
+    identity_verification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="How you verified that the requester is this customer. Required before "
+        "any work starts.",
+    )
+    received_on = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Empty: today. The answer is due one month later.",
+    )
+    received_via = forms.ChoiceField(choices=ReceivedVia.choices, initial=ReceivedVia.EMAIL)
+    purposes = forms.ModelMultipleChoiceField(
+        queryset=Purpose.objects.filter(active=True).order_by("key"),
+        required=False,
+        to_field_name="key",
+        help_text="Objections only: the purposes objected to; a withdrawal is recorded at once.",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class SubjectRequestExtendForm(forms.Form):
+    months = forms.TypedChoiceField(choices=[(1, "1 month"), (2, "2 months")], coerce=int)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Why more time is needed; the customer must be told within the first month.",
+    )
+
+
+class SubjectRequestCloseForm(forms.Form):
+    response = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+        label="Answer given to the customer",
+    )
+
+
+class ErasureConfirmForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="What was deleted where",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. deleted from the CRM on 3 May"}),
+    )
+
+
+class RetentionExtendForm(forms.Form):
+    retention_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(max_length=2000, label="Why it must be kept longer")
+
+
+class RetentionDeleteForm(forms.Form):
+    reason = forms.CharField(max_length=2000, label="How and where the data was deleted")

@@ -60,3 +60,39 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
 
 def get_customer_for_user(user, pk) -> Customer:
     return get_object_or_404(customer_list_for(user), pk=pk)
+
+
+def get_subject_request_for_user(user, pk):
+    """A data subject request: compliance only; 404 for everyone else."""
+    from customers.selectors import subject_request_list_for
+
+    return get_object_or_404(subject_request_list_for(user), pk=pk)
+
+
+def get_erasure_task_for_owner(user, pk, *, request_pk=None):
+    """An erasure task, for its owner only: 404 for anyone else, compliance included (the
+    owner confirms what was deleted in their own systems)."""
+    from customers.selectors import erasure_tasks_of
+
+    tasks = erasure_tasks_of(user)
+    if request_pk is not None:
+        tasks = tasks.filter(request_id=request_pk)
+    return get_object_or_404(tasks, pk=pk)
+
+
+def get_customer_footprint_for_user(user, pk) -> Customer:
+    """A customer whose footprint ``user`` may see: compliance only (legal looks customers
+    up, but the footprint with every grant and export is compliance's); 404 otherwise."""
+    from portal import roles
+
+    if not roles.is_compliance(user):
+        raise Http404("No such customer.")
+    return get_customer_for_user(user, pk)
+
+
+def require_compliance_or_404(user) -> None:
+    """Pages and endpoints that exist for compliance only answer 404 to everyone else."""
+    from portal import roles
+
+    if not roles.is_compliance(user):
+        raise Http404("Not found.")

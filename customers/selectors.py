@@ -1,5 +1,8 @@
 """Reads of customers and data assets that involve a rule."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -274,3 +277,349 @@ def assets_with_coverage_candidates(assets: QuerySet[DataAsset], purpose: Purpos
     if not purpose.needs_consent:
         condition |= Q(collected_for__key__in=purpose.ancestor_keys)
     return assets.filter(condition).distinct().order_by("name")
+
+
+# --- Data subject requests and retention (issue 12) ------------------------------------
+
+
+def customer_search(user, q: str = "") -> QuerySet[Customer]:
+    """Customers ``user`` may look up (compliance and legal), found by e-mail, name or id.
+
+    A number matches the id exactly or the name/e-mail as text; anything else matches the
+    name or e-mail, case-insensitively.
+    """
+    customers = customer_list_for(user)
+    q = (q or "").strip()
+    if q:
+        condition = Q(name__icontains=q) | Q(email__icontains=q)
+        if q.isdigit():
+            condition |= Q(pk=int(q))
+        customers = customers.filter(condition)
+    return customers.order_by("name", "id")
+
+
+def subject_request_list_for(user) -> QuerySet:
+    """Data subject requests ``user`` may see: compliance only (the requests name the
+    customer and what they asked for; legal and owners see only their own tasks)."""
+    from customers.models import DataSubjectRequest
+
+    if user is None or not user.is_active or not roles.is_compliance(user):
+        return DataSubjectRequest.objects.none()
+    return DataSubjectRequest.objects.select_related(
+        "customer", "verified_by", "closed_by", "created_by"
+    ).prefetch_related("purposes", erasure_tasks_with_details())
+
+
+def erasure_tasks_with_details() -> Prefetch:
+    from customers.models import ErasureTask
+
+    return Prefetch(
+        "erasure_tasks",
+        queryset=ErasureTask.objects.select_related("owner", "confirmed_by")
+        .prefetch_related(Prefetch("assets", queryset=DataAsset.objects.order_by("name")))
+        .order_by("id"),
+    )
+
+
+def erasure_tasks_of(user) -> QuerySet:
+    """The erasure tasks ``user`` must carry out: those on the assets they own, only."""
+    from customers.models import ErasureTask
+
+    if user is None or not user.is_authenticated:
+        return ErasureTask.objects.none()
+    return (
+        ErasureTask.objects.filter(owner=user)
+        .select_related("request", "request__customer", "owner", "confirmed_by")
+        .prefetch_related(Prefetch("assets", queryset=DataAsset.objects.order_by("name")))
+        .order_by("confirmed_at", "request__due_on", "id")
+    )
+
+
+def subject_request_due_date(received_on, extension_months: int = 0):
+    """One calendar month after receipt, plus the extension (GDPR Art. 12(3)).
+
+    The month is counted to the same day of the next month, or its last day when there is
+    no such day (EU Regulation 1182/71): received 31 January, due 28 (or 29) February.
+    """
+    from dateutil.relativedelta import relativedelta
+
+    return received_on + relativedelta(months=1 + extension_months)
+
+
+def assets_past_retention(*, today=None) -> QuerySet[DataAsset]:
+    """Assets whose retention date has passed and whose deletion nobody has recorded yet:
+    the compliance list at ``/retention/`` and the owners' weekly reminders read this."""
+    today = today or timezone.localdate()
+    return (
+        DataAsset.objects.filter(retention_date__lt=today, retired_at__isnull=True)
+        .select_related("owner")
+        .annotate(customer_count=customer_count_subquery())
+        .order_by("retention_date", "name")
+    )
+
+
+def retention_list_for(user, *, today=None) -> QuerySet[DataAsset]:
+    """Past-retention assets ``user`` acts on: all of them for compliance, their own for an
+    owner."""
+    assets = assets_past_retention(today=today)
+    if roles.is_compliance(user):
+        return assets
+    return assets.filter(owner=user)
+
+
+# The footprint ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A period during which ``asset`` held the customer (``until`` None: still does)."""
+
+    asset: DataAsset
+    since: datetime
+    until: datetime | None
+
+    def overlaps(self, start: datetime | None, end: datetime | None) -> bool:
+        return (end is None or self.since <= end) and (
+            self.until is None or start is None or self.until >= start
+        )
+
+
+@dataclass
+class Footprint:
+    customer: Customer
+    since: datetime | None
+    until: datetime
+    memberships: list[Membership]
+    current_consents: list
+    consent_history: list
+    grants: list[dict]
+    exports: list[dict]
+    subject_requests: list
+
+    @property
+    def assets(self) -> list[DataAsset]:
+        seen: dict[int, DataAsset] = {}
+        for membership in self.memberships:
+            seen.setdefault(membership.asset.pk, membership.asset)
+        return list(seen.values())
+
+
+def _memberships(customer: Customer) -> list[Membership]:
+    """Every period an asset held the customer: the current rows, plus those removed
+    (erasure, retention), read from the membership history with when they were removed."""
+    current = AssetCustomer.objects.filter(customer=customer).select_related("asset__owner")
+    periods = [Membership(row.asset, row.added_at, None) for row in current]
+    removed = list(
+        AssetCustomer.history.filter(customer_id=customer.pk, history_type="-").values_list(
+            "asset_id", "added_at", "history_date"
+        )
+    )
+    if removed:
+        assets = DataAsset.objects.select_related("owner").in_bulk({row[0] for row in removed})
+        periods += [
+            Membership(assets[asset_id], added_at, removed_at)
+            for asset_id, added_at, removed_at in removed
+            if asset_id in assets
+        ]
+    return sorted(periods, key=lambda m: (m.asset.name, m.since))
+
+
+def _grant_end(grant: AccessGrant) -> datetime:
+    return min(grant.revoked_at, grant.expires_at) if grant.revoked_at else grant.expires_at
+
+
+def customer_footprint(
+    customer: Customer, *, since: datetime | None = None, until: datetime | None = None
+) -> Footprint:
+    """Everything the portal holds about one customer, for a period (default: all time).
+
+    * assets: each asset that held the customer at any moment of the period, with its
+      owner and classification, and since when (and until when, if removed);
+    * consents: the current state per purpose and the full history (evidence, kept);
+    * grants: every grant on those assets that was usable (created, not yet expired or
+      revoked) while the asset held the customer, within the period; ``eligible_now`` says
+      whether the customer is eligible for the grant's purpose at this moment (whether
+      they were shown at a given read depends on their consent then);
+    * exports: every ``export.download`` audit event on those assets in that window.
+      Exports record each customer they carried (``ExportedCustomer``): one that did not
+      carry this customer is left out, one that did is ``included``; an export from before
+      those records existed is listed with ``included`` None (it may have carried them);
+    * the customer's data subject requests.
+
+    Nothing about any other customer is read or returned.
+    """
+    from consent.selectors import consent_history, current_consents, eligible_customers
+    from customers.models import DataSubjectRequest, ExportedCustomer
+    from portal.models import AuditEvent
+
+    until = until or timezone.now()
+    memberships = [m for m in _memberships(customer) if m.overlaps(since, until)]
+    by_asset: dict[int, list[Membership]] = {}
+    for membership in memberships:
+        by_asset.setdefault(membership.asset.pk, []).append(membership)
+
+    def windows_hit(asset_id: int, start: datetime, end: datetime) -> bool:
+        start = max(start, since) if since else start
+        end = min(end, until)
+        return start <= end and any(m.overlaps(start, end) for m in by_asset[asset_id])
+
+    grants = []
+    candidates = (
+        AccessGrant.objects.filter(asset_id__in=list(by_asset), created_at__lte=until)
+        .select_related("user", "purpose", "asset")
+        .order_by("created_at", "id")
+    )
+    if since:
+        candidates = candidates.filter(expires_at__gte=since).exclude(revoked_at__lt=since)
+    eligible_cache: dict[tuple[int, int], bool] = {}
+    for grant in candidates:
+        if not windows_hit(grant.asset_id, grant.created_at, _grant_end(grant)):
+            continue
+        key = (grant.asset_id, grant.purpose_id)
+        if key not in eligible_cache:
+            eligible_cache[key] = (
+                eligible_customers(grant.asset, grant.purpose).filter(pk=customer.pk).exists()
+            )
+        grants.append({"grant": grant, "eligible_now": eligible_cache[key]})
+
+    events = AuditEvent.objects.filter(
+        action="export.download", asset_id__in=list(by_asset), created_at__lte=until
+    ).order_by("created_at", "id")
+    if since:
+        events = events.filter(created_at__gte=since)
+    events = [e for e in events if windows_hit(e.asset_id, e.created_at, e.created_at)]
+    export_ids = [e.detail.get("export_id") for e in events]
+    carried = set(
+        ExportedCustomer.objects.filter(customer=customer, export_id__in=export_ids).values_list(
+            "export_id", flat=True
+        )
+    )
+    exports = []
+    for event in events:
+        export_id = event.detail.get("export_id")
+        if export_id in carried:
+            included = True
+        elif event.detail.get("customers_recorded"):
+            continue  # this export recorded its customers, and this one was not among them
+        else:
+            included = None
+        exports.append(
+            {
+                "export_id": export_id,
+                "at": event.created_at,
+                "by": event.actor_label,
+                "asset_id": event.asset_id,
+                "asset_name": by_asset[event.asset_id][0].asset.name,
+                "grant_id": int(event.target_id) if event.target_id.isdigit() else None,
+                "purpose": event.detail.get("purpose", ""),
+                "rows": event.detail.get("rows"),
+                "included": included,
+            }
+        )
+
+    return Footprint(
+        customer=customer,
+        since=since,
+        until=until,
+        memberships=memberships,
+        current_consents=list(current_consents(customer)),
+        consent_history=list(consent_history(customer)),
+        grants=grants,
+        exports=exports,
+        subject_requests=list(
+            DataSubjectRequest.objects.filter(customer=customer).order_by("received_on", "id")
+        ),
+    )
+
+
+def footprint_as_dict(footprint: Footprint) -> dict:
+    """The footprint as plain data: the API's answer and the body of the access report."""
+    customer = footprint.customer
+    return {
+        "customer": {
+            "id": customer.pk,
+            "name": customer.name,
+            "email": customer.email,
+            "phone": customer.phone,
+            "organisation": customer.organisation,
+            "country": customer.country,
+            "created_at": customer.created_at,
+        },
+        "period": {"since": footprint.since, "until": footprint.until},
+        "assets": [
+            {
+                "id": m.asset.pk,
+                "name": m.asset.name,
+                "owner": m.asset.owner.get_username(),
+                "owner_name": str(m.asset.owner),
+                "classification": m.asset.effective_classification,
+                "source_system": m.asset.source_system,
+                "retention_date": m.asset.retention_date,
+                "held_since": m.since,
+                "removed_at": m.until,
+            }
+            for m in footprint.memberships
+        ],
+        "current_consents": [
+            {"purpose": s.purpose.key, "status": s.status, "effective_at": s.effective_at}
+            for s in footprint.current_consents
+        ],
+        "consent_history": [
+            {
+                "id": r.pk,
+                "purpose": r.purpose.key,
+                "status": r.status,
+                "source": r.source,
+                "evidence": r.evidence,
+                "notice_version": r.notice_version,
+                "effective_at": r.effective_at,
+                "recorded_at": r.recorded_at,
+                "recorded_by": r.recorded_by.get_username() if r.recorded_by else None,
+            }
+            for r in footprint.consent_history
+        ],
+        "grants": [
+            {
+                "id": row["grant"].pk,
+                "asset": row["grant"].asset_id,
+                "asset_name": row["grant"].asset.name,
+                "user": row["grant"].user.get_username(),
+                "purpose": row["grant"].purpose.key,
+                "level": row["grant"].level,
+                "created_at": row["grant"].created_at,
+                "expires_at": row["grant"].expires_at,
+                "revoked_at": row["grant"].revoked_at,
+                "eligible_now": row["eligible_now"],
+            }
+            for row in footprint.grants
+        ],
+        "exports": footprint.exports,
+        "subject_requests": [
+            {
+                "id": r.pk,
+                "reference": r.reference,
+                "type": r.type,
+                "status": r.status,
+                "received_on": r.received_on,
+                "due_on": r.due_on,
+                "closed_at": r.closed_at,
+            }
+            for r in footprint.subject_requests
+        ],
+    }
+
+
+def access_report(customer: Customer) -> dict:
+    """Everything the portal holds about ``customer`` (Art. 15), all time: one JSON document
+    (nested: assets, consents with their evidence, grants, exports, requests), which keeps
+    the structure a CSV would flatten and is machine-readable for the customer."""
+    report = footprint_as_dict(customer_footprint(customer))
+    report["generated_at"] = timezone.now()
+    report["explanation"] = (
+        "Assets: the customer lists that held your data, their owner and since when. "
+        "Consents: what you agreed to or withdrew, and the evidence. Grants: who could read "
+        "the lists holding your data, for which purpose and until when. Exports: files made "
+        "from those lists that included you (included: null means the export predates "
+        "per-customer records and may have included you)."
+    )
+    return report

@@ -3,7 +3,18 @@ from rest_framework import serializers
 
 from consent.models import Purpose
 from consent.serializers import CoverageSerializer
-from customers.models import AccessGrant, AccessLevel, AccessRequest, Classification, DataAsset
+from customers.models import (
+    AccessGrant,
+    AccessLevel,
+    AccessRequest,
+    Classification,
+    Customer,
+    DataAsset,
+    DataSubjectRequest,
+    ErasureTask,
+    ReceivedVia,
+    SubjectRequestType,
+)
 from portal.serializers import StepSerializer
 
 
@@ -141,3 +152,121 @@ class GrantSerializer(serializers.ModelSerializer):
             "request",
         ]
         read_only_fields = fields
+
+
+# --- Data subject requests (issue 12) --------------------------------------------------
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "organisation", "country", "created_at"]
+        read_only_fields = fields
+
+
+class ErasureTaskSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+    owner_name = serializers.CharField(source="owner.__str__")
+    assets = serializers.SerializerMethodField()
+    confirmed_by = serializers.CharField(source="confirmed_by.username", default=None)
+    confirmed = serializers.BooleanField(source="is_confirmed")
+
+    class Meta:
+        model = ErasureTask
+        fields = [
+            "id",
+            "request",
+            "owner",
+            "owner_name",
+            "assets",
+            "confirmed",
+            "confirmed_at",
+            "confirmed_by",
+            "note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_assets(self, task) -> list[dict]:
+        return [{"id": asset.pk, "name": asset.name} for asset in task.assets.all()]
+
+
+class OwnerErasureTaskSerializer(ErasureTaskSerializer):
+    """What an owner needs to delete the customer in their systems: who, and by when."""
+
+    reference = serializers.CharField(source="request.reference")
+    due_on = serializers.DateField(source="request.due_on")
+    customer = CustomerSerializer(source="request.customer")
+
+    class Meta(ErasureTaskSerializer.Meta):
+        fields = ErasureTaskSerializer.Meta.fields + ["reference", "due_on", "customer"]
+        read_only_fields = fields
+
+
+class SubjectRequestSerializer(serializers.ModelSerializer):
+    customer_name = serializers.CharField(source="customer.name")
+    customer_email = serializers.CharField(source="customer.email")
+    purposes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="key")
+    verified_by = serializers.CharField(source="verified_by.username")
+    closed_by = serializers.CharField(source="closed_by.username", default=None)
+    tasks = ErasureTaskSerializer(source="erasure_tasks", many=True)
+    # Plain text in the schema: a second "status" enum would collide with the others'.
+    status = serializers.CharField(help_text="open or closed")
+
+    class Meta:
+        model = DataSubjectRequest
+        fields = [
+            "id",
+            "reference",
+            "type",
+            "customer",
+            "customer_name",
+            "customer_email",
+            "status",
+            "received_on",
+            "received_via",
+            "identity_verification",
+            "verified_by",
+            "verified_at",
+            "due_on",
+            "extension_months",
+            "extension_reason",
+            "purposes",
+            "notes",
+            "response",
+            "report_generated_at",
+            "closed_at",
+            "closed_by",
+            "tasks",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SubjectRequestCreateSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=SubjectRequestType.choices)
+    customer = serializers.IntegerField(min_value=1)
+    identity_verification = serializers.CharField(max_length=2000, allow_blank=True)
+    received_on = serializers.DateField(required=False)
+    received_via = serializers.ChoiceField(choices=ReceivedVia.choices, default=ReceivedVia.EMAIL)
+    purposes = serializers.SlugRelatedField(
+        many=True,
+        slug_field="key",
+        queryset=Purpose.objects.filter(active=True),
+        required=False,
+        error_messages={"does_not_exist": "Unknown purpose {value!r}."},
+    )
+    notes = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+
+
+class ExtendSerializer(serializers.Serializer):
+    months = serializers.IntegerField(min_value=1, max_value=2)
+    reason = serializers.CharField(max_length=2000)
+
+
+class CloseSerializer(serializers.Serializer):
+    response = serializers.CharField(max_length=5000)
+
+
+class ConfirmSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, allow_blank=True, required=False)

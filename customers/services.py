@@ -5,13 +5,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 from simple_history.utils import bulk_create_with_history
 
-from consent.selectors import coverage_for
+from consent.models import LawfulBasis
+from consent.selectors import coverage_for, eligible_customers
 from customers.models import (
     AccessGrant,
     AccessLevel,
@@ -20,8 +21,23 @@ from customers.models import (
     Classification,
     Customer,
     DataAsset,
+    DataSubjectRequest,
+    ErasureTask,
+    ExportedCustomer,
+    ReceivedVia,
+    ReminderKind,
+    RetentionReminder,
+    SubjectRequestReminder,
+    SubjectRequestStatus,
+    SubjectRequestType,
 )
-from customers.selectors import access_alternatives, grant_records
+from customers.selectors import (
+    access_alternatives,
+    access_report,
+    assets_past_retention,
+    grant_records,
+    subject_request_due_date,
+)
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
@@ -470,18 +486,646 @@ def grant_export_start(*, grant: AccessGrant, actor) -> ExportBatch:
     if grant.level != AccessLevel.EXPORT:
         raise NotAllowed("This grant allows viewing only, not exporting.")
     columns, rows = grant_records(grant)
-    count = rows.count()
     export_id = uuid.uuid4().hex
+    with transaction.atomic():
+        # Issue 12: which customers the export carried, so a customer's footprint names
+        # exactly the exports that included them; the count is the number recorded.
+        count = _record_exported_customers(grant=grant, export_id=export_id)
+        audit_record(
+            actor=actor,
+            action="export.download",
+            target=grant,
+            asset_id=grant.asset_id,
+            detail={
+                "export_id": export_id,
+                "rows": count,
+                "columns": columns,
+                "purpose": grant.purpose.key,
+                "customers_recorded": True,
+            },
+        )
+    return ExportBatch(export_id=export_id, columns=columns, rows=rows, count=count)
+
+
+def _record_exported_customers(*, grant: AccessGrant, export_id: str) -> int:
+    """One ``ExportedCustomer`` row per customer of the export, written by the database in
+    one INSERT ... SELECT over the same eligible set the file streams (no ids travel to
+    Python, so a 100,000-row export costs one statement). Returns how many."""
+    eligible = eligible_customers(grant.asset, grant.purpose).order_by().values("pk")
+    select_sql, params = eligible.query.sql_with_params()
+    table = connection.ops.quote_name(ExportedCustomer._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (export_id, grant_id, customer_id, exported_at) "  # noqa: S608
+            f"SELECT %s, %s, eligible.pk, %s FROM ({select_sql}) eligible",
+            [export_id, grant.pk, adapt(timezone.now()), *params],
+        )
+        return cursor.rowcount
+
+
+# --- Data subject requests and retention (issue 12) ------------------------------------
+
+MIN_IDENTITY_LENGTH = 10
+MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "extended by two further months" (three in total)
+REMINDER_DAYS = {ReminderKind.DUE_IN_7: 7, ReminderKind.DUE_IN_2: 2}
+
+
+def compliance_members():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
+
+
+def _require_compliance(actor, doing: str) -> None:
+    if not roles.is_compliance(actor):
+        raise NotAllowed(f"Only a compliance officer can {doing}.")
+
+
+def _clean_text(text: str, *, field: str, message: str, minimum: int = MIN_REASON_LENGTH) -> str:
+    text = (text or "").strip()
+    if len(text) < minimum:
+        raise ApplicationError(message, field=field)
+    return text
+
+
+def memberships_remove(*, memberships, actor, reason: str) -> int:
+    """Remove customers from assets, leaving one removal row in the membership history for
+    each (who, when, why): the footprint and the asset's history still show that the asset
+    held them, and until when. Two statements per 2,000 rows, whatever the size."""
+    rows = list(memberships.select_for_update())
+    if not rows:
+        return 0
+    now = timezone.now()
+    History = AssetCustomer.history.model
+    History.objects.bulk_create(
+        [
+            History(
+                id=row.pk,
+                asset_id=row.asset_id,
+                customer_id=row.customer_id,
+                added_at=row.added_at,
+                history_date=now,
+                history_type="-",
+                history_user=actor if getattr(actor, "is_authenticated", False) else None,
+                history_change_reason=reason[:100],
+            )
+            for row in rows
+        ],
+        batch_size=2000,
+    )
+    # Raw DELETE: the ORM's delete() would make simple-history write a second removal row
+    # per membership, one query each, without the reason.
+    table = connection.ops.quote_name(AssetCustomer._meta.db_table)
+    ids = [row.pk for row in rows]
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 2000):
+            chunk = ids[start : start + 2000]
+            placeholders = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({placeholders})", chunk)  # noqa: S608
+    return len(rows)
+
+
+def _subject_request_link(subject_request: DataSubjectRequest) -> str:
+    return reverse("customers:subject_request_detail", args=[subject_request.pk])
+
+
+@transaction.atomic
+def subject_request_create(
+    *,
+    actor,
+    type: str,  # noqa: A002 - the GDPR word, and the API field
+    customer: Customer,
+    identity_verification: str,
+    received_on: date | None = None,
+    received_via: str = ReceivedVia.EMAIL,
+    purposes: Iterable = (),
+    notes: str = "",
+) -> DataSubjectRequest:
+    """Register a data subject request whose requester's identity has been verified.
+
+    Guarantees: nothing is created without a description of the identity check (work
+    must not start before it); the due date is one month after receipt; an erasure gets one
+    task per owner of the assets holding the customer (each owner notified); an objection
+    records, through the consent service, a withdrawal of each purpose objected to,
+    effective at once in every grant and export, and is then answered.
+    """
+    _require_compliance(actor, "register a data subject request")
+    if type not in SubjectRequestType.values:
+        raise ApplicationError(f"Unknown request type {type!r}.", field="type")
+    if received_via not in ReceivedVia.values:
+        raise ApplicationError(f"Unknown channel {received_via!r}.", field="received_via")
+    identity_verification = _clean_text(
+        identity_verification,
+        field="identity_verification",
+        message="Say how the requester's identity was verified before any work starts "
+        f"(at least {MIN_IDENTITY_LENGTH} characters, e.g. 'passport checked at the desk').",
+        minimum=MIN_IDENTITY_LENGTH,
+    )
+    today = timezone.localdate()
+    received_on = received_on or today
+    if received_on > today:
+        raise ApplicationError("The request cannot be received in the future.", field="received_on")
+    purposes = list(purposes)
+    if type == SubjectRequestType.OBJECTION:
+        if not purposes:
+            raise ApplicationError("Name the purposes the customer objects to.", field="purposes")
+        for purpose in purposes:
+            if purpose.lawful_basis in (LawfulBasis.CONTRACT, LawfulBasis.LEGAL_OBLIGATION):
+                raise ApplicationError(
+                    f"{purpose.key} rests on {LawfulBasis(purpose.lawful_basis).label.lower()}"
+                    ": an objection (Art. 21) covers consent, legitimate interest and direct "
+                    "marketing only.",
+                    field="purposes",
+                )
+    elif purposes:
+        raise ApplicationError("Purposes are given with an objection only.", field="purposes")
+
+    now = timezone.now()
+    subject_request = DataSubjectRequest(
+        type=type,
+        customer=customer,
+        received_on=received_on,
+        received_via=received_via,
+        identity_verification=identity_verification,
+        verified_by=actor,
+        verified_at=now,
+        due_on=subject_request_due_date(received_on),
+        notes=(notes or "").strip(),
+        created_by=actor,
+    )
+    subject_request._history_user = actor
+    subject_request.save()
+    subject_request.purposes.set(purposes)
     audit_record(
         actor=actor,
-        action="export.download",
-        target=grant,
-        asset_id=grant.asset_id,
+        action="subject_request.create",
+        target=subject_request,
         detail={
-            "export_id": export_id,
-            "rows": count,
-            "columns": columns,
-            "purpose": grant.purpose.key,
+            "type": type,
+            "customer": customer.pk,
+            "received_on": received_on,
+            "due_on": subject_request.due_on,
+            "purposes": [purpose.key for purpose in purposes],
         },
     )
-    return ExportBatch(export_id=export_id, columns=columns, rows=rows, count=count)
+    if type == SubjectRequestType.ERASURE:
+        _erasure_tasks_create(subject_request=subject_request, actor=actor)
+    elif type == SubjectRequestType.OBJECTION:
+        _objection_apply(subject_request=subject_request, actor=actor, purposes=purposes)
+    return subject_request
+
+
+def _erasure_tasks_create(*, subject_request: DataSubjectRequest, actor) -> list[ErasureTask]:
+    """One task per owner of an asset holding the customer and not yet given a task."""
+    holding = (
+        DataAsset.objects.filter(memberships__customer_id=subject_request.customer_id)
+        .select_related("owner")
+        .order_by("name")
+    )
+    have_task = set(subject_request.erasure_tasks.values_list("owner_id", flat=True))
+    covered = set(
+        ErasureTask.assets.through.objects.filter(erasuretask__request=subject_request).values_list(
+            "dataasset_id", flat=True
+        )
+    )
+    by_owner: dict[int, list[DataAsset]] = {}
+    for asset in holding:
+        if asset.pk not in covered:
+            by_owner.setdefault(asset.owner_id, []).append(asset)
+    created = []
+    for owner_id, assets in by_owner.items():
+        owner = assets[0].owner
+        if owner_id in have_task:
+            # The owner's task exists but the customer turned up in another of their
+            # assets: the task covers it too, and is no longer confirmed.
+            task = subject_request.erasure_tasks.select_for_update().get(owner_id=owner_id)
+            task.confirmed_at = task.confirmed_by = None
+            task._history_user = actor
+            task.save(update_fields=["confirmed_at", "confirmed_by"])
+        else:
+            task = ErasureTask(request=subject_request, owner=owner)
+            task._history_user = actor
+            task.save()
+        task.assets.add(*assets)
+        created.append(task)
+        names = ", ".join(asset.name for asset in assets)
+        audit_record(
+            actor=actor,
+            action="erasure_task.create",
+            target=task,
+            detail={"request": subject_request.pk, "owner": owner.get_username(), "assets": names},
+        )
+        notify(
+            users=[owner],
+            kind="erasure_task",
+            subject=f"Erase a customer from {names} by {subject_request.due_on:%d %b %Y}",
+            body=(
+                f"{subject_request.reference}: a customer asked to be erased (GDPR Art. 17). "
+                f"Delete them from the source systems of {names}, then confirm in the portal."
+            ),
+            link=reverse("customers:erasure_task_list"),
+            target=task,
+        )
+    return created
+
+
+def _objection_apply(*, subject_request: DataSubjectRequest, actor, purposes) -> None:
+    from consent.services import consent_record
+
+    for purpose in purposes:
+        consent_record(
+            actor=actor,
+            customer=subject_request.customer,
+            purpose=purpose,
+            status="withdrawn",
+            source=OBJECTION_SOURCE.get(subject_request.received_via, "email"),
+            evidence=subject_request.reference,
+        )
+    _close(
+        subject_request,
+        actor=actor,
+        response="Withdrawal recorded for " + ", ".join(p.key for p in purposes) + ".",
+    )
+
+
+# The consent record's source for each channel a request arrives by (letters and visits
+# are recorded as e-mail: written, signed correspondence).
+OBJECTION_SOURCE = {"web_form": "web_form", "phone": "phone"}
+
+
+def _close(subject_request: DataSubjectRequest, *, actor, response: str) -> None:
+    subject_request.status = SubjectRequestStatus.CLOSED
+    subject_request.closed_at = timezone.now()
+    subject_request.closed_by = actor if getattr(actor, "is_authenticated", False) else None
+    subject_request.response = response
+    subject_request._history_user = subject_request.closed_by
+    subject_request.save(update_fields=["status", "closed_at", "closed_by", "response"])
+    audit_record(
+        actor=actor,
+        action="subject_request.close",
+        target=subject_request,
+        detail={"type": subject_request.type, "response": response},
+    )
+
+
+def _lock(subject_request: DataSubjectRequest) -> DataSubjectRequest:
+    locked = DataSubjectRequest.objects.select_for_update().get(pk=subject_request.pk)
+    if not locked.is_open:
+        raise ApplicationError(f"{locked.reference} is already closed.")
+    return locked
+
+
+@transaction.atomic
+def subject_request_extend(
+    *, actor, subject_request: DataSubjectRequest, months: int, reason: str
+) -> DataSubjectRequest:
+    """Extend the deadline by one or two months, with the reason the customer is told
+    (Art. 12(3): complexity or number of requests); never beyond three months in total."""
+    _require_compliance(actor, "extend a data subject request")
+    reason = _clean_text(
+        reason,
+        field="reason",
+        message="Give the reason for the extension (the customer must be told why).",
+    )
+    subject_request = _lock(subject_request)
+    if not isinstance(months, int) or months < 1:
+        raise ApplicationError("Extend by one or two months.", field="months")
+    total = subject_request.extension_months + months
+    if total > MAX_EXTENSION_MONTHS:
+        raise ApplicationError(
+            "A request may be extended by two months at most (three months in total); "
+            f"{subject_request.extension_months} already used.",
+            field="months",
+        )
+    before = subject_request.due_on
+    subject_request.extension_months = total
+    subject_request.due_on = subject_request_due_date(subject_request.received_on, total)
+    subject_request.extension_reason = "\n".join(
+        filter(None, [subject_request.extension_reason, reason])
+    )
+    subject_request._history_user = actor
+    subject_request._change_reason = reason[:100]
+    subject_request.save(update_fields=["extension_months", "due_on", "extension_reason"])
+    audit_record(
+        actor=actor,
+        action="subject_request.extend",
+        target=subject_request,
+        detail={"from": before, "to": subject_request.due_on, "reason": reason},
+    )
+    return subject_request
+
+
+@transaction.atomic
+def subject_request_close(
+    *, actor, subject_request: DataSubjectRequest, response: str
+) -> DataSubjectRequest:
+    """Answer a request. An access request needs its report produced first; an erasure
+    closes only when every owner has confirmed (and then removes the customer from every
+    asset in the portal); objections are answered when registered."""
+    _require_compliance(actor, "close a data subject request")
+    response = _clean_text(
+        response, field="response", message="Say what the customer was told (a sentence)."
+    )
+    subject_request = _lock(subject_request)
+    if subject_request.type == SubjectRequestType.ACCESS and not (
+        subject_request.report_generated_at
+    ):
+        raise ApplicationError("Produce the access report before answering the request.")
+    if subject_request.type == SubjectRequestType.ERASURE:
+        pending = _waiting_owners(subject_request)
+        if pending:
+            raise ApplicationError(
+                "Waiting for the owners to confirm the erasure: "
+                + ", ".join(str(owner) for owner in pending)
+                + "."
+            )
+        _erasure_try_finish(subject_request, actor=actor, response=response)
+        return subject_request
+    _close(subject_request, actor=actor, response=response)
+    return subject_request
+
+
+def _waiting_owners(subject_request: DataSubjectRequest) -> list:
+    return [
+        task.owner
+        for task in subject_request.erasure_tasks.filter(confirmed_at__isnull=True)
+        .select_related("owner")
+        .order_by("id")
+    ]
+
+
+def _erasure_try_finish(subject_request: DataSubjectRequest, *, actor, response: str) -> bool:
+    """Close an erasure whose tasks are all confirmed: the customer is removed from every
+    asset in the portal. The caller holds the request's lock. Returns whether it closed.
+
+    The customer may have been added to another asset since the tasks were made: its owner
+    gets a task (or their task reopens) and the request stays open.
+    """
+    if _erasure_tasks_create(subject_request=subject_request, actor=actor):
+        return False
+    removed = memberships_remove(
+        memberships=AssetCustomer.objects.filter(customer_id=subject_request.customer_id),
+        actor=actor,
+        reason=f"Erasure {subject_request.reference}",
+    )
+    audit_record(
+        actor=actor,
+        action="subject_request.erase",
+        target=subject_request,
+        detail={"customer": subject_request.customer_id, "memberships_removed": removed},
+    )
+    _close(subject_request, actor=actor, response=response)
+    return True
+
+
+@transaction.atomic
+def erasure_task_confirm(*, actor, task: ErasureTask, note: str = "") -> ErasureTask:
+    """The task's owner confirms the customer is deleted from their source systems. The
+    last confirmation closes the request and removes the customer from the portal's assets."""
+    task = ErasureTask.objects.select_for_update().select_related("request").get(pk=task.pk)
+    if task.owner_id != getattr(actor, "pk", None):
+        raise NotAllowed("Only the owner of these assets can confirm this erasure.")
+    subject_request = _lock(task.request)
+    if task.confirmed_at:
+        raise ApplicationError("You already confirmed this erasure.")
+    task.confirmed_at, task.confirmed_by, task.note = timezone.now(), actor, (note or "").strip()
+    task._history_user = actor
+    task.save(update_fields=["confirmed_at", "confirmed_by", "note"])
+    audit_record(
+        actor=actor,
+        action="erasure_task.confirm",
+        target=task,
+        detail={"request": subject_request.pk, "note": task.note},
+    )
+    if not _waiting_owners(subject_request) and _erasure_try_finish(
+        subject_request,
+        actor=actor,
+        response="Erased: every owner confirmed the deletion from their systems.",
+    ):
+        notify(
+            users=[subject_request.created_by],
+            kind="subject_request_closed",
+            subject=f"{subject_request.reference} erased and closed",
+            body="Every owner confirmed the erasure; the customer is in no asset now.",
+            link=_subject_request_link(subject_request),
+            target=subject_request,
+        )
+    task.request = subject_request
+    return task
+
+
+@transaction.atomic
+def subject_request_report(*, actor, subject_request: DataSubjectRequest) -> dict:
+    """Produce the access report (everything the portal holds about the customer) and
+    record that it was produced and by whom."""
+    _require_compliance(actor, "produce an access report")
+    subject_request = DataSubjectRequest.objects.select_for_update().get(pk=subject_request.pk)
+    report = access_report(subject_request.customer)
+    if subject_request.report_generated_at is None:
+        subject_request.report_generated_at = timezone.now()
+        subject_request._history_user = actor
+        subject_request.save(update_fields=["report_generated_at"])
+    audit_record(
+        actor=actor,
+        action="subject_request.report",
+        target=subject_request,
+        detail={
+            "customer": subject_request.customer_id,
+            "assets": len(report["assets"]),
+            "exports": len(report["exports"]),
+        },
+    )
+    return report
+
+
+def _reminder_due(subject_request: DataSubjectRequest, today: date) -> str | None:
+    """The most urgent reminder the request has reached today, if any."""
+    if today > subject_request.due_on:
+        return ReminderKind.OVERDUE
+    days_left = (subject_request.due_on - today).days
+    for kind in (ReminderKind.DUE_IN_2, ReminderKind.DUE_IN_7):
+        if days_left <= REMINDER_DAYS[kind]:
+            return kind
+    return None
+
+
+def subject_requests_remind(*, today: date | None = None) -> int:
+    """Beat job: remind 7 and 2 days before the due date, escalate to every compliance
+    officer once overdue. Each (request, kind, due date) is sent once, recorded in
+    ``SubjectRequestReminder`` under the request's lock; a job that ran late sends only the
+    most urgent stage reached. Returns how many were sent."""
+    today = today or timezone.localdate()
+    horizon = today + timedelta(days=REMINDER_DAYS[ReminderKind.DUE_IN_7])
+    due = DataSubjectRequest.objects.filter(
+        status=SubjectRequestStatus.OPEN, due_on__lte=horizon
+    ).values_list("pk", flat=True)
+    sent = 0
+    for pk in list(due):
+        with transaction.atomic():
+            subject_request = (
+                DataSubjectRequest.objects.select_for_update().select_related("created_by")
+            ).get(pk=pk)
+            kind = _reminder_due(subject_request, today) if subject_request.is_open else None
+            if (
+                kind is None
+                or subject_request.reminders.filter(
+                    kind=kind, due_on=subject_request.due_on
+                ).exists()
+            ):
+                continue
+            SubjectRequestReminder.objects.create(
+                request=subject_request,
+                kind=kind,
+                due_on=subject_request.due_on,
+                sent_at=timezone.now(),
+            )
+            _send_reminder(subject_request, kind, today)
+            sent += 1
+    return sent
+
+
+def _send_reminder(subject_request: DataSubjectRequest, kind: str, today: date) -> None:
+    waiting_owners = [
+        task.owner
+        for task in subject_request.erasure_tasks.filter(confirmed_at__isnull=True).select_related(
+            "owner"
+        )
+    ]
+    due = f"{subject_request.due_on:%d %b %Y}"
+    if kind == ReminderKind.OVERDUE:
+        users = [*compliance_members(), *waiting_owners]
+        subject = f"Overdue: {subject_request.reference} was due {due}"
+        body = (
+            f"The {subject_request.get_type_display()} request {subject_request.reference} "
+            f"was due on {due} and is still open ({(today - subject_request.due_on).days} "
+            "day(s) late). The customer may complain to the supervisory authority."
+        )
+    else:
+        users = [subject_request.created_by, *waiting_owners]
+        subject = f"{subject_request.reference} is due in {REMINDER_DAYS[kind]} days ({due})"
+        body = (
+            f"The {subject_request.get_type_display()} request {subject_request.reference} "
+            f"must be answered by {due}."
+        )
+    if waiting_owners:
+        body += " Waiting for: " + ", ".join(str(owner) for owner in waiting_owners) + "."
+    audit_record(
+        actor=None,
+        action=f"subject_request.{kind}",
+        target=subject_request,
+        detail={"due_on": subject_request.due_on},
+    )
+    notify(
+        users=users,
+        kind=f"subject_request_{kind}",
+        subject=subject,
+        body=body,
+        link=_subject_request_link(subject_request),
+        target=subject_request,
+    )
+
+
+# Retention ------------------------------------------------------------------------------
+
+RETENTION_REMINDER_INTERVAL_DAYS = 7
+
+
+def _require_owner_or_compliance(actor, asset: DataAsset) -> None:
+    if asset.owner_id != getattr(actor, "pk", None) and not roles.is_compliance(actor):
+        raise NotAllowed("Only the asset's owner or compliance can record this.")
+
+
+@transaction.atomic
+def asset_retention_extend(
+    *, actor, asset: DataAsset, retention_date: date, reason: str
+) -> DataAsset:
+    """Set a new retention date, with the reason the data must be kept longer (in the
+    asset's history and the audit trail)."""
+    _require_owner_or_compliance(actor, asset)
+    reason = _clean_text(
+        reason, field="reason", message="Give the reason the data must be kept longer."
+    )
+    if retention_date is None or retention_date <= timezone.localdate():
+        raise ApplicationError(
+            "The new retention date must be in the future.", field="retention_date"
+        )
+    asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
+    if asset.retired_at:
+        raise ApplicationError("This asset's data was already deleted.")
+    before = asset.retention_date
+    asset.retention_date = retention_date
+    asset._history_user = actor
+    asset._change_reason = reason[:100]
+    asset.save(update_fields=["retention_date", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="asset.retention_change",
+        target=asset,
+        detail={"from": before, "to": retention_date, "reason": reason},
+    )
+    return asset
+
+
+@transaction.atomic
+def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset:
+    """Record that the asset's data was deleted at the end of its retention: the asset is
+    retired and holds no customer in the portal any more (each removal in the membership
+    history), so no grant reads and no export carries anyone from it."""
+    _require_owner_or_compliance(actor, asset)
+    reason = _clean_text(
+        reason, field="reason", message="Say how and where the data was deleted (a sentence)."
+    )
+    asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
+    if asset.retired_at:
+        raise ApplicationError("This asset's data was already deleted.")
+    removed = memberships_remove(
+        memberships=AssetCustomer.objects.filter(asset=asset), actor=actor, reason=reason
+    )
+    asset.retired_at, asset.retired_by = timezone.now(), actor
+    asset._history_user = actor
+    asset._change_reason = reason[:100]
+    asset.save(update_fields=["retired_at", "retired_by", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="asset.retention_delete",
+        target=asset,
+        detail={"retention_date": asset.retention_date, "removed": removed, "reason": reason},
+    )
+    return asset
+
+
+def retention_remind(*, today: date | None = None) -> int:
+    """Beat job: remind the owner of each asset past its retention date, once a week, until
+    they record the deletion or a new date. What was sent is recorded (``RetentionReminder``),
+    so running the job again the same week sends nothing. Returns how many were sent."""
+    today = today or timezone.localdate()
+    since = today - timedelta(days=RETENTION_REMINDER_INTERVAL_DAYS - 1)
+    sent = 0
+    for pk in list(assets_past_retention(today=today).values_list("pk", flat=True)):
+        with transaction.atomic():
+            asset = DataAsset.objects.select_for_update().select_related("owner").get(pk=pk)
+            if asset.retired_at or not asset.retention_date or asset.retention_date >= today:
+                continue
+            recent = RetentionReminder.objects.filter(
+                asset=asset, retention_date=asset.retention_date, sent_on__gte=since
+            )
+            if recent.exists():
+                continue
+            RetentionReminder.objects.create(
+                asset=asset, retention_date=asset.retention_date, sent_on=today
+            )
+            notify(
+                users=[asset.owner],
+                kind="retention_past",
+                subject=f"{asset.name} is past its retention date",
+                body=(
+                    f"The data in {asset.name} was to be kept until "
+                    f"{asset.retention_date:%d %b %Y}. Delete it and record the deletion, or "
+                    "record a new retention date with the reason. You will be reminded weekly."
+                ),
+                link=reverse("customers:retention_list"),
+                target=asset,
+            )
+            sent += 1
+    return sent

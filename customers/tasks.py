@@ -17,3 +17,17 @@ def expire_grants() -> int:
 def remind_expiring_grants() -> int:
     with audit_channel("task"):
         return services.grants_remind_expiring()
+
+
+@shared_task
+def remind_subject_request_deadlines() -> int:
+    """Reminders 7 and 2 days before a data subject request is due; escalation once overdue."""
+    with audit_channel("task"):
+        return services.subject_requests_remind()
+
+
+@shared_task
+def remind_retention_owners() -> int:
+    """Weekly reminders to the owners of assets past their retention date."""
+    with audit_channel("task"):
+        return services.retention_remind()

@@ -20,4 +20,32 @@ urlpatterns = [
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("grants/<int:pk>/records/", views.grant_records, name="grant_records"),
     path("grants/<int:pk>/export/", views.grant_export, name="grant_export"),
+    # Data subject requests and retention (issue 12)
+    path("customers/", views.customer_search, name="customer_search"),
+    path("customers/<int:pk>/footprint/", views.customer_footprint, name="customer_footprint"),
+    path("subject-requests/", views.subject_request_list, name="subject_request_list"),
+    path("subject-requests/new/", views.subject_request_create, name="subject_request_create"),
+    path("subject-requests/<int:pk>/", views.subject_request_detail, name="subject_request_detail"),
+    path(
+        "subject-requests/<int:pk>/extend/",
+        views.subject_request_extend,
+        name="subject_request_extend",
+    ),
+    path(
+        "subject-requests/<int:pk>/close/",
+        views.subject_request_close,
+        name="subject_request_close",
+    ),
+    path(
+        "subject-requests/<int:pk>/report/",
+        views.subject_request_report,
+        name="subject_request_report",
+    ),
+    path("erasure-tasks/", views.erasure_task_list, name="erasure_task_list"),
+    path(
+        "erasure-tasks/<int:pk>/confirm/", views.erasure_task_confirm, name="erasure_task_confirm"
+    ),
+    path("retention/", views.retention_list, name="retention_list"),
+    path("retention/<int:pk>/extend/", views.retention_extend, name="retention_extend"),
+    path("retention/<int:pk>/delete/", views.retention_delete, name="retention_delete"),
 ]

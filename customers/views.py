@@ -2,8 +2,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from consent.forms import CoverageForm
@@ -14,24 +15,42 @@ from customers.forms import (
     AccessRequestForm,
     AssetClassifyForm,
     AssetFilterForm,
+    CustomerSearchForm,
     DecisionForm,
+    ErasureConfirmForm,
+    FootprintPeriodForm,
     GrantFilterForm,
+    RetentionDeleteForm,
+    RetentionExtendForm,
     RevokeForm,
+    SubjectRequestCloseForm,
+    SubjectRequestExtendForm,
+    SubjectRequestForm,
 )
 from customers.permissions import (
     get_access_request_for_user,
     get_asset_for_user,
+    get_customer_footprint_for_user,
+    get_customer_for_user,
+    get_erasure_task_for_owner,
     get_grant_for_reading,
     get_grant_for_user,
+    get_subject_request_for_user,
+    require_compliance_or_404,
 )
 from customers.selectors import (
     access_requests_of,
     access_requests_waiting_for,
     asset_catalogue,
     asset_history,
+    erasure_tasks_of,
     grant_list_for,
     other_active_grants_by_user,
+    retention_list_for,
+    subject_request_list_for,
 )
+from customers.selectors import customer_footprint as customer_footprint_selector
+from customers.selectors import customer_search as customer_search_selector
 from customers.selectors import grant_records as grant_records_selector
 from portal import roles
 from portal.approvals import why_not_decider
@@ -328,4 +347,257 @@ def grant_export(request, pk):
         columns=batch.columns,
         rows=batch.rows,
         extra_headers={"X-Export-Id": batch.export_id, "X-Export-Rows": str(batch.count)},
+    )
+
+
+# --- Data subject requests and retention (issue 12) ------------------------------------
+
+
+@login_required
+def customer_search(request):
+    """Find a customer by e-mail, name or id (compliance only; 404 for everyone else)."""
+    require_compliance_or_404(request.user)
+    form = CustomerSearchForm(request.GET or None)
+    page = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        found = customer_search_selector(request.user, form.cleaned_data["q"])
+        page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "customers/customer_search.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def customer_footprint(request, pk):
+    customer = get_customer_footprint_for_user(request.user, pk)
+    form = FootprintPeriodForm(request.GET or None)
+    period = form.period() if form.is_valid() else {}
+    footprint = customer_footprint_selector(customer, **period)
+    return render(
+        request,
+        "customers/customer_footprint.html",
+        {"customer": customer, "form": form, "footprint": footprint},
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )
+
+
+@login_required
+def subject_request_list(request):
+    require_compliance_or_404(request.user)
+    requests = subject_request_list_for(request.user).order_by("status", "due_on", "id")
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "customers/subject_request_list.html",
+        {"page": page, "today": timezone.localdate()},
+    )
+
+
+@login_required
+def subject_request_create(request):
+    require_compliance_or_404(request.user)
+    initial = {"customer": request.GET["customer"]} if request.GET.get("customer") else {}
+    form = SubjectRequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            data["customer"] = get_customer_for_user(request.user, data["customer"])
+        except Http404:
+            form.add_error("customer", "Unknown customer.")
+        else:
+            try:
+                subject_request = services.subject_request_create(actor=request.user, **data)
+            except ApplicationError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(
+                    request,
+                    f"{subject_request.reference} registered; "
+                    f"due {subject_request.due_on:%d %b %Y}.",
+                )
+                return redirect("customers:subject_request_detail", pk=subject_request.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "customers/subject_request_form.html", {"form": form}, status=status)
+
+
+def _subject_request_context(subject_request, **forms) -> dict:
+    return {
+        "subject_request": subject_request,
+        "tasks": subject_request.erasure_tasks.all(),
+        "extend_form": forms.get("extend_form") or SubjectRequestExtendForm(),
+        "close_form": forms.get("close_form") or SubjectRequestCloseForm(),
+        "today": timezone.localdate(),
+    }
+
+
+@login_required
+def subject_request_detail(request, pk):
+    subject_request = get_subject_request_for_user(request.user, pk)
+    return render(
+        request,
+        "customers/subject_request_detail.html",
+        _subject_request_context(subject_request),
+    )
+
+
+def _subject_request_action(request, pk, form_class, form_name, call, done):
+    """POST handler shared by extend and close: validate, call the service, redirect; a
+    refusal re-renders the page with the message and changes nothing."""
+    subject_request = get_subject_request_for_user(request.user, pk)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            call(subject_request, form.cleaned_data)
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from error
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, done)
+            return redirect("customers:subject_request_detail", pk=subject_request.pk)
+    return render(
+        request,
+        "customers/subject_request_detail.html",
+        _subject_request_context(subject_request, **{form_name: form}),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def subject_request_extend(request, pk):
+    return _subject_request_action(
+        request,
+        pk,
+        SubjectRequestExtendForm,
+        "extend_form",
+        lambda sr, data: services.subject_request_extend(
+            actor=request.user, subject_request=sr, **data
+        ),
+        "Deadline extended.",
+    )
+
+
+@login_required
+@require_POST
+def subject_request_close(request, pk):
+    return _subject_request_action(
+        request,
+        pk,
+        SubjectRequestCloseForm,
+        "close_form",
+        lambda sr, data: services.subject_request_close(
+            actor=request.user, subject_request=sr, **data
+        ),
+        "Request answered.",
+    )
+
+
+@login_required
+def subject_request_report(request, pk):
+    """The access report as a JSON download (see README: why JSON)."""
+    subject_request = get_subject_request_for_user(request.user, pk)
+    report = services.subject_request_report(actor=request.user, subject_request=subject_request)
+    response = JsonResponse(report, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = (
+        f'attachment; filename="{subject_request.reference}-report.json"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def erasure_task_list(request):
+    tasks = erasure_tasks_of(request.user)
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "customers/erasure_task_list.html",
+        {"page": page, "confirm_form": ErasureConfirmForm()},
+    )
+
+
+@login_required
+@require_POST
+def erasure_task_confirm(request, pk):
+    task = get_erasure_task_for_owner(request.user, pk)
+    form = ErasureConfirmForm(request.POST)
+    if form.is_valid():
+        try:
+            services.erasure_task_confirm(
+                actor=request.user, task=task, note=form.cleaned_data["note"]
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from error
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Erasure for {task.request.reference} confirmed.")
+    else:
+        messages.error(request, "The note is too long.")
+    return redirect("customers:erasure_task_list")
+
+
+@login_required
+def retention_list(request):
+    """Assets past their retention date: all for compliance, their own for an owner."""
+    assets = retention_list_for(request.user)
+    page = Paginator(assets, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "customers/retention_list.html",
+        {
+            "page": page,
+            "extend_form": RetentionExtendForm(),
+            "delete_form": RetentionDeleteForm(),
+        },
+    )
+
+
+def _retention_action(request, pk, form_class, call, done):
+    asset = get_asset_for_user(request.user, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("customers:retention_list")
+    try:
+        call(asset, form.cleaned_data)
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done.format(asset=asset.name))
+    return redirect("customers:retention_list")
+
+
+@login_required
+@require_POST
+def retention_extend(request, pk):
+    return _retention_action(
+        request,
+        pk,
+        RetentionExtendForm,
+        lambda asset, data: services.asset_retention_extend(
+            actor=request.user, asset=asset, **data
+        ),
+        "New retention date recorded for {asset}.",
+    )
+
+
+@login_required
+@require_POST
+def retention_delete(request, pk):
+    return _retention_action(
+        request,
+        pk,
+        RetentionDeleteForm,
+        lambda asset, data: services.asset_retention_delete(
+            actor=request.user, asset=asset, **data
+        ),
+        "Deletion of {asset} recorded; the portal holds none of its customers now.",
     )

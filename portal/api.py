@@ -5,7 +5,7 @@ input. A broken business rule (``ApplicationError``) is a 400, never a 500.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, renderers
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import ApplicationError, NotAllowed
@@ -15,6 +15,17 @@ class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets a client that asks for ``text/csv`` reach a CSV download (the body is the
+    response's own, often streamed)."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes | str) else b""
 
 
 def exception_handler(exc, context):

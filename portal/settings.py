@@ -346,6 +346,21 @@ CELERY_BEAT_SCHEDULE["sharing-remind-deletion-confirmation"] = {
     "options": {"expires": 60 * 60},
 }
 
+# --- Data subject requests and retention (issue 12) -----------------------------------
+
+# Both jobs are idempotent (what was sent is recorded): hourly runs send each reminder once
+# and a retention reminder once a week per asset.
+CELERY_BEAT_SCHEDULE["dsr-deadline-reminders"] = {
+    "task": "customers.tasks.remind_subject_request_deadlines",
+    "schedule": 60 * 60,
+    "options": {"expires": 60 * 60},
+}
+CELERY_BEAT_SCHEDULE["dsr-retention-reminders"] = {
+    "task": "customers.tasks.remind_retention_owners",
+    "schedule": 60 * 60,
+    "options": {"expires": 60 * 60},
+}
+
 # --- Django REST framework -------------------------------------------------------------
 
 REST_FRAMEWORK = {

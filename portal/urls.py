@@ -18,11 +18,15 @@ router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
 router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
 router.register("grants", customers_api.GrantViewSet, basename="grant")
 # Consent (issue 5)
-router.register("customers", consent_api.CustomerConsentViewSet, basename="customer")
+# Issue 12: the customer viewset extends consent's (search, footprint; consents unchanged).
+router.register("customers", customers_api.CustomerViewSet, basename="customer")
 router.register("consents", consent_api.ConsentViewSet, basename="consent")
 router.register("notifications", notification_api.NotificationViewSet, basename="notification")
 # External sharing (issue 8)
 router.register("sharing-requests", consent_api.SharingRequestViewSet, basename="sharing-request")
+# Data subject requests (issue 12)
+router.register("subject-requests", customers_api.SubjectRequestViewSet, basename="subject-request")
+router.register("erasure-tasks", customers_api.ErasureTaskViewSet, basename="erasure-task")
 
 urlpatterns = [
     path("", views.home, name="home"),

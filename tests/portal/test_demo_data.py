@@ -58,7 +58,7 @@ def test_seed_demo_is_idempotent_and_deterministic(demo):
 
     call_command("seed_demo", stdout=StringIO())
 
-    assert Customer.objects.count() == 2450
+    assert Customer.objects.count() == 2450 + 30  # + Event attendees 2024 (issue 12)
     assert list(Customer.objects.order_by("email").values_list("email", "name")[:20]) == emails
     assert DataAsset.history.count() == histories
 
@@ -77,3 +77,20 @@ def test_every_role_has_something_waiting_on_first_login(demo):
     call_command("seed_demo", stdout=StringIO())
     assert access_requests_waiting_for(bob).count() == 1
     assert AccessGrant.objects.count() == 1
+
+
+def test_demo_has_an_open_erasure_half_confirmed_and_an_answered_access_request(demo):
+    from customers.models import DataSubjectRequest
+
+    erasure = DataSubjectRequest.objects.get(type="erasure")
+    assert erasure.status == "open"
+    assert {(t.owner.username, t.is_confirmed) for t in erasure.erasure_tasks.all()} == {
+        ("bob", True),
+        ("dora", False),
+    }
+    access = DataSubjectRequest.objects.get(type="access")
+    assert access.status == "closed" and access.report_generated_at is not None
+    assert authenticate(username="dora", password="demo") is not None
+
+    call_command("seed_demo", stdout=StringIO())
+    assert DataSubjectRequest.objects.count() == 2

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from faker import Faker
 from simple_history.utils import bulk_create_with_history
 
@@ -33,6 +34,8 @@ USERS = [
     ("olivia", "Olivia", "Olsen", [roles.COMPLIANCE], False, "compliance officer"),
     ("lena", "Lena", "Lund", [roles.LEGAL], False, "legal counsel"),
     ("admin", "Ada", "Admin", [], True, "administrator (Django admin only)"),
+    # Issue 12: a second data owner, so an erasure has tasks for two owners.
+    ("dora", "Dora", "Dahl", [], False, "data owner of the event attendees list"),
 ]
 
 
@@ -104,6 +107,10 @@ DEMO_EVIDENCE = "demo-seed"
 DEMO_CONSENT_START = datetime(2023, 1, 1, 9, 0, tzinfo=UTC)
 DEMO_CONSENT_PURPOSES = ("marketing", "marketing.communications.email", "third_party_sharing")
 
+# Data subject requests (issue 12).
+DEMO_DSR_NOTE = "demo"
+DEMO_EVENTS_ASSET = "Event attendees 2024"
+
 COUNTRIES = ["NO", "SE", "DK", "FI"]
 LOCALES = {"NO": "no_NO", "SE": "sv_SE", "DK": "da_DK", "FI": "fi_FI"}
 
@@ -128,6 +135,7 @@ class Command(BaseCommand):
             self.seed_incidents(users)
             consents = self.seed_consents(users)
             requests = self.seed_access_requests(users)
+            subject_requests = self.seed_subject_requests(users)
         self.stdout.write(
             f"Demo data ready ({created} assets created, {len(ASSETS) - created} already there)."
         )
@@ -135,6 +143,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo consents recorded: {consents}.")
         if requests:
             self.stdout.write(f"Demo access requests created: {requests}.")
+        if subject_requests:
+            self.stdout.write(f"Demo data subject requests created: {subject_requests}.")
         self.stdout.write(self.accounts_text())
 
     def seed_users(self) -> dict:
@@ -370,6 +380,71 @@ class Command(BaseCommand):
             created += 1
         return created
 
+    # --- Data subject requests and retention (issue 12) ----------------------------------
+    def seed_subject_requests(self, users) -> int:
+        """dora's "Event attendees 2024" (past its retention date) shares two customers with
+        bob's lists; one asked to be erased (bob confirmed, dora has not yet), the other
+        asked what we hold (answered with the report). Skipped when already there."""
+        from datetime import date
+
+        from customers.models import DataSubjectRequest
+
+        if DataSubjectRequest.objects.filter(notes__startswith=DEMO_DSR_NOTE).exists():
+            return 0
+        olivia, bob, dora = users["olivia"], users["bob"], users["dora"]
+        subscribers = Customer.objects.filter(assets__name="Newsletter subscribers")
+        erased, answered = list(subscribers.order_by("pk")[:2])
+        events = DataAsset.objects.filter(name=DEMO_EVENTS_ASSET).first()
+        if events is None:
+            rng = random.Random(SEED + 12)
+            spec = DemoAsset(DEMO_EVENTS_ASSET, "", Classification.INTERNAL, False, 30, (), (), "")
+            attendees = self.make_customers(spec, rng, seed=SEED + 12, actor=dora)
+            events = customer_services.asset_create(
+                actor=dora,
+                name=DEMO_EVENTS_ASSET,
+                owner=dora,
+                description="People who signed up for the 2024 customer events.",
+                source_system="Event registration tool",
+                retention_date=date(2025, 6, 30),
+                data_categories=DataCategory.objects.filter(
+                    key__in=["user.contact.email", "user.name"]
+                ),
+                collected_for=Purpose.objects.filter(key__in=["essential.service"]),
+                customers=[*attendees, erased, answered],
+            )
+        received = timezone.localdate() - timedelta(days=10)
+        erasure = customer_services.subject_request_create(
+            actor=olivia,
+            type="erasure",
+            customer=erased,
+            identity_verification="Replied from the registered e-mail address with the "
+            "customer number from the last invoice.",
+            received_on=received,
+            received_via="email",
+            notes=f"{DEMO_DSR_NOTE}: asked to be forgotten after cancelling.",
+        )
+        bob_task = erasure.erasure_tasks.get(owner=bob)
+        customer_services.erasure_task_confirm(
+            actor=bob, task=bob_task, note="Deleted from the newsletter platform."
+        )
+        access = customer_services.subject_request_create(
+            actor=olivia,
+            type="access",
+            customer=answered,
+            identity_verification="Signed in to the customer account and sent the request "
+            "from there.",
+            received_on=received,
+            received_via="web_form",
+            notes=f"{DEMO_DSR_NOTE}: wants to know which lists hold them.",
+        )
+        customer_services.subject_request_report(actor=olivia, subject_request=access)
+        customer_services.subject_request_close(
+            actor=olivia,
+            subject_request=access,
+            response="Sent the access report (JSON) to the registered e-mail address.",
+        )
+        return 2
+
     @staticmethod
     def accounts_text() -> str:
         lines = ["", "Demo accounts (password for all: demo):"]
@@ -396,5 +471,9 @@ class Command(BaseCommand):
             "    Approvals; alice then reads the records and exports them under Grants;",
             "  - as alice, ask for 'Legacy import 2019' for marketing: refused, with what would",
             "    work instead; bob has a request waiting, olivia another, carl holds a grant.",
+            "  - as olivia, 'Subject requests': an erasure waiting for dora (bob confirmed)",
+            "    and an answered access request with its report; 'Find a customer' shows a",
+            "    customer's footprint; 'Retention' lists dora's Event attendees 2024;",
+            "  - as dora, 'Erasure tasks': confirm the erasure; the request then closes.",
         ]
         return "\n".join(lines)
