@@ -35,7 +35,8 @@ def test_tiny_scale_loads_every_kind_of_row(scale_data):
     assert AccessGrant.objects.count() == 20
     assert AuditEvent.objects.count() == 200
     # The biggest asset holds half of all customers, as at full scale.
-    assert AssetCustomer.objects.filter(asset=DataAsset.objects.order_by("pk").first()).count() == 50
+    biggest = DataAsset.objects.order_by("pk").first()
+    assert AssetCustomer.objects.filter(asset=biggest).count() == 50
 
 
 def test_tiny_scale_audit_chain_verifies(scale_data, tmp_path):
