@@ -156,10 +156,13 @@ def request_list(request):
 
 @login_required
 def approvals_waiting(request):
-    waiting = list(access_requests_waiting_for(request.user)[:200])
-    other_grants = other_active_grants_by_user(r.requester_id for r in waiting)
-    rows = [(r, other_grants.get(r.requester_id, [])) for r in waiting]
-    return render(request, "customers/approvals.html", {"rows": rows})
+    # Paginated: a compliance officer of a large company has hundreds of requests waiting.
+    page = Paginator(access_requests_waiting_for(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    other_grants = other_active_grants_by_user(r.requester_id for r in page.object_list)
+    rows = [(r, other_grants.get(r.requester_id, [])) for r in page.object_list]
+    return render(request, "customers/approvals.html", {"rows": rows, "page": page})
 
 
 def _request_context(request, access_request, decision_form=None):
