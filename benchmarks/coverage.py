@@ -17,13 +17,12 @@ prints the ratio coverage_for / best hand-written form (goal: at most 1.5).
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import django_on_own_database, empty_customer_data  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_coverage"
 PURPOSE = "marketing.communications.email"
@@ -62,18 +61,6 @@ WHERE ac.asset_id = %(asset)s
 """
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def build(customers: int, records: int, seed: float):
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
@@ -85,11 +72,7 @@ def build(customers: int, records: int, seed: float):
     print(f"Building {customers:,} customers and {records:,} consent records ...", flush=True)
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE consent_consentstate, consent_consentrecord, customers_assetcustomer, "
-            "customers_dataasset_collected_for, customers_dataasset_data_categories, "
-            "customers_dataasset, customers_customer CASCADE"
-        )
+        empty_customer_data(cursor)
         owner, _ = get_user_model().objects.get_or_create(username="bench-owner")
         asset = DataAsset.objects.create(name="Benchmark customers", owner=owner)
         asset.collected_for.set(Purpose.objects.filter(key="essential.service"))
@@ -150,22 +133,13 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true", help="regenerate the data set")
     args = parser.parse_args()
 
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_on_own_database(DEFAULT_URL, {"DEBUG": "1"})
     from django.db import connection
 
     from consent.models import ConsentRecord, Purpose, key_and_ancestors
     from consent.selectors import coverage_for
     from customers.models import DataAsset
 
-    call_command("migrate", verbosity=0)
     asset = DataAsset.objects.filter(name="Benchmark customers").first()
     if (
         args.rebuild

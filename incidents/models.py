@@ -1,1 +1,305 @@
-# Incidents arrive with the mishandling-report issue; the app exists so the layout is fixed.
+"""Reports of suspected mishandling, their triage, and the legal clocks they start.
+
+Notification regimes (GDPR Art. 33, NIS2 Art. 23, DORA Art. 19) are data: a ``Regime`` is a
+list of ``RegimeDuty`` rows, each due at an offset from awareness, from the moment the
+regime was applied (DORA: classification as major) or from an earlier duty. Applying a
+regime to an incident creates one ``IncidentDuty`` per duty, with its due time in UTC.
+"""
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+CONFIDENTIAL = "confidential"
+
+
+class Status(models.TextChoices):
+    REPORTED = "reported", "Reported"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    INVESTIGATING = "investigating", "Investigating"
+    CONTAINED = "contained", "Contained"
+    CLOSED = "closed", "Closed"
+
+
+STATUS_ORDER = {status: rank for rank, status in enumerate(Status.values)}
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class CustomerNotice(models.TextChoices):
+    """The Art. 34 GDPR decision: must the affected customers be told?"""
+
+    UNDECIDED = "", "Not decided"
+    REQUIRED = "required", "Required"
+    NOT_REQUIRED = "not_required", "Not required"
+
+
+class Incident(models.Model):
+    """One report of suspected mishandling of customer information.
+
+    ``reporter`` is always stored; when ``confidential_reporter`` is set only members of
+    Compliance and Legal may ever see it (``incidents.selectors.reporter_label``).
+    """
+
+    reference = models.CharField(max_length=32, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    discovered_at = models.DateTimeField()
+    reported_at = models.DateTimeField(db_index=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_incidents"
+    )
+    confidential_reporter = models.BooleanField(default=False)
+    assets = models.ManyToManyField("customers.DataAsset", related_name="incidents", blank=True)
+    estimated_customers = models.PositiveIntegerField(null=True, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.REPORTED, db_index=True
+    )
+    severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_incidents",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Personal-data breach (GDPR Art. 4(12)): None until compliance or legal decides.
+    personal_data_breach = models.BooleanField(null=True, blank=True)
+    breach_reason = models.TextField(blank=True)
+    # Art. 33(1): the clock runs from awareness; the discovery time unless a later awareness
+    # time is recorded with a reason.
+    aware_at = models.DateTimeField()
+    awareness_reason = models.TextField(blank=True)
+
+    # "Unlikely to result in a risk" (Art. 33(1)): proposed by one member, confirmed by another.
+    no_risk_reason = models.TextField(blank=True)
+    no_risk_proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    no_risk_proposed_at = models.DateTimeField(null=True, blank=True)
+    no_risk_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    no_risk_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    customer_notice = models.CharField(
+        max_length=16, choices=CustomerNotice.choices, blank=True, default=CustomerNotice.UNDECIDED
+    )
+    customer_notice_reason = models.TextField(blank=True)
+    customer_notice_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    customer_notice_decided_at = models.DateTimeField(null=True, blank=True)
+
+    # The reporter is left out of the row history: history pages must not become a side
+    # door to a confidential reporter's name.
+    history = HistoricalRecords(excluded_fields=["reporter"])
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="incident_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(severity__in=["", *Severity.values]),
+                name="incident_severity_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Used as the audit target label and in admin: never the reporter.
+        return f"{self.reference}: {self.title}"
+
+
+class Anchor(models.TextChoices):
+    AWARENESS = "awareness", "Awareness of the incident"
+    APPLIED = "applied", "Regime applied (e.g. classified as major)"
+    DUTY = "duty", "An earlier duty of the same regime"
+
+
+class Regime(models.Model):
+    """A notification regime: a law's list of reports and their deadlines."""
+
+    key = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    source = models.TextField(help_text="The legal text the offsets come from.")
+    applies_to_breaches = models.BooleanField(
+        default=False,
+        help_text="Applied automatically when an incident is marked a personal-data breach.",
+    )
+    active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RegimeDuty(models.Model):
+    """One report a regime requires, due ``offset`` after its anchor.
+
+    ``offset_months`` is calendar months, ``offset_hours`` real hours (UTC arithmetic: 72
+    hours are 72 hours across a daylight-saving change). ``latest_hours_after_awareness``
+    caps the due time (DORA: 4 h after classification, but at the latest 24 h after
+    awareness). Reminders go out ``reminder_hours_before_due`` hours before the due time.
+    """
+
+    regime = models.ForeignKey(Regime, on_delete=models.CASCADE, related_name="duties")
+    key = models.SlugField(max_length=50)
+    name = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+    anchor = models.CharField(max_length=16, choices=Anchor.choices, default=Anchor.AWARENESS)
+    anchor_duty = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="dependents"
+    )
+    offset_hours = models.PositiveIntegerField(default=0)
+    offset_months = models.PositiveSmallIntegerField(default=0)
+    latest_hours_after_awareness = models.PositiveIntegerField(null=True, blank=True)
+    reminder_hours_before_due = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["regime", "position", "id"]
+        verbose_name_plural = "regime duties"
+        constraints = [
+            models.UniqueConstraint(fields=["regime", "key"], name="regimeduty_unique_key"),
+            models.CheckConstraint(
+                condition=~models.Q(anchor="duty") | models.Q(anchor_duty__isnull=False),
+                name="regimeduty_duty_anchor_named",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regime.key}: {self.name}"
+
+
+class IncidentRegime(models.Model):
+    """A regime compliance or legal decided applies to an incident."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="regimes")
+    regime = models.ForeignKey(Regime, on_delete=models.PROTECT, related_name="+")
+    applied_at = models.DateTimeField()
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["applied_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "regime"], name="incidentregime_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regime.key} on {self.incident_id}"
+
+
+class DutyState(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    WAIVED = "waived", "Not required"
+
+
+class IncidentDuty(models.Model):
+    """One report owed for one incident, with its clock (``due_at``, UTC)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="duties")
+    applied = models.ForeignKey(IncidentRegime, on_delete=models.CASCADE, related_name="duties")
+    duty = models.ForeignKey(RegimeDuty, on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField(db_index=True)
+    state = models.CharField(max_length=8, choices=DutyState.choices, default=DutyState.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference = models.CharField(max_length=200, blank=True)
+    delay_reason = models.TextField(blank=True)
+    waived_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name_plural = "incident duties"
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "duty"], name="incidentduty_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.duty} for {self.incident_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == DutyState.OPEN
+
+
+class Notice(models.Model):
+    """What the deadline jobs already sent: ``key`` is unique per incident, so a job that
+    runs twice, or two beat processes at once, send each escalation or reminder once."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notices")
+    key = models.CharField(max_length=100)
+    sent_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "key"], name="incidentnotice_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} for {self.incident_id}"
+
+
+class EntryKind(models.TextChoices):
+    REPORTED = "reported", "Reported"
+    NOTE = "note", "Note"
+    STATUS = "status", "Status change"
+    TRIAGE = "triage", "Triage"
+    NOTIFICATION = "notification", "Notification"
+    DEADLINE = "deadline", "Deadline"
+    DECISION = "decision", "Decision"
+
+
+class TimelineEntry(models.Model):
+    """One line of an incident's timeline: notes, status changes, notifications sent.
+
+    Shown to Compliance and Legal only. Append-only.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    text = models.TextField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.incident_id}"

@@ -8,11 +8,13 @@ from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
 from customers import api as customers_api
+from incidents import api as incidents_api
 from portal import audit_api, notification_api, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("assets", customers_api.AssetViewSet, basename="asset")
+router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
 router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
 router.register("grants", customers_api.GrantViewSet, basename="grant")
 # Consent (issue 5)
@@ -25,6 +27,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("customers.urls")),
+    path("incidents/", include("incidents.urls")),
     path("", include("consent.urls")),  # /customers/<id>/, /consents/import/
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),

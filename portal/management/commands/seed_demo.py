@@ -125,6 +125,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self.seed_users()
             created = self.seed_assets(users)
+            self.seed_incidents(users)
             consents = self.seed_consents(users)
             requests = self.seed_access_requests(users)
         self.stdout.write(
@@ -185,6 +186,72 @@ class Command(BaseCommand):
                 raise AssertionError("An unconfirmed demo asset keeps the default class.")
             created += 1
         return created
+
+    def seed_incidents(self, users) -> None:
+        """Three demo incidents, each created once: an acknowledged breach with its GDPR
+        clock running, a fresh unacknowledged (confidential) report by carl, a closed one."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from incidents import services as incident_services
+        from incidents.models import Incident
+
+        def report(reporter, title, **fields):
+            if Incident.objects.filter(title=title).exists():
+                return None
+            return incident_services.incident_report(actor=users[reporter], title=title, **fields)
+
+        now = timezone.now()
+        newsletter = DataAsset.objects.filter(name="Newsletter subscribers")
+        breach = report(
+            "alice",
+            "Newsletter list sent to an outside agency",
+            description="The full subscriber export was attached to an e-mail to the wrong "
+            "agency address. The agency confirmed receipt.",
+            discovered_at=now - timedelta(hours=20),
+            assets=newsletter,
+            estimated_customers=400,
+        )
+        if breach:
+            incident_services.incident_acknowledge(actor=users["olivia"], incident=breach)
+            incident_services.incident_triage(
+                actor=users["olivia"],
+                incident=breach,
+                severity="high",
+                status="investigating",
+                personal_data_breach=True,
+                breach_reason="Names and e-mail addresses reached a recipient with no right "
+                "to them.",
+            )
+        report(
+            "carl",
+            "Customer list left on a shared drive",
+            description="A spreadsheet with retail customers' names and phone numbers is on "
+            "the team share that everybody can open.",
+            discovered_at=now - timedelta(minutes=10),
+            assets=DataAsset.objects.filter(name="Nordic retail customers"),
+            confidential_reporter=True,
+        )
+        closed = report(
+            "bob",
+            "Printed key-account list found in the meeting room",
+            description="Found a printout of key-account contacts left after a meeting.",
+            discovered_at=now - timedelta(days=12),
+        )
+        if closed:
+            incident_services.incident_acknowledge(actor=users["lena"], incident=closed)
+            incident_services.incident_triage(
+                actor=users["lena"],
+                incident=closed,
+                severity="low",
+                personal_data_breach=False,
+                breach_reason="The printout never left the locked floor; shredded the same day.",
+            )
+            for status in ("investigating", "contained", "closed"):
+                incident_services.incident_triage(
+                    actor=users["lena"], incident=closed, status=status
+                )
 
     def make_customers(self, spec: DemoAsset, rng: random.Random, *, seed: int, actor):
         fakers = {country: Faker(locale) for country, locale in LOCALES.items()}
@@ -317,6 +384,9 @@ class Command(BaseCommand):
             "    reason, and see it in the asset's history;",
             "  - 'Legacy import 2019' is still unconfirmed, so it counts as confidential;",
             "  - the JSON API is at /api/assets/ and its documentation at /api/docs/;",
+            "  - log in as carl and report a concern under Incidents; as olivia or lena see",
+            "    the incident list: a breach with its 72-hour clock, carl's confidential",
+            "    report waiting to be acknowledged, and a closed one.",
             "  - on 'Nordic retail customers', choose marketing.communications.email under",
             "    'Consent coverage': only about a fifth of the customers agreed;",
             "  - as olivia or lena, open a customer at /customers/<id>/ for their consents;",

@@ -1,0 +1,143 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from incidents import services
+from incidents.forms import IncidentFilterForm
+from incidents.permissions import can_triage, get_duty_for_user, get_incident_for_user
+from incidents.selectors import incident_triage_list, incidents_with_prefetched_assets
+from incidents.serializers import (
+    AwarenessSerializer,
+    CustomerNoticeSerializer,
+    DutyRecordSerializer,
+    IncidentReportSerializer,
+    IncidentSerializer,
+    IncidentTriageDetailSerializer,
+    IncidentTriageSerializer,
+    IncidentTriageViewSerializer,
+    NoRiskReasonSerializer,
+    NoteSerializer,
+    RegimeApplySerializer,
+)
+
+
+def incident_action(service, path: str, body_class=None):
+    """``POST /api/incidents/{id}/<path>/``: the body's fields are the keyword arguments
+    of ``service(actor=..., incident=..., ...)``; Compliance and Legal only."""
+
+    def act(self, request, pk=None):
+        return self._triage(
+            request,
+            pk,
+            lambda incident, **data: service(actor=request.user, incident=incident, **data),
+            body_class,
+        )
+
+    act.__name__ = path.replace("/", "_").replace("-", "_")
+    act = action(detail=True, methods=["post"], url_path=path)(act)
+    return extend_schema(request=body_class, responses=IncidentTriageDetailSerializer)(act)
+
+
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Reports of suspected mishandling: anyone reports; reporters read their own;
+    Compliance and Legal read and triage all of them."""
+
+    lookup_value_regex = r"\d+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        if can_triage(self.request.user):
+            return IncidentTriageViewSerializer
+        return IncidentSerializer
+
+    def get_queryset(self):
+        form = IncidentFilterForm(self.request.query_params)
+        if not form.is_valid():
+            raise exceptions.ValidationError(form.errors.get_json_data())
+        return incidents_with_prefetched_assets(
+            incident_triage_list(self.request.user, **form.filters())
+        )
+
+    def _answer(self, incident, code=status.HTTP_200_OK):
+        incident = get_incident_for_user(self.request.user, incident.pk)
+        shape = (
+            IncidentTriageDetailSerializer if can_triage(self.request.user) else IncidentSerializer
+        )
+        serializer = shape(incident, context={"request": self.request})
+        return Response(serializer.data, status=code)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR),
+            OpenApiParameter("severity", OpenApiTypes.STR),
+            OpenApiParameter("breach", OpenApiTypes.STR, enum=["yes", "no", "unknown"]),
+            OpenApiParameter("overdue", OpenApiTypes.STR, enum=["yes", "no"]),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses=IncidentTriageDetailSerializer)
+    def retrieve(self, request, pk=None):
+        return self._answer(get_incident_for_user(request.user, pk))
+
+    @extend_schema(request=IncidentReportSerializer, responses={201: IncidentSerializer})
+    def create(self, request):
+        body = IncidentReportSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        incident = services.incident_report(actor=request.user, **body.validated_data)
+        return self._answer(incident, status.HTTP_201_CREATED)
+
+    def _triage(self, request, pk, perform, body_class=None):
+        """Load (404), validate the body (400), call the service (403 if not allowed)."""
+        incident = get_incident_for_user(request.user, pk)
+        if not can_triage(request.user):
+            raise exceptions.PermissionDenied("Only members of Compliance or Legal can do this.")
+        data = {}
+        if body_class is not None:
+            body = body_class(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+        try:
+            perform(incident, **data)
+        except services.NotAllowed as error:
+            raise exceptions.PermissionDenied(error.message) from error
+        return self._answer(incident)
+
+    @extend_schema(request=IncidentTriageSerializer, responses=IncidentTriageDetailSerializer)
+    def partial_update(self, request, pk=None):
+        return self._triage(
+            request,
+            pk,
+            lambda incident, **data: services.incident_triage(
+                actor=request.user, incident=incident, **data
+            ),
+            IncidentTriageSerializer,
+        )
+
+    @extend_schema(request=DutyRecordSerializer, responses=IncidentTriageDetailSerializer)
+    @action(detail=True, methods=["post"], url_path=r"duties/(?P<duty_pk>\d+)/record")
+    def duty_record(self, request, pk=None, duty_pk=None):
+        duty = get_duty_for_user(request.user, pk, duty_pk)
+        return self._triage(
+            request,
+            pk,
+            lambda incident, **data: services.incident_duty_record(
+                actor=request.user, duty=duty, **data
+            ),
+            DutyRecordSerializer,
+        )
+
+    acknowledge = incident_action(services.incident_acknowledge, "acknowledge")
+    notes = incident_action(services.incident_note_add, "notes", NoteSerializer)
+    regimes = incident_action(services.incident_regime_apply, "regimes", RegimeApplySerializer)
+    awareness = incident_action(services.incident_awareness_set, "awareness", AwarenessSerializer)
+    no_risk_propose = incident_action(
+        services.incident_no_risk_propose, "no-risk/propose", NoRiskReasonSerializer
+    )
+    no_risk_confirm = incident_action(services.incident_no_risk_confirm, "no-risk/confirm")
+    customer_notice = incident_action(
+        services.incident_customer_notice_decide, "customer-notice", CustomerNoticeSerializer
+    )

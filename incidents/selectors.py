@@ -1,0 +1,204 @@
+"""Reads of incidents that involve a rule: who sees which report, and who sees the reporter."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from customers.models import AccessGrant, AssetCustomer, DataAsset
+from incidents.models import (
+    CONFIDENTIAL,
+    DutyState,
+    Incident,
+    IncidentDuty,
+    Regime,
+    TimelineEntry,
+)
+from portal import roles
+from portal.models import AuditEvent
+
+EXPORT_ACTION = "export.download"
+IMPACT_WINDOW = timedelta(days=30)
+
+
+def incident_list_for(user) -> QuerySet[Incident]:
+    """The incidents ``user`` may see: every one for Compliance and Legal, otherwise only
+    the reports the user filed. Everyone else's reports do not exist for them (404)."""
+    incidents = Incident.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return incidents.none()
+    if roles.is_compliance_or_legal(user):
+        return incidents
+    return incidents.filter(reporter=user)
+
+
+def can_see_reporter(incident: Incident, viewer) -> bool:
+    return not incident.confidential_reporter or roles.is_compliance_or_legal(viewer)
+
+
+def reporter_label(incident: Incident, viewer) -> str:
+    """The reporter as ``viewer`` may see them: a name, or "confidential".
+
+    A confidential reporter's name is for Compliance and Legal only; everyone else, the
+    reporter included (an API answer may be shared), reads "confidential".
+    """
+    if can_see_reporter(incident, viewer):
+        return str(incident.reporter)
+    return CONFIDENTIAL
+
+
+def responders():
+    """The active members of Compliance and Legal: who receives and works every report."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=roles.ROLE_GROUPS)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def open_duties() -> QuerySet[IncidentDuty]:
+    return IncidentDuty.objects.filter(state=DutyState.OPEN)
+
+
+def with_clocks(incidents: QuerySet[Incident], *, now: datetime | None = None):
+    """Annotate ``next_due`` (earliest open duty) and ``overdue`` (an open duty is late)."""
+    now = now or timezone.now()
+    return incidents.annotate(
+        next_due=Min("duties__due_at", filter=Q(duties__state=DutyState.OPEN)),
+        overdue=Exists(open_duties().filter(incident=OuterRef("pk"), due_at__lte=now)),
+    )
+
+
+def incident_triage_list(
+    user,
+    *,
+    status: str = "",
+    severity: str = "",
+    breach: str = "",
+    overdue: bool | None = None,
+    now: datetime | None = None,
+) -> QuerySet[Incident]:
+    """The incident list as ``user`` sees it, filtered, with clocks, in fixed queries.
+
+    ``breach`` is ``yes``, ``no`` or ``unknown`` (not decided yet).
+    """
+    incidents = with_clocks(incident_list_for(user), now=now)
+    if status:
+        incidents = incidents.filter(status=status)
+    if severity:
+        incidents = incidents.filter(severity=severity)
+    if breach:
+        value = {"yes": True, "no": False, "unknown": None}[breach]
+        incidents = incidents.filter(personal_data_breach=value)
+    if overdue is not None:
+        incidents = incidents.filter(overdue=overdue)
+    return incidents.select_related("reporter", "assignee").order_by("-reported_at", "-id")
+
+
+def incident_detail_queryset(user) -> QuerySet[Incident]:
+    return with_clocks(incident_list_for(user)).select_related(
+        "reporter",
+        "assignee",
+        "acknowledged_by",
+        "no_risk_proposed_by",
+        "no_risk_confirmed_by",
+        "customer_notice_decided_by",
+    )
+
+
+def incident_duties(incident: Incident, *, now: datetime | None = None) -> list[IncidentDuty]:
+    """The incident's duties, each with ``hours_late`` (open and past due, else None) and
+    ``hours_left`` (open and not yet due, else None)."""
+    now = now or timezone.now()
+    duties = list(
+        incident.duties.select_related("duty", "duty__regime", "completed_by", "applied").order_by(
+            "due_at", "id"
+        )
+    )
+    for duty in duties:
+        hours = (now - duty.due_at).total_seconds() / 3600
+        duty.hours_late = hours if duty.is_open and hours >= 0 else None
+        duty.hours_left = -hours if duty.is_open and hours < 0 else None
+        duty.made_late_hours = (
+            (duty.completed_at - duty.due_at).total_seconds() / 3600
+            if duty.completed_at and duty.completed_at > duty.due_at
+            else None
+        )
+    return duties
+
+
+def incident_timeline(incident: Incident) -> QuerySet[TimelineEntry]:
+    return incident.timeline.select_related("actor").order_by("created_at", "id")
+
+
+def regimes_not_applied(incident: Incident) -> QuerySet[Regime]:
+    return (
+        Regime.objects.filter(active=True)
+        .exclude(pk__in=incident.regimes.values("regime_id"))
+        .order_by("name")
+    )
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What the assets of an incident held and who took data from them before discovery."""
+
+    assets: list[DataAsset]
+    customers: int
+    data_categories: list[str]
+    grant_holders: list[str]
+    exports: list[AuditEvent]
+    window_start: datetime
+    window_end: datetime
+
+
+def grant_holders(asset_ids: list[int], start: datetime, end: datetime) -> list[str]:
+    """Usernames of people who held a grant on the assets at some moment in [start, end]:
+    granted by ``end``, and neither revoked nor expired before ``start``."""
+    held = AccessGrant.objects.filter(
+        Q(revoked_at__isnull=True) | Q(revoked_at__gte=start),
+        asset_id__in=asset_ids,
+        created_at__lte=end,
+        expires_at__gte=start,
+    )
+    return sorted(set(held.values_list("user__username", flat=True)))
+
+
+def impact_summary(incident: Incident) -> Impact:
+    """Computed, never typed: customers and data categories of the assets involved, who held
+    grants on them and which exports were made in the 30 days before discovery."""
+    assets = list(incident.assets.order_by("name"))
+    ids = [asset.pk for asset in assets]
+    customers = (
+        AssetCustomer.objects.filter(asset_id__in=ids).values("customer_id").distinct().count()
+    )
+    categories = sorted(
+        set(
+            DataAsset.data_categories.through.objects.filter(dataasset_id__in=ids).values_list(
+                "datacategory__key", flat=True
+            )
+        )
+    )
+    end = incident.discovered_at
+    start = end - IMPACT_WINDOW
+    exports = list(
+        AuditEvent.objects.filter(
+            action=EXPORT_ACTION, asset_id__in=ids, created_at__gte=start, created_at__lte=end
+        ).order_by("created_at", "id")
+    )
+    return Impact(
+        assets=assets,
+        customers=customers,
+        data_categories=categories,
+        grant_holders=grant_holders(ids, start, end),
+        exports=exports,
+        window_start=start,
+        window_end=end,
+    )
+
+
+def incidents_with_prefetched_assets(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
+    return incidents.prefetch_related(Prefetch("assets", queryset=DataAsset.objects.only("name")))

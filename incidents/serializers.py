@@ -1,0 +1,171 @@
+"""Input and output shapes of the incidents API (design.md, "JSON API")."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from customers.models import DataAsset
+from customers.selectors import asset_list_for
+from incidents.models import CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
+from incidents.selectors import incident_duties, reporter_label, responders
+
+
+class IncidentReportSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField()
+    discovered_at = serializers.DateTimeField(required=False)
+    assets = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=DataAsset.objects.none()
+    )
+    estimated_customers = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    confidential_reporter = serializers.BooleanField(required=False, default=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An asset the reporter cannot see answers like an unknown one.
+        # (The schema generator builds it without a request: no user, no asset.)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        self.fields["assets"].child_relation.queryset = asset_list_for(user)
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    """What anyone who may see the incident reads; the reporter as the viewer may see it."""
+
+    reporter = serializers.SerializerMethodField()
+    assets = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "description",
+            "discovered_at",
+            "reported_at",
+            "assets",
+            "estimated_customers",
+            "confidential_reporter",
+            "status",
+            "severity",
+            "reporter",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(help_text='A name, or "confidential".'))
+    def get_reporter(self, incident) -> str:
+        return reporter_label(incident, self.context["request"].user)
+
+
+class IncidentTriageViewSerializer(IncidentSerializer):
+    """What Compliance and Legal read in addition."""
+
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # A plain string here: the same choices are the input enum of the Art. 34 decision, and
+    # one enum must not carry two names in the schema.
+    customer_notice = serializers.CharField(read_only=True)
+    next_due = serializers.DateTimeField(read_only=True, default=None)
+    overdue = serializers.BooleanField(read_only=True, default=False)
+
+    class Meta(IncidentSerializer.Meta):
+        fields = IncidentSerializer.Meta.fields + [
+            "assignee",
+            "acknowledged_at",
+            "acknowledged_by",
+            "personal_data_breach",
+            "breach_reason",
+            "aware_at",
+            "customer_notice",
+            "next_due",
+            "overdue",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class IncidentTriageSerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    personal_data_breach = serializers.BooleanField(required=False)
+    breach_reason = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", queryset=responders(), required=False, allow_null=True
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=10000)
+
+
+class DutySerializer(serializers.ModelSerializer):
+    regime = serializers.CharField(source="duty.regime.key", read_only=True)
+    key = serializers.CharField(source="duty.key", read_only=True)
+    name = serializers.CharField(source="duty.name", read_only=True)
+    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IncidentDuty
+        fields = [
+            "id",
+            "regime",
+            "key",
+            "name",
+            "due_at",
+            "state",
+            "completed_at",
+            "completed_by",
+            "reference",
+            "delay_reason",
+            "waived_reason",
+        ]
+        read_only_fields = fields
+
+
+class IncidentTriageDetailSerializer(IncidentTriageViewSerializer):
+    """One incident as Compliance and Legal read it: with its duties and decisions."""
+
+    duties = serializers.SerializerMethodField()
+    no_risk_proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    no_risk_confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta(IncidentTriageViewSerializer.Meta):
+        fields = IncidentTriageViewSerializer.Meta.fields + [
+            "awareness_reason",
+            "no_risk_reason",
+            "no_risk_proposed_by",
+            "no_risk_confirmed_by",
+            "customer_notice_reason",
+            "duties",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DutySerializer(many=True))
+    def get_duties(self, incident) -> list:
+        return DutySerializer(incident_duties(incident), many=True).data
+
+
+class RegimeApplySerializer(serializers.Serializer):
+    regime = serializers.SlugRelatedField(slug_field="key", queryset=Regime.objects.all())
+    applied_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class DutyRecordSerializer(serializers.Serializer):
+    completed_at = serializers.DateTimeField(required=False, allow_null=True)
+    reference = serializers.CharField(max_length=200)
+    delay_reason = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+class NoRiskReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class AwarenessSerializer(NoRiskReasonSerializer):
+    aware_at = serializers.DateTimeField()
+
+
+class CustomerNoticeSerializer(NoRiskReasonSerializer):
+    decision = serializers.ChoiceField(
+        choices=[c for c in CustomerNotice.choices if c[0]],
+    )

@@ -1,0 +1,879 @@
+"""Every write to incidents: reporting, triage, deadlines and the jobs that keep them.
+
+Each service is one transaction that locks the incident it changes, re-checks the state
+after locking, writes its timeline entry and audit event in the same transaction and tells
+people through ``notify`` (rows now, e-mail on commit).
+
+Confidentiality: notification subjects and bodies never name a confidential reporter, not
+even to Compliance and Legal (e-mail is less protected than the portal), and the audit
+event of a confidential report carries no actor.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.selectors import asset_list_for
+from incidents import clocks
+from incidents.models import (
+    CONFIDENTIAL,
+    STATUS_ORDER,
+    Anchor,
+    CustomerNotice,
+    DutyState,
+    EntryKind,
+    Incident,
+    IncidentDuty,
+    IncidentRegime,
+    Notice,
+    Regime,
+    RegimeDuty,
+    Severity,
+    Status,
+    TimelineEntry,
+)
+from incidents.selectors import open_duties, responders
+from portal import roles
+from portal.audit import audit_record
+from portal.errors import ApplicationError
+from portal.notifications import notify
+
+MIN_REASON_LENGTH = 10
+# A clock a few seconds ahead of the server's must not make "now" a future time.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+class NotAllowed(ApplicationError):
+    """The actor may not take this action on an incident they can see (a 403)."""
+
+
+def ack_sla() -> timedelta:
+    return timedelta(minutes=max(1, settings.INCIDENT_ACK_SLA))
+
+
+def _require_responder(actor) -> None:
+    if not roles.is_compliance_or_legal(actor):
+        raise NotAllowed("Only members of Compliance or Legal can work on incidents.")
+
+
+def _require_reason(reason: str, *, field: str = "reason", what: str = "the reason") -> str:
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ApplicationError(
+            f"Give {what} (a sentence, at least {MIN_REASON_LENGTH} characters).", field=field
+        )
+    return reason
+
+
+def _require_past(moment: datetime, *, field: str, what: str) -> None:
+    if moment > timezone.now() + CLOCK_SKEW:
+        raise ApplicationError(f"{what} cannot be in the future.", field=field)
+
+
+def _lock(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def _log(incident: Incident, actor, kind: str, text: str) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        incident=incident,
+        created_at=timezone.now(),
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        kind=kind,
+        text=text,
+    )
+
+
+def _record(
+    incident: Incident, actor, kind: str, text: str, *, action: str, detail: dict | None = None
+) -> TimelineEntry:
+    """A change on the incident's timeline and in the audit trail, in the same transaction."""
+    entry = _log(incident, actor, kind, text)
+    audit_record(actor=actor, action=action, target=incident, detail=detail)
+    return entry
+
+
+def _link(incident: Incident) -> str:
+    return reverse("incidents:detail", args=[incident.pk])
+
+
+def _tell(
+    incident: Incident,
+    users: Iterable,
+    *,
+    kind: str,
+    subject: str,
+    body,
+) -> int:
+    """Notify ``users``, each reading times in their own zone.
+
+    ``body`` is a text or ``body(zone) -> text``. Returns the number of people told.
+    """
+    by_zone = defaultdict(list)
+    for user in users:
+        by_zone[clocks.zone_for(user).key].append(user)
+    told = 0
+    for members in by_zone.values():
+        text = body(clocks.zone_for(members[0])) if callable(body) else body
+        told += len(
+            notify(
+                users=members,
+                kind=kind,
+                subject=subject,
+                body=text,
+                link=_link(incident),
+                target=incident,
+            )
+        )
+    return told
+
+
+def _reporter_line(incident: Incident) -> str:
+    # Never the name of a confidential reporter, in any message, to anyone.
+    if incident.confidential_reporter:
+        return (
+            "Reporter: confidential (the reporter asked to stay confidential; only Compliance "
+            "and Legal can see the name, in the portal)."
+        )
+    return f"Reporter: {incident.reporter}."
+
+
+# --- Reporting ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_report(
+    *,
+    actor,
+    title: str,
+    description: str,
+    discovered_at: datetime | None = None,
+    assets: Iterable = (),
+    estimated_customers: int | None = None,
+    confidential_reporter: bool = False,
+) -> Incident:
+    """File a report of suspected mishandling; every member of Compliance and Legal is told.
+
+    Guarantees: the discovery time is not in the future; every asset named is one the
+    reporter can see (an unknown or hidden asset is refused, not silently dropped); the
+    incident, its timeline, its audit event and the notifications commit together.
+    """
+    now = timezone.now()
+    discovered_at = discovered_at or now
+    title, description = (title or "").strip(), (description or "").strip()
+    if not title:
+        raise ApplicationError("Say in a few words what happened.", field="title")
+    if not description:
+        raise ApplicationError("Describe what happened.", field="description")
+    _require_past(discovered_at, field="discovered_at", what="The discovery time")
+    if estimated_customers is not None and estimated_customers < 0:
+        raise ApplicationError(
+            "The estimate is a number of customers.", field="estimated_customers"
+        )
+    asset_ids = {getattr(asset, "pk", asset) for asset in assets}
+    visible = list(asset_list_for(actor).filter(pk__in=asset_ids))
+    if len(visible) != len(asset_ids):
+        raise ApplicationError("One of the assets does not exist.", field="assets")
+
+    incident = Incident(
+        reference="",
+        title=title,
+        description=description,
+        discovered_at=discovered_at,
+        reported_at=now,
+        aware_at=discovered_at,
+        reporter=actor,
+        confidential_reporter=confidential_reporter,
+        estimated_customers=estimated_customers,
+    )
+    # The row history must not name a confidential reporter either.
+    incident._history_user = None if confidential_reporter else actor
+    incident.save()
+    incident.reference = f"INC-{now:%Y}-{incident.pk:05d}"
+    incident.save(update_fields=["reference"])
+    incident.assets.set(visible)
+
+    _record(
+        incident,
+        None if confidential_reporter else actor,
+        EntryKind.REPORTED,
+        "Reported by " + (CONFIDENTIAL + " reporter" if confidential_reporter else str(actor)),
+        action="incident.report",
+        detail={
+            "reporter": CONFIDENTIAL if confidential_reporter else actor.get_username(),
+            "assets": sorted(asset.pk for asset in visible),
+        },
+    )
+    told = _tell(
+        incident,
+        responders(),
+        kind="incident_reported",
+        subject=f"New incident report {incident.reference}: {incident.title}",
+        body=lambda zone: (
+            f"A report of suspected mishandling was filed on "
+            f"{clocks.format_in_zone(now, zone)}.\n"
+            f"Discovered: {clocks.format_in_zone(discovered_at, zone)}.\n"
+            f"{_reporter_line(incident)}\n\n{incident.description}\n\n"
+            f"Acknowledge it within {settings.INCIDENT_ACK_SLA} minutes."
+        ),
+    )
+    _log(incident, None, EntryKind.NOTIFICATION, f"Compliance and Legal notified ({told} people).")
+    return incident
+
+
+# --- Triage -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_acknowledge(*, actor, incident: Incident) -> Incident:
+    """Acknowledge a new report: stops the escalation; the acknowledger is assigned unless
+    someone already is; the reporter is told their report is being handled."""
+    _require_responder(actor)
+    incident = _lock(incident)
+    if incident.status != Status.REPORTED:
+        raise ApplicationError(f"{incident.reference} is already acknowledged.")
+    incident.status = Status.ACKNOWLEDGED
+    incident.acknowledged_at = timezone.now()
+    incident.acknowledged_by = actor
+    if incident.assignee_id is None:
+        incident.assignee = actor
+    incident._history_user = actor
+    incident.save()
+    _record(
+        incident,
+        actor,
+        EntryKind.STATUS,
+        f"Acknowledged by {actor}; assigned to {incident.assignee}.",
+        action="incident.acknowledge",
+        detail={"status": [Status.REPORTED, Status.ACKNOWLEDGED]},
+    )
+    _tell(
+        incident,
+        [incident.reporter],
+        kind="incident_acknowledged",
+        subject=f"Your report {incident.reference} was acknowledged",
+        body="Compliance and Legal have taken up your report. You can follow its status in "
+        "the portal under My reports.",
+    )
+    return incident
+
+
+def _check_status_move(incident: Incident, new: str, note: str) -> None:
+    current = incident.status
+    if new not in STATUS_ORDER:
+        raise ApplicationError(f"Unknown status {new!r}.", field="status")
+    if STATUS_ORDER[new] < STATUS_ORDER[current]:
+        if new == Status.REPORTED:
+            raise ApplicationError(
+                "An acknowledged report cannot become new again.", field="status"
+            )
+        if len(note) < MIN_REASON_LENGTH:
+            raise ApplicationError(
+                f"Moving back from {current} to {new} needs a note saying why.", field="note"
+            )
+    if current == Status.REPORTED and new != Status.ACKNOWLEDGED:
+        raise ApplicationError(
+            "Acknowledge the report first; it cannot jump from reported to " + new + ".",
+            field="status",
+        )
+    if new == Status.CLOSED and incident.duties.filter(state=DutyState.OPEN).exists():
+        raise ApplicationError(
+            "Record or rule out the open notification duties before closing.", field="status"
+        )
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def incident_triage(
+    *,
+    actor,
+    incident: Incident,
+    severity=_UNSET,
+    status=_UNSET,
+    personal_data_breach=_UNSET,
+    breach_reason: str = "",
+    assignee=_UNSET,
+    note: str = "",
+) -> Incident:
+    """Change severity, status, breach decision or assignee (only what is passed).
+
+    Guarantees: statuses move forward (``reported`` only to ``acknowledged``); moving back
+    needs a note; closing needs every notification duty done or ruled out; a closed incident
+    only reopens; the assignee is a member of Compliance or Legal; a breach decision carries
+    a reason, and a "yes" applies the breach regimes (GDPR Art. 33 clock from awareness).
+    Every change is on the timeline and audited, or nothing changes.
+    """
+    _require_responder(actor)
+    incident = _lock(incident)
+    note = (note or "").strip()
+    changes: dict[str, list] = {}
+    lines: list[str] = []
+
+    if status is not _UNSET and status != incident.status:
+        _check_status_move(incident, status, note)
+    elif incident.status == Status.CLOSED:
+        raise ApplicationError("This incident is closed; reopen it (with a note) first.")
+
+    if severity is not _UNSET and severity != incident.severity:
+        if severity not in Severity.values:
+            raise ApplicationError(f"Unknown severity {severity!r}.", field="severity")
+        changes["severity"] = [incident.severity, severity]
+        lines.append(f"Severity {incident.severity or 'not set'} → {severity}.")
+        incident.severity = severity
+
+    if assignee is not _UNSET and getattr(assignee, "pk", None) != incident.assignee_id:
+        if assignee is not None and not (
+            assignee.is_active and roles.is_compliance_or_legal(assignee)
+        ):
+            raise ApplicationError(
+                "Assign the incident to a member of Compliance or Legal.", field="assignee"
+            )
+        changes["assignee"] = [
+            incident.assignee.get_username() if incident.assignee else None,
+            assignee.get_username() if assignee else None,
+        ]
+        lines.append(f"Assigned to {assignee or 'nobody'}.")
+        incident.assignee = assignee
+
+    breach_changed = False
+    if personal_data_breach is not _UNSET and personal_data_breach != incident.personal_data_breach:
+        if personal_data_breach is None:
+            raise ApplicationError(
+                "Say whether it is a personal-data breach.", field="personal_data_breach"
+            )
+        reason = _require_reason(
+            breach_reason, field="breach_reason", what="the reason for the breach decision"
+        )
+        changes["personal_data_breach"] = [incident.personal_data_breach, personal_data_breach]
+        lines.append(
+            (
+                "Personal-data breach: yes. "
+                if personal_data_breach
+                else "Not a personal-data breach. "
+            )
+            + reason
+        )
+        incident.personal_data_breach = personal_data_breach
+        incident.breach_reason = reason
+        breach_changed = True
+
+    if status is not _UNSET and status != incident.status:
+        changes["status"] = [incident.status, status]
+        lines.append(f"Status {incident.status} → {status}.")
+        if status == Status.ACKNOWLEDGED and incident.acknowledged_at is None:
+            incident.acknowledged_at = timezone.now()
+            incident.acknowledged_by = actor
+        incident.closed_at = timezone.now() if status == Status.CLOSED else None
+        incident.status = status
+
+    if not changes:
+        if note:
+            raise ApplicationError("Nothing changed; add the note with the note form.")
+        return incident
+
+    incident._history_user = actor
+    incident.save()
+    _record(
+        incident,
+        actor,
+        EntryKind.STATUS if "status" in changes else EntryKind.TRIAGE,
+        " ".join(lines) + (f" Note: {note}" if note else ""),
+        action="incident.triage",
+        detail=changes,
+    )
+    if breach_changed:
+        _apply_breach_decision(incident, actor)
+    if "assignee" in changes and incident.assignee and incident.assignee != actor:
+        _tell(
+            incident,
+            [incident.assignee],
+            kind="incident_assigned",
+            subject=f"Incident {incident.reference} is assigned to you",
+            body=f"{actor} assigned {incident.reference} ({incident.title}) to you.",
+        )
+    if changes.get("status", [None, None])[1] == Status.CLOSED:
+        _tell(
+            incident,
+            [incident.reporter],
+            kind="incident_closed",
+            subject=f"Your report {incident.reference} is closed",
+            body="Compliance and Legal have finished handling your report. Thank you for "
+            "reporting it.",
+        )
+    return incident
+
+
+def _apply_breach_decision(incident: Incident, actor) -> None:
+    """A breach starts the clocks of the breach regimes; "not a breach" rules them out."""
+    breach_regimes = Regime.objects.filter(applies_to_breaches=True, active=True)
+    if incident.personal_data_breach:
+        for regime in breach_regimes:
+            applied = IncidentRegime.objects.filter(incident=incident, regime=regime).first()
+            if applied is None:
+                _regime_apply(incident, regime, actor=actor, applied_at=timezone.now())
+            elif incident.no_risk_confirmed_at is None:
+                applied.duties.filter(state=DutyState.WAIVED).update(
+                    state=DutyState.OPEN, waived_reason=""
+                )
+        return
+    waived = open_duties().filter(incident=incident, applied__regime__in=breach_regimes)
+    waived.update(
+        state=DutyState.WAIVED,
+        waived_reason="Not a personal-data breach: " + incident.breach_reason,
+    )
+
+
+@transaction.atomic
+def incident_note_add(*, actor, incident: Incident, text: str) -> TimelineEntry:
+    """Add a note to the timeline of an open incident."""
+    _require_responder(actor)
+    incident = _lock(incident)
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("Write the note.", field="text")
+    if incident.status == Status.CLOSED:
+        raise ApplicationError("This incident is closed; notes can no longer be added.")
+    return _record(incident, actor, EntryKind.NOTE, text, action="incident.note")
+
+
+# --- Regimes and duties ------------------------------------------------------------------
+
+
+def _anchor_time(duty: IncidentDuty, incident: Incident, by_template: dict) -> datetime:
+    template = duty.duty
+    if template.anchor == Anchor.AWARENESS:
+        return incident.aware_at
+    if template.anchor == Anchor.APPLIED:
+        return duty.applied.applied_at
+    earlier = by_template[template.anchor_duty_id]
+    # "One month after the notification": after it was made; until then, after it is due.
+    return earlier.completed_at or earlier.due_at
+
+
+def _compute_due(incident: Incident, duties: list[IncidentDuty]) -> None:
+    """Set ``due_at`` on each duty, earlier duties first (a duty may hang on an earlier one)."""
+    by_template = {}
+    for duty in sorted(duties, key=lambda d: (d.duty.position, d.duty_id)):
+        template = duty.duty
+        duty.due_at = clocks.due_after(
+            _anchor_time(duty, incident, by_template),
+            hours=template.offset_hours,
+            months=template.offset_months,
+            aware_at=incident.aware_at,
+            latest_hours_after_awareness=template.latest_hours_after_awareness,
+        )
+        by_template[template.pk] = duty
+
+
+def _recompute_due(incident: Incident) -> None:
+    duties = list(incident.duties.select_related("duty", "applied"))
+    before = {duty.pk: duty.due_at for duty in duties}
+    _compute_due(incident, duties)
+    for duty in duties:
+        if duty.is_open and duty.due_at != before[duty.pk]:
+            duty.save(update_fields=["due_at"])
+
+
+def _regime_apply(incident: Incident, regime: Regime, *, actor, applied_at) -> IncidentRegime:
+    applied = IncidentRegime(incident=incident, regime=regime, applied_at=applied_at)
+    applied.applied_by = actor if getattr(actor, "is_authenticated", False) else None
+    applied.save()
+    duties = [
+        IncidentDuty(incident=incident, applied=applied, duty=template)
+        for template in regime.duties.order_by("position", "id")
+    ]
+    _compute_due(incident, duties)
+    for duty in duties:
+        duty.save()
+    _record(
+        incident,
+        actor,
+        EntryKind.DEADLINE,
+        f"{regime.name} applies: "
+        + "; ".join(f"{d.duty.name} due {d.due_at:%Y-%m-%d %H:%M} UTC" for d in duties),
+        action="incident.regime_apply",
+        detail={"regime": regime.key, "due": {d.duty.key: d.due_at for d in duties}},
+    )
+    return applied
+
+
+@transaction.atomic
+def incident_regime_apply(
+    *, actor, incident: Incident, regime: Regime, applied_at: datetime | None = None
+) -> IncidentRegime:
+    """Decide that a regime applies: each of its duties gets its clock.
+
+    ``applied_at`` is when the incident met the regime's test (DORA: classified as major);
+    it defaults to now and cannot be in the future nor before the discovery.
+    """
+    _require_responder(actor)
+    incident = _lock(incident)
+    applied_at = applied_at or timezone.now()
+    if incident.status == Status.CLOSED:
+        raise ApplicationError("This incident is closed.")
+    if not regime.active:
+        raise ApplicationError(f"{regime.name} is not in use.", field="regime")
+    if IncidentRegime.objects.filter(incident=incident, regime=regime).exists():
+        raise ApplicationError(f"{regime.name} already applies.", field="regime")
+    _require_past(applied_at, field="applied_at", what="The time the regime applied")
+    if applied_at < incident.discovered_at:
+        raise ApplicationError("It cannot apply before the discovery.", field="applied_at")
+    return _regime_apply(incident, regime, actor=actor, applied_at=applied_at)
+
+
+@transaction.atomic
+def incident_duty_record(
+    *,
+    actor,
+    duty: IncidentDuty,
+    completed_at: datetime | None = None,
+    reference: str,
+    delay_reason: str = "",
+) -> IncidentDuty:
+    """Record that a report was made (for GDPR Art. 33: the authority notification).
+
+    Stops the duty's clock. A report made after its due time needs the reasons for the delay
+    (Art. 33(1)). Duties that hang on this one are re-timed from when it was made.
+    """
+    _require_responder(actor)
+    incident = _lock(duty.incident)
+    duty = IncidentDuty.objects.select_for_update().select_related("duty").get(pk=duty.pk)
+    completed_at = completed_at or timezone.now()
+    if not duty.is_open:
+        raise ApplicationError(f"{duty.duty.name} is already {duty.get_state_display().lower()}.")
+    reference = (reference or "").strip()
+    if not reference:
+        raise ApplicationError(
+            "Give the reference of the report (the authority's case or receipt number).",
+            field="reference",
+        )
+    _require_past(completed_at, field="completed_at", what="The time of the report")
+    if completed_at < incident.discovered_at:
+        raise ApplicationError("The report cannot predate the discovery.", field="completed_at")
+    late_hours = clocks.hours_between(duty.due_at, completed_at)
+    if late_hours > 0:
+        delay_reason = _require_reason(
+            delay_reason,
+            field="delay_reason",
+            what=f"the reasons for the delay: it was made {late_hours:.1f} hours late",
+        )
+    else:
+        delay_reason = (delay_reason or "").strip()
+    duty.state = DutyState.DONE
+    duty.completed_at = completed_at
+    duty.completed_by = actor
+    duty.reference = reference
+    duty.delay_reason = delay_reason
+    duty._history_user = actor
+    duty.save()
+    _recompute_due(incident)
+    _record(
+        incident,
+        actor,
+        EntryKind.DEADLINE,
+        f"{duty.duty.name} made on {completed_at:%Y-%m-%d %H:%M} UTC, reference {reference}"
+        + (f"; {late_hours:.1f} hours late: {delay_reason}" if late_hours > 0 else "."),
+        action="incident.duty_record",
+        detail={
+            "duty": f"{duty.duty.regime.key}.{duty.duty.key}",
+            "completed_at": completed_at,
+            "reference": reference,
+            "late_hours": round(max(late_hours, 0), 2),
+            "delay_reason": delay_reason,
+        },
+    )
+    return duty
+
+
+@transaction.atomic
+def incident_awareness_set(*, actor, incident: Incident, aware_at: datetime, reason: str):
+    """Record that the company became aware later than the discovery (Art. 33(1)); the
+    clocks that run from awareness move with it."""
+    _require_responder(actor)
+    incident = _lock(incident)
+    reason = _require_reason(reason, what="the reason awareness came later than discovery")
+    _require_past(aware_at, field="aware_at", what="The awareness time")
+    if aware_at < incident.discovered_at:
+        raise ApplicationError("Awareness cannot come before the discovery.", field="aware_at")
+    before = incident.aware_at
+    incident.aware_at = aware_at
+    incident.awareness_reason = reason
+    incident._history_user = actor
+    incident.save(update_fields=["aware_at", "awareness_reason"])
+    _recompute_due(incident)
+    _record(
+        incident,
+        actor,
+        EntryKind.DEADLINE,
+        f"Awareness set to {aware_at:%Y-%m-%d %H:%M} UTC: {reason}",
+        action="incident.awareness",
+        detail={"aware_at": [before, aware_at], "reason": reason},
+    )
+    return incident
+
+
+def _breach_duties(incident: Incident):
+    return open_duties().filter(incident=incident, applied__regime__applies_to_breaches=True)
+
+
+@transaction.atomic
+def incident_no_risk_propose(*, actor, incident: Incident, reason: str) -> Incident:
+    """Propose that the breach is unlikely to result in a risk (no authority notification).
+
+    Nobody decides this alone: it takes effect only when a second member of Compliance or
+    Legal confirms it; until then the clock keeps running.
+    """
+    _require_responder(actor)
+    incident = _lock(incident)
+    reason = _require_reason(reason, what="why the breach is unlikely to result in a risk")
+    if not incident.personal_data_breach:
+        raise ApplicationError("Only a personal-data breach has an authority notification.")
+    if incident.no_risk_proposed_at is not None:
+        raise ApplicationError("This is already proposed; a second member must confirm it.")
+    if not _breach_duties(incident).exists():
+        raise ApplicationError("There is no open authority notification to rule out.")
+    incident.no_risk_reason = reason
+    incident.no_risk_proposed_by = actor
+    incident.no_risk_proposed_at = timezone.now()
+    incident._history_user = actor
+    incident.save()
+    _record(
+        incident,
+        actor,
+        EntryKind.DECISION,
+        f"Proposed: unlikely to result in a risk. {reason}",
+        action="incident.no_risk_propose",
+        detail={"reason": reason},
+    )
+    _tell(
+        incident,
+        responders().exclude(pk=actor.pk),
+        kind="incident_no_risk_proposed",
+        subject=f"Confirm or reject: {incident.reference} unlikely to result in a risk?",
+        body=f"{actor} proposes not to notify the authority: {reason}\nA second member of "
+        "Compliance or Legal must confirm it; until then the 72-hour clock keeps running.",
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_no_risk_confirm(*, actor, incident: Incident) -> Incident:
+    """Confirm the proposal of another member: the breach clocks stop (ruled out)."""
+    _require_responder(actor)
+    incident = _lock(incident)
+    if incident.no_risk_proposed_at is None:
+        raise ApplicationError("Nothing to confirm: nobody proposed it.")
+    if incident.no_risk_confirmed_at is not None:
+        raise ApplicationError("This is already confirmed.")
+    if incident.no_risk_proposed_by_id == actor.pk:
+        raise NotAllowed("You proposed it; a second member of Compliance or Legal must confirm.")
+    now = timezone.now()
+    incident.no_risk_confirmed_by = actor
+    incident.no_risk_confirmed_at = now
+    incident._history_user = actor
+    incident.save()
+    _breach_duties(incident).update(
+        state=DutyState.WAIVED,
+        waived_reason=f"Unlikely to result in a risk: {incident.no_risk_reason}",
+    )
+    _record(
+        incident,
+        actor,
+        EntryKind.DECISION,
+        "Confirmed: unlikely to result in a risk; the authority is not notified.",
+        action="incident.no_risk_confirm",
+        detail={"proposed_by": incident.no_risk_proposed_by.get_username()},
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_customer_notice_decide(
+    *, actor, incident: Incident, decision: str, reason: str
+) -> Incident:
+    """Record the Art. 34 decision: must the affected customers be told, and why."""
+    _require_responder(actor)
+    incident = _lock(incident)
+    if decision not in (CustomerNotice.REQUIRED, CustomerNotice.NOT_REQUIRED):
+        raise ApplicationError("Choose required or not required.", field="decision")
+    reason = _require_reason(reason, what="the reason for the decision")
+    if not incident.personal_data_breach:
+        raise ApplicationError("The Art. 34 decision is for personal-data breaches.")
+    before = incident.customer_notice
+    incident.customer_notice = decision
+    incident.customer_notice_reason = reason
+    incident.customer_notice_decided_by = actor
+    incident.customer_notice_decided_at = timezone.now()
+    incident._history_user = actor
+    incident.save()
+    label = CustomerNotice(decision).label.lower()
+    _record(
+        incident,
+        actor,
+        EntryKind.DECISION,
+        f"Art. 34: telling the customers is {label}. {reason}",
+        action="incident.customer_notice",
+        detail={"decision": [before, decision], "reason": reason},
+    )
+    return incident
+
+
+# --- Deadline jobs (beat) ----------------------------------------------------------------
+
+
+def _claim_notice(incident: Incident, key: str, now: datetime) -> bool:
+    """True for the one caller that records ``key`` first (the incident row is locked)."""
+    _, created = Notice.objects.get_or_create(incident=incident, key=key, defaults={"sent_at": now})
+    return created
+
+
+@transaction.atomic
+def _escalate_one(incident_pk: int, now: datetime) -> bool:
+    incident = Incident.objects.select_for_update().get(pk=incident_pk)
+    if incident.status != Status.REPORTED:
+        return False
+    level = int((now - incident.reported_at) / ack_sla())
+    if level < 1 or not _claim_notice(incident, f"escalation:{level}", now):
+        return False
+    waited = int((now - incident.reported_at).total_seconds() // 60)
+    told = _tell(
+        incident,
+        responders(),
+        kind="incident_escalated",
+        subject=f"Escalation {level}: {incident.reference} is not acknowledged",
+        body=lambda zone: (
+            f"{incident.reference} ({incident.title}) was reported "
+            f"{clocks.format_in_zone(incident.reported_at, zone)}, {waited} minutes ago, "
+            "and nobody has acknowledged it yet. Acknowledge it now."
+        ),
+    )
+    _record(
+        incident,
+        None,
+        EntryKind.NOTIFICATION,
+        f"Escalation {level}: not acknowledged after "
+        f"{waited} minutes; Compliance and Legal notified again ({told} people).",
+        action="incident.escalate",
+        detail={"level": level},
+    )
+    return True
+
+
+def incidents_escalate_unacknowledged(*, now: datetime | None = None) -> int:
+    """Escalate every report unacknowledged for ``INCIDENT_ACK_SLA`` minutes, and again each
+    further ``INCIDENT_ACK_SLA``. Idempotent: each level is sent once (a job that missed
+    several levels sends only the current one)."""
+    now = now or timezone.now()
+    due = Incident.objects.filter(status=Status.REPORTED, reported_at__lte=now - ack_sla())
+    return sum(_escalate_one(pk, now) for pk in due.values_list("pk", flat=True))
+
+
+def _due_text(duty: IncidentDuty, zone, now: datetime) -> str:
+    hours = clocks.hours_between(now, duty.due_at)
+    timing = f"in {hours:.0f} hours" if hours >= 0 else f"{-hours:.0f} hours ago"
+    return (
+        f"{duty.duty.regime.name}: {duty.duty.name} for {duty.incident.reference} "
+        f"({duty.incident.title}) is due {clocks.format_in_zone(duty.due_at, zone)}, {timing}."
+    )
+
+
+def _lock_open_duty(duty_pk: int) -> tuple[IncidentDuty | None, Incident]:
+    """The duty, read again after locking its incident (it may have been recorded or
+    re-timed meanwhile); ``None`` if it is no longer open."""
+    duty = IncidentDuty.objects.select_related("duty__regime", "incident").get(pk=duty_pk)
+    incident = _lock(duty.incident)
+    duty.refresh_from_db(fields=["state", "due_at"])
+    return (duty if duty.is_open else None), incident
+
+
+@transaction.atomic
+def _remind_one(duty_pk: int, now: datetime) -> bool:
+    duty, incident = _lock_open_duty(duty_pk)
+    if duty is None or duty.due_at <= now:
+        return False
+    passed = [
+        h for h in duty.duty.reminder_hours_before_due if duty.due_at - timedelta(hours=h) <= now
+    ]
+    if not passed:
+        return False
+    # The latest reminder only: a job that was down does not send the missed ones in a burst.
+    hours = min(passed)
+    if not _claim_notice(incident, f"reminder:{duty.pk}:{hours}", now):
+        return False
+    told = _tell(
+        incident,
+        responders(),
+        kind="incident_deadline_reminder",
+        subject=f"Reminder: {duty.duty.name} for {incident.reference} due in {hours} hours",
+        body=lambda zone: _due_text(duty, zone, now) + "\nRecord it in the portal once made.",
+    )
+    _record(
+        incident,
+        None,
+        EntryKind.NOTIFICATION,
+        f"Reminder: {duty.duty.name} due in {hours} "
+        f"hours; Compliance and Legal notified ({told} people).",
+        action="incident.reminder",
+        detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_before_due": hours},
+    )
+    return True
+
+
+def incident_duties_remind(*, now: datetime | None = None) -> int:
+    """Send each duty's reminders when their time comes, each once."""
+    now = now or timezone.now()
+    longest = max(
+        (
+            max(hours or [0])
+            for hours in RegimeDuty.objects.values_list("reminder_hours_before_due", flat=True)
+        ),
+        default=0,
+    )
+    candidates = open_duties().filter(due_at__gt=now, due_at__lte=now + timedelta(hours=longest))
+    return sum(_remind_one(pk, now) for pk in candidates.values_list("pk", flat=True))
+
+
+@transaction.atomic
+def _overdue_one(duty_pk: int, now: datetime) -> bool:
+    duty, incident = _lock_open_duty(duty_pk)
+    if duty is None or duty.due_at > now:
+        return False
+    day = int((now - duty.due_at) / timedelta(hours=24))
+    if not _claim_notice(incident, f"overdue:{duty.pk}:{day}", now):
+        return False
+    late = clocks.hours_between(duty.due_at, now)
+    told = _tell(
+        incident,
+        responders(),
+        kind="incident_deadline_overdue",
+        subject=f"OVERDUE: {duty.duty.name} for {incident.reference}, {late:.0f} hours late",
+        body=lambda zone: (
+            _due_text(duty, zone, now)
+            + "\nMake it now and record it with the reasons for the delay."
+        ),
+    )
+    _record(
+        incident,
+        None,
+        EntryKind.NOTIFICATION,
+        f"Overdue: {duty.duty.name}, {late:.0f} hours "
+        f"late; Compliance and Legal notified ({told} people).",
+        action="incident.overdue",
+        detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_late": round(late, 2)},
+    )
+    return True
+
+
+def incident_duties_flag_overdue(*, now: datetime | None = None) -> int:
+    """Tell Compliance and Legal when a duty passes its due time, and each day it stays
+    open after that; each message once."""
+    now = now or timezone.now()
+    candidates = open_duties().filter(due_at__lte=now)
+    return sum(_overdue_one(pk, now) for pk in candidates.values_list("pk", flat=True))

@@ -1,0 +1,247 @@
+"""Incident pages: report, my reports, the list for Compliance and Legal, the detail page with
+its triage forms. Every page shows times in the viewer's zone (``User.time_zone``, else the
+site's) and works without JavaScript."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from incidents import clocks, services
+from incidents.forms import (
+    AwarenessForm,
+    ConfirmForm,
+    CustomerNoticeForm,
+    DutyRecordForm,
+    IncidentFilterForm,
+    IncidentReportForm,
+    NoRiskProposeForm,
+    NoteForm,
+    RegimeApplyForm,
+    TriageForm,
+)
+from incidents.permissions import can_triage, get_duty_for_user, get_incident_for_user
+from incidents.selectors import (
+    impact_summary,
+    incident_duties,
+    incident_list_for,
+    incident_timeline,
+    incident_triage_list,
+    incidents_with_prefetched_assets,
+    reporter_label,
+    with_clocks,
+)
+from portal.errors import ApplicationError
+
+PAGE_SIZE = 25
+
+
+def in_user_zone(view):
+    """Render and read times in the viewer's zone; they are stored in UTC."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with timezone.override(clocks.zone_for(request.user)):
+            return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+@in_user_zone
+def report(request):
+    form = IncidentReportForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = services.incident_report(actor=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                f"Thank you. Your report is {incident.reference}; Compliance and Legal have "
+                "been notified.",
+            )
+            return redirect("incidents:detail", pk=incident.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "incidents/report.html", {"form": form}, status=status)
+
+
+def _paginate(request, incidents):
+    return Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@in_user_zone
+def mine(request):
+    incidents = with_clocks(incident_list_for(request.user).filter(reporter=request.user))
+    page = _paginate(request, incidents.order_by("-reported_at", "-id"))
+    return render(request, "incidents/mine.html", {"page": page})
+
+
+@in_user_zone
+def incident_list(request):
+    if not can_triage(request.user):
+        return redirect("incidents:mine")
+    form = IncidentFilterForm(request.GET or None)
+    filters = form.filters() if form.is_valid() else {}
+    incidents = incidents_with_prefetched_assets(incident_triage_list(request.user, **filters))
+    page = _paginate(request, incidents)
+    for incident in page.object_list:
+        incident.reporter_shown = reporter_label(incident, request.user)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "incidents/list.html",
+        {"form": form, "page": page, "query": query.urlencode(), "now": timezone.now()},
+    )
+
+
+def _detail_context(request, incident, **bound) -> dict:
+    context = {
+        "incident": incident,
+        "reporter": reporter_label(incident, request.user),
+        "is_own": incident.reporter_id == request.user.pk,
+        "can_triage": can_triage(request.user),
+    }
+    if not context["can_triage"]:
+        return context
+    duties = incident_duties(incident)
+    context.update(
+        duties=duties,
+        timeline=incident_timeline(incident),
+        impact=impact_summary(incident),
+        triage_form=bound.get("triage_form") or TriageForm.for_incident(incident),
+        note_form=bound.get("note_form") or NoteForm(),
+        regime_form=bound.get("regime_form") or RegimeApplyForm(incident=incident),
+        awareness_form=bound.get("awareness_form") or AwarenessForm(),
+        no_risk_form=bound.get("no_risk_form") or NoRiskProposeForm(),
+        customer_notice_form=bound.get("customer_notice_form") or CustomerNoticeForm(),
+        duty_forms=[
+            (duty, bound.get(f"duty_form_{duty.pk}") or DutyRecordForm(prefix=f"duty{duty.pk}"))
+            for duty in duties
+            if duty.is_open
+        ],
+        user_can_confirm_no_risk=(
+            incident.no_risk_proposed_at is not None
+            and incident.no_risk_confirmed_at is None
+            and incident.no_risk_proposed_by_id != request.user.pk
+        ),
+    )
+    return context
+
+
+@in_user_zone
+def detail(request, pk):
+    incident = get_incident_for_user(request.user, pk)
+    return render(request, "incidents/detail.html", _detail_context(request, incident))
+
+
+def _act(request, pk, *, form, name: str, perform: Callable, done: str):
+    """Load (404), check the role (403), validate, call one service, redirect or re-render
+    the page with the form's message (400, nothing changed)."""
+    incident = get_incident_for_user(request.user, pk)
+    if not can_triage(request.user):
+        raise PermissionDenied("Only members of Compliance or Legal can work on incidents.")
+    bound = form(incident)
+    if bound.is_valid():
+        try:
+            perform(incident, bound.cleaned_data)
+        except services.NotAllowed as error:
+            raise PermissionDenied(error.message) from error
+        except ApplicationError as error:
+            bound.add_error(error.field if error.field in bound.fields else None, error.message)
+        else:
+            messages.success(request, done)
+            return redirect("incidents:detail", pk=incident.pk)
+    messages.error(request, "Nothing was changed; see the message at the form.")
+    context = _detail_context(request, incident, **{name: bound})
+    return render(request, "incidents/detail.html", context, status=400)
+
+
+def _incident_action(service, form_class, name: str, done: str, *, arguments=dict):
+    """A POST-only page action: ``form_class``'s cleaned data, through ``arguments``, are
+    the keyword arguments of ``service(actor=..., incident=..., ...)``."""
+
+    @require_POST
+    @in_user_zone
+    def view(request, pk):
+        return _act(
+            request,
+            pk,
+            form=lambda incident: form_class(request.POST, incident=incident),
+            name=name,
+            perform=lambda incident, data: service(
+                actor=request.user, incident=incident, **arguments(data)
+            ),
+            done=done,
+        )
+
+    return view
+
+
+acknowledge = _incident_action(
+    services.incident_acknowledge,
+    ConfirmForm,
+    "acknowledge_form",
+    "Acknowledged. The reporter has been told.",
+)
+triage = _incident_action(
+    services.incident_triage,
+    TriageForm,
+    "triage_form",
+    "Saved.",
+    arguments=TriageForm.changes_from,
+)
+note = _incident_action(services.incident_note_add, NoteForm, "note_form", "Note added.")
+regime_apply = _incident_action(
+    services.incident_regime_apply,
+    RegimeApplyForm,
+    "regime_form",
+    "The regime applies; its deadlines are running.",
+)
+awareness = _incident_action(
+    services.incident_awareness_set,
+    AwarenessForm,
+    "awareness_form",
+    "Awareness time recorded; the clocks have moved with it.",
+)
+no_risk_propose = _incident_action(
+    services.incident_no_risk_propose,
+    NoRiskProposeForm,
+    "no_risk_form",
+    "Proposed. A second member of Compliance or Legal must confirm it.",
+)
+no_risk_confirm = _incident_action(
+    services.incident_no_risk_confirm,
+    ConfirmForm,
+    "no_risk_confirm_form",
+    "Confirmed: the authority is not notified; the clock has stopped.",
+)
+customer_notice = _incident_action(
+    services.incident_customer_notice_decide,
+    CustomerNoticeForm,
+    "customer_notice_form",
+    "The Art. 34 decision is recorded.",
+)
+
+
+@require_POST
+@in_user_zone
+def duty_record(request, pk, duty_pk):
+    duty = get_duty_for_user(request.user, pk, duty_pk)
+    return _act(
+        request,
+        pk,
+        form=lambda incident: DutyRecordForm(request.POST, prefix=f"duty{duty.pk}"),
+        name=f"duty_form_{duty.pk}",
+        perform=lambda incident, data: services.incident_duty_record(
+            actor=request.user, duty=duty, **data
+        ),
+        done=f"{duty.duty.name} recorded; its clock has stopped.",
+    )
