@@ -254,6 +254,8 @@ def pick_users(count: int) -> list[SimulatedUser]:
                 ("audit log", "/audit/"),
                 ("audit log filtered", f"/audit/?action=records&page={rng.randint(1, 3)}"),
                 ("api audit", "/api/audit/"),
+                ("incident list", "/incidents/"),
+                ("api incidents", "/api/incidents/"),
             ]
 
         cast.append(SimulatedUser(user.username, "compliance", tasks))

@@ -81,6 +81,8 @@ def pages(c) -> list[tuple[str, str, str]]:
         ("audit log", "compliance", "/audit/"),
         ("audit log filtered", "compliance", "/audit/?action=records"),
         ("api audit", "compliance", "/api/audit/"),
+        ("incident list", "compliance", "/incidents/"),
+        ("api incidents", "compliance", "/api/incidents/"),
         ("notifications", "employee", "/notifications/"),
         ("admin changelist (reference)", "admin", "/admin/customers/dataasset/"),
     ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from consent.models import ConsentRecord, ConsentState
 from consent.services import consent_state_rebuild
 from customers.models import AccessGrant, AccessRequest, AssetCustomer, Customer, DataAsset
+from incidents.models import Incident
 from portal import roles
 from portal.models import ApprovalChain, AuditChainHead, AuditEvent, User
 from portal.selectors import verify_audit
@@ -34,6 +35,7 @@ def test_tiny_scale_loads_every_kind_of_row(scale_data):
     assert AccessRequest.objects.count() == 25  # 20 approved with grants, 5 others
     assert AccessGrant.objects.count() == 20
     assert AuditEvent.objects.count() == 200
+    assert Incident.objects.count() == 5 and Incident.objects.filter(assets__isnull=False).exists()
     # The biggest asset holds half of all customers, as at full scale.
     biggest = DataAsset.objects.order_by("pk").first()
     assert AssetCustomer.objects.filter(asset=biggest).count() == 50
@@ -108,7 +110,13 @@ def test_pages_of_each_role_work_on_scale_data(scale_data, client):
 
     officer = User.objects.filter(groups__name=roles.COMPLIANCE).first()
     client.force_login(officer)
-    for url in [reverse("audit_log"), "/api/audit/", reverse("customers:grant_list_all")]:
+    for url in [
+        reverse("audit_log"),
+        "/api/audit/",
+        reverse("customers:grant_list_all"),
+        reverse("incidents:list"),
+        "/api/incidents/",
+    ]:
         assert client.get(url).status_code == 200, url
 
     client.force_login(User.objects.get(username="scale-admin"))

@@ -6,7 +6,8 @@ At ``--scale 1``: 1,000 users, 100,000 customers, 2,000 data assets (a few of 50
 customers, most of a few dozen to a few thousand), 500,000 consent records (current state
 rebuilt), 25,000 access requests with their approval chains (20,000 approved, each with its
 grant and, while active, its guardian permissions; 5,000 pending, denied or withdrawn),
-20,000 notifications and 200,000 audit events on a valid hash chain. ``--scale 0.001``
+1,000 incidents, 20,000 notifications and 200,000 audit events on a valid hash chain.
+``--scale 0.001``
 makes a tiny copy for tests.
 
 Bulk-loaded, not written through the services: PostgreSQL ``COPY`` (psycopg 3) where
@@ -297,6 +298,7 @@ class Command(BaseCommand):
         if get_user_model().objects.filter(username__startswith=USER_PREFIX).exists():
             raise CommandError("This database already holds seed_scale data: use a fresh database.")
         self.plan = Plan.at(scale)
+        self.loaded_models = []  # models loaded by optional steps, for reset_sequences
         self.rng = random.Random(seed)
         self.now = timezone.now().replace(microsecond=0)
         started = time.perf_counter()
@@ -832,12 +834,108 @@ class Command(BaseCommand):
         return self.rng.choice(candidates or pool)
 
     def seed_incidents(self) -> None:
-        """Incidents (issue 7) land on main later: this step fills in once their models
-        exist. Until then it says so and writes nothing."""
-        self.stderr.write(
-            f"  incidents                  skipped: the incidents app has no models yet "
-            f"({self.plan.incidents:,} planned)"
+        """Reports of suspected mishandling (issue 7) in every status, most closed, each
+        about one or two assets; acknowledged ones assigned to a compliance officer. No
+        regimes or duties are applied (their clocks are the incidents service's work)."""
+        from incidents.models import Incident, Severity, Status
+
+        rng, plan, now = self.rng, self.plan, self.now
+        first = next_id(Incident)
+        statuses = [
+            (Status.REPORTED, 0.05),
+            (Status.ACKNOWLEDGED, 0.05),
+            (Status.INVESTIGATING, 0.1),
+            (Status.CONTAINED, 0.1),
+            (Status.CLOSED, 0.7),
+        ]
+        rows, asset_rows = [], []
+        for n in range(plan.incidents):
+            pk = first + n
+            status = weighted(rng, statuses)
+            reported = now - timedelta(days=rng.uniform(0.5, 730))
+            discovered = reported - timedelta(hours=rng.randint(1, 72))
+            handled = status != Status.REPORTED
+            breach = rng.choice([None, True, False]) if handled else None
+            rows.append(
+                (
+                    pk,
+                    f"INC-{reported:%Y}-{pk:05d}",
+                    rng.choice(
+                        [
+                            "Customer list sent to a wrong address",
+                            "Export left on a shared drive",
+                            "Laptop with a customer extract lost",
+                            "Newsletter sent without consent check",
+                        ]
+                    ),
+                    "Reported through the portal; details in the timeline.",
+                    discovered,
+                    reported,
+                    rng.choice(self.employees),
+                    rng.random() < 0.1,
+                    rng.choice([None, 10, 250, 5_000]),
+                    status,
+                    rng.choice(Severity.values) if handled else "",
+                    rng.choice(self.compliance) if handled else None,
+                    reported + timedelta(hours=4) if handled else None,
+                    rng.choice(self.compliance) if handled else None,
+                    reported + timedelta(days=14) if status == Status.CLOSED else None,
+                    breach,
+                    "Personal data left our control." if breach else "",
+                    discovered,
+                    "",
+                    "",
+                    None,
+                    None,
+                    None,
+                    None,
+                    "",
+                    "",
+                    None,
+                    None,
+                )
+            )
+            for asset in rng.sample(self.assets, min(len(self.assets), rng.randint(1, 2))):
+                asset_rows.append((pk, asset[0]))
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "description",
+            "discovered_at",
+            "reported_at",
+            "reporter_id",
+            "confidential_reporter",
+            "estimated_customers",
+            "status",
+            "severity",
+            "assignee_id",
+            "acknowledged_at",
+            "acknowledged_by_id",
+            "closed_at",
+            "personal_data_breach",
+            "breach_reason",
+            "aware_at",
+            "awareness_reason",
+            "no_risk_reason",
+            "no_risk_proposed_by_id",
+            "no_risk_proposed_at",
+            "no_risk_confirmed_by_id",
+            "no_risk_confirmed_at",
+            "customer_notice",
+            "customer_notice_reason",
+            "customer_notice_decided_by_id",
+            "customer_notice_decided_at",
+        ]
+        self.load(Incident, fields, rows, len(rows), "incidents")
+        self.load(
+            Incident.assets.through,
+            ["incident_id", "dataasset_id"],
+            asset_rows,
+            len(asset_rows),
+            "incident assets",
         )
+        self.loaded_models.append(Incident)
 
     def seed_notifications(self) -> None:
         rng, plan, now = self.rng, self.plan, self.now
@@ -969,7 +1067,7 @@ class Command(BaseCommand):
             Notification,
             AuditEvent,
         ]
-        statements = connection.ops.sequence_reset_sql(no_style(), loaded)
+        statements = connection.ops.sequence_reset_sql(no_style(), loaded + self.loaded_models)
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
@@ -982,6 +1080,7 @@ class Command(BaseCommand):
             "consent records": ConsentRecord.objects.count(),
             "requests": AccessRequest.objects.count(),
             "grants": AccessGrant.objects.count(),
+            "incidents": sum(m.objects.count() for m in self.loaded_models),
             "audit events": AuditEvent.objects.count(),
         }
 
