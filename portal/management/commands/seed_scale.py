@@ -45,7 +45,6 @@ from psycopg import sql
 from consent.models import ConsentRecord, DataCategory, Purpose
 from consent.services import consent_state_rebuild
 from customers.models import (
-    CLASSIFICATION_RANK,
     AccessGrant,
     AccessRequest,
     AssetCustomer,
@@ -54,8 +53,9 @@ from customers.models import (
     DataAsset,
     DataAssetUserObjectPermission,
 )
+from customers.services import CHAIN_BY_CLASSIFICATION
 from portal import roles
-from portal.audit import GENESIS_HASH, canonical_values
+from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values
 from portal.models import (
     ApprovalChain,
     ApprovalRole,
@@ -257,24 +257,6 @@ def weighted(rng: random.Random, choices: list[tuple]) -> object:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
-def effective_class(classification: str, confirmed: bool) -> str:
-    """Same rule as ``DataAsset.effective_classification``: unconfirmed is at least
-    confidential."""
-    if confirmed:
-        return classification
-    if CLASSIFICATION_RANK[classification] < CLASSIFICATION_RANK[Classification.CONFIDENTIAL]:
-        return Classification.CONFIDENTIAL
-    return classification
-
-
-CHAIN_ROLES = {
-    Classification.PUBLIC: [ApprovalRole.OWNER],
-    Classification.INTERNAL: [ApprovalRole.OWNER],
-    Classification.CONFIDENTIAL: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE],
-    Classification.RESTRICTED: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE, ApprovalRole.LEGAL],
-}
-
-
 class Command(BaseCommand):
     help = "Bulk-load a large company's data (PostgreSQL) for load tests and query plans."
 
@@ -472,7 +454,10 @@ class Command(BaseCommand):
             collected = rng.choice(COLLECTED_FOR)
             if collected in purposes:
                 collected_rows.append((pk, purposes[collected]))
-            self.assets.append((pk, owner, effective_class(classification, confirmed), size))
+            effective = DataAsset(
+                classification=classification, classification_confirmed=confirmed
+            ).effective_classification
+            self.assets.append((pk, owner, effective, size))
             members.append((pk, size))
         fields = [
             "id",
@@ -632,7 +617,7 @@ class Command(BaseCommand):
                 created = now - timedelta(days=rng.uniform(duration + 1, 730))
             decided = None if outcome == ChainStatus.PENDING else created + timedelta(hours=20)
 
-            role_list = CHAIN_ROLES[klass]
+            role_list = CHAIN_BY_CLASSIFICATION[klass]
             # The step where the chain stopped: the last for approved, any for the others.
             stop = len(role_list) - 1 if approved else rng.randrange(len(role_list))
             deciders_used = set()
@@ -1086,21 +1071,4 @@ class Command(BaseCommand):
 
 
 # The audit event columns in COPY order: id, the hashed fields, hash.
-AUDIT_FIELDS = [
-    "id",
-    "created_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_label",
-    "asset_id",
-    "detail",
-    "channel",
-    "request_id",
-    "ip",
-    "token_id",
-    "previous_hash",
-    "hash",
-]
+AUDIT_FIELDS = ["id", *HASHED_FIELDS, "hash"]
