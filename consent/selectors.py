@@ -97,13 +97,21 @@ def _covering_purpose_ids(purpose: Purpose) -> list[int]:
     )
 
 
-def _latest_states(purpose: Purpose) -> QuerySet:
+def _latest_states(purpose: Purpose, asset: DataAsset | None = None) -> QuerySet:
     """Per customer with a state for ``purpose`` or an ancestor: the date of their latest
     grant (``granted_at``) and of their latest withdrawal (``withdrawn_at``) among those
-    keys. One grouped pass over the state table, which the database hashes once."""
+    keys. One grouped pass over the state table, which the database hashes once.
+
+    With ``asset``, only its customers' states are grouped: without it the database
+    grouped the states of every customer of the company, 0.2 s at 100,000 customers even
+    for an asset of ten (issue 11)."""
+    states = ConsentState.objects.filter(purpose_id__in=_covering_purpose_ids(purpose))
+    if asset is not None:
+        states = states.filter(
+            customer_id__in=AssetCustomer.objects.filter(asset_id=asset.pk).values("customer_id")
+        )
     return (
-        ConsentState.objects.filter(purpose_id__in=_covering_purpose_ids(purpose))
-        .order_by()
+        states.order_by()
         .values("customer_id")
         .annotate(
             granted_at=Max("effective_at", filter=Q(status=ConsentStatus.GRANTED)),
@@ -112,20 +120,21 @@ def _latest_states(purpose: Purpose) -> QuerySet:
     )
 
 
-def consent_granted(purpose: Purpose, customer_ref: str = "pk") -> Q:
+def consent_granted(purpose: Purpose, customer_ref: str = "pk", asset=None) -> Q:
     """The customer's current consent covers ``purpose``: their latest grant for it or an
-    ancestor is later than their latest withdrawal for any of those (a tie: withdrawn)."""
-    granted = _latest_states(purpose).filter(
+    ancestor is later than their latest withdrawal for any of those (a tie: withdrawn).
+    ``asset``: the customers are the asset's (the database then reads only theirs)."""
+    granted = _latest_states(purpose, asset).filter(
         Q(granted_at__isnull=False)
         & (Q(withdrawn_at__isnull=True) | Q(granted_at__gt=F("withdrawn_at")))
     )
     return Q(**{f"{customer_ref}__in": granted.values("customer_id")})
 
 
-def consent_withdrawn(purpose: Purpose, customer_ref: str = "pk") -> Q:
+def consent_withdrawn(purpose: Purpose, customer_ref: str = "pk", asset=None) -> Q:
     """The customer's current state for ``purpose`` is a withdrawal: their latest withdrawal
     for it or an ancestor is as late as, or later than, their latest grant."""
-    withdrawn = _latest_states(purpose).filter(
+    withdrawn = _latest_states(purpose, asset).filter(
         Q(withdrawn_at__isnull=False)
         & (Q(granted_at__isnull=True) | Q(withdrawn_at__gte=F("granted_at")))
     )
@@ -150,18 +159,18 @@ def eligibility(
     """The condition "this customer of ``asset`` may be used for ``purpose``", as an
     expression on the customer id found at ``customer_ref``."""
     if purpose.lawful_basis == LawfulBasis.CONSENT:
-        condition = consent_granted(purpose, customer_ref)
+        condition = consent_granted(purpose, customer_ref, asset)
     else:
         collected = _collected_for(asset, purpose)
         if purpose.lawful_basis == LawfulBasis.LEGITIMATE_INTEREST:
             # GDPR Art. 21: an objection ends processing on legitimate interest.
-            by_collection = Q(collected) & ~consent_withdrawn(purpose, customer_ref)
+            by_collection = Q(collected) & ~consent_withdrawn(purpose, customer_ref, asset)
         else:
             # Contract, legal obligation: a withdrawal of consent does not end them.
             by_collection = Q(collected)
-        condition = by_collection | consent_granted(purpose, customer_ref)
+        condition = by_collection | consent_granted(purpose, customer_ref, asset)
     for required in also_requires:
-        condition &= consent_granted(required, customer_ref)
+        condition &= consent_granted(required, customer_ref, asset)
     return condition
 
 

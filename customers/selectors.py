@@ -183,8 +183,14 @@ def access_requests_of(user) -> QuerySet[AccessRequest]:
 
 
 def access_requests_waiting_for(user) -> QuerySet[AccessRequest]:
+    # Two steps on purpose: the ids of the chains waiting for the user (a few hundred at
+    # most, from the open-step index), then their requests by chain id. As one statement,
+    # a join to the steps or an IN subquery, PostgreSQL joined all 25,000 requests with
+    # their related rows before keeping the few waiting ones (the subquery's tables and
+    # the select_related joins exceed its join-reordering limit): 180 ms instead of 5.
+    chain_ids = list(open_steps_for(user).order_by().values_list("chain_id", flat=True))
     return (
-        AccessRequest.objects.filter(chain__steps__in=open_steps_for(user))
+        AccessRequest.objects.filter(chain_id__in=chain_ids)
         .select_related("asset", "purpose", "requester", "chain", "grant")
         .prefetch_related(steps_in_order())
         .order_by("created_at", "id")

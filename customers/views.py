@@ -175,15 +175,23 @@ def request_list(request):
 
 @login_required
 def approvals_waiting(request):
-    waiting = list(access_requests_waiting_for(request.user)[:200])
-    # External sharing requests wait in the same list (one engine, two kinds of request).
-    sharing = list(sharing_requests_waiting_for(request.user)[:200])
-    other_grants = other_active_grants_by_user(
-        [r.requester_id for r in waiting] + [r.requester_id for r in sharing]
+    # Paginated: a compliance officer of a large company has hundreds of requests waiting.
+    page = Paginator(access_requests_waiting_for(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
-    rows = [(r, other_grants.get(r.requester_id, [])) for r in waiting]
+    # External sharing requests wait in the same list (one engine, two kinds of request);
+    # they are rarer, and shown on the first page.
+    sharing = list(sharing_requests_waiting_for(request.user)[:50]) if page.number == 1 else []
+    other_grants = other_active_grants_by_user(
+        [r.requester_id for r in page.object_list] + [r.requester_id for r in sharing]
+    )
+    rows = [(r, other_grants.get(r.requester_id, [])) for r in page.object_list]
     sharing_rows = [(r, other_grants.get(r.requester_id, [])) for r in sharing]
-    return render(request, "customers/approvals.html", {"rows": rows, "sharing_rows": sharing_rows})
+    return render(
+        request,
+        "customers/approvals.html",
+        {"rows": rows, "sharing_rows": sharing_rows, "page": page},
+    )
 
 
 def _request_context(request, access_request, decision_form=None):

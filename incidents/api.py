@@ -56,9 +56,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         form = IncidentFilterForm(self.request.query_params)
         if not form.is_valid():
             raise exceptions.ValidationError(form.errors.get_json_data())
+        # The people each row names, joined: without it the list ran 51 queries for 50 rows
+        # at scale (issue 11).
         return incidents_with_prefetched_assets(
             incident_triage_list(self.request.user, **form.filters())
-        )
+        ).select_related("reporter", "assignee", "acknowledged_by")
 
     def _answer(self, incident, code=status.HTTP_200_OK):
         incident = get_incident_for_user(self.request.user, incident.pk)

@@ -41,7 +41,7 @@ def test_my_requests_and_approvals_pages_run_constant_queries(
     client.force_login(owner)
     with django_assert_max_num_queries(10):
         page = client.get(reverse("customers:approvals"))
-    assert len(page.context["rows"]) == count
+    assert len(page.context["rows"]) == min(count, 25)  # 25 a page
 
 
 @pytest.mark.parametrize("count", [3, 30])

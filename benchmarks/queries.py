@@ -1,0 +1,194 @@
+"""Query count of each main page at demo size and at scale size, and the slowest queries.
+
+    .venv/bin/python benchmarks/queries.py
+
+Two databases: the demo one (``DEMO_DATABASE_URL``, default
+``postgres://postgres@127.0.0.1:5432/portal_scale_demo``, created, migrated and filled by
+``seed_demo`` when empty) and the ``seed_scale`` one (``SCALE_DATABASE_URL``, default
+``postgres://postgres@127.0.0.1:5432/portal_scale_data``). For each, in a process of its
+own, every main page is fetched once to warm up and then ``--repeat`` times through
+Django's test client as the user of its role (an employee holding an active export grant,
+an owner with requests waiting, a compliance officer, the administrator), with every SQL
+statement captured and timed. Prints the query count of each page at both sizes (equal is
+the goal) with its median time, then the slowest statements at scale.
+
+pg_stat_statements is not enabled on the machine, so statements are timed in Python
+(``CaptureQueriesContext``): wall time of each ``execute`` including the round trip.
+Fetching the records page and the export writes their audit events, as in real use.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEMO_URL = "postgres://postgres@127.0.0.1:5432/portal_scale_demo"
+SCALE_URL = "postgres://postgres@127.0.0.1:5432/portal_scale_data"
+PURPOSE = "marketing.communications.email"
+
+
+def cast():
+    """The user of each role and the objects their pages are about, in either database."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from customers.models import AccessGrant, DataAsset
+    from portal.models import ApprovalStep, User
+
+    active = AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+    grant = active.filter(level="export").order_by("pk").first() or active.first()
+    owner_step = ApprovalStep.objects.filter(status="open", role="owner").order_by("pk").first()
+    largest = (
+        DataAsset.objects.exclude(classification="restricted")
+        .annotate(n=Count("memberships"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    return {
+        "employee": grant.user,
+        "grant": grant,
+        "owner": User.objects.get(pk=owner_step.approver_id),
+        "compliance": User.objects.filter(groups__name="Compliance").order_by("pk").first(),
+        "admin": User.objects.filter(is_superuser=True).order_by("pk").first(),
+        "asset": largest,
+    }
+
+
+def pages(c) -> list[tuple[str, str, str]]:
+    """(page, role, url): the main pages and API calls of each role."""
+    grant, asset = c["grant"], c["asset"]
+    rows = [
+        ("catalogue list", "employee", "/assets/"),
+        ("catalogue search", "employee", "/assets/?q=customers"),
+        ("asset detail + coverage", "employee", f"/assets/{asset.pk}/?purpose={PURPOSE}"),
+        ("api asset + coverage", "employee", f"/api/assets/{asset.pk}/?purpose={PURPOSE}"),
+        ("api assets", "employee", "/api/assets/"),
+        ("my requests", "employee", "/requests/"),
+        ("api my requests", "employee", "/api/access-requests/"),
+        ("my grants", "employee", "/grants/"),
+        ("records page", "employee", f"/grants/{grant.pk}/records/"),
+        ("api records", "employee", f"/api/grants/{grant.pk}/records/"),
+        ("approvals waiting", "owner", "/approvals/"),
+        ("api approvals waiting", "owner", "/api/access-requests/?waiting=1"),
+        ("approvals waiting (compliance)", "compliance", "/approvals/"),
+        ("all grants", "compliance", "/grants/all/"),
+        ("audit log", "compliance", "/audit/"),
+        ("audit log filtered", "compliance", "/audit/?action=records"),
+        ("api audit", "compliance", "/api/audit/"),
+        ("incident list", "compliance", "/incidents/"),
+        ("api incidents", "compliance", "/api/incidents/"),
+        ("notifications", "employee", "/notifications/"),
+        ("admin changelist (reference)", "admin", "/admin/customers/dataasset/"),
+    ]
+    if grant.level == "export":
+        rows.insert(10, ("export", "employee", f"/grants/{grant.pk}/export/"))
+    return rows
+
+
+def measure(repeat: int) -> dict:
+    """Runs in a process set up for one database; returns counts, times and statements."""
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    c = cast()
+    clients = {}
+    for role in ("employee", "owner", "compliance", "admin"):
+        clients[role] = Client(HTTP_HOST="localhost")  # in DEBUG's ALLOWED_HOSTS
+        clients[role].force_login(c[role])
+    result = {"pages": {}, "statements": []}
+    for name, role, url in pages(c):
+        client = clients[role]
+        response = client.get(url)
+        b"".join(response.streaming_content) if response.streaming else response.content
+        assert response.status_code == 200, (name, url, response.status_code)
+        counts, times = [], []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(url)
+                if response.streaming:
+                    b"".join(response.streaming_content)
+                times.append(time.perf_counter() - started)
+            counts.append(len(captured.captured_queries))
+        result["pages"][name] = {"queries": max(counts), "ms": statistics.median(times) * 1000}
+        for query in captured.captured_queries:
+            result["statements"].append((float(query["time"]) * 1000, name, query["sql"]))
+    result["statements"].sort(reverse=True)
+    result["statements"] = result["statements"][:15]
+    return result
+
+
+def ensure_demo(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
+    python = str(ROOT / ".venv" / "bin" / "python")
+    for command in (["migrate", "-v0"], ["seed_demo"]):
+        subprocess.run(
+            [python, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+
+
+def run_in_child(url: str, repeat: int) -> dict:
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", "--repeat", str(repeat)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    if args.child:
+        print(json.dumps(measure(args.repeat)))
+        return 0
+
+    demo_url = os.environ.get("DEMO_DATABASE_URL", DEMO_URL)
+    scale_url = os.environ.get("SCALE_DATABASE_URL", SCALE_URL)
+    ensure_demo(demo_url)
+    demo, scale = run_in_child(demo_url, args.repeat), run_in_child(scale_url, args.repeat)
+    print(f"{'page':<32} {'demo q':>7} {'scale q':>8} {'demo ms':>8} {'scale ms':>9}")
+    unequal = []
+    for name, at_scale in scale["pages"].items():
+        at_demo = demo["pages"].get(name, {"queries": "-", "ms": float("nan")})
+        mark = "" if at_demo["queries"] == at_scale["queries"] else "  <- differs"
+        if mark:
+            unequal.append(name)
+        print(
+            f"{name:<32} {at_demo['queries']:>7} {at_scale['queries']:>8} "
+            f"{at_demo['ms']:>8.1f} {at_scale['ms']:>9.1f}{mark}"
+        )
+    print("\nSlowest statements at scale (last run of each page, ms):")
+    for ms, page, statement in scale["statements"]:
+        print(f"{ms:8.1f}  {page:<30} {statement[:150]}")
+    print("\nquery counts equal at both sizes" if not unequal else f"\ndiffer: {unequal}")
+    return 0 if not unequal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
