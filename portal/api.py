@@ -28,4 +28,15 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
+    if isinstance(exc, exceptions.PermissionDenied):
+        # A refusal of an action on something the caller can see (what it may not see is a
+        # 404): a line in the security log.
+        from portal.audit import security_event  # models: not while DRF's settings load
+
+        request = context.get("request")
+        security_event(
+            "permission_denied",
+            user=getattr(request, "user", None),
+            path=request.path[:200] if request is not None else "",
+        )
     return drf_exception_handler(exc, context)
