@@ -94,7 +94,14 @@ class CSVRenderer(renderers.BaseRenderer):
     format = "csv"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes | str) else b""
+        if isinstance(data, bytes | str):
+            return data
+        # An error answered to a client that asked for CSV (a 404, a 403): JSON like every
+        # API error, not an empty body without a content type (schemathesis found it).
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return renderers.JSONRenderer().render(data)
 
 
 class AccessRequestViewSet(

@@ -372,8 +372,9 @@ INSTALLED_APPS.insert(INSTALLED_APPS.index("rest_framework.authtoken"), "portal"
 # Axes checks failures before any other backend, so a locked-out person is refused even
 # with the right password.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
-_auth_at = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
-MIDDLEWARE[_auth_at + 1 : _auth_at + 1] = [
+# After authentication and messages (the idle logout leaves a message).
+_messages_at = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE[_messages_at + 1 : _messages_at + 1] = [
     "django_otp.middleware.OTPMiddleware",
     "portal.security.IdleTimeoutMiddleware",
     "portal.security.OTPRequiredMiddleware",
@@ -436,3 +437,8 @@ CONTENT_SECURITY_POLICY = {
 # The security log: lockouts, failed two-factor codes, refusals (403) of objects that
 # exist, broken audit chains. Never passwords or tokens (portal.security.security_event).
 LOGGING["loggers"]["portal.security"] = {"level": "INFO"}
+# Every API operation documents its JSON error answers (400/401/403/404) in the schema.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "portal.api.document_error_responses",
+]

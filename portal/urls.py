@@ -13,6 +13,9 @@ from portal import audit_api, notification_api, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# JSON only: no ``.json`` suffix routes (the viewsets' actions do not take a ``format``
+# argument, so those addresses answered 500; the URL sweep found them).
+router.include_format_suffixes = False
 router.register("assets", customers_api.AssetViewSet, basename="asset")
 router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
 router.register("grants", customers_api.GrantViewSet, basename="grant")
