@@ -406,6 +406,9 @@ AXES_VERBOSE = False  # lockouts go to the audit trail and the security log inst
 # demo (``make run``); ``check --deploy`` warns when it is off (portal.W001).
 OTP_REQUIRED = env_bool("OTP_REQUIRED", True)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Compliance portal")
+# The admin lists and deletes devices (a lost phone) but never shows their secret or QR
+# code: an administrator could otherwise copy anyone's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Sessions: logged out after SESSION_IDLE_TIMEOUT seconds without a request (30 minutes).
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
