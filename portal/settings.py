@@ -438,7 +438,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # The security log: lockouts, failed two-factor codes, refusals (403) of objects that
-# exist, broken audit chains. Never passwords or tokens (portal.security.security_event).
+# exist, broken audit chains. Never passwords or tokens (portal.audit.security_event).
 LOGGING["loggers"]["portal.security"] = {"level": "INFO"}
 # Every API operation documents its JSON error answers (400/401/403/404) in the schema.
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [

@@ -182,6 +182,21 @@ def _confirmed_device(user):
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
+def _code_accepted(request, form, device) -> bool:
+    """A posted code checked against ``device``; when right, this session is verified."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    try:
+        device = services.otp_verify(
+            actor=request.user, device=device, token=form.cleaned_data["otp_token"]
+        )
+    except ApplicationError as error:
+        form.add_error(error.field, error.message)
+        return False
+    otp_login(request, device)
+    return True
+
+
 @login_required
 def two_factor_enrol(request):
     """Add an authenticator app: scan the QR code (or type the secret), confirm a code."""
@@ -189,17 +204,9 @@ def two_factor_enrol(request):
         return redirect(f"{reverse('two_factor_verify')}?{request.GET.urlencode()}")
     device = services.otp_device_for_enrolment(actor=request.user)
     form = OTPTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            device = services.otp_verify(
-                actor=request.user, device=device, token=form.cleaned_data["otp_token"]
-            )
-        except ApplicationError as error:
-            form.add_error(error.field, error.message)
-        else:
-            otp_login(request, device)
-            messages.success(request, "Two-factor authentication is set up.")
-            return redirect(_next_url(request))
+    if _code_accepted(request, form, device):
+        messages.success(request, "Two-factor authentication is set up.")
+        return redirect(_next_url(request))
     context = {
         "form": form,
         # segno's own SVG markup: path data only, the secret is encoded in it, no text.
@@ -220,16 +227,8 @@ def two_factor_verify(request):
     if request.user.is_verified():
         return redirect(_next_url(request))
     form = OTPTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            device = services.otp_verify(
-                actor=request.user, device=device, token=form.cleaned_data["otp_token"]
-            )
-        except ApplicationError as error:
-            form.add_error(error.field, error.message)
-        else:
-            otp_login(request, device)
-            return redirect(_next_url(request))
+    if _code_accepted(request, form, device):
+        return redirect(_next_url(request))
     status = 400 if form.errors else 200
     return render(
         request,
