@@ -4,13 +4,16 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # The local demo: SQLite unless DATABASE_URL says otherwise, eager Celery, console e-mail.
-DEMO_ENV := DEBUG=1
+# Two-factor is off for the demo accounts only here (OTP_REQUIRED=0); production keeps it on.
+DEMO_ENV := DEBUG=1 OTP_REQUIRED=0
 
 .PHONY: run setup install install-dev test lint format worker beat run-prod need-redis
 
 run: setup
 	@$(DEMO_ENV) $(BIN)/python manage.py seed_demo --accounts-only
 	@echo ""
+	@echo "Two-factor authentication is OFF for this local demo (OTP_REQUIRED=0): olivia, lena"
+	@echo "and admin log in with their password alone. Production requires it (README, Security)."
 	@echo "Serving the portal on http://127.0.0.1:8000 (Ctrl-C stops it)."
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 

@@ -51,10 +51,11 @@ class AssetSerializer(serializers.ModelSerializer):
 
 class AssetDetailSerializer(AssetSerializer):
     classification_reason = serializers.CharField(read_only=True)
+    # Null until a compliance officer confirms the class (the schema says so: schemathesis).
     classified_by = serializers.CharField(
-        source="classified_by.username", read_only=True, default=None
+        source="classified_by.username", read_only=True, default=None, allow_null=True
     )
-    classified_at = serializers.DateTimeField(read_only=True)
+    classified_at = serializers.DateTimeField(read_only=True, allow_null=True)
     coverage = serializers.SerializerMethodField()
 
     class Meta(AssetSerializer.Meta):

@@ -25,7 +25,14 @@ class CSVRenderer(renderers.BaseRenderer):
     format = "csv"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes | str) else b""
+        if isinstance(data, bytes | str):
+            return data
+        # An error answered to a client that asked for CSV (a 404, a 403): JSON like every
+        # API error, not an empty body without a content type (schemathesis found it).
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return renderers.JSONRenderer().render(data)
 
 
 def exception_handler(exc, context):
@@ -39,4 +46,43 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
+    if isinstance(exc, exceptions.PermissionDenied):
+        # A refusal of an action on something the caller can see (what it may not see is a
+        # 404): a line in the security log.
+        from portal.audit import security_event  # models: not while DRF's settings load
+
+        request = context.get("request")
+        security_event(
+            "permission_denied",
+            user=getattr(request, "user", None),
+            path=request.path[:200] if request is not None else "",
+        )
     return drf_exception_handler(exc, context)
+
+
+ERROR_RESPONSES = {
+    "400": "Bad input: a message per field, or ``detail`` for a broken rule.",
+    "401": "Not authenticated (or a token refused).",
+    "403": "Not allowed: an action the caller may not take on something they can see.",
+    "404": "Not found: no such object, or one the caller may not see.",
+}
+
+
+def document_error_responses(result, generator, request, public):
+    """drf-spectacular post-processing hook: every operation documents the errors it can
+    answer (all JSON, ``{"detail": ...}`` or ``{"field": [...]}``), so a client and the
+    schema tests know a 404 from an undocumented answer."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = {
+        "type": "object",
+        "description": "`detail` for a refusal, or a list of messages per field.",
+        "properties": {"detail": {"type": "string"}},
+        "additionalProperties": True,
+    }
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_RESPONSES.items():
+                responses.setdefault(status, {"description": description, "content": error})
+    return result

@@ -6,6 +6,6 @@ class PortalConfig(AppConfig):
     verbose_name = "Compliance portal"
 
     def ready(self):
-        from portal import signals
+        from portal import checks, signals  # noqa: F401 (checks register themselves)
 
         signals.connect()

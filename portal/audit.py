@@ -8,6 +8,7 @@ from ``AuditContextMiddleware``; commands and tasks set their channel with
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -187,3 +188,37 @@ def audit_record(
     event.save(force_insert=True)
     AuditChainHead.objects.filter(pk=1).update(last_event_id=event.pk, last_hash=event.hash)
     return event
+
+
+# --- The security log (issue 9) -------------------------------------------------------------
+
+security_log = logging.getLogger("portal.security")
+
+# Whatever a caller passes, these never reach the log: a field whose name holds one of these
+# words is dropped, so a careless ``security_event(..., password=...)`` logs nothing secret.
+_SECRET_WORDS = ("password", "token", "secret", "key", "otp", "code", "credential")
+
+
+def security_event(event: str, *, user=None, username: str = "", **fields) -> None:
+    """One line in the ``portal.security`` log: the event, who, from where, and ``fields``.
+
+    For what an operator watches for (lockouts, failed second factors, refusals of objects
+    that exist, a broken audit chain). Fields named like a secret are dropped, values are
+    cut to 200 characters; the request's id and IP come from ``AuditContextMiddleware``.
+    """
+    request = _request.get()
+    name = user.get_username() if getattr(user, "is_authenticated", False) else username
+    safe = {
+        key: str(value)[:200]
+        for key, value in fields.items()
+        if not any(word in key.lower() for word in _SECRET_WORDS)
+    }
+    context = {
+        "user": name or "anonymous",
+        "ip": request.META.get("REMOTE_ADDR", "") if request is not None else "",
+        "request_id": getattr(request, "audit_request_id", ""),
+        **safe,
+    }
+    security_log.warning(
+        "%s %s", event, " ".join(f"{key}={value!r}" for key, value in context.items())
+    )

@@ -41,3 +41,20 @@ class AuditFilterForm(forms.Form):
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
         }
+
+
+class OTPTokenForm(forms.Form):
+    """The six-digit code of an authenticator app."""
+
+    otp_token = forms.RegexField(
+        regex=r"^\s*\d{6,8}\s*$",
+        label="Code from your authenticator app",
+        max_length=10,
+        error_messages={"invalid": "Enter the 6-digit code your authenticator app shows."},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_otp_token(self) -> str:
+        return self.cleaned_data["otp_token"].strip()

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from portal import roles
-from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values
+from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values, security_event
 from portal.models import AuditChainHead, AuditEvent, Notification
 
 
@@ -161,6 +161,20 @@ def _event_rows_postgresql(chunk_size: int) -> Iterator[dict]:
 
 
 def verify_audit(*, anchor_dir: Path | None = None, chunk_size: int = 5000) -> AuditVerification:
+    """The chain walk below; a chain found broken is also a line in the security log, from
+    whichever door asked (the command, the API, the daily anchor job)."""
+    result = _verify_audit_chain(anchor_dir=anchor_dir, chunk_size=chunk_size)
+    if not result.ok:
+        security_event(
+            "audit.verification_failed",
+            first_bad=result.first_bad,
+            checked=result.checked,
+            reason=result.reason,
+        )
+    return result
+
+
+def _verify_audit_chain(*, anchor_dir: Path | None, chunk_size: int) -> AuditVerification:
     """Walk the whole chain in id order and say whether it is intact.
 
     Each event must hash to its stored ``hash`` (nothing altered) and name its predecessor's

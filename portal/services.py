@@ -10,9 +10,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
 
 from portal import roles
-from portal.audit import audit_record
+from portal.audit import audit_record, security_event
 from portal.errors import ApplicationError
 from portal.models import AuditEvent
 from portal.notifications import notify
@@ -127,3 +129,101 @@ def audit_log_export(*, actor, filters: dict) -> QuerySet[AuditEvent]:
         },
     )
     return events
+
+
+# --- Second factor, API tokens and passwords (issue 9) ----------------------------------------
+
+
+def otp_device_for_enrolment(*, actor) -> TOTPDevice:
+    """The unconfirmed TOTP device ``actor`` is enrolling, created on first need.
+
+    One per user: reloading the enrolment page shows the same secret, so the code the
+    authenticator app shows keeps matching. Refused once a device is confirmed (a second
+    device is added by an administrator, after the first one proved who is asking).
+    """
+    with transaction.atomic():
+        if TOTPDevice.objects.filter(user=actor, confirmed=True).exists():
+            raise ApplicationError("A two-factor device is already enrolled for you.")
+        device = TOTPDevice.objects.filter(user=actor, confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=actor, name="Authenticator", confirmed=False)
+        return device
+
+
+def otp_verify(*, actor, device: TOTPDevice, token: str) -> TOTPDevice:
+    """Check a code from ``actor``'s device; on its first success, confirm the device.
+
+    A wrong code is recorded (``auth.otp_failed`` in the audit trail and the security log,
+    never the code) and counted by the device's throttle, which then refuses codes for a
+    growing delay. Both are committed before the refusal is raised, so a rejected code
+    always leaves its trace.
+    """
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=actor)
+        allowed, _ = device.verify_is_allowed()
+        verified = allowed and device.verify_token(token)
+        enrolling = not device.confirmed
+        if verified:
+            if enrolling:
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+            audit_record(
+                actor=actor,
+                action="auth.otp_enrol" if enrolling else "auth.otp_verify",
+                target=actor,
+                detail={"device": device.name},
+            )
+        else:
+            audit_record(
+                actor=actor,
+                action="auth.otp_failed",
+                target=actor,
+                detail={"stage": "enrolment" if enrolling else "login", "throttled": not allowed},
+            )
+    if not verified:
+        security_event("auth.otp_failed", user=actor, throttled=not allowed)
+        if not allowed:
+            raise ApplicationError(
+                "Too many wrong codes: wait a little and try again.", field="otp_token"
+            )
+        raise ApplicationError(
+            "That code is not right. Use the current code of your authenticator app.",
+            field="otp_token",
+        )
+    return device
+
+
+@transaction.atomic
+def api_token_issue(*, actor, user, reset: bool = False) -> Token:
+    """The API token of ``user`` (a new one with ``reset``).
+
+    Someone who must use a second factor gets a token only once a device is confirmed:
+    otherwise the token would be a way in with the password alone. The key is never in the
+    audit trail, only that a token was issued.
+    """
+    from portal.security import has_confirmed_device, otp_required_for
+
+    if otp_required_for(user) and not has_confirmed_device(user):
+        raise ApplicationError(
+            f"{user.get_username()} must enrol a two-factor device in the portal before an "
+            "API token can be issued."
+        )
+    if reset:
+        Token.objects.filter(user=user).delete()
+    token, created = Token.objects.get_or_create(user=user)
+    if created:
+        audit_record(actor=actor, action="auth.token_issue", target=user)
+    return token
+
+
+@transaction.atomic
+def password_change(*, actor, new_password: str) -> None:
+    """Set ``actor``'s new password (validated by the form against the validators).
+
+    Django keys every session to a hash of the password, so every other session of the
+    user ends with this change: a stolen session does not survive a password change. The
+    view keeps the current one (``update_session_auth_hash``).
+    """
+    actor.set_password(new_password)
+    actor.save(update_fields=["password"])
+    audit_record(actor=actor, action="auth.password_change", target=actor)

@@ -411,3 +411,91 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Security hardening (issue 9) ----------------------------------------------------------
+# Logins (axes lockout, TOTP for compliance, legal and superusers), sessions (idle timeout),
+# headers (Content-Security-Policy) and the security log. README "Security" explains each.
+from datetime import timedelta  # noqa: E402
+
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp", "csp"]
+# portal's ``drf_create_token`` (the enrolment rule) replaces DRF's: the first app listed
+# wins a command name.
+INSTALLED_APPS.remove("portal")
+INSTALLED_APPS.insert(INSTALLED_APPS.index("rest_framework.authtoken"), "portal")
+
+# Axes checks failures before any other backend, so a locked-out person is refused even
+# with the right password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+# After authentication and messages (the idle logout leaves a message).
+_messages_at = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE[_messages_at + 1 : _messages_at + 1] = [
+    "django_otp.middleware.OTPMiddleware",
+    "portal.security.IdleTimeoutMiddleware",
+    "portal.security.OTPRequiredMiddleware",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+# Axes last: it turns its lockout exception into the lockout page.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
+# Lockout: AXES_FAILURE_LIMIT wrong passwords for one username from one IP address lock that
+# pair for AXES_COOLOFF_MINUTES; a success resets the count. The IP is REMOTE_ADDR: behind a
+# proxy, set AXES_CLIENT_IP_CALLABLE (or install django-ipware) so it is the client's.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The lock lasts the cool-off from the lockout itself; more tries while locked are refused
+# and recorded but do not push the end further away.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Not the full request: axes' own access log is off, the audit trail records logins.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # lockouts go to the audit trail and the security log instead
+
+# Two-factor: members of Compliance and Legal and superusers must verify a TOTP device
+# before any page but enrolment, verification and logout. OTP_REQUIRED=0 only for the local
+# demo (``make run``); ``check --deploy`` warns when it is off (portal.W001).
+OTP_REQUIRED = env_bool("OTP_REQUIRED", True)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Compliance portal")
+# The admin lists and deletes devices (a lost phone) but never shows their secret or QR
+# code: an administrator could otherwise copy anyone's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Sessions: logged out after SESSION_IDLE_TIMEOUT seconds without a request (30 minutes).
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
+
+# API tokens: a token of a user who must use two-factor works only once they enrolled.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework.authentication.SessionAuthentication",
+    "portal.security.EnrolledTokenAuthentication",
+]
+
+# Content-Security-Policy: scripts, styles and everything else from this site only; no
+# inline script anywhere (templates load static files). data: images for Bootstrap's icons.
+# The API docs page relaxes styles only (portal.urls, csp_update on that view).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# The security log: lockouts, failed two-factor codes, refusals (403) of objects that
+# exist, broken audit chains. Never passwords or tokens (portal.audit.security_event).
+LOGGING["loggers"]["portal.security"] = {"level": "INFO"}
+# Every API operation documents its JSON error answers (400/401/403/404) in the schema.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "portal.api.document_error_responses",
+]

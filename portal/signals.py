@@ -6,14 +6,15 @@ from doors we do not own: the Django admin's group and permission widgets, guard
 place that sees them all. Each runs inside the transaction of the change it records.
 """
 
+from axes.signals import user_locked_out
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from guardian.models.models import BaseObjectPermission
 
-from portal import roles
-from portal.audit import audit_record, current_user
+from portal import roles, security
+from portal.audit import audit_record, current_user, security_event
 
 # --- Logins -------------------------------------------------------------------------------
 
@@ -35,6 +36,19 @@ def _login_failed(sender, credentials, request=None, **kwargs):
         action="auth.login_failed",
         detail={"username": username},
     )
+    security_event("auth.login_failed", username=username)
+
+
+def _locked_out(sender, request, username, ip_address, **kwargs):
+    """django-axes refused a login: too many wrong passwords for this name from this IP."""
+    username = str(username or "")[:150]
+    audit_record(
+        actor=None,
+        actor_label="anonymous",
+        action="auth.lockout",
+        detail={"username": username, "ip": ip_address or ""},
+    )
+    security_event("auth.lockout", username=username, locked_ip=ip_address or "")
 
 
 # --- Object permissions (guardian) ----------------------------------------------------------
@@ -104,6 +118,8 @@ def connect() -> None:
     user_logged_in.connect(_logged_in, dispatch_uid="audit_login")
     user_logged_out.connect(_logged_out, dispatch_uid="audit_logout")
     user_login_failed.connect(_login_failed, dispatch_uid="audit_login_failed")
+    user_locked_out.connect(_locked_out, dispatch_uid="audit_lockout")
+    user_logged_in.connect(security.session_started, dispatch_uid="session_idle_clock")
     m2m_changed.connect(
         _group_membership_changed,
         sender=get_user_model().groups.through,

@@ -1,19 +1,27 @@
 import csv
 import json
+from base64 import b32encode
 
+import segno
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.paginator import Paginator
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import services
-from portal.audit import HASHED_FIELDS
-from portal.forms import AuditFilterForm
+from portal.audit import HASHED_FIELDS, security_event
+from portal.errors import ApplicationError
+from portal.forms import AuditFilterForm, OTPTokenForm
 from portal.notifications import notification_mark_all_read, notification_mark_read
 from portal.permissions import check_audit_log_reader, get_notification_for_user
 from portal.selectors import audit_event_list_for, notification_list_for
@@ -36,6 +44,9 @@ def page_not_found(request, exception=None):
 
 
 def permission_denied(request, exception=None):
+    # Objects a user may not see are 404s: a 403 is a refusal about something that exists,
+    # worth a line in the security log.
+    security_event("permission_denied", user=request.user, path=request.path[:200])
     if _wants_json(request):
         return JsonResponse({"detail": "You do not have permission to do this."}, status=403)
     return render(request, "403.html", status=403)
@@ -152,3 +163,91 @@ def _csv_lines(events):
         row[AUDIT_CSV_COLUMNS.index("created_at")] = event.created_at.isoformat()
         row[AUDIT_CSV_COLUMNS.index("detail")] = json.dumps(event.detail, sort_keys=True)
         yield writer.writerow([_csv_cell(value) for value in row])
+
+
+# --- Two-factor enrolment and verification, password change (issue 9) --------------------
+
+
+def _next_url(request) -> str:
+    """Where to go after verification: ``next`` if it is on this site, else the home page."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("home")
+
+
+def _confirmed_device(user):
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def _code_accepted(request, form, device) -> bool:
+    """A posted code checked against ``device``; when right, this session is verified."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    try:
+        device = services.otp_verify(
+            actor=request.user, device=device, token=form.cleaned_data["otp_token"]
+        )
+    except ApplicationError as error:
+        form.add_error(error.field, error.message)
+        return False
+    otp_login(request, device)
+    return True
+
+
+@login_required
+def two_factor_enrol(request):
+    """Add an authenticator app: scan the QR code (or type the secret), confirm a code."""
+    if _confirmed_device(request.user) is not None:
+        return redirect(f"{reverse('two_factor_verify')}?{request.GET.urlencode()}")
+    device = services.otp_device_for_enrolment(actor=request.user)
+    form = OTPTokenForm(request.POST or None)
+    if _code_accepted(request, form, device):
+        messages.success(request, "Two-factor authentication is set up.")
+        return redirect(_next_url(request))
+    context = {
+        "form": form,
+        # segno's own SVG markup: path data only, the secret is encoded in it, no text.
+        "qr_svg": mark_safe(segno.make(device.config_url).svg_inline(scale=4)),  # nosec B308 B703
+        "secret": b32encode(device.bin_key).decode(),
+        "next": _next_url(request),
+    }
+    status = 400 if form.errors else 200
+    return render(request, "registration/two_factor_enrol.html", context, status=status)
+
+
+@login_required
+def two_factor_verify(request):
+    """The second step of a login for those who need it: the code of their device."""
+    device = _confirmed_device(request.user)
+    if device is None:
+        return redirect(f"{reverse('two_factor_enrol')}?{request.GET.urlencode()}")
+    if request.user.is_verified():
+        return redirect(_next_url(request))
+    form = OTPTokenForm(request.POST or None)
+    if _code_accepted(request, form, device):
+        return redirect(_next_url(request))
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "registration/two_factor_verify.html",
+        {"form": form, "next": _next_url(request)},
+        status=status,
+    )
+
+
+@login_required
+def password_change(request):
+    """Change one's password; every other session of the account ends (see the service)."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_change(
+            actor=request.user, new_password=form.cleaned_data["new_password1"]
+        )
+        update_session_auth_hash(request, request.user)
+        messages.success(request, "Your password is changed; your other sessions are logged out.")
+        return redirect("home")
+    status = 400 if form.errors else 200
+    return render(request, "registration/password_change.html", {"form": form}, status=status)

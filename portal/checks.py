@@ -1,0 +1,32 @@
+"""Deployment checks of the portal's own security settings (``manage.py check --deploy``)."""
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def two_factor_required(app_configs, **kwargs):
+    if settings.OTP_REQUIRED:
+        return []
+    return [
+        Warning(
+            "Two-factor authentication is off (OTP_REQUIRED=0): compliance, legal and "
+            "administrators log in with a password alone.",
+            hint="Unset OTP_REQUIRED (it is on by default); only the local demo turns it off.",
+            id="portal.W001",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def idle_timeout_set(app_configs, **kwargs):
+    if 0 < settings.SESSION_IDLE_TIMEOUT <= 60 * 60:
+        return []
+    return [
+        Warning(
+            f"SESSION_IDLE_TIMEOUT is {settings.SESSION_IDLE_TIMEOUT} seconds: an unattended "
+            "session stays usable for more than an hour.",
+            hint="Use at most 3600 seconds (the default is 1800, 30 minutes).",
+            id="portal.W002",
+        )
+    ]

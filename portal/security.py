@@ -1,0 +1,120 @@
+"""Who must use a second factor, and the request-level guards of sessions and tokens.
+
+- ``IdleTimeoutMiddleware``: a session unused for ``SESSION_IDLE_TIMEOUT`` seconds is
+  logged out (the absolute limit is ``SESSION_COOKIE_AGE``), to the minute.
+- ``OTPRequiredMiddleware``: members of Compliance and Legal and superusers reach nothing
+  but enrolment, verification, logout and static files until they verify a TOTP device in
+  this session (unless ``OTP_REQUIRED`` is off, for the local demo only).
+- ``EnrolledTokenAuthentication``: the API token of such a user works only once they have
+  a confirmed device; a token is a second way in and must not bypass the second factor.
+
+A session-authenticated API call of an unverified user is refused here too (403); a
+token-authenticated one is judged by the token class, which DRF runs inside the view.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
+from django.urls import reverse
+from django_otp import user_has_device
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
+
+from portal import roles
+from portal.audit import security_event
+
+LAST_SEEN_SESSION_KEY = "portal_last_seen"
+# The last-seen time is rewritten at most once a minute, so a session may end up to a minute
+# before SESSION_IDLE_TIMEOUT of real inactivity, never after.
+LAST_SEEN_RESOLUTION = 60
+
+
+def otp_required_for(user) -> bool:
+    """Must ``user`` verify a second factor? Compliance, legal and superusers, when on."""
+    if not settings.OTP_REQUIRED or not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or roles.is_compliance_or_legal(user)
+
+
+def has_confirmed_device(user) -> bool:
+    return user_has_device(user, confirmed=True)
+
+
+class IdleTimeoutMiddleware:
+    """Logs out a session whose last request is older than ``SESSION_IDLE_TIMEOUT``.
+
+    The time of each request is kept in the session; the first request after the limit
+    ends the session (``logout`` flushes it, and the audit trail records the logout) and
+    goes on as an anonymous one, so the page asks for a login and comes back afterwards.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last_seen = request.session.get(LAST_SEEN_SESSION_KEY)
+            if last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
+                security_event("session.idle_timeout", user=request.user, idle=now - last_seen)
+                logout(request)
+                messages.info(request, "You were logged out after a period of inactivity.")
+            elif last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
+                # Not on every request: a session write per page would cost a query each.
+                request.session[LAST_SEEN_SESSION_KEY] = now
+        return self.get_response(request)
+
+
+def session_started(sender, request, user, **kwargs):
+    """``user_logged_in``: the idle clock of the new session starts at the login."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_SEEN_SESSION_KEY] = int(time.time())
+
+
+def _otp_exempt_paths() -> tuple[str, ...]:
+    return (
+        reverse("two_factor_enrol"),
+        reverse("two_factor_verify"),
+        reverse("logout"),
+        settings.STATIC_URL,
+    )
+
+
+class OTPRequiredMiddleware:
+    """Sends an unverified user who needs a second factor to verification (or enrolment)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (
+            otp_required_for(user)
+            and not user.is_verified()
+            and not request.path_info.startswith(_otp_exempt_paths())
+        ):
+            if request.path_info.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": "Two-factor verification is required: verify in the portal."},
+                    status=403,
+                )
+            return redirect_to_login(request.get_full_path(), reverse("two_factor_verify"))
+        return self.get_response(request)
+
+
+class EnrolledTokenAuthentication(TokenAuthentication):
+    """``Authorization: Token KEY``, refused for a user who must use a second factor and
+    has not enrolled one (a token issued before the rule, or through the admin)."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if otp_required_for(user) and not has_confirmed_device(user):
+            security_event("token.refused_without_two_factor", user=user)
+            raise exceptions.AuthenticationFailed(
+                "Enrol a two-factor device in the portal before using an API token."
+            )
+        return user, token

@@ -1,0 +1,160 @@
+"""Logins and sessions: lockout, password rules, session rotation, idle timeout, logout
+everywhere on a password change."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.models import AuditEvent
+from tests.factories import UserFactory
+
+PASSWORD = "correct horse battery staple"
+WRONG = "not-the-password-4711"
+
+
+@pytest.fixture
+def member(db):
+    user = UserFactory(username="mia")
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def log_in(client, username, password, ip="10.0.0.5"):
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def logged_in(client) -> bool:
+    return SESSION_KEY in client.session
+
+
+def test_five_wrong_passwords_lock_the_account_for_that_ip_until_the_cool_off_ends(member):
+    client = Client()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(4):
+            assert log_in(client, "mia", WRONG).status_code == 200  # the form, with its error
+        assert log_in(client, "mia", WRONG).status_code == 429  # the fifth locks
+
+        sixth = log_in(client, "mia", PASSWORD)
+        assert sixth.status_code == 429
+        assert "Login locked" in sixth.content.decode()
+        assert not logged_in(client)
+
+        # Another address is not locked: the lock is per user and IP.
+        other = Client()
+        assert log_in(other, "mia", PASSWORD, ip="10.0.0.6").status_code == 302
+        assert logged_in(other)
+
+        clock.shift(django_settings.AXES_COOLOFF_TIME - timedelta(seconds=5))
+        assert log_in(client, "mia", PASSWORD).status_code == 429
+
+        clock.shift(timedelta(seconds=10))
+        assert log_in(client, "mia", PASSWORD).status_code == 302
+        assert logged_in(client)
+
+
+def test_a_lockout_is_in_the_audit_trail_with_the_name_and_address(member):
+    client = Client()
+    for _ in range(5):
+        log_in(client, "mia", WRONG)
+
+    lockout = AuditEvent.objects.get(action="auth.lockout")
+    assert lockout.detail == {"username": "mia", "ip": "10.0.0.5"}
+    assert AuditEvent.objects.filter(action="auth.login_failed").count() == 5
+
+
+def test_a_successful_login_resets_the_failure_count(member):
+    client = Client()
+    for _ in range(4):
+        log_in(client, "mia", WRONG)
+    assert log_in(client, "mia", PASSWORD).status_code == 302
+    client.post(reverse("logout"))
+
+    for _ in range(4):
+        log_in(client, "mia", WRONG)
+    assert log_in(client, "mia", PASSWORD).status_code == 302
+
+
+def test_the_session_key_changes_at_login(member):
+    client = Client()
+    session = client.session
+    session["before_login"] = True
+    session.save()
+    anonymous_key = session.session_key
+
+    assert log_in(client, "mia", PASSWORD).status_code == 302
+
+    assert client.session.session_key != anonymous_key
+    assert logged_in(client)
+
+
+def test_changing_the_password_logs_out_every_other_session(member):
+    here, elsewhere = Client(), Client()
+    log_in(here, "mia", PASSWORD)
+    log_in(elsewhere, "mia", PASSWORD, ip="10.0.0.9")
+    assert elsewhere.get(reverse("customers:asset_list")).status_code == 200
+
+    response = here.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a much longer new passphrase 2026",
+            "new_password2": "a much longer new passphrase 2026",
+        },
+    )
+
+    assert response.status_code == 302
+    assert here.get(reverse("customers:asset_list")).status_code == 200  # this one stays
+    stale = elsewhere.get(reverse("customers:asset_list"))
+    assert stale.status_code == 302 and stale["Location"].startswith(reverse("login"))
+    assert AuditEvent.objects.filter(action="auth.password_change", actor=member).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("new_password", "message"),
+    [
+        ("Sh0rt-pass", "too short"),
+        ("password1234", "too common"),
+    ],
+)
+def test_a_short_or_common_password_is_refused(member, new_password, message):
+    client = Client()
+    log_in(client, "mia", PASSWORD)
+
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    member.refresh_from_db()
+    assert member.check_password(PASSWORD)
+
+
+def test_an_idle_session_older_than_the_timeout_is_logged_out(member, settings):
+    settings.SESSION_IDLE_TIMEOUT = 30 * 60
+    client = Client()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        log_in(client, "mia", PASSWORD)
+
+        clock.shift(timedelta(minutes=29))
+        assert client.get(reverse("customers:asset_list")).status_code == 200
+        clock.shift(timedelta(minutes=29))  # active 29 minutes ago: still in
+        assert client.get(reverse("customers:asset_list")).status_code == 200
+
+        clock.shift(timedelta(minutes=31))
+        response = client.get(reverse("customers:asset_list"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert not logged_in(client)
+    assert AuditEvent.objects.filter(action="auth.logout", actor=member).exists()

@@ -1,0 +1,446 @@
+"""The access-control sweep: every URL pattern of the site and the API, for every role and
+every demo object, against the expected matrix below.
+
+The patterns come from the URL resolver, so a new URL is swept without editing this file,
+and a URL the matrix does not know fails the sweep (``unknown_patterns``).
+
+To add a URL: one entry in ``EXPECTED``, keyed by its name (``namespace:name``), saying
+which demo objects fill its id (``objects=``, a key of ``DEMO_OBJECTS``) and, per HTTP
+method, what each role gets: a dict role -> outcome, or a function (role, object) ->
+outcome. The helpers ``signed_in``, ``visible``, ``only`` cover the usual shapes, e.g.::
+
+    "incidents:incident_detail": Url(objects="incidents", get=visible(incident_seen)),
+    "sharing-request-list": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+
+and, for a new kind of object, a line in ``DEMO_OBJECTS`` and a ``*_seen`` rule written
+from the design (who may see it), never from the selector under test.
+
+Roles are the demo users (``alice`` employee, ``carl`` other employee, ``bob`` owner of
+the demo assets, ``olivia`` compliance, ``lena`` legal, ``admin`` superuser) and
+``anonymous``. Each request runs in a savepoint that is rolled back, so a POST by one role
+never changes what the next one sees. POSTs carry an empty body: a role that may act gets
+past the visibility and permission checks and is stopped by validation (``PASSED``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+# --- Outcomes -----------------------------------------------------------------------------
+
+PAGE = "200"  # the page or JSON answer, for this role
+REDIRECT = "302"  # a redirect that is not to a login page
+DENIED = "403"  # visible object, action not allowed
+HIDDEN = "404"  # an object (or page) this role may not see
+NOT_ALLOWED = "405"  # wrong method, for a signed-in role
+LOGIN = "login"  # anonymous: to the login page (pages) or 401/403 (API)
+ADMIN_LOGIN = "admin-login"  # to the admin's login page (Django admin)
+# A POST with an empty body got past visibility and permission checks: 2xx, 400 (the
+# input was refused, nothing changed) or a redirect that is not to a login page.
+PASSED = "passed"
+# The Django admin, for a superuser: a page, a redirect, 404 for a missing object, or 403
+# where the admin itself refuses (adding or deleting audit events, axes records).
+ADMIN_OK = "admin-ok"
+
+ROLES = ["anonymous", "alice", "carl", "bob", "olivia", "lena", "admin"]
+SIGNED_IN = [role for role in ROLES if role != "anonymous"]
+PRIVILEGED = {"olivia", "lena", "admin"}  # must verify a second factor (logged in verified)
+
+Rule = dict | Callable
+
+
+@dataclass(frozen=True)
+class Url:
+    """What a URL answers: per method, per role (and object, when ``objects`` is set)."""
+
+    get: Rule | None = None
+    post: Rule | None = None
+    objects: str | None = None  # DEMO_OBJECTS key filling the URL's id
+    id_kwarg: str = "pk"
+
+
+def signed_in(outcome: str, **per_role: str) -> dict:
+    """Anonymous to the login page; every signed-in role ``outcome`` unless named."""
+    return {"anonymous": LOGIN, **{role: per_role.get(role, outcome) for role in SIGNED_IN}}
+
+
+def only(allowed: dict[str, str], otherwise: str = HIDDEN) -> dict:
+    """The roles in ``allowed`` get their outcome, other signed-in roles ``otherwise``."""
+    return signed_in(otherwise, **allowed)
+
+
+def visible(seen: Callable, outcome: str = PAGE, *, refused: dict | None = None) -> Callable:
+    """Per object: ``outcome`` for a role that may see it (``refused`` overrides for the
+    roles that see it but may not act: ``{"bob": DENIED}`` or a function), 404 otherwise."""
+
+    def rule(role, obj):
+        if role == "anonymous":
+            return LOGIN
+        if not seen(role, obj):
+            return HIDDEN
+        if callable(refused):
+            return refused(role, obj) or outcome
+        return (refused or {}).get(role, outcome)
+
+    return rule
+
+
+# --- Who may see what, from design.md and the demo data (not from the selectors) -----------
+
+
+def asset_seen(role, asset) -> bool:
+    """Catalogue: every employee, except restricted assets (owner, compliance, legal and
+    grantees only; the demo has no grant on a restricted asset)."""
+    return asset.classification != "restricted" or role in {asset.owner.username, "olivia", "lena"}
+
+
+def request_seen(role, access_request) -> bool:
+    """The requester, the asset's owner, compliance and legal (the deciders of its steps)."""
+    return role in {
+        access_request.requester.username,
+        access_request.asset.owner.username,
+        "olivia",
+        "lena",
+    }
+
+
+def grant_seen(role, grant) -> bool:
+    """The holder, the asset's owner and compliance (legal is not in the grants rule)."""
+    return role in {grant.user.username, grant.asset.owner.username, "olivia"}
+
+
+def grant_holder(role, grant) -> bool:
+    """Records and exports are read through one's own grant only, even by compliance."""
+    return role == grant.user.username
+
+
+def customer_seen(role, customer) -> bool:
+    """Customer records one by one: compliance and legal only."""
+    return role in {"olivia", "lena"}
+
+
+def recipient(role, notification) -> bool:
+    return role == notification.recipient.username
+
+
+def _withdraw(role, access_request):
+    # Only the requester withdraws; others who see the request are refused.
+    return None if role == access_request.requester.username else DENIED
+
+
+def _classify(role, asset):
+    # Only compliance classifies (the page checks the role before the form).
+    return None if role == "olivia" else DENIED
+
+
+def _export(role, grant):
+    return None if grant.level == "export" else DENIED
+
+
+# --- Demo objects that fill an id ------------------------------------------------------------
+
+
+def _customers_sample():
+    """Customers are many (2,450) and one rule covers them all (compliance and legal): the
+    first and last customer of each demo asset, restricted one included."""
+    from customers.models import Customer, DataAsset
+
+    picked = []
+    for asset in DataAsset.objects.order_by("pk"):
+        members = Customer.objects.filter(assets=asset).order_by("pk")
+        picked += [members.first(), members.last()]
+    return [customer for customer in picked if customer is not None]
+
+
+def _all(model_path: str, *related: str):
+    def load():
+        from django.apps import apps
+
+        model = apps.get_model(model_path)
+        return list(model.objects.select_related(*related).order_by("pk"))
+
+    return load
+
+
+DEMO_OBJECTS: dict[str, Callable[[], list]] = {
+    "assets": _all("customers.DataAsset", "owner"),
+    "requests": _all("customers.AccessRequest", "requester", "asset__owner"),
+    "grants": _all("customers.AccessGrant", "user", "asset__owner"),
+    "customers": _customers_sample,
+    "notifications": _all("portal.Notification", "recipient"),
+}
+
+# --- The expected matrix ----------------------------------------------------------------------
+
+EXPECTED: dict[str, Url] = {
+    # Accounts
+    "home": Url(get=signed_in(REDIRECT)),
+    "login": Url(get={role: PAGE for role in ROLES}),
+    "logout": Url(get={role: NOT_ALLOWED for role in ROLES}),  # POST only; not swept
+    "two_factor_verify": Url(get=signed_in(REDIRECT)),
+    # Employees are sent on to enrolment; the privileged roles are enrolled and verified.
+    "two_factor_enrol": Url(get=signed_in(PAGE, **dict.fromkeys(PRIVILEGED, REDIRECT))),
+    "password_change": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    # Catalogue and classification
+    "customers:asset_list": Url(get=signed_in(PAGE)),
+    "customers:asset_detail": Url(objects="assets", get=visible(asset_seen)),
+    "customers:asset_classify": Url(
+        objects="assets",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(asset_seen, PASSED, refused=_classify),
+    ),
+    # Access requests and approvals
+    "customers:request_list": Url(get=signed_in(PAGE)),
+    "customers:request_create": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    "customers:request_detail": Url(objects="requests", get=visible(request_seen)),
+    "customers:request_decide": Url(
+        objects="requests", get=signed_in(NOT_ALLOWED), post=visible(request_seen, PASSED)
+    ),
+    "customers:request_withdraw": Url(
+        objects="requests",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(request_seen, PASSED, refused=_withdraw),
+    ),
+    "customers:approvals": Url(get=signed_in(PAGE)),
+    # Grants
+    "customers:grant_list": Url(get=signed_in(PAGE)),
+    "customers:grant_list_owned": Url(get=signed_in(PAGE)),
+    "customers:grant_list_all": Url(get=only({"olivia": PAGE})),
+    "customers:grant_revoke": Url(
+        objects="grants", get=signed_in(NOT_ALLOWED), post=visible(grant_seen, PASSED)
+    ),
+    "customers:grant_records": Url(objects="grants", get=visible(grant_holder)),
+    "customers:grant_export": Url(objects="grants", get=visible(grant_holder, refused=_export)),
+    # Consent
+    "consent:customer_detail": Url(objects="customers", get=visible(customer_seen)),
+    "consent:consent_record": Url(
+        objects="customers",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(customer_seen, PASSED, refused={"lena": DENIED}),
+    ),
+    "consent:consent_import": Url(
+        get=only({"olivia": PAGE}, otherwise=DENIED),
+        post=only({"olivia": PASSED}, otherwise=DENIED),
+    ),
+    # Notifications
+    "notification_list": Url(get=signed_in(PAGE)),
+    "notification_read": Url(
+        objects="notifications", get=signed_in(NOT_ALLOWED), post=visible(recipient, PASSED)
+    ),
+    "notification_read_all": Url(get=signed_in(NOT_ALLOWED), post=signed_in(PASSED)),
+    # Audit log: compliance only, 404 for everyone else
+    "audit_log": Url(get=only({"olivia": PAGE})),
+    "audit_log_csv": Url(get=only({"olivia": PAGE})),
+    "api-audit": Url(get=only({"olivia": PAGE})),
+    "api-audit-verify": Url(get=only({"olivia": PAGE})),
+    # API: schema and docs
+    "api-schema": Url(get=signed_in(PAGE)),
+    "api-docs": Url(get=signed_in(PAGE)),
+    # API: catalogue, access requests, grants
+    "asset-list": Url(get=signed_in(PAGE)),
+    "asset-detail": Url(objects="assets", get=visible(asset_seen)),
+    # The body is checked before the role: an empty body is a 400 for whoever sees it.
+    "asset-classify": Url(
+        objects="assets", get=signed_in(NOT_ALLOWED), post=visible(asset_seen, PASSED)
+    ),
+    "access-request-list": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    "access-request-detail": Url(objects="requests", get=visible(request_seen)),
+    "access-request-approve": Url(
+        objects="requests", get=signed_in(NOT_ALLOWED), post=visible(request_seen, PASSED)
+    ),
+    "access-request-deny": Url(
+        objects="requests", get=signed_in(NOT_ALLOWED), post=visible(request_seen, PASSED)
+    ),
+    "access-request-withdraw": Url(
+        objects="requests",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(request_seen, PASSED, refused=_withdraw),
+    ),
+    "grant-list": Url(get=signed_in(PAGE)),
+    "grant-detail": Url(objects="grants", get=visible(grant_seen)),
+    "grant-revoke": Url(
+        objects="grants", get=signed_in(NOT_ALLOWED), post=visible(grant_seen, PASSED)
+    ),
+    "grant-records": Url(objects="grants", get=visible(grant_holder)),
+    "grant-export": Url(objects="grants", get=visible(grant_holder, refused=_export)),
+    # API: consent
+    "customer-consents": Url(objects="customers", get=visible(customer_seen)),
+    "consent-list": Url(
+        get=signed_in(NOT_ALLOWED), post=only({"olivia": PASSED}, otherwise=DENIED)
+    ),
+    # API: notifications
+    "notification-list": Url(get=signed_in(PAGE)),
+    "notification-read": Url(
+        objects="notifications", get=signed_in(NOT_ALLOWED), post=visible(recipient, PASSED)
+    ),
+    "notification-read-all": Url(get=signed_in(NOT_ALLOWED), post=signed_in(PASSED)),
+    # The Django admin: every view is wrapped by AdminSite.admin_view, which sends anyone
+    # but staff to its login page; one rule for the namespace, GET only (the sweep does
+    # not post to the admin). Its login page answers everyone.
+    "admin:*": Url(get={**dict.fromkeys(ROLES, ADMIN_LOGIN), "admin": ADMIN_OK}),
+    "admin:login": Url(get={**dict.fromkeys(ROLES, PAGE), "admin": REDIRECT}),
+    # Without its query (app_label, model_name, field_name) the admin refuses it.
+    "admin:autocomplete": Url(get={**dict.fromkeys(ROLES, ADMIN_LOGIN), "admin": DENIED}),
+    # Log out is POST only; others are sent to the admin's index (and from there to login).
+    "admin:logout": Url(get={**dict.fromkeys(ROLES, REDIRECT), "admin": NOT_ALLOWED}),
+}
+
+# Values for the admin's URL parameters (its objects, apps and catch-all).
+ADMIN_VALUES = {
+    "object_id": "1",
+    "object_pk": "1",
+    "pk": "1",
+    "id": "1",
+    "user_id": "1",
+    "group_id": "1",
+    "content_type_id": "1",
+    "app_label": "customers",
+    "url": "no-such-page/",
+}
+
+
+# --- The sweep --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    key: str  # namespace:name, or namespace:route for an unnamed pattern
+    route: str  # the full route, prefixes included
+    namespace: str
+    params: tuple[str, ...] = field(default=())
+
+
+def endpoints(urlconf: str | None = None) -> list[Endpoint]:
+    """Every URL pattern the resolver serves, with its key in the matrix."""
+    found: list[Endpoint] = []
+
+    def walk(patterns, prefix: str, namespace: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                inner = ":".join(part for part in (namespace, pattern.namespace) if part)
+                walk(pattern.url_patterns, route, inner)
+                continue
+            assert isinstance(pattern, URLPattern)
+            name = pattern.name or route
+            key = f"{namespace}:{name}" if namespace else name
+            found.append(Endpoint(key, route, namespace, tuple(_parameters(route))))
+
+    walk(get_resolver(urlconf).url_patterns, "", "")
+    return found
+
+
+def _parameters(route: str) -> Iterator[str]:
+    yield from re.findall(r"\(\?P<(\w+)>", route)
+    yield from re.findall(r"<(?:[^>:]+:)?([^>]+)>", re.sub(r"\(\?P<\w+>", "(", route))
+
+
+def entry_for(endpoint: Endpoint, expected: dict[str, Url]) -> Url | None:
+    if endpoint.key in expected:
+        return expected[endpoint.key]
+    return expected.get(f"{endpoint.namespace}:*") if endpoint.namespace else None
+
+
+def unknown_patterns(expected: dict[str, Url] = EXPECTED, urlconf: str | None = None) -> list[str]:
+    """URL patterns the matrix has no entry for: each is a failure of the sweep."""
+    return sorted({e.key for e in endpoints(urlconf) if entry_for(e, expected) is None})
+
+
+def build_path(route: str, values: dict[str, str]) -> str:
+    """The path of ``route`` with its parameters filled in (path() and regex patterns)."""
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
+    path = re.sub(r"<(?:[^>:]+:)?([^>]+)>", lambda m: values[m[1]], path)
+    path = re.sub(r"\((?!\?)[^)]*\)", "1", path)  # unnamed groups (admin history pages)
+    for regex, text in (("^", ""), ("$", ""), ("\\.", "."), ("/?", "/")):
+        path = path.replace(regex, text)
+    return "/" + path
+
+
+def _fillings(endpoint: Endpoint, entry: Url, objects: dict[str, list]):
+    """(path, object) for each way the URL is swept: once, or once per demo object."""
+    values = {"format": "json"}
+    if endpoint.namespace == "admin":
+        values.update(ADMIN_VALUES)
+    if entry.objects is None:
+        yield build_path(endpoint.route, values), None
+        return
+    for obj in objects[entry.objects]:
+        yield build_path(endpoint.route, {**values, entry.id_kwarg: str(obj.pk)}), obj
+
+
+def _accepts(outcome: str, response, path: str) -> bool:
+    status = response.status_code
+    location = response.get("Location", "")
+    to_login = location.startswith((settings.LOGIN_URL, "/admin/login/"))
+    if outcome == LOGIN:
+        if path.startswith("/api/"):
+            return status in (401, 403)
+        return status == 302 and location.startswith(settings.LOGIN_URL)
+    if outcome == ADMIN_LOGIN:
+        return status == 302 and location.startswith("/admin/login/")
+    if outcome == REDIRECT:
+        return status == 302 and not to_login
+    if outcome == PASSED:
+        return status in (200, 201, 204, 400) or (status == 302 and not to_login)
+    if outcome == ADMIN_OK:
+        return status in (200, 302, 403, 404) and not to_login
+    return str(status) == outcome
+
+
+def _expected(rule: Rule, role: str, obj) -> str:
+    return rule(role, obj) if callable(rule) else rule[role]
+
+
+def sweep(
+    client,
+    role: str,
+    *,
+    expected: dict[str, Url] = EXPECTED,
+    urlconf: str | None = None,
+    keys: set[str] | None = None,
+    swept: list[str] | None = None,
+) -> list[str]:
+    """Request every known URL as ``role`` (``client`` signed in as them) and return one
+    line per answer that is not the expected one. ``keys`` limits the sweep to some URLs;
+    ``swept``, when given, collects every request made."""
+    objects = {name: load() for name, load in DEMO_OBJECTS.items()}
+    mismatches = []
+    swept = [] if swept is None else swept
+    for endpoint in endpoints(urlconf):
+        entry = entry_for(endpoint, expected)
+        if entry is None or (keys is not None and endpoint.key not in keys):
+            continue
+        for method, rule in (("GET", entry.get), ("POST", entry.post)):
+            if rule is None:
+                continue
+            for path, obj in _fillings(endpoint, entry, objects):
+                match = resolve(path, urlconf)
+                if endpoint.namespace != "admin" and match.view_name != endpoint.key.split(":*")[0]:
+                    mismatches.append(f"{path} resolves to {match.view_name}, not {endpoint.key}")
+                    continue
+                outcome = _expected(rule, role, obj)
+                response = _request(client, method, path)
+                swept.append(f"{method} {path}")
+                if not _accepts(outcome, response, path):
+                    where = response.get("Location", "")
+                    mismatches.append(
+                        f"{role} {method} {path} ({endpoint.key}, {obj!r}): expected {outcome}, "
+                        f"got {response.status_code}{' -> ' + where if where else ''}"
+                    )
+    return mismatches
+
+
+def _request(client, method: str, path: str):
+    """One request in a savepoint that is rolled back: a POST changes nothing for later."""
+    with transaction.atomic():
+        response = client.generic(method, path)
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)
+        transaction.set_rollback(True)
+    return response
