@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from portal import services
+from portal import dashboard, services
 from portal.audit import HASHED_FIELDS
 from portal.forms import AuditFilterForm
 from portal.notifications import notification_mark_all_read, notification_mark_read
@@ -20,9 +20,14 @@ from portal.selectors import audit_event_list_for, notification_list_for
 
 
 def home(request):
+    """The dashboard: what needs this person, by role (``portal.dashboard``)."""
     if not request.user.is_authenticated:
         return redirect("login")
-    return redirect("customers:asset_list")
+    # Times read in the viewer's zone, as on the incident pages; stored in UTC.
+    with timezone.override(dashboard.zone_for(request.user)):
+        return render(
+            request, "portal/dashboard.html", {"dashboard": dashboard.dashboard_for(request.user)}
+        )
 
 
 def _wants_json(request) -> bool:
