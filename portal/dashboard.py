@@ -296,26 +296,37 @@ def _incident_rows(viewer: Viewer, incidents) -> list:
     return rows
 
 
-def open_incidents_section(viewer: Viewer) -> Section | None:
-    if not viewer.is_compliance:
-        return None
-    incidents = _open_incidents_with_clocks(viewer)
-    late = incidents.filter(Q(overdue=True) | Q(ack_late=True)).count()
+def _incidents_section(viewer: Viewer, incidents, *, late: int, **shown) -> Section:
+    """One list of open incidents with their clocks: compliance's, or legal's breaches."""
+    empty = shown.pop("empty")
     return Section(
-        key="open-incidents",
-        title="Open incidents",
         template="portal/dashboard/incidents.html",
         context={
             "incidents": _incident_rows(viewer, incidents),
             "total": incidents.count(),
             "late": late,
-            "empty": "No open incidents. Reports arrive here the moment they are sent.",
+            "empty": empty,
         },
         count=late,
-        link=reverse("incidents:list"),
-        link_text="All incidents",
         attention=bool(late),
         wide=True,
+        **shown,
+    )
+
+
+def open_incidents_section(viewer: Viewer) -> Section | None:
+    if not viewer.is_compliance:
+        return None
+    incidents = _open_incidents_with_clocks(viewer)
+    return _incidents_section(
+        viewer,
+        incidents,
+        late=incidents.filter(Q(overdue=True) | Q(ack_late=True)).count(),
+        key="open-incidents",
+        title="Open incidents",
+        empty="No open incidents. Reports arrive here the moment they are sent.",
+        link=reverse("incidents:list"),
+        link_text="All incidents",
     )
 
 
@@ -323,22 +334,15 @@ def breaches_section(viewer: Viewer) -> Section | None:
     if not viewer.is_legal:
         return None
     incidents = _open_incidents_with_clocks(viewer).filter(personal_data_breach=True)
-    late = incidents.filter(overdue=True).count()
-    return Section(
+    return _incidents_section(
+        viewer,
+        incidents,
+        late=incidents.filter(overdue=True).count(),
         key="breaches",
         title="Personal-data breaches",
-        template="portal/dashboard/incidents.html",
-        context={
-            "incidents": _incident_rows(viewer, incidents),
-            "total": incidents.count(),
-            "late": late,
-            "empty": "No open personal-data breach.",
-        },
-        count=late,
+        empty="No open personal-data breach.",
         link=reverse("incidents:list") + "?breach=yes",
         link_text="All breaches",
-        attention=bool(late),
-        wide=True,
     )
 
 

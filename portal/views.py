@@ -82,6 +82,7 @@ def notification_read(request, pk):
         notification.link, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(notification.link)
+    messages.success(request, f"Marked read: {notification.subject}")
     return redirect(_inbox_return(request))
 
 

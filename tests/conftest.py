@@ -54,7 +54,7 @@ def _required_services(request):
 
 
 # --- Browser tests (tests/e2e): Playwright driving Debian's Chromium ---------------------
-CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: apt-get install -y chromium
 
 
 def require_browser() -> None:

@@ -37,7 +37,22 @@ def make_asset(owner, name, *, customers=3):
     )
 
 
-def populate(size, *, requester, owner, compliance, legal, django_capture_on_commit_callbacks):
+def report_breach(*, reporter, responder, title: str):
+    """``reporter`` reports; ``responder`` acknowledges it and decides it is a breach."""
+    incident = incident_services.incident_report(
+        actor=reporter, title=title, description="Customer data reached the wrong people."
+    )
+    incident_services.incident_acknowledge(actor=responder, incident=incident)
+    return incident_services.incident_triage(
+        actor=responder,
+        incident=incident,
+        severity="high",
+        personal_data_breach=True,
+        breach_reason="Customer contact details were readable by people outside the company.",
+    )
+
+
+def populate(size, *, requester, owner, legal, django_capture_on_commit_callbacks):
     """``size`` of everything a dashboard shows: grants (each exported once), requests
     waiting for the owner, incidents (every other one a breach), refused requests."""
     essential = Purpose.objects.get(key=ESSENTIAL)
@@ -55,17 +70,11 @@ def populate(size, *, requester, owner, compliance, legal, django_capture_on_com
                 actor=requester, asset=asset, purpose=marketing, justification=JUSTIFICATION
             )
         with django_capture_on_commit_callbacks(execute=True):
-            incident = incident_services.incident_report(
-                actor=requester, title=f"Concern {n}", description="A list on a shared drive."
-            )
             if n % 2:
-                incident_services.incident_acknowledge(actor=compliance, incident=incident)
-                incident_services.incident_triage(
-                    actor=legal,
-                    incident=incident,
-                    severity="high",
-                    personal_data_breach=True,
-                    breach_reason="Customer phone numbers were readable by everyone.",
+                report_breach(reporter=requester, responder=legal, title=f"Breach {n}")
+            else:
+                incident_services.incident_report(
+                    actor=requester, title=f"Concern {n}", description="A list on a drive."
                 )
 
 
@@ -165,16 +174,7 @@ def test_compliance_sees_open_incidents_overdue_first_with_their_clocks(
     start = timezone.now() - timedelta(days=5)
     with django_capture_on_commit_callbacks(execute=True):
         with time_machine.travel(start, tick=False):
-            old = incident_services.incident_report(
-                actor=requester, title="Old breach", description="Sent to a vendor."
-            )
-            incident_services.incident_acknowledge(actor=compliance_officer, incident=old)
-            incident_services.incident_triage(
-                actor=compliance_officer,
-                incident=old,
-                personal_data_breach=True,
-                breach_reason="Names and e-mails went to the wrong vendor.",
-            )
+            report_breach(reporter=requester, responder=compliance_officer, title="Old breach")
         fresh = incident_services.incident_report(
             actor=requester, title="Fresh report", description="Just now."
         )
@@ -271,16 +271,7 @@ def test_legal_sees_its_approvals_and_breaches_and_no_compliance_sections(
             access_request=access_request, actor=actor, approve=True, reason="Needed for it."
         )
     with django_capture_on_commit_callbacks(execute=True):
-        breach = incident_services.incident_report(
-            actor=requester, title="Laptop lost", description="With an export on it."
-        )
-        incident_services.incident_acknowledge(actor=legal_counsel, incident=breach)
-        incident_services.incident_triage(
-            actor=legal_counsel,
-            incident=breach,
-            personal_data_breach=True,
-            breach_reason="Unencrypted customer export.",
-        )
+        report_breach(reporter=requester, responder=legal_counsel, title="Laptop lost")
         incident_services.incident_report(
             actor=requester, title="Not a breach yet", description="Unclear."
         )
@@ -348,7 +339,6 @@ def test_dashboard_query_count_does_not_grow_with_requests_grants_and_incidents(
         size,
         requester=requester,
         owner=owner,
-        compliance=compliance_officer,
         legal=legal_counsel,
         django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
     )
