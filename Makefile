@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Two-factor is off for the demo accounts only here (OTP_REQUIRED=0); production keeps it on.
 DEMO_ENV := DEBUG=1 OTP_REQUIRED=0
 
-.PHONY: run setup install install-dev test lint format worker beat run-prod need-redis
+.PHONY: run setup install install-dev test lint format worker beat run-prod need-redis vendor
 
 run: setup
 	@$(DEMO_ENV) $(BIN)/python manage.py seed_demo --accounts-only
@@ -70,3 +70,14 @@ run-prod: install need-redis
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/honcho start --procfile Procfile
+
+# --- Front-end files from the npm registry (pinned in package.json / package-lock.json) ----
+# The built files are committed, so `make run` and `make test` need Python only; run this
+# after changing a version in package.json to refresh them.
+vendor:
+	npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p portal/static/vendor/chartjs tests/e2e/vendor/axe-core
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md portal/static/vendor/chartjs/
+	cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE tests/e2e/vendor/axe-core/
+	# No source map is shipped: a reference to a missing one fails collectstatic's manifest.
+	sed -i '/sourceMappingURL=/d' portal/static/vendor/chartjs/chart.umd.min.js

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import services
+from portal import dashboard, services
 from portal.audit import HASHED_FIELDS, security_event
 from portal.errors import ApplicationError
 from portal.forms import AuditFilterForm, OTPTokenForm
@@ -28,9 +28,14 @@ from portal.selectors import audit_event_list_for, notification_list_for
 
 
 def home(request):
+    """The dashboard: what needs this person, by role (``portal.dashboard``)."""
     if not request.user.is_authenticated:
         return redirect("login")
-    return redirect("customers:asset_list")
+    # Times read in the viewer's zone, as on the incident pages; stored in UTC.
+    with timezone.override(dashboard.zone_for(request.user)):
+        return render(
+            request, "portal/dashboard.html", {"dashboard": dashboard.dashboard_for(request.user)}
+        )
 
 
 def _wants_json(request) -> bool:
@@ -88,6 +93,7 @@ def notification_read(request, pk):
         notification.link, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(notification.link)
+    messages.success(request, f"Marked read: {notification.subject}")
     return redirect(_inbox_return(request))
 
 

@@ -49,6 +49,23 @@ def _required_services(request):
             )
     if request.node.get_closest_marker("redis") and not redis_is_up():
         missing_service("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0 to a running Redis")
+    if request.node.get_closest_marker("e2e"):
+        require_browser()
+
+
+# --- Browser tests (tests/e2e): Playwright driving Debian's Chromium ---------------------
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: apt-get install -y chromium
+
+
+def require_browser() -> None:
+    """Skip (locally) or fail (CI=true) when Chromium or Playwright's package is missing.
+    Playwright's own browser downloads are never used: they cannot be fetched here."""
+    if not os.path.exists(CHROMIUM):
+        missing_service(f"needs Chromium at {CHROMIUM}: apt-get install -y chromium")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing_service("needs Playwright's Python package: pip install -r requirements-dev.txt")
 
 
 @pytest.fixture(autouse=True)

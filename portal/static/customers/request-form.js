@@ -7,6 +7,7 @@
   var asset = form.querySelector("[name=asset]");
   var purpose = form.querySelector("[name=purpose]");
   var box = document.getElementById("coverage");
+  var latest = 0;  // only the answer to the latest choice is shown (answers can overtake)
 
   function show(text, warn) {
     box.textContent = text;
@@ -16,15 +17,17 @@
 
   function update() {
     if (!asset.value || !purpose.value) { box.classList.add("d-none"); return; }
+    var key = purpose.value;
     var url = form.dataset.coverageUrl + encodeURIComponent(asset.value) +
-      "/?purpose=" + encodeURIComponent(purpose.value);
+      "/?purpose=" + encodeURIComponent(key);
+    var ticket = ++latest;
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (body) {
-        if (!body || !body.coverage) { return; }
+        if (ticket !== latest || !body || !body.coverage) { return; }
         var c = body.coverage;
         show(c.eligible.toLocaleString("en") + " of " + c.total.toLocaleString("en") +
-          " customers are eligible for " + purpose.value + ".", c.eligible === 0);
+          " customers are eligible for " + key + ".", c.eligible === 0);
       })
       .catch(function () { /* the Check coverage button still works */ });
   }
