@@ -44,6 +44,8 @@ from customers.selectors import (
     access_requests_of,
     access_requests_waiting_for,
     active_grants,
+    retention_list_for,
+    subject_request_list_for,
 )
 from incidents.clocks import zone_for
 from incidents.models import Severity, Status
@@ -555,6 +557,47 @@ def audit_chain_section(viewer: Viewer) -> Section | None:
     )
 
 
+def subject_requests_section(viewer: Viewer) -> Section | None:
+    """Compliance: open data subject requests, the one due soonest (or overdue) first."""
+    if not viewer.is_compliance:
+        return None
+    open_requests = subject_request_list_for(viewer.user).filter(status="open")
+    today = timezone.localdate(viewer.now)
+    rows = list(open_requests.order_by("due_on", "id")[:LIST_LIMIT])
+    overdue = open_requests.filter(due_on__lt=today).count()
+    return Section(
+        key="subject-requests",
+        title="Data subject requests",
+        template="portal/dashboard/subject_requests.html",
+        context={"rows": rows, "today": today, "overdue": overdue},
+        count=open_requests.count(),
+        link=reverse("customers:subject_request_list"),
+        link_text="All subject requests",
+        attention=overdue > 0,
+    )
+
+
+def retention_section(viewer: Viewer) -> Section | None:
+    """Assets past their retention date: all of them for compliance, their own for an
+    owner, until the deletion or a new date is recorded."""
+    if not (viewer.is_compliance or viewer.is_owner):
+        return None
+    assets = retention_list_for(viewer.user, today=timezone.localdate(viewer.now))
+    rows = list(assets[:LIST_LIMIT])
+    if not rows and not viewer.is_compliance:
+        return None
+    return Section(
+        key="retention",
+        title="Past their retention date",
+        template="portal/dashboard/retention.html",
+        context={"rows": rows},
+        count=assets.count(),
+        link=reverse("customers:retention_list"),
+        link_text="Retention",
+        attention=bool(rows),
+    )
+
+
 # --- The page ----------------------------------------------------------------------------
 
 # The sections, in the order the page shows them; each returns None when it is not for the
@@ -568,9 +611,8 @@ SECTIONS: list[SectionBuilder] = [
     # Add a builder such as ``sharing_requests_section(viewer)`` here: the viewer's own
     # sharing requests and, for approvers, those waiting for them (the approval engine's
     # open steps already list them under ``approvals`` only for access requests).
-    # --- Extension point: data subject requests and retention (customers/) -------------
-    # Add builders such as ``subject_requests_section`` (requests due soon, overdue first)
-    # and ``retention_section`` (assets past their retention date) here.
+    subject_requests_section,
+    retention_section,
     access_to_my_assets_section,
     expiring_grants_section,
     my_requests_section,

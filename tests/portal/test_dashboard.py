@@ -314,11 +314,44 @@ def test_a_section_added_to_the_extension_point_is_rendered_for_whom_it_returns(
     assert 'id="sharing-requests"' not in employee_page
 
 
+def test_assets_past_retention_and_subject_requests_reach_the_dashboards(
+    client, owner, compliance_officer, requester
+):
+    from datetime import date
+
+    from customers.services import subject_request_create
+
+    past = make_asset(owner, "Old campaign list")
+    past.retention_date = date(2020, 1, 31)
+    past.save()
+    make_asset(owner, "Current list")
+    customer = past.customers.first()
+    subject_request_create(
+        actor=compliance_officer,
+        type="access",
+        customer=customer,
+        received_on=timezone.localdate() - timedelta(days=40),
+        identity_verification="Signed-in customer account, matched e-mail address.",
+    )
+
+    officer_page = home(client, compliance_officer).content.decode()
+    owner_page = home(client, owner).content.decode()
+    employee_page = home(client, requester).content.decode()
+
+    assert 'id="retention"' in officer_page and "Old campaign list" in officer_page
+    assert "Current list" not in officer_page.split('id="retention"')[1].split("</section>")[0]
+    assert 'id="subject-requests"' in officer_page and "overdue since" in officer_page
+    assert 'id="retention"' in owner_page and "Old campaign list" in owner_page
+    assert 'id="subject-requests"' not in owner_page
+    assert 'id="retention"' not in employee_page
+
+
 # --- Query counts -------------------------------------------------------------------------
 
 # Size 14 is past every list's cut (10 rows) and the coverage table's 10 (asset, purpose)
 # pairs: compliance's bound includes two queries per pair (``coverage_for``).
-QUERY_BOUNDS = {"requester": 13, "owner": 21, "compliance_officer": 45, "legal_counsel": 17}
+# Compliance and owners also read the retention list; compliance the subject requests.
+QUERY_BOUNDS = {"requester": 13, "owner": 23, "compliance_officer": 53, "legal_counsel": 17}
 
 
 @pytest.mark.parametrize("size", [2, 14])
