@@ -166,8 +166,9 @@ def sharing_seen(role, sharing_request) -> bool:
 
 
 def sharing_requester(role, sharing_request) -> bool:
-    """The package is downloaded by the requester only (compliance included: 404)."""
-    return role == sharing_request.requester.username
+    """The package is downloaded by the requester only (compliance included: 404), once
+    the final approval made it (before that there is nothing to download: 404)."""
+    return role == sharing_request.requester.username and hasattr(sharing_request, "package")
 
 
 def withdrawal_seen(role, withdrawal) -> bool:
@@ -175,15 +176,12 @@ def withdrawal_seen(role, withdrawal) -> bool:
     return sharing_seen(role, withdrawal.package.request)
 
 
-def _forward(role, withdrawal):
-    # The requester or compliance marks a withdrawal forwarded.
-    requester = withdrawal.package.request.requester.username
-    return None if role in {requester, "olivia"} else DENIED
-
-
-def _deletion(role, sharing_request):
-    # Compliance records the recipient's deletion confirmation.
-    return None if role == "olivia" else DENIED
+# Marking a withdrawal forwarded (requester or compliance) and recording the recipient's
+# deletion (compliance) validate the form before the service checks the role: an empty body
+# is refused with a message (redirect to the request, nothing changed) for anyone who sees
+# the request; a valid post by anyone else is 403 (tests/consent/test_sharing.py,
+# ``test_only_the_requester_or_compliance_marks_a_withdrawal_forwarded``,
+# ``test_only_compliance_records_the_recipients_deletion``).
 
 
 def compliance_only(role, obj) -> bool:
@@ -256,7 +254,8 @@ DEMO_OBJECTS: dict[str, Callable[[], list]] = {
     "notifications": _all("portal.Notification", "recipient"),
     "incidents": _all("incidents.Incident", "reporter"),
     "duties": _all("incidents.IncidentDuty", "incident__reporter"),
-    # The demo makes no sharing request: these URLs are swept over an empty list.
+    # seed_demo makes no sharing request: the sweep's fixture adds two (one packaged, with a
+    # withdrawal to forward; one pending), ``test_url_sweep.add_sharing_requests``.
     "sharing_requests": _all("consent.SharingRequest", "requester", "asset__owner"),
     "withdrawals": _all(
         "consent.SharingWithdrawal",
@@ -371,12 +370,12 @@ EXPECTED: dict[str, Url] = {
             "withdrawal_pk": withdrawal.pk,
         },
         get=signed_in(NOT_ALLOWED),
-        post=visible(withdrawal_seen, PASSED, refused=_forward),
+        post=visible(withdrawal_seen, PASSED),
     ),
     "consent:sharing_deletion": Url(
         objects="sharing_requests",
         get=signed_in(NOT_ALLOWED),
-        post=visible(sharing_seen, PASSED, refused=_deletion),
+        post=visible(sharing_seen, PASSED),
     ),
     # Data subject requests and retention (issue 12): compliance only (404 for anyone else,
     # legal included), except an owner's own erasure tasks and retention (``_retention``).
