@@ -93,7 +93,8 @@ def test_demo_has_an_open_erasure_half_confirmed_and_an_answered_access_request(
     }
     access = DataSubjectRequest.objects.get(type="access")
     assert access.status == "closed" and access.report_generated_at is not None
-    assert authenticate(username="dora", password="demo") is not None
+    request = RequestFactory().post("/accounts/login/")
+    assert authenticate(request, username="dora", password="demo") is not None
 
     call_command("seed_demo", stdout=StringIO())
     assert DataSubjectRequest.objects.count() == 2

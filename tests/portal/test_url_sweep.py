@@ -5,6 +5,7 @@ is seeded once for this module (in a transaction rolled back at its end); each t
 a savepoint inside it, with two-factor on and the privileged roles verified.
 """
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -12,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,10 +34,50 @@ from tests.portal.url_sweep import (
 LEAKY_URLCONF = "tests.portal.leaky_urls"
 
 
+def add_sharing_requests() -> None:
+    """The demo seeds no sharing request: alice's to share bob's "Nordic retail customers",
+    approved (its package made, then one withdrawal to forward), and carl's, waiting for
+    bob, so every sharing URL with an id is swept over real objects."""
+    from consent import services as sharing
+    from consent.models import Purpose, SharingPackageCustomer
+    from customers.models import DataAsset
+    from tests.customers.conftest import consent
+
+    users = {user.username: user for user in get_user_model().objects.all()}
+    asset = DataAsset.objects.get(name="Nordic retail customers")
+
+    def share(requester):
+        return sharing.sharing_request_create(
+            actor=users[requester],
+            asset=asset,
+            purpose=Purpose.objects.get(key="essential.service"),
+            justification="The logistics partner delivers the spring orders to them.",
+            recipient="Nordic Logistics AS",
+            recipient_country="NO",
+            agreement_reference="DPA-2024-017",
+            agreement_end=timezone.localdate() + timedelta(days=365),
+            categories=["user.contact.email"],
+        )
+
+    approved = share("alice")
+    for decider in (asset.owner.username, "olivia", "lena"):
+        approved.refresh_from_db()
+        sharing.sharing_request_decide(
+            sharing_request=approved,
+            actor=users[decider],
+            approve=True,
+            reason="Checked the agreement and the consent coverage.",
+        )
+    shared = SharingPackageCustomer.objects.filter(package__request=approved).first()
+    consent([shared.customer], "third_party_sharing", status="withdrawn")
+    share("carl")
+
+
 @pytest.fixture(scope="module")
 def demo_data(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         call_command("seed_demo", stdout=StringIO())
+        add_sharing_requests()
         yield
         transaction.set_rollback(True)
 
@@ -57,6 +99,11 @@ def client_for(role: str) -> Client:
 @pytest.fixture
 def two_factor_on(settings):
     settings.OTP_REQUIRED = True
+
+
+def test_the_sweep_has_an_object_of_each_kind_to_fill_ids_with(demo_data, db):
+    empty = [name for name, load in url_sweep.DEMO_OBJECTS.items() if not load()]
+    assert empty == []
 
 
 def test_every_url_pattern_of_the_site_and_the_api_is_in_the_matrix(demo_data, db):
@@ -98,7 +145,9 @@ def test_the_sweep_flags_a_view_that_forgets_its_permission_check(
     anonymous = sweep(client_for("anonymous"), "anonymous", expected=expected, keys={"leaky_asset"})
     carl = sweep(client_for("carl"), "carl", expected=expected, keys={"leaky_asset"})
 
-    assert len(anonymous) == 4  # every demo asset, without logging in
+    assets = url_sweep.DEMO_OBJECTS["assets"]()
+    assert len(assets) >= 4
+    assert len(anonymous) == len(assets)  # every demo asset, without logging in
     assert all(f"expected {LOGIN}, got 200" in line for line in anonymous)
     # carl may not see the restricted "Key accounts": the real page says 404, this one shows it.
     assert len(carl) == 1

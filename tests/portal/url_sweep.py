@@ -63,11 +63,18 @@ class Url:
     post: Rule | None = None
     objects: str | None = None  # DEMO_OBJECTS key filling the URL's id
     id_kwarg: str = "pk"
+    # For a URL with two ids (an incident's duty, a request's task): object -> its values.
+    kwargs: Callable | None = None
 
 
 def signed_in(outcome: str, **per_role: str) -> dict:
     """Anonymous to the login page; every signed-in role ``outcome`` unless named."""
     return {"anonymous": LOGIN, **{role: per_role.get(role, outcome) for role in SIGNED_IN}}
+
+
+# A POST-only page whose method check runs before the login check (the incident actions):
+# a GET is refused with 405 for everyone, anonymous included; it reads nothing.
+POST_ONLY = dict.fromkeys(ROLES, NOT_ALLOWED)
 
 
 def only(allowed: dict[str, str], otherwise: str = HIDDEN) -> dict:
@@ -129,6 +136,77 @@ def recipient(role, notification) -> bool:
     return role == notification.recipient.username
 
 
+TRIAGERS = {"olivia", "lena"}  # Compliance and Legal work every incident
+
+
+def incident_seen(role, incident) -> bool:
+    """Issue 7: the reporter sees their own reports; compliance and legal see every incident;
+    anyone else 404 (a confidential report included: the reporter still sees it)."""
+    return role == incident.reporter.username or role in TRIAGERS
+
+
+def duty_seen(role, duty) -> bool:
+    """A notification duty is part of its incident: the incident's rule."""
+    return incident_seen(role, duty.incident)
+
+
+def _triage(role, obj):
+    # Triage actions: compliance and legal only; the reporter sees the report and is refused.
+    return None if role in TRIAGERS else DENIED
+
+
+def sharing_seen(role, sharing_request) -> bool:
+    """Issue 8: the requester, the asset's owner, compliance and legal (the deciders)."""
+    return role in {
+        sharing_request.requester.username,
+        sharing_request.asset.owner.username,
+        "olivia",
+        "lena",
+    }
+
+
+def sharing_requester(role, sharing_request) -> bool:
+    """The package is downloaded by the requester only (compliance included: 404), once
+    the final approval made it (before that there is nothing to download: 404)."""
+    return role == sharing_request.requester.username and hasattr(sharing_request, "package")
+
+
+def withdrawal_seen(role, withdrawal) -> bool:
+    """A withdrawal to forward is part of its sharing request: that request's rule."""
+    return sharing_seen(role, withdrawal.package.request)
+
+
+# Marking a withdrawal forwarded (requester or compliance) and recording the recipient's
+# deletion (compliance) validate the form before the service checks the role: an empty body
+# is refused with a message (redirect to the request, nothing changed) for anyone who sees
+# the request; a valid post by anyone else is 403 (tests/consent/test_sharing.py,
+# ``test_only_the_requester_or_compliance_marks_a_withdrawal_forwarded``,
+# ``test_only_compliance_records_the_recipients_deletion``).
+
+
+def compliance_only(role, obj) -> bool:
+    """Issue 12: subject requests and customer footprints are compliance's only (legal
+    included: 404)."""
+    return role == "olivia"
+
+
+def task_owner(role, task) -> bool:
+    """Issue 12: an erasure task is confirmed by its owner only (compliance included: 404)."""
+    return role == task.owner.username
+
+
+def _retention(role, asset):
+    """Retention (issue 12, README "Retention"; ``customers.views.retention_*``): the list
+    page answers every employee with what they may act on (compliance: every asset past its
+    retention date; an owner: their own). Recording a deletion or a new date on an asset is
+    for its owner or compliance: the asset is loaded under the catalogue rule (404 for one
+    the role may not see) and the form is validated before the role is checked, so an empty
+    body is refused (redirect with the message, nothing changed) for anyone who sees the
+    asset, and the service's role check answers 403 to a valid post by anyone else (covered
+    by ``tests/customers``)."""
+    return None
+
+
 def _withdraw(role, access_request):
     # Only the requester withdraws; others who see the request are refused.
     return None if role == access_request.requester.username else DENIED
@@ -174,6 +252,18 @@ DEMO_OBJECTS: dict[str, Callable[[], list]] = {
     "grants": _all("customers.AccessGrant", "user", "asset__owner"),
     "customers": _customers_sample,
     "notifications": _all("portal.Notification", "recipient"),
+    "incidents": _all("incidents.Incident", "reporter"),
+    "duties": _all("incidents.IncidentDuty", "incident__reporter"),
+    # seed_demo makes no sharing request: the sweep's fixture adds two (one packaged, with a
+    # withdrawal to forward; one pending), ``test_url_sweep.add_sharing_requests``.
+    "sharing_requests": _all("consent.SharingRequest", "requester", "asset__owner"),
+    "withdrawals": _all(
+        "consent.SharingWithdrawal",
+        "package__request__requester",
+        "package__request__asset__owner",
+    ),
+    "subject_requests": _all("customers.DataSubjectRequest"),
+    "erasure_tasks": _all("customers.ErasureTask", "owner"),
 }
 
 # --- The expected matrix ----------------------------------------------------------------------
@@ -228,6 +318,103 @@ EXPECTED: dict[str, Url] = {
         get=only({"olivia": PAGE}, otherwise=DENIED),
         post=only({"olivia": PASSED}, otherwise=DENIED),
     ),
+    # Incidents (issue 7): anyone reports; the reporter sees their own; compliance and
+    # legal see and work every incident; triage actions refuse the reporter (403).
+    # The triage list; anyone else is sent on to their own reports (nothing of others shown).
+    "incidents:list": Url(get=signed_in(REDIRECT, olivia=PAGE, lena=PAGE)),
+    "incidents:report": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    "incidents:mine": Url(get=signed_in(PAGE)),
+    "incidents:detail": Url(objects="incidents", get=visible(incident_seen)),
+    **{
+        f"incidents:{name}": Url(
+            objects="incidents",
+            get=POST_ONLY,
+            post=visible(incident_seen, PASSED, refused=_triage),
+        )
+        for name in (
+            "acknowledge",
+            "triage",
+            "note",
+            "regime_apply",
+            "awareness",
+            "no_risk_propose",
+            "no_risk_confirm",
+            "customer_notice",
+        )
+    },
+    "incidents:duty_record": Url(
+        objects="duties",
+        kwargs=lambda duty: {"pk": duty.incident_id, "duty_pk": duty.pk},
+        get=POST_ONLY,
+        post=visible(duty_seen, PASSED, refused=_triage),
+    ),
+    # External sharing (issue 8)
+    "consent:sharing_list": Url(get=signed_in(PAGE)),
+    "consent:sharing_create": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    "consent:sharing_withdrawals": Url(get=signed_in(PAGE)),
+    "consent:sharing_deletions": Url(get=signed_in(PAGE)),
+    "consent:sharing_detail": Url(objects="sharing_requests", get=visible(sharing_seen)),
+    "consent:sharing_decide": Url(
+        objects="sharing_requests", get=signed_in(NOT_ALLOWED), post=visible(sharing_seen, PASSED)
+    ),
+    "consent:sharing_withdraw": Url(
+        objects="sharing_requests",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(sharing_seen, PASSED, refused=_withdraw),
+    ),
+    "consent:sharing_package": Url(objects="sharing_requests", get=visible(sharing_requester)),
+    "consent:sharing_withdrawal_forwarded": Url(
+        objects="withdrawals",
+        kwargs=lambda withdrawal: {
+            "pk": withdrawal.package.request_id,
+            "withdrawal_pk": withdrawal.pk,
+        },
+        get=signed_in(NOT_ALLOWED),
+        post=visible(withdrawal_seen, PASSED),
+    ),
+    "consent:sharing_deletion": Url(
+        objects="sharing_requests",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(sharing_seen, PASSED),
+    ),
+    # Data subject requests and retention (issue 12): compliance only (404 for anyone else,
+    # legal included), except an owner's own erasure tasks and retention (``_retention``).
+    # The search page is compliance's (issue 12 "for compliance"); the API search also
+    # answers legal (README "legal may search too"; legal reads customer records one by
+    # one already, ``customer_seen``). Reported to the lead: the two doors disagree.
+    "customers:customer_search": Url(get=only({"olivia": PAGE})),
+    "customers:customer_footprint": Url(objects="customers", get=visible(compliance_only)),
+    "customers:subject_request_list": Url(get=only({"olivia": PAGE})),
+    "customers:subject_request_create": Url(
+        get=only({"olivia": PAGE}), post=only({"olivia": PASSED})
+    ),
+    "customers:subject_request_detail": Url(
+        objects="subject_requests", get=visible(compliance_only)
+    ),
+    **{
+        f"customers:subject_request_{name}": Url(
+            objects="subject_requests",
+            get=signed_in(NOT_ALLOWED),
+            post=visible(compliance_only, PASSED),
+        )
+        for name in ("extend", "close")
+    },
+    "customers:subject_request_report": Url(
+        objects="subject_requests", get=visible(compliance_only)
+    ),
+    "customers:erasure_task_list": Url(get=signed_in(PAGE)),
+    "customers:erasure_task_confirm": Url(
+        objects="erasure_tasks", get=signed_in(NOT_ALLOWED), post=visible(task_owner, PASSED)
+    ),
+    "customers:retention_list": Url(get=signed_in(PAGE)),
+    **{
+        f"customers:retention_{name}": Url(
+            objects="assets",
+            get=signed_in(NOT_ALLOWED),
+            post=visible(asset_seen, PASSED, refused=_retention),
+        )
+        for name in ("extend", "delete")
+    },
     # Notifications
     "notification_list": Url(get=signed_in(PAGE)),
     "notification_read": Url(
@@ -274,6 +461,69 @@ EXPECTED: dict[str, Url] = {
     "consent-list": Url(
         get=signed_in(NOT_ALLOWED), post=only({"olivia": PASSED}, otherwise=DENIED)
     ),
+    # API: incidents (issue 7)
+    "incident-list": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    "incident-detail": Url(objects="incidents", get=visible(incident_seen)),
+    **{
+        f"incident-{name}": Url(
+            objects="incidents",
+            get=signed_in(NOT_ALLOWED),
+            post=visible(incident_seen, PASSED, refused=_triage),
+        )
+        for name in (
+            "acknowledge",
+            "awareness",
+            "customer-notice",
+            "no-risk-confirm",
+            "no-risk-propose",
+            "notes",
+            "regimes",
+        )
+    },
+    "incident-duty-record": Url(
+        objects="duties",
+        kwargs=lambda duty: {"pk": duty.incident_id, "duty_pk": duty.pk},
+        get=signed_in(NOT_ALLOWED),
+        post=visible(duty_seen, PASSED, refused=_triage),
+    ),
+    # API: external sharing (issue 8)
+    "sharing-request-list": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    "sharing-request-detail": Url(objects="sharing_requests", get=visible(sharing_seen)),
+    **{
+        f"sharing-request-{name}": Url(
+            objects="sharing_requests",
+            get=signed_in(NOT_ALLOWED),
+            post=visible(sharing_seen, PASSED),
+        )
+        for name in ("approve", "deny")
+    },
+    "sharing-request-withdraw": Url(
+        objects="sharing_requests",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(sharing_seen, PASSED, refused=_withdraw),
+    ),
+    "sharing-request-package": Url(objects="sharing_requests", get=visible(sharing_requester)),
+    # API: data subject requests (issue 12)
+    "customer-list": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "customer-footprint": Url(objects="customers", get=visible(compliance_only)),
+    "subject-request-list": Url(get=only({"olivia": PAGE}), post=only({"olivia": PASSED})),
+    "subject-request-detail": Url(objects="subject_requests", get=visible(compliance_only)),
+    **{
+        f"subject-request-{name}": Url(
+            objects="subject_requests",
+            get=signed_in(NOT_ALLOWED),
+            post=visible(compliance_only, PASSED),
+        )
+        for name in ("extend", "close")
+    },
+    "subject-request-report": Url(objects="subject_requests", get=visible(compliance_only)),
+    "subject-request-confirm-task": Url(
+        objects="erasure_tasks",
+        kwargs=lambda task: {"pk": task.request_id, "task": task.pk},
+        get=signed_in(NOT_ALLOWED),
+        post=visible(task_owner, PASSED),
+    ),
+    "erasure-task-list": Url(get=signed_in(PAGE)),
     # API: notifications
     "notification-list": Url(get=signed_in(PAGE)),
     "notification-read": Url(
@@ -371,7 +621,8 @@ def _fillings(endpoint: Endpoint, entry: Url, objects: dict[str, list]):
         yield build_path(endpoint.route, values), None
         return
     for obj in objects[entry.objects]:
-        yield build_path(endpoint.route, {**values, entry.id_kwarg: str(obj.pk)}), obj
+        ids = entry.kwargs(obj) if entry.kwargs else {entry.id_kwarg: obj.pk}
+        yield build_path(endpoint.route, {**values, **{k: str(v) for k, v in ids.items()}}), obj
 
 
 def _accepts(outcome: str, response, path: str) -> bool:
