@@ -81,7 +81,9 @@ def purpose_by_key(key: str, *, field: str = "purpose") -> Purpose:
     No trimming or prefix matching: ``marketing.communications.email;x`` or a trailing
     space is an unknown key, not ``marketing.communications.email``.
     """
-    purpose = Purpose.objects.filter(key=key, active=True).first() if key else None
+    # A NUL character cannot reach PostgreSQL (a server error): it is simply no key.
+    usable = bool(key) and "\x00" not in key
+    purpose = Purpose.objects.filter(key=key, active=True).first() if usable else None
     if purpose is None:
         raise ApplicationError(f"Unknown purpose {key!r}.", field=field)
     return purpose

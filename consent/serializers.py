@@ -14,7 +14,7 @@ from consent.models import (
     TransferSafeguard,
 )
 from consent.selectors import deletion_status
-from portal.serializers import StepSerializer
+from portal.serializers import KeyRelatedField, StepSerializer
 
 
 class CoverageSerializer(serializers.Serializer):
@@ -67,7 +67,7 @@ class ConsentCreateSerializer(serializers.Serializer):
     through the same loader as the customer page."""
 
     customer = serializers.IntegerField(min_value=1)
-    purpose = serializers.SlugRelatedField(
+    purpose = KeyRelatedField(
         slug_field="key",
         queryset=Purpose.objects.filter(active=True),
         error_messages={"does_not_exist": "Unknown purpose {value!r}."},
@@ -87,7 +87,7 @@ class SharingRequestCreateSerializer(serializers.Serializer):
     agreement, the country code, the categories against the asset's)."""
 
     asset = serializers.IntegerField(min_value=1)
-    purpose = serializers.SlugRelatedField(
+    purpose = KeyRelatedField(
         slug_field="key",
         queryset=Purpose.objects.filter(active=True),
         error_messages={"does_not_exist": "Unknown purpose {value!r}."},

@@ -147,7 +147,8 @@ def _checked_form(request) -> tuple[SharingRequestForm, object]:
     asset_id, key = initial.get("asset", ""), initial.get("purpose", "")
     assets = form.fields["asset"].queryset
     asset = assets.filter(pk=asset_id).first() if asset_id.isdigit() else None
-    purpose = Purpose.objects.filter(key=key, active=True).first() if key else None
+    usable = bool(key) and "\x00" not in key  # PostgreSQL cannot compare a NUL character
+    purpose = Purpose.objects.filter(key=key, active=True).first() if usable else None
     coverage = sharing_coverage(asset, purpose) if asset and purpose else None
     return form, coverage
 

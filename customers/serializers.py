@@ -15,7 +15,7 @@ from customers.models import (
     ReceivedVia,
     SubjectRequestType,
 )
-from portal.serializers import StepSerializer
+from portal.serializers import KeyRelatedField, StepSerializer
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -120,9 +120,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
 
 class AccessRequestCreateSerializer(serializers.Serializer):
     asset = serializers.IntegerField(min_value=1)
-    purpose = serializers.SlugRelatedField(
-        slug_field="key", queryset=Purpose.objects.filter(active=True)
-    )
+    purpose = KeyRelatedField(slug_field="key", queryset=Purpose.objects.filter(active=True))
     justification = serializers.CharField(max_length=5000)
     level = serializers.ChoiceField(choices=AccessLevel.choices, default=AccessLevel.VIEW)
     duration_days = serializers.IntegerField(min_value=1, max_value=90, default=30)
@@ -250,7 +248,7 @@ class SubjectRequestCreateSerializer(serializers.Serializer):
     identity_verification = serializers.CharField(max_length=2000, allow_blank=True)
     received_on = serializers.DateField(required=False)
     received_via = serializers.ChoiceField(choices=ReceivedVia.choices, default=ReceivedVia.EMAIL)
-    purposes = serializers.SlugRelatedField(
+    purposes = KeyRelatedField(
         many=True,
         slug_field="key",
         queryset=Purpose.objects.filter(active=True),

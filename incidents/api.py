@@ -81,7 +81,13 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses=IncidentTriageDetailSerializer)
+    @extend_schema(
+        responses=IncidentSerializer,
+        description=(
+            "The reporter reads these fields; Compliance and Legal read the incident with "
+            "its triage, clocks and duties as well (the IncidentTriageDetail fields)."
+        ),
+    )
     def retrieve(self, request, pk=None):
         return self._answer(get_incident_for_user(request.user, pk))
 

@@ -7,6 +7,7 @@ from customers.models import DataAsset
 from customers.selectors import asset_list_for
 from incidents.models import CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
 from incidents.selectors import incident_duties, reporter_label, responders
+from portal.serializers import KeyRelatedField
 
 
 class IncidentReportSerializer(serializers.Serializer):
@@ -33,6 +34,10 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     reporter = serializers.SerializerMethodField()
     assets = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    # Empty until triage: a plain string, so the schema allows "" as well as the levels.
+    severity = serializers.CharField(
+        read_only=True, help_text='"low", "medium", "high", "critical", or "" before triage.'
+    )
 
     class Meta:
         model = Incident
@@ -60,12 +65,14 @@ class IncidentSerializer(serializers.ModelSerializer):
 class IncidentTriageViewSerializer(IncidentSerializer):
     """What Compliance and Legal read in addition."""
 
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    acknowledged_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     # A plain string here: the same choices are the input enum of the Art. 34 decision, and
     # one enum must not carry two names in the schema.
     customer_notice = serializers.CharField(read_only=True)
-    next_due = serializers.DateTimeField(read_only=True, default=None)
+    next_due = serializers.DateTimeField(read_only=True, default=None, allow_null=True)
     overdue = serializers.BooleanField(read_only=True, default=False)
 
     class Meta(IncidentSerializer.Meta):
@@ -89,7 +96,7 @@ class IncidentTriageSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     personal_data_breach = serializers.BooleanField(required=False)
     breach_reason = serializers.CharField(required=False, allow_blank=True, max_length=4000)
-    assignee = serializers.SlugRelatedField(
+    assignee = KeyRelatedField(
         slug_field="username", queryset=responders(), required=False, allow_null=True
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
@@ -127,8 +134,12 @@ class IncidentTriageDetailSerializer(IncidentTriageViewSerializer):
     """One incident as Compliance and Legal read it: with its duties and decisions."""
 
     duties = serializers.SerializerMethodField()
-    no_risk_proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    no_risk_confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    no_risk_proposed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    no_risk_confirmed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta(IncidentTriageViewSerializer.Meta):
         fields = IncidentTriageViewSerializer.Meta.fields + [
@@ -147,7 +158,7 @@ class IncidentTriageDetailSerializer(IncidentTriageViewSerializer):
 
 
 class RegimeApplySerializer(serializers.Serializer):
-    regime = serializers.SlugRelatedField(slug_field="key", queryset=Regime.objects.all())
+    regime = KeyRelatedField(slug_field="key", queryset=Regime.objects.all())
     applied_at = serializers.DateTimeField(required=False, allow_null=True)
 
 

@@ -47,3 +47,14 @@ class StepSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class KeyRelatedField(serializers.SlugRelatedField):
+    """A related object named by a key or username. Text holding a NUL character is refused
+    as unknown: PostgreSQL can neither store nor compare it, so the lookup would fail with a
+    server error instead of a 400."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)

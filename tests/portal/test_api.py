@@ -98,3 +98,29 @@ def test_schema_and_docs_are_served_locally(client, requester):
     page = docs.content.decode()
     assert "swagger-ui" in page
     assert "//cdn" not in page and "unpkg" not in page
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/access-requests/", {"purpose": "marketing\x00"}),
+        ("/api/consents/", {"purpose": "marketing\x00"}),
+    ],
+)
+def test_a_nul_character_in_a_key_is_a_400_not_a_server_error(
+    api_client, compliance_officer, asset, path, body
+):
+    api_client.force_authenticate(compliance_officer)
+
+    response = api_client.post(path, {"asset": asset.pk, "customer": 1, **body}, format="json")
+
+    assert response.status_code == 400
+    assert "purpose" in response.json()
+
+
+def test_a_nul_character_in_a_coverage_purpose_is_a_400(api_client, requester, asset):
+    api_client.force_authenticate(requester)
+
+    response = api_client.get(f"/api/assets/{asset.pk}/", {"purpose": "marketing\x00"})
+
+    assert response.status_code == 400

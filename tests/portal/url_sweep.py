@@ -270,7 +270,7 @@ DEMO_OBJECTS: dict[str, Callable[[], list]] = {
 
 EXPECTED: dict[str, Url] = {
     # Accounts
-    "home": Url(get=signed_in(REDIRECT)),
+    "home": Url(get=signed_in(PAGE)),  # the dashboard
     "login": Url(get={role: PAGE for role in ROLES}),
     "logout": Url(get={role: NOT_ALLOWED for role in ROLES}),  # POST only; not swept
     "two_factor_verify": Url(get=signed_in(REDIRECT)),
