@@ -86,10 +86,18 @@ class DataAsset(models.Model):
     )
     classified_at = models.DateTimeField(null=True, blank=True)
 
+    # How many customers the asset holds: kept by the services that add and remove them
+    # (``customers.services.asset_customer_counts_refresh``), so the catalogue shows it
+    # without counting up to 50,000 memberships per listed asset (issue 11). Not in the
+    # history (the memberships have their own) and never written by ``save()``.
+    customer_count = models.PositiveIntegerField(default=0, editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[data_categories, collected_for])
+    history = HistoricalRecords(
+        m2m_fields=[data_categories, collected_for], excluded_fields=["customer_count"]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -106,6 +114,17 @@ class DataAsset(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # An asset read before customers were added must not write its old count back:
+        # the count is only ever set by the membership services, in SQL.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "customer_count"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def effective_classification(self) -> str:

@@ -3,8 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from consent.models import DataCategory, Purpose
@@ -39,27 +38,11 @@ def asset_list_for(user) -> QuerySet[DataAsset]:
     )
 
 
-def customer_count_subquery():
-    """The number of customers of the outer asset, counted for the rows fetched only."""
-    counts = (
-        AssetCustomer.objects.filter(asset=OuterRef("pk"))
-        .order_by()
-        .values("asset")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
-
-
 def with_catalogue_details(assets: QuerySet[DataAsset]) -> QuerySet[DataAsset]:
     """Everything a catalogue row shows, in a fixed number of queries."""
-    return (
-        assets.select_related("owner", "classified_by")
-        .prefetch_related(
-            Prefetch("data_categories", queryset=DataCategory.objects.order_by("key")),
-            Prefetch("collected_for", queryset=Purpose.objects.order_by("key")),
-        )
-        .annotate(customer_count=customer_count_subquery())
+    return assets.select_related("owner", "classified_by").prefetch_related(
+        Prefetch("data_categories", queryset=DataCategory.objects.order_by("key")),
+        Prefetch("collected_for", queryset=Purpose.objects.order_by("key")),
     )
 
 
@@ -359,7 +342,6 @@ def assets_past_retention(*, today=None) -> QuerySet[DataAsset]:
     return (
         DataAsset.objects.filter(retention_date__lt=today, retired_at__isnull=True)
         .select_related("owner")
-        .annotate(customer_count=customer_count_subquery())
         .order_by("retention_date", "name")
     )
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
@@ -81,8 +83,10 @@ def asset_create(
     return asset
 
 
+@transaction.atomic
 def asset_add_customers(*, asset: DataAsset, actor, customers: Iterable[Customer]) -> int:
     """Add customers to an asset in batches, with history; present ones are left alone."""
+    _lock_assets([asset.pk])
     present = set(AssetCustomer.objects.filter(asset=asset).values_list("customer_id", flat=True))
     rows = [
         AssetCustomer(asset=asset, customer=customer)
@@ -90,7 +94,39 @@ def asset_add_customers(*, asset: DataAsset, actor, customers: Iterable[Customer
         if customer.pk not in present
     ]
     bulk_create_with_history(rows, AssetCustomer, batch_size=2000, default_user=actor)
+    asset_customer_counts_refresh([asset.pk])
+    asset.refresh_from_db(fields=["customer_count"])
     return len(rows)
+
+
+def _lock_assets(asset_ids) -> None:
+    """Serialise membership changes per asset (in id order: no deadlock between two
+    changes of several assets), so each recount sees every change committed before it."""
+    list(
+        DataAsset.objects.select_for_update()
+        .filter(pk__in=set(asset_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def asset_customer_counts_refresh(asset_ids=None) -> None:
+    """Store the number of customers of these assets (all with ``None``), counted in one
+    statement: every service that adds or removes memberships calls it in its transaction,
+    after locking the assets; ``seed_scale`` calls it after loading them."""
+    counted = (
+        AssetCustomer.objects.filter(asset=OuterRef("pk"))
+        .order_by()
+        .values("asset")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    assets = (
+        DataAsset.objects.all()
+        if asset_ids is None
+        else DataAsset.objects.filter(pk__in=set(asset_ids))
+    )
+    assets.update(customer_count=Coalesce(Subquery(counted, output_field=IntegerField()), 0))
 
 
 @transaction.atomic
@@ -562,6 +598,7 @@ def memberships_remove(*, memberships, actor, reason: str) -> int:
     """Remove customers from assets, leaving one removal row in the membership history for
     each (who, when, why): the footprint and the asset's history still show that the asset
     held them, and until when. Two statements per 2,000 rows, whatever the size."""
+    _lock_assets(memberships.order_by().values_list("asset_id", flat=True).distinct())
     rows = list(memberships.select_for_update())
     if not rows:
         return 0
@@ -592,6 +629,7 @@ def memberships_remove(*, memberships, actor, reason: str) -> int:
             chunk = ids[start : start + 2000]
             placeholders = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({placeholders})", chunk)  # noqa: S608
+    asset_customer_counts_refresh({row.asset_id for row in rows})
     return len(rows)
 
 

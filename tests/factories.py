@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 
 from consent.models import DataCategory, Purpose
 from customers.models import AssetCustomer, Customer, DataAsset
+from customers.services import asset_customer_counts_refresh
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -53,6 +54,8 @@ class DataAssetFactory(factory.django.DjangoModelFactory):
         AssetCustomer.objects.bulk_create(
             [AssetCustomer(asset=self, customer=c) for c in customers]
         )
+        asset_customer_counts_refresh([self.pk])
+        self.refresh_from_db(fields=["customer_count"])
 
     @factory.post_generation
     def categories(self, create, extracted, **kwargs):

@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from customers.models import Classification
-from tests.factories import DataAssetFactory, UserFactory
+from customers import services
+from customers.models import Classification, DataAsset
+from tests.factories import CustomerFactory, DataAssetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +242,27 @@ def test_asset_api_list_runs_a_constant_number_of_queries(
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == count
+
+
+def test_the_customer_count_follows_the_memberships_and_survives_a_stale_save(
+    client, outsider, owner, open_asset
+):
+    stale = DataAsset.objects.get(pk=open_asset.pk)  # read while it held 4 customers
+    versions = open_asset.history.count()
+    added = services.asset_add_customers(
+        asset=open_asset, actor=owner, customers=[*CustomerFactory.create_batch(2)]
+    )
+    assert added == 2 and open_asset.customer_count == 6
+    # A count is not a change of the asset: its history has no row for it.
+    assert open_asset.history.count() == versions
+
+    # An edit of the description from a copy read earlier does not write back its count.
+    stale.description = "Web shop and store customers in the Nordics"
+    stale.save()
+
+    client.force_login(outsider)
+    row = client.get(reverse("customers:asset_list")).context["page"].object_list[0]
+    assert (row.description, row.customer_count) == (stale.description, 6)
+    detail = client.get(reverse("customers:asset_detail", args=[open_asset.pk]))
+    assert detail.context["asset"].customer_count == 6
+    assert open_asset.history.count() == versions + 1  # the description edit

@@ -104,6 +104,7 @@ def test_recording_the_deletion_removes_its_customers_and_stops_the_reminders(
     expired.refresh_from_db()
     assert expired.retired_at is not None and expired.retired_by == owner
     assert not AssetCustomer.objects.filter(asset=expired).exists()
+    assert expired.customer_count == 0
     assert AssetCustomer.history.filter(asset_id=expired.pk, history_type="-").count() == 3
     assert AuditEvent.objects.get(action="asset.retention_delete").detail["removed"] == 3
 

@@ -326,6 +326,10 @@ def test_erasure_closes_only_when_every_owner_confirmed_then_customer_is_nowhere
     assert (
         AssetCustomer.history.filter(customer_id=shared_customer.pk, history_type="-").count() == 2
     )
+    # The catalogue counts one customer fewer in each asset.
+    listed = api_client.get("/api/assets/").json()["results"]
+    counts = {asset["name"]: asset["customer_count"] for asset in listed}
+    assert counts == {"Retail list": 9, "Events": 1}
     # Consent history is evidence: kept.
     assert ConsentRecord.objects.filter(customer=shared_customer).exists()
 

@@ -6,7 +6,6 @@ from django.urls import reverse
 
 from consent.models import Purpose
 from customers import services as customer_services
-from customers.models import AssetCustomer
 from incidents.selectors import impact_summary
 from portal.audit import audit_record
 from tests.customers.test_grants import approved_grant
@@ -35,7 +34,9 @@ def seeded(owner, report, responders):
         categories=["user.contact.email"],
         collected_for=["essential.service"],
     )
-    AssetCustomer.objects.create(asset=newsletter, customer=retail.customers.first())
+    customer_services.asset_add_customers(
+        asset=newsletter, actor=owner, customers=[retail.customers.first()]
+    )
     unrelated = DataAssetFactory(
         owner=owner, name="Unrelated", customers=4, collected_for=["essential.service"]
     )

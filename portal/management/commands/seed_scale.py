@@ -446,6 +446,7 @@ class Command(BaseCommand):
                     self.now - timedelta(days=rng.randint(1, 400)) if confirmed else None,
                     self.now - timedelta(days=rng.randint(400, 2000)),
                     self.now - timedelta(days=rng.randint(0, 400)),
+                    size,  # customer_count: the memberships loaded below
                 )
             )
             for key in rng.sample(CATEGORIES, rng.randint(2, 4)):
@@ -473,6 +474,7 @@ class Command(BaseCommand):
             "classified_at",
             "created_at",
             "updated_at",
+            "customer_count",
         ]
         self.load(DataAsset, fields, rows, len(rows), "data assets")
         self.load(
