@@ -4,3 +4,28 @@ from django.apps import AppConfig
 class ConsentConfig(AppConfig):
     verbose_name = "Purposes and consent"
     name = "consent"
+
+    def ready(self):
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from consent.coverage_cache import coverage_changed
+        from consent.models import Purpose
+        from customers.models import DataAsset
+
+        # Edits through the ORM (the admin, load_taxonomy) that change who is eligible: a
+        # purpose's lawful basis or place in the tree, what an asset was collected for.
+        # The services' bulk writes call coverage_changed themselves.
+        def changed(**kwargs):
+            coverage_changed()
+
+        # weak=False: ``changed`` is local to this method.
+        post_save.connect(changed, sender=Purpose, weak=False, dispatch_uid="coverage_purpose")
+        post_delete.connect(
+            changed, sender=Purpose, weak=False, dispatch_uid="coverage_purpose_deleted"
+        )
+        m2m_changed.connect(
+            changed,
+            sender=DataAsset.collected_for.through,
+            weak=False,
+            dispatch_uid="coverage_collected_for",
+        )

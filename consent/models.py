@@ -187,6 +187,8 @@ class ConsentState(models.Model):
 # --- External sharing ------------------------------------------------------------------
 
 SHARING_PURPOSE_KEY = "third_party_sharing"
+# The kind of the approval chain of a sharing request (portal.approvals).
+SHARING_CHAIN_KIND = "sharing"
 
 
 class TransferSafeguard(models.TextChoices):

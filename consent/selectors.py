@@ -34,6 +34,7 @@ from django.db.models import Count, Exists, F, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from consent.models import (
+    SHARING_CHAIN_KIND,
     SHARING_PURPOSE_KEY,
     ConsentRecord,
     ConsentState,
@@ -47,7 +48,7 @@ from consent.models import (
 )
 from customers.models import AssetCustomer, Customer, DataAsset
 from portal import roles
-from portal.approvals import open_steps_for
+from portal.approvals import waiting_chain_ids
 from portal.errors import ApplicationError
 from portal.models import ApprovalStep, ChainStatus
 
@@ -291,7 +292,7 @@ def sharing_requests_of(user) -> QuerySet[SharingRequest]:
 def sharing_requests_waiting_for(user) -> QuerySet[SharingRequest]:
     """Sharing requests with a step ``user`` may decide now (the engine's rule)."""
     return _with_sharing_details(
-        SharingRequest.objects.filter(chain__steps__in=open_steps_for(user))
+        SharingRequest.objects.filter(chain_id__in=waiting_chain_ids(user, SHARING_CHAIN_KIND))
     ).order_by("created_at", "id")
 
 

@@ -22,7 +22,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from consent.countries import COUNTRIES, outside_eu_eea
+from consent.coverage_cache import coverage_changed
 from consent.models import (
+    SHARING_CHAIN_KIND,
     SHARING_PURPOSE_KEY,
     ConsentRecord,
     ConsentSource,
@@ -143,6 +145,7 @@ def _fold_into_current_state(records: Iterable[ConsentRecord]) -> None:
             winners[pair] = record
     if not winners:
         return
+    coverage_changed()
     table = connection.ops.quote_name(ConsentState._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     rows = list(winners.values())
@@ -469,6 +472,7 @@ def consent_state_rebuild() -> int:
     tie. Returns the number of states. Derived data only: no audit event."""
     state = connection.ops.quote_name(ConsentState._meta.db_table)
     records = connection.ops.quote_name(ConsentRecord._meta.db_table)
+    coverage_changed()
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {state}")
         cursor.execute(
@@ -658,7 +662,7 @@ def sharing_request_create(
     outside = outside_eu_eea(country)
     with transaction.atomic():
         chain = approvals.chain_start(
-            kind="sharing",
+            kind=SHARING_CHAIN_KIND,
             requester=actor,
             owner=asset.owner,
             # design.md: owner, compliance, legal whatever the class (the engine gives the

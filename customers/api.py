@@ -6,7 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from consent.api import CustomerConsentViewSet
-from consent.selectors import coverage_for, purpose_by_key
+from consent.coverage_cache import cached_coverage_for
+from consent.selectors import purpose_by_key
 from customers import services
 from customers.exports import csv_response
 from customers.forms import AssetFilterForm, FootprintPeriodForm
@@ -92,7 +93,7 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         coverage = None
         if "purpose" in request.query_params:
             purpose = purpose_by_key(request.query_params["purpose"])
-            coverage = coverage_for(asset, purpose)
+            coverage = cached_coverage_for(asset, purpose)
         context = {"request": request, "coverage": coverage}
         return Response(AssetDetailSerializer(asset, context=context).data)
 

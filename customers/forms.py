@@ -94,29 +94,43 @@ GRANT_STATUS_CHOICES = [("", "Any"), ("active", "Active"), ("ended", "Expired or
 
 
 class GrantFilterForm(forms.Form):
-    """Compliance's filters on every grant: holder, asset, status."""
+    """Compliance's filters on every grant: a search on the holder and the asset, a status.
 
-    user = forms.ModelChoiceField(required=False, queryset=None, label="Holder")
-    asset = forms.ModelChoiceField(required=False, queryset=None)
+    A search box, not a list to pick from: a large company's grants have a thousand holders
+    and two thousand assets (the two lists took a second to render, issue 11). ``user`` and
+    ``asset`` still narrow to one holder or one asset by id, for links from other pages.
+    """
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Holder or asset",
+        help_text="Part of a name, username or asset name.",
+    )
     status = forms.ChoiceField(required=False, choices=GRANT_STATUS_CHOICES)
+    user = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
+    asset = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         from django.contrib.auth import get_user_model
 
-        self.fields["user"].queryset = (
-            get_user_model()
-            .objects.filter(access_grants__isnull=False)
-            .distinct()
-            .order_by("username")
-        )
-        self.fields["asset"].queryset = asset_list_for(user).order_by("name")
+        self.fields["user"].queryset = get_user_model().objects.all()
+        self.fields["asset"].queryset = asset_list_for(user)
 
     def apply(self, grants):
         from django.db.models import Q
         from django.utils import timezone
 
         data = self.cleaned_data
+        if data.get("q"):
+            q = data["q"].strip()
+            grants = grants.filter(
+                Q(user__username__icontains=q)
+                | Q(user__first_name__icontains=q)
+                | Q(user__last_name__icontains=q)
+                | Q(asset__name__icontains=q)
+            )
         if data.get("user"):
             grants = grants.filter(user=data["user"])
         if data.get("asset"):

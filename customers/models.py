@@ -20,6 +20,10 @@ CLASSIFICATION_RANK = {
 }
 
 
+# The kind of the approval chain of an access request (portal.approvals).
+ACCESS_CHAIN_KIND = "access"
+
+
 class Customer(models.Model):
     """A person or organisation whose data the company holds."""
 

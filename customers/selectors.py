@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from consent.models import DataCategory, Purpose
 from customers.models import (
+    ACCESS_CHAIN_KIND,
     AccessGrant,
     AccessRequest,
     AssetCustomer,
@@ -17,7 +19,7 @@ from customers.models import (
     DataAssetUserObjectPermission,
 )
 from portal import roles
-from portal.approvals import open_steps_for
+from portal.approvals import InChainOrder, waiting_chain_ids
 from portal.models import ApprovalStep
 
 
@@ -146,37 +148,39 @@ def steps_in_order() -> Prefetch:
     )
 
 
+def with_request_details(requests: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
+    """Everything a request's row shows, in a fixed number of queries."""
+    return requests.select_related(
+        "asset", "purpose", "requester", "chain", "grant"
+    ).prefetch_related(steps_in_order())
+
+
 def access_request_list_for(user) -> QuerySet[AccessRequest]:
     """Requests ``user`` may see: their own, those on assets they own, every request for
     compliance and legal, and those where they are a decider of a step."""
     requests = AccessRequest.objects.all()
     if not roles.is_compliance_or_legal(user):
         requests = requests.filter(Q(requester=user) | Q(asset__owner=user))
-    return requests.select_related(
-        "asset", "purpose", "requester", "chain", "grant"
-    ).prefetch_related(steps_in_order())
+    return with_request_details(requests)
 
 
 def access_requests_of(user) -> QuerySet[AccessRequest]:
-    return (
-        AccessRequest.objects.filter(requester=user)
-        .select_related("asset", "purpose", "requester", "chain", "grant")
-        .prefetch_related(steps_in_order())
-    )
+    return with_request_details(AccessRequest.objects.filter(requester=user))
 
 
 def access_requests_waiting_for(user) -> QuerySet[AccessRequest]:
-    # Two steps on purpose: the ids of the chains waiting for the user (a few hundred at
-    # most, from the open-step index), then their requests by chain id. As one statement,
-    # a join to the steps or an IN subquery, PostgreSQL joined all 25,000 requests with
-    # their related rows before keeping the few waiting ones (the subquery's tables and
-    # the select_related joins exceed its join-reordering limit): 180 ms instead of 5.
-    chain_ids = list(open_steps_for(user).order_by().values_list("chain_id", flat=True))
     return (
-        AccessRequest.objects.filter(chain_id__in=chain_ids)
-        .select_related("asset", "purpose", "requester", "chain", "grant")
-        .prefetch_related(steps_in_order())
+        with_request_details(AccessRequest.objects.all())
+        .filter(chain_id__in=waiting_chain_ids(user, ACCESS_CHAIN_KIND))
         .order_by("created_at", "id")
+    )
+
+
+def access_requests_waiting_in_order(user) -> InChainOrder:
+    """The same requests for the approvals page, oldest chain first, read a page at a time."""
+    return InChainOrder(
+        with_request_details(AccessRequest.objects.all()),
+        waiting_chain_ids(user, ACCESS_CHAIN_KIND),
     )
 
 
@@ -192,12 +196,46 @@ def grant_list_for(user) -> QuerySet[AccessGrant]:
     return grants.select_related("asset", "purpose", "user", "revoked_by")
 
 
-def other_active_grants_by_user(user_ids) -> dict[int, list[AccessGrant]]:
-    """Active grants of each requester, for approvers deciding a new request."""
-    result: dict[int, list[AccessGrant]] = {}
-    for grant in active_grants().filter(user_id__in=set(user_ids)).select_related("asset"):
-        result.setdefault(grant.user_id, []).append(grant)
+@dataclass(frozen=True)
+class OtherGrants:
+    """A requester's active grants as an approver sees them: the latest few, and how many
+    there are in all."""
+
+    shown: list[AccessGrant]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.shown)
+
+
+def other_active_grants_by_user(user_ids, *, limit: int | None = None) -> dict[int, OtherGrants]:
+    """Active grants of each requester (the latest ``limit`` of each, newest first), for
+    approvers deciding a new request: one query, whatever the number of grants."""
+    grants = (
+        active_grants()
+        .filter(user_id__in=set(user_ids))
+        .select_related("asset")
+        .only("user_id", "purpose_id", "expires_at", "created_at", "asset__name")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("user_id"),
+                order_by=[F("created_at").desc(), F("id").desc()],
+            ),
+            total=Window(Count("id"), partition_by=F("user_id")),
+        )
+        .order_by("user_id", "rank")
+    )
+    if limit is not None:
+        grants = grants.filter(rank__lte=limit)
+    result: dict[int, OtherGrants] = {}
+    for grant in grants:
+        result.setdefault(grant.user_id, OtherGrants([], grant.total)).shown.append(grant)
     return result
+
+
+NO_OTHER_GRANTS = OtherGrants([], 0)
 
 
 # Which customer field each data category releases (data minimisation: a records page or an

@@ -13,9 +13,11 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 from simple_history.utils import bulk_create_with_history
 
+from consent.coverage_cache import coverage_changed
 from consent.models import LawfulBasis
 from consent.selectors import coverage_for, eligible_customers
 from customers.models import (
+    ACCESS_CHAIN_KIND,
     AccessGrant,
     AccessLevel,
     AccessRequest,
@@ -94,7 +96,7 @@ def asset_add_customers(*, asset: DataAsset, actor, customers: Iterable[Customer
         if customer.pk not in present
     ]
     bulk_create_with_history(rows, AssetCustomer, batch_size=2000, default_user=actor)
-    asset_customer_counts_refresh([asset.pk])
+    _memberships_changed([asset.pk])
     asset.refresh_from_db(fields=["customer_count"])
     return len(rows)
 
@@ -108,6 +110,12 @@ def _lock_assets(asset_ids) -> None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def _memberships_changed(asset_ids) -> None:
+    """After customers were added to or removed from these (locked) assets."""
+    asset_customer_counts_refresh(asset_ids)
+    coverage_changed()
 
 
 def asset_customer_counts_refresh(asset_ids=None) -> None:
@@ -266,7 +274,7 @@ def access_request_create(
     with transaction.atomic():
         classification = asset.effective_classification
         chain = approvals.chain_start(
-            kind="access",
+            kind=ACCESS_CHAIN_KIND,
             requester=actor,
             owner=asset.owner,
             steps=[approvals.StepSpec(role) for role in CHAIN_BY_CLASSIFICATION[classification]],
@@ -629,7 +637,7 @@ def memberships_remove(*, memberships, actor, reason: str) -> int:
             chunk = ids[start : start + 2000]
             placeholders = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({placeholders})", chunk)  # noqa: S608
-    asset_customer_counts_refresh({row.asset_id for row in rows})
+    _memberships_changed({row.asset_id for row in rows})
     return len(rows)
 
 

@@ -7,8 +7,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from consent.coverage_cache import cached_coverage_for
 from consent.forms import CoverageForm
-from consent.selectors import coverage_for, sharing_requests_waiting_for
+from consent.selectors import sharing_requests_waiting_for
 from customers import services
 from customers.exports import csv_response
 from customers.forms import (
@@ -39,8 +40,9 @@ from customers.permissions import (
     require_compliance_or_404,
 )
 from customers.selectors import (
+    NO_OTHER_GRANTS,
     access_requests_of,
-    access_requests_waiting_for,
+    access_requests_waiting_in_order,
     asset_catalogue,
     asset_history,
     erasure_tasks_of,
@@ -80,7 +82,7 @@ def _detail_context(request, asset, classify_form=None):
     coverage_form = CoverageForm(request.GET or None)
     coverage = None
     if coverage_form.is_valid() and coverage_form.cleaned_data["purpose"]:
-        coverage = coverage_for(asset, coverage_form.cleaned_data["purpose"])
+        coverage = cached_coverage_for(asset, coverage_form.cleaned_data["purpose"])
     context = {
         "asset": asset,
         "can_classify": can_classify,
@@ -146,7 +148,7 @@ def request_create(request):
         data = form.cleaned_data
         if "check" in request.POST:
             # The no-JavaScript way to see the coverage before submitting.
-            context["coverage"] = coverage_for(data["asset"], data["purpose"])
+            context["coverage"] = cached_coverage_for(data["asset"], data["purpose"])
             return render(request, "customers/request_form.html", context)
         try:
             access_request = services.access_request_create(actor=request.user, **data)
@@ -176,17 +178,19 @@ def request_list(request):
 @login_required
 def approvals_waiting(request):
     # Paginated: a compliance officer of a large company has hundreds of requests waiting.
-    page = Paginator(access_requests_waiting_for(request.user), PAGE_SIZE).get_page(
+    page = Paginator(access_requests_waiting_in_order(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     # External sharing requests wait in the same list (one engine, two kinds of request);
     # they are rarer, and shown on the first page.
     sharing = list(sharing_requests_waiting_for(request.user)[:50]) if page.number == 1 else []
+    # The latest five of each requester: 25 requesters with a dozen grants each made the
+    # page render 300 grants (issue 11); the request's own page lists them all.
     other_grants = other_active_grants_by_user(
-        [r.requester_id for r in page.object_list] + [r.requester_id for r in sharing]
+        [r.requester_id for r in page.object_list] + [r.requester_id for r in sharing], limit=5
     )
-    rows = [(r, other_grants.get(r.requester_id, [])) for r in page.object_list]
-    sharing_rows = [(r, other_grants.get(r.requester_id, [])) for r in sharing]
+    rows = [(r, other_grants.get(r.requester_id, NO_OTHER_GRANTS)) for r in page.object_list]
+    sharing_rows = [(r, other_grants.get(r.requester_id, NO_OTHER_GRANTS)) for r in sharing]
     return render(
         request,
         "customers/approvals.html",
@@ -207,9 +211,9 @@ def _request_context(request, access_request, decision_form=None):
         "decision_form": decision_form or (DecisionForm() if can_decide else None),
         "can_withdraw": access_request.requester_id == request.user.pk
         and access_request.chain.status == "pending",
-        "coverage": coverage_for(access_request.asset, access_request.purpose),
+        "coverage": cached_coverage_for(access_request.asset, access_request.purpose),
         "other_grants": other_active_grants_by_user([access_request.requester_id]).get(
-            access_request.requester_id, []
+            access_request.requester_id, NO_OTHER_GRANTS
         ),
     }
 

@@ -102,6 +102,35 @@ def open_steps_for(user) -> QuerySet[ApprovalStep]:
     )
 
 
+def waiting_chain_ids(user, kind: str) -> list[int]:
+    """Ids of the chains of ``kind`` with a step ``user`` may decide now, oldest first.
+
+    The requests of a kind are then read by these ids: as one statement (a join of the
+    steps, or an IN subquery, with the requests and their related rows) PostgreSQL joined
+    every waiting request with its rows before keeping a page, and spent 20 ms planning it
+    (issue 11)."""
+    ids = open_steps_for(user).filter(chain__kind=kind).values_list("chain_id", flat=True)
+    return list(dict.fromkeys(ids))
+
+
+class InChainOrder(Sequence):
+    """The requests of ``chain_ids`` in that order, for a ``Paginator``: the count is the
+    number of ids, and a page reads only the requests of its own chains (one query, plus
+    the queryset's prefetches)."""
+
+    def __init__(self, requests: QuerySet, chain_ids: list[int]):
+        self.requests, self.chain_ids = requests, chain_ids
+
+    def __len__(self) -> int:
+        return len(self.chain_ids)
+
+    def __getitem__(self, index):
+        ids = self.chain_ids[index] if isinstance(index, slice) else [self.chain_ids[index]]
+        by_chain = {r.chain_id: r for r in self.requests.filter(chain_id__in=ids)}
+        found = [by_chain[chain_id] for chain_id in ids if chain_id in by_chain]
+        return found if isinstance(index, slice) else found[0]
+
+
 def timeline(chain: ApprovalChain) -> list[ApprovalStep]:
     return list(chain.steps.select_related("approver", "decided_by").order_by("position"))
 

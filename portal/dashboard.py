@@ -36,8 +36,8 @@ from django.db.models.functions import TruncWeek
 from django.urls import reverse
 from django.utils import timezone
 
+from consent.coverage_cache import cached_coverage_for
 from consent.models import Purpose
-from consent.selectors import coverage_for
 from customers.models import DataAsset
 from customers.selectors import (
     access_request_list_for,
@@ -480,7 +480,7 @@ def coverage_section(viewer: Viewer) -> Section | None:
     rows = []
     for pair in pairs:
         asset, purpose = assets[pair["asset_id"]], purposes[pair["purpose_id"]]
-        coverage = coverage_for(asset, purpose)
+        coverage = cached_coverage_for(asset, purpose)
         percent = round(100 * coverage.eligible / coverage.total) if coverage.total else 0
         rows.append(
             {"asset": asset, "coverage": coverage, "grants": pair["grants"], "percent": percent}

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -100,6 +101,9 @@ ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 AUTH_USER_MODEL = "portal.User"
 
+# Widgets render through the project's templates: templates/django/forms/widgets/select.html
+# writes a select's options inline (the catalogue's owner filter has hundreds).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -207,6 +211,26 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "compliance-portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Cache -------------------------------------------------------------------------------
+# Shared by every web process: the coverage of the largest assets (consent.coverage_cache).
+# CACHE_URL, else REDIS_URL; without either each process keeps its own in memory, which is
+# right only for one process (the local demo's runserver).
+CACHE_URL = env_str("CACHE_URL", env_str("REDIS_URL"))
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "portal",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Coverage of assets of at least this many customers is cached, for at most these seconds.
+COVERAGE_CACHE_MIN_CUSTOMERS = env_int("COVERAGE_CACHE_MIN_CUSTOMERS", 5000)
+COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 600)
 
 # --- Celery ----------------------------------------------------------------------------
 

@@ -69,6 +69,15 @@ def require_browser() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached figures (the coverage of large assets) never outlive a test: ids are reused
+    after a rollback on SQLite."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _audit_anchor_dir(settings, tmp_path):
     """Each test anchors the audit chain in its own directory: anchors outlive the database
     rows a test rolls back, and would fail the next test's verification."""

@@ -27,3 +27,7 @@ LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}
 # password step only. Tests of the second factor turn it on with the ``settings`` fixture
 # (tests/portal/test_two_factor.py), as does the URL sweep.
 OTP_REQUIRED = False
+# Each test process keeps its own cache, emptied before every test (tests/conftest.py): a
+# Redis shared with other runs would hand one test the figures another cached. The coverage
+# cache's own Redis test sets CACHES itself.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

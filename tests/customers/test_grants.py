@@ -11,7 +11,7 @@ from customers import services
 from customers.models import AccessGrant
 from portal.models import AuditEvent, Notification
 from tests.customers.conftest import JUSTIFICATION, consent
-from tests.factories import DataAssetFactory
+from tests.factories import DataAssetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -252,4 +252,29 @@ def test_grant_lists_by_scope(client, requester, owner, compliance_officer, outs
     client.force_login(compliance_officer)
     page = client.get(reverse("customers:grant_list_all"), {"user": requester.pk})
     assert [g.pk for g in page.context["page"]] == [grant.pk]
+    assert "Showing only the grants of <strong>Rita Requester</strong>" in page.content.decode()
     assert grant.expires_at > timezone.now()
+
+
+def test_compliance_searches_every_grant_by_holder_or_asset(
+    client, requester, compliance_officer, confidential_asset, email_marketing, grant
+):
+    guests = DataAssetFactory(owner=confidential_asset.owner, name="Event guests", customers=2)
+    consent(guests.customers.all())
+    other = approved_grant(
+        UserFactory(username="bo", first_name="Bo", last_name="Berg"), guests, email_marketing
+    )
+    client.force_login(compliance_officer)
+    url = reverse("customers:grant_list_all")
+
+    def found(**params):
+        return [g.pk for g in client.get(url, params).context["page"]]
+
+    assert found(q="rita") == [grant.pk]
+    assert found(q="berg") == [other.pk]
+    assert found(q="retail") == [grant.pk]
+    assert found(q="guests", status="active") == [other.pk]
+    assert found(q="nobody by that name") == []
+    # The page offers a search box, not a list of every holder and asset.
+    body = client.get(url).content.decode()
+    assert 'name="q"' in body and "<option" not in body.split('name="status"')[0]

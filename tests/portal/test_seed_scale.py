@@ -14,7 +14,7 @@ from consent.services import consent_state_rebuild
 from customers.models import AccessGrant, AccessRequest, AssetCustomer, Customer, DataAsset
 from incidents.models import Incident
 from portal import roles
-from portal.models import ApprovalChain, AuditChainHead, AuditEvent, User
+from portal.models import ApprovalChain, ApprovalStep, AuditChainHead, AuditEvent, User
 from portal.selectors import verify_audit
 
 pytestmark = pytest.mark.django_db
@@ -103,10 +103,14 @@ def test_pages_of_each_role_work_on_scale_data(scale_data, client):
     if grant.level == "export":
         assert client.get(reverse("customers:grant_export", args=[grant.pk])).status_code == 200
 
-    owner = asset.owner
-    client.force_login(owner)
-    assert client.get(reverse("customers:approvals")).status_code == 200
-    assert client.get("/api/access-requests/?waiting=1").status_code == 200
+    # An owner with a step open sees those requests waiting, on the page and in the API.
+    step = ApprovalStep.objects.filter(status="open", role="owner").first()
+    assert step is not None, "the tiny copy has requests waiting for an owner"
+    client.force_login(step.approver)
+    page = client.get(reverse("customers:approvals")).context["page"]
+    waiting = client.get("/api/access-requests/?waiting=1").json()
+    assert step.chain_id in {r.chain_id for r in page.object_list}
+    assert page.paginator.count == waiting["count"] >= 1
 
     officer = User.objects.filter(groups__name=roles.COMPLIANCE).first()
     client.force_login(officer)

@@ -42,9 +42,11 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from consent.coverage_cache import coverage_changed
 from consent.models import ConsentRecord, DataCategory, Purpose
 from consent.services import consent_state_rebuild
 from customers.models import (
+    ACCESS_CHAIN_KIND,
     AccessGrant,
     AccessRequest,
     AssetCustomer,
@@ -299,6 +301,8 @@ class Command(BaseCommand):
             for _, step in steps:
                 step()
             self.reset_sequences()
+            # Consent and memberships were loaded by COPY: no figure cached before stands.
+            coverage_changed()
         # VACUUM cannot run inside a transaction (a test's); ANALYZE alone can.
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             self.stderr.write("  VACUUM ANALYZE ...")
@@ -666,7 +670,7 @@ class Command(BaseCommand):
             chains.append(
                 (
                     chain_pk,
-                    "access_request",
+                    ACCESS_CHAIN_KIND,
                     requester,
                     outcome,
                     f"Access to asset {asset_id} for purpose {purpose}",
@@ -1003,7 +1007,7 @@ class Command(BaseCommand):
                 asset, user = rng.choice(self.assets)[:2]
                 action = "approval.approve"
                 target = ("portal.approvalchain", rng.randint(1, 10**6))
-                detail = {"kind": "access_request", "step": 1, "role": "owner"}
+                detail = {"kind": ACCESS_CHAIN_KIND, "step": 1, "role": "owner"}
             return {
                 "created_at": start + step * n + timedelta(microseconds=rng.randrange(10**6)),
                 "actor_id": user,
