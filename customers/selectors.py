@@ -90,6 +90,8 @@ def asset_owner_choices(user):
     return (
         get_user_model()
         .objects.filter(pk__in=asset_list_for(user).values("owner_id"))
+        # A name is all an option shows: hundreds of owners, no dates to parse.
+        .only("id", "username", "first_name", "last_name")
         .order_by("first_name", "last_name", "username")
     )
 

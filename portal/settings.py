@@ -69,7 +69,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -101,9 +100,9 @@ ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 AUTH_USER_MODEL = "portal.User"
 
-# Widgets render through the project's templates: templates/django/forms/widgets/select.html
-# writes a select's options inline (the catalogue's owner filter has hundreds).
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# Django's renderer with selects written in Python (portal/renderers.py): a large company's
+# lists of owners and assets have hundreds to thousands of options.
+FORM_RENDERER = "portal.renderers.PortalFormRenderer"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
