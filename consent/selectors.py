@@ -48,9 +48,9 @@ from consent.models import (
 )
 from customers.models import AssetCustomer, Customer, DataAsset
 from portal import roles
-from portal.approvals import waiting_chain_ids
+from portal.approvals import steps_with_deciders, waiting_chain_ids
 from portal.errors import ApplicationError
-from portal.models import ApprovalStep, ChainStatus
+from portal.models import ChainStatus
 
 
 @dataclass(frozen=True)
@@ -263,12 +263,7 @@ def _with_sharing_details(requests: QuerySet[SharingRequest]) -> QuerySet[Sharin
         "asset", "purpose", "requester", "chain", "package", "deletion_confirmed_by"
     ).prefetch_related(
         Prefetch("categories", queryset=DataCategory.objects.order_by("key")),
-        Prefetch(
-            "chain__steps",
-            queryset=ApprovalStep.objects.select_related("decided_by", "approver").order_by(
-                "position"
-            ),
-        ),
+        Prefetch("chain__steps", queryset=steps_with_deciders()),
         Prefetch(
             "package__withdrawals",
             queryset=SharingWithdrawal.objects.select_related("forwarded_by", "record__purpose"),

@@ -8,13 +8,23 @@ CONFIRMED_CHOICES = [("", "Any"), ("yes", "Confirmed"), ("no", "Not yet confirme
 
 
 class AssetFilterForm(forms.Form):
-    """The catalogue's search and filters; the same form validates the API's query."""
+    """The catalogue's search and filters; the same form validates the API's query.
 
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    The owner is searched by name in ``q`` rather than picked from a list (a large
+    company's catalogue has hundreds of owners; issue 11); ``owner`` (a user id) still
+    narrows to one owner, from the owner links of the list and in the API.
+    """
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="Name, description or owner.",
+    )
     classification = forms.ChoiceField(
         required=False, choices=[("", "Any")] + Classification.choices
     )
-    owner = forms.ModelChoiceField(required=False, queryset=None, empty_label="Anyone")
+    owner = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
     category = forms.ModelChoiceField(
         required=False,
         queryset=DataCategory.objects.filter(active=True),

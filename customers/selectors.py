@@ -19,8 +19,7 @@ from customers.models import (
     DataAssetUserObjectPermission,
 )
 from portal import roles
-from portal.approvals import InChainOrder, waiting_chain_ids
-from portal.models import ApprovalStep
+from portal.approvals import InChainOrder, steps_with_deciders, waiting_chain_ids
 
 
 def asset_list_for(user) -> QuerySet[DataAsset]:
@@ -64,7 +63,13 @@ def asset_catalogue(
     """
     assets = asset_list_for(user)
     if q:
-        assets = assets.filter(Q(name__icontains=q) | Q(description__icontains=q))
+        assets = assets.filter(
+            Q(name__icontains=q)
+            | Q(description__icontains=q)
+            | Q(owner__first_name__icontains=q)
+            | Q(owner__last_name__icontains=q)
+            | Q(owner__username__icontains=q)
+        )
     if classification:
         assets = assets.filter(classification=classification)
     if owner is not None:
@@ -144,10 +149,7 @@ def access_alternatives(user, asset: DataAsset, purpose: Purpose, *, limit: int 
 
 
 def steps_in_order() -> Prefetch:
-    return Prefetch(
-        "chain__steps",
-        queryset=ApprovalStep.objects.select_related("decided_by", "approver").order_by("position"),
-    )
+    return Prefetch("chain__steps", queryset=steps_with_deciders())
 
 
 def with_request_details(requests: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:

@@ -131,6 +131,11 @@ class InChainOrder(Sequence):
         return found if isinstance(index, slice) else found[0]
 
 
+def steps_with_deciders() -> QuerySet[ApprovalStep]:
+    """Steps in order with who may and who did decide them: what a request's row shows."""
+    return ApprovalStep.objects.select_related("decided_by", "approver").order_by("position")
+
+
 def timeline(chain: ApprovalChain) -> list[ApprovalStep]:
     return list(chain.steps.select_related("approver", "decided_by").order_by("position"))
 

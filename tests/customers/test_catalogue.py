@@ -266,3 +266,22 @@ def test_the_customer_count_follows_the_memberships_and_survives_a_stale_save(
     detail = client.get(reverse("customers:asset_detail", args=[open_asset.pk]))
     assert detail.context["asset"].customer_count == 6
     assert open_asset.history.count() == versions + 1  # the description edit
+
+
+def test_search_finds_an_owner_by_name_and_the_owner_link_lists_their_assets(
+    client, outsider, open_asset
+):
+    other_owner = UserFactory(username="ingrid", first_name="Ingrid", last_name="Holm")
+    DataAssetFactory(name="Partner contacts", owner=other_owner)
+    client.force_login(outsider)
+
+    assert list_names(client, q="holm") == ["Partner contacts"]
+    assert list_names(client, q="INGRID") == ["Partner contacts"]
+
+    page = client.get(reverse("customers:asset_list")).content.decode()
+    assert f'href="?owner={other_owner.pk}"' in page
+    # A search box, not a list of every owner to pick from.
+    assert '<select name="owner"' not in page
+    mine = client.get(reverse("customers:asset_list"), {"owner": other_owner.pk})
+    assert [a.name for a in mine.context["page"].object_list] == ["Partner contacts"]
+    assert "Showing the assets of <strong>Ingrid Holm</strong>" in mine.content.decode()
