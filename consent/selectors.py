@@ -284,10 +284,12 @@ def sharing_requests_of(user) -> QuerySet[SharingRequest]:
     return _with_sharing_details(SharingRequest.objects.filter(requester=user))
 
 
-def sharing_requests_waiting_for(user) -> QuerySet[SharingRequest]:
-    """Sharing requests with a step ``user`` may decide now (the engine's rule)."""
+def sharing_requests_waiting_for(user, waiting: dict | None = None) -> QuerySet[SharingRequest]:
+    """Sharing requests with a step ``user`` may decide now (the engine's rule).
+    ``waiting``: ``waiting_chain_ids(user)`` when the page has it already."""
+    waiting = waiting_chain_ids(user) if waiting is None else waiting
     return _with_sharing_details(
-        SharingRequest.objects.filter(chain_id__in=waiting_chain_ids(user, SHARING_CHAIN_KIND))
+        SharingRequest.objects.filter(chain_id__in=waiting.get(SHARING_CHAIN_KIND, []))
     ).order_by("created_at", "id")
 
 

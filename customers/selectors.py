@@ -175,16 +175,17 @@ def access_requests_of(user) -> QuerySet[AccessRequest]:
 def access_requests_waiting_for(user) -> QuerySet[AccessRequest]:
     return (
         with_request_details(AccessRequest.objects.all())
-        .filter(chain_id__in=waiting_chain_ids(user, ACCESS_CHAIN_KIND))
+        .filter(chain_id__in=waiting_chain_ids(user).get(ACCESS_CHAIN_KIND, []))
         .order_by("created_at", "id")
     )
 
 
-def access_requests_waiting_in_order(user) -> InChainOrder:
-    """The same requests for the approvals page, oldest chain first, read a page at a time."""
+def access_requests_waiting_in_order(user, waiting: dict | None = None) -> InChainOrder:
+    """The same requests for the approvals page, oldest chain first, read a page at a time.
+    ``waiting``: ``waiting_chain_ids(user)`` when the page has it already."""
+    waiting = waiting_chain_ids(user) if waiting is None else waiting
     return InChainOrder(
-        with_request_details(AccessRequest.objects.all()),
-        waiting_chain_ids(user, ACCESS_CHAIN_KIND),
+        with_request_details(AccessRequest.objects.all()), waiting.get(ACCESS_CHAIN_KIND, [])
     )
 
 
@@ -201,11 +202,18 @@ def grant_list_for(user) -> QuerySet[AccessGrant]:
 
 
 @dataclass(frozen=True)
+class OtherGrant:
+    asset_name: str
+    purpose: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class OtherGrants:
     """A requester's active grants as an approver sees them: the latest few, and how many
     there are in all."""
 
-    shown: list[AccessGrant]
+    shown: list[OtherGrant]
     total: int
 
     @property
@@ -219,8 +227,6 @@ def other_active_grants_by_user(user_ids, *, limit: int | None = None) -> dict[i
     grants = (
         active_grants()
         .filter(user_id__in=set(user_ids))
-        .select_related("asset")
-        .only("user_id", "purpose_id", "expires_at", "created_at", "asset__name")
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -230,12 +236,13 @@ def other_active_grants_by_user(user_ids, *, limit: int | None = None) -> dict[i
             total=Window(Count("id"), partition_by=F("user_id")),
         )
         .order_by("user_id", "rank")
+        .values_list("user_id", "total", "asset__name", "purpose__key", "expires_at")
     )
     if limit is not None:
         grants = grants.filter(rank__lte=limit)
     result: dict[int, OtherGrants] = {}
-    for grant in grants:
-        result.setdefault(grant.user_id, OtherGrants([], grant.total)).shown.append(grant)
+    for user_id, total, *shown in grants:
+        result.setdefault(user_id, OtherGrants([], total)).shown.append(OtherGrant(*shown))
     return result
 
 

@@ -55,7 +55,7 @@ from customers.selectors import customer_footprint as customer_footprint_selecto
 from customers.selectors import customer_search as customer_search_selector
 from customers.selectors import grant_records as grant_records_selector
 from portal import roles
-from portal.approvals import why_not_decider
+from portal.approvals import waiting_chain_ids, why_not_decider
 from portal.errors import ApplicationError, NotAllowed
 
 PAGE_SIZE = 25
@@ -178,12 +178,15 @@ def request_list(request):
 @login_required
 def approvals_waiting(request):
     # Paginated: a compliance officer of a large company has hundreds of requests waiting.
-    page = Paginator(access_requests_waiting_in_order(request.user), PAGE_SIZE).get_page(
+    waiting = waiting_chain_ids(request.user)
+    page = Paginator(access_requests_waiting_in_order(request.user, waiting), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     # External sharing requests wait in the same list (one engine, two kinds of request);
     # they are rarer, and shown on the first page.
-    sharing = list(sharing_requests_waiting_for(request.user)[:50]) if page.number == 1 else []
+    sharing = (
+        list(sharing_requests_waiting_for(request.user, waiting)[:50]) if page.number == 1 else []
+    )
     # The latest five of each requester: 25 requesters with a dozen grants each made the
     # page render 300 grants (issue 11); the request's own page lists them all.
     other_grants = other_active_grants_by_user(

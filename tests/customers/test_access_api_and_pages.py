@@ -313,3 +313,28 @@ def test_legacy_request_is_refused_on_demo_data_and_reaches_no_approver(api_clie
     names = {row["name"] for row in response.json()["alternatives"]["assets"]}
     assert "Nordic retail customers" in names
     assert AccessRequest.objects.count() == before
+
+
+def test_approvers_see_the_latest_five_other_grants_and_the_request_page_all(
+    client, requester, owner, compliance_officer, confidential_asset
+):
+    from customers import services
+    from tests.customers.test_grants import approved_grant
+    from tests.factories import DataAssetFactory
+
+    email = Purpose.objects.get(key="marketing.communications.email")
+    for n in range(7):
+        other = DataAssetFactory(owner=confidential_asset.owner, name=f"List {n}", customers=1)
+        consent(other.customers.all())
+        approved_grant(requester, other, email)
+    access_request = services.access_request_create(
+        actor=requester, asset=confidential_asset, purpose=email, justification=JUSTIFICATION
+    )
+    client.force_login(owner)
+
+    waiting = client.get(reverse("customers:approvals")).content.decode()
+    shown = [f"List {n} (marketing.communications.email" for n in range(7)]
+    assert [name in waiting for name in shown] == [False, False, True, True, True, True, True]
+    assert "and 2 more" in waiting
+    detail = client.get(reverse("customers:request_detail", args=[access_request.pk]))
+    assert all(name in detail.content.decode() for name in shown)

@@ -61,6 +61,7 @@ def test_records_page_shows_only_eligible_customers_and_is_audited(client, reque
     shown = {row["id"] for row in response.context["page"].object_list}
     assert shown == eligible_ids(grant.asset)
     assert response.context["columns"] == ["id", "name", "email"]
+    assert "eligible for <code>marketing.communications.email</code>" in response.content.decode()
     event = AuditEvent.objects.get(action="records.view")
     assert (event.actor, event.detail["shown"]) == (requester, 4)
 
@@ -253,6 +254,7 @@ def test_grant_lists_by_scope(client, requester, owner, compliance_officer, outs
     page = client.get(reverse("customers:grant_list_all"), {"user": requester.pk})
     assert [g.pk for g in page.context["page"]] == [grant.pk]
     assert "Showing only the grants of <strong>Rita Requester</strong>" in page.content.decode()
+    assert "<code>marketing.communications.email</code>" in page.content.decode()
     assert grant.expires_at > timezone.now()
 
 
