@@ -23,6 +23,7 @@ from portal.audit import HASHED_FIELDS, security_event
 from portal.errors import ApplicationError
 from portal.forms import AuditFilterForm, OTPTokenForm
 from portal.notifications import notification_mark_all_read, notification_mark_read
+from portal.pagination import CappedPaginator
 from portal.permissions import check_audit_log_reader, get_notification_for_user
 from portal.selectors import audit_event_list_for, notification_list_for
 
@@ -124,7 +125,7 @@ def audit_log(request):
     form = AuditFilterForm(request.GET)
     filters = form.filters() if form.is_valid() else {}
     events = audit_event_list_for(request.user, **filters)
-    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

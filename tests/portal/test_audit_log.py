@@ -179,6 +179,28 @@ def test_the_audit_page_and_api_take_the_same_number_of_queries_at_any_size(
     assert api.json()["count"] == total
 
 
+def test_a_broad_filter_on_a_long_log_counts_up_to_the_cap_and_says_more(
+    client, compliance_officer, requester, asset, monkeypatch
+):
+    from portal.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 120)
+    for number in range(130):
+        audit_record(actor=requester, action="records.view", target=asset, detail={"n": number})
+    for _ in range(3):
+        audit_record(actor=requester, action="export.download", target=asset)
+    client.force_login(compliance_officer)
+
+    broad = client.get("/audit/", {"action": "records"})
+    text = broad.content.decode()
+    assert "Page 1 of 3+ · more than 120 events: narrow the filters to see the rest" in text
+    assert len(broad.context["page"].object_list) == 50
+    # Under the cap the count is exact.
+    narrow = client.get("/audit/", {"action": "export"})
+    assert "Page 1 of 1 · 3 events" in narrow.content.decode()
+    assert client.get("/api/audit/", {"action": "records"}).json()["count"] == 130
+
+
 def test_verify_api_answers_ok_checked_and_first_bad(client, compliance_officer):
     audit_record(actor=None, action="x.y")
     client.force_login(compliance_officer)
