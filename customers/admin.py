@@ -10,6 +10,12 @@ class CustomerAdmin(SimpleHistoryAdmin):
     list_display = ["name", "email", "organisation", "country"]
     search_fields = ["name", "email", "organisation"]
 
+    def has_delete_permission(self, request, obj=None):
+        # Customers are never deleted: an erasure is a data subject request, which removes
+        # them from every asset with history, keeps the assets' counts and the cached
+        # coverage right, and leaves the consent evidence (issue 12).
+        return False
+
 
 @admin.register(DataAsset)
 class DataAssetAdmin(GuardedModelAdmin, SimpleHistoryAdmin):

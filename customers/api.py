@@ -68,7 +68,9 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR, description="Search name and description"),
+            OpenApiParameter(
+                "q", OpenApiTypes.STR, description="Search name, description and owner"
+            ),
             OpenApiParameter("classification", OpenApiTypes.STR),
             OpenApiParameter("owner", OpenApiTypes.INT, description="Owner's user id"),
             OpenApiParameter("category", OpenApiTypes.STR, description="Data category key"),

@@ -133,8 +133,7 @@ class GrantFilterForm(forms.Form):
         from django.utils import timezone
 
         data = self.cleaned_data
-        if data.get("q"):
-            q = data["q"].strip()
+        if q := data.get("q"):  # CharField strips it
             grants = grants.filter(
                 Q(user__username__icontains=q)
                 | Q(user__first_name__icontains=q)

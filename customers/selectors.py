@@ -1,5 +1,6 @@
 """Reads of customers and data assets that involve a rule."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,14 +90,13 @@ def asset_catalogue(
 
 
 def asset_owner_choices(user):
-    """People who own at least one asset ``user`` can see, for the owner filter."""
+    """People who own at least one asset ``user`` can see: the values the owner filter
+    accepts (an owner ``user`` cannot see owning anything is refused like an unknown id)."""
     from django.contrib.auth import get_user_model
 
     return (
         get_user_model()
         .objects.filter(pk__in=asset_list_for(user).values("owner_id"))
-        # A name is all an option shows: hundreds of owners, no dates to parse.
-        .only("id", "username", "first_name", "last_name")
         .order_by("first_name", "last_name", "username")
     )
 
@@ -213,7 +213,7 @@ class OtherGrants:
     """A requester's active grants as an approver sees them: the latest few, and how many
     there are in all."""
 
-    shown: list[OtherGrant]
+    shown: Sequence[OtherGrant]
     total: int
 
     @property
@@ -221,32 +221,36 @@ class OtherGrants:
         return self.total - len(self.shown)
 
 
-def other_active_grants_by_user(user_ids, *, limit: int | None = None) -> dict[int, OtherGrants]:
-    """Active grants of each requester (the latest ``limit`` of each, newest first), for
-    approvers deciding a new request: one query, whatever the number of grants."""
-    grants = (
-        active_grants()
-        .filter(user_id__in=set(user_ids))
+def other_active_grants_by_user(
+    user_ids, *, viewer, limit: int | None = None
+) -> dict[int, OtherGrants]:
+    """Active grants of each requester, for ``viewer`` deciding a new request: the latest
+    ``limit`` of each (newest first) on assets the viewer may see, and how many there are
+    in all. A grant on a restricted asset the viewer may not see is counted, never named.
+    Two queries, whatever the number of grants."""
+    active = active_grants().filter(user_id__in=set(user_ids))
+    totals = active.order_by().values("user_id").annotate(n=Count("pk")).values_list("user_id", "n")
+    named = (
+        active.filter(asset__in=asset_list_for(viewer))
         .annotate(
             rank=Window(
                 RowNumber(),
                 partition_by=F("user_id"),
                 order_by=[F("created_at").desc(), F("id").desc()],
-            ),
-            total=Window(Count("id"), partition_by=F("user_id")),
+            )
         )
         .order_by("user_id", "rank")
-        .values_list("user_id", "total", "asset__name", "purpose__key", "expires_at")
+        .values_list("user_id", "asset__name", "purpose__key", "expires_at")
     )
     if limit is not None:
-        grants = grants.filter(rank__lte=limit)
-    result: dict[int, OtherGrants] = {}
-    for user_id, total, *shown in grants:
-        result.setdefault(user_id, OtherGrants([], total)).shown.append(OtherGrant(*shown))
+        named = named.filter(rank__lte=limit)
+    result = {user_id: OtherGrants([], total) for user_id, total in totals}
+    for user_id, *shown in named:
+        result[user_id].shown.append(OtherGrant(*shown))
     return result
 
 
-NO_OTHER_GRANTS = OtherGrants([], 0)
+NO_OTHER_GRANTS = OtherGrants((), 0)
 
 
 # Which customer field each data category releases (data minimisation: a records page or an

@@ -121,7 +121,7 @@ def _memberships_changed(asset_ids) -> None:
 def asset_customer_counts_refresh(asset_ids=None) -> None:
     """Store the number of customers of these assets (all with ``None``), counted in one
     statement: every service that adds or removes memberships calls it in its transaction,
-    after locking the assets; ``seed_scale`` calls it after loading them."""
+    after locking the assets (``seed_scale`` writes the counts with the rows it loads)."""
     counted = (
         AssetCustomer.objects.filter(asset=OuterRef("pk"))
         .order_by()
@@ -605,11 +605,24 @@ def _clean_text(text: str, *, field: str, message: str, minimum: int = MIN_REASO
 def memberships_remove(*, memberships, actor, reason: str) -> int:
     """Remove customers from assets, leaving one removal row in the membership history for
     each (who, when, why): the footprint and the asset's history still show that the asset
-    held them, and until when. Two statements per 2,000 rows, whatever the size."""
-    _lock_assets(memberships.order_by().values_list("asset_id", flat=True).distinct())
-    rows = list(memberships.select_for_update())
-    if not rows:
-        return 0
+    held them, and until when. Two statements per 2,000 rows, whatever the size.
+
+    The assets are locked before their rows are read, and only the locked assets' rows are
+    removed in a round; a membership another transaction committed meanwhile in a further
+    asset is taken in the next round, under that asset's lock (each count stays exact)."""
+    removed = 0
+    while asset_ids := sorted(
+        set(memberships.order_by().values_list("asset_id", flat=True).distinct())
+    ):
+        _lock_assets(asset_ids)
+        rows = list(memberships.filter(asset_id__in=asset_ids).select_for_update())
+        _delete_with_history(rows, actor=actor, reason=reason)
+        _memberships_changed(asset_ids)
+        removed += len(rows)
+    return removed
+
+
+def _delete_with_history(rows: list[AssetCustomer], *, actor, reason: str) -> None:
     now = timezone.now()
     History = AssetCustomer.history.model
     History.objects.bulk_create(
@@ -637,8 +650,6 @@ def memberships_remove(*, memberships, actor, reason: str) -> int:
             chunk = ids[start : start + 2000]
             placeholders = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({placeholders})", chunk)  # noqa: S608
-    _memberships_changed({row.asset_id for row in rows})
-    return len(rows)
 
 
 def _subject_request_link(subject_request: DataSubjectRequest) -> str:

@@ -190,7 +190,9 @@ def approvals_waiting(request):
     # The latest five of each requester: 25 requesters with a dozen grants each made the
     # page render 300 grants (issue 11); the request's own page lists them all.
     other_grants = other_active_grants_by_user(
-        [r.requester_id for r in page.object_list] + [r.requester_id for r in sharing], limit=5
+        [r.requester_id for r in page.object_list] + [r.requester_id for r in sharing],
+        viewer=request.user,
+        limit=5,
     )
     rows = [(r, other_grants.get(r.requester_id, NO_OTHER_GRANTS)) for r in page.object_list]
     sharing_rows = [(r, other_grants.get(r.requester_id, NO_OTHER_GRANTS)) for r in sharing]
@@ -215,9 +217,9 @@ def _request_context(request, access_request, decision_form=None):
         "can_withdraw": access_request.requester_id == request.user.pk
         and access_request.chain.status == "pending",
         "coverage": cached_coverage_for(access_request.asset, access_request.purpose),
-        "other_grants": other_active_grants_by_user([access_request.requester_id]).get(
-            access_request.requester_id, NO_OTHER_GRANTS
-        ),
+        "other_grants": other_active_grants_by_user(
+            [access_request.requester_id], viewer=request.user
+        ).get(access_request.requester_id, NO_OTHER_GRANTS),
     }
 
 

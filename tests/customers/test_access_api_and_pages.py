@@ -338,3 +338,39 @@ def test_approvers_see_the_latest_five_other_grants_and_the_request_page_all(
     assert "and 2 more" in waiting
     detail = client.get(reverse("customers:request_detail", args=[access_request.pk]))
     assert all(name in detail.content.decode() for name in shown)
+
+
+def test_other_grants_on_restricted_assets_are_counted_not_named_to_an_owner(
+    client, requester, owner, compliance_officer, legal_counsel, confidential_asset
+):
+    from customers import services
+    from customers.models import Classification
+    from tests.customers.test_grants import approved_grant
+    from tests.factories import DataAssetFactory, UserFactory
+
+    email = Purpose.objects.get(key="marketing.communications.email")
+    secret = DataAssetFactory(
+        owner=UserFactory(username="keeper"),
+        name="Board members' private contacts",
+        classification=Classification.RESTRICTED,
+        classification_confirmed=True,
+        customers=1,
+    )
+    consent(secret.customers.all())
+    approved_grant(requester, secret, email)
+    access_request = services.access_request_create(
+        actor=requester, asset=confidential_asset, purpose=email, justification=JUSTIFICATION
+    )
+
+    client.force_login(owner)
+    waiting = client.get(reverse("customers:approvals")).content.decode()
+    detail = client.get(reverse("customers:request_detail", args=[access_request.pk]))
+    for page in (waiting, detail.content.decode()):
+        assert "Board members" not in page
+        assert "1 on assets you cannot see" in page
+
+    client.force_login(compliance_officer)
+    detail = client.get(reverse("customers:request_detail", args=[access_request.pk]))
+    assert "Board members&#x27; private contacts (marketing.communications.email" in (
+        detail.content.decode()
+    )

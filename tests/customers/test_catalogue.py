@@ -285,3 +285,15 @@ def test_search_finds_an_owner_by_name_and_the_owner_link_lists_their_assets(
     mine = client.get(reverse("customers:asset_list"), {"owner": other_owner.pk})
     assert [a.name for a in mine.context["page"].object_list] == ["Partner contacts"]
     assert "Showing the assets of <strong>Ingrid Holm</strong>" in mine.content.decode()
+
+
+def test_the_admin_cannot_delete_a_customer_erasure_is_a_subject_request(client, open_asset):
+    customer = open_asset.customers.first()
+    client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+
+    response = client.post(f"/admin/customers/customer/{customer.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 403
+    open_asset.refresh_from_db()
+    assert open_asset.customers.filter(pk=customer.pk).exists()
+    assert open_asset.customer_count == 4

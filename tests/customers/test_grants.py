@@ -280,3 +280,15 @@ def test_compliance_searches_every_grant_by_holder_or_asset(
     # The page offers a search box, not a list of every holder and asset.
     body = client.get(url).content.decode()
     assert 'name="q"' in body and "<option" not in body.split('name="status"')[0]
+
+
+def test_a_holder_filter_that_is_not_understood_says_so_and_shows_every_grant(
+    client, compliance_officer, grant
+):
+    client.force_login(compliance_officer)
+
+    page = client.get(reverse("customers:grant_list_all"), {"user": "999999", "q": "x"})
+
+    assert page.status_code == 200
+    assert "These filters were not understood, so every grant is shown" in page.content.decode()
+    assert [g.pk for g in page.context["page"]] == [grant.pk]
