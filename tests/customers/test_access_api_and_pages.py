@@ -14,6 +14,8 @@ from tests.customers.conftest import JUSTIFICATION, consent
 
 pytestmark = pytest.mark.django_db
 
+EMAIL = "marketing.communications.email"
+
 
 def post(api_client, user, path, body=None):
     api_client.force_authenticate(user)
@@ -315,21 +317,34 @@ def test_legacy_request_is_refused_on_demo_data_and_reaches_no_approver(api_clie
     assert AccessRequest.objects.count() == before
 
 
-def test_approvers_see_the_latest_five_other_grants_and_the_request_page_all(
-    client, requester, owner, compliance_officer, confidential_asset
-):
-    from customers import services
+def granted_on_new_asset(requester, **asset_fields):
+    """An active grant of ``requester`` for marketing e-mail on a new one-customer asset
+    whose customer agreed."""
     from tests.customers.test_grants import approved_grant
     from tests.factories import DataAssetFactory
 
-    email = Purpose.objects.get(key="marketing.communications.email")
-    for n in range(7):
-        other = DataAssetFactory(owner=confidential_asset.owner, name=f"List {n}", customers=1)
-        consent(other.customers.all())
-        approved_grant(requester, other, email)
-    access_request = services.access_request_create(
-        actor=requester, asset=confidential_asset, purpose=email, justification=JUSTIFICATION
+    asset = DataAssetFactory(customers=1, **asset_fields)
+    consent(asset.customers.all())
+    return approved_grant(requester, asset, Purpose.objects.get(key=EMAIL))
+
+
+def ask_for(requester, asset):
+    from customers import services
+
+    return services.access_request_create(
+        actor=requester,
+        asset=asset,
+        purpose=Purpose.objects.get(key=EMAIL),
+        justification=JUSTIFICATION,
     )
+
+
+def test_approvers_see_the_latest_five_other_grants_and_the_request_page_all(
+    client, requester, owner, compliance_officer, confidential_asset
+):
+    for n in range(7):
+        granted_on_new_asset(requester, owner=owner, name=f"List {n}")
+    access_request = ask_for(requester, confidential_asset)
     client.force_login(owner)
 
     waiting = client.get(reverse("customers:approvals")).content.decode()
@@ -343,24 +358,17 @@ def test_approvers_see_the_latest_five_other_grants_and_the_request_page_all(
 def test_other_grants_on_restricted_assets_are_counted_not_named_to_an_owner(
     client, requester, owner, compliance_officer, legal_counsel, confidential_asset
 ):
-    from customers import services
     from customers.models import Classification
-    from tests.customers.test_grants import approved_grant
-    from tests.factories import DataAssetFactory, UserFactory
+    from tests.factories import UserFactory
 
-    email = Purpose.objects.get(key="marketing.communications.email")
-    secret = DataAssetFactory(
+    granted_on_new_asset(
+        requester,
         owner=UserFactory(username="keeper"),
         name="Board members' private contacts",
         classification=Classification.RESTRICTED,
         classification_confirmed=True,
-        customers=1,
     )
-    consent(secret.customers.all())
-    approved_grant(requester, secret, email)
-    access_request = services.access_request_create(
-        actor=requester, asset=confidential_asset, purpose=email, justification=JUSTIFICATION
-    )
+    access_request = ask_for(requester, confidential_asset)
 
     client.force_login(owner)
     waiting = client.get(reverse("customers:approvals")).content.decode()
