@@ -469,6 +469,13 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Beside it, one address as a whole: AXES_IP_FAILURE_LIMIT wrong passwords from one IP address,
+# whatever names were tried, block that address for every name for AXES_COOLOFF_MINUTES
+# (password spraying tries one password against many names and never reaches the per-name
+# limit). Higher than the per-name limit, so a shared office address is not blocked by a few
+# people mistyping. Counted by portal.security.AddressLimitAxesHandler.
+AXES_IP_FAILURE_LIMIT = env_int("AXES_IP_FAILURE_LIMIT", 30)
+AXES_HANDLER = "portal.security.AddressLimitAxesHandler"
 AXES_RESET_ON_SUCCESS = True
 # The lock lasts the cool-off from the lockout itself; more tries while locked are refused
 # and recorded but do not push the end further away.
