@@ -67,7 +67,11 @@ def notify(
     ``subject`` and ``body`` are what the recipient reads in the inbox and the e-mail; they
     must never contain what the recipient may not see (a confidential reporter, records).
     The subject becomes one line (``header_text``): it is an e-mail header, and titles,
-    names and recipients typed by people may hold line breaks.
+    names and recipients typed by people may hold line breaks. The body is cut to
+    ``NOTIFICATION_BODY_MAX_CHARS`` (``excerpt``): it quotes what people wrote (a
+    description, a reason, a note), which can be megabytes, and is stored and mailed once
+    per recipient; the whole text stays on the object the link leads to. Callers put such
+    text last, after the lines that say what to do.
     """
     recipients = {user.pk: user for user in users if user is not None and user.is_active}
     target_type, target_id = "", ""
@@ -79,7 +83,7 @@ def notify(
             recipient=user,
             kind=kind,
             subject=header_text(subject)[:255],
-            body=body,
+            body=excerpt(body),
             link=link,
             target_type=target_type,
             target_id=target_id,
@@ -156,11 +160,30 @@ def header_text(text: str) -> str:
     return re.sub(r" {2,}", " ", _NOT_IN_A_HEADER.sub(" ", str(text))).strip()
 
 
+CONTINUED = "… (continued in the portal)"
+
+
+def excerpt(text: str, limit: int | None = None) -> str:
+    """``text`` if it has at most ``limit`` characters (default
+    ``NOTIFICATION_BODY_MAX_CHARS``), else its start, cut at a word boundary near the
+    limit, followed by ``CONTINUED``; never longer than ``limit`` plus that marker.
+
+    The one bound on text from people in messages: a notification carries an excerpt, the
+    portal the whole (the object's page is one link away).
+    """
+    limit = limit or settings.NOTIFICATION_BODY_MAX_CHARS
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit - 100)
+    return (cut[:space] if space > 0 else cut).rstrip() + " " + CONTINUED
+
+
 def notification_email(notification: Notification, connection=None) -> EmailMessage:
-    """The e-mail of ``notification``: its subject as one header line (also for rows stored
-    before subjects were cleaned), its body with a link into the portal, a Message-ID
-    derived from the row (a resent copy is recognisable)."""
-    body = notification.body
+    """The e-mail of ``notification``: its subject as one header line and its body as an
+    excerpt (also for rows stored before both were bounded), with a link into the portal,
+    and a Message-ID derived from the row (a resent copy is recognisable)."""
+    body = excerpt(notification.body)
     if notification.link:
         body = f"{body}\n\nOpen it in the portal: {settings.PORTAL_URL}{notification.link}"
     return EmailMessage(

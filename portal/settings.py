@@ -282,6 +282,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # Where links in e-mails point (notifications store paths), e.g. https://portal.example.com
 PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# Characters of a notification's body kept in the inbox and e-mailed; longer text (an incident
+# description, a reason, a note) is cut there with "… (continued in the portal)" and the link.
+NOTIFICATION_BODY_MAX_CHARS = max(200, env_int("NOTIFICATION_BODY_MAX_CHARS", 3000))
 # A pending notification older than this is re-queued by the outbox sweep.
 NOTIFICATION_SWEEP_AGE = env_int("NOTIFICATION_SWEEP_AGE", 60)
 NOTIFICATION_SWEEP_INTERVAL = env_int("NOTIFICATION_SWEEP_INTERVAL", 60)
