@@ -18,6 +18,7 @@ from django.utils import timezone
 from incidents.services import incident_report
 from portal.models import AuditEvent, Notification
 from portal.notifications import notification_deliver, notification_outbox_sweep, notify
+from tests.factories import UserFactory
 from tests.integration.services import SmtpSink, free_port
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +276,26 @@ def test_a_delivered_notification_is_not_on_the_page_and_cannot_be_retried(
     assert client.post(reverse("notification_retry", args=[sent.pk])).status_code == 404
     sent.refresh_from_db()
     assert sent.attempts == 1
+
+
+def test_the_page_reads_a_fixed_number_of_queries_whatever_its_rows(
+    client, compliance_officer, django_assert_max_num_queries
+):
+    people = [UserFactory() for _ in range(30)]
+    Notification.objects.bulk_create(
+        Notification(
+            recipient=person,
+            kind="test",
+            subject="Hello",
+            attempts=1,
+            failed_at=timezone.now(),
+            last_error="550 5.1.1 No such user here",
+        )
+        for person in people
+    )
+    client.force_login(compliance_officer)
+
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("notification_undelivered"))
+
+    assert page.content.decode().count('id="undelivered-') == 30
