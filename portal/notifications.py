@@ -360,6 +360,8 @@ def _alert_compliance(failed_ids: list[int]) -> None:
         return
     count = sum(kinds.values())
     listed = ", ".join(f"{kind} ({number})" for kind, number in sorted(kinds.items()))
+    # Also in the log, for an operator, and in case nobody holds the Compliance role.
+    logger.error("%d notification(s) failed for good and will not be retried: %s", count, listed)
     with transaction.atomic():
         notify(
             users=role_members(roles.COMPLIANCE),
