@@ -15,10 +15,13 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from consent.models import Purpose
+from consent.services import sharing_request_create
 from incidents.services import incident_report
 from portal.models import AuditEvent, Notification
 from portal.notifications import notification_deliver, notification_outbox_sweep, notify
-from tests.factories import UserFactory
+from tests.customers.conftest import consent
+from tests.factories import DataAssetFactory, UserFactory
 from tests.integration.services import SmtpSink, free_port
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +78,41 @@ def test_an_incident_titled_with_a_line_break_is_mailed_to_responders_with_a_one
         assert subject == f"New incident report {incident.reference}: CRLF test Bcc: x@example.org"
         assert message.bcc == [] and "Bcc" not in message.message()
     assert Notification.objects.get(recipient=legal_counsel).subject.count("\n") == 0
+
+
+def test_a_sharing_request_on_an_asset_named_with_a_line_break_reaches_the_owner(
+    requester, owner, django_capture_on_commit_callbacks
+):
+    """Asset names (the admin, an import) and sharing recipients go into approval subjects."""
+    asset = DataAssetFactory(
+        owner=owner,
+        name="Partner list\r\nBcc: x@example.org",
+        customers=2,
+        categories=["user.contact.email"],
+        collected_for=["essential.service"],
+    )
+    consent(list(asset.customers.all()), "third_party_sharing")
+    with django_capture_on_commit_callbacks(execute=True):
+        sharing_request_create(
+            actor=requester,
+            asset=asset,
+            purpose=Purpose.objects.get(key="essential.service"),
+            justification="The logistics partner delivers the spring orders to these customers.",
+            recipient="Nordic Logistics AS",
+            recipient_country="NO",
+            agreement_reference="DPA-2024-017",
+            agreement_end=timezone.localdate() + timedelta(days=365),
+            categories=["user.contact.email"],
+        )
+
+    row = Notification.objects.get(recipient=owner, kind="approval_needed")
+    assert row.sent_at is not None and row.failed_at is None
+    (message,) = [m for m in mail.outbox if m.to == [owner.email]]
+    assert message.subject.startswith(
+        "Approval needed: Share Partner list Bcc: x@example.org with Nordic Logistics AS"
+    )
+    assert "\n" not in message.subject and "\r" not in message.subject
+    assert "Bcc" not in message.message()  # no header of that name: only RFC 5322 folding
 
 
 @pytest.mark.parametrize(
