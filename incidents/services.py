@@ -218,8 +218,10 @@ def incident_report(
             f"A report of suspected mishandling was filed on "
             f"{clocks.format_in_zone(now, zone)}.\n"
             f"Discovered: {clocks.format_in_zone(discovered_at, zone)}.\n"
-            f"{_reporter_line(incident)}\n\n{incident.description}\n\n"
-            f"Acknowledge it within {settings.INCIDENT_ACK_SLA} minutes."
+            f"{_reporter_line(incident)}\n"
+            f"Acknowledge it within {settings.INCIDENT_ACK_SLA} minutes.\n\n"
+            # Last: the notification keeps only an excerpt of a long description.
+            f"What happened:\n{incident.description}"
         ),
     )
     _log(incident, None, EntryKind.NOTIFICATION, f"Compliance and Legal notified ({told} people).")
@@ -657,8 +659,10 @@ def incident_no_risk_propose(*, actor, incident: Incident, reason: str) -> Incid
         responders().exclude(pk=actor.pk),
         kind="incident_no_risk_proposed",
         subject=f"Confirm or reject: {incident.reference} unlikely to result in a risk?",
-        body=f"{actor} proposes not to notify the authority: {reason}\nA second member of "
-        "Compliance or Legal must confirm it; until then the 72-hour clock keeps running.",
+        # The reason last: the notification keeps only an excerpt of a long one.
+        body=f"{actor} proposes not to notify the authority. A second member of Compliance "
+        "or Legal must confirm it; until then the 72-hour clock keeps running.\n"
+        f"Reason: {reason}",
     )
     return incident
 

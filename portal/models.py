@@ -127,7 +127,9 @@ class Notification(models.Model):
 
     Written in the transaction of the event that causes it (an outbox row); a Celery task
     queued on commit delivers the e-mail and sets ``sent_at``; a beat job re-queues rows
-    still pending, so nothing is lost when Redis or a worker is down.
+    still pending, so nothing is lost when Redis or a worker is down. An error that cannot
+    succeed on a retry (the mail server refused the recipient, a header cannot be built)
+    sets ``failed_at`` instead: the row is not retried until compliance retries it.
     """
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
@@ -147,6 +149,11 @@ class Notification(models.Model):
         null=True,
         blank=True,
         help_text="The outbox sweep leaves the row alone until then (retry backoff).",
+    )
+    failed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When delivery failed for good (see last_error); no retry until asked.",
     )
 
     history = HistoricalRecords()

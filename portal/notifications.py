@@ -10,7 +10,11 @@ How a notification travels (an outbox):
    only one worker sends each; sends each e-mail with a ``Message-ID`` derived from the
    row's id (a resent copy is recognisable as the same message); marks it sent. A failure
    releases the claim and records ``attempts``, ``last_error`` and ``next_attempt_at``
-   (exponential backoff); the task retries those rows then.
+   (exponential backoff); the task retries those rows then. A failure that cannot succeed
+   on a retry (``delivery_error_is_permanent``: the mail server refused the recipient or
+   the message with a 5xx, or the message cannot be built) sets ``failed_at`` instead: the
+   row is never retried on its own, and compliance is told in the portal and by e-mail
+   (``notification_retry`` sends it again once the cause is fixed).
 3. ``notification_outbox_sweep`` (celery beat, every ``NOTIFICATION_SWEEP_INTERVAL``)
    re-queues every row still pending after ``NOTIFICATION_SWEEP_AGE`` whose backoff has
    passed, including rows whose claim is older than ``NOTIFICATION_CLAIM_TIMEOUT`` (the
@@ -23,6 +27,9 @@ at most one message per worker process in flight, and the copies share a Message
 """
 
 import logging
+import re
+import smtplib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,10 +38,15 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, models, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from portal import roles
+from portal.audit import audit_record
+from portal.errors import ApplicationError
 from portal.models import Notification
+from portal.selectors import role_members
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +66,12 @@ def notify(
     once it commits; if queuing fails the rows stay pending and the outbox sweep sends them.
     ``subject`` and ``body`` are what the recipient reads in the inbox and the e-mail; they
     must never contain what the recipient may not see (a confidential reporter, records).
+    The subject becomes one line (``header_text``): it is an e-mail header, and titles,
+    names and recipients typed by people may hold line breaks. The body is cut to
+    ``NOTIFICATION_BODY_MAX_CHARS`` (``excerpt``): it quotes what people wrote (a
+    description, a reason, a note), which can be megabytes, and is stored and mailed once
+    per recipient; the whole text stays on the object the link leads to. Callers put such
+    text last, after the lines that say what to do.
     """
     recipients = {user.pk: user for user in users if user is not None and user.is_active}
     target_type, target_id = "", ""
@@ -64,8 +82,8 @@ def notify(
         Notification(
             recipient=user,
             kind=kind,
-            subject=subject[:255],
-            body=body,
+            subject=header_text(subject)[:255],
+            body=excerpt(body),
             link=link,
             target_type=target_type,
             target_id=target_id,
@@ -126,12 +144,50 @@ def message_id(notification: Notification) -> str:
     return f"<notification-{notification.pk}@{domain}>"
 
 
+# C0 and C1 control characters (CR, LF, NUL, tab, NEL ...) and the Unicode line and
+# paragraph separators: any of them in a header either splits it (header injection, which
+# Django refuses with BadHeaderError) or is folded unpredictably by mail clients.
+_NOT_IN_A_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(text: str) -> str:
+    """``text`` as one line fit for an e-mail header: every control character and line or
+    paragraph separator becomes a space, runs of spaces one, no space at either end.
+
+    The one gate for text from people (titles, asset names, sharing recipients) on its way
+    into a header; RFC 5322 section 2.2 allows no bare CR or LF in a header field body.
+    """
+    return re.sub(r" {2,}", " ", _NOT_IN_A_HEADER.sub(" ", str(text))).strip()
+
+
+CONTINUED = "… (continued in the portal)"
+
+
+def excerpt(text: str, limit: int | None = None) -> str:
+    """``text`` if it has at most ``limit`` characters (default
+    ``NOTIFICATION_BODY_MAX_CHARS``), else its start, cut at a word boundary near the
+    limit, followed by ``CONTINUED``; never longer than ``limit`` plus that marker.
+
+    The one bound on text from people in messages: a notification carries an excerpt, the
+    portal the whole (the object's page is one link away).
+    """
+    limit = limit or settings.NOTIFICATION_BODY_MAX_CHARS
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit - 100)
+    return (cut[:space] if space > 0 else cut).rstrip() + " " + CONTINUED
+
+
 def notification_email(notification: Notification, connection=None) -> EmailMessage:
-    body = notification.body
+    """The e-mail of ``notification``: its subject as one header line and its body as an
+    excerpt (also for rows stored before both were bounded), with a link into the portal,
+    and a Message-ID derived from the row (a resent copy is recognisable)."""
+    body = excerpt(notification.body)
     if notification.link:
         body = f"{body}\n\nOpen it in the portal: {settings.PORTAL_URL}{notification.link}"
     return EmailMessage(
-        subject=notification.subject,
+        subject=header_text(notification.subject),
         body=body.strip(),
         to=[notification.recipient.email],
         headers={"Message-ID": message_id(notification)},
@@ -142,7 +198,9 @@ def notification_email(notification: Notification, connection=None) -> EmailMess
 def _claimable() -> Q:
     """Pending and not held by a live worker (no claim, or one older than the timeout)."""
     stale = timezone.now() - timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT)
-    return Q(sent_at__isnull=True) & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+    return Q(sent_at__isnull=True, failed_at__isnull=True) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
+    )
 
 
 def _claim(ids: list[int], claimed_at: datetime) -> list[int]:
@@ -160,7 +218,7 @@ def _claim(ids: list[int], claimed_at: datetime) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET claimed_at = %s, attempts = attempts + 1 "  # noqa: S608
-            f"WHERE id IN ({placeholders}) AND sent_at IS NULL "
+            f"WHERE id IN ({placeholders}) AND sent_at IS NULL AND failed_at IS NULL "
             "AND (claimed_at IS NULL OR claimed_at < %s) RETURNING id",
             [adapt(claimed_at), *ids, adapt(stale)],
         )
@@ -170,7 +228,45 @@ def _claim(ids: list[int], claimed_at: datetime) -> list[int]:
 @dataclass
 class DeliveryReport:
     sent: list[int] = field(default_factory=list)
-    failed: list[DeliveryFailed] = field(default_factory=list)
+    failed: list[DeliveryFailed] = field(default_factory=list)  # to be retried
+    failed_permanently: list[int] = field(default_factory=list)  # not retried
+
+
+def delivery_error_is_permanent(error: BaseException) -> bool:
+    """Can sending this message again never succeed, whatever time passes?
+
+    Permanent: the server refused every recipient, or the message after DATA, with a 5xx
+    reply (RFC 5321 section 4.2.1: 5yz is a permanent negative completion; "No such user",
+    "Message rejected"); a message that cannot be built (``BadHeaderError``, an invalid
+    address: ``ValueError``, ``TypeError``, ``UnicodeError``). Transient: 4xx replies, a
+    refused sender or failed login (the server's or our configuration, not this message:
+    an operator fixes it and every waiting row goes out), a lost connection, a timeout, and
+    anything unknown, so nothing is given up on by mistake.
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(error, smtplib.SMTPDataError):
+        return error.smtp_code >= 500
+    if isinstance(error, smtplib.SMTPException):
+        return False
+    return isinstance(error, ValueError | TypeError)  # BadHeaderError, UnicodeError included
+
+
+def _describe(error: BaseException) -> str:
+    """The error as a person reads it: SMTP replies with their code and text."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{address}: {code} {_text(reply)}"
+            for address, (code, reply) in error.recipients.items()
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 def notification_deliver(*, notification_ids: list[int]) -> DeliveryReport:
@@ -181,8 +277,10 @@ def notification_deliver(*, notification_ids: list[int]) -> DeliveryReport:
     connection) and marked sent right after the server accepts it, so a worker killed
     mid-batch has at most one row sent but not marked (sent again once its claim is stale).
     A failure releases that row's claim and records ``attempts``, ``last_error`` and
-    ``next_attempt_at``. No transaction around the send: claims must be visible to other
-    workers at once, and an SMTP conversation must not hold a transaction open.
+    ``next_attempt_at``; a permanent one (``delivery_error_is_permanent``) records
+    ``failed_at`` instead, and compliance is told once per call (``UNDELIVERED_KIND``). No
+    transaction around the send: claims must be visible to other workers at once, and an
+    SMTP conversation must not hold a transaction open.
     """
     report = DeliveryReport()
     claimed_at = timezone.now()
@@ -204,7 +302,11 @@ def notification_deliver(*, notification_ids: list[int]) -> DeliveryReport:
                 notification_email(notification, smtp).send()
             except Exception as error:  # noqa: BLE001 - any failure: record, release, retry
                 smtp.close()  # a broken session must not fail the next row too
-                report.failed.append(_record_failure(notification, claimed_at, error))
+                if delivery_error_is_permanent(error):
+                    _record_permanent_failure(notification, claimed_at, error)
+                    report.failed_permanently.append(notification.pk)
+                else:
+                    report.failed.append(_record_failure(notification, claimed_at, error))
                 continue
             Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(
                 sent_at=timezone.now(), last_error="", next_attempt_at=None
@@ -212,16 +314,97 @@ def notification_deliver(*, notification_ids: list[int]) -> DeliveryReport:
             report.sent.append(notification.pk)
     finally:
         smtp.close()
+    if report.failed_permanently:
+        _alert_compliance(report.failed_permanently)
     return report
 
 
 def _record_failure(notification: Notification, claimed_at, error: Exception) -> DeliveryFailed:
     retry_at = timezone.now() + retry_delay(notification.attempts)
-    reason = f"{type(error).__name__}: {error}"[:2000]
+    reason = _describe(error)[:2000]
     Notification.objects.filter(
         pk=notification.pk, claimed_at=claimed_at, sent_at__isnull=True
     ).update(claimed_at=None, last_error=reason, next_attempt_at=retry_at)
     return DeliveryFailed(reason, notification_id=notification.pk, retry_at=retry_at)
+
+
+def _record_permanent_failure(notification: Notification, claimed_at, error: Exception) -> None:
+    Notification.objects.filter(
+        pk=notification.pk, claimed_at=claimed_at, sent_at__isnull=True
+    ).update(
+        claimed_at=None,
+        failed_at=timezone.now(),
+        last_error=_describe(error)[:2000],
+        next_attempt_at=None,
+    )
+
+
+UNDELIVERED_KIND = "notification_undelivered"
+
+
+def _alert_compliance(failed_ids: list[int]) -> None:
+    """Tell every compliance officer, in the inbox and by e-mail, that notifications failed.
+
+    Only counts per kind and a link to the page of undelivered notifications: no recipient,
+    subject or body, since a failed notification may concern a confidential report (its
+    reporter is told of its progress) and an e-mail is less protected than the portal.
+    An alert about a failed alert is never raised: when compliance's own address is
+    refused, that would go on for ever; the failed alert still waits in their inbox.
+    """
+    kinds = Counter(
+        Notification.objects.filter(pk__in=failed_ids)
+        .exclude(kind=UNDELIVERED_KIND)
+        .values_list("kind", flat=True)
+    )
+    if not kinds:
+        return
+    count = sum(kinds.values())
+    listed = ", ".join(f"{kind} ({number})" for kind, number in sorted(kinds.items()))
+    # Also in the log, for an operator, and in case nobody holds the Compliance role.
+    logger.error("%d notification(s) failed for good and will not be retried: %s", count, listed)
+    with transaction.atomic():
+        notify(
+            users=role_members(roles.COMPLIANCE),
+            kind=UNDELIVERED_KIND,
+            subject=f"{count} notification e-mail(s) could not be delivered",
+            body=(
+                "The mail server refused them for good, or they could not be built; they "
+                f"will not be retried on their own. Kinds: {listed}.\n"
+                "See each one's error in the portal, fix the cause (an address, a mailbox) and "
+                "retry it there."
+            ),
+            link=reverse("notification_undelivered"),
+        )
+
+
+@transaction.atomic
+def notification_retry(*, actor, notification: Notification) -> Notification:
+    """Send a notification that failed for good once more (compliance only).
+
+    Guarantees: only a row with ``failed_at`` and no ``sent_at`` is retried (another retry
+    or a delivery in between makes this an ``ApplicationError``); ``failed_at`` is cleared
+    and the row delivered on commit like a new one (same claim, same Message-ID); the
+    retry is an audit event. A new permanent failure marks it failed again and tells
+    compliance again. Raises ``ApplicationError`` for anyone but compliance.
+    """
+    if not roles.is_compliance(actor):
+        raise ApplicationError("Only compliance can retry notifications.")
+    row = Notification.objects.select_for_update().get(pk=notification.pk)
+    if row.failed_at is None or row.sent_at is not None:
+        raise ApplicationError(
+            "This notification has not failed: it was delivered or is still being retried."
+        )
+    row.failed_at, row.next_attempt_at, row.claimed_at = None, None, None
+    row._history_user = actor
+    row.save(update_fields=["failed_at", "next_attempt_at", "claimed_at"])
+    audit_record(
+        actor=actor,
+        action="notification.retry",
+        target=row,
+        detail={"kind": row.kind, "attempts": row.attempts, "last_error": row.last_error[:200]},
+    )
+    transaction.on_commit(lambda: queue_delivery([row.pk]))
+    return row
 
 
 def notification_outbox_sweep(*, limit: int | None = None) -> int:

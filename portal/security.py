@@ -7,6 +7,8 @@
   this session (unless ``OTP_REQUIRED`` is off, for the local demo only).
 - ``EnrolledTokenAuthentication``: the API token of such a user works only once they have
   a confirmed device; a token is a second way in and must not bypass the second factor.
+- ``AddressLimitAxesHandler``: django-axes' lockout per name and address, plus a limit per
+  address whatever the names tried (password spraying).
 
 A session-authenticated API call of an unverified user is refused here too (403); a
 token-authenticated one is judged by the token class, which DRF runs inside the view.
@@ -14,10 +16,15 @@ token-authenticated one is judged by the token class, which DRF runs inside the 
 
 import time
 
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_failure_limit
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Sum
 from django.http import JsonResponse
 from django.urls import reverse
 from django_otp import user_has_device
@@ -118,3 +125,38 @@ class EnrolledTokenAuthentication(TokenAuthentication):
                 "Enrol a two-factor device in the portal before using an API token."
             )
         return user, token
+
+
+class AddressLimitAxesHandler(AxesDatabaseHandler):
+    """django-axes' database handler with a second, per-address limit (``AXES_HANDLER``).
+
+    axes counts failures per ``AXES_LOCKOUT_PARAMETERS`` alternative and compares the largest
+    with one ``AXES_FAILURE_LIMIT``; it has no separate limit per alternative. The per-name
+    lockout (``[["username", "ip_address"]]``, ``AXES_FAILURE_LIMIT``) stays as axes keeps it;
+    this adds: once the failures from one IP address over every name, within
+    ``AXES_COOLOFF_TIME`` of their last attempt, reach ``AXES_IP_FAILURE_LIMIT``, every login
+    from that address counts as locked (for any name) until they age out. A successful login
+    resets only its own name's failures (``AXES_RESET_ON_SUCCESS`` with the per-name
+    parameters), so an attacker's own account cannot clear the address's count.
+
+    Source: OWASP Authentication Cheat Sheet ("Account lockout" and "Login throttling"):
+    limit by account and by source, since spraying one password across accounts never trips
+    an account's lockout.
+    """
+
+    def get_failures(self, request, credentials: dict | None = None) -> int:
+        """Failures of this name from this address, or the per-name limit when the address
+        as a whole reached ``AXES_IP_FAILURE_LIMIT`` (axes then locks the request)."""
+        failures = super().get_failures(request, credentials)
+        ip_address = getattr(request, "axes_ip_address", None)
+        if not ip_address:
+            return failures
+        from_address = AccessAttempt.objects.filter(ip_address=ip_address)
+        if settings.AXES_COOLOFF_TIME is not None:
+            from_address = from_address.filter(attempt_time__gte=get_cool_off_threshold(request))
+        total = from_address.aggregate(total=Sum("failures_since_start"))["total"] or 0
+        if total >= settings.AXES_IP_FAILURE_LIMIT:
+            # Read by the lockout receiver, so the audit trail says the address was blocked.
+            request.portal_address_locked = True
+            return max(failures, get_failure_limit(request, credentials))
+        return failures

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from portal import roles
@@ -24,6 +24,22 @@ def notification_list_for(user) -> QuerySet[Notification]:
     if user is None or not user.is_authenticated:
         return Notification.objects.none()
     return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+
+def notification_undelivered_list_for(user) -> QuerySet[Notification]:
+    """Notifications whose e-mail has not gone out after at least one attempt: failed for
+    good (``failed_at``) or still being retried. Compliance only (everyone else: none),
+    failed first, then newest first; recipients joined for the page.
+
+    A row never attempted yet is not undelivered, only queued (at most a sweep age old).
+    """
+    if not roles.is_compliance(user):
+        return Notification.objects.none()
+    return (
+        Notification.objects.filter(sent_at__isnull=True, attempts__gte=1)
+        .select_related("recipient")
+        .order_by(F("failed_at").desc(nulls_last=True), "-created_at", "-id")
+    )
 
 
 def unread_notification_count(user) -> int:

@@ -282,6 +282,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # Where links in e-mails point (notifications store paths), e.g. https://portal.example.com
 PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# Characters of a notification's body kept in the inbox and e-mailed; longer text (an incident
+# description, a reason, a note) is cut there with "… (continued in the portal)" and the link.
+NOTIFICATION_BODY_MAX_CHARS = max(200, env_int("NOTIFICATION_BODY_MAX_CHARS", 3000))
 # A pending notification older than this is re-queued by the outbox sweep.
 NOTIFICATION_SWEEP_AGE = env_int("NOTIFICATION_SWEEP_AGE", 60)
 NOTIFICATION_SWEEP_INTERVAL = env_int("NOTIFICATION_SWEEP_INTERVAL", 60)
@@ -469,6 +472,13 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Beside it, one address as a whole: AXES_IP_FAILURE_LIMIT wrong passwords from one IP address,
+# whatever names were tried, block that address for every name for AXES_COOLOFF_MINUTES
+# (password spraying tries one password against many names and never reaches the per-name
+# limit). Higher than the per-name limit, so a shared office address is not blocked by a few
+# people mistyping. Counted by portal.security.AddressLimitAxesHandler.
+AXES_IP_FAILURE_LIMIT = env_int("AXES_IP_FAILURE_LIMIT", 30)
+AXES_HANDLER = "portal.security.AddressLimitAxesHandler"
 AXES_RESET_ON_SUCCESS = True
 # The lock lasts the cool-off from the lockout itself; more tries while locked are refused
 # and recorded but do not push the end further away.

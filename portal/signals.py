@@ -40,15 +40,19 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 
 
 def _locked_out(sender, request, username, ip_address, **kwargs):
-    """django-axes refused a login: too many wrong passwords for this name from this IP."""
+    """django-axes refused a login: too many wrong passwords for this name from this IP, or
+    from this IP over every name (then ``scope`` is ``address``)."""
     username = str(username or "")[:150]
-    audit_record(
-        actor=None,
-        actor_label="anonymous",
-        action="auth.lockout",
-        detail={"username": username, "ip": ip_address or ""},
+    detail = {"username": username, "ip": ip_address or ""}
+    if getattr(request, "portal_address_locked", False):
+        detail["scope"] = "address"
+    audit_record(actor=None, actor_label="anonymous", action="auth.lockout", detail=detail)
+    security_event(
+        "auth.lockout",
+        username=username,
+        locked_ip=ip_address or "",
+        scope=detail.get("scope", "name"),
     )
-    security_event("auth.lockout", username=username, locked_ip=ip_address or "")
 
 
 # --- Object permissions (guardian) ----------------------------------------------------------

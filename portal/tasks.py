@@ -20,7 +20,9 @@ def deliver_notifications(self, ids: list[int]) -> int:
 
     Rows that failed are retried together, after the longest backoff the service recorded on
     them; after the last retry they stay pending and the outbox sweep keeps trying at the
-    capped backoff. Rows sent meanwhile (by another worker) are skipped by the claim.
+    capped backoff. Rows sent meanwhile (by another worker) are skipped by the claim. Rows
+    that failed for good (a 5xx refusal, a message that cannot be built) are not retried:
+    the service marked them failed and told compliance.
     """
     failures = notification_deliver(notification_ids=ids).failed
     if not failures:

@@ -49,6 +49,13 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
+    # Compliance only (404 for everyone else): e-mails that failed or are being retried.
+    path(
+        "notifications/undelivered/",
+        views.notification_undelivered,
+        name="notification_undelivered",
+    ),
+    path("notifications/<int:pk>/retry/", views.notification_retry_view, name="notification_retry"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs_view, name="api-docs"),
     path("api/", include(router.urls)),

@@ -22,10 +22,23 @@ from portal import dashboard, services
 from portal.audit import HASHED_FIELDS, security_event
 from portal.errors import ApplicationError
 from portal.forms import AuditFilterForm, OTPTokenForm
-from portal.notifications import notification_mark_all_read, notification_mark_read
+from portal.notifications import (
+    notification_mark_all_read,
+    notification_mark_read,
+    notification_retry,
+)
 from portal.pagination import CappedPaginator
-from portal.permissions import check_audit_log_reader, get_notification_for_user
-from portal.selectors import audit_event_list_for, notification_list_for
+from portal.permissions import (
+    check_audit_log_reader,
+    check_compliance_page,
+    get_notification_for_user,
+    get_undelivered_notification_for_user,
+)
+from portal.selectors import (
+    audit_event_list_for,
+    notification_list_for,
+    notification_undelivered_list_for,
+)
 
 
 def home(request):
@@ -104,6 +117,36 @@ def notification_read_all(request):
     changed = notification_mark_all_read(actor=request.user)
     messages.success(request, f"{changed} notification(s) marked read.")
     return redirect(_inbox_return(request))
+
+
+UNDELIVERED_PAGE_SIZE = 50
+
+
+@login_required
+def notification_undelivered(request):
+    """Compliance: notifications whose e-mail failed for good or is still being retried,
+    with the last error; 404 for everyone else."""
+    check_compliance_page(request.user)
+    page = CappedPaginator(notification_undelivered_list_for(request.user), UNDELIVERED_PAGE_SIZE)
+    return render(
+        request,
+        "portal/notification_undelivered.html",
+        {"page": page.get_page(request.GET.get("page"))},
+    )
+
+
+@login_required
+@require_POST
+def notification_retry_view(request, pk):
+    """Compliance: send a failed notification again (``notification_retry``)."""
+    notification = get_undelivered_notification_for_user(request.user, pk)
+    try:
+        notification_retry(actor=request.user, notification=notification)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Sent again: notification #{notification.pk}.")
+    return redirect("notification_undelivered")
 
 
 def _inbox_return(request) -> str:

@@ -34,15 +34,25 @@ class SmtpSink:
     """A real SMTP server on 127.0.0.1 keeping each message's Message-ID and recipients.
 
     ``stop()`` and ``start()`` again on the same port simulate the mail server going down
-    and coming back; ``delay`` makes it slow (so a batch is still running when we kill).
+    and coming back; ``delay`` makes it slow (so a batch is still running when we kill);
+    ``refuse`` maps a recipient address to the reply its RCPT TO gets (e.g. ``"550 5.1.1 No
+    such user"`` for a permanent refusal, ``"450 4.2.1 Mailbox busy"`` for a transient one).
     """
 
     def __init__(self, port: int, delay: float = 0.0):
         self.port = port
         self.delay = delay
+        self.refuse: dict[str, str] = {}
         self.messages: list[dict] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        refusal = self.refuse.get(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
         if self.delay:

@@ -167,3 +167,42 @@ def test_smtp_down_keeps_rows_pending_with_the_error_then_delivers_when_it_retur
     assert sink.duplicates() == 0
     rows = Notification.objects.filter(pk__in=ids)
     assert all(r.attempts >= 2 and r.last_error == "" for r in rows)
+
+
+def test_a_recipient_refused_with_550_fails_after_one_attempt_and_compliance_is_told(
+    broker, smtp_sink, celery_processes
+):
+    """The real worker and beat: a permanent refusal is not retried (not by the task, not by
+    the sweep), the others in the same event are delivered, compliance is told once."""
+    from django.contrib.auth.models import Group
+
+    from portal import roles
+
+    celery_processes.smtp_port = smtp_sink.port
+    gone, present, officer = people(3)
+    officer.groups.add(Group.objects.get(name=roles.COMPLIANCE))
+    smtp_sink.refuse[gone.email] = "550 5.1.1 No such user here"
+    celery_processes.worker()
+    celery_processes.beat()
+
+    with transaction.atomic():
+        rows = notify(users=[gone, present], kind="test", subject="Incident reported")
+    refused = next(row for row in rows if row.recipient_id == gone.pk)
+
+    def alert_sent():
+        return Notification.objects.filter(
+            kind="notification_undelivered", sent_at__isnull=False
+        ).exists()
+
+    wait_for(alert_sent, timeout=30, what="compliance's alert to be delivered")
+    time.sleep(4)  # several sweeps (every second here) and task retries had their chance
+
+    refused.refresh_from_db()
+    assert refused.failed_at is not None and refused.sent_at is None
+    assert refused.attempts == 1
+    assert "550 5.1.1" in refused.last_error
+    assert Notification.objects.get(recipient=present, kind="test").sent_at is not None
+    alert = Notification.objects.get(kind="notification_undelivered")
+    assert alert.recipient_id == officer.pk
+    assert sorted(m["to"][0] for m in smtp_sink.messages) == sorted([present.email, officer.email])
+    assert smtp_sink.duplicates() == 0

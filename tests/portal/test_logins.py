@@ -158,3 +158,52 @@ def test_an_idle_session_older_than_the_timeout_is_logged_out(member, settings):
     assert response["Location"].startswith(reverse("login"))
     assert not logged_in(client)
     assert AuditEvent.objects.filter(action="auth.logout", actor=member).exists()
+
+
+def test_one_address_trying_one_password_against_many_usernames_is_blocked(member):
+    """Password spraying: one wrong password per name never reaches the per-user limit, so
+    the address as a whole has its own, higher limit (``AXES_IP_FAILURE_LIMIT``)."""
+    limit = django_settings.AXES_IP_FAILURE_LIMIT
+    assert django_settings.AXES_FAILURE_LIMIT < limit < 40
+    sprayer = Client()
+    answers = [log_in(sprayer, f"person{number}", WRONG).status_code for number in range(40)]
+
+    assert answers[: limit - 1] == [200] * (limit - 1)  # each a form with its error
+    assert set(answers[limit - 1 :]) == {429}  # the limit-th failure locks the address
+    # Blocked for every name from that address, even with the right password.
+    assert log_in(sprayer, "mia", PASSWORD).status_code == 429
+    assert not logged_in(sprayer)
+    lockouts = AuditEvent.objects.filter(action="auth.lockout")
+    assert lockouts.exists()
+    assert {(event.detail["ip"], event.detail.get("scope")) for event in lockouts} == {
+        ("10.0.0.5", "address")
+    }
+
+    # Another address is not blocked, and the per-user count of mia is untouched.
+    other = Client()
+    assert log_in(other, "mia", PASSWORD, ip="10.0.0.6").status_code == 302
+    assert logged_in(other)
+
+
+def test_the_address_limit_ends_with_the_cool_off(member):
+    sprayer = Client()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for number in range(django_settings.AXES_IP_FAILURE_LIMIT):
+            log_in(sprayer, f"person{number}", WRONG)
+        assert log_in(sprayer, "mia", PASSWORD).status_code == 429
+
+        clock.shift(django_settings.AXES_COOLOFF_TIME + timedelta(seconds=5))
+        assert log_in(sprayer, "mia", PASSWORD).status_code == 302
+
+
+def test_a_successful_login_does_not_reset_the_address_count(member):
+    """An attacker with an account of their own must not clear the address's count by
+    logging in between sprays: a success resets only that name's failures."""
+    sprayer = Client()
+    limit = django_settings.AXES_IP_FAILURE_LIMIT
+    for number in range(limit - 1):
+        log_in(sprayer, f"person{number}", WRONG)
+    assert log_in(sprayer, "mia", PASSWORD).status_code == 302
+    sprayer.post(reverse("logout"))
+
+    assert log_in(sprayer, "someone-else", WRONG).status_code == 429
