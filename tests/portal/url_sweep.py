@@ -421,6 +421,10 @@ EXPECTED: dict[str, Url] = {
         objects="notifications", get=signed_in(NOT_ALLOWED), post=visible(recipient, PASSED)
     ),
     "notification_read_all": Url(get=signed_in(NOT_ALLOWED), post=signed_in(PASSED)),
+    "notification_undelivered": Url(get=only({"olivia": PAGE})),
+    "notification_retry": Url(
+        objects="notifications", get=signed_in(NOT_ALLOWED), post=signed_in(HIDDEN)
+    ),
     # Audit log: compliance only, 404 for everyone else
     "audit_log": Url(get=only({"olivia": PAGE})),
     "audit_log_csv": Url(get=only({"olivia": PAGE})),
