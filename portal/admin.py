@@ -23,6 +23,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.shortcuts import redirect
 from django_otp.plugins.otp_totp import admin as otp_totp_admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken import admin as authtoken_admin
@@ -104,6 +105,15 @@ class ReadOnlyFieldsAdmin(AuditedAdmin):
 
 
 # --- Accounts and groups ------------------------------------------------------------------
+
+
+def _password_change(request, extra_context=None):
+    """The admin's "change password" is the portal's page: one door, which validates the
+    new password and records ``auth.password_change`` (Django's own view records nothing)."""
+    return redirect("password_change")
+
+
+admin.site.password_change = _password_change
 
 SELF_PROTECTED_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 

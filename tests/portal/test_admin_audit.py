@@ -321,3 +321,28 @@ def test_editing_taxonomy_text_in_the_admin_is_audited_and_nothing_else_changes(
     assert_audited("admin.change", actor=root, target=obj, fields=[text_field])
     assert client.post(f"/admin/{path}/{obj.pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.get(f"/admin/{path}/add/").status_code == 403
+
+
+def test_the_admins_own_password_change_is_the_portals_audited_page(client, root):
+    response = client.get("/admin/password_change/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/password/"
+    client.post(
+        "/admin/password_change/",
+        {
+            "old_password": "correct horse battery staple",
+            "new_password1": "a brand new pass phrase",
+            "new_password2": "a brand new pass phrase",
+        },
+    )
+    root.refresh_from_db()
+    assert root.check_password("correct horse battery staple")
+    response = client.post(
+        "/accounts/password/",
+        {
+            "old_password": "correct horse battery staple",
+            "new_password1": "a brand new pass phrase",
+            "new_password2": "a brand new pass phrase",
+        },
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="auth.password_change", actor=root).exists()
