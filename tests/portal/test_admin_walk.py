@@ -22,7 +22,8 @@ from rest_framework.authtoken.models import Token
 
 from consent.models import Purpose
 from customers.models import Customer, DataAsset
-from incidents.services import incident_report
+from incidents.models import Incident
+from incidents.services import incident_acknowledge, incident_report
 from tests.portal import url_sweep
 from tests.portal.test_url_sweep import client_for
 
@@ -58,12 +59,14 @@ def demo_data(django_db_setup, django_db_blocker):
             attempt_time=timezone.now(),
             failures_since_start=2,
         )
-        incident_report(
+        confidential = incident_report(
             actor=users["alice"],
-            title="Customer list left on a shared drive",
+            title="Walk test: a list left on the open share",
             description="The spring campaign list was on the open share for a day.",
             confidential_reporter=True,
         )
+        # Acknowledging tells the reporter: a notification to alice about this incident.
+        incident_acknowledge(actor=users["olivia"], incident=confidential)
         yield
         transaction.set_rollback(True)
 
@@ -172,6 +175,17 @@ def test_no_admin_shows_customers_the_audit_log_assets_or_incidents(admin_client
         "/admin/incidents/incident/",
     ):
         assert admin_client.get(path).status_code == 404
+
+
+def test_no_admin_page_links_a_confidential_reporter_to_their_report(admin_client):
+    """Incidents are not in the admin, and nothing else there (a notification to the
+    reporter about their report, say) names the report."""
+    superuser = get_user_model().objects.get(username="admin")
+    confidential = Incident.objects.get(title="Walk test: a list left on the open share")
+    for path in admin_pages(superuser):
+        text = admin_client.get(path).content.decode(errors="replace")
+        assert confidential.reference not in text, path
+        assert confidential.title not in text, path
 
 
 def _offered_fields(model_admin, request, obj) -> set[str]:
