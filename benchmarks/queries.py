@@ -90,7 +90,7 @@ def pages(c) -> list[tuple[str, str, str]]:
         ("incident list", "compliance", "/incidents/"),
         ("api incidents", "compliance", "/api/incidents/"),
         ("notifications", "employee", "/notifications/"),
-        ("admin changelist (reference)", "admin", "/admin/customers/dataasset/"),
+        ("admin changelist (reference)", "admin", "/admin/portal/user/"),
     ]
     if grant.level == "export":
         rows.insert(10, ("export", "employee", f"/grants/{grant.pk}/export/"))

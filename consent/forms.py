@@ -1,7 +1,14 @@
 from django import forms
 
 from consent.countries import COUNTRIES
-from consent.models import ConsentSource, ConsentStatus, DataCategory, Purpose, TransferSafeguard
+from consent.models import (
+    ConsentSource,
+    ConsentStatus,
+    DataCategory,
+    LawfulBasis,
+    Purpose,
+    TransferSafeguard,
+)
 from customers.selectors import asset_list_for
 
 
@@ -12,6 +19,22 @@ def purpose_choice_field(**kwargs) -> forms.ModelChoiceField:
         to_field_name="key",
         error_messages={"invalid_choice": "Unknown purpose: choose one from the list."},
         **kwargs,
+    )
+
+
+class LawfulBasisForm(forms.Form):
+    """Compliance changes the lawful basis a purpose relies on (``consent.lawful_basis``)."""
+
+    purpose = forms.ModelChoiceField(
+        queryset=Purpose.objects.order_by("key"),
+        to_field_name="key",
+        error_messages={"invalid_choice": "Unknown purpose: choose one from the list."},
+    )
+    lawful_basis = forms.ChoiceField(choices=LawfulBasis.choices)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="The legal ground and where it is documented; kept in the history.",
     )
 
 

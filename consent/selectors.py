@@ -327,3 +327,19 @@ def deletion_status(sharing_request: SharingRequest, *, today=None) -> str:
     if sharing_request.agreement_end > today:
         return "due at agreement end"
     return "awaiting confirmation"
+
+
+def purposes_by_key():
+    """Every purpose with its lawful basis, in key order (compliance's purposes page)."""
+    return Purpose.objects.order_by("key")
+
+
+def lawful_basis_history(limit: int = 50):
+    """Recorded changes of purposes' lawful bases, newest first, with who and why: the
+    history rows that carry a reason (``purpose_lawful_basis_change`` writes one)."""
+    return (
+        Purpose.history.exclude(history_change_reason__isnull=True)
+        .exclude(history_change_reason="")
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[:limit]
+    )

@@ -12,10 +12,12 @@ from consent.forms import (
     ConsentImportForm,
     ConsentRecordForm,
     DeletionConfirmForm,
+    LawfulBasisForm,
     SharingDecisionForm,
     SharingRequestForm,
     WithdrawalForwardedForm,
 )
+from consent.lawful_basis import purpose_lawful_basis_change
 from consent.models import Purpose, TransferSafeguard
 from consent.permissions import (
     get_sharing_request_for_download,
@@ -26,13 +28,15 @@ from consent.selectors import (
     consent_history,
     current_consents,
     deletion_status,
+    lawful_basis_history,
+    purposes_by_key,
     sharing_coverage,
     sharing_deletions_for,
     sharing_requests_of,
     sharing_withdrawals_open_for,
 )
 from consent.services import TRANSFER_SAFEGUARD
-from customers.permissions import get_customer_for_user
+from customers.permissions import get_customer_for_user, require_compliance_or_404
 from customers.services import CoverageRefusal
 from portal import roles
 from portal.approvals import why_not_decider
@@ -40,6 +44,31 @@ from portal.errors import ApplicationError, NotAllowed
 from portal.models import ChainStatus, StepStatus
 
 HISTORY_LIMIT = 500
+
+
+@login_required
+def purposes(request):
+    """The purposes and the lawful basis each relies on; compliance changes one here, with a
+    reason (404 for everyone else: the page exists for that work)."""
+    require_compliance_or_404(request.user)
+    form = LawfulBasisForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            purpose = purpose_lawful_basis_change(actor=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(
+                request,
+                f"{purpose.key} now relies on {purpose.get_lawful_basis_display().lower()}.",
+            )
+            return redirect("consent:purposes")
+    return render(
+        request,
+        "consent/purposes.html",
+        {"form": form, "purposes": purposes_by_key(), "history": lawful_basis_history()},
+        status=400 if form.is_bound else 200,
+    )
 
 
 def _customer_context(request, customer, form=None) -> dict:

@@ -1,36 +1,10 @@
-from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
-from simple_history.admin import SimpleHistoryAdmin
+"""Nothing of customers is in the admin (design.md: the administrator holds no business
+permission by being one).
 
-from customers.models import Customer, DataAsset
-
-
-@admin.register(Customer)
-class CustomerAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "email", "organisation", "country"]
-    search_fields = ["name", "email", "organisation"]
-
-    def has_delete_permission(self, request, obj=None):
-        # Customers are never deleted: an erasure is a data subject request, which removes
-        # them from every asset with history, keeps the assets' counts and the cached
-        # coverage right, and leaves the consent evidence (issue 12).
-        return False
-
-
-@admin.register(DataAsset)
-class DataAssetAdmin(GuardedModelAdmin, SimpleHistoryAdmin):
-    list_display = ["name", "owner", "classification", "classification_confirmed"]
-    list_filter = ["classification", "classification_confirmed"]
-    list_select_related = ["owner"]
-    search_fields = ["name", "description"]
-    # Classification changes go through the compliance officer's form in the portal, with
-    # a reason; being an administrator confers no business permission (design.md).
-    readonly_fields = [
-        "classification",
-        "classification_confirmed",
-        "classification_reason",
-        "classified_by",
-        "classified_at",
-    ]
-    exclude = ["customers"]
-    filter_horizontal = ["data_categories", "collected_for"]
+Customers are personal data: compliance and legal read them one by one in the portal, and an
+erasure is a data subject request. Data assets are business data: every field but the name is
+a rule's input (owner, classification, collection purposes, data categories, retention,
+members) and restricted assets are hidden from everyone but their owner, compliance, legal
+and grantees; compliance changes them in the portal with a reason
+(``customers.asset_stewardship``, ``customers.services.asset_classify``).
+"""

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
 from consent.models import DataCategory, Purpose
 from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
@@ -57,6 +58,40 @@ class AssetClassifyForm(forms.Form):
         max_length=2000,
         help_text="Why this class is right for this asset; kept in its history.",
     )
+
+
+def reason_field(help_text: str) -> forms.CharField:
+    """The written reason a compliance decision needs; kept in history and the audit trail."""
+    return forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, help_text=help_text
+    )
+
+
+class AssetOwnerForm(forms.Form):
+    """Compliance hands an asset to another owner (``asset_owner_change``)."""
+
+    owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        to_field_name="username",
+        widget=forms.TextInput,
+        label="New owner (username)",
+        error_messages={"invalid_choice": "No active user has this username."},
+    )
+    reason = reason_field("Why this person answers for the asset now; kept in its history.")
+
+
+class AssetCollectionPurposesForm(forms.Form):
+    """Compliance records what an asset's data was collected for."""
+
+    purposes = forms.ModelMultipleChoiceField(
+        queryset=Purpose.objects.filter(active=True).order_by("key"),
+        to_field_name="key",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Collected for",
+        error_messages={"invalid_choice": "Unknown purpose: choose from the list."},
+    )
+    reason = reason_field("Where it says so (notice, contract, record); kept in its history.")
 
 
 class AccessRequestForm(forms.Form):

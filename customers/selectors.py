@@ -103,7 +103,9 @@ def asset_owner_choices(user):
 
 def asset_history(asset: DataAsset):
     """The asset's row history, newest first, with who made each change."""
-    return asset.history.select_related("history_user").order_by("-history_date", "-history_id")
+    return asset.history.select_related("history_user", "owner").order_by(
+        "-history_date", "-history_id"
+    )
 
 
 # --- Access requests and grants --------------------------------------------------------

@@ -10,12 +10,14 @@ from django.views.decorators.http import require_POST
 from consent.coverage_cache import cached_coverage_for
 from consent.forms import CoverageForm
 from consent.selectors import sharing_requests_waiting_for
-from customers import services
+from customers import asset_stewardship, services
 from customers.exports import csv_response
 from customers.forms import (
     AccessRequestForm,
     AssetClassifyForm,
+    AssetCollectionPurposesForm,
     AssetFilterForm,
+    AssetOwnerForm,
     CustomerSearchForm,
     DecisionForm,
     ErasureConfirmForm,
@@ -77,7 +79,7 @@ def asset_list(request):
     )
 
 
-def _detail_context(request, asset, classify_form=None):
+def _detail_context(request, asset, classify_form=None, owner_form=None, purposes_form=None):
     can_classify = roles.is_compliance(request.user)
     coverage_form = CoverageForm(request.GET or None)
     coverage = None
@@ -94,6 +96,10 @@ def _detail_context(request, asset, classify_form=None):
             initial={"classification": asset.classification}
         )
         context["history"] = asset_history(asset)[:50]
+        context["owner_form"] = owner_form or AssetOwnerForm()
+        context["purposes_form"] = purposes_form or AssetCollectionPurposesForm(
+            initial={"purposes": list(asset.collected_for.values_list("key", flat=True))}
+        )
     return context
 
 
@@ -131,6 +137,53 @@ def asset_classify(request, pk):
         "customers/asset_detail.html",
         _detail_context(request, asset, classify_form=form),
         status=400,
+    )
+
+
+def _compliance_change(request, pk, *, form_class, context_key, service, done):
+    """An asset page's compliance form: posted, validated, handed to ``service``; the page
+    again with the form's errors (400) when the input or the rule says no."""
+    asset = get_asset_for_user(request.user, pk)
+    if not roles.is_compliance(request.user):
+        raise PermissionDenied("Only a compliance officer can make this change.")
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            service(actor=request.user, asset=asset, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, done(asset, form.cleaned_data))
+            return redirect("customers:asset_detail", pk=asset.pk)
+    context = _detail_context(request, asset, **{context_key: form})
+    return render(request, "customers/asset_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def asset_owner(request, pk):
+    """Compliance makes another active user the asset's owner, with a reason."""
+    return _compliance_change(
+        request,
+        pk,
+        form_class=AssetOwnerForm,
+        context_key="owner_form",
+        service=asset_stewardship.asset_owner_change,
+        done=lambda asset, data: f"{data['owner']} now owns {asset.name}.",
+    )
+
+
+@login_required
+@require_POST
+def asset_collected_for(request, pk):
+    """Compliance records what the asset's data was collected for, with a reason."""
+    return _compliance_change(
+        request,
+        pk,
+        form_class=AssetCollectionPurposesForm,
+        context_key="purposes_form",
+        service=asset_stewardship.asset_collection_purposes_change,
+        done=lambda asset, data: f"Recorded what {asset.name} was collected for.",
     )
 
 

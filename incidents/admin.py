@@ -1,13 +1,15 @@
-"""Admin: the notification regimes are data compliance may edit here (offsets, reminders).
+"""Admin: the notification regimes' text (name, legal source), read-only otherwise.
 
-Incidents are worked in the portal, not here: an administrator holds no business permission,
-so the admin shows incidents read-only and never shows the reporter.
+The duties' offsets, anchors and reminders are the legal clocks of every incident (GDPR
+Art. 33's 72 hours): a business rule, not an operator's setting. They change with the code
+that loads them (the data migration ``incidents/0002_notification_regimes``), reviewed.
+Incidents are not in the admin at all: they are for Compliance and Legal, in the portal.
 """
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from incidents.models import Incident, Regime, RegimeDuty
+from incidents.models import Regime, RegimeDuty
+from portal.admin import ReadOnlyFieldsAdmin
 
 
 class RegimeDutyInline(admin.TabularInline):
@@ -26,26 +28,21 @@ class RegimeDutyInline(admin.TabularInline):
         "reminder_hours_before_due",
         "source",
     ]
-
-
-@admin.register(Regime)
-class RegimeAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "key", "applies_to_breaches", "active"]
-    inlines = [RegimeDutyInline]
-
-
-@admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
-    list_display = ["reference", "title", "status", "severity", "reported_at"]
-    list_filter = ["status", "severity"]
-    fields = ["reference", "title", "status", "severity", "reported_at", "discovered_at"]
     readonly_fields = fields
+    can_delete = False
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Regime)
+class RegimeAdmin(ReadOnlyFieldsAdmin):
+    list_display = ["name", "key", "applies_to_breaches", "active"]
+    inlines = [RegimeDutyInline]
+    editable_fields = ("name", "source")
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -39,7 +39,7 @@ from incidents.models import (
 )
 from incidents.selectors import open_duties, responders
 from portal import roles
-from portal.audit import audit_record
+from portal.audit import audit_record, withheld_identity_when
 from portal.errors import ApplicationError
 from portal.notifications import notify
 
@@ -146,6 +146,10 @@ def _reporter_line(incident: Incident) -> str:
 # --- Reporting ---------------------------------------------------------------------------
 
 
+# A confidential reporter's identity is withheld from every trace the report leaves: its
+# audit event, the history rows of the incident, its timeline and its notifications, the
+# security log. Only the incident's ``reporter`` names them, for Compliance and Legal.
+@withheld_identity_when("confidential_reporter")
 @transaction.atomic
 def incident_report(
     *,

@@ -305,3 +305,54 @@ def chain_withdraw(*, chain: ApprovalChain, actor) -> ApprovalChain:
     )
     audit_record(actor=actor, action="approval.withdraw", target=chain, detail={"kind": chain.kind})
     return chain
+
+
+@transaction.atomic
+def owner_steps_reassign(*, chains, old_owner, new_owner, actor, reason: str) -> int:
+    """Hand the undecided owner steps of the pending ``chains`` from ``old_owner`` to
+    ``new_owner`` (the asset they ask for changed owner); returns how many moved.
+
+    As ``chain_start`` decides: when ``new_owner`` is the requester, compliance takes the
+    step instead. Each moved step keeps its history (who, the reason), is an audit event
+    ``approval.reassign``, and an open one is announced to its new deciders. Decided steps
+    stay as they were: a decision is not undone by a change of owner.
+    """
+    # Lock the chains first, as step_decide does: a decision racing this move waits for it,
+    # then finds the step's new approver.
+    chain_ids = list(
+        ApprovalChain.objects.select_for_update()
+        .filter(pk__in=chains.values("pk"), status=ChainStatus.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    steps = ApprovalStep.objects.filter(
+        chain_id__in=chain_ids,
+        role=ApprovalRole.OWNER,
+        approver=old_owner,
+        status__in=[StepStatus.OPEN, StepStatus.WAITING],
+    ).select_related("chain")
+    moved = 0
+    for step in steps:
+        if step.chain.requester_id == new_owner.pk:
+            step.role, step.replaces_owner, step.approver = ApprovalRole.COMPLIANCE, True, None
+        else:
+            step.approver = new_owner
+        step._history_user = actor
+        step._change_reason = reason[:100]
+        step.save(update_fields=["role", "replaces_owner", "approver"])
+        audit_record(
+            actor=actor,
+            action="approval.reassign",
+            target=step.chain,
+            detail={
+                "kind": step.chain.kind,
+                "step": step.position,
+                "from": old_owner.get_username(),
+                "to": step.approver.get_username() if step.approver else ApprovalRole.COMPLIANCE,
+                "reason": reason,
+            },
+        )
+        if step.status == StepStatus.OPEN:
+            _notify_deciders(step)
+        moved += 1
+    return moved

@@ -6,18 +6,20 @@ from ``AuditContextMiddleware``; commands and tasks set their channel with
 ``audit_channel``.
 """
 
+import functools
 import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from portal.models import AuditChainHead, AuditChannel, AuditEvent
 
@@ -25,6 +27,7 @@ GENESIS_HASH = "0" * 64
 
 _request = ContextVar("audit_request", default=None)
 _channel = ContextVar("audit_channel", default=AuditChannel.COMMAND)
+_identity_withheld = ContextVar("audit_identity_withheld", default=False)
 
 
 @contextmanager
@@ -56,18 +59,67 @@ class AuditContextMiddleware:
         return response
 
 
+def token_fingerprint(key: str) -> str:
+    """The first 12 hex digits of SHA-256 over an API token's key: names the token in the
+    audit trail and the admin's list without revealing it. Empty for no key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12] if key else ""
+
+
+@contextmanager
+def identity_withheld() -> Iterator[None]:
+    """Inside, nothing written is tied to the person making the request.
+
+    For a confidential report (``incidents.services.incident_report``): its audit events get
+    no actor, address, request id or token fingerprint, and a time cut to the minute
+    (``audit_record``); the history rows written meanwhile (the incident's, its timeline's,
+    the notifications') get no user, as simple-history would otherwise take the request's;
+    security log lines name nobody and no address; ``current_user`` is ``None``. Each of
+    these would match the same person's named events and undo the confidentiality the
+    reporter asked for (design.md: then only compliance and legal see who reported).
+    """
+    token = _identity_withheld.set(True)
+    context = HistoricalRecords.context
+    had_request = hasattr(context, "request")
+    history_request = getattr(context, "request", None)
+    if had_request:
+        del context.request
+    try:
+        yield
+    finally:
+        _identity_withheld.reset(token)
+        if had_request:
+            context.request = history_request
+
+
+def withheld_identity_when(flag: str) -> Callable:
+    """Decorator of a service: runs it inside ``identity_withheld`` when its keyword
+    argument ``flag`` is true (``confidential_reporter`` of an incident report)."""
+
+    def decorate(service: Callable) -> Callable:
+        @functools.wraps(service)
+        def wrapper(*args, **kwargs):
+            with identity_withheld() if kwargs.get(flag) else nullcontext():
+                return service(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def _request_details() -> dict:
     request = _request.get()
     if request is None:
         return {"channel": _channel.get(), "request_id": "", "ip": None, "token_id": ""}
-    auth = getattr(request, "auth", None)
-    key = getattr(auth, "key", "")
+    channel = AuditChannel.API if request.path.startswith("/api/") else AuditChannel.WEB
+    if _identity_withheld.get():
+        # The channel stays: web or API is shared by everyone and says nothing of who.
+        return {"channel": channel, "request_id": "", "ip": None, "token_id": ""}
     return {
-        "channel": AuditChannel.API if request.path.startswith("/api/") else AuditChannel.WEB,
+        "channel": channel,
         "request_id": request.audit_request_id,
         "ip": request.META.get("REMOTE_ADDR") or None,
         # Never the token itself: a fingerprint that identifies it in the admin's list.
-        "token_id": hashlib.sha256(key.encode()).hexdigest()[:12] if key else "",
+        "token_id": token_fingerprint(getattr(getattr(request, "auth", None), "key", "")),
     }
 
 
@@ -121,7 +173,10 @@ def _lock_head() -> bool:
 def current_user():
     """The signed-in user of the request being served, or ``None`` (commands, tasks).
 
-    For the few events written from signal receivers, which are not handed an actor."""
+    For the few events written from signal receivers, which are not handed an actor.
+    ``None`` while the identity is withheld (``identity_withheld``)."""
+    if _identity_withheld.get():
+        return None
     request = _request.get()
     user = getattr(request, "user", None)
     return user if getattr(user, "is_authenticated", False) else None
@@ -152,6 +207,8 @@ def audit_record(
     ``actor`` is the user who acted, or ``None`` for the system (``actor_label`` names who
     else, e.g. ``anonymous`` for a failed login). ``detail`` must be small and
     JSON-serialisable; it must never hold a password, a token or customer records.
+    Inside ``identity_withheld`` the event has no actor (label ``confidential``), no
+    request details, and its time is cut to the minute.
     """
     # Serialise writers on the head row: two transactions appending at once would both
     # chain to the same predecessor and fork the chain. The UPDATE takes the row lock on
@@ -171,8 +228,15 @@ def audit_record(
     if channel:
         details["channel"] = channel
     user = actor if getattr(actor, "is_authenticated", False) else None
+    created_at = timezone.now()
+    if _identity_withheld.get():
+        # No actor, and the time to the minute: the chain needs a time, compliance's filters
+        # and clocks need no more than the minute, and an exact instant would be matched to
+        # the same person's events and requests (their logins, the web server's log).
+        user, actor_label = None, actor_label or "confidential"
+        created_at = created_at.replace(second=0, microsecond=0)
     event = AuditEvent(
-        created_at=timezone.now(),
+        created_at=created_at,
         actor=user,
         actor_label=user.get_username() if user else (actor_label or "system"),
         action=action,
@@ -208,6 +272,8 @@ def security_event(event: str, *, user=None, username: str = "", **fields) -> No
     """
     request = _request.get()
     name = user.get_username() if getattr(user, "is_authenticated", False) else username
+    if _identity_withheld.get():
+        request, name = None, ""
     safe = {
         key: str(value)[:200]
         for key, value in fields.items()

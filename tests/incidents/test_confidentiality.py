@@ -95,7 +95,7 @@ def test_a_named_reporter_is_named_to_compliance_and_legal(report, responders):
 def test_audit_trail_and_row_history_of_a_confidential_report_carry_no_reporter(whole_life):
     events = AuditEvent.objects.filter(target_id=str(whole_life.pk))
     report_event = events.get(action="incident.report")
-    assert report_event.actor is None and report_event.actor_label == "system"
+    assert report_event.actor is None and report_event.actor_label == "confidential"
     assert report_event.detail["reporter"] == "confidential"
     for event in events:
         assert not names_carl(f"{event.actor_label} {event.target_label} {event.detail}")
@@ -142,14 +142,15 @@ def test_other_employees_and_owners_get_nothing_at_all(client, api_client, alice
     assert api_client.get("/api/incidents/").json()["results"] == []
 
 
-def test_administrator_sees_no_reporter_in_the_admin(client, confidential):
+def test_administrator_sees_no_incident_in_the_admin(client, confidential):
+    """Incidents are for Compliance and Legal, in the portal: not in the admin at all."""
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)
 
     listing = client.get("/admin/incidents/incident/")
     change = client.get(f"/admin/incidents/incident/{confidential.pk}/change/")
 
-    assert listing.status_code == 200 and change.status_code == 200
+    assert listing.status_code == 404 and change.status_code == 404
     assert not names_carl(listing.content.decode())
     assert not names_carl(change.content.decode())
 

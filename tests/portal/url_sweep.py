@@ -285,6 +285,16 @@ EXPECTED: dict[str, Url] = {
         get=signed_in(NOT_ALLOWED),
         post=visible(asset_seen, PASSED, refused=_classify),
     ),
+    # Compliance's changes of an asset's owner and collection purposes, and of lawful bases
+    **{
+        f"customers:asset_{name}": Url(
+            objects="assets",
+            get=signed_in(NOT_ALLOWED),
+            post=visible(asset_seen, PASSED, refused=_classify),
+        )
+        for name in ("owner", "collected_for")
+    },
+    "consent:purposes": Url(get=only({"olivia": PAGE}), post=only({"olivia": PASSED})),
     # Access requests and approvals
     "customers:request_list": Url(get=signed_in(PAGE)),
     "customers:request_create": Url(get=signed_in(PAGE), post=signed_in(PASSED)),

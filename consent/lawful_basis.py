@@ -1,0 +1,62 @@
+"""A purpose's lawful basis: compliance changes it, with a reason.
+
+Services (writes) of their own module (``consent/services.py`` is past the size where the
+house splits by concept). The lawful basis decides who is eligible: a purpose whose basis is
+not consent may use every customer of an asset collected for it (design.md, consent
+coverage), so the change is compliance's alone, never the Django admin's.
+"""
+
+from django.db import transaction
+
+from consent.coverage_cache import coverage_changed
+from consent.models import LawfulBasis, Purpose
+from portal import roles
+from portal.audit import audit_record
+from portal.errors import ApplicationError, NotAllowed
+
+MIN_REASON_LENGTH = 10
+
+
+@transaction.atomic
+def purpose_lawful_basis_change(
+    *, actor, purpose: Purpose, lawful_basis: str, reason: str
+) -> Purpose:
+    """Set the lawful basis (GDPR Art. 6(1): ``contract``, ``legal_obligation``,
+    ``legitimate_interest`` or ``consent``) that ``purpose`` relies on.
+
+    Guarantees: only a member of Compliance (else ``NotAllowed``); a known basis different
+    from the current one (else ``ApplicationError`` on ``lawful_basis``); a reason of at
+    least a sentence (on ``reason``). The purpose's row is locked, its history row carries
+    the reason, the audit event ``purpose.lawful_basis_change`` the bases before and after,
+    and every cached coverage is forgotten on commit.
+    """
+    if not roles.is_compliance(actor):
+        raise NotAllowed("Only a compliance officer can change a purpose's lawful basis.")
+    if lawful_basis not in LawfulBasis.values:
+        raise ApplicationError(f"Unknown lawful basis {lawful_basis!r}.", field="lawful_basis")
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ApplicationError(
+            f"Give the reason for this change (a sentence, at least {MIN_REASON_LENGTH} "
+            "characters); it is kept in the purpose's history and the audit trail.",
+            field="reason",
+        )
+    purpose = Purpose.objects.select_for_update().get(pk=purpose.pk)
+    before = purpose.lawful_basis
+    if before == lawful_basis:
+        raise ApplicationError(
+            f"{purpose.key} already relies on {purpose.get_lawful_basis_display().lower()}.",
+            field="lawful_basis",
+        )
+    purpose.lawful_basis = lawful_basis
+    purpose._history_user = actor
+    purpose._change_reason = reason[:100]  # simple-history's column; the event keeps it all
+    purpose.save(update_fields=["lawful_basis"])
+    coverage_changed()
+    audit_record(
+        actor=actor,
+        action="purpose.lawful_basis_change",
+        target=purpose,
+        detail={"from": before, "to": lawful_basis, "reason": reason},
+    )
+    return purpose

@@ -1,0 +1,145 @@
+"""Who answers for an asset and what its data was collected for: compliance's changes.
+
+Services (writes) of their own module: ``customers/services.py`` is past the size where the
+house splits by concept. Both changes decide who may be used for what and who approves
+access, so only a member of Compliance makes them, always with a written reason, under a row
+lock, with a history row carrying the reason and an audit event (design.md: every decision
+leaves a trace; the administrator holds no business permission, so the Django admin offers
+neither field).
+"""
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+
+from consent.coverage_cache import coverage_changed
+from consent.models import Purpose
+from customers.models import DataAsset
+from customers.services import MIN_REASON_LENGTH, _clean_text, _require_compliance
+from portal import approvals
+from portal.audit import audit_record
+from portal.errors import ApplicationError
+from portal.models import ApprovalChain
+from portal.notifications import notify
+
+# simple-history keeps a change reason of at most 100 characters; the audit event keeps it all.
+HISTORY_REASON_LENGTH = 100
+
+
+def _reason(reason: str) -> str:
+    return _clean_text(
+        reason,
+        field="reason",
+        message=f"Give the reason for this change (a sentence, at least {MIN_REASON_LENGTH} "
+        "characters); it is kept in the asset's history and the audit trail.",
+    )
+
+
+def _locked(asset: DataAsset) -> DataAsset:
+    # Two officers changing the same asset at once queue here; the second sees the first's
+    # result when it re-reads the row.
+    return DataAsset.objects.select_for_update().get(pk=asset.pk)
+
+
+def _save_with_reason(asset: DataAsset, *, actor, reason: str, fields: list[str]) -> None:
+    asset._history_user = actor
+    asset._change_reason = reason[:HISTORY_REASON_LENGTH]
+    asset.save(update_fields=[*fields, "updated_at"])
+
+
+@transaction.atomic
+def asset_owner_change(*, actor, asset: DataAsset, owner, reason: str) -> DataAsset:
+    """Make ``owner`` (an active user) the data owner of ``asset``.
+
+    The owner decides the first approval step of every request for the asset, sees a
+    restricted asset and its grants, and may revoke them (design.md, Roles). Guarantees:
+    only compliance (else ``NotAllowed``); the new owner is active and not the current one
+    (else ``ApplicationError`` on ``owner``); a reason of at least a sentence (on
+    ``reason``). Open owner steps of pending requests and sharing requests for the asset move
+    to the new owner (``portal.approvals.owner_steps_reassign``: compliance takes a step of
+    the new owner's own request); decided steps stay as decided. Open erasure tasks stay
+    with the owner who received them. History row with the reason, audit event
+    ``asset.owner_change``, both owners told.
+    """
+    _require_compliance(actor, "change an asset's owner")
+    reason = _reason(reason)
+    if owner is None or not owner.is_active:
+        raise ApplicationError("The new owner must be an active user.", field="owner")
+    asset = _locked(asset)
+    previous = get_user_model().objects.get(pk=asset.owner_id)
+    if previous.pk == owner.pk:
+        raise ApplicationError(f"{owner} already owns {asset.name}.", field="owner")
+    asset.owner = owner
+    _save_with_reason(asset, actor=actor, reason=reason, fields=["owner"])
+    chains = ApprovalChain.objects.filter(
+        Q(access_request__asset=asset) | Q(sharing_request__asset=asset)
+    )
+    moved = approvals.owner_steps_reassign(
+        chains=chains, old_owner=previous, new_owner=owner, actor=actor, reason=reason
+    )
+    audit_record(
+        actor=actor,
+        action="asset.owner_change",
+        target=asset,
+        detail={
+            "from": previous.get_username(),
+            "to": owner.get_username(),
+            "reason": reason,
+            "steps_reassigned": moved,
+        },
+    )
+    notify(
+        users=[previous, owner],
+        kind="asset_owner_changed",
+        subject=f"{asset.name} has a new data owner: {owner}",
+        body=(
+            f"Compliance ({actor}) made {owner} the data owner of {asset.name} instead of "
+            f"{previous}.\nReason: {reason}\n{moved} approval step(s) waiting for the owner "
+            "moved with it."
+        ),
+        link=reverse("customers:asset_detail", args=[asset.pk]),
+        target=asset,
+    )
+    return asset
+
+
+@transaction.atomic
+def asset_collection_purposes_change(
+    *, actor, asset: DataAsset, purposes: Iterable[Purpose], reason: str
+) -> DataAsset:
+    """Set the purposes ``asset``'s data was collected for (``collected_for``).
+
+    A customer is eligible for a purpose covered by these whose lawful basis is not consent,
+    without any consent of theirs (design.md, consent coverage): adding one can make every
+    customer of the asset eligible. Guarantees: only compliance (else ``NotAllowed``); only
+    active purposes and a real change (else ``ApplicationError`` on ``purposes``); a reason
+    (on ``reason``). History row with the new purposes and the reason, audit event
+    ``asset.collection_purposes_change`` with the keys before and after, cached coverage
+    forgotten on commit.
+    """
+    _require_compliance(actor, "change what an asset's data was collected for")
+    reason = _reason(reason)
+    purposes = list(purposes)
+    if any(not purpose.active for purpose in purposes):
+        raise ApplicationError("Only active purposes can be chosen.", field="purposes")
+    asset = _locked(asset)
+    before = sorted(asset.collected_for.values_list("key", flat=True))
+    after = sorted({purpose.key for purpose in purposes})
+    if before == after:
+        raise ApplicationError(
+            "These are already the purposes it was collected for.", field="purposes"
+        )
+    asset.collected_for.set(purposes)
+    # The history row written with the save holds the new purposes and the reason.
+    _save_with_reason(asset, actor=actor, reason=reason, fields=[])
+    coverage_changed()
+    audit_record(
+        actor=actor,
+        action="asset.collection_purposes_change",
+        target=asset,
+        detail={"from": before, "to": after, "reason": reason},
+    )
+    return asset
