@@ -45,6 +45,7 @@ from customers.selectors import (
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
+from portal.history import change_reason
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 
@@ -166,7 +167,7 @@ def asset_classify(*, asset: DataAsset, actor, classification: str, reason: str)
     asset.classified_by = actor
     asset.classified_at = timezone.now()
     asset._history_user = actor
-    asset._change_reason = reason
+    asset._change_reason = change_reason(reason)
     asset.save()
     audit_record(
         actor=actor,
@@ -635,7 +636,7 @@ def _delete_with_history(rows: list[AssetCustomer], *, actor, reason: str) -> No
                 history_date=now,
                 history_type="-",
                 history_user=actor if getattr(actor, "is_authenticated", False) else None,
-                history_change_reason=reason[:100],
+                history_change_reason=change_reason(reason),
             )
             for row in rows
         ],
@@ -871,7 +872,7 @@ def subject_request_extend(
         filter(None, [subject_request.extension_reason, reason])
     )
     subject_request._history_user = actor
-    subject_request._change_reason = reason[:100]
+    subject_request._change_reason = change_reason(reason)
     subject_request.save(update_fields=["extension_months", "due_on", "extension_reason"])
     audit_record(
         actor=actor,
@@ -1122,7 +1123,7 @@ def asset_retention_extend(
     before = asset.retention_date
     asset.retention_date = retention_date
     asset._history_user = actor
-    asset._change_reason = reason[:100]
+    asset._change_reason = change_reason(reason)
     asset.save(update_fields=["retention_date", "updated_at"])
     audit_record(
         actor=actor,
@@ -1150,7 +1151,7 @@ def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset
     )
     asset.retired_at, asset.retired_by = timezone.now(), actor
     asset._history_user = actor
-    asset._change_reason = reason[:100]
+    asset._change_reason = change_reason(reason)
     asset.save(update_fields=["retired_at", "retired_by", "updated_at"])
     audit_record(
         actor=actor,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
+from portal.history import update_with_history
 from portal.models import (
     ApprovalChain,
     ApprovalRole,
@@ -269,7 +270,12 @@ def step_decide(
         chain.decided_at = now
         chain._history_user = actor
         chain.save(update_fields=["status", "decided_at"])
-        chain.steps.filter(status=StepStatus.WAITING).update(status=StepStatus.CANCELLED)
+        update_with_history(
+            chain.steps.filter(status=StepStatus.WAITING),
+            actor=actor,
+            reason=f"Cancelled: step {step.position} {step.status} by {actor}: {reason}",
+            status=StepStatus.CANCELLED,
+        )
         outcome = f"{'Approved' if approve else 'Denied'} by {actor}: {reason}"
     audit_record(
         actor=actor,
@@ -300,8 +306,11 @@ def chain_withdraw(*, chain: ApprovalChain, actor) -> ApprovalChain:
     chain.decided_at = timezone.now()
     chain._history_user = actor
     chain.save(update_fields=["status", "decided_at"])
-    chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]).update(
-        status=StepStatus.CANCELLED
+    update_with_history(
+        chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]),
+        actor=actor,
+        reason=f"Cancelled: the request was withdrawn by {actor}.",
+        status=StepStatus.CANCELLED,
     )
     audit_record(actor=actor, action="approval.withdraw", target=chain, detail={"kind": chain.kind})
     return chain
