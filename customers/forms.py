@@ -2,7 +2,7 @@ from django import forms
 
 from consent.models import DataCategory, Purpose
 from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
-from customers.selectors import asset_list_for, asset_owner_choices
+from customers.selectors import active_grants, asset_list_for, asset_owner_choices
 
 CONFIRMED_CHOICES = [("", "Any"), ("yes", "Confirmed"), ("no", "Not yet confirmed")]
 
@@ -130,7 +130,6 @@ class GrantFilterForm(forms.Form):
 
     def apply(self, grants):
         from django.db.models import Q
-        from django.utils import timezone
 
         data = self.cleaned_data
         if q := data.get("q"):  # CharField strips it
@@ -144,11 +143,11 @@ class GrantFilterForm(forms.Form):
             grants = grants.filter(user=data["user"])
         if data.get("asset"):
             grants = grants.filter(asset=data["asset"])
-        active = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        active = active_grants().values("pk")
         if data.get("status") == "active":
-            grants = grants.filter(active)
+            grants = grants.filter(pk__in=active)
         elif data.get("status") == "ended":
-            grants = grants.exclude(active)
+            grants = grants.exclude(pk__in=active)
         return grants
 
 

@@ -38,6 +38,7 @@ from customers.models import (
 from customers.selectors import (
     access_alternatives,
     access_report,
+    active_grants,
     assets_past_retention,
     grant_records,
     subject_request_due_date,
@@ -384,12 +385,7 @@ def grant_create(*, access_request: AccessRequest, actor) -> AccessGrant:
 
 def _remove_unneeded_permissions(grant: AccessGrant) -> None:
     """Remove the grant's object permissions unless another active grant still needs them."""
-    others = AccessGrant.objects.filter(
-        user=grant.user,
-        asset=grant.asset,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-    ).exclude(pk=grant.pk)
+    others = active_grants().filter(user=grant.user, asset=grant.asset).exclude(pk=grant.pk)
     for codename in GRANT_PERMISSIONS[grant.level]:
         levels = [lvl for lvl, names in GRANT_PERMISSIONS.items() if codename in names]
         if not others.filter(level__in=levels).exists():
@@ -472,12 +468,14 @@ def grants_expire(*, now=None) -> int:
 def grants_remind_expiring(*, now=None) -> int:
     """Beat job: remind each grantee once, three days before the grant expires."""
     now = now or timezone.now()
-    due = AccessGrant.objects.filter(
-        revoked_at__isnull=True,
-        expires_at__gt=now,
-        expires_at__lte=now + timedelta(days=EXPIRY_REMINDER_DAYS),
-        expiry_reminder_sent_at__isnull=True,
-    ).select_related("asset", "user")
+    due = (
+        active_grants(now)
+        .filter(
+            expires_at__lte=now + timedelta(days=EXPIRY_REMINDER_DAYS),
+            expiry_reminder_sent_at__isnull=True,
+        )
+        .select_related("asset", "user")
+    )
     sent = 0
     for grant in due:
         with transaction.atomic():
