@@ -3,6 +3,7 @@ from django import forms
 from consent.models import DataCategory, Purpose
 from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
 from customers.selectors import active_grants, asset_list_for, asset_owner_choices
+from portal.site_calendar import end_of_day, start_of_day
 
 CONFIRMED_CHOICES = [("", "Any"), ("yes", "Confirmed"), ("no", "Not yet confirmed")]
 
@@ -169,16 +170,12 @@ class FootprintPeriodForm(forms.Form):
     def period(self) -> dict:
         """Whole days in the site's time zone: from the start of ``since`` to the end of
         ``until``."""
-        from datetime import datetime, time
-
-        from django.utils import timezone
-
         data = self.cleaned_data
         since = data.get("since")
         until = data.get("until")
         return {
-            "since": timezone.make_aware(datetime.combine(since, time.min)) if since else None,
-            "until": timezone.make_aware(datetime.combine(until, time.max)) if until else None,
+            "since": start_of_day(since) if since else None,
+            "until": end_of_day(until) if until else None,
         }
 
 

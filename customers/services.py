@@ -49,6 +49,7 @@ from portal.errors import ApplicationError, NotAllowed
 from portal.history import change_reason
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
+from portal.site_calendar import add_calendar_days
 
 MIN_REASON_LENGTH = 10
 
@@ -350,7 +351,8 @@ def grant_create(*, access_request: AccessRequest, actor) -> AccessGrant:
         purpose=access_request.purpose,
         level=access_request.level,
         request=access_request,
-        expires_at=timezone.now() + timedelta(days=access_request.duration_days),
+        # Days are calendar days in the site's zone: "30 days" from 10:00 ends at 10:00.
+        expires_at=add_calendar_days(timezone.now(), access_request.duration_days),
     )
     grant._history_user = actor
     grant.save()
@@ -471,7 +473,7 @@ def grants_remind_expiring(*, now=None) -> int:
     due = (
         active_grants(now)
         .filter(
-            expires_at__lte=now + timedelta(days=EXPIRY_REMINDER_DAYS),
+            expires_at__lte=add_calendar_days(now, EXPIRY_REMINDER_DAYS),
             expiry_reminder_sent_at__isnull=True,
         )
         .select_related("asset", "user")
