@@ -411,6 +411,7 @@ def grant_revoke(*, grant: AccessGrant, actor, reason: str) -> AccessGrant:
         raise ApplicationError("This grant is already revoked.")
     grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), actor, reason
     grant._history_user = actor
+    grant._change_reason = change_reason(f"Revoked: {reason}")
     grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     _remove_unneeded_permissions(grant)
     audit_record(
@@ -446,6 +447,7 @@ def grants_expire(*, now=None) -> int:
             if grant.expiry_processed or grant.revoked_at:
                 continue
             grant.expiry_processed = True
+            grant._change_reason = "Expired: the expiry job removed its permissions."
             grant.save(update_fields=["expiry_processed"])
             _remove_unneeded_permissions(grant)
             audit_record(

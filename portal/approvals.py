@@ -21,7 +21,7 @@ from django.utils import timezone
 from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
-from portal.history import update_with_history
+from portal.history import change_reason, update_with_history
 from portal.models import (
     ApprovalChain,
     ApprovalRole,
@@ -256,12 +256,14 @@ def step_decide(
     step.status = StepStatus.APPROVED if approve else StepStatus.DENIED
     step.decided_by, step.decided_at, step.reason, step.inputs = actor, now, reason, inputs
     step._history_user = actor
+    step._change_reason = change_reason(f"{step.get_status_display()}: {reason}")
     step.save()
 
     next_step = chain.steps.filter(status=StepStatus.WAITING).order_by("position").first()
     if approve and next_step is not None:
         next_step.status = StepStatus.OPEN
         next_step._history_user = actor
+        next_step._change_reason = change_reason(f"Opened: step {step.position} approved.")
         next_step.save(update_fields=["status"])
         _notify_deciders(next_step)
         outcome = f"Step {step.position} approved by {actor}; next: {next_step.get_role_display()}."
@@ -269,6 +271,7 @@ def step_decide(
         chain.status = ChainStatus.APPROVED if approve else ChainStatus.DENIED
         chain.decided_at = now
         chain._history_user = actor
+        chain._change_reason = change_reason(f"{chain.get_status_display()}: {reason}")
         chain.save(update_fields=["status", "decided_at"])
         update_with_history(
             chain.steps.filter(status=StepStatus.WAITING),
@@ -305,6 +308,7 @@ def chain_withdraw(*, chain: ApprovalChain, actor) -> ApprovalChain:
     chain.status = ChainStatus.WITHDRAWN
     chain.decided_at = timezone.now()
     chain._history_user = actor
+    chain._change_reason = "Withdrawn by the requester."
     chain.save(update_fields=["status", "decided_at"])
     update_with_history(
         chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]),

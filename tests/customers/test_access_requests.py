@@ -346,6 +346,8 @@ def test_denying_step_one_leaves_a_cancelled_history_row_on_step_two(
     assert latest.history_user == owner
     assert latest.history_change_reason
     assert "denied" in latest.history_change_reason.lower()
+    step_one = access_request.chain.steps.get(position=1).history.first()
+    assert step_one.status == "denied" and "No campaign" in step_one.history_change_reason
 
 
 def test_withdrawing_leaves_a_cancelled_history_row_on_every_open_step(
