@@ -11,7 +11,7 @@ import io
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -54,6 +54,7 @@ from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
+from portal.site_calendar import add_calendar_days
 
 EVIDENCE_MAX = ConsentRecord._meta.get_field("evidence").max_length
 NOTICE_VERSION_MAX = ConsentRecord._meta.get_field("notice_version").max_length
@@ -789,7 +790,7 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor) -> Sharing
         request=sharing_request,
         export_id=uuid.uuid4().hex,
         created_at=now,
-        expires_at=now + timedelta(days=PACKAGE_DAYS),
+        expires_at=add_calendar_days(now, PACKAGE_DAYS),
         row_count=len(customer_ids),
         columns=columns,
         content=content,

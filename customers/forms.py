@@ -3,7 +3,8 @@ from django.contrib.auth import get_user_model
 
 from consent.models import DataCategory, Purpose
 from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
-from customers.selectors import asset_list_for, asset_owner_choices
+from customers.selectors import active_grants, asset_list_for, asset_owner_choices
+from portal.site_calendar import end_of_day, start_of_day
 
 CONFIRMED_CHOICES = [("", "Any"), ("yes", "Confirmed"), ("no", "Not yet confirmed")]
 
@@ -165,7 +166,6 @@ class GrantFilterForm(forms.Form):
 
     def apply(self, grants):
         from django.db.models import Q
-        from django.utils import timezone
 
         data = self.cleaned_data
         if q := data.get("q"):  # CharField strips it
@@ -179,11 +179,11 @@ class GrantFilterForm(forms.Form):
             grants = grants.filter(user=data["user"])
         if data.get("asset"):
             grants = grants.filter(asset=data["asset"])
-        active = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        active = active_grants().values("pk")
         if data.get("status") == "active":
-            grants = grants.filter(active)
+            grants = grants.filter(pk__in=active)
         elif data.get("status") == "ended":
-            grants = grants.exclude(active)
+            grants = grants.exclude(pk__in=active)
         return grants
 
 
@@ -205,16 +205,12 @@ class FootprintPeriodForm(forms.Form):
     def period(self) -> dict:
         """Whole days in the site's time zone: from the start of ``since`` to the end of
         ``until``."""
-        from datetime import datetime, time
-
-        from django.utils import timezone
-
         data = self.cleaned_data
         since = data.get("since")
         until = data.get("until")
         return {
-            "since": timezone.make_aware(datetime.combine(since, time.min)) if since else None,
-            "until": timezone.make_aware(datetime.combine(until, time.max)) if until else None,
+            "since": start_of_day(since) if since else None,
+            "until": end_of_day(until) if until else None,
         }
 
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -34,10 +34,31 @@ def asset_list_for(user) -> QuerySet[DataAsset]:
         return assets.none()
     if roles.is_compliance_or_legal(user):
         return assets
-    granted = DataAssetUserObjectPermission.objects.filter(user=user).values("content_object_id")
     return assets.filter(
-        ~Q(classification=Classification.RESTRICTED) | Q(owner=user) | Q(pk__in=granted)
+        ~Q(classification=Classification.RESTRICTED)
+        | Q(owner=user)
+        | Q(pk__in=granted_asset_ids(user))
     )
+
+
+def active_grants(now: datetime | None = None) -> QuerySet[AccessGrant]:
+    """Grants usable at ``now`` (an aware datetime; default this moment): not revoked and
+    not past ``expires_at``. The one definition of "active" for every read that follows
+    from a grant: an expired grant ends at its expiry, not when the beat job removes its
+    permission rows (design.md, "every read checks the expiry itself")."""
+    return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+def granted_asset_ids(user) -> QuerySet:
+    """Ids (``asset_id`` values) of the assets ``user`` holds an active grant on whose
+    ``view_records`` object permission is still in place: the grantees of design.md's
+    catalogue rule. A permission row alone (a grant that expired before the expiry job ran,
+    or a permission given by hand in the admin) makes nothing visible; records read
+    through ``get_grant_for_reading`` apply the same two checks."""
+    permission_rows = DataAssetUserObjectPermission.objects.filter(
+        user=user, content_object_id=OuterRef("asset_id"), permission__codename="view_records"
+    )
+    return active_grants().filter(user=user).filter(Exists(permission_rows)).values("asset_id")
 
 
 def with_catalogue_details(assets: QuerySet[DataAsset]) -> QuerySet[DataAsset]:
@@ -189,10 +210,6 @@ def access_requests_waiting_in_order(user, waiting: dict | None = None) -> InCha
     return InChainOrder(
         with_request_details(AccessRequest.objects.all()), waiting.get(ACCESS_CHAIN_KIND, [])
     )
-
-
-def active_grants() -> QuerySet[AccessGrant]:
-    return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
 def grant_list_for(user) -> QuerySet[AccessGrant]:

@@ -38,6 +38,7 @@ from customers.models import (
 from customers.selectors import (
     access_alternatives,
     access_report,
+    active_grants,
     assets_past_retention,
     grant_records,
     subject_request_due_date,
@@ -45,8 +46,10 @@ from customers.selectors import (
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
+from portal.history import change_reason
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
+from portal.site_calendar import add_calendar_days
 
 MIN_REASON_LENGTH = 10
 
@@ -166,7 +169,7 @@ def asset_classify(*, asset: DataAsset, actor, classification: str, reason: str)
     asset.classified_by = actor
     asset.classified_at = timezone.now()
     asset._history_user = actor
-    asset._change_reason = reason
+    asset._change_reason = change_reason(reason)
     asset.save()
     audit_record(
         actor=actor,
@@ -348,7 +351,8 @@ def grant_create(*, access_request: AccessRequest, actor) -> AccessGrant:
         purpose=access_request.purpose,
         level=access_request.level,
         request=access_request,
-        expires_at=timezone.now() + timedelta(days=access_request.duration_days),
+        # Days are calendar days in the site's zone: "30 days" from 10:00 ends at 10:00.
+        expires_at=add_calendar_days(timezone.now(), access_request.duration_days),
     )
     grant._history_user = actor
     grant.save()
@@ -383,12 +387,7 @@ def grant_create(*, access_request: AccessRequest, actor) -> AccessGrant:
 
 def _remove_unneeded_permissions(grant: AccessGrant) -> None:
     """Remove the grant's object permissions unless another active grant still needs them."""
-    others = AccessGrant.objects.filter(
-        user=grant.user,
-        asset=grant.asset,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-    ).exclude(pk=grant.pk)
+    others = active_grants().filter(user=grant.user, asset=grant.asset).exclude(pk=grant.pk)
     for codename in GRANT_PERMISSIONS[grant.level]:
         levels = [lvl for lvl, names in GRANT_PERMISSIONS.items() if codename in names]
         if not others.filter(level__in=levels).exists():
@@ -412,6 +411,7 @@ def grant_revoke(*, grant: AccessGrant, actor, reason: str) -> AccessGrant:
         raise ApplicationError("This grant is already revoked.")
     grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), actor, reason
     grant._history_user = actor
+    grant._change_reason = change_reason(f"Revoked: {reason}")
     grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     _remove_unneeded_permissions(grant)
     audit_record(
@@ -447,6 +447,7 @@ def grants_expire(*, now=None) -> int:
             if grant.expiry_processed or grant.revoked_at:
                 continue
             grant.expiry_processed = True
+            grant._change_reason = "Expired: the expiry job removed its permissions."
             grant.save(update_fields=["expiry_processed"])
             _remove_unneeded_permissions(grant)
             audit_record(
@@ -471,12 +472,14 @@ def grants_expire(*, now=None) -> int:
 def grants_remind_expiring(*, now=None) -> int:
     """Beat job: remind each grantee once, three days before the grant expires."""
     now = now or timezone.now()
-    due = AccessGrant.objects.filter(
-        revoked_at__isnull=True,
-        expires_at__gt=now,
-        expires_at__lte=now + timedelta(days=EXPIRY_REMINDER_DAYS),
-        expiry_reminder_sent_at__isnull=True,
-    ).select_related("asset", "user")
+    due = (
+        active_grants(now)
+        .filter(
+            expires_at__lte=add_calendar_days(now, EXPIRY_REMINDER_DAYS),
+            expiry_reminder_sent_at__isnull=True,
+        )
+        .select_related("asset", "user")
+    )
     sent = 0
     for grant in due:
         with transaction.atomic():
@@ -635,7 +638,7 @@ def _delete_with_history(rows: list[AssetCustomer], *, actor, reason: str) -> No
                 history_date=now,
                 history_type="-",
                 history_user=actor if getattr(actor, "is_authenticated", False) else None,
-                history_change_reason=reason[:100],
+                history_change_reason=change_reason(reason),
             )
             for row in rows
         ],
@@ -871,7 +874,7 @@ def subject_request_extend(
         filter(None, [subject_request.extension_reason, reason])
     )
     subject_request._history_user = actor
-    subject_request._change_reason = reason[:100]
+    subject_request._change_reason = change_reason(reason)
     subject_request.save(update_fields=["extension_months", "due_on", "extension_reason"])
     audit_record(
         actor=actor,
@@ -1122,7 +1125,7 @@ def asset_retention_extend(
     before = asset.retention_date
     asset.retention_date = retention_date
     asset._history_user = actor
-    asset._change_reason = reason[:100]
+    asset._change_reason = change_reason(reason)
     asset.save(update_fields=["retention_date", "updated_at"])
     audit_record(
         actor=actor,
@@ -1150,7 +1153,7 @@ def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset
     )
     asset.retired_at, asset.retired_by = timezone.now(), actor
     asset._history_user = actor
-    asset._change_reason = reason[:100]
+    asset._change_reason = change_reason(reason)
     asset.save(update_fields=["retired_at", "retired_by", "updated_at"])
     audit_record(
         actor=actor,

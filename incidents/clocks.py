@@ -1,23 +1,18 @@
-"""Clock arithmetic for notification duties, in UTC.
+"""Clock arithmetic for notification duties.
 
-Hours are real elapsed hours (``timedelta`` on aware UTC datetimes): 72 hours across a
-daylight-saving change are still 72 hours. Months are calendar months on the UTC date, the
-day clamped to the month's last day (31 January + 1 month = 28 or 29 February).
+Hours are real elapsed hours (``timedelta`` on aware datetimes): 72 hours across a
+daylight-saving change are still 72 hours. Months are calendar months in the site's zone
+(``portal.site_calendar.add_calendar_months``): a notification made 31 January 00:30 in
+Oslo (30 January in UTC) has its one-month report due 28 February 00:30 in Oslo. All
+results are aware UTC datetimes.
 """
 
-import calendar
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
-
-def add_months(moment: datetime, months: int) -> datetime:
-    moment = moment.astimezone(UTC)
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+from portal.site_calendar import add_calendar_months
 
 
 def due_after(
@@ -28,8 +23,11 @@ def due_after(
     aware_at: datetime | None = None,
     latest_hours_after_awareness: int | None = None,
 ) -> datetime:
-    """``start`` plus the offset, capped at ``aware_at + latest_hours_after_awareness``."""
-    due = add_months(start, months) + timedelta(hours=hours)
+    """``start`` (aware) plus ``months`` calendar months in the site's zone, then ``hours``
+    elapsed hours, capped at ``aware_at + latest_hours_after_awareness`` hours; an aware
+    UTC datetime. Sources: GDPR Art. 33(1) (72 hours), NIS2 Art. 23(4) (24 h, 72 h, one
+    month), DORA Art. 19 with its RTS (4 h / 24 h, 72 h, one month)."""
+    due = add_calendar_months(start, months) + timedelta(hours=hours)
     if latest_hours_after_awareness is not None and aware_at is not None:
         due = min(due, aware_at.astimezone(UTC) + timedelta(hours=latest_hours_after_awareness))
     return due

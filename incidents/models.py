@@ -154,8 +154,8 @@ class Regime(models.Model):
 class RegimeDuty(models.Model):
     """One report a regime requires, due ``offset`` after its anchor.
 
-    ``offset_months`` is calendar months, ``offset_hours`` real hours (UTC arithmetic: 72
-    hours are 72 hours across a daylight-saving change). ``latest_hours_after_awareness``
+    ``offset_months`` is calendar months in the site's zone, ``offset_hours`` real hours
+    (72 hours are 72 hours across a daylight-saving change). ``latest_hours_after_awareness``
     caps the due time (DORA: 4 h after classification, but at the latest 24 h after
     awareness). Reminders go out ``reminder_hours_before_due`` hours before the due time.
     """

@@ -41,6 +41,7 @@ from incidents.selectors import open_duties, responders
 from portal import roles
 from portal.audit import audit_record, withheld_identity_when
 from portal.errors import ApplicationError
+from portal.history import update_with_history
 from portal.notifications import notify
 
 MIN_REASON_LENGTH = 10
@@ -425,14 +426,21 @@ def _apply_breach_decision(incident: Incident, actor) -> None:
             if applied is None:
                 _regime_apply(incident, regime, actor=actor, applied_at=timezone.now())
             elif incident.no_risk_confirmed_at is None:
-                applied.duties.filter(state=DutyState.WAIVED).update(
-                    state=DutyState.OPEN, waived_reason=""
+                update_with_history(
+                    applied.duties.filter(state=DutyState.WAIVED),
+                    actor=actor,
+                    reason="Reopened: a personal-data breach after all.",
+                    state=DutyState.OPEN,
+                    waived_reason="",
                 )
         return
-    waived = open_duties().filter(incident=incident, applied__regime__in=breach_regimes)
-    waived.update(
+    waived_reason = "Not a personal-data breach: " + incident.breach_reason
+    update_with_history(
+        open_duties().filter(incident=incident, applied__regime__in=breach_regimes),
+        actor=actor,
+        reason=waived_reason,
         state=DutyState.WAIVED,
-        waived_reason="Not a personal-data breach: " + incident.breach_reason,
+        waived_reason=waived_reason,
     )
 
 
@@ -687,9 +695,13 @@ def incident_no_risk_confirm(*, actor, incident: Incident) -> Incident:
     incident.no_risk_confirmed_at = now
     incident._history_user = actor
     incident.save()
-    _breach_duties(incident).update(
+    waived_reason = f"Unlikely to result in a risk: {incident.no_risk_reason}"
+    update_with_history(
+        _breach_duties(incident),
+        actor=actor,
+        reason=waived_reason,
         state=DutyState.WAIVED,
-        waived_reason=f"Unlikely to result in a risk: {incident.no_risk_reason}",
+        waived_reason=waived_reason,
     )
     _record(
         incident,

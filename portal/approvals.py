@@ -21,6 +21,7 @@ from django.utils import timezone
 from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
+from portal.history import change_reason, update_with_history
 from portal.models import (
     ApprovalChain,
     ApprovalRole,
@@ -255,12 +256,14 @@ def step_decide(
     step.status = StepStatus.APPROVED if approve else StepStatus.DENIED
     step.decided_by, step.decided_at, step.reason, step.inputs = actor, now, reason, inputs
     step._history_user = actor
+    step._change_reason = change_reason(f"{step.get_status_display()}: {reason}")
     step.save()
 
     next_step = chain.steps.filter(status=StepStatus.WAITING).order_by("position").first()
     if approve and next_step is not None:
         next_step.status = StepStatus.OPEN
         next_step._history_user = actor
+        next_step._change_reason = change_reason(f"Opened: step {step.position} approved.")
         next_step.save(update_fields=["status"])
         _notify_deciders(next_step)
         outcome = f"Step {step.position} approved by {actor}; next: {next_step.get_role_display()}."
@@ -268,8 +271,14 @@ def step_decide(
         chain.status = ChainStatus.APPROVED if approve else ChainStatus.DENIED
         chain.decided_at = now
         chain._history_user = actor
+        chain._change_reason = change_reason(f"{chain.get_status_display()}: {reason}")
         chain.save(update_fields=["status", "decided_at"])
-        chain.steps.filter(status=StepStatus.WAITING).update(status=StepStatus.CANCELLED)
+        update_with_history(
+            chain.steps.filter(status=StepStatus.WAITING),
+            actor=actor,
+            reason=f"Cancelled: step {step.position} {step.status} by {actor}: {reason}",
+            status=StepStatus.CANCELLED,
+        )
         outcome = f"{'Approved' if approve else 'Denied'} by {actor}: {reason}"
     audit_record(
         actor=actor,
@@ -299,9 +308,13 @@ def chain_withdraw(*, chain: ApprovalChain, actor) -> ApprovalChain:
     chain.status = ChainStatus.WITHDRAWN
     chain.decided_at = timezone.now()
     chain._history_user = actor
+    chain._change_reason = "Withdrawn by the requester."
     chain.save(update_fields=["status", "decided_at"])
-    chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]).update(
-        status=StepStatus.CANCELLED
+    update_with_history(
+        chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]),
+        actor=actor,
+        reason=f"Cancelled: the request was withdrawn by {actor}.",
+        status=StepStatus.CANCELLED,
     )
     audit_record(actor=actor, action="approval.withdraw", target=chain, detail={"kind": chain.kind})
     return chain

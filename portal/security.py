@@ -1,7 +1,9 @@
 """Who must use a second factor, and the request-level guards of sessions and tokens.
 
 - ``IdleTimeoutMiddleware``: a session unused for ``SESSION_IDLE_TIMEOUT`` seconds is
-  logged out (the absolute limit is ``SESSION_COOKIE_AGE``), to the minute.
+  logged out, to the minute; and every session is logged out ``SESSION_ABSOLUTE_TIMEOUT``
+  seconds after its login, however active it is (the clock starts at the login and no
+  request moves it).
 - ``OTPRequiredMiddleware``: members of Compliance and Legal and superusers reach nothing
   but enrolment, verification, logout and static files until they verify a TOTP device in
   this session (unless ``OTP_REQUIRED`` is off, for the local demo only).
@@ -15,6 +17,7 @@ token-authenticated one is judged by the token class, which DRF runs inside the 
 """
 
 import time
+from datetime import UTC, datetime
 
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
@@ -35,6 +38,7 @@ from portal import roles
 from portal.audit import security_event
 
 LAST_SEEN_SESSION_KEY = "portal_last_seen"
+LOGIN_AT_SESSION_KEY = "portal_login_at"
 # The last-seen time is rewritten at most once a minute, so a session may end up to a minute
 # before SESSION_IDLE_TIMEOUT of real inactivity, never after.
 LAST_SEEN_RESOLUTION = 60
@@ -51,12 +55,26 @@ def has_confirmed_device(user) -> bool:
     return user_has_device(user, confirmed=True)
 
 
-class IdleTimeoutMiddleware:
-    """Logs out a session whose last request is older than ``SESSION_IDLE_TIMEOUT``.
+def _hours(seconds: int) -> str:
+    hours = seconds / 3600
+    return f"{hours:g} hour{'' if hours == 1 else 's'}"
 
-    The time of each request is kept in the session; the first request after the limit
-    ends the session (``logout`` flushes it, and the audit trail records the logout) and
-    goes on as an anonymous one, so the page asks for a login and comes back afterwards.
+
+class IdleTimeoutMiddleware:
+    """Ends a session that was idle too long, or that began too long ago.
+
+    - Idle: the time of each request is kept in the session; the first request more than
+      ``SESSION_IDLE_TIMEOUT`` seconds after the previous one ends the session.
+    - Absolute: the login time is kept in the session (``session_started``); the first
+      request ``SESSION_ABSOLUTE_TIMEOUT`` seconds or more after it ends the session,
+      however active it was. A session without a login time (one from before this rule)
+      ends too: it fails closed. Session-authenticated API calls pass here as well; token
+      authentication has no session and is not affected.
+
+    Ending means ``logout`` (the session is flushed and the audit trail records the logout),
+    a line in the security log, and a message on the login page; the request goes on as an
+    anonymous one, so a page asks for a login and comes back afterwards.
+    Source: OWASP Session Management Cheat Sheet, "Idle Timeout" and "Absolute Timeout".
     """
 
     def __init__(self, get_response):
@@ -66,7 +84,21 @@ class IdleTimeoutMiddleware:
         if request.user.is_authenticated:
             now = int(time.time())
             last_seen = request.session.get(LAST_SEEN_SESSION_KEY)
-            if last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
+            login_at = request.session.get(LOGIN_AT_SESSION_KEY)
+            if login_at is None or now - login_at >= settings.SESSION_ABSOLUTE_TIMEOUT:
+                security_event(
+                    "session.absolute_timeout",
+                    user=request.user,
+                    age="unknown" if login_at is None else now - login_at,
+                )
+                logout(request)
+                messages.info(
+                    request,
+                    "You were logged out: a session lasts at most "
+                    f"{_hours(settings.SESSION_ABSOLUTE_TIMEOUT)} from login. "
+                    "Log in again to go on.",
+                )
+            elif last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
                 security_event("session.idle_timeout", user=request.user, idle=now - last_seen)
                 logout(request)
                 messages.info(request, "You were logged out after a period of inactivity.")
@@ -77,9 +109,21 @@ class IdleTimeoutMiddleware:
 
 
 def session_started(sender, request, user, **kwargs):
-    """``user_logged_in``: the idle clock of the new session starts at the login."""
+    """``user_logged_in``: the idle clock and the absolute clock of the new session start
+    at the login.
+
+    The session's own expiry (cookie and stored row) is a fixed moment too, so a later
+    write of the session cannot push it further out, as a relative ``SESSION_COOKIE_AGE``
+    does on every save. It lies one idle timeout beyond the absolute limit: until then
+    the middleware still finds the session and ends it with a message and a security-log
+    line; after it the session is simply gone.
+    """
     if request is not None and hasattr(request, "session"):
-        request.session[LAST_SEEN_SESSION_KEY] = int(time.time())
+        now = int(time.time())
+        request.session[LAST_SEEN_SESSION_KEY] = now
+        request.session[LOGIN_AT_SESSION_KEY] = now
+        ends = now + settings.SESSION_ABSOLUTE_TIMEOUT + settings.SESSION_IDLE_TIMEOUT
+        request.session.set_expiry(datetime.fromtimestamp(ends, tz=UTC))
 
 
 def _otp_exempt_paths() -> tuple[str, ...]:

@@ -499,6 +499,9 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Sessions: logged out after SESSION_IDLE_TIMEOUT seconds without a request (30 minutes).
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
+# ... and SESSION_ABSOLUTE_TIMEOUT seconds after the login in any case (8 hours), however
+# active: the clock starts at the login and no request moves it (portal/security.py).
+SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 8 * 60 * 60)
 
 # API tokens: a token of a user who must use two-factor works only once they enrolled.
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [

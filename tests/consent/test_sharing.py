@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -175,7 +176,10 @@ def test_package_holds_exactly_the_customers_with_sharing_consent_and_the_chosen
     assert set(
         SharingPackageCustomer.objects.filter(package=package).values_list("customer", flat=True)
     ) == {c.pk for c in customers[:3]}
-    assert package.expires_at - package.created_at == timedelta(days=7)
+    # Seven calendar days in the site's zone: the same wall-clock time a week later.
+    oslo = ZoneInfo("Europe/Oslo")
+    created, expires = package.created_at.astimezone(oslo), package.expires_at.astimezone(oslo)
+    assert expires.replace(tzinfo=None) - created.replace(tzinfo=None) == timedelta(days=7)
     event = AuditEvent.objects.get(action="sharing_package.create")
     assert event.detail["export_id"] == package.export_id
     assert event.detail["rows"] == 3

@@ -321,3 +321,46 @@ def test_two_compliance_officers_approving_at_once_make_one_decision(
     assert outcomes.count("approved") == 1
     assert AccessGrant.objects.filter(request=access_request).count() == 1
     assert access_request.chain.steps.get(position=2).decided_by_id is not None
+
+
+# Every state change leaves a row-history entry with who and why (bulk changes too).
+
+
+def test_denying_step_one_leaves_a_cancelled_history_row_on_step_two(
+    api_client, requester, owner, confidential_asset, email_marketing
+):
+    access_request = ask(requester, confidential_asset, email_marketing)
+    api_client.force_authenticate(owner)
+
+    response = api_client.post(
+        f"/api/access-requests/{access_request.pk}/deny/",
+        {"reason": "No campaign is planned this quarter."},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    step_two = access_request.chain.steps.get(position=2)
+    assert step_two.status == "cancelled"
+    latest = step_two.history.order_by("-history_date", "-history_id").first()
+    assert latest.status == "cancelled"
+    assert latest.history_user == owner
+    assert latest.history_change_reason
+    assert "denied" in latest.history_change_reason.lower()
+    step_one = access_request.chain.steps.get(position=1).history.first()
+    assert step_one.status == "denied" and "No campaign" in step_one.history_change_reason
+
+
+def test_withdrawing_leaves_a_cancelled_history_row_on_every_open_step(
+    api_client, requester, confidential_asset, email_marketing
+):
+    access_request = ask(requester, confidential_asset, email_marketing)
+    api_client.force_authenticate(requester)
+
+    response = api_client.post(f"/api/access-requests/{access_request.pk}/withdraw/")
+
+    assert response.status_code == 200
+    for step in access_request.chain.steps.all():
+        latest = step.history.order_by("-history_date", "-history_id").first()
+        assert (step.status, latest.status) == ("cancelled", "cancelled")
+        assert latest.history_user == requester
+        assert "withdrawn" in latest.history_change_reason.lower()

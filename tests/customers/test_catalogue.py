@@ -1,8 +1,18 @@
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.urls import reverse
 
+from consent.models import Purpose
 from customers import services
-from customers.models import Classification, DataAsset
+from customers.models import (
+    AccessGrant,
+    Classification,
+    DataAsset,
+    DataAssetUserObjectPermission,
+)
+from tests.customers.conftest import JUSTIFICATION
 from tests.factories import CustomerFactory, DataAssetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +27,7 @@ def restricted_asset(owner):
         classification=Classification.RESTRICTED,
         classification_confirmed=True,
         customers=3,
+        collected_for=["essential.service"],
     )
 
 
@@ -98,15 +109,68 @@ def test_owner_compliance_and_legal_see_the_restricted_asset(
     assert api_client.get(f"/api/assets/{restricted_asset.pk}/").status_code == 200
 
 
-def test_holder_of_an_object_permission_sees_the_restricted_asset(
+def one_day_grant(requester, asset, owner, compliance_officer, legal_counsel) -> AccessGrant:
+    """A one-day view grant on ``asset``, approved by its whole chain."""
+    access_request = services.access_request_create(
+        actor=requester,
+        asset=asset,
+        purpose=Purpose.objects.get(key="essential.service"),
+        justification=JUSTIFICATION,
+        duration_days=1,
+    )
+    for approver in (owner, compliance_officer, legal_counsel):
+        services.access_request_decide(
+            access_request=access_request, actor=approver, approve=True, reason="Needed for it."
+        )
+    return AccessGrant.objects.get(request=access_request)
+
+
+def test_holder_of_an_active_grant_sees_the_restricted_asset_until_it_expires(
+    client, api_client, outsider, owner, compliance_officer, legal_counsel, restricted_asset
+):
+    grant = one_day_grant(outsider, restricted_asset, owner, compliance_officer, legal_counsel)
+    client.force_login(outsider)
+    api_client.force_authenticate(outsider)
+    detail = reverse("customers:asset_detail", args=[restricted_asset.pk])
+    assert list_names(client) == ["Key accounts"]
+    assert client.get(detail).status_code == 200
+
+    # Two days later, before the expiry job has removed the permission rows.
+    with time_machine.travel(grant.expires_at + timedelta(days=1)):
+        assert DataAssetUserObjectPermission.objects.filter(user=outsider).exists()
+        client.force_login(outsider)  # a fresh session: the old one timed out meanwhile
+        records = client.get(reverse("customers:grant_records", args=[grant.pk]))
+        assert records.status_code == 403
+        assert client.get(detail).status_code == 404
+        assert list_names(client) == []
+        assert list_names(client, classification="restricted") == []
+        assert api_client.get(f"/api/assets/{restricted_asset.pk}/").status_code == 404
+        assert api_client.get("/api/assets/").json()["count"] == 0
+        # Nor can it be named in a new request or a report: the choices come from the catalogue.
+        response = api_client.post(
+            "/api/access-requests/",
+            {
+                "asset": restricted_asset.pk,
+                "purpose": "essential.service",
+                "justification": JUSTIFICATION,
+                "level": "view",
+                "duration_days": 1,
+            },
+            format="json",
+        )
+        assert response.status_code in (400, 404)
+
+
+def test_an_object_permission_without_an_active_grant_shows_nothing(
     client, outsider, restricted_asset
 ):
     from guardian.shortcuts import assign_perm
 
+    # A permission row nobody granted through a request (the admin's permission widget).
     assign_perm("customers.view_records", outsider, restricted_asset)
     client.force_login(outsider)
 
-    assert list_names(client) == ["Key accounts"]
+    assert list_names(client) == []
 
 
 def test_search_matches_name_and_description(client, outsider, open_asset):

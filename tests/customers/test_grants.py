@@ -1,6 +1,7 @@
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -50,6 +51,26 @@ def read_csv(response) -> list[dict]:
 
 def eligible_ids(asset) -> set[int]:
     return set(asset.customers.order_by("id").values_list("id", flat=True)[:4])
+
+
+@pytest.mark.parametrize(
+    ("approved", "expires"),
+    [
+        # 30 days across the start of summer time: 10:00 CET to 10:00 CEST, 29 days 23 h.
+        (datetime(2025, 3, 15, 10, 0), datetime(2025, 4, 14, 10, 0)),
+        # 1 day approved at 00:30 on the 31st: the next calendar day in Oslo.
+        (datetime(2025, 1, 31, 0, 30), datetime(2025, 2, 1, 0, 30)),
+    ],
+)
+def test_a_grant_of_n_days_ends_n_calendar_days_later_at_the_same_oslo_time(
+    requester, confidential_asset, email_marketing, compliance_officer, approved, expires
+):
+    oslo = ZoneInfo("Europe/Oslo")
+    days = (expires.date() - approved.date()).days
+    with time_machine.travel(approved.replace(tzinfo=oslo), tick=False):
+        grant = approved_grant(requester, confidential_asset, email_marketing, days=days)
+
+    assert grant.expires_at == expires.replace(tzinfo=oslo)
 
 
 def test_records_page_shows_only_eligible_customers_and_is_audited(client, requester, grant):

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -73,6 +73,23 @@ def test_due_date_is_one_calendar_month_after_receipt(compliance_officer, receiv
     with time_machine.travel(date(2026, 3, 1)):
         subject_request = register(compliance_officer, customer, received_on=received)
     assert subject_request.due_on == due
+
+
+@pytest.mark.parametrize(
+    ("registered_utc", "received", "due"),
+    [
+        # 23:30 UTC on the last day of a month is already the 1st in Oslo.
+        (datetime(2025, 1, 31, 23, 30, tzinfo=UTC), date(2025, 2, 1), date(2025, 3, 1)),
+        (datetime(2025, 2, 28, 23, 30, tzinfo=UTC), date(2025, 3, 1), date(2025, 4, 1)),
+        (datetime(2025, 1, 30, 23, 30, tzinfo=UTC), date(2025, 1, 31), date(2025, 2, 28)),
+    ],
+)
+def test_a_request_registered_today_counts_its_month_from_the_local_date(
+    compliance_officer, registered_utc, received, due
+):
+    with time_machine.travel(registered_utc, tick=False):
+        subject_request = register(compliance_officer, CustomerFactory())
+    assert (subject_request.received_on, subject_request.due_on) == (received, due)
 
 
 def test_extension_to_three_months_in_total_with_a_reason(api_client, compliance_officer):

@@ -1,6 +1,7 @@
 """Escalation, the GDPR Art. 33 clock, NIS2 and DORA duties: timed with time-machine."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -347,6 +348,43 @@ def test_each_nis2_duty_sends_its_reminders_once(nis2_incident, deliver, key, re
     assert {s.split(" due in ")[1] for s in subjects if s.startswith("Reminder")} == {
         f"{h} hours" for h in reminders
     }
+
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+@pytest.mark.parametrize(
+    ("made", "due"),
+    [
+        # 31 Jan 00:30 in Oslo is still 30 Jan on the UTC date: the month is Oslo's.
+        (datetime(2025, 1, 31, 0, 30), datetime(2025, 2, 28, 0, 30)),
+        # Across the start of summer time (CET -> CEST): the same wall-clock time.
+        (datetime(2025, 3, 15, 12, 0), datetime(2025, 4, 15, 12, 0)),
+        # Across its end (CEST -> CET), late in the evening: the next day in UTC terms.
+        (datetime(2025, 10, 20, 23, 30), datetime(2025, 11, 20, 23, 30)),
+    ],
+)
+def test_nis2_final_report_is_one_calendar_month_after_the_notification_in_the_sites_zone(
+    report, responders, deliver, settings, made, due
+):
+    assert settings.TIME_ZONE == "Europe/Oslo"
+    made, due = made.replace(tzinfo=OSLO), due.replace(tzinfo=OSLO)
+    with time_machine.travel(made - 10 * HOUR, tick=False):
+        incident = report(discovered_at=made - 12 * HOUR)
+        deliver(
+            services.incident_regime_apply,
+            actor=responders[0],
+            incident=incident,
+            regime=Regime.objects.get(key="nis2-art-23"),
+        )
+    with time_machine.travel(made, tick=False):
+        services.incident_duty_record(
+            actor=responders[0], duty=nis2(incident, "incident-notification"), reference="N-1"
+        )
+
+    final = nis2(incident, "final-report").due_at
+    assert final == due
+    assert final.astimezone(OSLO).replace(tzinfo=None) == due.replace(tzinfo=None)
 
 
 def test_dora_initial_notification_is_4h_after_classification_but_at_most_24h_after_awareness(

@@ -114,7 +114,23 @@ def test_ruling_out_a_breach_rules_out_its_clock(report, responders):
         personal_data_breach=False,
         breach_reason="The file held only test data, no real customers.",
     )
-    assert incident.duties.get().state == "waived"
+    duty = incident.duties.get()
+    assert duty.state == "waived"
+    # The waiver is in the duty's row history, with who and why.
+    latest = duty.history.order_by("-history_date", "-history_id").first()
+    assert (latest.state, latest.history_user) == ("waived", comp)
+    assert "not a personal-data breach" in latest.history_change_reason.lower()
+
+    # A breach after all: the waived duty opens again, again with a history row.
+    services.incident_triage(
+        actor=responders[2],
+        incident=incident,
+        personal_data_breach=True,
+        breach_reason="Real customers were in the file after all.",
+    )
+    latest = duty.history.order_by("-history_date", "-history_id").first()
+    assert (latest.state, latest.history_user) == ("open", responders[2])
+    assert latest.history_change_reason
 
 
 @pytest.mark.parametrize(

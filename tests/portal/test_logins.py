@@ -1,6 +1,7 @@
 """Logins and sessions: lockout, password rules, session rotation, idle timeout, logout
 everywhere on a password change."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -207,3 +208,58 @@ def test_a_successful_login_does_not_reset_the_address_count(member):
     sprayer.post(reverse("logout"))
 
     assert log_in(sprayer, "someone-else", WRONG).status_code == 429
+
+
+def test_a_session_ends_eight_hours_after_login_however_active(member, caplog):
+    """A request every 20 minutes never lets the idle timeout strike; the absolute limit
+    counts from the login and ends the session at 8 hours all the same."""
+    assert django_settings.SESSION_ABSOLUTE_TIMEOUT == 8 * 60 * 60
+    caplog.set_level(logging.INFO, logger="portal.security")
+    client = Client()
+    ended_after = None
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        log_in(client, "mia", PASSWORD)
+        for minutes in range(20, 9 * 60 + 1, 20):
+            clock.shift(timedelta(minutes=20))
+            response = client.get(reverse("customers:asset_list"))
+            if response.status_code != 200:
+                ended_after = minutes
+                break
+
+    assert ended_after == 8 * 60
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert not logged_in(client)
+    assert "8 hours" in client.get(response["Location"]).content.decode()
+    assert "session.absolute_timeout user='mia'" in caplog.text
+    assert AuditEvent.objects.filter(action="auth.logout", actor=member).exists()
+
+
+def test_api_calls_on_a_session_end_at_the_absolute_limit(member, settings):
+    settings.SESSION_ABSOLUTE_TIMEOUT = 2 * 60 * 60
+    client = Client()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        log_in(client, "mia", PASSWORD)
+        for _ in range(5):  # active every 20 minutes: 1 h 40 min
+            clock.shift(timedelta(minutes=20))
+            assert client.get("/api/notifications/").status_code == 200
+        clock.shift(timedelta(minutes=20))
+        response = client.get("/api/notifications/")
+
+    assert response.status_code in (401, 403)
+    assert not logged_in(client)
+
+
+def test_the_session_expiry_is_fixed_at_login_and_a_write_does_not_move_it(member, settings):
+    settings.SESSION_IDLE_TIMEOUT = 60 * 60
+    client = Client()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        login_at = timezone.now()
+        log_in(client, "mia", PASSWORD)
+        for _ in range(7 * 3):  # a request every 20 minutes for 7 hours: session writes
+            clock.shift(timedelta(minutes=20))
+            assert client.get(reverse("customers:asset_list")).status_code == 200
+
+        expires = client.session.get_expiry_date()
+
+    # The absolute limit, plus one idle timeout in which the logout can still say why.
+    assert abs(expires - (login_at + timedelta(hours=9))) < timedelta(seconds=1)

@@ -1,0 +1,59 @@
+"""Bulk state changes that keep row history.
+
+``QuerySet.update()`` is one SQL statement and sends no signal, so django-simple-history
+never sees it: the row changes and its history does not. Every state change of a model
+with history goes through ``save()`` or through ``update_with_history`` below, which uses
+simple-history's own ``bulk_update_with_history`` (one UPDATE per batch plus one INSERT of
+history rows), so the history says who changed each row and why.
+
+Counters and job markers (``customer_count``, ``download_count``, "reminded on") may still
+use ``update()``; ``tests/portal/test_row_history.py`` keeps that list and fails on any
+other ``.update(`` call.
+"""
+
+from django.db import transaction
+from django.db.models import QuerySet
+from simple_history.utils import bulk_update_with_history
+
+# simple-history's ``history_change_reason`` column is a CharField(max_length=100).
+CHANGE_REASON_MAX = 100
+
+
+def change_reason(text: str) -> str:
+    """``text`` cut to what ``history_change_reason`` holds (100 characters)."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= CHANGE_REASON_MAX else text[: CHANGE_REASON_MAX - 1] + "…"
+
+
+@transaction.atomic
+def update_with_history(queryset: QuerySet, *, actor, reason: str, **values) -> list:
+    """Set ``values`` on every row of ``queryset`` and write one history row per changed row.
+
+    Inputs: a queryset of a history-tracked model; ``actor`` the user recorded as
+    ``history_user`` (``None`` for the system: a job or command with no person behind it);
+    ``reason`` the ``history_change_reason`` (cut to 100 characters); ``values`` the field
+    values, as keywords, as for ``QuerySet.update``.
+    Output: the changed model instances (empty when no row matched).
+    The rows are locked (``select_for_update``) and re-read inside the transaction, so a
+    concurrent change cannot slip between the read and the write.
+    Source: django-simple-history, "Bulk Creating and Updating a Model with History".
+    """
+    model = queryset.model
+    rows = list(
+        model._default_manager.select_for_update()
+        .filter(pk__in=list(queryset.values_list("pk", flat=True)))
+        .order_by("pk")
+    )
+    if not rows:
+        return []
+    for row in rows:
+        for name, value in values.items():
+            setattr(row, name, value)
+    bulk_update_with_history(
+        rows,
+        model,
+        list(values),
+        default_user=actor if getattr(actor, "is_authenticated", False) else None,
+        default_change_reason=change_reason(reason),
+    )
+    return rows
