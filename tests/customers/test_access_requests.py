@@ -144,6 +144,56 @@ def test_nobody_decides_a_step_of_their_own_request(
     assert access_request.chain.steps.get(position=2).status == "open"
 
 
+def approval_needed_recipients(access_request, position: int) -> set:
+    """Who was told that step ``position`` of the request waits for them."""
+    told = Notification.objects.filter(
+        kind="approval_needed",
+        target_id=str(access_request.chain_id),
+        body__contains=f"Step {position}:",
+    )
+    return set(told.values_list("recipient__username", flat=True))
+
+
+def test_a_compliance_officers_request_waits_for_the_other_compliance_officers_only(
+    owner,
+    compliance_officer,
+    second_compliance_officer,
+    legal_counsel,
+    confidential_asset,
+    email_marketing,
+):
+    third = add_to_group(UserFactory(username="comp3"), "Compliance")
+    access_request = ask(compliance_officer, confidential_asset, email_marketing)
+    assert approval_needed_recipients(access_request, 1) == {owner.username}
+
+    decide(access_request, owner)
+
+    # The requester is a member of the deciding group, yet never asked to decide.
+    assert approval_needed_recipients(access_request, 2) == {
+        second_compliance_officer.username,
+        third.username,
+    }
+
+
+def test_compliance_taking_the_owners_step_of_its_own_request_tells_the_others_only(
+    compliance_officer, second_compliance_officer, email_marketing
+):
+    from tests.customers.conftest import consent
+
+    asset = DataAssetFactory(
+        owner=compliance_officer,
+        customers=2,
+        classification="internal",
+        classification_confirmed=True,
+    )
+    consent(asset.customers.all())
+
+    access_request = ask(compliance_officer, asset, email_marketing)
+
+    assert access_request.chain.steps.get(position=1).replaces_owner
+    assert approval_needed_recipients(access_request, 1) == {second_compliance_officer.username}
+
+
 def test_no_person_decides_two_steps_of_one_request(requester, confidential_asset, email_marketing):
     owner = confidential_asset.owner
     add_to_group(owner, "Compliance")
