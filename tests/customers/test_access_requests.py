@@ -1,3 +1,4 @@
+import re
 import threading
 
 import pytest
@@ -232,12 +233,19 @@ def test_deny_ends_the_request_and_approving_afterwards_is_refused(
         decide(access_request, compliance_officer)
 
 
+DECIDED_TWICE = "You already decided a step of this request; another person must decide this one."
+
+
 def test_approving_twice_is_refused(requester, owner, confidential_asset, email_marketing):
     access_request = ask(requester, confidential_asset, email_marketing)
     decide(access_request, owner)
 
-    with pytest.raises(NotAllowed):
+    # The refusal about deciding twice, word for word: not "This step is for Compliance.",
+    # which the owner would also get if the rule against deciding twice were gone.
+    with pytest.raises(NotAllowed, match=f"^{re.escape(DECIDED_TWICE)}$"):
         decide(access_request, owner)
+
+    assert access_request.chain.steps.get(position=2).status == "open"
 
 
 def test_requester_withdraws_while_pending_and_nobody_can_approve_it_after(
