@@ -150,7 +150,7 @@ def test_only_the_owner_decides_the_owner_step(requester, outsider, legal_counse
     sharing_request = share(requester, shared_asset)
 
     for person in (outsider, legal_counsel):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotAllowed, match="This step is for the data owner"):
             decide(sharing_request, person)
 
     assert sharing_request.chain.steps.get(position=1).status == "open"
@@ -326,7 +326,7 @@ def test_nothing_is_approved_after_the_agreement_ended(
 def test_the_requester_withdraws_a_pending_sharing_request(requester, outsider, shared_asset):
     sharing_request = share(requester, shared_asset)
 
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Only the person who asked can withdraw"):
         services.sharing_request_withdraw(sharing_request=sharing_request, actor=outsider)
     services.sharing_request_withdraw(sharing_request=sharing_request, actor=requester)
 
@@ -415,7 +415,9 @@ def test_only_the_requester_or_compliance_marks_a_withdrawal_forwarded(
     consent([customers_of(shared_asset)[0]], SHARING, status="withdrawn")
     withdrawal = SharingWithdrawal.objects.get()
 
-    with pytest.raises(NotAllowed):
+    with pytest.raises(
+        NotAllowed, match="Only the requester or compliance can mark a withdrawal forwarded"
+    ):
         services.sharing_withdrawal_forwarded(withdrawal=withdrawal, actor=owner, note="Told.")
     with pytest.raises(ApplicationError, match="how"):
         services.sharing_withdrawal_forwarded(
@@ -446,11 +448,13 @@ def test_download_leaves_out_a_customer_who_withdrew_after_packaging(
 
 
 def test_only_compliance_records_the_recipients_deletion(package, requester, compliance_officer):
-    with pytest.raises(NotAllowed):
+    with pytest.raises(
+        NotAllowed, match="Only a compliance officer records a recipient's deletion"
+    ):
         services.sharing_deletion_confirm(
             sharing_request=package.request, actor=requester, evidence="Their letter."
         )
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError, match="Say where the recipient's confirmation is kept"):
         services.sharing_deletion_confirm(
             sharing_request=package.request, actor=compliance_officer, evidence=""
         )

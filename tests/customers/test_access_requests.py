@@ -68,7 +68,7 @@ def test_owner_requesting_own_asset_is_replaced_by_compliance(
         ("compliance", True),
         ("compliance", False),
     ]
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Nobody decides a step of their own request"):
         decide(access_request, owner)
 
 
@@ -128,7 +128,7 @@ def test_a_restricted_asset_needs_legal(
     decide(access_request, compliance_officer)
 
     assert not AccessGrant.objects.exists()
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="This step is for Legal"):
         decide(access_request, UserFactory(username="random"))
     decide(access_request, legal_counsel)
     assert AccessGrant.objects.filter(request=access_request).exists()
@@ -213,7 +213,7 @@ def test_only_the_decider_of_the_open_step_may_decide(
 
     # Compliance's step is not open yet; the owner's step is not theirs.
     for person in (outsider, compliance_officer):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotAllowed, match="This step is for the data owner"):
             decide(access_request, person)
 
 
@@ -252,7 +252,7 @@ def test_requester_withdraws_while_pending_and_nobody_can_approve_it_after(
     requester, owner, confidential_asset, email_marketing
 ):
     access_request = ask(requester, confidential_asset, email_marketing)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Only the person who asked can withdraw"):
         services.access_request_withdraw(access_request=access_request, actor=owner)
 
     services.access_request_withdraw(access_request=access_request, actor=requester)
