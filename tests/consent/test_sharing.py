@@ -20,6 +20,7 @@ from customers.models import Classification
 from customers.services import CoverageRefusal
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ApprovalChain, AuditEvent, Notification
+from tests.conftest import approval_needed_recipients
 from tests.customers.conftest import consent
 from tests.factories import DataAssetFactory
 
@@ -144,6 +145,23 @@ def test_nobody_decides_a_step_of_their_own_sharing_request(
 
     assert SharingRequest.objects.get().status == "pending"
     assert not SharingPackage.objects.exists()
+
+
+def test_a_compliance_officers_sharing_request_is_put_to_the_other_officers_only(
+    api_client, owner, compliance_officer, second_compliance_officer, shared_asset
+):
+    sharing_request = share(compliance_officer, shared_asset)
+    decide(sharing_request, owner)
+
+    # The one approval engine serves sharing too: the requester, a compliance officer, is
+    # neither told to decide the compliance step nor shown it as waiting.
+    assert approval_needed_recipients(sharing_request, 2) == {second_compliance_officer.username}
+    api_client.force_authenticate(second_compliance_officer)
+    theirs = api_client.get("/api/sharing-requests/", {"waiting": 1}).json()
+    api_client.force_authenticate(compliance_officer)
+    own = api_client.get("/api/sharing-requests/", {"waiting": 1}).json()
+    assert [r["id"] for r in theirs["results"]] == [sharing_request.pk]
+    assert own["count"] == 0
 
 
 def test_only_the_owner_decides_the_owner_step(requester, outsider, legal_counsel, shared_asset):

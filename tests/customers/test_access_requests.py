@@ -9,7 +9,7 @@ from customers import services
 from customers.models import AccessGrant, AccessRequest, Classification
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import AuditEvent, Notification
-from tests.conftest import add_to_group
+from tests.conftest import add_to_group, approval_needed_recipients
 from tests.customers.conftest import JUSTIFICATION
 from tests.factories import DataAssetFactory, UserFactory
 
@@ -143,16 +143,6 @@ def test_nobody_decides_a_step_of_their_own_request(
     with pytest.raises(NotAllowed, match="own request"):
         decide(access_request, compliance_officer)
     assert access_request.chain.steps.get(position=2).status == "open"
-
-
-def approval_needed_recipients(access_request, position: int) -> set:
-    """Who was told that step ``position`` of the request waits for them."""
-    told = Notification.objects.filter(
-        kind="approval_needed",
-        target_id=str(access_request.chain_id),
-        body__contains=f"Step {position}:",
-    )
-    return set(told.values_list("recipient__username", flat=True))
 
 
 def test_a_compliance_officers_request_waits_for_the_other_compliance_officers_only(
