@@ -27,14 +27,22 @@ def asset_list_for(user) -> QuerySet[DataAsset]:
     """The assets whose metadata ``user`` may see: the one answer to "may this user see it?".
 
     Every employee sees the catalogue, except ``restricted`` assets, which only their owner,
-    compliance, legal and the holders of an object permission on them see.
+    compliance, legal and the holders of an object permission on them see. A permission
+    that came with grants counts only while one of them is active: it stays until the beat
+    job removes it, and a late job must never extend access (design.md, grants point 5).
     """
     assets = DataAsset.objects.all()
     if user is None or not user.is_authenticated or not user.is_active:
         return assets.none()
     if roles.is_compliance_or_legal(user):
         return assets
-    granted = DataAssetUserObjectPermission.objects.filter(user=user).values("content_object_id")
+    active = active_grants().filter(user=user).values("asset_id")
+    lapsed = AccessGrant.objects.filter(user=user).exclude(asset_id__in=active).values("asset_id")
+    granted = (
+        DataAssetUserObjectPermission.objects.filter(user=user)
+        .exclude(content_object_id__in=lapsed)
+        .values("content_object_id")
+    )
     return assets.filter(
         ~Q(classification=Classification.RESTRICTED) | Q(owner=user) | Q(pk__in=granted)
     )

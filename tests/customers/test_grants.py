@@ -223,6 +223,22 @@ def test_ending_an_export_grant_removes_both_permissions_and_hides_the_restricte
     assert get_perms(holder, asset) == []
 
 
+def test_an_expired_grant_stops_showing_the_restricted_asset_before_the_job_runs(
+    client, api_client, requester, restricted_export_grant
+):
+    asset = restricted_export_grant.asset
+
+    with time_machine.travel(restricted_export_grant.expires_at + timedelta(minutes=1)):
+        answers = restricted_asset_answers(client, api_client, requester, asset)
+        listed = [row["id"] for row in api_client.get("/api/assets/").json()["results"]]
+        catalogue = [a.pk for a in client.get(reverse("customers:asset_list")).context["page"]]
+
+    assert answers == (404, 404)
+    assert asset.pk not in listed and asset.pk not in catalogue
+    # The beat job has not run: the permissions are still there, the expiry alone decides.
+    assert requester.has_perm("customers.export_records", asset)
+
+
 def test_grantee_is_reminded_once_three_days_before_expiry(requester, grant):
     with time_machine.travel(grant.expires_at - timedelta(days=4)):
         assert services.grants_remind_expiring() == 0
