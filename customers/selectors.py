@@ -27,7 +27,10 @@ def asset_list_for(user) -> QuerySet[DataAsset]:
     """The assets whose metadata ``user`` may see: the one answer to "may this user see it?".
 
     Every employee sees the catalogue, except ``restricted`` assets, which only their owner,
-    compliance, legal and the holders of an object permission on them see.
+    compliance, legal and their grantees see (``granted_asset_ids``: an active grant whose
+    permission is in place). A permission row left behind by an expired grant, before the
+    beat job removes it, shows nothing: a late job must never extend access (design.md,
+    grants point 5).
     """
     assets = DataAsset.objects.all()
     if user is None or not user.is_authenticated or not user.is_active:

@@ -90,6 +90,19 @@ def add_to_group(user, name: str):
     return user
 
 
+def approval_needed_recipients(request, position: int) -> set[str]:
+    """Usernames told that step ``position`` of ``request`` (an access or sharing request)
+    waits for their decision."""
+    from portal.models import Notification
+
+    told = Notification.objects.filter(
+        kind="approval_needed",
+        target_id=str(request.chain_id),
+        body__contains=f"Step {position}:",
+    )
+    return set(told.values_list("recipient__username", flat=True))
+
+
 @pytest.fixture
 def requester(db):
     """An employee who needs customer data for their work."""

@@ -134,7 +134,7 @@ def test_a_large_file_is_imported_in_batches(monkeypatch, owner):
 
 
 def test_only_compliance_or_the_system_may_import(people, requester, compliance_officer):
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Only a compliance officer can record consent"):
         run_import(good_csv(people), actor=requester)
     assert not ConsentRecord.objects.exists()
 

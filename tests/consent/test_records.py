@@ -107,7 +107,7 @@ def test_the_system_may_record_without_a_person(customer):
 @pytest.mark.parametrize("who", ["requester", "owner", "legal_counsel"])
 def test_only_compliance_can_record_consent(who, request, customer):
     actor = request.getfixturevalue(who)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Only a compliance officer can record consent"):
         services.consent_record(
             actor=actor, customer=customer, purpose=purpose(EMAIL), status="granted", source="phone"
         )

@@ -21,6 +21,7 @@ from customers.models import Classification
 from customers.services import CoverageRefusal
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ApprovalChain, AuditEvent, Notification
+from tests.conftest import approval_needed_recipients
 from tests.customers.conftest import consent
 from tests.factories import DataAssetFactory
 
@@ -147,11 +148,28 @@ def test_nobody_decides_a_step_of_their_own_sharing_request(
     assert not SharingPackage.objects.exists()
 
 
+def test_a_compliance_officers_sharing_request_is_put_to_the_other_officers_only(
+    api_client, owner, compliance_officer, second_compliance_officer, shared_asset
+):
+    sharing_request = share(compliance_officer, shared_asset)
+    decide(sharing_request, owner)
+
+    # The one approval engine serves sharing too: the requester, a compliance officer, is
+    # neither told to decide the compliance step nor shown it as waiting.
+    assert approval_needed_recipients(sharing_request, 2) == {second_compliance_officer.username}
+    api_client.force_authenticate(second_compliance_officer)
+    theirs = api_client.get("/api/sharing-requests/", {"waiting": 1}).json()
+    api_client.force_authenticate(compliance_officer)
+    own = api_client.get("/api/sharing-requests/", {"waiting": 1}).json()
+    assert [r["id"] for r in theirs["results"]] == [sharing_request.pk]
+    assert own["count"] == 0
+
+
 def test_only_the_owner_decides_the_owner_step(requester, outsider, legal_counsel, shared_asset):
     sharing_request = share(requester, shared_asset)
 
     for person in (outsider, legal_counsel):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotAllowed, match="This step is for the data owner"):
             decide(sharing_request, person)
 
     assert sharing_request.chain.steps.get(position=1).status == "open"
@@ -330,7 +348,7 @@ def test_nothing_is_approved_after_the_agreement_ended(
 def test_the_requester_withdraws_a_pending_sharing_request(requester, outsider, shared_asset):
     sharing_request = share(requester, shared_asset)
 
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Only the person who asked can withdraw"):
         services.sharing_request_withdraw(sharing_request=sharing_request, actor=outsider)
     services.sharing_request_withdraw(sharing_request=sharing_request, actor=requester)
 
@@ -419,7 +437,9 @@ def test_only_the_requester_or_compliance_marks_a_withdrawal_forwarded(
     consent([customers_of(shared_asset)[0]], SHARING, status="withdrawn")
     withdrawal = SharingWithdrawal.objects.get()
 
-    with pytest.raises(NotAllowed):
+    with pytest.raises(
+        NotAllowed, match="Only the requester or compliance can mark a withdrawal forwarded"
+    ):
         services.sharing_withdrawal_forwarded(withdrawal=withdrawal, actor=owner, note="Told.")
     with pytest.raises(ApplicationError, match="how"):
         services.sharing_withdrawal_forwarded(
@@ -450,11 +470,13 @@ def test_download_leaves_out_a_customer_who_withdrew_after_packaging(
 
 
 def test_only_compliance_records_the_recipients_deletion(package, requester, compliance_officer):
-    with pytest.raises(NotAllowed):
+    with pytest.raises(
+        NotAllowed, match="Only a compliance officer records a recipient's deletion"
+    ):
         services.sharing_deletion_confirm(
             sharing_request=package.request, actor=requester, evidence="Their letter."
         )
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError, match="Say where the recipient's confirmation is kept"):
         services.sharing_deletion_confirm(
             sharing_request=package.request, actor=compliance_officer, evidence=""
         )

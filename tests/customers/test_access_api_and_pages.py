@@ -224,6 +224,54 @@ def test_request_form_does_not_offer_or_accept_an_invisible_asset(client, outsid
     assert not AccessRequest.objects.exists()
 
 
+@pytest.fixture
+def compliance_officers_request(
+    compliance_officer, second_compliance_officer, owner, confidential_asset
+):
+    """Cora (compliance) asks for the owner's asset; the owner approves: the compliance
+    step is open, and Cora is in the group that decides it."""
+    from customers import services
+
+    access_request = services.access_request_create(
+        actor=compliance_officer,
+        asset=confidential_asset,
+        purpose=Purpose.objects.get(key=EMAIL),
+        justification=JUSTIFICATION,
+    )
+    services.access_request_decide(
+        access_request=access_request, actor=owner, approve=True, reason="Planned campaign."
+    )
+    return access_request
+
+
+def test_api_waiting_list_shows_a_compliance_officers_request_to_the_other_officer_only(
+    api_client, compliance_officer, second_compliance_officer, compliance_officers_request
+):
+    api_client.force_authenticate(second_compliance_officer)
+    theirs = api_client.get("/api/access-requests/", {"waiting": 1}).json()
+    api_client.force_authenticate(compliance_officer)
+    own = api_client.get("/api/access-requests/", {"waiting": 1}).json()
+    mine = api_client.get("/api/access-requests/").json()
+
+    assert [r["id"] for r in theirs["results"]] == [compliance_officers_request.pk]
+    assert (own["count"], own["results"]) == (0, [])
+    # She still sees it among her own requests, just not as one waiting for her.
+    assert [r["id"] for r in mine["results"]] == [compliance_officers_request.pk]
+
+
+def test_approvals_page_shows_a_compliance_officers_request_to_the_other_officer_only(
+    client, compliance_officer, second_compliance_officer, compliance_officers_request
+):
+    client.force_login(second_compliance_officer)
+    theirs = client.get(reverse("customers:approvals"))
+    client.force_login(compliance_officer)
+    own = client.get(reverse("customers:approvals"))
+
+    assert [r.pk for r, _ in theirs.context["rows"]] == [compliance_officers_request.pk]
+    assert own.context["rows"] == []
+    assert "Nothing is waiting for you" in own.content.decode()
+
+
 def test_approver_decides_from_the_approvals_page(client, requester, owner, confidential_asset):
     from customers import services
 

@@ -1,3 +1,4 @@
+import re
 import threading
 
 import pytest
@@ -8,7 +9,7 @@ from customers import services
 from customers.models import AccessGrant, AccessRequest, Classification
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import AuditEvent, Notification
-from tests.conftest import add_to_group
+from tests.conftest import add_to_group, approval_needed_recipients
 from tests.customers.conftest import JUSTIFICATION
 from tests.factories import DataAssetFactory, UserFactory
 
@@ -67,7 +68,7 @@ def test_owner_requesting_own_asset_is_replaced_by_compliance(
         ("compliance", True),
         ("compliance", False),
     ]
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Nobody decides a step of their own request"):
         decide(access_request, owner)
 
 
@@ -127,7 +128,7 @@ def test_a_restricted_asset_needs_legal(
     decide(access_request, compliance_officer)
 
     assert not AccessGrant.objects.exists()
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="This step is for Legal"):
         decide(access_request, UserFactory(username="random"))
     decide(access_request, legal_counsel)
     assert AccessGrant.objects.filter(request=access_request).exists()
@@ -142,6 +143,46 @@ def test_nobody_decides_a_step_of_their_own_request(
     with pytest.raises(NotAllowed, match="own request"):
         decide(access_request, compliance_officer)
     assert access_request.chain.steps.get(position=2).status == "open"
+
+
+def test_a_compliance_officers_request_waits_for_the_other_compliance_officers_only(
+    owner,
+    compliance_officer,
+    second_compliance_officer,
+    legal_counsel,
+    confidential_asset,
+    email_marketing,
+):
+    third = add_to_group(UserFactory(username="comp3"), "Compliance")
+    access_request = ask(compliance_officer, confidential_asset, email_marketing)
+    assert approval_needed_recipients(access_request, 1) == {owner.username}
+
+    decide(access_request, owner)
+
+    # The requester is a member of the deciding group, yet never asked to decide.
+    assert approval_needed_recipients(access_request, 2) == {
+        second_compliance_officer.username,
+        third.username,
+    }
+
+
+def test_compliance_taking_the_owners_step_of_its_own_request_tells_the_others_only(
+    compliance_officer, second_compliance_officer, email_marketing
+):
+    from tests.customers.conftest import consent
+
+    asset = DataAssetFactory(
+        owner=compliance_officer,
+        customers=2,
+        classification="internal",
+        classification_confirmed=True,
+    )
+    consent(asset.customers.all())
+
+    access_request = ask(compliance_officer, asset, email_marketing)
+
+    assert access_request.chain.steps.get(position=1).replaces_owner
+    assert approval_needed_recipients(access_request, 1) == {second_compliance_officer.username}
 
 
 def test_no_person_decides_two_steps_of_one_request(requester, confidential_asset, email_marketing):
@@ -162,7 +203,7 @@ def test_only_the_decider_of_the_open_step_may_decide(
 
     # Compliance's step is not open yet; the owner's step is not theirs.
     for person in (outsider, compliance_officer):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotAllowed, match="This step is for the data owner"):
             decide(access_request, person)
 
 
@@ -182,19 +223,26 @@ def test_deny_ends_the_request_and_approving_afterwards_is_refused(
         decide(access_request, compliance_officer)
 
 
+DECIDED_TWICE = "You already decided a step of this request; another person must decide this one."
+
+
 def test_approving_twice_is_refused(requester, owner, confidential_asset, email_marketing):
     access_request = ask(requester, confidential_asset, email_marketing)
     decide(access_request, owner)
 
-    with pytest.raises(NotAllowed):
+    # The refusal about deciding twice, word for word: not "This step is for Compliance.",
+    # which the owner would also get if the rule against deciding twice were gone.
+    with pytest.raises(NotAllowed, match=f"^{re.escape(DECIDED_TWICE)}$"):
         decide(access_request, owner)
+
+    assert access_request.chain.steps.get(position=2).status == "open"
 
 
 def test_requester_withdraws_while_pending_and_nobody_can_approve_it_after(
     requester, owner, confidential_asset, email_marketing
 ):
     access_request = ask(requester, confidential_asset, email_marketing)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Only the person who asked can withdraw"):
         services.access_request_withdraw(access_request=access_request, actor=owner)
 
     services.access_request_withdraw(access_request=access_request, actor=requester)

@@ -57,7 +57,9 @@ def test_employee_cannot_change_a_classification_in_the_api(api_client, requeste
 
 
 def test_the_owner_is_not_allowed_to_classify_either(owner, asset):
-    with pytest.raises(NotAllowed):
+    with pytest.raises(
+        NotAllowed, match="Only a compliance officer can confirm or change a classification"
+    ):
         services.asset_classify(
             asset=asset, actor=owner, classification="internal", reason="Owner says internal."
         )
@@ -142,7 +144,7 @@ def test_unknown_classification_is_refused_and_changes_nothing(
 
 
 def test_service_refuses_unknown_class_even_when_called_directly(compliance_officer, asset):
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError, match="Unknown classification 'secret'"):
         services.asset_classify(
             asset=asset,
             actor=compliance_officer,

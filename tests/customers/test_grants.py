@@ -7,9 +7,11 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from guardian.shortcuts import get_perms
 
 from customers import services
 from customers.models import AccessGrant
+from customers.tasks import expire_grants
 from portal.models import AuditEvent, Notification
 from tests.customers.conftest import JUSTIFICATION, consent
 from tests.factories import DataAssetFactory, UserFactory
@@ -147,6 +149,115 @@ def test_an_expired_grant_is_refused_before_the_job_runs_and_loses_its_permissio
     assert not requester.has_perm("customers.view_records", grant.asset)
     assert Notification.objects.filter(recipient=requester, kind="grant_expired").count() == 1
     assert AuditEvent.objects.filter(action="grant.expire").count() == 1
+
+
+def test_an_expired_grant_gives_no_records_through_the_api_before_the_job_runs(
+    api_client, requester, grant
+):
+    api_client.force_authenticate(requester)
+    names = list(grant.asset.customers.values_list("name", flat=True))
+    assert api_client.get(f"/api/grants/{grant.pk}/records/").json()["count"] == 4
+
+    with time_machine.travel(grant.expires_at + timedelta(seconds=1)):
+        records = api_client.get(f"/api/grants/{grant.pk}/records/")
+        export = api_client.get(f"/api/grants/{grant.pk}/export/")
+        listed = api_client.get("/api/grants/").json()["results"]
+
+    assert records.status_code == 403 and "expired" in records.json()["detail"]
+    assert export.status_code == 403
+    assert not any(name in records.content.decode() for name in names)
+    assert [(g["id"], g["status"]) for g in listed] == [(grant.pk, "expired")]
+    # The beat job has not run: only the read itself refused.
+    assert not AccessGrant.objects.get(pk=grant.pk).expiry_processed
+    assert AuditEvent.objects.filter(action="records.view").count() == 1
+
+
+def test_an_expired_grant_gives_no_records_on_the_page_before_the_job_runs(
+    client, requester, grant
+):
+    client.force_login(requester)
+    names = list(grant.asset.customers.values_list("name", flat=True))
+    url = reverse("customers:grant_records", args=[grant.pk])
+    assert client.get(url).status_code == 200
+
+    with time_machine.travel(grant.expires_at + timedelta(seconds=1)):
+        client.force_login(requester)  # the first session has aged out by then
+        page = client.get(url)
+        export = client.get(reverse("customers:grant_export", args=[grant.pk]))
+        listed = [
+            (g.pk, g.status) for g in client.get(reverse("customers:grant_list")).context["page"]
+        ]
+
+    assert page.status_code == 403 and "Not allowed" in page.content.decode()
+    assert export.status_code == 403
+    assert not any(name in page.content.decode() for name in names)
+    assert listed == [(grant.pk, "expired")]
+    assert not AccessGrant.objects.get(pk=grant.pk).expiry_processed
+    assert AuditEvent.objects.filter(action="records.view").count() == 1
+
+
+@pytest.fixture
+def restricted_export_grant(requester, owner, compliance_officer, legal_counsel, email_marketing):
+    """An export grant on a restricted asset: the asset is visible to the grantee only
+    because of the grant's object permissions."""
+    asset = DataAssetFactory(
+        owner=owner,
+        name="Board members",
+        customers=3,
+        classification="restricted",
+        classification_confirmed=True,
+    )
+    consent(asset.customers.all())
+    return approved_grant(requester, asset, email_marketing, level="export")
+
+
+def restricted_asset_answers(client, api_client, user, asset) -> tuple[int, int]:
+    """What the asset's page and its API answer ``user``, read fresh from the database."""
+    client.force_login(user)
+    api_client.force_authenticate(user)
+    page = client.get(reverse("customers:asset_detail", args=[asset.pk]))
+    api = api_client.get(f"/api/assets/{asset.pk}/")
+    return page.status_code, api.status_code
+
+
+def end_grant(how: str, grant, owner) -> None:
+    if how == "revoke":
+        services.grant_revoke(grant=grant, actor=owner, reason="The board list is off limits.")
+    else:
+        with time_machine.travel(grant.expires_at + timedelta(minutes=1)):
+            assert expire_grants.delay().get() == 1  # the beat job, as beat sends it
+
+
+@pytest.mark.parametrize("how", ["revoke", "expire"])
+def test_ending_an_export_grant_removes_both_permissions_and_hides_the_restricted_asset(
+    client, api_client, requester, owner, restricted_export_grant, how
+):
+    asset = restricted_export_grant.asset
+    assert requester.has_perm("customers.view_records", asset)
+    assert requester.has_perm("customers.export_records", asset)
+    assert restricted_asset_answers(client, api_client, requester, asset) == (200, 200)
+
+    end_grant(how, restricted_export_grant, owner)
+
+    holder = type(requester).objects.get(pk=requester.pk)  # guardian caches per user object
+    assert restricted_asset_answers(client, api_client, holder, asset) == (404, 404)
+    assert get_perms(holder, asset) == []
+
+
+def test_an_expired_grant_stops_showing_the_restricted_asset_before_the_job_runs(
+    client, api_client, requester, restricted_export_grant
+):
+    asset = restricted_export_grant.asset
+
+    with time_machine.travel(restricted_export_grant.expires_at + timedelta(minutes=1)):
+        answers = restricted_asset_answers(client, api_client, requester, asset)
+        listed = [row["id"] for row in api_client.get("/api/assets/").json()["results"]]
+        catalogue = [a.pk for a in client.get(reverse("customers:asset_list")).context["page"]]
+
+    assert answers == (404, 404)
+    assert asset.pk not in listed and asset.pk not in catalogue
+    # The beat job has not run: the permissions are still there, the expiry alone decides.
+    assert requester.has_perm("customers.export_records", asset)
 
 
 def test_grantee_is_reminded_once_three_days_before_expiry(requester, grant):

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from incidents import services
 from incidents.models import Incident
-from portal.models import AuditEvent, Notification
+from portal import roles
+from portal.models import AuditEvent, Notification, User
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,10 +87,27 @@ def test_no_notification_or_email_about_a_confidential_report_names_the_reporter
 
 
 def test_a_named_reporter_is_named_to_compliance_and_legal(report, responders):
+    members = {
+        user.username
+        for user in User.objects.filter(groups__name__in=[roles.COMPLIANCE, roles.LEGAL])
+    }
+    assert members == {"comp", "comp2", "legal"}  # two compliance officers and legal counsel
+
     report(confidential_reporter=False)
 
-    bodies = Notification.objects.filter(kind="incident_reported").values_list("body", flat=True)
-    assert all("Carl Christensen" in body for body in bodies)
+    told = {
+        note.recipient.username: note.body
+        for note in Notification.objects.filter(kind="incident_reported").select_related(
+            "recipient"
+        )
+    }
+    assert set(told) == members
+    for username, body in told.items():
+        assert "Reporter: Carl Christensen." in body, username
+    mailed = {message.to[0]: message.body for message in mail.outbox}
+    assert set(mailed) == {f"{username}@example.com" for username in members}
+    for address, body in mailed.items():
+        assert "Reporter: Carl Christensen." in body, address
 
 
 def test_audit_trail_and_row_history_of_a_confidential_report_carry_no_reporter(whole_life):

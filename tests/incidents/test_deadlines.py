@@ -218,7 +218,9 @@ def test_late_recording_without_reason_in_the_page_is_a_400_and_changes_nothing(
 
 def test_later_awareness_with_a_reason_moves_the_clock(breach, responders):
     with time_machine.travel(AWARE + 10 * HOUR, tick=False):
-        with pytest.raises(ApplicationError):
+        with pytest.raises(
+            ApplicationError, match="Give the reason awareness came later than discovery"
+        ):
             services.incident_awareness_set(
                 actor=responders[0], incident=breach, aware_at=AWARE + 6 * HOUR, reason=""
             )

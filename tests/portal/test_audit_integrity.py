@@ -46,6 +46,33 @@ def without_trigger(sql: str, params=()) -> None:
     raw_sql("SET CONSTRAINTS ALL DEFERRED")
 
 
+def tamper(sql: str, params=()) -> None:
+    """Change the audit table behind the portal's back, on whichever database runs the
+    suite: on PostgreSQL with the append-only trigger disabled for the statement; SQLite
+    has no trigger (only the ORM refuses), so plain raw SQL gets through there. Either way
+    only ``verify_audit`` stands between the tampering and an unnoticed rewrite."""
+    if connection.vendor == "postgresql":
+        without_trigger(sql, params)
+    else:
+        raw_sql(sql, params)
+
+
+def as_json(placeholder: str = "%s") -> str:
+    """A JSON parameter in raw SQL: PostgreSQL's column is jsonb, SQLite's is text."""
+    return f"{placeholder}::jsonb" if connection.vendor == "postgresql" else placeholder
+
+
+def skip_an_id() -> None:
+    """Leave the next event id unused, as a rolled-back transaction does on PostgreSQL
+    (SQLite would reuse it; its AUTOINCREMENT counter is moved on by hand)."""
+    if connection.vendor == "postgresql":
+        with pytest.raises(RuntimeError), transaction.atomic():
+            audit_record(actor=None, action="records.view")
+            raise RuntimeError
+    else:
+        raw_sql("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = %s", [TABLE])
+
+
 # --- Intact chain ---------------------------------------------------------------------------
 
 
@@ -124,26 +151,71 @@ def test_postgresql_refuses_an_orm_update_that_skips_the_model():
 # --- Tampering, each naming the first bad event ---------------------------------------------
 
 
-@pytest.mark.postgres
+EDITS = {
+    # The stored hash and the links stay as they were: only comparing each event's content
+    # with its own hash can notice these.
+    "detail": lambda: (f"detail = {as_json()}", '{"n": 4, "rows": 1}'),
+    "action": lambda: ("action = %s", "records.export"),
+    "actor_label": lambda: ("actor_label = %s", "someone.else"),
+    "target_label": lambda: ("target_label = %s", "Another list"),
+}
+
+
+def edit_event(event: AuditEvent, field: str) -> None:
+    assignment, value = EDITS[field]()
+    tamper(f"UPDATE {TABLE} SET {assignment} WHERE id = %s", [value, event.pk])
+
+
 @pytest.mark.django_db
-def test_a_detail_edited_with_raw_sql_is_named_by_verify():
+@pytest.mark.parametrize("field", sorted(EDITS))
+def test_content_edited_with_raw_sql_is_named_by_verify_on_every_database(field):
     events = write_events(10)
-    edited = '{"n": 4, "rows": 1}'
-    without_trigger(f"UPDATE {TABLE} SET detail = %s::jsonb WHERE id = %s", [edited, events[4].pk])
+    edit_event(events[4], field)
 
     result = verify_audit()
 
     assert (result.ok, result.first_bad) == (False, events[4].pk)
-    assert "altered" in result.reason
-    with pytest.raises(CommandError, match=f"BROKEN at event #{events[4].pk}"):
+    assert (
+        result.reason
+        == f"Event #{events[4].pk} was altered: its content no longer matches its hash."
+    )
+
+
+@pytest.mark.django_db
+def test_verify_audit_command_exits_non_zero_naming_an_event_whose_detail_was_edited():
+    events = write_events(10)
+    edit_event(events[4], "detail")
+
+    with pytest.raises(CommandError, match=f"BROKEN at event #{events[4].pk} ") as failure:
         call_command("verify_audit")
 
+    assert failure.value.returncode == 1  # what manage.py exits with
+    assert "was altered" in str(failure.value)
 
-@pytest.mark.postgres
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AttributeError,  # the 500's cause: the serializer is handed the walk, not the result
+    reason="verify API answers 500 on a tampered chain; fixed with the field-faults work",
+)
+@pytest.mark.django_db
+def test_verify_api_names_an_event_whose_detail_was_edited(client, compliance_officer):
+    events = write_events(10)
+    edit_event(events[4], "detail")
+    client.force_login(compliance_officer)
+
+    response = client.get("/api/audit/verify/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["ok"], body["first_bad"]) == (False, events[4].pk)
+    assert "was altered" in body["reason"]
+
+
 @pytest.mark.django_db
 def test_a_deleted_event_is_named_by_the_event_after_it():
     events = write_events(10)
-    without_trigger(f"DELETE FROM {TABLE} WHERE id = %s", [events[6].pk])
+    tamper(f"DELETE FROM {TABLE} WHERE id = %s", [events[6].pk])
 
     result = verify_audit()
 
@@ -151,15 +223,10 @@ def test_a_deleted_event_is_named_by_the_event_after_it():
     assert f"removed after #{events[5].pk}" in result.reason
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_an_event_inserted_in_the_middle_is_named():
     events = write_events(4)
-    # A gap in the ids, as a rolled-back transaction leaves one on PostgreSQL (SQLite
-    # reuses the id, leaving no room in the middle).
-    with pytest.raises(RuntimeError), transaction.atomic():
-        audit_record(actor=None, action="records.view")
-        raise RuntimeError
+    skip_an_id()  # room in the middle for the forger
     events += write_events(4)
     gap = events[3].pk + 1
     assert events[4].pk == gap + 1
@@ -182,7 +249,6 @@ def test_an_event_inserted_in_the_middle_is_named():
     assert "inserted" in result.reason
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_newest_ten_deleted_and_the_head_rewritten_are_caught_by_the_anchor():
     events = write_events(30)
@@ -190,7 +256,7 @@ def test_the_newest_ten_deleted_and_the_head_rewritten_are_caught_by_the_anchor(
     assert anchored.event_id == events[-1].pk
     newest = list(AuditEvent.objects.order_by("-id")[:10])
     survivor = AuditEvent.objects.order_by("-id")[10]
-    without_trigger(f"DELETE FROM {TABLE} WHERE id >= %s", [newest[-1].pk])
+    tamper(f"DELETE FROM {TABLE} WHERE id >= %s", [newest[-1].pk])
     AuditChainHead.objects.filter(pk=1).update(last_event_id=survivor.pk, last_hash=survivor.hash)
 
     result = verify_audit()
@@ -200,11 +266,10 @@ def test_the_newest_ten_deleted_and_the_head_rewritten_are_caught_by_the_anchor(
     assert anchored.file in result.reason
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_newest_events_deleted_without_rewriting_the_head_are_caught_by_the_head():
     events = write_events(10)
-    without_trigger(f"DELETE FROM {TABLE} WHERE id > %s", [events[6].pk])
+    tamper(f"DELETE FROM {TABLE} WHERE id > %s", [events[6].pk])
 
     result = verify_audit()
 
@@ -268,13 +333,12 @@ def test_the_anchor_command_writes_the_head_to_a_file_and_mails_compliance(
     assert verify_audit().anchors == 1
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_daily_job_refuses_to_anchor_a_broken_chain_and_tells_compliance(
     settings, django_capture_on_commit_callbacks, compliance_officer
 ):
     events = write_events(5)
-    without_trigger(f"UPDATE {TABLE} SET action = 'x.y' WHERE id = %s", [events[2].pk])
+    tamper(f"UPDATE {TABLE} SET action = 'x.y' WHERE id = %s", [events[2].pk])
 
     with django_capture_on_commit_callbacks(execute=True):
         outcome = audit_anchor_daily()
