@@ -45,12 +45,12 @@ from consent.selectors import (
     sharing_eligible_customers,
     sharing_purpose,
 )
-from customers.exports import csv_text
 from customers.models import Customer, DataAsset
 from customers.selectors import columns_for_categories
 from customers.services import CoverageRefusal, clean_justification
 from portal import approvals, roles
 from portal.audit import audit_record
+from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
@@ -836,7 +836,7 @@ def _without_rows_of(content: str, keep_ids: set[int]) -> tuple[str, int, int]:
     (text, rows kept, rows left out)."""
     reader = csv.reader(io.StringIO(content, newline=""))
     out = io.StringIO(newline="")
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     kept = dropped = 0
     for number, row in enumerate(reader):
         if number == 0 or int(row[0]) in keep_ids:
