@@ -68,6 +68,10 @@ IMPORT_COLUMNS = (
     "effective_at",
 )
 IMPORT_REQUIRED_COLUMNS = {"customer", "purpose", "status", "effective_at"}
+# The earliest plausible consent: before this no consent under today's rules (the 1995 Data
+# Protection Directive, the GDPR) could be recorded, and years like 0001 with a +14:00
+# offset cannot be stored or converted (every later read of the record would fail).
+EARLIEST_EFFECTIVE_DATE = date(1990, 1, 1)
 
 
 def _check_actor(actor) -> None:
@@ -79,7 +83,12 @@ def _check_actor(actor) -> None:
 
 def parse_effective_at(value, *, now: datetime | None = None) -> datetime:
     """An aware datetime from a datetime, an ISO 8601 date-time or a date (midnight, site
-    time zone); naive values are in the site time zone. Never in the future."""
+    time zone); naive values are in the site time zone.
+
+    Raises ``ApplicationError`` (field ``effective_at``) for text that is no date, a date
+    before ``EARLIEST_EFFECTIVE_DATE`` (midnight, site time zone) or one in the future
+    (after ``now``, default the current time). Every door that records consent (the API,
+    the customer page, the import, the services of other apps) passes through here."""
     if isinstance(value, str):
         text = value.strip()
         parsed = None
@@ -99,6 +108,13 @@ def parse_effective_at(value, *, now: datetime | None = None) -> datetime:
         raise ApplicationError("Bad date: give a date and time.", field="effective_at")
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
+    # Compared as aware datetimes (no conversion to UTC, which overflows near year 1).
+    if value < timezone.make_aware(datetime.combine(EARLIEST_EFFECTIVE_DATE, time())):
+        raise ApplicationError(
+            f"The effective date is before {EARLIEST_EFFECTIVE_DATE.isoformat()}: give the "
+            "date the customer agreed or withdrew.",
+            field="effective_at",
+        )
     if value > (now or timezone.now()):
         raise ApplicationError(
             "The effective date is in the future: record consent once it is given.",
@@ -107,7 +123,30 @@ def parse_effective_at(value, *, now: datetime | None = None) -> datetime:
     return value
 
 
+FIELD_LABELS = {
+    "customer": "customer",
+    "purpose": "purpose",
+    "status": "status",
+    "source": "source",
+    "evidence": "evidence",
+    "notice_version": "notice version",
+    "effective_at": "effective date",
+}
+
+
+def check_no_nul(field: str, value: str) -> None:
+    """Raise ``ApplicationError`` naming ``field`` when ``value`` holds a NUL character:
+    PostgreSQL cannot store one in text, and no person types one."""
+    if "\x00" in value:
+        raise ApplicationError(
+            f"The {FIELD_LABELS.get(field, field)} holds a NUL character (\\x00): remove it.",
+            field=field,
+        )
+
+
 def _check_fields(*, status: str, source: str, evidence: str, notice_version: str) -> None:
+    check_no_nul("evidence", evidence)
+    check_no_nul("notice_version", notice_version)
     if status not in ConsentStatus.values:
         raise ApplicationError(
             f"Bad status {status!r}: use {' or '.join(ConsentStatus.values)}.", field="status"
@@ -282,9 +321,34 @@ def _normalise_column(name: str) -> str:
     return (name or "").strip().lower().replace(" ", "_").replace("-", "_")
 
 
+def _trim(value):
+    """The one trimming of an imported field: surrounding whitespace (spaces, tabs, the
+    no-break spaces spreadsheets write) goes; a missing field (``None``) stays ``None``;
+    the extra fields of a too-long row (a list) are trimmed one by one."""
+    if isinstance(value, list):
+        return [_trim(v) for v in value]
+    return value.strip() if isinstance(value, str) else value
+
+
+def _is_blank(values: dict) -> bool:
+    """A row with nothing in any field: an empty line or a row of only separators
+    (``,,,,``, what spreadsheets write for emptied rows)."""
+    for value in values.values():
+        if isinstance(value, list):
+            if any(value):
+                return False
+        elif value:
+            return False
+    return True
+
+
 def _batches(reader, size: int) -> Iterator[list[_Row]]:
+    """The non-blank rows, fields trimmed, with their line numbers, ``size`` at a time."""
     batch = []
-    for values in reader:
+    for raw in reader:
+        values = {name: _trim(value) for name, value in raw.items()}
+        if _is_blank(values):
+            continue
         batch.append(_Row(line=reader.line_num, values=values))
         if len(batch) >= size:
             yield batch
@@ -297,7 +361,7 @@ def _customers_for(batch: list[_Row]) -> tuple[dict[int, int], dict[str, list[in
     """Ids that exist and e-mail -> ids, for this batch's customer column only."""
     ids, emails = set(), set()
     for row in batch:
-        text = (row.values.get("customer") or "").strip()
+        text = row.values.get("customer") or ""
         if text.isdigit():
             ids.add(int(text))
         elif text:
@@ -316,7 +380,9 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
         raise ApplicationError("More columns than the header names.")
     if any(value is None for value in values.values()):
         raise ApplicationError("Fewer columns than the header names.")
-    customer_text = (values.get("customer") or "").strip()
+    for name in IMPORT_COLUMNS:
+        check_no_nul(name, values.get(name) or "")
+    customer_text = values.get("customer") or ""
     if not customer_text:
         raise ApplicationError("No customer given.")
     if customer_text.isdigit():
@@ -333,12 +399,12 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
     key = values.get("purpose") or ""
     if key not in purposes:
         raise ApplicationError(f"Unknown purpose {key!r}.")
-    status = (values.get("status") or "").strip().lower()
-    source = (values.get("source") or "").strip().lower() or ConsentSource.IMPORT
-    evidence = (values.get("evidence") or "").strip()
-    notice_version = (values.get("notice_version") or "").strip()
+    status = (values.get("status") or "").lower()
+    source = (values.get("source") or "").lower() or ConsentSource.IMPORT
+    evidence = values.get("evidence") or ""
+    notice_version = values.get("notice_version") or ""
     _check_fields(status=status, source=source, evidence=evidence, notice_version=notice_version)
-    if not (values.get("effective_at") or "").strip():
+    if not values.get("effective_at"):
         raise ApplicationError("No effective date given.")
     effective_at = parse_effective_at(values["effective_at"], now=now)
     return ConsentRecord(
