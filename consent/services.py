@@ -45,6 +45,7 @@ from consent.selectors import (
     sharing_eligible_customers,
     sharing_purpose,
 )
+from customers.emails import normalise_email
 from customers.models import Customer, DataAsset
 from customers.selectors import columns_for_categories
 from customers.services import CoverageRefusal, clean_justification
@@ -367,6 +368,8 @@ def _customers_for(batch: list[_Row]) -> tuple[dict[int, int], dict[str, list[in
         elif text:
             emails.add(text)
     known_ids = {pk: pk for pk in Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)}
+    # Stored addresses are normalised (Customer.save); the row's address is made the same.
+    emails = {normalise_email(email) for email in emails}
     by_email: dict[str, list[int]] = {}
     for pk, email in Customer.objects.filter(email__in=emails).values_list("pk", "email"):
         by_email.setdefault(email, []).append(pk)
@@ -388,7 +391,7 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
     if customer_text.isdigit():
         customer_id = known_ids.get(int(customer_text))
     else:
-        matches = by_email.get(customer_text, [])
+        matches = by_email.get(normalise_email(customer_text), [])
         if len(matches) > 1:
             raise ApplicationError(
                 f"The e-mail {customer_text!r} belongs to {len(matches)} customers: use the id."

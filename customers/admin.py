@@ -2,6 +2,7 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from customers.emails import normalise_email
 from customers.models import Customer, DataAsset
 
 
@@ -9,6 +10,13 @@ from customers.models import Customer, DataAsset
 class CustomerAdmin(SimpleHistoryAdmin):
     list_display = ["name", "email", "organisation", "country"]
     search_fields = ["name", "email", "organisation"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Addresses are stored normalised: a search typed "Ola@BÜCHER.no" also finds them.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if "@" in search_term:
+            found |= queryset.filter(email__icontains=normalise_email(search_term))
+        return found, may_have_duplicates
 
     def has_delete_permission(self, request, obj=None):
         # Customers are never deleted: an erasure is a data subject request, which removes
