@@ -343,14 +343,19 @@ def _is_blank(values: dict) -> bool:
     return True
 
 
-def _batches(reader, size: int) -> Iterator[list[_Row]]:
-    """The non-blank rows, fields trimmed, with their line numbers, ``size`` at a time."""
-    batch = []
+def _rows(reader) -> Iterator[_Row]:
+    """The non-blank rows of a ``csv.DictReader``, fields trimmed, with their line numbers."""
     for raw in reader:
         values = {name: _trim(value) for name, value in raw.items()}
-        if _is_blank(values):
-            continue
-        batch.append(_Row(line=reader.line_num, values=values))
+        if not _is_blank(values):
+            yield _Row(line=reader.line_num, values=values)
+
+
+def _batches(reader, size: int) -> Iterator[list[_Row]]:
+    """The rows of ``_rows``, ``size`` at a time."""
+    batch = []
+    for row in _rows(reader):
+        batch.append(row)
         if len(batch) >= size:
             yield batch
             batch = []
@@ -444,7 +449,7 @@ def _store_batch(records: list[ConsentRecord], *, actor, now) -> int:
 
 
 @transaction.atomic
-def consent_import(*, actor, file, name: str = "") -> ImportReport:
+def consent_import(*, actor, file, name: str = "", progress=None) -> ImportReport:
     """Import consent records from a CSV file (binary file object), all or nothing.
 
     Columns (header row, any order): ``customer`` (id or e-mail), ``purpose`` (exact key),
@@ -458,7 +463,9 @@ def consent_import(*, actor, file, name: str = "") -> ImportReport:
     file is never held as model instances at once. A row already recorded (same customer,
     purpose, status and effective date) is skipped: importing a file twice changes nothing
     the second time. One ``consent.import`` audit event records the row counts and the
-    file's SHA-256 (per-record events would be one chain write per row).
+    file's SHA-256 (per-record events would be one chain write per row). ``progress``, if
+    given, is called with the number of rows checked so far after each batch (a background
+    job shows it; the rows themselves commit only at the end).
     """
     _check_actor(actor)
     report = ImportReport(sha256=_sha256(file))
@@ -508,6 +515,8 @@ def consent_import(*, actor, file, name: str = "") -> ImportReport:
             # Once a row is bad nothing will be kept: stop writing, keep checking.
             if not report.errors:
                 report.imported += _store_batch(good, actor=actor, now=now)
+            if progress is not None:
+                progress(report.rows)
     except UnicodeDecodeError:
         report.errors.append((report.rows + 2, "The file is not UTF-8 text."))
     except csv.Error as error:
@@ -532,6 +541,17 @@ def consent_import(*, actor, file, name: str = "") -> ImportReport:
         },
     )
     return report
+
+
+def consent_import_count_rows(content: bytes) -> int | None:
+    """The number of rows ``consent_import`` will check in ``content`` (blank rows and rows
+    of only separators are not rows), or ``None`` when the file is not readable CSV text
+    (the import itself then says why)."""
+    try:
+        reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+        return sum(1 for _ in _rows(reader))
+    except (UnicodeDecodeError, csv.Error):
+        return None
 
 
 @transaction.atomic
