@@ -147,8 +147,10 @@ def _progress(job_id: int, rows: int) -> None:
 def _finish(job: ConsentImportJob, status: str, report: services.ImportReport) -> None:
     job.status = status
     job.rows_processed = report.rows
-    job.imported = report.imported
-    job.already_recorded = report.already_recorded
+    # A rejected file's batches written before the bad row was found were rolled back.
+    done = status == ImportJobStatus.DONE
+    job.imported = report.imported if done else 0
+    job.already_recorded = report.already_recorded if done else 0
     job.errors = [[line, reason] for line, reason in report.errors]
     job.error_count = len(report.errors)
     job.content = b""

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from consent import import_jobs
+from consent import import_jobs, services
 from consent.models import ConsentImportJob, ConsentRecord, ConsentState
 from customers.models import Customer
 from portal.models import AuditEvent
@@ -101,8 +101,10 @@ def test_a_long_import_runs_in_the_background_with_progress_on_its_page(
 
 
 def test_one_bad_row_at_the_end_of_a_long_file_imports_nothing(
-    client, compliance_officer, threshold, django_capture_on_commit_callbacks
+    client, compliance_officer, threshold, django_capture_on_commit_callbacks, monkeypatch
 ):
+    # Several batches: the first ones are written, then rolled back when the last is bad.
+    monkeypatch.setattr(services, "IMPORT_BATCH_SIZE", 100)
     ids = make_customers(300)
     client.force_login(compliance_officer)
     text = big_csv(ids, 1000, last="424242424,marketing,granted,web_form,x,v1,2024-01-01\n")
