@@ -50,9 +50,12 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
         raise ApplicationError(
             f"The file is larger than {limit // (1024 * 1024)} MB: split it.", field="file"
         )
+    # The browser's file name is stored and audited: no control characters (a NUL cannot
+    # be stored in PostgreSQL text or JSON).
+    name = "".join(ch for ch in (name or "") if ch.isprintable()).strip() or "upload.csv"
     job = ConsentImportJob(
         created_by=actor,
-        file_name=(name or "upload.csv")[:FILE_NAME_MAX],
+        file_name=name[:FILE_NAME_MAX],
         content=content,
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),

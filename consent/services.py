@@ -370,7 +370,7 @@ def _customers_for(batch: list[_Row]) -> tuple[dict[int, int], dict[str, list[in
         text = row.values.get("customer") or ""
         if text.isdigit():
             ids.add(int(text))
-        elif text:
+        elif text and "\x00" not in text:  # the row is rejected; PostgreSQL can't compare it
             emails.add(text)
     known_ids = {pk: pk for pk in Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)}
     # Stored addresses are normalised (Customer.save); the row's address is made the same.

@@ -220,3 +220,17 @@ def test_a_100000_row_import_through_the_page_completes_in_the_background(
     assert (job.status, job.rows_total, job.imported) == ("done", 100_000, 100_000)
     assert ConsentRecord.objects.count() == 100_000
     assert "100,000 of 100,000 rows" in job_page(client, job)
+
+
+def test_a_file_name_with_control_characters_is_stored_without_them(compliance_officer):
+    ids = make_customers(2)
+
+    job = import_jobs.import_job_submit(
+        actor=compliance_officer,
+        file=io.BytesIO(big_csv(ids, 2).encode()),
+        name="con\x00sents\t.csv",
+    )
+
+    assert (job.status, job.file_name) == ("done", "consents.csv")
+    event = AuditEvent.objects.get(action="consent_import_job.create")
+    assert event.detail["file"] == "consents.csv"
