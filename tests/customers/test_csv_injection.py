@@ -106,3 +106,22 @@ def test_ordinary_values_and_negative_numbers_are_left_alone():
     text = csv_text(["a", "b", "c"], [{"a": "Kari Nordmann", "b": "-12.5", "c": 7}])
 
     assert rows_of(text) == [{"a": "Kari Nordmann", "b": "-12.5", "c": "7"}]
+
+
+def test_no_csv_is_written_outside_the_one_safe_writer():
+    """A guard for code added later: the portal's apps write CSV only through
+    ``portal.csv_export`` (the only module that may build a writer or a text/csv answer)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    allowed = root / "portal" / "csv_export.py"
+    needles = ("csv.writer(", "csv.DictWriter(", 'content_type="text/csv')
+    offenders = [
+        f"{path.relative_to(root)}: {needle}"
+        for app in ("customers", "consent", "incidents", "portal")
+        for path in sorted((root / app).rglob("*.py"))
+        if path != allowed and "migrations" not in path.parts
+        for needle in needles
+        if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
