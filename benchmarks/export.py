@@ -202,8 +202,8 @@ def run_view(client, url):
 
 
 def run_service(grant):
-    from customers.exports import csv_chunks
     from customers.services import grant_export_start
+    from portal.csv_export import csv_chunks
 
     batch = grant_export_start(grant=grant, actor=grant.user)
     size, lines = count_stream(csv_chunks(batch.columns, batch.rows.iterator(chunk_size=2000)))

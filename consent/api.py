@@ -21,11 +21,11 @@ from consent.serializers import (
     SharingRequestCreateSerializer,
     SharingRequestSerializer,
 )
-from customers.exports import csv_file_response
 from customers.models import Customer
 from customers.permissions import get_asset_for_user, get_customer_for_user
 from portal import roles
 from portal.api import CSVRenderer
+from portal.csv_export import csv_file_response
 
 
 class CustomerConsentViewSet(viewsets.GenericViewSet):

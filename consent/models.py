@@ -340,3 +340,61 @@ class SharingWithdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"withdrawal of customer {self.customer_id} to forward ({self.package_id})"
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    REJECTED = "rejected", "Rejected: nothing imported"
+    FAILED = "failed", "Failed: nothing imported"
+
+
+class ConsentImportJob(models.Model):
+    """A consent CSV uploaded on the import page, imported all or nothing.
+
+    A file of up to ``CONSENT_IMPORT_SYNC_MAX_ROWS`` rows is imported in the request; a
+    longer one by a Celery task, which may run on another host: the file is therefore kept
+    here, in the database every host shares, not on a local disk. ``content`` is emptied
+    once the job ends (imported, rejected or failed): the file holds customer keys and
+    consent evidence, which the consent records themselves now hold. ``errors`` keeps
+    every bad row as ``[line, reason]`` for the error report download.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=200)
+    content = models.BinaryField(blank=True, help_text="The uploaded file; emptied at the end.")
+    size = models.PositiveBigIntegerField(help_text="Bytes")
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=16, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
+    )
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_processed = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    already_recorded = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    # The file and its error list name customers: no copy in the history table.
+    history = HistoricalRecords(excluded_fields=["content", "errors"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"consent import {self.pk} ({self.file_name})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {
+            ImportJobStatus.DONE,
+            ImportJobStatus.REJECTED,
+            ImportJobStatus.FAILED,
+        }

@@ -3,8 +3,12 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from consent.models import SharingRequest, SharingWithdrawal
-from consent.selectors import sharing_request_list_for, sharing_requests_waiting_for
+from consent.models import ConsentImportJob, SharingRequest, SharingWithdrawal
+from consent.selectors import (
+    import_job_list_for,
+    sharing_request_list_for,
+    sharing_requests_waiting_for,
+)
 
 
 def get_sharing_request_for_user(user, pk) -> SharingRequest:
@@ -33,3 +37,8 @@ def get_withdrawal_for_user(user, sharing_request: SharingRequest, pk) -> Sharin
         pk=pk,
         package__request=sharing_request,
     )
+
+
+def get_import_job_for_user(user, pk) -> ConsentImportJob:
+    """A consent import job: compliance only; 404 for everyone else."""
+    return get_object_or_404(import_job_list_for(user), pk=pk)

@@ -36,6 +36,7 @@ from django.utils import timezone
 from consent.models import (
     SHARING_CHAIN_KIND,
     SHARING_PURPOSE_KEY,
+    ConsentImportJob,
     ConsentRecord,
     ConsentState,
     ConsentStatus,
@@ -343,3 +344,11 @@ def lawful_basis_history(limit: int = 50):
         .select_related("history_user")
         .order_by("-history_date", "-history_id")[:limit]
     )
+
+
+def import_job_list_for(user):
+    """Consent import jobs ``user`` may see: compliance (who may import) sees every job,
+    anyone else none. Newest first; without the file contents."""
+    if user is None or not user.is_active or not roles.is_compliance(user):
+        return ConsentImportJob.objects.none()
+    return ConsentImportJob.objects.select_related("created_by").defer("content")

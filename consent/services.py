@@ -45,12 +45,13 @@ from consent.selectors import (
     sharing_eligible_customers,
     sharing_purpose,
 )
-from customers.exports import csv_text
+from customers.emails import normalise_email
 from customers.models import Customer, DataAsset
 from customers.selectors import columns_for_categories
 from customers.services import CoverageRefusal, clean_justification
 from portal import approvals, roles
 from portal.audit import audit_record
+from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
@@ -69,6 +70,10 @@ IMPORT_COLUMNS = (
     "effective_at",
 )
 IMPORT_REQUIRED_COLUMNS = {"customer", "purpose", "status", "effective_at"}
+# The earliest plausible consent: before this no consent under today's rules (the 1995 Data
+# Protection Directive, the GDPR) could be recorded, and years like 0001 with a +14:00
+# offset cannot be stored or converted (every later read of the record would fail).
+EARLIEST_EFFECTIVE_DATE = date(1990, 1, 1)
 
 
 def _check_actor(actor) -> None:
@@ -80,7 +85,12 @@ def _check_actor(actor) -> None:
 
 def parse_effective_at(value, *, now: datetime | None = None) -> datetime:
     """An aware datetime from a datetime, an ISO 8601 date-time or a date (midnight, site
-    time zone); naive values are in the site time zone. Never in the future."""
+    time zone); naive values are in the site time zone.
+
+    Raises ``ApplicationError`` (field ``effective_at``) for text that is no date, a date
+    before ``EARLIEST_EFFECTIVE_DATE`` (midnight, site time zone) or one in the future
+    (after ``now``, default the current time). Every door that records consent (the API,
+    the customer page, the import, the services of other apps) passes through here."""
     if isinstance(value, str):
         text = value.strip()
         parsed = None
@@ -100,6 +110,13 @@ def parse_effective_at(value, *, now: datetime | None = None) -> datetime:
         raise ApplicationError("Bad date: give a date and time.", field="effective_at")
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
+    # Compared as aware datetimes (no conversion to UTC, which overflows near year 1).
+    if value < timezone.make_aware(datetime.combine(EARLIEST_EFFECTIVE_DATE, time())):
+        raise ApplicationError(
+            f"The effective date is before {EARLIEST_EFFECTIVE_DATE.isoformat()}: give the "
+            "date the customer agreed or withdrew.",
+            field="effective_at",
+        )
     if value > (now or timezone.now()):
         raise ApplicationError(
             "The effective date is in the future: record consent once it is given.",
@@ -108,7 +125,30 @@ def parse_effective_at(value, *, now: datetime | None = None) -> datetime:
     return value
 
 
+FIELD_LABELS = {
+    "customer": "customer",
+    "purpose": "purpose",
+    "status": "status",
+    "source": "source",
+    "evidence": "evidence",
+    "notice_version": "notice version",
+    "effective_at": "effective date",
+}
+
+
+def check_no_nul(field: str, value: str) -> None:
+    """Raise ``ApplicationError`` naming ``field`` when ``value`` holds a NUL character:
+    PostgreSQL cannot store one in text, and no person types one."""
+    if "\x00" in value:
+        raise ApplicationError(
+            f"The {FIELD_LABELS.get(field, field)} holds a NUL character (\\x00): remove it.",
+            field=field,
+        )
+
+
 def _check_fields(*, status: str, source: str, evidence: str, notice_version: str) -> None:
+    check_no_nul("evidence", evidence)
+    check_no_nul("notice_version", notice_version)
     if status not in ConsentStatus.values:
         raise ApplicationError(
             f"Bad status {status!r}: use {' or '.join(ConsentStatus.values)}.", field="status"
@@ -283,10 +323,40 @@ def _normalise_column(name: str) -> str:
     return (name or "").strip().lower().replace(" ", "_").replace("-", "_")
 
 
+def _trim(value):
+    """The one trimming of an imported field: surrounding whitespace (spaces, tabs, the
+    no-break spaces spreadsheets write) goes; a missing field (``None``) stays ``None``;
+    the extra fields of a too-long row (a list) are trimmed one by one."""
+    if isinstance(value, list):
+        return [_trim(v) for v in value]
+    return value.strip() if isinstance(value, str) else value
+
+
+def _is_blank(values: dict) -> bool:
+    """A row with nothing in any field: an empty line or a row of only separators
+    (``,,,,``, what spreadsheets write for emptied rows)."""
+    for value in values.values():
+        if isinstance(value, list):
+            if any(value):
+                return False
+        elif value:
+            return False
+    return True
+
+
+def _rows(reader) -> Iterator[_Row]:
+    """The non-blank rows of a ``csv.DictReader``, fields trimmed, with their line numbers."""
+    for raw in reader:
+        values = {name: _trim(value) for name, value in raw.items()}
+        if not _is_blank(values):
+            yield _Row(line=reader.line_num, values=values)
+
+
 def _batches(reader, size: int) -> Iterator[list[_Row]]:
+    """The rows of ``_rows``, ``size`` at a time."""
     batch = []
-    for values in reader:
-        batch.append(_Row(line=reader.line_num, values=values))
+    for row in _rows(reader):
+        batch.append(row)
         if len(batch) >= size:
             yield batch
             batch = []
@@ -298,12 +368,14 @@ def _customers_for(batch: list[_Row]) -> tuple[dict[int, int], dict[str, list[in
     """Ids that exist and e-mail -> ids, for this batch's customer column only."""
     ids, emails = set(), set()
     for row in batch:
-        text = (row.values.get("customer") or "").strip()
+        text = row.values.get("customer") or ""
         if text.isdigit():
             ids.add(int(text))
-        elif text:
+        elif text and "\x00" not in text:  # the row is rejected; PostgreSQL can't compare it
             emails.add(text)
     known_ids = {pk: pk for pk in Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)}
+    # Stored addresses are normalised (Customer.save); the row's address is made the same.
+    emails = {normalise_email(email) for email in emails}
     by_email: dict[str, list[int]] = {}
     for pk, email in Customer.objects.filter(email__in=emails).values_list("pk", "email"):
         by_email.setdefault(email, []).append(pk)
@@ -317,13 +389,15 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
         raise ApplicationError("More columns than the header names.")
     if any(value is None for value in values.values()):
         raise ApplicationError("Fewer columns than the header names.")
-    customer_text = (values.get("customer") or "").strip()
+    for name in IMPORT_COLUMNS:
+        check_no_nul(name, values.get(name) or "")
+    customer_text = values.get("customer") or ""
     if not customer_text:
         raise ApplicationError("No customer given.")
     if customer_text.isdigit():
         customer_id = known_ids.get(int(customer_text))
     else:
-        matches = by_email.get(customer_text, [])
+        matches = by_email.get(normalise_email(customer_text), [])
         if len(matches) > 1:
             raise ApplicationError(
                 f"The e-mail {customer_text!r} belongs to {len(matches)} customers: use the id."
@@ -334,12 +408,12 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
     key = values.get("purpose") or ""
     if key not in purposes:
         raise ApplicationError(f"Unknown purpose {key!r}.")
-    status = (values.get("status") or "").strip().lower()
-    source = (values.get("source") or "").strip().lower() or ConsentSource.IMPORT
-    evidence = (values.get("evidence") or "").strip()
-    notice_version = (values.get("notice_version") or "").strip()
+    status = (values.get("status") or "").lower()
+    source = (values.get("source") or "").lower() or ConsentSource.IMPORT
+    evidence = values.get("evidence") or ""
+    notice_version = values.get("notice_version") or ""
     _check_fields(status=status, source=source, evidence=evidence, notice_version=notice_version)
-    if not (values.get("effective_at") or "").strip():
+    if not values.get("effective_at"):
         raise ApplicationError("No effective date given.")
     effective_at = parse_effective_at(values["effective_at"], now=now)
     return ConsentRecord(
@@ -376,7 +450,7 @@ def _store_batch(records: list[ConsentRecord], *, actor, now) -> int:
 
 
 @transaction.atomic
-def consent_import(*, actor, file, name: str = "") -> ImportReport:
+def consent_import(*, actor, file, name: str = "", progress=None) -> ImportReport:
     """Import consent records from a CSV file (binary file object), all or nothing.
 
     Columns (header row, any order): ``customer`` (id or e-mail), ``purpose`` (exact key),
@@ -390,7 +464,9 @@ def consent_import(*, actor, file, name: str = "") -> ImportReport:
     file is never held as model instances at once. A row already recorded (same customer,
     purpose, status and effective date) is skipped: importing a file twice changes nothing
     the second time. One ``consent.import`` audit event records the row counts and the
-    file's SHA-256 (per-record events would be one chain write per row).
+    file's SHA-256 (per-record events would be one chain write per row). ``progress``, if
+    given, is called with the number of rows checked so far after each batch (a background
+    job shows it; the rows themselves commit only at the end).
     """
     _check_actor(actor)
     report = ImportReport(sha256=_sha256(file))
@@ -440,6 +516,8 @@ def consent_import(*, actor, file, name: str = "") -> ImportReport:
             # Once a row is bad nothing will be kept: stop writing, keep checking.
             if not report.errors:
                 report.imported += _store_batch(good, actor=actor, now=now)
+            if progress is not None:
+                progress(report.rows)
     except UnicodeDecodeError:
         report.errors.append((report.rows + 2, "The file is not UTF-8 text."))
     except csv.Error as error:
@@ -464,6 +542,17 @@ def consent_import(*, actor, file, name: str = "") -> ImportReport:
         },
     )
     return report
+
+
+def consent_import_count_rows(content: bytes) -> int | None:
+    """The number of rows ``consent_import`` will check in ``content`` (blank rows and rows
+    of only separators are not rows), or ``None`` when the file is not readable CSV text
+    (the import itself then says why)."""
+    try:
+        reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+        return sum(1 for _ in _rows(reader))
+    except (UnicodeDecodeError, csv.Error):
+        return None
 
 
 @transaction.atomic
@@ -837,7 +926,7 @@ def _without_rows_of(content: str, keep_ids: set[int]) -> tuple[str, int, int]:
     (text, rows kept, rows left out)."""
     reader = csv.reader(io.StringIO(content, newline=""))
     out = io.StringIO(newline="")
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     kept = dropped = 0
     for number, row in enumerate(reader):
         if number == 0 or int(row[0]) in keep_ids:

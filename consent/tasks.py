@@ -1,8 +1,10 @@
-"""Beat jobs of external sharing: thin wrappers that call the services as the system."""
+"""Celery tasks of consent: thin wrappers that call the services as the system (beat jobs of
+external sharing, long consent imports)."""
 
 from celery import shared_task
+from django.conf import settings
 
-from consent import services
+from consent import import_jobs, services
 from portal.audit import audit_channel
 
 
@@ -18,3 +20,15 @@ def remind_sharing_deletion_confirmation() -> int:
     """From the agreement end, remind requesters daily until compliance records deletion."""
     with audit_channel("task"):
         return services.sharing_deletion_remind()
+
+
+@shared_task(
+    time_limit=settings.CONSENT_IMPORT_TIME_LIMIT,
+    soft_time_limit=max(1, settings.CONSENT_IMPORT_TIME_LIMIT - 30),
+)
+def run_consent_import_job(job_id: int) -> str | None:
+    """Import one uploaded consent file (a long one: short files are imported in the
+    request). Returns the job's status; a job already finished is left alone."""
+    with audit_channel("task"):
+        job = import_jobs.import_job_run(job_id=job_id)
+    return job.status if job else None

@@ -9,6 +9,12 @@ urlpatterns = [
     path("customers/<int:pk>/consents/", views.customer_consent_record, name="consent_record"),
     path("consents/import/", views.consent_import, name="consent_import"),
     path("purposes/", views.purposes, name="purposes"),
+    path("consents/import/jobs/<int:pk>/", views.import_job, name="import_job"),
+    path(
+        "consents/import/jobs/<int:pk>/errors.csv",
+        views.import_job_errors,
+        name="import_job_errors",
+    ),
     # External sharing
     path("sharing/", views.sharing_list, name="sharing_list"),
     path("sharing/new/", views.sharing_create, name="sharing_create"),

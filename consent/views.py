@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -5,7 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from consent import services
+from consent import import_jobs, services
 from consent.api import package_response
 from consent.countries import country_name, outside_eu_eea
 from consent.forms import (
@@ -18,8 +19,9 @@ from consent.forms import (
     WithdrawalForwardedForm,
 )
 from consent.lawful_basis import purpose_lawful_basis_change
-from consent.models import Purpose, TransferSafeguard
+from consent.models import ImportJobStatus, Purpose, TransferSafeguard
 from consent.permissions import (
+    get_import_job_for_user,
     get_sharing_request_for_download,
     get_sharing_request_for_user,
     get_withdrawal_for_user,
@@ -28,6 +30,7 @@ from consent.selectors import (
     consent_history,
     current_consents,
     deletion_status,
+    import_job_list_for,
     lawful_basis_history,
     purposes_by_key,
     sharing_coverage,
@@ -40,6 +43,7 @@ from customers.permissions import get_customer_for_user, require_compliance_or_4
 from customers.services import CoverageRefusal
 from portal import roles
 from portal.approvals import why_not_decider
+from portal.csv_export import csv_file_response
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ChainStatus, StepStatus
 
@@ -117,33 +121,74 @@ def customer_consent_record(request, pk):
     )
 
 
+IMPORT_PAGE_ERRORS = 100  # bad rows shown on a page; the download holds them all
+RECENT_JOBS = 10
+
+
+def _import_context(job) -> dict:
+    errors = job.errors[:IMPORT_PAGE_ERRORS] if job else []
+    return {
+        "job": job,
+        "page_errors": errors,
+        "more_errors": (job.error_count - len(errors)) if job else 0,
+        "progress": import_jobs.import_job_progress(job) if job else 0,
+    }
+
+
 @login_required
 def consent_import(request):
-    """Upload a CSV of consent records (compliance only): all rows or none."""
+    """Upload a CSV of consent records (compliance only): all rows or none. A short file is
+    imported at once; a long one by a background job, whose page shows its progress."""
     if not roles.is_compliance(request.user):
         raise PermissionDenied("Only a compliance officer can import consent records.")
     form = ConsentImportForm(request.POST or None, request.FILES or None)
-    report = None
+    job = None
     status = 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            report = services.consent_import(actor=request.user, file=upload.file, name=upload.name)
-        except services.ImportRejected as rejected:
-            report = rejected.report
+            job = import_jobs.import_job_submit(
+                actor=request.user, file=upload.file, name=upload.name
+            )
+        except ApplicationError as error:
+            _form_error(form, error)
             status = 400
         else:
-            messages.success(
-                request,
-                f"Imported {report.imported:,} of {report.rows:,} rows "
-                f"({report.already_recorded:,} already recorded).",
-            )
-            return redirect("consent:consent_import")
+            if not job.finished:
+                return redirect("consent:import_job", pk=job.pk)
+            if job.status == ImportJobStatus.DONE:
+                messages.success(
+                    request,
+                    f"Imported {job.imported:,} of {job.rows_processed:,} rows "
+                    f"({job.already_recorded:,} already recorded).",
+                )
+                return redirect("consent:consent_import")
+            status = 400
     elif request.method == "POST":
         status = 400
-    return render(
-        request, "consent/consent_import.html", {"form": form, "report": report}, status=status
-    )
+    context = {
+        "form": form,
+        "jobs": import_job_list_for(request.user)[:RECENT_JOBS],
+        "sync_max_rows": settings.CONSENT_IMPORT_SYNC_MAX_ROWS,
+        **_import_context(job),
+    }
+    return render(request, "consent/consent_import.html", context, status=status)
+
+
+@login_required
+def import_job(request, pk):
+    """One import job: status, rows checked of the total, the first errors. The page
+    reloads itself (meta refresh, no script: the CSP allows none inline) until it ends."""
+    job = get_import_job_for_user(request.user, pk)
+    return render(request, "consent/import_job.html", _import_context(job))
+
+
+@login_required
+def import_job_errors(request, pk):
+    """Every bad row of an import job, as CSV (the page shows only the first ones)."""
+    job = get_import_job_for_user(request.user, pk)
+    filename, content = import_jobs.import_job_errors_download(job=job, actor=request.user)
+    return csv_file_response(filename=filename, content=content)
 
 
 # --- External sharing --------------------------------------------------------------------

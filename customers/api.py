@@ -9,7 +9,6 @@ from consent.api import CustomerConsentViewSet
 from consent.coverage_cache import cached_coverage_for
 from consent.selectors import purpose_by_key
 from customers import services
-from customers.exports import csv_response
 from customers.forms import AssetFilterForm, FootprintPeriodForm
 from customers.permissions import (
     get_access_request_for_user,
@@ -51,6 +50,7 @@ from customers.serializers import (
 )
 from portal import roles
 from portal.api import CSVRenderer
+from portal.csv_export import csv_response
 from portal.serializers import ReasonSerializer
 
 

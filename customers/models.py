@@ -4,6 +4,8 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from customers.emails import normalise_email
+
 
 class Classification(models.TextChoices):
     PUBLIC = "public", "Public"
@@ -41,6 +43,11 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # One key however it is typed: stored as searched and imported (customers.emails).
+        self.email = normalise_email(self.email)
+        super().save(*args, **kwargs)
 
 
 class DataAsset(models.Model):

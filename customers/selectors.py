@@ -9,6 +9,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from consent.models import DataCategory, Purpose
+from customers.emails import normalise_email
 from customers.models import (
     ACCESS_CHAIN_KIND,
     AccessGrant,
@@ -350,12 +351,13 @@ def customer_search(user, q: str = "") -> QuerySet[Customer]:
     """Customers ``user`` may look up (compliance and legal), found by e-mail, name or id.
 
     A number matches the id exactly or the name/e-mail as text; anything else matches the
-    name or e-mail, case-insensitively.
+    name case-insensitively, or the e-mail as normalised when stored
+    (``customers.emails.normalise_email``: ``Ola@BÜCHER.no`` finds ``ola@xn--bcher-kva.no``).
     """
     customers = customer_list_for(user)
     q = (q or "").strip()
     if q:
-        condition = Q(name__icontains=q) | Q(email__icontains=q)
+        condition = Q(name__icontains=q) | Q(email__icontains=normalise_email(q))
         if q.isdigit():
             condition |= Q(pk=int(q))
         customers = customers.filter(condition)

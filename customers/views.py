@@ -11,7 +11,6 @@ from consent.coverage_cache import cached_coverage_for
 from consent.forms import CoverageForm
 from consent.selectors import sharing_requests_waiting_for
 from customers import asset_stewardship, services
-from customers.exports import csv_response
 from customers.forms import (
     AccessRequestForm,
     AssetClassifyForm,
@@ -58,6 +57,7 @@ from customers.selectors import customer_search as customer_search_selector
 from customers.selectors import grant_records as grant_records_selector
 from portal import roles
 from portal.approvals import waiting_chain_ids, why_not_decider
+from portal.csv_export import csv_response
 from portal.errors import ApplicationError, NotAllowed
 
 PAGE_SIZE = 25

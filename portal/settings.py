@@ -356,6 +356,17 @@ CELERY_BEAT_SCHEDULE["audit-anchor-daily"] = {
 # write-once storage), so rewriting the database alone cannot hide a truncation.
 AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(BASE_DIR / "var" / "audit-anchors")))
 
+# --- Consent import ----------------------------------------------------------------------
+
+# A page upload of more rows than this is imported by a Celery job with a progress page;
+# up to this many rows are imported in the request (well within the worker timeout).
+CONSENT_IMPORT_SYNC_MAX_ROWS = env_int("CONSENT_IMPORT_SYNC_MAX_ROWS", 2000)
+# Largest file the page accepts (bytes); 100,000 rows are about 7 MB.
+CONSENT_IMPORT_MAX_BYTES = env_int("CONSENT_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Hard time limit of one import job (seconds), in place of CELERY_TASK_TIME_LIMIT, which is
+# sized for short tasks; keep it below CELERY_VISIBILITY_TIMEOUT.
+CONSENT_IMPORT_TIME_LIMIT = env_int("CONSENT_IMPORT_TIME_LIMIT", 60 * 60)
+
 # --- External sharing ------------------------------------------------------------------
 
 # Downloads refuse an expired package at once; this job deletes its file (hourly by default).

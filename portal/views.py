@@ -1,4 +1,3 @@
-import csv
 import json
 from base64 import b32encode
 
@@ -8,7 +7,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.paginator import Paginator
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import dashboard, services
 from portal.audit import HASHED_FIELDS, security_event
+from portal.csv_export import csv_response
 from portal.errors import ApplicationError
 from portal.forms import AuditFilterForm, OTPTokenForm
 from portal.notifications import (
@@ -187,32 +187,18 @@ def audit_log_csv(request):
     if not form.is_valid():
         return audit_log(request)  # the page, with the form's messages, as a 400
     events = services.audit_log_export(actor=request.user, filters=form.filters())
-    response = StreamingHttpResponse(_csv_lines(events), content_type="text/csv; charset=utf-8")
     name = f"audit-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return csv_response(filename=name, columns=AUDIT_CSV_COLUMNS, rows=_csv_rows(events))
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell a spreadsheet would run as a formula (=, +, -, @) is quoted: reasons and asset
-    # names are typed by people.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_lines(events):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(AUDIT_CSV_COLUMNS)
+def _csv_rows(events):
+    """The events as row dicts for the one CSV writer (which neutralises formula cells:
+    reasons and asset names are typed by people)."""
     for event in events.iterator(chunk_size=2000):
-        row = [getattr(event, name) for name in AUDIT_CSV_COLUMNS]
-        row[AUDIT_CSV_COLUMNS.index("created_at")] = event.created_at.isoformat()
-        row[AUDIT_CSV_COLUMNS.index("detail")] = json.dumps(event.detail, sort_keys=True)
-        yield writer.writerow([_csv_cell(value) for value in row])
+        row = {name: getattr(event, name) for name in AUDIT_CSV_COLUMNS}
+        row["created_at"] = event.created_at.isoformat()
+        row["detail"] = json.dumps(event.detail, sort_keys=True)
+        yield row
 
 
 # --- Two-factor enrolment and verification, password change (issue 9) --------------------

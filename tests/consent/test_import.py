@@ -88,7 +88,8 @@ def test_every_bad_row_is_reported_with_its_line_and_reason(people):
     text = HEADER + (
         "999999,marketing,granted,web_form,,v1,2024-01-01\n"
         "nobody@example.org,marketing,granted,web_form,,v1,2024-01-01\n"
-        f"{a.pk},marketing.communications.email ,granted,web_form,,v1,2024-01-01\n"
+        # Surrounding spaces are trimmed (every field the same way): only the key counts.
+        f"{a.pk}, marketing.communications.email;x ,granted,web_form,,v1,2024-01-01\n"
         f"{a.pk},marketing,perhaps,web_form,,v1,2024-01-01\n"
         f"{a.pk},marketing,granted,web_form,,v1,01/02/2024\n"
         f"{a.pk},marketing,granted,web_form,,v1,2999-01-01\n"
@@ -103,7 +104,7 @@ def test_every_bad_row_is_reported_with_its_line_and_reason(people):
     errors = dict(rejected.value.report.errors)
     assert errors[2] == "Unknown customer '999999'."
     assert errors[3] == "Unknown customer 'nobody@example.org'."
-    assert errors[4] == "Unknown purpose 'marketing.communications.email '."
+    assert errors[4] == "Unknown purpose 'marketing.communications.email;x'."
     assert errors[5].startswith("Bad status 'perhaps'")
     assert errors[6].startswith("Bad date '01/02/2024'")
     assert "in the future" in errors[7]

@@ -1,4 +1,4 @@
-from customers.exports import csv_chunks, csv_lines
+from portal.csv_export import csv_chunks, csv_lines
 
 COLUMNS = ["id", "name", "organisation"]
 ROWS = [

@@ -73,11 +73,27 @@ def add_sharing_requests() -> None:
     share("carl")
 
 
+def add_import_job() -> None:
+    """The demo seeds no consent import job: olivia's rejected one (an unknown purpose), so
+    the job page and its error download are swept over a real object."""
+    import io
+
+    from consent.import_jobs import import_job_submit
+
+    olivia = get_user_model().objects.get(username="olivia")
+    import_job_submit(
+        actor=olivia,
+        file=io.BytesIO(b"customer,purpose,status,effective_at\n1,nonsense,granted,2024-01-01\n"),
+        name="sweep.csv",
+    )
+
+
 @pytest.fixture(scope="module")
 def demo_data(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         call_command("seed_demo", stdout=StringIO())
         add_sharing_requests()
+        add_import_job()
         yield
         transaction.set_rollback(True)
 

