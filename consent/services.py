@@ -52,6 +52,7 @@ from customers.services import CoverageRefusal, clean_justification
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
+from portal.input_limits import require_ahead
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 
@@ -564,6 +565,9 @@ def _clean_agreement(reference: str, end) -> str:
             f"The agreement ended on {end:%d %b %Y}: nothing can be shared under it.",
             field="agreement_end",
         )
+    # An end beyond any real agreement is a typing error, and 9999-12-31 leaves no room for
+    # the deletion reminders counted from it.
+    require_ahead(end, field="agreement_end", what="The agreement's end")
     return reference
 
 

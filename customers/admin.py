@@ -3,6 +3,7 @@ from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from customers.models import Customer, DataAsset
+from portal.input_limits import EARLIEST_EVENT, DateWindow
 
 
 @admin.register(Customer)
@@ -34,3 +35,15 @@ class DataAssetAdmin(GuardedModelAdmin, SimpleHistoryAdmin):
     ]
     exclude = ["customers"]
     filter_horizontal = ["data_categories", "collected_for"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "retention_date":
+            # The window on the admin's form, not the model: a model validator would need a
+            # migration of customers. The portal's retention form goes through
+            # asset_retention_extend, which checks the same limits.
+            field.validators.append(RETENTION_DATE)
+        return field
+
+
+RETENTION_DATE = DateWindow(EARLIEST_EVENT, what="The retention date")

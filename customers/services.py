@@ -45,6 +45,7 @@ from customers.selectors import (
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
+from portal.input_limits import EARLIEST_EVENT, day_text, require_ahead, require_date_between
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 
@@ -692,6 +693,13 @@ def subject_request_create(
     received_on = received_on or today
     if received_on > today:
         raise ApplicationError("The request cannot be received in the future.", field="received_on")
+    require_date_between(
+        received_on,
+        field="received_on",
+        earliest=EARLIEST_EVENT,
+        latest=today,
+        what="The day the request was received",
+    )
     purposes = list(purposes)
     if type == SubjectRequestType.OBJECTION:
         if not purposes:
@@ -1116,6 +1124,7 @@ def asset_retention_extend(
         raise ApplicationError(
             "The new retention date must be in the future.", field="retention_date"
         )
+    require_ahead(retention_date, field="retention_date", what="The new retention date")
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
     if asset.retired_at:
         raise ApplicationError("This asset's data was already deleted.")

@@ -41,6 +41,7 @@ from incidents.selectors import open_duties, responders
 from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError
+from portal.input_limits import require_in_column, require_plausible_moment
 from portal.notifications import notify
 
 MIN_REASON_LENGTH = 10
@@ -71,8 +72,10 @@ def _require_reason(reason: str, *, field: str = "reason", what: str = "the reas
 
 
 def _require_past(moment: datetime, *, field: str, what: str) -> None:
-    if moment > timezone.now() + CLOCK_SKEW:
-        raise ApplicationError(f"{what} cannot be in the future.", field=field)
+    # Every moment of an incident's handling: not before 2000 (EARLIEST_EVENT), not in the
+    # future. Earlier ones are typing errors, and year 1 overflows every zone conversion of
+    # the incident's page and deadlines.
+    require_plausible_moment(moment, field=field, what=what, latest=timezone.now() + CLOCK_SKEW)
 
 
 def _lock(incident: Incident) -> Incident:
@@ -171,9 +174,12 @@ def incident_report(
     if not description:
         raise ApplicationError("Describe what happened.", field="description")
     _require_past(discovered_at, field="discovered_at", what="The discovery time")
-    if estimated_customers is not None and estimated_customers < 0:
-        raise ApplicationError(
-            "The estimate is a number of customers.", field="estimated_customers"
+    if estimated_customers is not None:
+        require_in_column(
+            estimated_customers,
+            model=Incident,
+            field="estimated_customers",
+            what="The estimate of customers affected",
         )
     asset_ids = {getattr(asset, "pk", asset) for asset in assets}
     visible = list(asset_list_for(actor).filter(pk__in=asset_ids))

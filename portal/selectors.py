@@ -5,17 +5,17 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from portal import roles
 from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values, security_event
+from portal.input_limits import start_of_day
 from portal.models import AuditChainHead, AuditEvent, Notification
 
 
@@ -66,14 +66,12 @@ def audit_event_list_for(
     if asset is not None:
         events = events.filter(asset_id=asset)
     if date_from:
-        events = events.filter(created_at__gte=_start_of_day(date_from))
-    if date_to:
-        events = events.filter(created_at__lt=_start_of_day(date_to + timedelta(days=1)))
+        events = events.filter(created_at__gte=start_of_day(date_from))
+    # The last day has no "day after" to count to (9999-12-31 + 1 day overflows); the form
+    # keeps people within FILTER_DATE, this keeps any other caller from a server error.
+    if date_to and date_to < date.max:
+        events = events.filter(created_at__lt=start_of_day(date_to + timedelta(days=1)))
     return events.order_by("-id")
-
-
-def _start_of_day(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 # --- Verification -------------------------------------------------------------------------
