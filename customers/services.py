@@ -1115,7 +1115,11 @@ def asset_retention_extend(
     *, actor, asset: DataAsset, retention_date: date, reason: str
 ) -> DataAsset:
     """Set a new retention date, with the reason the data must be kept longer (in the
-    asset's history and the audit trail)."""
+    asset's history and the audit trail).
+
+    The date lies after today and at most ``FUTURE_YEARS`` years ahead. Only compliance
+    may bring a date that has not passed forward: an owner who could would delete early by
+    two steps what ``asset_retention_delete`` refuses in one."""
     _require_owner_or_compliance(actor, asset)
     reason = _clean_text(
         reason, field="reason", message="Give the reason the data must be kept longer."
@@ -1129,6 +1133,17 @@ def asset_retention_extend(
     if asset.retired_at:
         raise ApplicationError("This asset's data was already deleted.")
     before = asset.retention_date
+    if (
+        before
+        and retention_date < before
+        and before >= timezone.localdate()
+        and not roles.is_compliance(actor)
+    ):
+        raise ApplicationError(
+            f"The data must be kept until {day_text(before)}. Only compliance can shorten a "
+            "retention period.",
+            field="retention_date",
+        )
     asset.retention_date = retention_date
     asset._history_user = actor
     asset._change_reason = reason[:100]
@@ -1146,7 +1161,14 @@ def asset_retention_extend(
 def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset:
     """Record that the asset's data was deleted at the end of its retention: the asset is
     retired and holds no customer in the portal any more (each removal in the membership
-    history), so no grant reads and no export carries anyone from it."""
+    history), so no grant reads and no export carries anyone from it.
+
+    The retention date is how long the data must be kept (a contract, bookkeeping law): an
+    owner records the deletion once it has passed (from the day after), or at any time for
+    an asset with no retention date. Before it, only compliance records the deletion, when
+    the law requires it early (an erasure the retention does not override, GDPR Art. 17(1)
+    and (3)(b); a court order); its reason says which, and the audit event is marked
+    ``early``. Raises ``NotAllowed`` for anyone else, ``ApplicationError`` when refused."""
     _require_owner_or_compliance(actor, asset)
     reason = _clean_text(
         reason, field="reason", message="Say how and where the data was deleted (a sentence)."
@@ -1154,6 +1176,14 @@ def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
     if asset.retired_at:
         raise ApplicationError("This asset's data was already deleted.")
+    early = bool(asset.retention_date and asset.retention_date >= timezone.localdate())
+    if early and not roles.is_compliance(actor):
+        raise ApplicationError(
+            f"The data of {asset.name} must be kept until {day_text(asset.retention_date)} "
+            "(its retention date). Record the deletion after that date; if the law requires "
+            "deleting it earlier (an erasure request, a court order), ask compliance to record "
+            "it."
+        )
     removed = memberships_remove(
         memberships=AssetCustomer.objects.filter(asset=asset), actor=actor, reason=reason
     )
@@ -1165,7 +1195,12 @@ def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset
         actor=actor,
         action="asset.retention_delete",
         target=asset,
-        detail={"retention_date": asset.retention_date, "removed": removed, "reason": reason},
+        detail={
+            "retention_date": asset.retention_date,
+            "early": early,
+            "removed": removed,
+            "reason": reason,
+        },
     )
     return asset
 
