@@ -52,7 +52,7 @@ from customers.services import CoverageRefusal, clean_justification
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
-from portal.input_limits import require_ahead
+from portal.input_limits import require_ahead, require_visible_text
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 
@@ -558,6 +558,7 @@ def _clean_agreement(reference: str, end) -> str:
             f"The agreement reference is longer than {REFERENCE_MAX} characters.",
             field="agreement_reference",
         )
+    require_visible_text(reference, field="agreement_reference", what="The agreement reference")
     if not isinstance(end, date) or isinstance(end, datetime):
         raise ApplicationError("Give the agreement's end date.", field="agreement_end")
     if end < timezone.localdate():
@@ -575,6 +576,7 @@ def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
     recipient = " ".join((recipient or "").split())
     if not recipient:
         raise ApplicationError("Name the receiving organisation.", field="recipient")
+    require_visible_text(recipient, field="recipient", what="The recipient's name")
     if len(recipient) > RECIPIENT_MAX:
         raise ApplicationError(
             f"The recipient's name is longer than {RECIPIENT_MAX} characters.", field="recipient"

@@ -45,7 +45,13 @@ from customers.selectors import (
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
-from portal.input_limits import EARLIEST_EVENT, day_text, require_ahead, require_date_between
+from portal.input_limits import (
+    EARLIEST_EVENT,
+    day_text,
+    require_ahead,
+    require_date_between,
+    require_visible_text,
+)
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 
@@ -67,6 +73,7 @@ def asset_create(
 ) -> DataAsset:
     """Register a data asset. It is ``confidential`` and unconfirmed whatever the caller
     says: only a compliance officer can confirm it or lower the class afterwards."""
+    require_visible_text(name, field="name", what="The asset's name")
     if DataAsset.objects.filter(name=name).exists():
         raise ApplicationError(f"An asset called {name!r} already exists.", field="name")
     asset = DataAsset(

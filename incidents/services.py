@@ -41,7 +41,11 @@ from incidents.selectors import open_duties, responders
 from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError
-from portal.input_limits import require_in_column, require_plausible_moment
+from portal.input_limits import (
+    require_in_column,
+    require_plausible_moment,
+    require_visible_text,
+)
 from portal.notifications import notify
 
 MIN_REASON_LENGTH = 10
@@ -173,6 +177,7 @@ def incident_report(
         raise ApplicationError("Say in a few words what happened.", field="title")
     if not description:
         raise ApplicationError("Describe what happened.", field="description")
+    require_visible_text(title, field="title", what="The title")
     _require_past(discovered_at, field="discovered_at", what="The discovery time")
     if estimated_customers is not None:
         require_in_column(
@@ -560,6 +565,7 @@ def incident_duty_record(
             "Give the reference of the report (the authority's case or receipt number).",
             field="reference",
         )
+    require_visible_text(reference, field="reference", what="The reference")
     _require_past(completed_at, field="completed_at", what="The time of the report")
     if completed_at < incident.discovered_at:
         raise ApplicationError("The report cannot predate the discovery.", field="completed_at")

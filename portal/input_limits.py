@@ -17,8 +17,12 @@ The windows (README "Input limits"):
   ``FUTURE_YEARS`` years ahead;
 - a date filter (the audit log, a customer's footprint) lies between ``EARLIEST_RECORD``, the
   oldest evidence the portal holds (consent records), and ``FUTURE_YEARS`` years ahead.
+
+And a single-line name or title (an incident's title, a recipient, an agreement or report
+reference, an asset's or customer's name) holds no invisible or text-direction character.
 """
 
+import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime, time
 
@@ -195,6 +199,72 @@ class InputLimitsMiddleware:
             return JsonResponse({name: [NUL_MESSAGE] for name in bad}, status=400)
         message = f"{', '.join(bad)}: {NUL_MESSAGE}"
         return render(request, "400.html", {"message": message}, status=400)
+
+
+# --- Names and titles: nothing invisible --------------------------------------------------------
+
+# Format (Cf: zero-width space, BOM, word joiner, soft hyphen, every bidi embedding, override
+# and isolate, U+200E/F marks), line and paragraph separators, private-use and surrogate
+# code points, control characters other than tabs and line breaks (those are the e-mail
+# headers' concern, kept out where text goes into one), and the Hangul fillers that render
+# as blanks.
+_INVISIBLE_CATEGORIES = {"Cf", "Zl", "Zp", "Co", "Cs"}
+_HANGUL_FILLERS = {"\u115f", "\u1160", "\u3164", "\uffa0"}
+# Zero-width non-joiner and joiner: Persian, the Indic scripts and emoji sequences need them
+# inside a word, between two visible characters; anywhere else they are invisible padding.
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def invisible_character(text: str) -> str:
+    """The first invisible or text-direction character of ``text`` as ``U+202E
+    RIGHT-TO-LEFT OVERRIDE``, or "" when there is none. Source: Unicode TR #36 (security
+    considerations) and #9 (bidi controls); CVE-2021-42574 ("Trojan Source")."""
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if char in _JOINERS:
+            before = text[index - 1] if index else " "
+            after = text[index + 1] if index + 1 < len(text) else " "
+            if not (before.isspace() or after.isspace() or {before, after} & _JOINERS):
+                continue
+        elif category == "Cc":
+            if char in "\t\r\n":
+                continue
+        elif category not in _INVISIBLE_CATEGORIES and char not in _HANGUL_FILLERS:
+            continue
+        name = unicodedata.name(char, "")
+        return f"U+{ord(char):04X} {name}".strip()
+    return ""
+
+
+def invisible_character_error(text: str, *, what: str) -> str:
+    """The message for a name or title holding an invisible character, or ""."""
+    found = invisible_character(text or "")
+    if not found:
+        return ""
+    return (
+        f"{what} holds an invisible or text-direction character ({found}): type it again "
+        "without it."
+    )
+
+
+def require_visible_text(text: str, *, field: str, what: str) -> None:
+    """Services: a single-line name or title people read in lists and e-mails holds no
+    invisible or text-direction character; ``ApplicationError`` naming ``field``."""
+    message = invisible_character_error(text, what=what)
+    if message:
+        raise ApplicationError(message, field=field)
+
+
+class VisibleText:
+    """The same rule as a validator, for form and admin fields."""
+
+    def __init__(self, what: str = "The text"):
+        self.what = what
+
+    def __call__(self, value: str) -> None:
+        message = invisible_character_error(value, what=self.what)
+        if message:
+            raise ValidationError(message, code="invisible_character")
 
 
 # --- JSON bodies ---------------------------------------------------------------------------------
