@@ -53,6 +53,7 @@ from portal import approvals, roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
+from portal.input_limits import require_ahead, require_visible_text
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 from portal.site_calendar import add_calendar_days
@@ -647,6 +648,7 @@ def _clean_agreement(reference: str, end) -> str:
             f"The agreement reference is longer than {REFERENCE_MAX} characters.",
             field="agreement_reference",
         )
+    require_visible_text(reference, field="agreement_reference", what="The agreement reference")
     if not isinstance(end, date) or isinstance(end, datetime):
         raise ApplicationError("Give the agreement's end date.", field="agreement_end")
     if end < timezone.localdate():
@@ -654,6 +656,9 @@ def _clean_agreement(reference: str, end) -> str:
             f"The agreement ended on {end:%d %b %Y}: nothing can be shared under it.",
             field="agreement_end",
         )
+    # An end beyond any real agreement is a typing error, and 9999-12-31 leaves no room for
+    # the deletion reminders counted from it.
+    require_ahead(end, field="agreement_end", what="The agreement's end")
     return reference
 
 
@@ -661,6 +666,7 @@ def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
     recipient = " ".join((recipient or "").split())
     if not recipient:
         raise ApplicationError("Name the receiving organisation.", field="recipient")
+    require_visible_text(recipient, field="recipient", what="The recipient's name")
     if len(recipient) > RECIPIENT_MAX:
         raise ApplicationError(
             f"The recipient's name is longer than {RECIPIENT_MAX} characters.", field="recipient"

@@ -10,6 +10,7 @@ from consent.coverage_cache import cached_coverage_for
 from consent.selectors import purpose_by_key
 from customers import services
 from customers.forms import AssetFilterForm, FootprintPeriodForm
+from customers.models import AccessGrant
 from customers.permissions import (
     get_access_request_for_user,
     get_asset_for_user,
@@ -51,6 +52,7 @@ from customers.serializers import (
 from portal import roles
 from portal.api import CSVRenderer
 from portal.csv_export import csv_response
+from portal.input_limits import column_max
 from portal.serializers import ReasonSerializer
 
 
@@ -190,7 +192,9 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 value = params.get(name)
                 if value is None:
                     continue
-                if not value.isdigit():
+                # A foreign key's lookup is not guarded against overflow as a primary key's
+                # is: an id beyond the column would be a server error.
+                if not value.isdigit() or int(value) > column_max(AccessGrant, name):
                     raise exceptions.ValidationError({name: ["Give an id (a whole number)."]})
                 grants = grants.filter(**{f"{name}_id": int(value)})
         else:

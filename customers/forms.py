@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from consent.models import DataCategory, Purpose
 from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
 from customers.selectors import active_grants, asset_list_for, asset_owner_choices
+from portal.input_limits import FILTER_DATE
 from portal.site_calendar import end_of_day, start_of_day
 
 CONFIRMED_CHOICES = [("", "Any"), ("yes", "Confirmed"), ("no", "Not yet confirmed")]
@@ -193,8 +194,12 @@ class GrantFilterForm(forms.Form):
 class FootprintPeriodForm(forms.Form):
     """The period of a footprint; either end may be left open (default: all time)."""
 
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[FILTER_DATE]
+    )
+    until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[FILTER_DATE]
+    )
 
     def clean(self):
         data = super().clean()

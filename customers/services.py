@@ -47,6 +47,13 @@ from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
 from portal.history import change_reason
+from portal.input_limits import (
+    EARLIEST_EVENT,
+    day_text,
+    require_ahead,
+    require_date_between,
+    require_visible_text,
+)
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 from portal.site_calendar import add_calendar_days
@@ -69,6 +76,7 @@ def asset_create(
 ) -> DataAsset:
     """Register a data asset. It is ``confidential`` and unconfirmed whatever the caller
     says: only a compliance officer can confirm it or lower the class afterwards."""
+    require_visible_text(name, field="name", what="The asset's name")
     if DataAsset.objects.filter(name=name).exists():
         raise ApplicationError(f"An asset called {name!r} already exists.", field="name")
     asset = DataAsset(
@@ -695,6 +703,13 @@ def subject_request_create(
     received_on = received_on or today
     if received_on > today:
         raise ApplicationError("The request cannot be received in the future.", field="received_on")
+    require_date_between(
+        received_on,
+        field="received_on",
+        earliest=EARLIEST_EVENT,
+        latest=today,
+        what="The day the request was received",
+    )
     purposes = list(purposes)
     if type == SubjectRequestType.OBJECTION:
         if not purposes:
@@ -1110,7 +1125,11 @@ def asset_retention_extend(
     *, actor, asset: DataAsset, retention_date: date, reason: str
 ) -> DataAsset:
     """Set a new retention date, with the reason the data must be kept longer (in the
-    asset's history and the audit trail)."""
+    asset's history and the audit trail).
+
+    The date lies after today and at most ``FUTURE_YEARS`` years ahead. Only compliance
+    may bring a date that has not passed forward: an owner who could would delete early by
+    two steps what ``asset_retention_delete`` refuses in one."""
     _require_owner_or_compliance(actor, asset)
     reason = _clean_text(
         reason, field="reason", message="Give the reason the data must be kept longer."
@@ -1119,10 +1138,22 @@ def asset_retention_extend(
         raise ApplicationError(
             "The new retention date must be in the future.", field="retention_date"
         )
+    require_ahead(retention_date, field="retention_date", what="The new retention date")
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
     if asset.retired_at:
         raise ApplicationError("This asset's data was already deleted.")
     before = asset.retention_date
+    if (
+        before
+        and retention_date < before
+        and before >= timezone.localdate()
+        and not roles.is_compliance(actor)
+    ):
+        raise ApplicationError(
+            f"The data must be kept until {day_text(before)}. Only compliance can shorten a "
+            "retention period.",
+            field="retention_date",
+        )
     asset.retention_date = retention_date
     asset._history_user = actor
     asset._change_reason = change_reason(reason)
@@ -1140,7 +1171,14 @@ def asset_retention_extend(
 def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset:
     """Record that the asset's data was deleted at the end of its retention: the asset is
     retired and holds no customer in the portal any more (each removal in the membership
-    history), so no grant reads and no export carries anyone from it."""
+    history), so no grant reads and no export carries anyone from it.
+
+    The retention date is how long the data must be kept (a contract, bookkeeping law): an
+    owner records the deletion once it has passed (from the day after), or at any time for
+    an asset with no retention date. Before it, only compliance records the deletion, when
+    the law requires it early (an erasure the retention does not override, GDPR Art. 17(1)
+    and (3)(b); a court order); its reason says which, and the audit event is marked
+    ``early``. Raises ``NotAllowed`` for anyone else, ``ApplicationError`` when refused."""
     _require_owner_or_compliance(actor, asset)
     reason = _clean_text(
         reason, field="reason", message="Say how and where the data was deleted (a sentence)."
@@ -1148,6 +1186,14 @@ def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
     if asset.retired_at:
         raise ApplicationError("This asset's data was already deleted.")
+    early = bool(asset.retention_date and asset.retention_date >= timezone.localdate())
+    if early and not roles.is_compliance(actor):
+        raise ApplicationError(
+            f"The data of {asset.name} must be kept until {day_text(asset.retention_date)} "
+            "(its retention date). Record the deletion after that date; if the law requires "
+            "deleting it earlier (an erasure request, a court order), ask compliance to record "
+            "it."
+        )
     removed = memberships_remove(
         memberships=AssetCustomer.objects.filter(asset=asset), actor=actor, reason=reason
     )
@@ -1159,7 +1205,12 @@ def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset
         actor=actor,
         action="asset.retention_delete",
         target=asset,
-        detail={"retention_date": asset.retention_date, "removed": removed, "reason": reason},
+        detail={
+            "retention_date": asset.retention_date,
+            "early": early,
+            "removed": removed,
+            "reason": reason,
+        },
     )
     return asset
 

@@ -5,8 +5,9 @@ from django import forms
 from django.utils import timezone
 
 from customers.selectors import asset_list_for
-from incidents.models import CustomerNotice, Severity, Status
+from incidents.models import CustomerNotice, Incident, Severity, Status
 from incidents.selectors import regimes_not_applied, responders
+from portal.input_limits import column_max
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 YES_NO = {"yes": True, "no": False}
@@ -49,7 +50,10 @@ class IncidentReportForm(forms.Form):
         help_text="Optional: leave empty if you do not know.",
     )
     estimated_customers = forms.IntegerField(
-        label="Customers affected (estimate)", min_value=0, required=False
+        label="Customers affected (estimate)",
+        min_value=0,
+        max_value=column_max(Incident, "estimated_customers"),
+        required=False,
     )
     confidential_reporter = forms.BooleanField(
         label="Keep my identity confidential",

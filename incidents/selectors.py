@@ -1,7 +1,7 @@
 """Reads of incidents that involve a rule: who sees which report, and who sees the reporter."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
@@ -183,7 +183,9 @@ def impact_summary(incident: Incident) -> Impact:
         )
     )
     end = incident.discovered_at
-    start = end - IMPACT_WINDOW
+    # A discovery stored before input limits existed may lie in year 1: the window then
+    # starts at the first representable moment instead of overflowing the page.
+    start = end - min(IMPACT_WINDOW, end - datetime.min.replace(tzinfo=UTC))
     exports = list(
         AuditEvent.objects.filter(
             action=EXPORT_ACTION, asset_id__in=ids, created_at__gte=start, created_at__lte=end

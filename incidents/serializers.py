@@ -7,6 +7,7 @@ from customers.models import DataAsset
 from customers.selectors import asset_list_for
 from incidents.models import CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
 from incidents.selectors import incident_duties, reporter_label, responders
+from portal.input_limits import column_max
 from portal.serializers import KeyRelatedField
 
 
@@ -17,7 +18,12 @@ class IncidentReportSerializer(serializers.Serializer):
     assets = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=DataAsset.objects.none()
     )
-    estimated_customers = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    estimated_customers = serializers.IntegerField(
+        min_value=0,
+        max_value=column_max(Incident, "estimated_customers"),
+        required=False,
+        allow_null=True,
+    )
     confidential_reporter = serializers.BooleanField(required=False, default=False)
 
     def __init__(self, *args, **kwargs):

@@ -42,6 +42,11 @@ from portal import roles
 from portal.audit import audit_record, withheld_identity_when
 from portal.errors import ApplicationError
 from portal.history import update_with_history
+from portal.input_limits import (
+    require_in_column,
+    require_plausible_moment,
+    require_visible_text,
+)
 from portal.notifications import notify
 
 MIN_REASON_LENGTH = 10
@@ -72,8 +77,10 @@ def _require_reason(reason: str, *, field: str = "reason", what: str = "the reas
 
 
 def _require_past(moment: datetime, *, field: str, what: str) -> None:
-    if moment > timezone.now() + CLOCK_SKEW:
-        raise ApplicationError(f"{what} cannot be in the future.", field=field)
+    # Every moment of an incident's handling: not before 2000 (EARLIEST_EVENT), not in the
+    # future. Earlier ones are typing errors, and year 1 overflows every zone conversion of
+    # the incident's page and deadlines.
+    require_plausible_moment(moment, field=field, what=what, latest=timezone.now() + CLOCK_SKEW)
 
 
 def _lock(incident: Incident) -> Incident:
@@ -175,10 +182,14 @@ def incident_report(
         raise ApplicationError("Say in a few words what happened.", field="title")
     if not description:
         raise ApplicationError("Describe what happened.", field="description")
+    require_visible_text(title, field="title", what="The title")
     _require_past(discovered_at, field="discovered_at", what="The discovery time")
-    if estimated_customers is not None and estimated_customers < 0:
-        raise ApplicationError(
-            "The estimate is a number of customers.", field="estimated_customers"
+    if estimated_customers is not None:
+        require_in_column(
+            estimated_customers,
+            model=Incident,
+            field="estimated_customers",
+            what="The estimate of customers affected",
         )
     asset_ids = {getattr(asset, "pk", asset) for asset in assets}
     visible = list(asset_list_for(actor).filter(pk__in=asset_ids))
@@ -568,6 +579,7 @@ def incident_duty_record(
             "Give the reference of the report (the authority's case or receipt number).",
             field="reference",
         )
+    require_visible_text(reference, field="reference", what="The reference")
     _require_past(completed_at, field="completed_at", what="The time of the report")
     if completed_at < incident.discovered_at:
         raise ApplicationError("The report cannot predate the discovery.", field="completed_at")

@@ -1,6 +1,9 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from portal.input_limits import FILTER_DATE, column_max
+from portal.models import AuditEvent
+
 
 class AuditFilterForm(forms.Form):
     """The audit log's filters; the same form validates the API's query.
@@ -18,12 +21,20 @@ class AuditFilterForm(forms.Form):
         max_length=64,
         help_text="e.g. grant.create; grant finds every grant.* action.",
     )
-    asset = forms.IntegerField(required=False, min_value=1, label="Asset id")
+    asset = forms.IntegerField(
+        required=False, min_value=1, max_value=column_max(AuditEvent, "asset_id"), label="Asset id"
+    )
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[FILTER_DATE],
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[FILTER_DATE],
     )
 
     def clean(self):

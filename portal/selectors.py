@@ -5,17 +5,17 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
-from django.utils import timezone
 
 from portal import roles
 from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values, security_event
+from portal.input_limits import start_of_day
 from portal.models import AuditChainHead, AuditEvent, Notification
 
 
@@ -82,14 +82,12 @@ def audit_event_list_for(
     if asset is not None:
         events = events.filter(asset_id=asset)
     if date_from:
-        events = events.filter(created_at__gte=_start_of_day(date_from))
-    if date_to:
-        events = events.filter(created_at__lt=_start_of_day(date_to + timedelta(days=1)))
+        events = events.filter(created_at__gte=start_of_day(date_from))
+    # The last day has no "day after" to count to (9999-12-31 + 1 day overflows); the form
+    # keeps people within FILTER_DATE, this keeps any other caller from a server error.
+    if date_to and date_to < date.max:
+        events = events.filter(created_at__lt=start_of_day(date_to + timedelta(days=1)))
     return events.order_by("-id")
-
-
-def _start_of_day(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 # --- Verification -------------------------------------------------------------------------
@@ -143,42 +141,68 @@ _ROW_NAMES = ("id", "hash", *HASHED_FIELDS)
 
 def _event_rows(chunk_size: int) -> Iterator[dict]:
     """Every event's hashed values, in id order, streamed: constant memory however long
-    the chain is (a server-side cursor on PostgreSQL)."""
-    if connection.vendor == "postgresql":
-        yield from _event_rows_postgresql(chunk_size)
-        return
-    rows = AuditEvent.objects.order_by("id").values_list(*_ROW_NAMES)
-    for row in rows.iterator(chunk_size=chunk_size):
-        yield dict(zip(_ROW_NAMES, row, strict=True))
+    the chain is (a server-side cursor on PostgreSQL).
 
-
-def _event_rows_postgresql(chunk_size: int) -> Iterator[dict]:
-    # The ORM's per-value converters and datetime parsing are two thirds of a verification;
-    # here PostgreSQL formats the time exactly as canonical_values does
-    # (2026-11-25T12:22:05.000123Z), and only the JSON detail is decoded in Python.
+    Raw rows, not the ORM: its per-value converters are two thirds of a verification, and
+    they raise on a value a tamperer wrote past them (a month 13 in SQLite's text column),
+    where the walk must report the event as altered instead. A value that cannot be decoded
+    is handed on as stored; it then no longer matches the event's hash."""
     meta = AuditEvent._meta
     column_of = {field.attname: field.column for field in meta.concrete_fields}
     columns = []
     for name in _ROW_NAMES:
         column = connection.ops.quote_name(column_of[name])
-        if name == "created_at":
+        if name == "created_at" and connection.vendor == "postgresql":
+            # PostgreSQL formats the time exactly as canonical_values does
+            # (2026-11-25T12:22:05.000123Z).
             column = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        elif name == "created_at":
+            # An expression has no declared type, so the driver's own datetime converter
+            # (which raises on a month 13) leaves the stored text alone.
+            column = f"CAST({column} AS TEXT)"
         columns.append(column)
     sql = f"SELECT {', '.join(columns)} FROM {connection.ops.quote_name(meta.db_table)} ORDER BY id"
-    loads = json.loads
+    parse_time = connection.vendor != "postgresql"
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(chunk_size):
             for row in rows:
                 values = dict(zip(_ROW_NAMES, row, strict=True))
-                detail = values["detail"]
-                values["detail"] = loads(detail) if isinstance(detail, str) else detail
+                values["detail"] = _decoded_json(values["detail"])
+                if parse_time:
+                    values["created_at"] = _stored_utc_time(values["created_at"])
                 yield values
 
 
+def _decoded_json(stored):
+    if not isinstance(stored, str):
+        return stored  # psycopg decodes jsonb itself
+    try:
+        return json.loads(stored)
+    except ValueError:
+        return stored
+
+
+def _stored_utc_time(stored):
+    """SQLite's text ``2026-11-25 12:22:05.000123`` (UTC) as an aware datetime, or the text
+    itself when it is no time at all."""
+    if not isinstance(stored, str):
+        return stored
+    try:
+        return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    except ValueError:
+        return stored
+
+
 def verify_audit(*, anchor_dir: Path | None = None, chunk_size: int = 5000) -> AuditVerification:
-    """The chain walk below; a chain found broken is also a line in the security log, from
-    whichever door asked (the command, the API, the daily anchor job)."""
+    """Is the audit trail intact? The one verification every door calls: ``manage.py
+    verify_audit``, ``GET /api/audit/verify/`` and the daily anchor job.
+
+    Returns an ``AuditVerification`` whatever the chain holds (``ok``, ``checked`` events,
+    ``first_bad`` event id or ``None``, the ``reason`` in words, the number of ``anchors``);
+    tampering is an answer, never an exception. A chain found broken is also a line in the
+    security log. Source: the design's append-only, hash-chained audit trail (GDPR
+    Art. 5(2) accountability, Art. 32 integrity)."""
     result = _verify_audit_chain(anchor_dir=anchor_dir, chunk_size=chunk_size)
     if not result.ok:
         security_event(
@@ -212,10 +236,18 @@ def _verify_audit_chain(*, anchor_dir: Path | None, chunk_size: int) -> AuditVer
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         head = AuditChainHead.objects.filter(pk=1).values_list("last_event_id", "last_hash")
         head = head.first() or (0, GENESIS_HASH)
-        result = _walk(anchors, chunk_size)
-    if not result.ok:
-        return result
-    return _check_end(result, head, anchors)
+        walk = _walk(anchors, chunk_size)
+    if not walk.ok:
+        # Always the one public result type: the API serialises every field of it (a
+        # ``_Walk`` lacks ``anchors`` and answered 500 on exactly the chains it exists for).
+        return AuditVerification(
+            ok=False,
+            checked=walk.checked,
+            first_bad=walk.first_bad,
+            reason=walk.reason,
+            anchors=len(anchors),
+        )
+    return _check_end(walk, head, anchors)
 
 
 @dataclass

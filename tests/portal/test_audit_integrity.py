@@ -193,11 +193,6 @@ def test_verify_audit_command_exits_non_zero_naming_an_event_whose_detail_was_ed
     assert "was altered" in str(failure.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,  # the 500's cause: the serializer is handed the walk, not the result
-    reason="verify API answers 500 on a tampered chain; fixed with the field-faults work",
-)
 @pytest.mark.django_db
 def test_verify_api_names_an_event_whose_detail_was_edited(client, compliance_officer):
     events = write_events(10)

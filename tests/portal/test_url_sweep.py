@@ -170,3 +170,20 @@ def test_the_sweep_flags_a_view_that_forgets_its_permission_check(
     assert f"expected {HIDDEN}, got {PAGE}" in carl[0] and "Key accounts" in carl[0]
     # The real asset page, swept the same way, has neither hole.
     assert sweep(client_for("carl"), "carl", keys={"customers:asset_detail"}) == []
+
+
+def test_the_hostile_sweep_knows_the_fields_of_the_issue_examples():
+    fields = url_sweep.input_fields()
+
+    assert fields["discovered_at"][0] == "datetime"
+    assert fields["estimated_customers"][0] == "integer"
+    assert fields["date_to"][0] == "date"
+    assert {"q", "status", "page", "since", "until"} <= set(fields)
+
+
+@pytest.mark.parametrize("role", url_sweep.HOSTILE_ROLES)
+def test_no_url_answers_500_to_hostile_dates_numbers_nul_or_nesting(
+    demo_data, db, two_factor_on, role
+):
+    failures = url_sweep.hostile_sweep(client_for(role), role)
+    assert failures == [], "\n".join(failures)

@@ -714,3 +714,186 @@ def _request(client, method: str, path: str):
             b"".join(response.streaming_content)
         transaction.set_rollback(True)
     return response
+
+
+# --- Hostile input: no answer of 500 -----------------------------------------------------------
+#
+# Every URL is requested again with values storage and arithmetic cannot take: dates at the
+# ends of the calendar (with offsets that push them past it), whole numbers beyond an integer
+# column and beyond 64 bits, NUL characters, and (on the API) JSON nested thousands of levels
+# deep. Each body sets every input the site's forms, serializers and query strings know (found
+# below, so a new field is covered without editing this file): the fields of the flavour's
+# type get the hostile value, the others a benign one, so the hostile value gets as far as
+# validation and the services would let it. The answer may be anything but a server error.
+
+HOSTILE = {
+    "nul": {"any": "x\x00y"},
+    "date-year-1": {"date": "0001-01-01", "datetime": "0001-01-01T00:00:00+14:00"},
+    "date-year-9999": {"date": "9999-12-31", "datetime": "9999-12-31T23:59:59-12:00"},
+    "date-before-2000": {"date": "1999-12-31", "datetime": "0001-01-02T00:00:00Z"},
+    "number-beyond-integer": {"integer": 2147483653},
+    "number-1e25": {"integer": 1e25},
+    "number-beyond-64-bits": {"integer": 10**25},
+}
+BENIGN_TEXT = "A hostile-input sweep: one sentence, long enough for any reason field."
+DEEP_JSON = "[" * 5000 + "]" * 5000
+# The signed-in roles a hostile request is made as: each gets past the checks of its own
+# objects (alice's requests, bob's assets, olivia's and lena's triage).
+HOSTILE_ROLES = ["alice", "bob", "olivia", "lena"]
+
+
+def _field_kind(field) -> tuple[str, object]:
+    """(kind, benign value) of a form or serializer field."""
+    from django import forms
+    from rest_framework import serializers
+
+    if isinstance(field, forms.DateTimeField | serializers.DateTimeField):
+        return "datetime", None
+    if isinstance(field, forms.DateField | serializers.DateField):
+        return "date", None
+    if isinstance(field, forms.BooleanField | serializers.BooleanField):
+        return "boolean", None
+    if isinstance(field, forms.TypedChoiceField) and field.coerce is int:
+        return "integer", None
+    if isinstance(field, forms.IntegerField | serializers.IntegerField):
+        return "integer", 1
+    if isinstance(field, forms.ModelChoiceField | serializers.RelatedField):
+        return "relation", None
+    if isinstance(field, serializers.ManyRelatedField | serializers.ListField):
+        return "list", None
+    if isinstance(field, forms.ChoiceField | serializers.ChoiceField):
+        values = [
+            str(value)
+            for value, _ in list(
+                field.choices.items() if isinstance(field.choices, dict) else field.choices
+            )
+            if value not in ("", None)
+        ]
+        return "choice", values[0] if values else None
+    return "text", BENIGN_TEXT
+
+
+def input_fields() -> dict[str, tuple[str, object]]:
+    """Every input name the site reads, with its kind and a benign value: the fields of every
+    form and serializer of the apps, and every query parameter the views read by name."""
+    import importlib
+    from pathlib import Path
+
+    from django import forms
+    from rest_framework import serializers
+
+    apps = ("portal", "customers", "consent", "incidents")
+    for app in apps:
+        for module in ("forms", "serializers", "audit_api"):
+            try:
+                importlib.import_module(f"{app}.{module}")
+            except ModuleNotFoundError:
+                continue
+    found: dict[str, tuple[str, object]] = {}
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    for form in subclasses(forms.BaseForm):
+        if form.__module__.split(".")[0] in apps:
+            for name, field in form.base_fields.items():
+                found.setdefault(name, _field_kind(field))
+    for serializer in subclasses(serializers.Serializer):
+        if serializer.__module__.split(".")[0] not in apps:
+            continue
+        for name, field in serializer._declared_fields.items():
+            if not field.read_only:
+                found.setdefault(name, _field_kind(field))
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(
+        r"""(?:GET|query_params)(?:\.get\(|\[)\s*["'](\w+)["']"""
+        r"""|["'](\w+)["']\s+in\s+(?:self\.)?request\.(?:GET|query_params)"""
+    )
+    for app in apps:
+        for path in (root / app).rglob("*.py"):
+            for match in pattern.finditer(path.read_text()):
+                found.setdefault(match[1] or match[2], ("text", BENIGN_TEXT))
+    return found
+
+
+def hostile_bodies(fields: dict[str, tuple[str, object]], *, json: bool) -> Iterator[tuple]:
+    """(flavour, body) for each hostile flavour: fields of its kinds hostile, others benign.
+    Form bodies and query strings carry text; JSON bodies carry numbers as numbers."""
+    for flavour, values in HOSTILE.items():
+        body = {}
+        for name, (kind, benign) in fields.items():
+            value = values.get(kind, values.get("any", benign))
+            if value is None:
+                continue
+            body[name] = value if json and not isinstance(value, str) else str(value)
+        yield flavour, body
+
+
+def _gets_through(rule: Rule, role: str, obj) -> bool:
+    return _expected(rule, role, obj) in (PAGE, PASSED)
+
+
+def hostile_sweep(
+    client, role: str, *, expected: dict[str, Url] = EXPECTED, keys: set[str] | None = None
+) -> list[str]:
+    """Request every URL ``role`` gets through to (its first such demo object) with every
+    hostile flavour, as query string and (where it takes a POST) as body; return one line per
+    answer of 500 or more."""
+    import json
+
+    objects = {name: load() for name, load in DEMO_OBJECTS.items()}
+    fields = input_fields()
+    failures = []
+    for endpoint in endpoints():
+        entry = entry_for(endpoint, expected)
+        if entry is None or endpoint.namespace == "admin":
+            continue
+        if keys is not None and endpoint.key not in keys:
+            continue
+        api = endpoint.route.startswith("api/")
+        for method, rule in (("GET", entry.get), ("POST", entry.post)):
+            if rule is None:
+                continue
+            fillings = [
+                (path, obj)
+                for path, obj in _fillings(endpoint, entry, objects)
+                if _gets_through(rule, role, obj)
+            ][:1]
+            for path, _ in fillings:
+                requests = []
+                for flavour, body in hostile_bodies(fields, json=False):
+                    requests.append((flavour + " query", "GET", path, {"data": body}))
+                if method == "POST" and api:
+                    for flavour, body in hostile_bodies(fields, json=True):
+                        data = json.dumps(body)
+                        requests.append((flavour, "POST", path, {"data": data}))
+                    requests.append(("deep-json", "POST", path, {"data": DEEP_JSON}))
+                elif method == "POST":
+                    for flavour, body in hostile_bodies(fields, json=False):
+                        requests.append((flavour, "POST", path, {"data": body}))
+                for flavour, verb, url, kwargs in requests:
+                    if verb == "GET" and method == "POST":
+                        continue  # a POST-only URL's GET is 405 whatever the query
+                    response = _hostile_request(client, verb, url, api=api, **kwargs)
+                    if response.status_code >= 500:
+                        failures.append(
+                            f"{role} {verb} {url} ({endpoint.key}) {flavour}: "
+                            f"{response.status_code}"
+                        )
+    return failures
+
+
+def _hostile_request(client, method: str, path: str, *, api: bool, data):
+    with transaction.atomic():
+        if method == "GET":
+            response = client.get(path, data)
+        elif api:
+            response = client.post(path, data, content_type="application/json")
+        else:
+            response = client.post(path, data)
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)
+        transaction.set_rollback(True)
+    return response

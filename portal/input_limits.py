@@ -1,0 +1,315 @@
+"""What a person may give the portal: dates in a plausible window, whole numbers that fit
+their column, text without NUL characters, JSON no deeper than ``MAX_JSON_DEPTH`` levels.
+
+Values beyond these are not just implausible, storage and arithmetic fail on them:
+PostgreSQL stores no NUL character and no integer above 2**31 - 1 in an integer column;
+Python's dates run from 0001-01-01 to 9999-12-31, so a time-zone conversion or "the day
+after" at either end overflows; the JSON decoder recurses once per level of nesting. Every
+door refuses them with a message naming the field: forms and serializers through the
+validators and limits here, services through ``require_*``, every query string and form body
+through ``InputLimitsMiddleware``, every JSON body through ``JSONParser``.
+
+The windows (README "Input limits"):
+
+- an event the portal records (an incident and the times of its handling, a subject request's
+  receipt) happened on or after ``EARLIEST_EVENT`` and not in the future;
+- a date that looks ahead (a retention date, an agreement's end) lies at most
+  ``FUTURE_YEARS`` years ahead;
+- a date filter (the audit log, a customer's footprint) lies between ``EARLIEST_RECORD``, the
+  oldest evidence the portal holds (consent records), and ``FUTURE_YEARS`` years ahead.
+
+And a single-line name or title (an incident's title, a recipient, an agreement or report
+reference, an asset's or customer's name) holds no invisible or text-direction character.
+"""
+
+import unicodedata
+from collections.abc import Iterator
+from datetime import date, datetime, time
+
+from django.core.exceptions import ValidationError
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from rest_framework import exceptions, parsers
+
+from portal.errors import ApplicationError
+
+EARLIEST_EVENT = date(2000, 1, 1)
+EARLIEST_RECORD = date(1990, 1, 1)
+FUTURE_YEARS = 100
+MAX_JSON_DEPTH = 32
+NUL_MESSAGE = "Text cannot contain NUL characters (\\x00)."
+
+
+# --- Dates ------------------------------------------------------------------------------------
+
+
+def latest_future_date(today: date | None = None) -> date:
+    """``FUTURE_YEARS`` years after ``today`` (the site's date by default); 29 February
+    becomes 28 February in a year without it."""
+    today = today or timezone.localdate()
+    try:
+        return today.replace(year=today.year + FUTURE_YEARS)
+    except ValueError:
+        return today.replace(year=today.year + FUTURE_YEARS, day=28)
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the site's time zone, aware."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def day_text(day: date) -> str:
+    """``3 Mar 2031``: a date as messages write it."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def date_window_error(day: date, *, earliest: date, latest: date, what: str) -> str:
+    """The message for a ``day`` outside ``earliest``..``latest`` (both included), or ""."""
+    if earliest <= day <= latest:
+        return ""
+    return f"{what} must be between {day_text(earliest)} and {day_text(latest)}."
+
+
+def require_date_between(
+    day: date, *, field: str, earliest: date, latest: date, what: str = "The date"
+) -> None:
+    """Services: raise ``ApplicationError`` naming ``field`` unless ``earliest`` <= ``day`` <=
+    ``latest``."""
+    message = date_window_error(day, earliest=earliest, latest=latest, what=what)
+    if message:
+        raise ApplicationError(message, field=field)
+
+
+def require_ahead(day: date, *, field: str, what: str) -> None:
+    """Services: a date that looks ahead (a retention date, an agreement's end) lies between
+    today and ``FUTURE_YEARS`` years from now; ``ApplicationError`` naming ``field``
+    otherwise."""
+    today = timezone.localdate()
+    require_date_between(
+        day, field=field, earliest=today, latest=latest_future_date(today), what=what
+    )
+
+
+def require_plausible_moment(
+    moment: datetime,
+    *,
+    field: str,
+    what: str,
+    earliest: date = EARLIEST_EVENT,
+    latest: datetime | None = None,
+) -> None:
+    """Services: an aware ``moment`` (any zone) of something that has happened lies on or
+    after the start of ``earliest`` (site zone) and not after ``latest`` (default: now).
+    Raises ``ApplicationError`` naming ``field``. (Comparing aware times subtracts their
+    offsets without converting either, so year 1 at +14:00 compares without overflowing.)"""
+    if moment < start_of_day(earliest):
+        raise ApplicationError(f"{what} cannot be before {day_text(earliest)}.", field=field)
+    if moment > (latest or timezone.now()):
+        raise ApplicationError(f"{what} cannot be in the future.", field=field)
+
+
+class DateWindow:
+    """A validator for form and serializer date fields (DRF runs Django validators too):
+    the date lies between ``earliest`` and ``FUTURE_YEARS`` years from today (site zone)."""
+
+    def __init__(self, earliest: date = EARLIEST_RECORD, *, what: str = "The date"):
+        self.earliest = earliest
+        self.what = what
+
+    def __call__(self, value: date) -> None:
+        day = value.date() if isinstance(value, datetime) else value
+        message = date_window_error(
+            day, earliest=self.earliest, latest=latest_future_date(), what=self.what
+        )
+        if message:
+            raise ValidationError(message, code="date_window")
+
+
+# The audit log's and the footprint's period: nothing the portal holds is older or newer.
+FILTER_DATE = DateWindow(EARLIEST_RECORD)
+
+
+# --- Whole numbers ------------------------------------------------------------------------------
+
+
+def column_range(model, field_name: str) -> tuple[int, int]:
+    """(lowest, highest) whole number the column of ``model.field_name`` stores.
+
+    PostgreSQL's ranges (Django's standard ones) whatever the database in use: production
+    runs on PostgreSQL, and the SQLite demo must not take what production would refuse
+    (SQLite itself stores any 64-bit integer in any integer column)."""
+    field = model._meta.get_field(field_name)
+    target = getattr(field, "target_field", None) or field
+    return BaseDatabaseOperations.integer_field_ranges[target.get_internal_type()]
+
+
+def column_max(model, field_name: str) -> int:
+    """The highest whole number ``model.field_name`` stores: a form or serializer field's
+    ``max_value``."""
+    return column_range(model, field_name)[1]
+
+
+def require_in_column(value: int, *, model, field: str, what: str) -> None:
+    """Services: raise ``ApplicationError`` naming ``field`` when ``value`` does not fit the
+    column."""
+    lowest, highest = column_range(model, field)
+    if not lowest <= value <= highest:
+        raise ApplicationError(f"{what} must be between {lowest} and {highest}.", field=field)
+
+
+# --- Text: no NUL characters ---------------------------------------------------------------------
+
+
+def _nul_fields(data) -> Iterator[str]:
+    for name in data:
+        if "\x00" in name or any("\x00" in value for value in data.getlist(name)):
+            yield name.replace("\x00", "\\x00")
+
+
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class InputLimitsMiddleware:
+    """Answers 400 to any request whose path, query string or form fields hold a NUL
+    character, naming the parameter: JSON ``{name: [message]}`` on the API, the error page
+    elsewhere.
+
+    One place for every view, including those that read ``request.GET`` directly: no person
+    types a NUL, and PostgreSQL can neither store one in text nor compare with it, so it
+    would otherwise fail as a server error deep inside a query. Uploaded files are not read
+    here (their content is the importer's to judge); JSON bodies are checked by
+    ``JSONParser``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        bad = []
+        if "\x00" in request.path:
+            bad.append("path")
+        bad += _nul_fields(request.GET)
+        if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
+            bad += _nul_fields(request.POST)
+        if not bad:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse({name: [NUL_MESSAGE] for name in bad}, status=400)
+        message = f"{', '.join(bad)}: {NUL_MESSAGE}"
+        return render(request, "400.html", {"message": message}, status=400)
+
+
+# --- Names and titles: nothing invisible --------------------------------------------------------
+
+# Format (Cf: zero-width space, BOM, word joiner, soft hyphen, every bidi embedding, override
+# and isolate, U+200E/F marks), line and paragraph separators, private-use and surrogate
+# code points, control characters other than tabs and line breaks (those are the e-mail
+# headers' concern, kept out where text goes into one), and the Hangul fillers that render
+# as blanks.
+_INVISIBLE_CATEGORIES = {"Cf", "Zl", "Zp", "Co", "Cs"}
+_HANGUL_FILLERS = {"\u115f", "\u1160", "\u3164", "\uffa0"}
+# Zero-width non-joiner and joiner: Persian, the Indic scripts and emoji sequences need them
+# inside a word, between two visible characters; anywhere else they are invisible padding.
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def invisible_character(text: str) -> str:
+    """The first invisible or text-direction character of ``text`` as ``U+202E
+    RIGHT-TO-LEFT OVERRIDE``, or "" when there is none. Source: Unicode TR #36 (security
+    considerations) and #9 (bidi controls); CVE-2021-42574 ("Trojan Source")."""
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if char in _JOINERS:
+            before = text[index - 1] if index else " "
+            after = text[index + 1] if index + 1 < len(text) else " "
+            if not (before.isspace() or after.isspace() or {before, after} & _JOINERS):
+                continue
+        elif category == "Cc":
+            if char in "\t\r\n":
+                continue
+        elif category not in _INVISIBLE_CATEGORIES and char not in _HANGUL_FILLERS:
+            continue
+        name = unicodedata.name(char, "")
+        return f"U+{ord(char):04X} {name}".strip()
+    return ""
+
+
+def invisible_character_error(text: str, *, what: str) -> str:
+    """The message for a name or title holding an invisible character, or ""."""
+    found = invisible_character(text or "")
+    if not found:
+        return ""
+    return (
+        f"{what} holds an invisible or text-direction character ({found}): type it again "
+        "without it."
+    )
+
+
+def require_visible_text(text: str, *, field: str, what: str) -> None:
+    """Services: a single-line name or title people read in lists and e-mails holds no
+    invisible or text-direction character; ``ApplicationError`` naming ``field``."""
+    message = invisible_character_error(text, what=what)
+    if message:
+        raise ApplicationError(message, field=field)
+
+
+class VisibleText:
+    """The same rule as a validator, for form and admin fields."""
+
+    def __init__(self, what: str = "The text"):
+        self.what = what
+
+    def __call__(self, value: str) -> None:
+        message = invisible_character_error(value, what=self.what)
+        if message:
+            raise ValidationError(message, code="invisible_character")
+
+
+# --- JSON bodies ---------------------------------------------------------------------------------
+
+
+def _json_problem(data) -> tuple[str, str] | None:
+    """("depth", "") when ``data`` nests deeper than ``MAX_JSON_DEPTH``; ("nul", field) for
+    the top-level field holding a NUL anywhere inside; None when fine. Iterative: the check
+    must not recurse on what it protects against."""
+    stack = [(data, 1, None)]
+    while stack:
+        value, depth, field = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return "depth", ""
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "nul", field or "detail"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                top = field or key
+                if "\x00" in key:
+                    return "nul", top.replace("\x00", "\\x00")
+                stack.append((item, depth + 1, top))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1, field) for item in value)
+    return None
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing with a 400 what it would otherwise pass on or crash on:
+    nesting deeper than ``MAX_JSON_DEPTH`` levels (``{"detail": ...}``; Python's decoder
+    raises ``RecursionError`` near 1,000 levels, which DRF does not catch) and NUL characters
+    in any string or key (``{field: [message]}``). Neither DRF nor the standard library
+    offers a depth limit."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        too_deep = f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(too_deep) from None
+        problem = _json_problem(data)
+        if problem is None:
+            return data
+        kind, field = problem
+        if kind == "depth":
+            raise exceptions.ParseError(too_deep)
+        raise exceptions.ValidationError({field: [NUL_MESSAGE]})
