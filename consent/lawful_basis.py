@@ -13,6 +13,7 @@ from consent.models import LawfulBasis, Purpose
 from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
+from portal.history import change_reason
 
 MIN_REASON_LENGTH = 10
 
@@ -50,7 +51,7 @@ def purpose_lawful_basis_change(
         )
     purpose.lawful_basis = lawful_basis
     purpose._history_user = actor
-    purpose._change_reason = reason[:100]  # simple-history's column; the event keeps it all
+    purpose._change_reason = change_reason(reason)  # the audit event keeps it all
     purpose.save(update_fields=["lawful_basis"])
     coverage_changed()
     audit_record(

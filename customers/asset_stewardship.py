@@ -22,11 +22,9 @@ from customers.services import MIN_REASON_LENGTH, _clean_text, _require_complian
 from portal import approvals
 from portal.audit import audit_record
 from portal.errors import ApplicationError
+from portal.history import change_reason
 from portal.models import ApprovalChain
 from portal.notifications import notify
-
-# simple-history keeps a change reason of at most 100 characters; the audit event keeps it all.
-HISTORY_REASON_LENGTH = 100
 
 
 def _reason(reason: str) -> str:
@@ -46,7 +44,7 @@ def _locked(asset: DataAsset) -> DataAsset:
 
 def _save_with_reason(asset: DataAsset, *, actor, reason: str, fields: list[str]) -> None:
     asset._history_user = actor
-    asset._change_reason = reason[:HISTORY_REASON_LENGTH]
+    asset._change_reason = change_reason(reason)
     asset.save(update_fields=[*fields, "updated_at"])
 
 

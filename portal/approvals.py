@@ -351,7 +351,7 @@ def owner_steps_reassign(*, chains, old_owner, new_owner, actor, reason: str) ->
         else:
             step.approver = new_owner
         step._history_user = actor
-        step._change_reason = reason[:100]
+        step._change_reason = change_reason(reason)
         step.save(update_fields=["role", "replaces_owner", "approver"])
         audit_record(
             actor=actor,
