@@ -3,7 +3,6 @@ all or nothing, a bounded error report with the full list as a CSV download."""
 
 import csv
 import io
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -208,11 +207,12 @@ def test_a_100000_row_import_through_the_page_completes_in_the_background(
     client.force_login(compliance_officer)
     text = big_csv(ids, 100_000)
 
-    started = time.monotonic()
     with django_capture_on_commit_callbacks() as queued:
         response = upload(client, text)
+    # The request only stores the file: the answer comes before any row is imported.
     assert response.status_code == 302
-    assert time.monotonic() - started < 30  # the request only stores the file
+    assert ConsentImportJob.objects.get().status == "queued"
+    assert not ConsentRecord.objects.exists()
     for callback in queued:
         callback()
 
