@@ -6,7 +6,6 @@ Indic scripts and emoji need inside a word stay allowed."""
 import pytest
 from django.urls import reverse
 
-from customers.models import DataAsset
 from incidents.models import Incident
 from portal.errors import ApplicationError
 from tests.factories import DataAssetFactory
@@ -80,21 +79,3 @@ def test_a_sharing_recipient_with_a_zero_width_space_is_refused_naming_it(reques
 
     assert refusal.value.field == "recipient"
     assert not SharingRequest.objects.exists()
-
-
-@pytest.mark.django_db
-def test_an_asset_renamed_in_the_admin_with_an_override_is_refused(client, owner):
-    from django.contrib.auth import get_user_model
-
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "x")
-    asset = DataAssetFactory(owner=owner, name="Partner list")
-    client.force_login(admin)
-
-    response = client.post(
-        reverse("admin:customers_dataasset_change", args=[asset.pk]),
-        {"name": "Partner \u202etsil", "description": "", "owner": owner.pk},
-    )
-
-    assert response.status_code == 200
-    assert "U+202E" in str(response.context["adminform"].form.errors["name"])
-    assert DataAsset.objects.get(pk=asset.pk).name == "Partner list"
