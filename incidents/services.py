@@ -11,7 +11,7 @@ event of a confidential report carries no actor.
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -522,7 +522,9 @@ def _regime_apply(incident: Incident, regime: Regime, *, actor, applied_at) -> I
         actor,
         EntryKind.DEADLINE,
         f"{regime.name} applies: "
-        + "; ".join(f"{d.duty.name} due {d.due_at:%Y-%m-%d %H:%M} UTC" for d in duties),
+        + "; ".join(
+            f"{d.duty.name} due {d.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" for d in duties
+        ),
         action="incident.regime_apply",
         detail={"regime": regime.key, "due": {d.duty.key: d.due_at for d in duties}},
     )
@@ -604,7 +606,8 @@ def incident_duty_record(
         incident,
         actor,
         EntryKind.DEADLINE,
-        f"{duty.duty.name} made on {completed_at:%Y-%m-%d %H:%M} UTC, reference {reference}"
+        f"{duty.duty.name} made on {completed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"reference {reference}"
         + (f"; {late_hours:.1f} hours late: {delay_reason}" if late_hours > 0 else "."),
         action="incident.duty_record",
         detail={
@@ -638,7 +641,7 @@ def incident_awareness_set(*, actor, incident: Incident, aware_at: datetime, rea
         incident,
         actor,
         EntryKind.DEADLINE,
-        f"Awareness set to {aware_at:%Y-%m-%d %H:%M} UTC: {reason}",
+        f"Awareness set to {aware_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {reason}",
         action="incident.awareness",
         detail={"aware_at": [before, aware_at], "reason": reason},
     )

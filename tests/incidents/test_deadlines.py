@@ -438,3 +438,18 @@ def test_overdue_incidents_are_listed_in_red_and_filtered(client, breach, report
     assert [i.pk for i in overdue.context["page"].object_list] == [breach.pk]
     assert [i.pk for i in on_time.context["page"].object_list] == [other.pk]
     assert 'class="table-danger"' in overdue.content.decode()
+
+
+def test_a_time_given_with_an_offset_is_written_in_utc_on_the_timeline(breach, responders):
+    """The timeline says "UTC": a time typed in Oslo's zone is converted, not relabelled."""
+    oslo = ZoneInfo("Europe/Oslo")
+    aware_at = (AWARE + 6 * HOUR).astimezone(oslo)
+    with time_machine.travel(AWARE + 10 * HOUR, tick=False):
+        services.incident_awareness_set(
+            actor=responders[0],
+            incident=breach,
+            aware_at=aware_at,
+            reason="Until the log review we only suspected a mistyped address.",
+        )
+    expected = f"Awareness set to {(AWARE + 6 * HOUR).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    assert breach.timeline.filter(text__startswith=expected).exists()
