@@ -126,6 +126,7 @@ RECENT_JOBS = 10
 
 
 def _import_context(job) -> dict:
+    job = import_jobs.import_job_as_seen(job)
     errors = job.errors[:IMPORT_PAGE_ERRORS] if job else []
     return {
         "job": job,
@@ -168,7 +169,10 @@ def consent_import(request):
         status = 400
     context = {
         "form": form,
-        "jobs": import_job_list_for(request.user)[:RECENT_JOBS],
+        "jobs": [
+            import_jobs.import_job_as_seen(recent)
+            for recent in import_job_list_for(request.user)[:RECENT_JOBS]
+        ],
         "sync_max_rows": settings.CONSENT_IMPORT_SYNC_MAX_ROWS,
         **_import_context(job),
     }
