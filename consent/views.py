@@ -39,13 +39,14 @@ from consent.selectors import (
     sharing_withdrawals_open_for,
 )
 from consent.services import TRANSFER_SAFEGUARD
-from customers.permissions import get_customer_for_user, require_compliance_or_404
+from customers.permissions import get_customer_for_user
 from customers.services import CoverageRefusal
 from portal import roles
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ChainStatus, StepStatus
+from portal.permissions import check_compliance_page
 
 HISTORY_LIMIT = 500
 
@@ -54,7 +55,7 @@ HISTORY_LIMIT = 500
 def purposes(request):
     """The purposes and the lawful basis each relies on; compliance changes one here, with a
     reason (404 for everyone else: the page exists for that work)."""
-    require_compliance_or_404(request.user)
+    check_compliance_page(request.user)
     form = LawfulBasisForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
