@@ -24,7 +24,7 @@ from consent.models import ConsentImportJob, ImportJobStatus
 from portal import roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,7 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
     commits. Raises ``NotAllowed`` for anyone but a compliance officer and
     ``ApplicationError`` (field ``file``) for a file over ``CONSENT_IMPORT_MAX_BYTES``.
     """
-    if actor is None or not roles.is_compliance(actor):
-        raise NotAllowed("Only a compliance officer can import consent records.")
+    roles.require_compliance(actor, "import consent records")
     limit = settings.CONSENT_IMPORT_MAX_BYTES
     content = file.read(limit + 1)
     if len(content) > limit:
