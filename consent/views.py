@@ -19,7 +19,7 @@ from consent.forms import (
     WithdrawalForwardedForm,
 )
 from consent.lawful_basis import purpose_lawful_basis_change
-from consent.models import ImportJobStatus, Purpose, TransferSafeguard
+from consent.models import ImportJobStatus, TransferSafeguard
 from consent.permissions import (
     get_import_job_for_user,
     get_sharing_request_for_download,
@@ -27,6 +27,7 @@ from consent.permissions import (
     get_withdrawal_for_user,
 )
 from consent.selectors import (
+    active_purpose_for_key,
     consent_history,
     current_consents,
     deletion_status,
@@ -226,8 +227,7 @@ def _checked_form(request) -> tuple[SharingRequestForm, object]:
     asset_id, key = initial.get("asset", ""), initial.get("purpose", "")
     assets = form.fields["asset"].queryset
     asset = assets.filter(pk=asset_id).first() if asset_id.isdigit() else None
-    usable = bool(key) and "\x00" not in key  # PostgreSQL cannot compare a NUL character
-    purpose = Purpose.objects.filter(key=key, active=True).first() if usable else None
+    purpose = active_purpose_for_key(key)
     coverage = sharing_coverage(asset, purpose) if asset and purpose else None
     return form, coverage
 
