@@ -10,6 +10,7 @@ from consent.models import (
     TransferSafeguard,
 )
 from customers.selectors import asset_list_for
+from portal.reasons import reason_field
 
 
 def purpose_choice_field(**kwargs) -> forms.ModelChoiceField:
@@ -31,11 +32,7 @@ class LawfulBasisForm(forms.Form):
         error_messages={"invalid_choice": "Unknown purpose: choose one from the list."},
     )
     lawful_basis = forms.ChoiceField(choices=LawfulBasis.choices)
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        help_text="The legal ground and where it is documented; kept in the history.",
-    )
+    reason = reason_field("The legal ground and where it is documented; kept in the history.")
 
 
 class ConsentRecordForm(forms.Form):

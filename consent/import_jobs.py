@@ -10,11 +10,13 @@ rejected or failed, with the counts) and ``consent_import_job.errors_download``.
 import hashlib
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from consent import services
@@ -22,7 +24,7 @@ from consent.models import ConsentImportJob, ImportJobStatus
 from portal import roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +44,7 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
     commits. Raises ``NotAllowed`` for anyone but a compliance officer and
     ``ApplicationError`` (field ``file``) for a file over ``CONSENT_IMPORT_MAX_BYTES``.
     """
-    if actor is None or not roles.is_compliance(actor):
-        raise NotAllowed("Only a compliance officer can import consent records.")
+    roles.require_compliance(actor, "import consent records")
     limit = settings.CONSENT_IMPORT_MAX_BYTES
     content = file.read(limit + 1)
     if len(content) > limit:
@@ -163,10 +164,18 @@ def _finish(job: ConsentImportJob, status: str, report: services.ImportReport) -
     _audit_finish(job)
 
 
-def _fail(job_id: int, message: str) -> ConsentImportJob | None:
+def _fail(
+    job_id: int,
+    message: str,
+    *,
+    only_if: Callable[[ConsentImportJob], bool] | None = None,
+) -> ConsentImportJob | None:
     with transaction.atomic():
-        job = ConsentImportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.finished:
+        # A conditional failure (the sweep) passes over a row locked right now: a worker is
+        # importing it, so it is alive (a killed worker's lock went with its connection).
+        rows = ConsentImportJob.objects.select_for_update(skip_locked=only_if is not None)
+        job = rows.filter(pk=job_id).first()
+        if job is None or job.finished or (only_if is not None and not only_if(job)):
             return job
         job.status = ImportJobStatus.FAILED
         job.message = message[:500]
@@ -192,6 +201,76 @@ def _audit_finish(job: ConsentImportJob) -> None:
             "errors": job.error_count,
         },
     )
+
+
+ABANDONED_MESSAGE = (
+    "The import stopped (no worker finished it in time: it was stopped by the time limit, "
+    "or its task was lost); nothing was imported. Upload the file again."
+)
+
+
+def import_job_abandoned_cutoffs(now: datetime) -> tuple[datetime, datetime]:
+    """The two moments before which an unfinished job can no longer be alive, as
+    ``(running_started_before, queued_created_before)``, aware datetimes in UTC.
+
+    A ``running`` job started more than ``CONSENT_IMPORT_TIME_LIMIT`` seconds ago has been
+    killed by Celery's hard time limit, which runs none of our code, so nothing marked it
+    failed. A ``queued`` job older than the broker's visibility timeout
+    (``CELERY_VISIBILITY_TIMEOUT``) has lost its message: Redis would have handed it to a
+    worker again by then. Both get ``CONSENT_IMPORT_ABANDON_MARGIN`` seconds more for clocks
+    and a busy worker.
+    """
+    margin = settings.CONSENT_IMPORT_ABANDON_MARGIN
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    return (
+        now - timedelta(seconds=settings.CONSENT_IMPORT_TIME_LIMIT + margin),
+        now - timedelta(seconds=visibility + margin),
+    )
+
+
+def _abandoned_q(now: datetime) -> Q:
+    running_before, queued_before = import_job_abandoned_cutoffs(now)
+    return Q(status=ImportJobStatus.RUNNING, started_at__lt=running_before) | Q(
+        status=ImportJobStatus.QUEUED, created_at__lt=queued_before
+    )
+
+
+def import_job_is_abandoned(job: ConsentImportJob, *, now: datetime | None = None) -> bool:
+    """Whether ``job`` is unfinished but past the cutoffs of
+    ``import_job_abandoned_cutoffs`` (``now`` defaults to the current time)."""
+    running_before, queued_before = import_job_abandoned_cutoffs(now or timezone.now())
+    if job.status == ImportJobStatus.RUNNING:
+        return job.started_at is not None and job.started_at < running_before
+    return job.status == ImportJobStatus.QUEUED and job.created_at < queued_before
+
+
+def import_job_as_seen(job: ConsentImportJob | None, *, now: datetime | None = None):
+    """The job as a page shows it: an abandoned job (see ``import_job_is_abandoned``)
+    reads as ``failed`` with its message, so its page stops reloading, even before the
+    sweep (``import_jobs_abandoned_fail``) has recorded that. Changes the instance in
+    memory only: a page view writes nothing, and the sweep writes the failure with its
+    audit event and empties the file. Returns ``job`` (``None`` stays ``None``)."""
+    if job is not None and import_job_is_abandoned(job, now=now):
+        job.status = ImportJobStatus.FAILED
+        job.message = ABANDONED_MESSAGE
+    return job
+
+
+def import_jobs_abandoned_fail(*, now: datetime | None = None) -> int:
+    """Mark every abandoned import job (see ``import_job_abandoned_cutoffs``) ``failed``:
+    its file (customer keys, consent evidence) is emptied and ``consent_import_job.finish``
+    is audited, each job in its own transaction. A job that is locked (being imported right
+    now) or no longer abandoned when locked is left alone. Nothing was imported for any of
+    them: an import commits all its rows with its outcome or none. Run by beat (the sweep
+    ``consent.tasks.fail_abandoned_consent_import_jobs``). Returns how many were failed.
+    """
+    now = now or timezone.now()
+    failed = 0
+    pks = ConsentImportJob.objects.filter(_abandoned_q(now)).values_list("pk", flat=True)
+    for pk in list(pks):
+        job = _fail(pk, ABANDONED_MESSAGE, only_if=lambda j: import_job_is_abandoned(j, now=now))
+        failed += job is not None and job.status == ImportJobStatus.FAILED
+    return failed
 
 
 def import_job_progress(job: ConsentImportJob) -> int:

@@ -12,10 +12,9 @@ from consent.coverage_cache import coverage_changed
 from consent.models import LawfulBasis, Purpose
 from portal import roles
 from portal.audit import audit_record
-from portal.errors import ApplicationError, NotAllowed
-from portal.history import change_reason
-
-MIN_REASON_LENGTH = 10
+from portal.errors import ApplicationError
+from portal.history import save_with_history
+from portal.reasons import clean_reason
 
 
 @transaction.atomic
@@ -31,17 +30,10 @@ def purpose_lawful_basis_change(
     the reason, the audit event ``purpose.lawful_basis_change`` the bases before and after,
     and every cached coverage is forgotten on commit.
     """
-    if not roles.is_compliance(actor):
-        raise NotAllowed("Only a compliance officer can change a purpose's lawful basis.")
+    roles.require_compliance(actor, "change a purpose's lawful basis")
     if lawful_basis not in LawfulBasis.values:
         raise ApplicationError(f"Unknown lawful basis {lawful_basis!r}.", field="lawful_basis")
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_LENGTH:
-        raise ApplicationError(
-            f"Give the reason for this change (a sentence, at least {MIN_REASON_LENGTH} "
-            "characters); it is kept in the purpose's history and the audit trail.",
-            field="reason",
-        )
+    reason = clean_reason(reason, kept_in="the purpose's history")
     purpose = Purpose.objects.select_for_update().get(pk=purpose.pk)
     before = purpose.lawful_basis
     if before == lawful_basis:
@@ -50,9 +42,8 @@ def purpose_lawful_basis_change(
             field="lawful_basis",
         )
     purpose.lawful_basis = lawful_basis
-    purpose._history_user = actor
-    purpose._change_reason = change_reason(reason)  # the audit event keeps it all
-    purpose.save(update_fields=["lawful_basis"])
+    # The history keeps the reason cut to 100 characters; the audit event keeps it all.
+    save_with_history(purpose, actor=actor, reason=reason, update_fields=["lawful_basis"])
     coverage_changed()
     audit_record(
         actor=actor,

@@ -77,15 +77,21 @@ class Coverage:
         return self.eligible == 0
 
 
-def purpose_by_key(key: str, *, field: str = "purpose") -> Purpose:
-    """The active purpose with exactly this key, or an ``ApplicationError`` naming it.
+def active_purpose_for_key(key: str | None) -> Purpose | None:
+    """The active purpose with exactly this key, or ``None`` (also for "" and ``None``).
 
     No trimming or prefix matching: ``marketing.communications.email;x`` or a trailing
     space is an unknown key, not ``marketing.communications.email``.
     """
     # A NUL character cannot reach PostgreSQL (a server error): it is simply no key.
-    usable = bool(key) and "\x00" not in key
-    purpose = Purpose.objects.filter(key=key, active=True).first() if usable else None
+    if not key or "\x00" in key:
+        return None
+    return Purpose.objects.filter(key=key, active=True).first()
+
+
+def purpose_by_key(key: str, *, field: str = "purpose") -> Purpose:
+    """``active_purpose_for_key(key)``, or an ``ApplicationError`` naming ``field``."""
+    purpose = active_purpose_for_key(key)
     if purpose is None:
         raise ApplicationError(f"Unknown purpose {key!r}.", field=field)
     return purpose

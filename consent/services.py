@@ -53,7 +53,7 @@ from portal import approvals, roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
-from portal.input_limits import require_ahead, require_visible_text
+from portal.input_limits import require_ahead, require_no_nul, require_visible_text
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 from portal.site_calendar import add_calendar_days
@@ -137,19 +137,13 @@ FIELD_LABELS = {
 }
 
 
-def check_no_nul(field: str, value: str) -> None:
-    """Raise ``ApplicationError`` naming ``field`` when ``value`` holds a NUL character:
-    PostgreSQL cannot store one in text, and no person types one."""
-    if "\x00" in value:
-        raise ApplicationError(
-            f"The {FIELD_LABELS.get(field, field)} holds a NUL character (\\x00): remove it.",
-            field=field,
-        )
+def _require_no_nul(field: str, value: str) -> None:
+    require_no_nul(value, field=field, what=f"The {FIELD_LABELS.get(field, field)}")
 
 
 def _check_fields(*, status: str, source: str, evidence: str, notice_version: str) -> None:
-    check_no_nul("evidence", evidence)
-    check_no_nul("notice_version", notice_version)
+    _require_no_nul("evidence", evidence)
+    _require_no_nul("notice_version", notice_version)
     if status not in ConsentStatus.values:
         raise ApplicationError(
             f"Bad status {status!r}: use {' or '.join(ConsentStatus.values)}.", field="status"
@@ -391,7 +385,7 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
     if any(value is None for value in values.values()):
         raise ApplicationError("Fewer columns than the header names.")
     for name in IMPORT_COLUMNS:
-        check_no_nul(name, values.get(name) or "")
+        _require_no_nul(name, values.get(name) or "")
     customer_text = values.get("customer") or ""
     if not customer_text:
         raise ApplicationError("No customer given.")

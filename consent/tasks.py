@@ -32,3 +32,11 @@ def run_consent_import_job(job_id: int) -> str | None:
     with audit_channel("task"):
         job = import_jobs.import_job_run(job_id=job_id)
     return job.status if job else None
+
+
+@shared_task
+def fail_abandoned_consent_import_jobs() -> int:
+    """Mark import jobs whose worker died (hard time limit, lost message) failed and empty
+    their files; returns how many."""
+    with audit_channel("task"):
+        return import_jobs.import_jobs_abandoned_fail()

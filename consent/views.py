@@ -19,7 +19,7 @@ from consent.forms import (
     WithdrawalForwardedForm,
 )
 from consent.lawful_basis import purpose_lawful_basis_change
-from consent.models import ImportJobStatus, Purpose, TransferSafeguard
+from consent.models import ImportJobStatus, TransferSafeguard
 from consent.permissions import (
     get_import_job_for_user,
     get_sharing_request_for_download,
@@ -27,6 +27,7 @@ from consent.permissions import (
     get_withdrawal_for_user,
 )
 from consent.selectors import (
+    active_purpose_for_key,
     consent_history,
     current_consents,
     deletion_status,
@@ -39,13 +40,14 @@ from consent.selectors import (
     sharing_withdrawals_open_for,
 )
 from consent.services import TRANSFER_SAFEGUARD
-from customers.permissions import get_customer_for_user, require_compliance_or_404
+from customers.permissions import get_customer_for_user
 from customers.services import CoverageRefusal
 from portal import roles
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ChainStatus, StepStatus
+from portal.permissions import check_compliance_page
 
 HISTORY_LIMIT = 500
 
@@ -54,7 +56,7 @@ HISTORY_LIMIT = 500
 def purposes(request):
     """The purposes and the lawful basis each relies on; compliance changes one here, with a
     reason (404 for everyone else: the page exists for that work)."""
-    require_compliance_or_404(request.user)
+    check_compliance_page(request.user)
     form = LawfulBasisForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -126,6 +128,7 @@ RECENT_JOBS = 10
 
 
 def _import_context(job) -> dict:
+    job = import_jobs.import_job_as_seen(job)
     errors = job.errors[:IMPORT_PAGE_ERRORS] if job else []
     return {
         "job": job,
@@ -168,7 +171,10 @@ def consent_import(request):
         status = 400
     context = {
         "form": form,
-        "jobs": import_job_list_for(request.user)[:RECENT_JOBS],
+        "jobs": [
+            import_jobs.import_job_as_seen(recent)
+            for recent in import_job_list_for(request.user)[:RECENT_JOBS]
+        ],
         "sync_max_rows": settings.CONSENT_IMPORT_SYNC_MAX_ROWS,
         **_import_context(job),
     }
@@ -221,8 +227,7 @@ def _checked_form(request) -> tuple[SharingRequestForm, object]:
     asset_id, key = initial.get("asset", ""), initial.get("purpose", "")
     assets = form.fields["asset"].queryset
     asset = assets.filter(pk=asset_id).first() if asset_id.isdigit() else None
-    usable = bool(key) and "\x00" not in key  # PostgreSQL cannot compare a NUL character
-    purpose = Purpose.objects.filter(key=key, active=True).first() if usable else None
+    purpose = active_purpose_for_key(key)
     coverage = sharing_coverage(asset, purpose) if asset and purpose else None
     return form, coverage
 

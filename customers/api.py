@@ -20,7 +20,6 @@ from customers.permissions import (
     get_grant_for_reading,
     get_grant_for_user,
     get_subject_request_for_user,
-    require_compliance_or_404,
 )
 from customers.selectors import (
     access_requests_of,
@@ -53,6 +52,7 @@ from portal import roles
 from portal.api import CSVRenderer
 from portal.csv_export import csv_response
 from portal.input_limits import column_max
+from portal.permissions import check_compliance_page
 from portal.serializers import ReasonSerializer
 
 
@@ -302,7 +302,7 @@ class SubjectRequestViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        require_compliance_or_404(self.request.user)
+        check_compliance_page(self.request.user)
         requests = subject_request_list_for(self.request.user)
         status_filter = self.request.query_params.get("status")
         if status_filter:
@@ -325,7 +325,7 @@ class SubjectRequestViewSet(
         request=SubjectRequestCreateSerializer, responses={201: SubjectRequestSerializer}
     )
     def create(self, request):
-        require_compliance_or_404(request.user)
+        check_compliance_page(request.user)
         body = SubjectRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)

@@ -18,34 +18,23 @@ from django.urls import reverse
 from consent.coverage_cache import coverage_changed
 from consent.models import Purpose
 from customers.models import DataAsset
-from customers.services import MIN_REASON_LENGTH, _clean_text, _require_compliance
-from portal import approvals
+from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError
-from portal.history import change_reason
+from portal.history import history_paused, save_with_history
 from portal.models import ApprovalChain
 from portal.notifications import notify
+from portal.reasons import clean_reason
 
 
 def _reason(reason: str) -> str:
-    return _clean_text(
-        reason,
-        field="reason",
-        message=f"Give the reason for this change (a sentence, at least {MIN_REASON_LENGTH} "
-        "characters); it is kept in the asset's history and the audit trail.",
-    )
+    return clean_reason(reason, kept_in="the asset's history")
 
 
 def _locked(asset: DataAsset) -> DataAsset:
     # Two officers changing the same asset at once queue here; the second sees the first's
     # result when it re-reads the row.
     return DataAsset.objects.select_for_update().get(pk=asset.pk)
-
-
-def _save_with_reason(asset: DataAsset, *, actor, reason: str, fields: list[str]) -> None:
-    asset._history_user = actor
-    asset._change_reason = change_reason(reason)
-    asset.save(update_fields=[*fields, "updated_at"])
 
 
 @transaction.atomic
@@ -62,7 +51,7 @@ def asset_owner_change(*, actor, asset: DataAsset, owner, reason: str) -> DataAs
     with the owner who received them. History row with the reason, audit event
     ``asset.owner_change``, both owners told.
     """
-    _require_compliance(actor, "change an asset's owner")
+    roles.require_compliance(actor, "change an asset's owner")
     reason = _reason(reason)
     if owner is None or not owner.is_active:
         raise ApplicationError("The new owner must be an active user.", field="owner")
@@ -71,7 +60,7 @@ def asset_owner_change(*, actor, asset: DataAsset, owner, reason: str) -> DataAs
     if previous.pk == owner.pk:
         raise ApplicationError(f"{owner} already owns {asset.name}.", field="owner")
     asset.owner = owner
-    _save_with_reason(asset, actor=actor, reason=reason, fields=["owner"])
+    save_with_history(asset, actor=actor, reason=reason, update_fields=["owner", "updated_at"])
     chains = ApprovalChain.objects.filter(
         Q(access_request__asset=asset) | Q(sharing_request__asset=asset)
     )
@@ -118,7 +107,7 @@ def asset_collection_purposes_change(
     ``asset.collection_purposes_change`` with the keys before and after, cached coverage
     forgotten on commit.
     """
-    _require_compliance(actor, "change what an asset's data was collected for")
+    roles.require_compliance(actor, "change what an asset's data was collected for")
     reason = _reason(reason)
     purposes = list(purposes)
     if any(not purpose.active for purpose in purposes):
@@ -130,9 +119,10 @@ def asset_collection_purposes_change(
         raise ApplicationError(
             "These are already the purposes it was collected for.", field="purposes"
         )
-    asset.collected_for.set(purposes)
-    # The history row written with the save holds the new purposes and the reason.
-    _save_with_reason(asset, actor=actor, reason=reason, fields=[])
+    with history_paused(asset):
+        asset.collected_for.set(purposes)
+    # One history row for the change, written by the save: the new purposes, who and why.
+    save_with_history(asset, actor=actor, reason=reason, update_fields=["updated_at"])
     coverage_changed()
     audit_record(
         actor=actor,

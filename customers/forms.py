@@ -5,6 +5,7 @@ from consent.models import DataCategory, Purpose
 from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
 from customers.selectors import active_grants, asset_list_for, asset_owner_choices
 from portal.input_limits import FILTER_DATE
+from portal.reasons import reason_field
 from portal.site_calendar import end_of_day, start_of_day
 
 CONFIRMED_CHOICES = [("", "Any"), ("yes", "Confirmed"), ("no", "Not yet confirmed")]
@@ -55,18 +56,7 @@ class AssetFilterForm(forms.Form):
 
 class AssetClassifyForm(forms.Form):
     classification = forms.ChoiceField(choices=Classification.choices)
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        help_text="Why this class is right for this asset; kept in its history.",
-    )
-
-
-def reason_field(help_text: str) -> forms.CharField:
-    """The written reason a compliance decision needs; kept in history and the audit trail."""
-    return forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, help_text=help_text
-    )
+    reason = reason_field("Why this class is right for this asset; kept in its history.")
 
 
 class AssetOwnerForm(forms.Form):
@@ -126,11 +116,7 @@ class AccessRequestForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        help_text="Kept in the request's timeline and the audit trail.",
-    )
+    reason = reason_field("Kept in the request's timeline and the audit trail.", rows=2)
 
 
 class RevokeForm(forms.Form):

@@ -13,6 +13,7 @@ from customers.selectors import (
     grant_list_for,
     with_catalogue_details,
 )
+from portal.permissions import check_compliance_page
 
 
 def get_asset_for_user(user, pk) -> DataAsset:
@@ -83,16 +84,5 @@ def get_erasure_task_for_owner(user, pk, *, request_pk=None):
 def get_customer_footprint_for_user(user, pk) -> Customer:
     """A customer whose footprint ``user`` may see: compliance only (legal looks customers
     up, but the footprint with every grant and export is compliance's); 404 otherwise."""
-    from portal import roles
-
-    if not roles.is_compliance(user):
-        raise Http404("No such customer.")
+    check_compliance_page(user)
     return get_customer_for_user(user, pk)
-
-
-def require_compliance_or_404(user) -> None:
-    """Pages and endpoints that exist for compliance only answer 404 to everyone else."""
-    from portal import roles
-
-    if not roles.is_compliance(user):
-        raise Http404("Not found.")

@@ -46,7 +46,7 @@ from customers.selectors import (
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
-from portal.history import change_reason
+from portal.history import change_reason, save_with_history
 from portal.input_limits import (
     EARLIEST_EVENT,
     day_text,
@@ -56,9 +56,8 @@ from portal.input_limits import (
 )
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
+from portal.reasons import clean_reason
 from portal.site_calendar import add_calendar_days
-
-MIN_REASON_LENGTH = 10
 
 
 @transaction.atomic
@@ -155,19 +154,12 @@ def asset_classify(*, asset: DataAsset, actor, classification: str, reason: str)
     Only a member of Compliance may, always with a written reason; the change and its reason
     are in the asset's history with who made it.
     """
-    if not roles.is_compliance(actor):
-        raise NotAllowed("Only a compliance officer can confirm or change a classification.")
+    roles.require_compliance(actor, "confirm or change a classification")
     if classification not in Classification.values:
         raise ApplicationError(
             f"Unknown classification {classification!r}.", field="classification"
         )
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_LENGTH:
-        raise ApplicationError(
-            "Give the reason for this classification (a sentence, at least "
-            f"{MIN_REASON_LENGTH} characters).",
-            field="reason",
-        )
+    reason = clean_reason(reason, what="the reason for this classification")
     # Lock the row: two officers classifying at once must not interleave their writes.
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
     before = {"classification": asset.classification, "confirmed": asset.classification_confirmed}
@@ -176,9 +168,7 @@ def asset_classify(*, asset: DataAsset, actor, classification: str, reason: str)
     asset.classification_reason = reason
     asset.classified_by = actor
     asset.classified_at = timezone.now()
-    asset._history_user = actor
-    asset._change_reason = change_reason(reason)
-    asset.save()
+    save_with_history(asset, actor=actor, reason=reason)
     audit_record(
         actor=actor,
         action="asset.classification_change",
@@ -411,16 +401,21 @@ def grant_revoke(*, grant: AccessGrant, actor, reason: str) -> AccessGrant:
     """The asset's owner or compliance ends a grant now, with a reason."""
     if not can_revoke(actor, grant):
         raise NotAllowed("Only the asset's owner or compliance can revoke a grant.")
-    reason = (reason or "").strip()
-    if len(reason) < approvals.MIN_REASON_LENGTH:
-        raise ApplicationError("Give the reason for revoking this grant.", field="reason")
+    reason = clean_reason(
+        reason,
+        minimum=approvals.MIN_REASON_LENGTH,
+        message="Give the reason for revoking this grant.",
+    )
     grant = AccessGrant.objects.select_for_update().select_related("asset", "user").get(pk=grant.pk)
     if grant.revoked_at:
         raise ApplicationError("This grant is already revoked.")
     grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), actor, reason
-    grant._history_user = actor
-    grant._change_reason = change_reason(f"Revoked: {reason}")
-    grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    save_with_history(
+        grant,
+        actor=actor,
+        reason=f"Revoked: {reason}",
+        update_fields=["revoked_at", "revoked_by", "revoke_reason"],
+    )
     _remove_unneeded_permissions(grant)
     audit_record(
         actor=actor,
@@ -455,8 +450,12 @@ def grants_expire(*, now=None) -> int:
             if grant.expiry_processed or grant.revoked_at:
                 continue
             grant.expiry_processed = True
-            grant._change_reason = "Expired: the expiry job removed its permissions."
-            grant.save(update_fields=["expiry_processed"])
+            save_with_history(
+                grant,
+                actor=None,  # the system: the expiry job
+                reason="Expired: the expiry job removed its permissions.",
+                update_fields=["expiry_processed"],
+            )
             _remove_unneeded_permissions(grant)
             audit_record(
                 actor=None,
@@ -601,18 +600,6 @@ def compliance_members():
     return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
 
 
-def _require_compliance(actor, doing: str) -> None:
-    if not roles.is_compliance(actor):
-        raise NotAllowed(f"Only a compliance officer can {doing}.")
-
-
-def _clean_text(text: str, *, field: str, message: str, minimum: int = MIN_REASON_LENGTH) -> str:
-    text = (text or "").strip()
-    if len(text) < minimum:
-        raise ApplicationError(message, field=field)
-    return text
-
-
 def memberships_remove(*, memberships, actor, reason: str) -> int:
     """Remove customers from assets, leaving one removal row in the membership history for
     each (who, when, why): the footprint and the asset's history still show that the asset
@@ -687,12 +674,12 @@ def subject_request_create(
     records, through the consent service, a withdrawal of each purpose objected to,
     effective at once in every grant and export, and is then answered.
     """
-    _require_compliance(actor, "register a data subject request")
+    roles.require_compliance(actor, "register a data subject request")
     if type not in SubjectRequestType.values:
         raise ApplicationError(f"Unknown request type {type!r}.", field="type")
     if received_via not in ReceivedVia.values:
         raise ApplicationError(f"Unknown channel {received_via!r}.", field="received_via")
-    identity_verification = _clean_text(
+    identity_verification = clean_reason(
         identity_verification,
         field="identity_verification",
         message="Say how the requester's identity was verified before any work starts "
@@ -866,8 +853,8 @@ def subject_request_extend(
 ) -> DataSubjectRequest:
     """Extend the deadline by one or two months, with the reason the customer is told
     (Art. 12(3): complexity or number of requests); never beyond three months in total."""
-    _require_compliance(actor, "extend a data subject request")
-    reason = _clean_text(
+    roles.require_compliance(actor, "extend a data subject request")
+    reason = clean_reason(
         reason,
         field="reason",
         message="Give the reason for the extension (the customer must be told why).",
@@ -888,9 +875,12 @@ def subject_request_extend(
     subject_request.extension_reason = "\n".join(
         filter(None, [subject_request.extension_reason, reason])
     )
-    subject_request._history_user = actor
-    subject_request._change_reason = change_reason(reason)
-    subject_request.save(update_fields=["extension_months", "due_on", "extension_reason"])
+    save_with_history(
+        subject_request,
+        actor=actor,
+        reason=reason,
+        update_fields=["extension_months", "due_on", "extension_reason"],
+    )
     audit_record(
         actor=actor,
         action="subject_request.extend",
@@ -907,8 +897,8 @@ def subject_request_close(
     """Answer a request. An access request needs its report produced first; an erasure
     closes only when every owner has confirmed (and then removes the customer from every
     asset in the portal); objections are answered when registered."""
-    _require_compliance(actor, "close a data subject request")
-    response = _clean_text(
+    roles.require_compliance(actor, "close a data subject request")
+    response = clean_reason(
         response, field="response", message="Say what the customer was told (a sentence)."
     )
     subject_request = _lock(subject_request)
@@ -1003,7 +993,7 @@ def erasure_task_confirm(*, actor, task: ErasureTask, note: str = "") -> Erasure
 def subject_request_report(*, actor, subject_request: DataSubjectRequest) -> dict:
     """Produce the access report (everything the portal holds about the customer) and
     record that it was produced and by whom."""
-    _require_compliance(actor, "produce an access report")
+    roles.require_compliance(actor, "produce an access report")
     subject_request = DataSubjectRequest.objects.select_for_update().get(pk=subject_request.pk)
     report = access_report(subject_request.customer)
     if subject_request.report_generated_at is None:
@@ -1131,7 +1121,7 @@ def asset_retention_extend(
     may bring a date that has not passed forward: an owner who could would delete early by
     two steps what ``asset_retention_delete`` refuses in one."""
     _require_owner_or_compliance(actor, asset)
-    reason = _clean_text(
+    reason = clean_reason(
         reason, field="reason", message="Give the reason the data must be kept longer."
     )
     if retention_date is None or retention_date <= timezone.localdate():
@@ -1155,9 +1145,9 @@ def asset_retention_extend(
             field="retention_date",
         )
     asset.retention_date = retention_date
-    asset._history_user = actor
-    asset._change_reason = change_reason(reason)
-    asset.save(update_fields=["retention_date", "updated_at"])
+    save_with_history(
+        asset, actor=actor, reason=reason, update_fields=["retention_date", "updated_at"]
+    )
     audit_record(
         actor=actor,
         action="asset.retention_change",
@@ -1180,7 +1170,7 @@ def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset
     and (3)(b); a court order); its reason says which, and the audit event is marked
     ``early``. Raises ``NotAllowed`` for anyone else, ``ApplicationError`` when refused."""
     _require_owner_or_compliance(actor, asset)
-    reason = _clean_text(
+    reason = clean_reason(
         reason, field="reason", message="Say how and where the data was deleted (a sentence)."
     )
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
@@ -1198,9 +1188,9 @@ def asset_retention_delete(*, actor, asset: DataAsset, reason: str) -> DataAsset
         memberships=AssetCustomer.objects.filter(asset=asset), actor=actor, reason=reason
     )
     asset.retired_at, asset.retired_by = timezone.now(), actor
-    asset._history_user = actor
-    asset._change_reason = change_reason(reason)
-    asset.save(update_fields=["retired_at", "retired_by", "updated_at"])
+    save_with_history(
+        asset, actor=actor, reason=reason, update_fields=["retired_at", "retired_by", "updated_at"]
+    )
     audit_record(
         actor=actor,
         action="asset.retention_delete",

@@ -38,7 +38,6 @@ from customers.permissions import (
     get_grant_for_reading,
     get_grant_for_user,
     get_subject_request_for_user,
-    require_compliance_or_404,
 )
 from customers.selectors import (
     NO_OTHER_GRANTS,
@@ -59,6 +58,7 @@ from portal import roles
 from portal.approvals import waiting_chain_ids, why_not_decider
 from portal.csv_export import csv_response
 from portal.errors import ApplicationError, NotAllowed
+from portal.permissions import check_compliance_page
 
 PAGE_SIZE = 25
 
@@ -340,8 +340,8 @@ def grant_list(request, scope="mine"):
         grants = grants.filter(user=request.user)
     elif scope == "owned":
         grants = grants.filter(asset__owner=request.user)
-    elif not roles.is_compliance(request.user):
-        raise Http404("Only compliance sees every grant.")
+    else:
+        check_compliance_page(request.user)
     form = GrantFilterForm(request.GET or None, user=request.user)
     if form.is_valid():
         grants = form.apply(grants)
@@ -426,7 +426,7 @@ def grant_export(request, pk):
 @login_required
 def customer_search(request):
     """Find a customer by e-mail, name or id (compliance only; 404 for everyone else)."""
-    require_compliance_or_404(request.user)
+    check_compliance_page(request.user)
     form = CustomerSearchForm(request.GET or None)
     page = None
     if form.is_valid() and form.cleaned_data["q"]:
@@ -457,7 +457,7 @@ def customer_footprint(request, pk):
 
 @login_required
 def subject_request_list(request):
-    require_compliance_or_404(request.user)
+    check_compliance_page(request.user)
     requests = subject_request_list_for(request.user).order_by("status", "due_on", "id")
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -469,7 +469,7 @@ def subject_request_list(request):
 
 @login_required
 def subject_request_create(request):
-    require_compliance_or_404(request.user)
+    check_compliance_page(request.user)
     initial = {"customer": request.GET["customer"]} if request.GET.get("customer") else {}
     form = SubjectRequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -48,8 +48,8 @@ from portal.input_limits import (
     require_visible_text,
 )
 from portal.notifications import notify
+from portal.reasons import clean_reason
 
-MIN_REASON_LENGTH = 10
 # A clock a few seconds ahead of the server's must not make "now" a future time.
 CLOCK_SKEW = timedelta(minutes=2)
 
@@ -65,15 +65,6 @@ def ack_sla() -> timedelta:
 def _require_responder(actor) -> None:
     if not roles.is_compliance_or_legal(actor):
         raise NotAllowed("Only members of Compliance or Legal can work on incidents.")
-
-
-def _require_reason(reason: str, *, field: str = "reason", what: str = "the reason") -> str:
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_LENGTH:
-        raise ApplicationError(
-            f"Give {what} (a sentence, at least {MIN_REASON_LENGTH} characters).", field=field
-        )
-    return reason
 
 
 def _require_past(moment: datetime, *, field: str, what: str) -> None:
@@ -290,10 +281,11 @@ def _check_status_move(incident: Incident, new: str, note: str) -> None:
             raise ApplicationError(
                 "An acknowledged report cannot become new again.", field="status"
             )
-        if len(note) < MIN_REASON_LENGTH:
-            raise ApplicationError(
-                f"Moving back from {current} to {new} needs a note saying why.", field="note"
-            )
+        clean_reason(
+            note,
+            field="note",
+            message=f"Moving back from {current} to {new} needs a note saying why.",
+        )
     if current == Status.REPORTED and new != Status.ACKNOWLEDGED:
         raise ApplicationError(
             "Acknowledge the report first; it cannot jump from reported to " + new + ".",
@@ -366,7 +358,7 @@ def incident_triage(
             raise ApplicationError(
                 "Say whether it is a personal-data breach.", field="personal_data_breach"
             )
-        reason = _require_reason(
+        reason = clean_reason(
             breach_reason, field="breach_reason", what="the reason for the breach decision"
         )
         changes["personal_data_breach"] = [incident.personal_data_breach, personal_data_breach]
@@ -587,7 +579,7 @@ def incident_duty_record(
         raise ApplicationError("The report cannot predate the discovery.", field="completed_at")
     late_hours = clocks.hours_between(duty.due_at, completed_at)
     if late_hours > 0:
-        delay_reason = _require_reason(
+        delay_reason = clean_reason(
             delay_reason,
             field="delay_reason",
             what=f"the reasons for the delay: it was made {late_hours:.1f} hours late",
@@ -627,7 +619,7 @@ def incident_awareness_set(*, actor, incident: Incident, aware_at: datetime, rea
     clocks that run from awareness move with it."""
     _require_responder(actor)
     incident = _lock(incident)
-    reason = _require_reason(reason, what="the reason awareness came later than discovery")
+    reason = clean_reason(reason, what="the reason awareness came later than discovery")
     _require_past(aware_at, field="aware_at", what="The awareness time")
     if aware_at < incident.discovered_at:
         raise ApplicationError("Awareness cannot come before the discovery.", field="aware_at")
@@ -661,7 +653,7 @@ def incident_no_risk_propose(*, actor, incident: Incident, reason: str) -> Incid
     """
     _require_responder(actor)
     incident = _lock(incident)
-    reason = _require_reason(reason, what="why the breach is unlikely to result in a risk")
+    reason = clean_reason(reason, what="why the breach is unlikely to result in a risk")
     if not incident.personal_data_breach:
         raise ApplicationError("Only a personal-data breach has an authority notification.")
     if incident.no_risk_proposed_at is not None:
@@ -738,7 +730,7 @@ def incident_customer_notice_decide(
     incident = _lock(incident)
     if decision not in (CustomerNotice.REQUIRED, CustomerNotice.NOT_REQUIRED):
         raise ApplicationError("Choose required or not required.", field="decision")
-    reason = _require_reason(reason, what="the reason for the decision")
+    reason = clean_reason(reason, what="the reason for the decision")
     if not incident.personal_data_breach:
         raise ApplicationError("The Art. 34 decision is for personal-data breaches.")
     before = incident.customer_notice

@@ -21,7 +21,7 @@ from django.utils import timezone
 from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError, NotAllowed
-from portal.history import change_reason, update_with_history
+from portal.history import save_with_history, update_with_history
 from portal.models import (
     ApprovalChain,
     ApprovalRole,
@@ -30,6 +30,7 @@ from portal.models import (
     StepStatus,
 )
 from portal.notifications import notify
+from portal.reasons import clean_reason
 
 MIN_REASON_LENGTH = 5
 
@@ -219,13 +220,6 @@ def _locked_open_step(chain: ApprovalChain) -> tuple[ApprovalChain, ApprovalStep
     return chain, step
 
 
-def _clean_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_LENGTH:
-        raise ApplicationError("Give a reason for your decision.", field="reason")
-    return reason
-
-
 @transaction.atomic
 def step_decide(
     *,
@@ -245,7 +239,9 @@ def step_decide(
     refusal = why_not_decider(actor, step)
     if refusal:
         raise NotAllowed(refusal)
-    reason = _clean_reason(reason)
+    reason = clean_reason(
+        reason, minimum=MIN_REASON_LENGTH, message="Give a reason for your decision."
+    )
     inputs = {key: value for key, value in (inputs or {}).items() if value not in ("", None)}
     if approve and step.requirement and not inputs.get(step.requirement):
         raise ApplicationError(
@@ -255,24 +251,28 @@ def step_decide(
     now = timezone.now()
     step.status = StepStatus.APPROVED if approve else StepStatus.DENIED
     step.decided_by, step.decided_at, step.reason, step.inputs = actor, now, reason, inputs
-    step._history_user = actor
-    step._change_reason = change_reason(f"{step.get_status_display()}: {reason}")
-    step.save()
+    save_with_history(step, actor=actor, reason=f"{step.get_status_display()}: {reason}")
 
     next_step = chain.steps.filter(status=StepStatus.WAITING).order_by("position").first()
     if approve and next_step is not None:
         next_step.status = StepStatus.OPEN
-        next_step._history_user = actor
-        next_step._change_reason = change_reason(f"Opened: step {step.position} approved.")
-        next_step.save(update_fields=["status"])
+        save_with_history(
+            next_step,
+            actor=actor,
+            reason=f"Opened: step {step.position} approved.",
+            update_fields=["status"],
+        )
         _notify_deciders(next_step)
         outcome = f"Step {step.position} approved by {actor}; next: {next_step.get_role_display()}."
     else:
         chain.status = ChainStatus.APPROVED if approve else ChainStatus.DENIED
         chain.decided_at = now
-        chain._history_user = actor
-        chain._change_reason = change_reason(f"{chain.get_status_display()}: {reason}")
-        chain.save(update_fields=["status", "decided_at"])
+        save_with_history(
+            chain,
+            actor=actor,
+            reason=f"{chain.get_status_display()}: {reason}",
+            update_fields=["status", "decided_at"],
+        )
         update_with_history(
             chain.steps.filter(status=StepStatus.WAITING),
             actor=actor,
@@ -307,9 +307,12 @@ def chain_withdraw(*, chain: ApprovalChain, actor) -> ApprovalChain:
         raise ApplicationError(f"This request is already {chain.get_status_display().lower()}.")
     chain.status = ChainStatus.WITHDRAWN
     chain.decided_at = timezone.now()
-    chain._history_user = actor
-    chain._change_reason = "Withdrawn by the requester."
-    chain.save(update_fields=["status", "decided_at"])
+    save_with_history(
+        chain,
+        actor=actor,
+        reason="Withdrawn by the requester.",
+        update_fields=["status", "decided_at"],
+    )
     update_with_history(
         chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]),
         actor=actor,
@@ -350,9 +353,9 @@ def owner_steps_reassign(*, chains, old_owner, new_owner, actor, reason: str) ->
             step.role, step.replaces_owner, step.approver = ApprovalRole.COMPLIANCE, True, None
         else:
             step.approver = new_owner
-        step._history_user = actor
-        step._change_reason = change_reason(reason)
-        step.save(update_fields=["role", "replaces_owner", "approver"])
+        save_with_history(
+            step, actor=actor, reason=reason, update_fields=["role", "replaces_owner", "approver"]
+        )
         audit_record(
             actor=actor,
             action="approval.reassign",

@@ -3,7 +3,8 @@
 Cells a spreadsheet would run as a formula are neutralised (OWASP, "CSV Injection"): a
 cell starting with ``=``, ``+``, ``-``, ``@`` (and ``|``, ``%``) is prefixed with a single
 quote by defusedcsv, a well-kept drop-in for the ``csv`` module; a cell starting with a
-tab or a carriage return, which defusedcsv leaves alone, gets the same prefix here.
+tab or a carriage return, which defusedcsv leaves alone, gets the same prefix and the same
+escape (``|`` written ``\\|``) here.
 defusedcsv leaves numbers (``7``, ``-12.5``) as they are: a number is not a formula.
 Excel and LibreOffice show a quoted cell as text; the quote is visible in the cell.
 
@@ -34,8 +35,10 @@ class SafeWriter:
         self._writer = defused.writer(file)
 
     def writerow(self, row: Iterable):
+        # The same escape as defusedcsv's (a "|" written "\|"), so one reading rule undoes
+        # every prefixed cell: drop the quote, read "\|" as "|".
         return self._writer.writerow(
-            "'" + value
+            "'" + value.replace("|", "\\|")
             if isinstance(value, str) and value.startswith(_ALSO_FORMULA_START)
             else value
             for value in row

@@ -11,6 +11,9 @@ use ``update()``; ``tests/portal/test_row_history.py`` keeps that list and fails
 other ``.update(`` call.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db import transaction
 from django.db.models import QuerySet
 from simple_history.utils import bulk_update_with_history
@@ -23,6 +26,34 @@ def change_reason(text: str) -> str:
     """``text`` cut to what ``history_change_reason`` holds (100 characters)."""
     text = " ".join((text or "").split())
     return text if len(text) <= CHANGE_REASON_MAX else text[: CHANGE_REASON_MAX - 1] + "…"
+
+
+def save_with_history(instance, *, actor, reason: str, update_fields=None) -> None:
+    """Save ``instance`` (a model with row history) and its history row in one call: the
+    row records ``actor`` (``None`` for the system) as ``history_user`` and ``reason``, cut
+    by ``change_reason``, as ``history_change_reason``. ``update_fields`` as for
+    ``Model.save`` (``None``: every field). Writes outside a request must name their user
+    (house style), so the actor is a required argument."""
+    instance._history_user = actor
+    instance._change_reason = change_reason(reason)
+    instance.save(update_fields=update_fields)
+
+
+@contextmanager
+def history_paused(instance) -> Iterator[None]:
+    """Within the block simple-history writes no row for ``instance``: neither for a save
+    nor for a change of a many-to-many field it tracks (``m2m_fields``), where it would write
+    one row per signal, without the reason (``.set()`` that removes and adds is two rows).
+
+    The caller then saves ``instance`` once, with ``_history_user`` and ``_change_reason``
+    set: one change, one history row, holding the new many-to-many values (simple-history
+    copies them into every row it writes) with who and why. Uses simple-history's own
+    switch, ``skip_history_when_saving``."""
+    instance.skip_history_when_saving = True
+    try:
+        yield
+    finally:
+        del instance.skip_history_when_saving
 
 
 @transaction.atomic

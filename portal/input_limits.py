@@ -24,7 +24,7 @@ reference, an asset's or customer's name) holds no invisible or text-direction c
 
 import unicodedata
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -34,12 +34,12 @@ from django.utils import timezone
 from rest_framework import exceptions, parsers
 
 from portal.errors import ApplicationError
+from portal.site_calendar import start_of_day
 
 EARLIEST_EVENT = date(2000, 1, 1)
 EARLIEST_RECORD = date(1990, 1, 1)
 FUTURE_YEARS = 100
 MAX_JSON_DEPTH = 32
-NUL_MESSAGE = "Text cannot contain NUL characters (\\x00)."
 
 
 # --- Dates ------------------------------------------------------------------------------------
@@ -53,11 +53,6 @@ def latest_future_date(today: date | None = None) -> date:
         return today.replace(year=today.year + FUTURE_YEARS)
     except ValueError:
         return today.replace(year=today.year + FUTURE_YEARS, day=28)
-
-
-def start_of_day(day: date) -> datetime:
-    """Midnight at the start of ``day`` in the site's time zone, aware."""
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def day_text(day: date) -> str:
@@ -162,6 +157,22 @@ def require_in_column(value: int, *, model, field: str, what: str) -> None:
 # --- Text: no NUL characters ---------------------------------------------------------------------
 
 
+def nul_message(what: str = "The text") -> str:
+    """The one message refusing a NUL character, e.g. ``The evidence holds a NUL character
+    (\\x00): remove it.``; ``what`` names the value ("The text" when only the field's
+    name is known, which the answer then carries)."""
+    return f"{what} holds a NUL character (\\x00): remove it."
+
+
+def require_no_nul(value: str, *, field: str, what: str) -> None:
+    """Services: raise ``ApplicationError`` naming ``field`` when the text ``value`` holds a
+    NUL character. PostgreSQL can store none in text and compare none in a query, and no
+    person types one; the request doors (``InputLimitsMiddleware``, ``JSONParser``) refuse
+    it already, this covers what arrives otherwise (an uploaded file, a command)."""
+    if "\x00" in value:
+        raise ApplicationError(nul_message(what), field=field)
+
+
 def _nul_fields(data) -> Iterator[str]:
     for name in data:
         if "\x00" in name or any("\x00" in value for value in data.getlist(name)):
@@ -196,8 +207,8 @@ class InputLimitsMiddleware:
         if not bad:
             return self.get_response(request)
         if request.path.startswith("/api/"):
-            return JsonResponse({name: [NUL_MESSAGE] for name in bad}, status=400)
-        message = f"{', '.join(bad)}: {NUL_MESSAGE}"
+            return JsonResponse({name: [nul_message()] for name in bad}, status=400)
+        message = f"{', '.join(bad)}: {nul_message()}"
         return render(request, "400.html", {"message": message}, status=400)
 
 
@@ -312,4 +323,4 @@ class JSONParser(parsers.JSONParser):
         kind, field = problem
         if kind == "depth":
             raise exceptions.ParseError(too_deep)
-        raise exceptions.ValidationError({field: [NUL_MESSAGE]})
+        raise exceptions.ValidationError({field: [nul_message()]})

@@ -19,8 +19,9 @@ def get_undelivered_notification_for_user(user, pk) -> Notification:
 
 
 def check_compliance_page(user) -> None:
-    """A page for compliance only (undelivered notifications): to everyone else it does
-    not exist (404)."""
+    """Pages and endpoints that exist for compliance only (undelivered notifications, the
+    customer search, a customer's footprint, every grant, the lawful bases): raise
+    ``Http404`` for anyone else, to whom they do not exist."""
     if not roles.is_compliance(user):
         raise Http404
 

@@ -6,6 +6,8 @@ owner of a ``DataAsset``; an administrator holds no business permission by being
 
 from django.contrib.auth.models import AnonymousUser
 
+from portal.errors import NotAllowed
+
 COMPLIANCE = "Compliance"
 LEGAL = "Legal"
 ROLE_GROUPS = (COMPLIANCE, LEGAL)
@@ -37,3 +39,10 @@ def is_legal(user) -> bool:
 
 def is_compliance_or_legal(user) -> bool:
     return bool(group_names(user) & set(ROLE_GROUPS))
+
+
+def require_compliance(actor, doing: str) -> None:
+    """Services: raise ``NotAllowed`` (a 403) ``Only a compliance officer can <doing>.``
+    unless ``actor`` is a member of Compliance (``None``, the system, is not)."""
+    if not is_compliance(actor):
+        raise NotAllowed(f"Only a compliance officer can {doing}.")

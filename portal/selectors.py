@@ -15,8 +15,8 @@ from django.db.models import F, Q, QuerySet
 
 from portal import roles
 from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values, security_event
-from portal.input_limits import start_of_day
 from portal.models import AuditChainHead, AuditEvent, Notification
+from portal.site_calendar import start_of_day
 
 
 def notification_list_for(user) -> QuerySet[Notification]:

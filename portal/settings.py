@@ -371,6 +371,14 @@ CONSENT_IMPORT_MAX_BYTES = env_int("CONSENT_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 # Hard time limit of one import job (seconds), in place of CELERY_TASK_TIME_LIMIT, which is
 # sized for short tasks; keep it below CELERY_VISIBILITY_TIMEOUT.
 CONSENT_IMPORT_TIME_LIMIT = env_int("CONSENT_IMPORT_TIME_LIMIT", 60 * 60)
+# A job still running this many seconds past the time limit (or still queued this long past
+# CELERY_VISIBILITY_TIMEOUT) has no live worker: the sweep marks it failed and empties its file.
+CONSENT_IMPORT_ABANDON_MARGIN = env_int("CONSENT_IMPORT_ABANDON_MARGIN", 10 * 60)
+CELERY_BEAT_SCHEDULE["consent-import-fail-abandoned-jobs"] = {
+    "task": "consent.tasks.fail_abandoned_consent_import_jobs",
+    "schedule": 5 * 60,
+    "options": {"expires": 5 * 60},
+}
 
 # --- External sharing ------------------------------------------------------------------
 

@@ -3,8 +3,10 @@ all or nothing, a bounded error report with the full list as a CSV download."""
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
@@ -234,3 +236,107 @@ def test_a_file_name_with_control_characters_is_stored_without_them(compliance_o
     assert (job.status, job.file_name) == ("done", "consents.csv")
     event = AuditEvent.objects.get(action="consent_import_job.create")
     assert event.detail["file"] == "consents.csv"
+
+
+# --- Jobs whose worker was killed ---------------------------------------------------------
+
+MARGIN = 600
+
+
+@pytest.fixture
+def stale_limits(settings):
+    settings.CONSENT_IMPORT_TIME_LIMIT = 3600
+    settings.CONSENT_IMPORT_ABANDON_MARGIN = MARGIN
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+
+
+def stranded_job(client, compliance_officer, django_capture_on_commit_callbacks, *, status):
+    """A background job whose task never ran to its end: left ``queued`` (message lost) or
+    ``running`` (worker killed by the hard time limit, which runs no code of ours)."""
+    ids = make_customers(200)
+    client.force_login(compliance_officer)
+    with django_capture_on_commit_callbacks():  # the task is never run
+        upload(client, big_csv(ids, 500))
+    job = ConsentImportJob.objects.get()
+    if status == "running":
+        ConsentImportJob.objects.filter(pk=job.pk).update(
+            status="running", started_at=job.created_at
+        )
+    job.refresh_from_db()
+    assert job.status == status and len(job.content) > 0
+    return job
+
+
+@pytest.mark.parametrize(
+    ("status", "limit"), [("running", 3600), ("queued", 7200)], ids=["running", "queued"]
+)
+def test_a_job_whose_worker_died_is_failed_by_the_sweep_and_its_file_emptied(
+    client,
+    compliance_officer,
+    threshold,
+    stale_limits,
+    django_capture_on_commit_callbacks,
+    status,
+    limit,
+):
+    from consent.tasks import fail_abandoned_consent_import_jobs
+
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False) as clock:
+        job = stranded_job(
+            client, compliance_officer, django_capture_on_commit_callbacks, status=status
+        )
+
+        clock.shift(timedelta(seconds=limit + MARGIN - 1))  # a slow job may still be alive
+        assert fail_abandoned_consent_import_jobs() == 0
+        job.refresh_from_db()
+        assert job.status == status and len(job.content) > 0
+
+        clock.shift(timedelta(seconds=2))
+        assert fail_abandoned_consent_import_jobs() == 1
+
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.content == b""  # the customer keys and evidence are not kept
+    assert "nothing was imported" in job.message
+    assert job.finished_at == datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(
+        seconds=limit + MARGIN + 1
+    )
+    finish = AuditEvent.objects.get(action="consent_import_job.finish")
+    assert finish.detail["status"] == "failed"
+    client.force_login(compliance_officer)  # the session of the upload has timed out
+    page = job_page(client, job)
+    assert "Failed: nothing imported" in page and 'http-equiv="refresh"' not in page
+    assert not ConsentRecord.objects.exists()
+    # Run again, the sweep finds nothing; a late delivery of the task imports nothing.
+    assert fail_abandoned_consent_import_jobs() == 0
+    assert import_jobs.import_job_run(job_id=job.pk).status == "failed"
+    assert not ConsentRecord.objects.exists()
+
+
+def test_the_job_page_shows_a_dead_job_as_failed_before_the_sweep_has_run(
+    client, compliance_officer, threshold, stale_limits, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False) as clock:
+        job = stranded_job(
+            client, compliance_officer, django_capture_on_commit_callbacks, status="running"
+        )
+        page = job_page(client, job)
+        assert "Running" in page and 'http-equiv="refresh"' in page
+
+        clock.shift(timedelta(seconds=3600 + MARGIN + 1))
+        client.force_login(compliance_officer)  # the session of the upload has timed out
+        page = job_page(client, job)
+        listing = client.get(reverse("consent:consent_import")).content.decode()
+
+    assert "Failed: nothing imported" in page and 'http-equiv="refresh"' not in page
+    assert "nothing was imported" in page
+    assert "Failed: nothing imported" in listing
+    # Viewing wrote nothing: the sweep does that, with its audit event.
+    job.refresh_from_db()
+    assert job.status == "running" and len(job.content) > 0
+    assert not AuditEvent.objects.filter(action="consent_import_job.finish").exists()
+
+
+def test_the_sweep_runs_on_beat(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["consent-import-fail-abandoned-jobs"]
+    assert entry["task"] == "consent.tasks.fail_abandoned_consent_import_jobs"

@@ -230,6 +230,26 @@ def test_compliance_records_what_an_asset_was_collected_for(
     assert last.history_change_reason == REASON[:100]
 
 
+def test_a_change_of_collection_purposes_is_one_history_row_with_its_reason(
+    client, compliance_officer, confidential_asset, email_marketing
+):
+    client.force_login(compliance_officer)
+    before = confidential_asset.history.count()
+
+    # One purpose taken away, one added: two many-to-many signals, one change.
+    response = post_purposes(client, confidential_asset, [EMAIL_MARKETING])
+
+    assert response.status_code == 302
+    rows = list(confidential_asset.history.order_by("-history_id")[:2])
+    assert confidential_asset.history.count() == before + 1
+    change = rows[0]
+    assert (change.history_type, change.history_user) == ("~", compliance_officer)
+    assert change.history_change_reason == REASON
+    assert [row.purpose.key for row in change.collected_for.all()] == [EMAIL_MARKETING]
+    # The row before it still shows the purposes as they were.
+    assert [row.purpose.key for row in rows[1].collected_for.all()] == ["essential.service"]
+
+
 @pytest.mark.parametrize(
     ("keys", "reason", "field", "message"),
     [

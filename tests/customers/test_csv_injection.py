@@ -108,6 +108,41 @@ def test_ordinary_values_and_negative_numbers_are_left_alone():
     assert rows_of(text) == [{"a": "Kari Nordmann", "b": "-12.5", "c": "7"}]
 
 
+def read_as_recipient(cell: str) -> str:
+    """The reading rule the README gives a recipient: a cell starting with ``'`` followed by
+    one of = + - @ % tab CR, or by ``\\|`` (a ``|`` written escaped): drop the ``'`` and
+    read every ``\\|`` in it as ``|``. Any other cell is the value as it is."""
+    if cell.startswith(("'=", "'+", "'-", "'@", "'%", "'\t", "'\r", "'\\|")):
+        return cell[1:].replace("\\|", "|")
+    return cell
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        SUM,
+        LINK,
+        PHONE,
+        "-1+2",
+        "=cmd|' /C calc'!A0",
+        "|pipe",
+        "%APPDATA%",
+        "\tcmd|x",
+        "\ra\\|b",  # a backslash before a pipe, after a carriage return
+        "=a\\|b",
+        "a|b",
+        "-12.5",
+        "Kari Nordmann",
+    ],
+)
+def test_a_recipient_gets_every_value_back_with_the_documented_reading_rule(value):
+    from portal.csv_export import csv_text
+
+    (row,) = rows_of(csv_text(["v"], [{"v": value}]))
+
+    assert read_as_recipient(row["v"]) == value
+
+
 def test_no_csv_is_written_outside_the_one_safe_writer():
     """A guard for code added later: the portal's apps write CSV only through
     ``portal.csv_export`` (the only module that may build a writer or a text/csv answer)."""

@@ -1,0 +1,57 @@
+"""The written reason a decision needs: one rule for services, one field for forms.
+
+A compliance decision (a classification, an asset's owner or collection purposes, a
+purpose's lawful basis, a data subject request's extension, an incident's handling) is
+taken with a reason of at least a sentence: it is kept in the object's history and the
+audit trail, where an auditor later reads why (GDPR Art. 5(2), accountability; Art. 30).
+The decisions of an approval chain ask less (``portal.approvals``), but the same way.
+"""
+
+from django import forms
+
+from portal.errors import ApplicationError
+
+# "At least a sentence" in characters: "Per DPA 12" passes, "ok" or "fixed" does not.
+MIN_REASON_LENGTH = 10
+REASON_MAX_LENGTH = 2000
+
+
+def reason_message(what: str = "the reason for this change", *, kept_in: str = "") -> str:
+    """``Give <what> (a sentence, at least 10 characters).``, or ending ``; it is kept in
+    <kept_in> and the audit trail.`` when ``kept_in`` names where."""
+    message = f"Give {what} (a sentence, at least {MIN_REASON_LENGTH} characters)"
+    if kept_in:
+        return f"{message}; it is kept in {kept_in} and the audit trail."
+    return f"{message}."
+
+
+def clean_reason(
+    text: str | None,
+    *,
+    field: str = "reason",
+    what: str = "the reason for this change",
+    kept_in: str = "",
+    minimum: int = MIN_REASON_LENGTH,
+    message: str = "",
+) -> str:
+    """The reason ``text`` stripped of surrounding white space (``None`` counts as "").
+
+    Raises ``ApplicationError`` naming ``field`` when it is shorter than ``minimum``
+    characters, with ``message`` or else ``reason_message(what, kept_in=kept_in)``. Pass
+    ``minimum`` and ``message`` for a written statement with its own rule (an identity
+    check, an approval decision)."""
+    text = (text or "").strip()
+    if len(text) < minimum:
+        raise ApplicationError(message or reason_message(what, kept_in=kept_in), field=field)
+    return text
+
+
+def reason_field(help_text: str, *, rows: int = 3) -> forms.CharField:
+    """The form field of a written reason: a text area of ``rows`` rows, at most
+    ``REASON_MAX_LENGTH`` characters; ``help_text`` says where it is kept. The minimum
+    length is the service's (``clean_reason``), so every door gives the same message."""
+    return forms.CharField(
+        widget=forms.Textarea(attrs={"rows": rows}),
+        max_length=REASON_MAX_LENGTH,
+        help_text=help_text,
+    )
