@@ -307,6 +307,15 @@ if NOTIFICATION_CLAIM_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
         "NOTIFICATION_CLAIM_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT, or a slow "
         "but live send could be claimed and sent a second time."
     )
+# A row the mail server accepted is marked sent at once; a failed write of that mark is
+# retried this many times (0.25 s doubling to 4 s: about 12 s for 6) before the task hands
+# the fact to its retry. A delivery interrupted by the database is retried at once, up to
+# NOTIFICATION_INTERRUPTED_RETRIES times (every 30 s at most: 50 cover about 25 minutes).
+NOTIFICATION_MARK_SENT_RETRIES = env_int("NOTIFICATION_MARK_SENT_RETRIES", 6)
+NOTIFICATION_INTERRUPTED_RETRIES = env_int("NOTIFICATION_INTERRUPTED_RETRIES", 50)
+# An alert about undelivered notifications is not repeated to an officer who has an unread
+# one younger than this (seconds): a thousand refused addresses are one alert, not forty.
+NOTIFICATION_UNDELIVERED_ALERT_INTERVAL = env_int("NOTIFICATION_UNDELIVERED_ALERT_INTERVAL", 3600)
 CELERY_BEAT_SCHEDULE["notification-outbox-sweep"] = {
     "task": "portal.tasks.sweep_notification_outbox",
     "schedule": NOTIFICATION_SWEEP_INTERVAL,
