@@ -412,6 +412,16 @@ CELERY_BEAT_SCHEDULE["dsr-retention-reminders"] = {
     "options": {"expires": 60 * 60},
 }
 
+# --- Idempotent creates -----------------------------------------------------------------
+
+# How long (seconds) an Idempotency-Key answers the first outcome of a create (the IETF
+# draft and Stripe: 24 hours); older keys are pruned daily.
+IDEMPOTENCY_KEY_TTL = env_int("IDEMPOTENCY_KEY_TTL", 24 * 60 * 60)
+CELERY_BEAT_SCHEDULE["idempotency-keys-prune"] = {
+    "task": "portal.tasks.prune_idempotency_keys",
+    "schedule": 24 * 60 * 60,
+}
+
 # --- Django REST framework -------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from portal.audit import audit_channel
+from portal.idempotency import idempotency_keys_prune
 from portal.notifications import (
     DeliveryInterrupted,
     notification_deliver,
@@ -120,3 +121,9 @@ def audit_anchor_daily() -> dict:
         "first_bad": result.verification.first_bad,
         "anchored_event": anchor.event_id if anchor else None,
     }
+
+
+@shared_task
+def prune_idempotency_keys() -> int:
+    """Beat job: delete Idempotency-Keys past their 24 hours (``idempotency_keys_prune``)."""
+    return idempotency_keys_prune()
