@@ -280,8 +280,22 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.3,
     "interval_max": 0.5,
 }
-# Scheduled jobs run by `celery -A portal beat`. Later issues add their entries here.
+# Scheduled jobs run by `celery -A portal beat`. Each entry is a job that computes what is
+# due from the database, so it may run late or twice (portal/scheduled_jobs.py): beat's
+# scheduler keeps a tick due when its publish fails, the worker records each job's last
+# success (ScheduledJobRun), and "scheduled-jobs-catch-up" queues any job that missed its
+# period. A new entry needs nothing else: it is recorded and caught up like the others.
+CELERY_BEAT_SCHEDULER = "portal.scheduled_jobs:CatchUpScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# How often the catch-up job looks (seconds), and how late past its period a job may be
+# before it is queued by the catch-up rather than waited for.
+SCHEDULED_JOBS_CATCH_UP_INTERVAL = env_int("SCHEDULED_JOBS_CATCH_UP_INTERVAL", 60)
+SCHEDULED_JOBS_CATCH_UP_GRACE = env_int("SCHEDULED_JOBS_CATCH_UP_GRACE", 60)
+CELERY_BEAT_SCHEDULE["scheduled-jobs-catch-up"] = {
+    "task": "portal.tasks.catch_up_scheduled_jobs",
+    "schedule": SCHEDULED_JOBS_CATCH_UP_INTERVAL,
+    "options": {"expires": SCHEDULED_JOBS_CATCH_UP_INTERVAL},
+}
 
 # --- Notifications ---------------------------------------------------------------------
 

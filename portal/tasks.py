@@ -16,6 +16,7 @@ from portal.notifications import (
     notification_deliver_abandon,
     notification_outbox_sweep,
 )
+from portal.scheduled_jobs import scheduled_jobs_catch_up
 from portal.services import audit_anchor_write
 
 logger = logging.getLogger(__name__)
@@ -127,3 +128,9 @@ def audit_anchor_daily() -> dict:
 def prune_idempotency_keys() -> int:
     """Beat job: delete Idempotency-Keys past their 24 hours (``idempotency_keys_prune``)."""
     return idempotency_keys_prune()
+
+
+@shared_task
+def catch_up_scheduled_jobs() -> list[str]:
+    """Beat job: queue every job that missed its period (``scheduled_jobs_catch_up``)."""
+    return scheduled_jobs_catch_up()
