@@ -7,7 +7,8 @@ Starts everything of its own on free ports of 127.0.0.1, never the shared servic
 PostgreSQL (initdb into a temporary directory, run as the ``postgres`` user when started as
 root), a Redis (no persistence), an SMTP sink (aiosmtpd), gunicorn (2 workers), a Celery
 worker and beat. ``--users`` simulated reporters together send one incident report every
-2 seconds through ``POST /api/incidents/``, each with an ``Idempotency-Key`` and up to 5
+2 seconds through ``POST /api/incidents/`` (and one reads ``GET /api/incidents/`` every 0.1 s,
+to measure the error windows finely), each with an ``Idempotency-Key`` and up to 5
 retries with the same key (1 s apart) on an error or no answer, as a careful client does.
 During the load it restarts PostgreSQL (``pg_ctl restart -m fast``), stops Redis for 5 s and
 starts it again (empty), and SIGKILLs the worker and starts a new one. Then it waits for the
@@ -101,6 +102,7 @@ class Load:
     def __init__(self, base: str, tokens: list[str], interval: float):
         self.base, self.tokens, self.interval = base, tokens, interval
         self.attempts: list[tuple[float, bool, str]] = []
+        self.probes: list[tuple[float, bool, str]] = []
         self.reports: list[dict] = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -123,6 +125,23 @@ class Load:
             return False, str(error.code), None
         except OSError as error:
             return False, type(error).__name__, None
+
+    def prober(self, token: str) -> None:
+        """A page read every 0.1 s, so the error window is measured to a tenth of a second
+        (the reports alone come every 2 s)."""
+        request = urllib.request.Request(
+            self.base + "/api/incidents/", headers={"Authorization": f"Token {token}"}
+        )
+        while not self.stop.wait(0.1):
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    ok, code = response.status == 200, str(response.status)
+            except urllib.error.HTTPError as error:
+                ok, code = False, str(error.code)
+            except OSError as error:
+                ok, code = False, type(error).__name__
+            with self.lock:
+                self.probes.append((time.monotonic(), ok, code))
 
     def reporter(self, number: int, token: str) -> None:
         sequence = 0
@@ -159,7 +178,7 @@ def error_windows(attempts, faults) -> list[str]:
             window = f"{max(failed) - min(failed):.2f} s ({len(failed)} failed: {dict(codes)})"
         else:
             window = "none"
-        lines.append(f"  {name:<28} error window {window}")
+        lines.append(f"    {name:<26} error window {window}")
     return lines
 
 
@@ -278,7 +297,7 @@ def main() -> int:
         threads = [
             threading.Thread(target=load.reporter, args=(i, token), daemon=True)
             for i, token in enumerate(tokens)
-        ]
+        ] + [threading.Thread(target=load.prober, args=(tokens[0],), daemon=True)]
         t0 = time.monotonic()
         for thread in threads:
             thread.start()
@@ -339,8 +358,11 @@ def main() -> int:
             "sent_at IS NULL AND claimed_at < now() - interval '5 seconds'"
         )[0][0]
 
-        print("\nError windows (first to last failed attempt after each fault):")
+        print("\nError windows (first to last failed request after each fault):")
+        print("  reports (POST, every 2 s):")
         print("\n".join(error_windows(load.attempts, faults)))
+        print("  reads (GET /api/incidents/, every 0.1 s):")
+        print("\n".join(error_windows(load.probes, faults)))
         print("\nRequests:")
         print(
             f"  reports sent {len(load.reports)}, answered 201 {len(ok)}, "

@@ -76,9 +76,7 @@ def fetch(url: str, **headers) -> tuple[int, dict, str]:
         return error.code, dict(error.headers), error.read().decode()
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/incidents/report/", "/incidents/mine/", "/customers/requests/"]
-)
+@pytest.mark.parametrize("path", ["/", "/incidents/report/", "/incidents/mine/", "/requests/"])
 def test_pages_answer_the_portal_503_page_while_the_database_is_stopped(
     gunicorn_without_database, path
 ):
