@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -43,6 +44,8 @@ from rest_framework.response import Response
 
 from portal.errors import ApplicationError
 from portal.models import IdempotencyKey
+
+T = TypeVar("T")
 
 HEADER = "Idempotency-Key"
 FORM_FIELD = "idempotency_key"
@@ -105,13 +108,15 @@ def _lock(user_id: int, key: str) -> bool:
 
 def run_once(*, user, key: str, request_hash: str, run: Callable[[], tuple[int, dict]]) -> Outcome:
     """Run ``run`` (which creates and returns ``(status, JSON-able body)``) once per
-    (``user``, ``key``) within ``IDEMPOTENCY_KEY_TTL``.
+    (``user``, ``key``) within ``IDEMPOTENCY_KEY_TTL``, in one transaction with the key.
 
     Out: the outcome of ``run``, or the stored one (``replayed``). Errors: ``KeyInUse``
-    (409), ``KeyReused`` (422: the key came with another ``request_hash``); whatever ``run``
-    raises propagates and nothing is stored (the transaction rolls back).
+    (409), ``KeyReused`` (422: the key came with another ``request_hash``); an
+    ``ApplicationError`` from ``run`` propagates after commit with nothing stored (see
+    ``atomic_keeping_refusals``); any other exception rolls everything back.
     """
-    with transaction.atomic():
+
+    def once() -> Outcome:
         if not _lock(user.pk, key):
             raise KeyInUse()
         fresh_since = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
@@ -133,6 +138,29 @@ def run_once(*, user, key: str, request_hash: str, run: Callable[[], tuple[int, 
             )
         return Outcome(answer_status, body, replayed=False)
 
+    return atomic_keeping_refusals(once)
+
+
+def atomic_keeping_refusals(run: Callable[[], T]) -> T:
+    """``run()`` in one transaction, except that a refusal (``ApplicationError``) commits
+    what was written before it and is then raised again.
+
+    Why: a service may record a refusal before raising it (the audit event of an access or
+    sharing request refused for lack of consent: compliance must see who asked for what),
+    writing outside its own atomic block precisely so that the record stays. Everything a
+    service writes inside its atomic block is rolled back by that block before the error
+    reaches here. Any other exception (a bug, the database) rolls the whole create back.
+    """
+    refusal = None
+    with transaction.atomic():
+        try:
+            result = run()
+        except ApplicationError as error:
+            refusal = error
+    if refusal is not None:
+        raise refusal
+    return result
+
 
 def request_hash(request) -> str:
     """SHA-256 of the method, the path and the parsed body (keys sorted), as hex."""
@@ -151,8 +179,7 @@ def idempotent_create(create):
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get(HEADER)
         if key is None:
-            with transaction.atomic():
-                return create(self, request, *args, **kwargs)
+            return atomic_keeping_refusals(lambda: create(self, request, *args, **kwargs))
         key = valid_key(key)
         answered = {}
 
@@ -209,8 +236,7 @@ def create_once(
         return status.HTTP_302_FOUND, {"location": url(obj)}
 
     if not key:
-        with transaction.atomic():
-            run()
+        atomic_keeping_refusals(run)
         return created["object"], url(created["object"])
     try:
         key = valid_key(key, field=FORM_FIELD)
