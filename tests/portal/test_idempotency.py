@@ -174,24 +174,3 @@ def test_a_refused_access_request_is_still_audited_with_or_without_a_key(
     assert not AccessRequest.objects.exists()
     assert AuditEvent.objects.filter(action="access_request.refused").count() == 1
     assert not IdempotencyKey.objects.exists()
-
-
-def test_a_refused_access_request_form_is_still_audited(client, requester, owner):
-    from portal.models import AuditEvent
-    from tests.factories import DataAssetFactory
-
-    legacy = DataAssetFactory(owner=owner, name="Legacy import", customers=3)
-    client.force_login(requester)
-    answer = client.post(
-        reverse("customers:request_create"),
-        {
-            "asset": legacy.pk,
-            "purpose": "marketing.communications.email",
-            "justification": JUSTIFICATION,
-            "level": "view",
-            "duration_days": 30,
-            "idempotency_key": "form-key-1",
-        },
-    )
-    assert answer.status_code == 400
-    assert AuditEvent.objects.filter(action="access_request.refused").count() == 1
