@@ -26,6 +26,7 @@ from customers.permissions import get_asset_for_user, get_customer_for_user
 from portal import roles
 from portal.api import CSVRenderer
 from portal.csv_export import csv_file_response
+from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 
 
 class CustomerConsentViewSet(viewsets.GenericViewSet):
@@ -51,7 +52,12 @@ class ConsentViewSet(viewsets.GenericViewSet):
 
     serializer_class = ConsentCreateSerializer
 
-    @extend_schema(request=ConsentCreateSerializer, responses={201: ConsentRecordSerializer})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=ConsentCreateSerializer,
+        responses={201: ConsentRecordSerializer},
+    )
+    @idempotent_create
     def create(self, request):
         if not roles.is_compliance(request.user):
             raise exceptions.PermissionDenied("Only a compliance officer can record consent.")
@@ -92,8 +98,11 @@ class SharingRequestViewSet(
         return SharingRequestSerializer(sharing_request, context={"request": self.request}).data
 
     @extend_schema(
-        request=SharingRequestCreateSerializer, responses={201: SharingRequestSerializer}
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=SharingRequestCreateSerializer,
+        responses={201: SharingRequestSerializer},
     )
+    @idempotent_create
     def create(self, request):
         body = SharingRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

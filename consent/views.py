@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from consent import import_jobs, services
@@ -46,6 +47,7 @@ from portal import roles
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
 from portal.errors import ApplicationError, NotAllowed
+from portal.idempotency import ALREADY_SENT, create_once
 from portal.models import ChainStatus, StepStatus
 from portal.permissions import check_compliance_page
 
@@ -242,21 +244,26 @@ def sharing_create(request):
     context = {"form": form, "coverage": None, "refusal": None}
     if form.is_valid():
         try:
-            sharing_request = services.sharing_request_create(
-                actor=request.user, **form.cleaned_data
+            sharing_request, url = create_once(
+                request,
+                lambda: services.sharing_request_create(actor=request.user, **form.cleaned_data),
+                url=lambda created: reverse("consent:sharing_detail", args=[created.pk]),
             )
         except CoverageRefusal as refusal:
             context["refusal"] = refusal
         except ApplicationError as error:
             _form_error(form, error)
         else:
-            messages.success(
-                request,
-                f"Sharing request sent: {sharing_request.eligible_at_request:,} of "
-                f"{sharing_request.total_at_request:,} customers may be shared. The owner, "
-                "compliance and legal decide; you are notified of each decision.",
-            )
-            return redirect("consent:sharing_detail", pk=sharing_request.pk)
+            if sharing_request is None:
+                messages.info(request, ALREADY_SENT)
+            else:
+                messages.success(
+                    request,
+                    f"Sharing request sent: {sharing_request.eligible_at_request:,} of "
+                    f"{sharing_request.total_at_request:,} customers may be shared. The "
+                    "owner, compliance and legal decide; you are notified of each decision.",
+                )
+            return redirect(url)
     return render(request, "consent/sharing_form.html", context, status=400)
 
 

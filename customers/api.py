@@ -51,6 +51,7 @@ from customers.serializers import (
 from portal import roles
 from portal.api import CSVRenderer
 from portal.csv_export import csv_response
+from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 from portal.input_limits import column_max
 from portal.permissions import check_compliance_page
 from portal.serializers import ReasonSerializer
@@ -134,7 +135,12 @@ class AccessRequestViewSet(
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=AccessRequestCreateSerializer, responses={201: AccessRequestSerializer})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=AccessRequestCreateSerializer,
+        responses={201: AccessRequestSerializer},
+    )
+    @idempotent_create
     def create(self, request):
         body = AccessRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -322,8 +328,11 @@ class SubjectRequestViewSet(
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        request=SubjectRequestCreateSerializer, responses={201: SubjectRequestSerializer}
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=SubjectRequestCreateSerializer,
+        responses={201: SubjectRequestSerializer},
     )
+    @idempotent_create
     def create(self, request):
         check_compliance_page(request.user)
         body = SubjectRequestCreateSerializer(data=request.data)

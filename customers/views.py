@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -58,6 +59,7 @@ from portal import roles
 from portal.approvals import waiting_chain_ids, why_not_decider
 from portal.csv_export import csv_response
 from portal.errors import ApplicationError, NotAllowed
+from portal.idempotency import ALREADY_SENT, create_once
 from portal.permissions import check_compliance_page
 
 PAGE_SIZE = 25
@@ -204,20 +206,27 @@ def request_create(request):
             context["coverage"] = cached_coverage_for(data["asset"], data["purpose"])
             return render(request, "customers/request_form.html", context)
         try:
-            access_request = services.access_request_create(actor=request.user, **data)
+            access_request, url = create_once(
+                request,
+                lambda: services.access_request_create(actor=request.user, **data),
+                url=lambda created: reverse("customers:request_detail", args=[created.pk]),
+            )
         except services.CoverageRefusal as refusal:
             context["refusal"] = refusal
             return render(request, "customers/request_form.html", context, status=400)
         except ApplicationError as error:
             form.add_error(error.field, error.message)
         else:
-            messages.success(
-                request,
-                f"Request sent: {access_request.eligible_at_request:,} of "
-                f"{access_request.total_at_request:,} customers eligible. "
-                "You will be notified of each decision.",
-            )
-            return redirect("customers:request_detail", pk=access_request.pk)
+            if access_request is None:
+                messages.info(request, ALREADY_SENT)
+            else:
+                messages.success(
+                    request,
+                    f"Request sent: {access_request.eligible_at_request:,} of "
+                    f"{access_request.total_at_request:,} customers eligible. "
+                    "You will be notified of each decision.",
+                )
+            return redirect(url)
     status = 400 if request.method == "POST" else 200
     return render(request, "customers/request_form.html", context, status=status)
 
@@ -480,16 +489,25 @@ def subject_request_create(request):
             form.add_error("customer", "Unknown customer.")
         else:
             try:
-                subject_request = services.subject_request_create(actor=request.user, **data)
+                subject_request, url = create_once(
+                    request,
+                    lambda: services.subject_request_create(actor=request.user, **data),
+                    url=lambda created: reverse(
+                        "customers:subject_request_detail", args=[created.pk]
+                    ),
+                )
             except ApplicationError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
-                messages.success(
-                    request,
-                    f"{subject_request.reference} registered; "
-                    f"due {subject_request.due_on:%d %b %Y}.",
-                )
-                return redirect("customers:subject_request_detail", pk=subject_request.pk)
+                if subject_request is None:
+                    messages.info(request, ALREADY_SENT)
+                else:
+                    messages.success(
+                        request,
+                        f"{subject_request.reference} registered; "
+                        f"due {subject_request.due_on:%d %b %Y}.",
+                    )
+                return redirect(url)
     status = 400 if request.method == "POST" else 200
     return render(request, "customers/subject_request_form.html", {"form": form}, status=status)
 

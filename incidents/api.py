@@ -21,6 +21,7 @@ from incidents.serializers import (
     NoteSerializer,
     RegimeApplySerializer,
 )
+from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 
 
 def incident_action(service, path: str, body_class=None):
@@ -91,7 +92,12 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def retrieve(self, request, pk=None):
         return self._answer(get_incident_for_user(request.user, pk))
 
-    @extend_schema(request=IncidentReportSerializer, responses={201: IncidentSerializer})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=IncidentReportSerializer,
+        responses={201: IncidentSerializer},
+    )
+    @idempotent_create
     def create(self, request):
         body = IncidentReportSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -38,6 +39,7 @@ from incidents.selectors import (
     with_clocks,
 )
 from portal.errors import ApplicationError
+from portal.idempotency import ALREADY_SENT, create_once
 
 PAGE_SIZE = 25
 
@@ -58,16 +60,23 @@ def report(request):
     form = IncidentReportForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            incident = services.incident_report(actor=request.user, **form.cleaned_data)
+            incident, url = create_once(
+                request,
+                lambda: services.incident_report(actor=request.user, **form.cleaned_data),
+                url=lambda incident: reverse("incidents:detail", args=[incident.pk]),
+            )
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.success(
-                request,
-                f"Thank you. Your report is {incident.reference}; Compliance and Legal have "
-                "been notified.",
-            )
-            return redirect("incidents:detail", pk=incident.pk)
+            if incident is None:
+                messages.info(request, ALREADY_SENT)
+            else:
+                messages.success(
+                    request,
+                    f"Thank you. Your report is {incident.reference}; Compliance and Legal "
+                    "have been notified.",
+                )
+            return redirect(url)
     status = 400 if request.method == "POST" else 200
     return render(request, "incidents/report.html", {"form": form}, status=status)
 

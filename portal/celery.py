@@ -7,9 +7,35 @@ settings), so the portal works on a bare machine; with it, a worker and beat tak
 import os
 
 from celery import Celery
+from celery.signals import task_failure, task_prerun, task_success
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# Every beat job records its runs (portal.scheduled_jobs): one hook for the jobs of every
+# app, so none can forget it.
+@task_prerun.connect
+def _scheduled_job_started(sender=None, **kwargs):
+    from portal.scheduled_jobs import scheduled_job_record
+
+    scheduled_job_record(task_name=sender.name, event="started")
+
+
+@task_success.connect
+def _scheduled_job_succeeded(sender=None, **kwargs):
+    from portal.scheduled_jobs import scheduled_job_record
+
+    scheduled_job_record(task_name=sender.name, event="succeeded")
+
+
+@task_failure.connect
+def _scheduled_job_failed(sender=None, exception=None, **kwargs):
+    from portal.scheduled_jobs import scheduled_job_record
+
+    scheduled_job_record(
+        task_name=sender.name, event="failed", error=f"{type(exception).__name__}: {exception}"
+    )

@@ -270,3 +270,42 @@ class ApprovalStep(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.position} ({self.role}) of {self.chain_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first outcome of a create sent with an ``Idempotency-Key`` (an API header or a
+    form's hidden field), written in the transaction that created the object: a client that
+    repeats the request after a lost answer gets this answer and nothing new is created.
+
+    ``request_hash``: SHA-256 of the method, path and body, so the same key with another body
+    is refused. Kept ``IDEMPOTENCY_KEY_TTL`` seconds (24 hours), then pruned by beat.
+    """
+
+    user = models.ForeignKey("portal.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+
+    def __str__(self):
+        return f"{self.key} ({self.response_status})"
+
+
+class ScheduledJobRun(models.Model):
+    """When a scheduled (beat) job last started and last succeeded: the job does everything
+    due since ``last_success_at``, and a job without success in twice its period is overdue
+    (``portal.scheduled_jobs``)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self):
+        return self.name

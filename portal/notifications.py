@@ -21,14 +21,22 @@ How a notification travels (an outbox):
    worker holding it died mid-send). Nothing stays pending while Redis, a worker and the
    SMTP server are up.
 
-Delivery is at least once: a worker killed between the SMTP server accepting a message and
-the row being marked sent leaves a claim that goes stale, and the row is sent again. That is
-at most one message per worker process in flight, and the copies share a Message-ID.
+Delivery is at least once, and a second copy needs two failures at once. A row the SMTP
+server accepted is marked sent at once; a database outage at that moment is waited out
+(``_mark_sent`` retries for about 12 s, holding the fact in memory), then the fact travels
+in the task's retry message. A database failure anywhere else mid-batch makes the task retry
+at once, releasing its claim first. A copy goes out again only when (a) the worker process
+dies (SIGKILL, OOM, power) between the server accepting a message and the row being marked,
+or (b) the database stays down past the in-task retries AND the broker cannot take the retry
+(or the retry never runs), so the claim goes stale after ``NOTIFICATION_CLAIM_TIMEOUT``.
+That is at most one message per worker process in (a), at most one batch in (b), and the
+copies share a Message-ID.
 """
 
 import logging
 import re
 import smtplib
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,7 +44,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -269,24 +277,130 @@ def _text(reply) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-def notification_deliver(*, notification_ids: list[int]) -> DeliveryReport:
+class DeliveryInterrupted(Exception):
+    """The database failed in the middle of a batch; the task retries at once with what it
+    knows, so no claim waits for its timeout and no accepted e-mail is sent again.
+
+    ``claimed_at``: the claim this call held (``None`` if it claimed nothing), released by
+    the retry before it claims again. ``sent_unrecorded``: rows the SMTP server accepted but
+    that could not be marked sent; the retry marks them sent and never sends them again.
+    ``pending``: every row of the batch not known to be finished (includes both).
+    """
+
+    def __init__(self, message: str, *, claimed_at, sent_unrecorded: list[int], pending):
+        super().__init__(message)
+        self.claimed_at = claimed_at
+        self.sent_unrecorded = sent_unrecorded
+        self.pending = pending
+
+
+def _mark_sent(ids: list[int]) -> None:
+    """Record that the SMTP server accepted these rows, retrying a failed database write
+    with backoff (``NOTIFICATION_MARK_SENT_RETRIES``) before giving up.
+
+    The fact lives only in this process's memory until the UPDATE commits: losing it means
+    sending the e-mail a second time, so a short database outage is waited out here. Raises
+    the last ``DatabaseError`` when every attempt failed.
+    """
+    delay = 0.25
+    for attempt in range(settings.NOTIFICATION_MARK_SENT_RETRIES + 1):
+        try:
+            Notification.objects.filter(pk__in=ids, sent_at__isnull=True).update(
+                sent_at=timezone.now(), claimed_at=None, last_error="", next_attempt_at=None
+            )
+            return
+        except DatabaseError:
+            if attempt == settings.NOTIFICATION_MARK_SENT_RETRIES:
+                raise
+            _reconnect()
+            time.sleep(delay)
+            delay = min(delay * 2, 4.0)
+
+
+def _reconnect() -> None:
+    """Drop a connection the server closed, so the next query opens a new one (outside a
+    transaction only: inside one, Django must see the error and roll back)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def notification_release(*, notification_ids: list[int], claimed_at: datetime) -> int:
+    """Give up the claim ``claimed_at`` on those of ``notification_ids`` still pending;
+    returns how many rows were released. Another worker's (later) claim is left alone."""
+    return Notification.objects.filter(
+        pk__in=notification_ids, claimed_at=claimed_at, sent_at__isnull=True
+    ).update(claimed_at=None)
+
+
+def notification_deliver_abandon(
+    *, notification_ids: list[int], sent_unrecorded: list[int], claimed_at: datetime | None
+) -> None:
+    """Record what an interrupted delivery knows when no retry will follow: the rows the
+    server accepted are marked sent, the rest of the claim is released for the sweep.
+    Raises ``DatabaseError`` when the database is still down."""
+    if sent_unrecorded:
+        _mark_sent(sent_unrecorded)
+    if claimed_at is not None:
+        notification_release(notification_ids=notification_ids, claimed_at=claimed_at)
+
+
+def notification_deliver(
+    *,
+    notification_ids: list[int],
+    sent_unrecorded: Iterable[int] = (),
+    earlier_claim: datetime | None = None,
+) -> DeliveryReport:
     """Send the e-mails of those rows that are pending and not held by another worker.
 
     Guarantees: one conditional UPDATE claims the rows, so exactly one worker holds each; a
     row with ``sent_at`` is never sent again; each claimed row is attempted (over one SMTP
-    connection) and marked sent right after the server accepts it, so a worker killed
-    mid-batch has at most one row sent but not marked (sent again once its claim is stale).
-    A failure releases that row's claim and records ``attempts``, ``last_error`` and
+    connection) and marked sent right after the server accepts it (that write is retried
+    through a short database outage, ``_mark_sent``), so a worker killed mid-batch has at
+    most one row sent but not marked (sent again once its claim is stale). An SMTP failure
+    releases that row's claim and records ``attempts``, ``last_error`` and
     ``next_attempt_at``; a permanent one (``delivery_error_is_permanent``) records
-    ``failed_at`` instead, and compliance is told once per call (``UNDELIVERED_KIND``). No
-    transaction around the send: claims must be visible to other workers at once, and an
-    SMTP conversation must not hold a transaction open.
+    ``failed_at`` instead, and compliance is told (``UNDELIVERED_KIND``, throttled). A
+    database failure (or any other) anywhere raises ``DeliveryInterrupted``: the caller
+    (the task) retries at once passing ``sent_unrecorded`` (marked sent first, never sent again) and
+    ``earlier_claim`` (released, then claimed afresh). No transaction around the send:
+    claims must be visible to other workers at once, and an SMTP conversation must not hold
+    a transaction open.
     """
     report = DeliveryReport()
-    claimed_at = timezone.now()
-    claimed = _claim(list(notification_ids), claimed_at)
-    if not claimed:
-        return report
+    ids = list(notification_ids)
+    unrecorded = [pk for pk in sent_unrecorded if pk in ids]
+    claimed_at = None
+    try:
+        if unrecorded:
+            _mark_sent(unrecorded)
+            report.sent += unrecorded
+            unrecorded = []
+        if earlier_claim is not None:
+            notification_release(notification_ids=ids, claimed_at=earlier_claim)
+        claimed_at = timezone.now()
+        claimed = _claim([pk for pk in ids if pk not in report.sent], claimed_at)
+        if claimed:
+            _send_claimed(claimed, claimed_at, report, unrecorded)
+        if report.failed_permanently:
+            _alert_compliance(report.failed_permanently)
+    except Exception as error:
+        # The database (or the worker's time limit, or a bug) failed after we may have
+        # claimed rows: hand the claim and the accepted-but-unrecorded rows to the caller.
+        _reconnect()
+        finished = set(report.sent) | set(report.failed_permanently)
+        finished |= {failure.notification_id for failure in report.failed}  # backoff kept
+        raise DeliveryInterrupted(
+            f"{type(error).__name__}: {error}",
+            claimed_at=claimed_at,
+            sent_unrecorded=list(unrecorded),
+            pending=[pk for pk in ids if pk not in finished or pk in unrecorded],
+        ) from error
+    return report
+
+
+def _send_claimed(claimed: list[int], claimed_at, report: DeliveryReport, unrecorded: list):
+    """Send the claimed rows; a row the server accepted but whose marking failed is put on
+    ``unrecorded`` before the database error propagates."""
     rows = Notification.objects.select_related("recipient").filter(pk__in=claimed).order_by("pk")
     smtp = get_connection()
     try:
@@ -308,15 +422,13 @@ def notification_deliver(*, notification_ids: list[int]) -> DeliveryReport:
                 else:
                     report.failed.append(_record_failure(notification, claimed_at, error))
                 continue
-            Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(
-                sent_at=timezone.now(), last_error="", next_attempt_at=None
-            )
+            # Accepted by the server: from here on, the row must never be sent again.
+            unrecorded.append(notification.pk)
+            _mark_sent([notification.pk])
+            unrecorded.remove(notification.pk)
             report.sent.append(notification.pk)
     finally:
         smtp.close()
-    if report.failed_permanently:
-        _alert_compliance(report.failed_permanently)
-    return report
 
 
 def _record_failure(notification: Notification, claimed_at, error: Exception) -> DeliveryFailed:
@@ -349,7 +461,10 @@ def _alert_compliance(failed_ids: list[int]) -> None:
     subject or body, since a failed notification may concern a confidential report (its
     reporter is told of its progress) and an e-mail is less protected than the portal.
     An alert about a failed alert is never raised: when compliance's own address is
-    refused, that would go on for ever; the failed alert still waits in their inbox.
+    refused, that would go on for ever; the failed alert still waits in their inbox. An
+    officer with an unread alert younger than ``NOTIFICATION_UNDELIVERED_ALERT_INTERVAL``
+    gets no new one (the page it links to lists every failure); the log line is always
+    written.
     """
     kinds = Counter(
         Notification.objects.filter(pk__in=failed_ids)
@@ -362,9 +477,20 @@ def _alert_compliance(failed_ids: list[int]) -> None:
     listed = ", ".join(f"{kind} ({number})" for kind, number in sorted(kinds.items()))
     # Also in the log, for an operator, and in case nobody holds the Compliance role.
     logger.error("%d notification(s) failed for good and will not be retried: %s", count, listed)
+    # One alert stands for every failure until it is read: a thousand refused addresses
+    # fail in forty batches, and forty identical alerts would bury the one that matters.
+    recent = timezone.now() - timedelta(seconds=settings.NOTIFICATION_UNDELIVERED_ALERT_INTERVAL)
+    alerted = set(
+        Notification.objects.filter(
+            kind=UNDELIVERED_KIND, read_at__isnull=True, created_at__gte=recent
+        ).values_list("recipient_id", flat=True)
+    )
+    officers = [user for user in role_members(roles.COMPLIANCE) if user.pk not in alerted]
+    if not officers:
+        return
     with transaction.atomic():
         notify(
-            users=role_members(roles.COMPLIANCE),
+            users=officers,
             kind=UNDELIVERED_KIND,
             subject=f"{count} notification e-mail(s) could not be delivered",
             body=(

@@ -280,8 +280,22 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.3,
     "interval_max": 0.5,
 }
-# Scheduled jobs run by `celery -A portal beat`. Later issues add their entries here.
+# Scheduled jobs run by `celery -A portal beat`. Each entry is a job that computes what is
+# due from the database, so it may run late or twice (portal/scheduled_jobs.py): beat's
+# scheduler keeps a tick due when its publish fails, the worker records each job's last
+# success (ScheduledJobRun), and "scheduled-jobs-catch-up" queues any job that missed its
+# period. A new entry needs nothing else: it is recorded and caught up like the others.
+CELERY_BEAT_SCHEDULER = "portal.scheduled_jobs:CatchUpScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# How often the catch-up job looks (seconds), and how late past its period a job may be
+# before it is queued by the catch-up rather than waited for.
+SCHEDULED_JOBS_CATCH_UP_INTERVAL = env_int("SCHEDULED_JOBS_CATCH_UP_INTERVAL", 60)
+SCHEDULED_JOBS_CATCH_UP_GRACE = env_int("SCHEDULED_JOBS_CATCH_UP_GRACE", 60)
+CELERY_BEAT_SCHEDULE["scheduled-jobs-catch-up"] = {
+    "task": "portal.tasks.catch_up_scheduled_jobs",
+    "schedule": SCHEDULED_JOBS_CATCH_UP_INTERVAL,
+    "options": {"expires": SCHEDULED_JOBS_CATCH_UP_INTERVAL},
+}
 
 # --- Notifications ---------------------------------------------------------------------
 
@@ -307,6 +321,15 @@ if NOTIFICATION_CLAIM_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
         "NOTIFICATION_CLAIM_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT, or a slow "
         "but live send could be claimed and sent a second time."
     )
+# A row the mail server accepted is marked sent at once; a failed write of that mark is
+# retried this many times (0.25 s doubling to 4 s: about 12 s for 6) before the task hands
+# the fact to its retry. A delivery interrupted by the database is retried at once, up to
+# NOTIFICATION_INTERRUPTED_RETRIES times (every 30 s at most: 50 cover about 25 minutes).
+NOTIFICATION_MARK_SENT_RETRIES = env_int("NOTIFICATION_MARK_SENT_RETRIES", 6)
+NOTIFICATION_INTERRUPTED_RETRIES = env_int("NOTIFICATION_INTERRUPTED_RETRIES", 50)
+# An alert about undelivered notifications is not repeated to an officer who has an unread
+# one younger than this (seconds): a thousand refused addresses are one alert, not forty.
+NOTIFICATION_UNDELIVERED_ALERT_INTERVAL = env_int("NOTIFICATION_UNDELIVERED_ALERT_INTERVAL", 3600)
 CELERY_BEAT_SCHEDULE["notification-outbox-sweep"] = {
     "task": "portal.tasks.sweep_notification_outbox",
     "schedule": NOTIFICATION_SWEEP_INTERVAL,
@@ -409,6 +432,16 @@ CELERY_BEAT_SCHEDULE["dsr-retention-reminders"] = {
     "task": "customers.tasks.remind_retention_owners",
     "schedule": 60 * 60,
     "options": {"expires": 60 * 60},
+}
+
+# --- Idempotent creates -----------------------------------------------------------------
+
+# How long (seconds) an Idempotency-Key answers the first outcome of a create (the IETF
+# draft and Stripe: 24 hours); older keys are pruned daily.
+IDEMPOTENCY_KEY_TTL = env_int("IDEMPOTENCY_KEY_TTL", 24 * 60 * 60)
+CELERY_BEAT_SCHEDULE["idempotency-keys-prune"] = {
+    "task": "portal.tasks.prune_idempotency_keys",
+    "schedule": 24 * 60 * 60,
 }
 
 # --- Django REST framework -------------------------------------------------------------

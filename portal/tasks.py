@@ -1,20 +1,31 @@
 """Celery tasks of the portal core. Thin: reload by id, bail out if done, call a service."""
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
+from celery.exceptions import Retry
 from django.conf import settings
 from django.utils import timezone
 
 from portal.audit import audit_channel
-from portal.notifications import notification_deliver, notification_outbox_sweep
+from portal.idempotency import idempotency_keys_prune
+from portal.notifications import (
+    DeliveryInterrupted,
+    notification_deliver,
+    notification_deliver_abandon,
+    notification_outbox_sweep,
+)
+from portal.scheduled_jobs import scheduled_jobs_catch_up
 from portal.services import audit_anchor_write
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=settings.NOTIFICATION_MAX_RETRIES)
-def deliver_notifications(self, ids: list[int]) -> int:
+def deliver_notifications(
+    self, ids: list[int], sent_unrecorded: list[int] | None = None, claim: str | None = None
+) -> int:
     """Send these notifications' e-mails, each at most once per claim (see
     ``notification_deliver``); returns how many failed.
 
@@ -23,8 +34,24 @@ def deliver_notifications(self, ids: list[int]) -> int:
     capped backoff. Rows sent meanwhile (by another worker) are skipped by the claim. Rows
     that failed for good (a 5xx refusal, a message that cannot be built) are not retried:
     the service marked them failed and told compliance.
+
+    A database failure mid-batch (``DeliveryInterrupted``) is retried at once, with a short
+    growing countdown (at most ``NOTIFICATION_INTERRUPTED_RETRIES`` times): the retry
+    carries the claim to release (``claim``, ISO 8601) and the rows the SMTP server already
+    accepted (``sent_unrecorded``, marked sent and never sent again). If even that retry
+    cannot be published (the broker is down too), the claim is released here if the
+    database answers; only when both are down does a claim wait for
+    ``NOTIFICATION_CLAIM_TIMEOUT``, and an accepted row then goes out a second time.
     """
-    failures = notification_deliver(notification_ids=ids).failed
+    try:
+        report = notification_deliver(
+            notification_ids=ids,
+            sent_unrecorded=sent_unrecorded or [],
+            earlier_claim=datetime.fromisoformat(claim) if claim else None,
+        )
+    except DeliveryInterrupted as interrupted:
+        return _retry_interrupted(self, interrupted)
+    failures = report.failed
     if not failures:
         return 0
     if self.request.is_eager or self.request.retries >= self.max_retries:
@@ -37,6 +64,44 @@ def deliver_notifications(self, ids: list[int]) -> int:
         countdown=max(0.0, (retry_at - timezone.now()).total_seconds()),
         exc=failures[0],
     )
+
+
+def _retry_interrupted(task, interrupted: DeliveryInterrupted) -> int:
+    claim = interrupted.claimed_at.isoformat() if interrupted.claimed_at else None
+    logger.warning(
+        "Delivery of %d notification(s) interrupted (%s); retrying at once.",
+        len(interrupted.pending),
+        interrupted,
+    )
+    if not task.request.is_eager:
+        try:
+            raise task.retry(
+                args=[interrupted.pending],
+                kwargs={"sent_unrecorded": interrupted.sent_unrecorded, "claim": claim},
+                countdown=min(2**task.request.retries, 30),
+                max_retries=settings.NOTIFICATION_INTERRUPTED_RETRIES,
+                exc=interrupted,
+            )
+        except Retry:
+            raise
+        except Exception as error:  # noqa: BLE001 - retry not published (broker down, or max)
+            logger.error("Could not schedule the retry (%s); releasing the claim.", error)
+    # No retry coming: record what we know now, so the sweep takes over at once.
+    try:
+        notification_deliver_abandon(
+            notification_ids=interrupted.pending,
+            sent_unrecorded=interrupted.sent_unrecorded,
+            claimed_at=interrupted.claimed_at,
+        )
+    except Exception as error:  # noqa: BLE001 - database down as well: the claim goes stale
+        logger.error(
+            "Could not release the claim on %d notification(s) (%s); they wait for the claim "
+            "timeout, and %d accepted e-mail(s) may be sent again.",
+            len(interrupted.pending),
+            error,
+            len(interrupted.sent_unrecorded),
+        )
+    return len(interrupted.pending)
 
 
 @shared_task
@@ -57,3 +122,15 @@ def audit_anchor_daily() -> dict:
         "first_bad": result.verification.first_bad,
         "anchored_event": anchor.event_id if anchor else None,
     }
+
+
+@shared_task
+def prune_idempotency_keys() -> int:
+    """Beat job: delete Idempotency-Keys past their 24 hours (``idempotency_keys_prune``)."""
+    return idempotency_keys_prune()
+
+
+@shared_task
+def catch_up_scheduled_jobs() -> list[str]:
+    """Beat job: queue every job that missed its period (``scheduled_jobs_catch_up``)."""
+    return scheduled_jobs_catch_up()

@@ -1,4 +1,5 @@
 import json
+import sys
 from base64 import b32encode
 
 import segno
@@ -7,8 +8,10 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -77,10 +80,51 @@ def bad_request(request, exception=None):
     return render(request, "400.html", status=400)
 
 
+# Seconds a client is asked to wait while the database is unreachable (RFC 9110 section
+# 10.2.3); a PostgreSQL restart or failover takes seconds.
+DATABASE_RETRY_AFTER = 30
+
+# The layout with nothing in it that needs a service: what is answered if even the static
+# files' manifest cannot be read.
+_BARE_ERROR_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>{title} · Compliance portal"
+    "</title><h1>{title}</h1><p>What you just sent may or may not have been saved; check "
+    "before sending it again. Please try again in a minute.</p><p><a href=/>Back to the "
+    "portal</a></p></html>"
+)
+
+
 def server_error(request):
+    """Django's ``handler500``: the answer to any uncaught exception, also one raised by a
+    middleware. Needs no database and no cache, since the failure may be theirs.
+
+    In: the request (only its path is read: ``request.user`` would query the database).
+    Out: 503 with ``Retry-After`` when the exception is the database being unreachable
+    (``OperationalError``, ``InterfaceError``: connection refused or dropped), else 500;
+    JSON under ``/api/``, else the page rendered without the request, so no context
+    processor (roles, unread count) runs; a template failure falls back to bare HTML.
+    """
+    error = sys.exc_info()[1]  # Django calls this inside its ``except`` block
+    unavailable = isinstance(error, OperationalError | InterfaceError)
+    status = 503 if unavailable else 500
     if _wants_json(request):
-        return JsonResponse({"detail": "Server error."}, status=500)
-    return render(request, "500.html", status=500)
+        detail = (
+            "The database is unreachable; try again shortly. A create sent with an "
+            "Idempotency-Key can be repeated safely."
+            if unavailable
+            else "Server error."
+        )
+        response = JsonResponse({"detail": detail}, status=status)
+    else:
+        try:
+            page = loader.render_to_string(f"{status}.html")
+        except Exception:  # noqa: BLE001 - the error page itself must never fail
+            title = "Temporarily unavailable" if unavailable else "Something went wrong"
+            page = _BARE_ERROR_PAGE.format(title=title)
+        response = HttpResponse(page, status=status)
+    if unavailable:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
 
 
 # --- Notifications inbox ---------------------------------------------------------------

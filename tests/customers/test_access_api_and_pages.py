@@ -9,7 +9,7 @@ from django.urls import reverse
 from consent.models import Purpose
 from consent.selectors import eligible_customers
 from customers.models import AccessRequest, DataAsset
-from portal.models import User
+from portal.models import AuditEvent, User
 from tests.customers.conftest import JUSTIFICATION, consent
 
 pytestmark = pytest.mark.django_db
@@ -194,6 +194,7 @@ def test_request_form_shows_refusal_and_alternatives(client, requester, owner, c
             "justification": JUSTIFICATION,
             "level": "view",
             "duration_days": 30,
+            "idempotency_key": "form-key-1",  # the create runs in one transaction with it
         },
     )
 
@@ -201,6 +202,8 @@ def test_request_form_shows_refusal_and_alternatives(client, requester, owner, c
     assert response.status_code == 400
     assert "None of the 5 customers in Old list agreed to" in page
     assert "Retail list" in page
+    # The refusal is audited although nothing is created (the transaction keeps it).
+    assert AuditEvent.objects.filter(action="access_request.refused").count() == 1
 
 
 def test_request_form_does_not_offer_or_accept_an_invisible_asset(client, outsider, owner):

@@ -84,3 +84,42 @@ class SmtpSink:
     def duplicates(self) -> int:
         """Copies beyond the first of any message (same Message-ID)."""
         return sum(n - 1 for n in Counter(self.message_ids()).values())
+
+
+class OwnRedis:
+    """A Redis server of the test's (or benchmark's) own on ``port``, never the shared one:
+    ``stop()`` and ``start()`` again simulate Redis going down and coming back. No
+    persistence: a restart starts empty, as a lost broker would."""
+
+    def __init__(self, port: int, directory):
+        self.port = port
+        self.directory = str(directory)
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def start(self) -> None:
+        import subprocess
+
+        subprocess.run(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--daemonize", "yes", "--dir", self.directory]
+            + ["--pidfile", f"{self.directory}/redis-{self.port}.pid"],
+            check=True,
+            capture_output=True,
+        )
+        wait_for(self.answers, timeout=10, what=f"Redis on port {self.port}")
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        import subprocess
+
+        subprocess.run(
+            ["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True
+        )
+        wait_for(lambda: not self.answers(), timeout=10, what=f"Redis {self.port} to stop")

@@ -337,3 +337,26 @@ def test_the_page_reads_a_fixed_number_of_queries_whatever_its_rows(
         page = client.get(reverse("notification_undelivered"))
 
     assert page.content.decode().count('id="undelivered-') == 30
+
+
+def test_a_thousand_refused_addresses_give_each_officer_one_alert_until_it_is_read(
+    compliance_officer, second_compliance_officer, smtp_sink, django_capture_on_commit_callbacks
+):
+    people = UserFactory.create_batch(60)
+    for person in people:
+        smtp_sink.refuse[person.email] = "550 5.1.1 No such user here"
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(users=people, kind="test", subject="Hello")  # three delivery batches of 25
+
+    assert Notification.objects.filter(kind="test", failed_at__isnull=False).count() == 60
+    assert Notification.objects.filter(kind=ALERT, recipient=compliance_officer).count() == 1
+    assert Notification.objects.filter(kind=ALERT, recipient=second_compliance_officer).count() == 1
+
+    # Once an officer has read the alert, the next failure tells that officer again.
+    Notification.objects.filter(kind=ALERT, recipient=compliance_officer).update(
+        read_at=timezone.now()
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(users=people[:1], kind="test", subject="Again")
+    assert Notification.objects.filter(kind=ALERT, recipient=compliance_officer).count() == 2
+    assert Notification.objects.filter(kind=ALERT, recipient=second_compliance_officer).count() == 1
