@@ -11,11 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from portal.audit import audit_record, compute_hash
+from portal.audit import compute_hash
 from portal.models import AuditEvent
+from tests.portal.audit_tampering import TABLE, skip_an_id, tamper, write_events
 
-TABLE = AuditEvent._meta.db_table
-TRIGGER = "portal_auditevent_append_only"
 URL = "/api/audit/verify/"
 
 
@@ -23,39 +22,6 @@ def events_up_to(event_id: int) -> int:
     """How many events a walk checks to reach ``event_id`` (the cast's own role changes
     are audited too)."""
     return AuditEvent.objects.filter(pk__lte=event_id).count()
-
-
-def write_events(count: int) -> list[AuditEvent]:
-    return [
-        audit_record(actor=None, action="records.view", detail={"n": n, "rows": 10})
-        for n in range(count)
-    ]
-
-
-def raw_sql(sql: str, params=()) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def tamper(sql: str, params=()) -> None:
-    """Run ``sql`` against the audit table past the append-only trigger, if there is one."""
-    if connection.vendor != "postgresql":
-        raw_sql(sql, params)
-        return
-    # ALTER TABLE refuses pending deferred foreign-key checks: run them now.
-    raw_sql("SET CONSTRAINTS ALL IMMEDIATE")
-    raw_sql(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
-    raw_sql(sql, params)
-    raw_sql(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
-    raw_sql("SET CONSTRAINTS ALL DEFERRED")
-
-
-def skip_one_id() -> None:
-    """Leave a gap in the ids, as a rolled-back transaction does on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        raw_sql(f"SELECT nextval(pg_get_serial_sequence('{TABLE}', 'id'))")
-    else:
-        raw_sql("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = %s", [TABLE])
 
 
 def verify_by_api(client, user) -> dict:
@@ -120,7 +86,7 @@ def test_an_event_inserted_mid_chain_is_named_by_the_api_and_the_command(
     api_client, compliance_officer
 ):
     events = write_events(4)
-    skip_one_id()
+    skip_an_id()
     events += write_events(4)
     gap = events[3].pk + 1
     assert events[4].pk == gap + 1
