@@ -65,10 +65,25 @@ ALLOWED_UPDATES = {
     ),
     # Notification delivery bookkeeping: the notification row itself is the record of its
     # delivery, and a claim must be one conditional statement.
-    ("portal/notifications.py", "notification_deliver"): (
+    ("portal/notifications.py", "_mark_sent"): (
         "portal.Notification",
-        {"sent_at", "last_error", "next_attempt_at"},
-        "marker: delivery bookkeeping of the notification row",
+        {"sent_at", "claimed_at", "last_error", "next_attempt_at"},
+        "marker: delivery bookkeeping of the notification row (the server accepted it)",
+    ),
+    ("portal/notifications.py", "_send_claimed"): (
+        "portal.Notification",
+        {"sent_at", "last_error"},
+        "marker: delivery bookkeeping of a row with no e-mail address (the inbox delivers it)",
+    ),
+    ("portal/notifications.py", "notification_release"): (
+        "portal.Notification",
+        {"claimed_at"},
+        "marker: a worker's claim released after an interrupted batch",
+    ),
+    ("portal/scheduled_jobs.py", "scheduled_job_record"): (
+        "portal.ScheduledJobRun",
+        {None},  # ``**fields``: last_started_at, last_success_at or last_error, by event
+        "not history-tracked: a scheduled job's last start, success and error",
     ),
     ("portal/notifications.py", "_record_failure"): (
         "portal.Notification",
