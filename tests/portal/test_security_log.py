@@ -14,7 +14,7 @@ from portal.audit import audit_record, security_event
 from portal.models import AuditEvent
 from portal.selectors import verify_audit
 from tests.factories import DataAssetFactory
-from tests.portal.test_audit_integrity import without_trigger
+from tests.portal.audit_tampering import without_trigger
 
 SECRET_PASSWORD = "Zebra-Tulip-7781-secret"
 SECRET_CODE = "918273"
