@@ -85,3 +85,29 @@ def test_nobody_but_compliance_finds_the_page_or_changes_a_basis(
         assert client.get(reverse("consent:purposes")).status_code == 404
         assert post(client).status_code == 404
     assert Purpose.objects.get(key=KEY).lawful_basis == "consent"
+
+
+def test_the_purposes_page_reads_a_fixed_number_of_queries_however_long_its_history(
+    client, compliance_officer, django_assert_max_num_queries
+):
+    """Each change's row names who made it: that must come with the row, not one query per
+    row, so the page's cost does not grow with its history."""
+    client.force_login(compliance_officer)
+    bases = ["legitimate_interest", "consent"]
+
+    def queries_for_the_page() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("consent:purposes")).status_code == 200
+        return len(captured)
+
+    assert post(client, basis=bases[0]).status_code == 302
+    few = queries_for_the_page()
+    for number in range(1, 9):
+        assert post(client, basis=bases[number % 2]).status_code == 302
+    page = client.get(reverse("consent:purposes")).content.decode()
+    assert page.count(str(compliance_officer)) >= 9  # every change names its author
+    with django_assert_max_num_queries(few):
+        client.get(reverse("consent:purposes"))
