@@ -10,6 +10,7 @@ from consent.models import (
     TransferSafeguard,
 )
 from customers.selectors import asset_list_for
+from portal.input_limits import as_id
 from portal.reasons import reason_field
 
 
@@ -128,7 +129,7 @@ class SharingRequestForm(forms.Form):
         assets = asset_list_for(user).order_by("name")
         self.fields["asset"].queryset = assets
         chosen = self.data.get("asset") or self.initial.get("asset")
-        asset = assets.filter(pk=chosen).first() if str(chosen or "").isdigit() else None
+        asset = assets.filter(pk=as_id(chosen)).first() if as_id(chosen) is not None else None
         if asset is None:
             self.fields["categories"].queryset = DataCategory.objects.none()
             self.fields[

@@ -53,10 +53,10 @@ from portal import approvals, roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
-from portal.input_limits import require_ahead, require_no_nul, require_visible_text
+from portal.input_limits import as_id, require_ahead, require_no_nul, require_visible_text
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
-from portal.site_calendar import add_calendar_days
+from portal.site_calendar import add_calendar_days, utc_text
 
 EVIDENCE_MAX = ConsentRecord._meta.get_field("evidence").max_length
 NOTICE_VERSION_MAX = ConsentRecord._meta.get_field("notice_version").max_length
@@ -364,8 +364,8 @@ def _customers_for(batch: list[_Row]) -> tuple[dict[int, int], dict[str, list[in
     ids, emails = set(), set()
     for row in batch:
         text = row.values.get("customer") or ""
-        if text.isdigit():
-            ids.add(int(text))
+        if as_id(text) is not None:
+            ids.add(as_id(text))
         elif text and "\x00" not in text:  # the row is rejected; PostgreSQL can't compare it
             emails.add(text)
     known_ids = {pk: pk for pk in Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)}
@@ -389,8 +389,8 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
     customer_text = values.get("customer") or ""
     if not customer_text:
         raise ApplicationError("No customer given.")
-    if customer_text.isdigit():
-        customer_id = known_ids.get(int(customer_text))
+    if as_id(customer_text) is not None:
+        customer_id = known_ids.get(as_id(customer_text))
     else:
         matches = by_email.get(normalise_email(customer_text), [])
         if len(matches) > 1:
@@ -911,7 +911,7 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor) -> Sharing
         subject=f"Sharing package ready: {sharing_request.asset.name}",
         body=(
             f"The package for {sharing_request.recipient} holds {package.row_count:,} "
-            f"customers. Download it before {package.expires_at:%d %b %Y %H:%M} UTC; then it "
+            f"customers. Download it before {utc_text(package.expires_at)}; then it "
             f"is deleted. Send it only to {sharing_request.recipient} under "
             f"{sharing_request.agreement_reference}."
         ),
@@ -961,7 +961,7 @@ def sharing_package_download(*, sharing_request: SharingRequest, actor) -> Packa
         )
     if not package.is_available():
         raise PackageGone(
-            f"This package expired on {package.expires_at:%d %b %Y %H:%M} UTC: packages are "
+            f"This package expired on {utc_text(package.expires_at)}: packages are "
             f"kept for {PACKAGE_DAYS} days."
         )
     if shared.agreement_end < timezone.localdate():

@@ -48,6 +48,7 @@ from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
 from portal.errors import ApplicationError, NotAllowed
 from portal.idempotency import ALREADY_SENT, create_once
+from portal.input_limits import as_id
 from portal.models import ChainStatus, StepStatus
 from portal.permissions import check_compliance_page
 
@@ -228,7 +229,7 @@ def _checked_form(request) -> tuple[SharingRequestForm, object]:
     form = SharingRequestForm(initial=initial, user=request.user)
     asset_id, key = initial.get("asset", ""), initial.get("purpose", "")
     assets = form.fields["asset"].queryset
-    asset = assets.filter(pk=asset_id).first() if asset_id.isdigit() else None
+    asset = assets.filter(pk=as_id(asset_id)).first() if as_id(asset_id) is not None else None
     purpose = active_purpose_for_key(key)
     coverage = sharing_coverage(asset, purpose) if asset and purpose else None
     return form, coverage

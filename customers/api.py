@@ -52,7 +52,7 @@ from portal import roles
 from portal.api import CSVRenderer
 from portal.csv_export import csv_response
 from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
-from portal.input_limits import column_max
+from portal.input_limits import as_id, column_max
 from portal.permissions import check_compliance_page
 from portal.serializers import ReasonSerializer
 
@@ -200,9 +200,10 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                     continue
                 # A foreign key's lookup is not guarded against overflow as a primary key's
                 # is: an id beyond the column would be a server error.
-                if not value.isdigit() or int(value) > column_max(AccessGrant, name):
+                wanted = as_id(value)
+                if wanted is None or wanted > column_max(AccessGrant, name):
                     raise exceptions.ValidationError({name: ["Give an id (a whole number)."]})
-                grants = grants.filter(**{f"{name}_id": int(value)})
+                grants = grants.filter(**{f"{name}_id": wanted})
         else:
             grants = grants.filter(user=self.request.user)
         return grants.order_by("-created_at", "-id")

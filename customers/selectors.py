@@ -22,6 +22,7 @@ from customers.models import (
 )
 from portal import roles
 from portal.approvals import InChainOrder, steps_with_deciders, waiting_chain_ids
+from portal.input_limits import as_id
 
 
 def asset_list_for(user) -> QuerySet[DataAsset]:
@@ -358,8 +359,8 @@ def customer_search(user, q: str = "") -> QuerySet[Customer]:
     q = (q or "").strip()
     if q:
         condition = Q(name__icontains=q) | Q(email__icontains=normalise_email(q))
-        if q.isdigit():
-            condition |= Q(pk=int(q))
+        if as_id(q) is not None:
+            condition |= Q(pk=as_id(q))
         customers = customers.filter(condition)
     return customers.order_by("name", "id")
 
@@ -575,7 +576,7 @@ def customer_footprint(
                 "by": event.actor_label,
                 "asset_id": event.asset_id,
                 "asset_name": by_asset[event.asset_id][0].asset.name,
-                "grant_id": int(event.target_id) if event.target_id.isdigit() else None,
+                "grant_id": as_id(event.target_id),
                 "purpose": event.detail.get("purpose", ""),
                 "rows": event.detail.get("rows"),
                 "included": included,

@@ -60,7 +60,9 @@ from portal.approvals import waiting_chain_ids, why_not_decider
 from portal.csv_export import csv_response
 from portal.errors import ApplicationError, NotAllowed
 from portal.idempotency import ALREADY_SENT, create_once
+from portal.input_limits import as_id
 from portal.permissions import check_compliance_page
+from portal.security import local_url
 
 PAGE_SIZE = 25
 
@@ -195,7 +197,7 @@ def asset_collected_for(request, pk):
 @login_required
 def request_create(request):
     initial = {}
-    if request.GET.get("asset", "").isdigit():
+    if as_id(request.GET.get("asset")) is not None:
         initial["asset"] = request.GET["asset"]
     form = AccessRequestForm(request.POST or None, user=request.user, initial=initial)
     context = {"form": form, "coverage": None, "refusal": None}
@@ -391,15 +393,7 @@ def grant_revoke(request, pk):
             messages.error(request, error.message)
         else:
             messages.success(request, f"Access of {grant.user} to {grant.asset} revoked.")
-    return redirect(request.POST.get("next") if _safe_next(request) else "customers:grant_list")
-
-
-def _safe_next(request) -> bool:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    return url_has_allowed_host_and_scheme(
-        request.POST.get("next"), allowed_hosts={request.get_host()}
-    )
+    return redirect(local_url(request, request.POST.get("next"), default="customers:grant_list"))
 
 
 @login_required

@@ -146,6 +146,24 @@ def column_max(model, field_name: str) -> int:
     return column_range(model, field_name)[1]
 
 
+# The largest id a PostgreSQL bigint holds: 19 digits at most.
+_ID_MAX = 2**63 - 1
+
+
+def as_id(text) -> int | None:
+    """``text`` (a query parameter, a form value, a CSV cell) as a row id, or ``None``.
+
+    Only ASCII digits count: ``str.isdigit`` also accepts "²" or Arabic-Indic digits,
+    which ``int()`` and the database then refuse with a server error; and a number beyond a
+    bigint is no row. Callers treat ``None`` as "no such id".
+    """
+    text = str(text or "")
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= _ID_MAX else None
+
+
 def require_in_column(value: int, *, model, field: str, what: str) -> None:
     """Services: raise ``ApplicationError`` naming ``field`` when ``value`` does not fit the
     column."""

@@ -204,3 +204,26 @@ class AddressLimitAxesHandler(AxesDatabaseHandler):
             request.portal_address_locked = True
             return max(failures, get_failure_limit(request, credentials))
         return failures
+
+
+def local_url(request, target: str | None, *, default: str) -> str:
+    """``target`` if it is a path on this site, else ``reverse(default)``.
+
+    For the ``next`` a form or a link carries: only a path (``/...``, not ``//host``) that
+    Django's ``url_has_allowed_host_and_scheme`` accepts is followed, so neither another
+    site (an open redirect) nor a bare word, which ``redirect()`` would try to reverse as a
+    view name and fail on with a server error, gets through.
+    """
+    from django.urls import reverse
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = target or ""
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return target
+    return reverse(default)

@@ -25,6 +25,7 @@ from portal.audit import HASHED_FIELDS, security_event
 from portal.csv_export import csv_response
 from portal.errors import ApplicationError
 from portal.forms import AuditFilterForm, OTPTokenForm
+from portal.input_limits import as_id
 from portal.notifications import (
     notification_mark_all_read,
     notification_mark_read,
@@ -37,6 +38,7 @@ from portal.permissions import (
     get_notification_for_user,
     get_undelivered_notification_for_user,
 )
+from portal.security import local_url
 from portal.selectors import (
     audit_event_list_for,
     notification_list_for,
@@ -196,7 +198,7 @@ def notification_retry_view(request, pk):
 def _inbox_return(request) -> str:
     """Back to the inbox page the form was on (only a page number is taken from the form)."""
     page = request.POST.get("page", "")
-    return reverse("notification_list") + (f"?page={page}" if page.isdigit() else "")
+    return reverse("notification_list") + (f"?page={page}" if as_id(page) is not None else "")
 
 
 # --- Audit log (compliance only; 404 for everyone else) ----------------------------------
@@ -250,12 +252,7 @@ def _csv_rows(events):
 
 def _next_url(request) -> str:
     """Where to go after verification: ``next`` if it is on this site, else the home page."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("home")
+    return local_url(request, request.POST.get("next") or request.GET.get("next"), default="home")
 
 
 def _confirmed_device(user):

@@ -424,3 +424,27 @@ def test_a_holder_filter_that_is_not_understood_says_so_and_shows_every_grant(
     assert page.status_code == 200
     assert "These filters were not understood, so every grant is shown" in page.content.decode()
     assert [g.pk for g in page.context["page"]] == [grant.pk]
+
+
+@pytest.mark.parametrize(
+    ("next_url", "lands_on"),
+    [
+        ("/assets/", "/assets/"),
+        ("grant_list", None),  # a bare word: redirect() would try it as a view name
+        ("\u00b2", None),
+        ("//evil.example/", None),
+        ("https://evil.example/", None),
+    ],
+)
+def test_revoking_goes_back_only_to_a_path_on_this_site(client, owner, grant, next_url, lands_on):
+    client.force_login(owner)
+
+    response = client.post(
+        reverse("customers:grant_revoke", args=[grant.pk]),
+        {"reason": "Campaign cancelled by management.", "next": next_url},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == (lands_on or reverse("customers:grant_list"))
+    grant.refresh_from_db()
+    assert grant.status == "revoked"

@@ -120,7 +120,7 @@ HOSTILE_BY_TYPE = {
         "9999-12-31T23:59:59-12:00",
     ],
     "integer": [2147483653, 1e25, 10**25, -(2**63) - 1],
-    "string": ["x\x00y"],
+    "string": ["x\x00y", "\u00b2"],  # NUL; a digit str.isdigit() accepts, int() refuses
 }
 BENIGN_TEXT = "Hostile values: one sentence, long enough for any reason field."
 DEEP_JSON = "[" * 5000 + "]" * 5000

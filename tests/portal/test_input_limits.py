@@ -225,7 +225,9 @@ def test_a_nul_in_a_form_is_a_400_naming_the_field(client, requester):
     )
 
     assert response.status_code == 400
-    assert b"description" in response.content
+    assert "description" in response.content.decode() and "NUL character" in (
+        response.content.decode()
+    )
     assert not Incident.objects.exists()
 
 
@@ -290,7 +292,7 @@ def test_an_agreement_ending_in_9999_is_refused_naming_it(requester, owner):
 
     asset = DataAssetFactory(owner=owner, customers=2, categories=["user.contact.email"])
 
-    with pytest.raises(ApplicationError) as refusal:
+    with pytest.raises(ApplicationError, match="must be between") as refusal:
         share(requester, asset, agreement_end=date(9999, 12, 31))
 
     assert refusal.value.field == "agreement_end"
@@ -301,7 +303,7 @@ def test_an_agreement_ending_in_9999_is_refused_naming_it(requester, owner):
 def test_a_retention_date_in_9999_is_refused_naming_it(owner, asset):
     from customers.services import asset_retention_extend
 
-    with pytest.raises(ApplicationError) as refusal:
+    with pytest.raises(ApplicationError, match="must be between") as refusal:
         asset_retention_extend(
             actor=owner, asset=asset, retention_date=date(9999, 12, 31), reason="Kept longer."
         )
@@ -344,3 +346,28 @@ def test_an_incident_stored_with_a_discovery_in_year_1_still_shows_its_page(
         client.force_login(person)
         assert client.get(reverse("incidents:detail", args=[incident.pk])).status_code == 200
         assert client.get(f"/api/incidents/{incident.pk}/").status_code == 200
+
+
+# --- Ids: ASCII digits only ------------------------------------------------------------------
+
+
+def test_an_id_in_superscript_digits_is_a_400_naming_the_filter(api_client, compliance_officer):
+    """``str.isdigit`` accepts "²", which ``int()`` refuses: ids go through ``as_id``."""
+    api_client.force_authenticate(compliance_officer)
+    for name in ("asset", "user"):
+        response = api_client.get("/api/grants/", {name: "\u00b2"})
+        assert response.status_code == 400, response.content
+        assert name in response.json()
+
+
+def test_a_consent_import_row_with_a_superscript_customer_id_is_a_row_error(db):
+    import io
+
+    from consent import services
+    from consent.models import ConsentRecord
+
+    text = "customer,purpose,status,effective_at\n\u00b2,marketing,granted,2024-01-05\n"
+    with pytest.raises(services.ImportRejected) as rejected:
+        services.consent_import(actor=None, file=io.BytesIO(text.encode()), name="c.csv")
+    assert [line for line, _ in rejected.value.report.errors] == [2]
+    assert ConsentRecord.objects.count() == 0

@@ -734,6 +734,8 @@ HOSTILE = {
     "number-beyond-integer": {"integer": 2147483653},
     "number-1e25": {"integer": 1e25},
     "number-beyond-64-bits": {"integer": 10**25},
+    # A digit str.isdigit() accepts and int() refuses: an id typed in superscript.
+    "digit-not-ascii": {"any": "\u00b2"},
 }
 BENIGN_TEXT = "A hostile-input sweep: one sentence, long enough for any reason field."
 DEEP_JSON = "[" * 5000 + "]" * 5000
