@@ -14,6 +14,7 @@ from customers.selectors import (
     with_catalogue_details,
 )
 from portal.permissions import check_compliance_page
+from portal.site_calendar import utc_text
 
 
 def get_asset_for_user(user, pk) -> DataAsset:
@@ -50,7 +51,7 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
     if grant.revoked_at:
         raise PermissionDenied(f"This grant was revoked on {grant.revoked_at:%d %b %Y}.")
     if not grant.is_active():
-        raise PermissionDenied(f"This grant expired on {grant.expires_at:%d %b %Y %H:%M} UTC.")
+        raise PermissionDenied(f"This grant expired on {utc_text(grant.expires_at)}.")
     if export and grant.level != AccessLevel.EXPORT:
         raise PermissionDenied("This grant allows viewing only, not exporting.")
     codename = "export_records" if export else "view_records"

@@ -57,7 +57,7 @@ from portal.input_limits import (
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
 from portal.reasons import clean_reason
-from portal.site_calendar import add_calendar_days
+from portal.site_calendar import add_calendar_days, utc_text
 
 
 @transaction.atomic
@@ -374,7 +374,7 @@ def grant_create(*, access_request: AccessRequest, actor) -> AccessGrant:
         subject=f"Access granted: {grant.asset.name}",
         body=(
             f"You may use {grant.asset.name} for {grant.purpose.key} until "
-            f"{grant.expires_at:%d %b %Y %H:%M} UTC. Only customers who are eligible for this "
+            f"{utc_text(grant.expires_at)}. Only customers who are eligible for this "
             "purpose at the moment you read are shown."
         ),
         link=reverse("customers:grant_records", args=[grant.pk]),
