@@ -25,6 +25,7 @@ from portal import roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text
 from portal.errors import ApplicationError
+from portal.history import save_with_history
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,7 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
         rows_total=services.consent_import_count_rows(content),
     )
     with transaction.atomic():
-        job._history_user = actor
-        job.save()
+        save_with_history(job, actor=actor, reason="Uploaded for import.")
         audit_record(
             actor=actor,
             action="consent_import_job.create",
@@ -112,8 +112,12 @@ def import_job_run(*, job_id: int) -> ConsentImportJob | None:
             return job or ConsentImportJob.objects.filter(pk=job_id).first()
         job.status = ImportJobStatus.RUNNING
         job.started_at = timezone.now()
-        job._history_user = job.created_by
-        job.save(update_fields=["status", "started_at"])
+        save_with_history(
+            job,
+            actor=job.created_by,
+            reason="Import started.",
+            update_fields=["status", "started_at"],
+        )
     try:
         with transaction.atomic():
             locked = (
@@ -159,8 +163,7 @@ def _finish(job: ConsentImportJob, status: str, report: services.ImportReport) -
     job.error_count = len(report.errors)
     job.content = b""
     job.finished_at = timezone.now()
-    job._history_user = job.created_by
-    job.save()
+    save_with_history(job, actor=job.created_by, reason=f"Import {job.status}.")
     _audit_finish(job)
 
 
@@ -181,8 +184,7 @@ def _fail(
         job.message = message[:500]
         job.content = b""
         job.finished_at = timezone.now()
-        job._history_user = job.created_by
-        job.save()
+        save_with_history(job, actor=job.created_by, reason=job.message)
         _audit_finish(job)
         return job
 
