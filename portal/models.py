@@ -172,6 +172,11 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} to {self.recipient_id}: {self.subject}"
 
+    @property
+    def can_retry(self) -> bool:
+        """Failed for good and never sent: what ``notification_retry`` sends again."""
+        return self.failed_at is not None and self.sent_at is None
+
 
 class ApprovalRole(models.TextChoices):
     OWNER = "owner", "Data owner"

@@ -516,7 +516,7 @@ def notification_retry(*, actor, notification: Notification) -> Notification:
     if not roles.is_compliance(actor):
         raise ApplicationError("Only compliance can retry notifications.")
     row = Notification.objects.select_for_update().get(pk=notification.pk)
-    if row.failed_at is None or row.sent_at is not None:
+    if not row.can_retry:
         raise ApplicationError(
             "This notification has not failed: it was delivered or is still being retried."
         )
