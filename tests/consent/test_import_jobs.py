@@ -340,3 +340,27 @@ def test_the_job_page_shows_a_dead_job_as_failed_before_the_sweep_has_run(
 def test_the_sweep_runs_on_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["consent-import-fail-abandoned-jobs"]
     assert entry["task"] == "consent.tasks.fail_abandoned_consent_import_jobs"
+
+
+def test_the_import_page_lists_recent_jobs_in_a_fixed_number_of_queries(
+    client, compliance_officer, django_assert_max_num_queries
+):
+    """The recent jobs come in one query, without their stored files: one job and ten cost
+    the page the same."""
+    ids = make_customers(2)
+    client.force_login(compliance_officer)
+    bad_last = "nobody@example.org,marketing,granted,2024-01-05"
+    upload(client, big_csv(ids, 2, last=bad_last))
+    with django_assert_max_num_queries(PAGE_QUERIES):
+        assert client.get(reverse("consent:consent_import")).status_code == 200
+
+    for _ in range(9):
+        upload(client, big_csv(ids, 2, last=bad_last))
+    assert ConsentImportJob.objects.count() == 10
+    with django_assert_max_num_queries(PAGE_QUERIES):
+        page = client.get(reverse("consent:consent_import")).content.decode()
+    for job in ConsentImportJob.objects.all():  # every job is listed, with its link
+        assert reverse("consent:import_job", args=[job.pk]) in page
+
+
+PAGE_QUERIES = 5  # session, user, roles, the recent jobs with their uploaders

@@ -107,7 +107,8 @@ def test_a_confidential_report_by_api_token_shares_nothing_with_the_reporters_na
     assert {event.request_id for event in named} == {SAME_REQUEST_ID}
     assert_unlinkable(confidential, carl, token_key=token_client.token_key)
     assert_history_names_nobody(confidential)
-    assert all(ADDRESS not in record.getMessage() for record in caplog.records)
+    # A successful report writes no security log line: nothing there to link either.
+    assert not [r for r in caplog.records if r.name == "portal.security"]
 
 
 def test_a_confidential_report_on_the_page_shares_nothing_with_the_reporters_named_events(
@@ -158,3 +159,15 @@ def test_the_identity_is_withheld_only_inside_the_confidential_report(carl):
     assert (hidden.actor, hidden.actor_label) == (None, "confidential")
     assert (shown.actor, shown.actor_label) == (carl, "carl")
     assert shown.created_at.microsecond != 0 or shown.created_at.second != 0
+
+
+def test_a_security_log_line_written_while_the_identity_is_withheld_names_nobody(carl, caplog):
+    from portal.audit import identity_withheld, security_event
+
+    with caplog.at_level(logging.INFO, logger="portal.security"):
+        security_event("test.refusal", user=carl)
+        with identity_withheld():
+            security_event("test.refusal", user=carl)
+    named, withheld = [r.getMessage() for r in caplog.records if r.name == "portal.security"]
+    assert "user='carl'" in named
+    assert "carl" not in withheld and "user='anonymous'" in withheld

@@ -263,9 +263,10 @@ def test_no_two_factor_device_is_added_or_reconfigured_in_the_admin(client, root
     device = TOTPDevice.objects.create(user=requester, name="phone", confirmed=True)
     path = f"/admin/otp_totp/totpdevice/{device.pk}/change/"
     data = form_data(client, path)
-    data.update({"user": str(root.pk), "tolerance": "50", "confirmed": ""})
-    client.post(path, data)
+    data.update({"name": "renamed", "user": str(root.pk), "tolerance": "50", "confirmed": ""})
+    assert client.post(path, data).status_code == 302  # accepted: the name did change
     device.refresh_from_db()
+    assert device.name == "renamed"
     assert (device.user, device.tolerance, device.confirmed) == (requester, 1, True)
 
 
