@@ -1,7 +1,7 @@
 """Coverage of the largest assets, kept in the cache for the pages that show it.
 
 Counting who of a 50,000-customer asset may be used for a purpose groups all their consent
-states: 0.1 to 0.2 s, on every view of the asset's page (issue 11). The pages that only
+states: 0.1 to 0.2 s, on every view of the asset's page. The pages that only
 *show* coverage (the asset page and API, the request form's check, a request's page, the
 compliance dashboard) read it through ``cached_coverage_for``; every decision (refusing a
 request nobody is eligible for, a grant, an export, a sharing package) still counts live

@@ -4,7 +4,7 @@ Access grants, exports, external sharing and dashboards all read through
 ``eligible_customers`` and ``coverage_for``; nothing else decides who may be used for a
 purpose.
 
-The rules (design.md, issue 5):
+The rules (design.md):
 
 * Keys are hierarchical. For a customer and purpose P, the records for P and for every
   ancestor of P (``key_and_ancestors``) are compared and the latest by ``effective_at``
@@ -114,7 +114,7 @@ def _latest_states(purpose: Purpose, asset: DataAsset | None = None) -> QuerySet
 
     With ``asset``, only its customers' states are grouped: without it the database
     grouped the states of every customer of the company, 0.2 s at 100,000 customers even
-    for an asset of ten (issue 11)."""
+    for an asset of ten."""
     states = ConsentState.objects.filter(purpose_id__in=_covering_purpose_ids(purpose))
     if asset is not None:
         states = states.filter(

@@ -260,7 +260,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
 
 
-# --- Data subject requests (issue 12) --------------------------------------------------
+# --- Data subject requests -------------------------------------------------------------
 
 
 class CustomerViewSet(CustomerConsentViewSet):

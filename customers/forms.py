@@ -15,7 +15,7 @@ class AssetFilterForm(forms.Form):
     """The catalogue's search and filters; the same form validates the API's query.
 
     The owner is searched by name in ``q`` rather than picked from a list (a large
-    company's catalogue has hundreds of owners; issue 11); ``owner`` (a user id) still
+    company's catalogue has hundreds of owners); ``owner`` (a user id) still
     narrows to one owner, from the owner links of the list and in the API.
     """
 
@@ -130,7 +130,7 @@ class GrantFilterForm(forms.Form):
     """Compliance's filters on every grant: a search on the holder and the asset, a status.
 
     A search box, not a list to pick from: a large company's grants have a thousand holders
-    and two thousand assets (the two lists took a second to render, issue 11). ``user`` and
+    and two thousand assets (the two lists took a second to render). ``user`` and
     ``asset`` still narrow to one holder or one asset by id, for links from other pages.
     """
 
@@ -174,7 +174,7 @@ class GrantFilterForm(forms.Form):
         return grants
 
 
-# --- Data subject requests and retention (issue 12) ------------------------------------
+# --- Data subject requests and retention -----------------------------------------------
 
 
 class FootprintPeriodForm(forms.Form):

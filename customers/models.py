@@ -76,7 +76,7 @@ class DataAsset(models.Model):
     )
     source_system = models.CharField(max_length=200, blank=True)
     retention_date = models.DateField(null=True, blank=True)
-    # Issue 12: the owner recorded that the data was deleted at the end of its retention;
+    # Set when the owner recorded that the data was deleted at the end of its retention;
     # the portal then holds none of its customers.
     retired_at = models.DateTimeField(null=True, blank=True)
     retired_by = models.ForeignKey(
@@ -99,7 +99,7 @@ class DataAsset(models.Model):
 
     # How many customers the asset holds: kept by the services that add and remove them
     # (``customers.services.asset_customer_counts_refresh``), so the catalogue shows it
-    # without counting up to 50,000 memberships per listed asset (issue 11). Not in the
+    # without counting up to 50,000 memberships per listed asset. Not in the
     # history (the memberships have their own) and never written by ``save()``.
     customer_count = models.PositiveIntegerField(default=0, editable=False)
 
@@ -280,7 +280,7 @@ class AccessGrant(models.Model):
         return "active" if self.is_active() else "expired"
 
 
-# --- Data subject requests and retention (issue 12) ------------------------------------
+# --- Data subject requests and retention -----------------------------------------------
 
 
 class ExportedCustomer(models.Model):

@@ -345,7 +345,7 @@ def assets_with_coverage_candidates(assets: QuerySet[DataAsset], purpose: Purpos
     return assets.filter(condition).distinct().order_by("name")
 
 
-# --- Data subject requests and retention (issue 12) ------------------------------------
+# --- Data subject requests and retention -----------------------------------------------
 
 
 def customer_search(user, q: str = "") -> QuerySet[Customer]:

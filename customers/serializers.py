@@ -153,7 +153,7 @@ class GrantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# --- Data subject requests (issue 12) --------------------------------------------------
+# --- Data subject requests -------------------------------------------------------------
 
 
 class CustomerSerializer(serializers.ModelSerializer):

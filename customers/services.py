@@ -542,7 +542,7 @@ def grant_export_start(*, grant: AccessGrant, actor) -> ExportBatch:
     columns, _ = grant_records(grant)
     export_id = uuid.uuid4().hex
     with transaction.atomic():
-        # Issue 12: which customers the export carried, so a customer's footprint names
+        # Which customers the export carried, so a customer's footprint names
         # exactly the exports that included them; the count is the number recorded.
         count = _record_exported_customers(grant=grant, export_id=export_id)
         audit_record(
@@ -587,7 +587,7 @@ def _record_exported_customers(*, grant: AccessGrant, export_id: str) -> int:
         return cursor.rowcount
 
 
-# --- Data subject requests and retention (issue 12) ------------------------------------
+# --- Data subject requests and retention -----------------------------------------------
 
 MIN_IDENTITY_LENGTH = 10
 MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "extended by two further months" (three in total)

@@ -22,7 +22,7 @@ urlpatterns = [
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("grants/<int:pk>/records/", views.grant_records, name="grant_records"),
     path("grants/<int:pk>/export/", views.grant_export, name="grant_export"),
-    # Data subject requests and retention (issue 12)
+    # Data subject requests and retention
     path("customers/", views.customer_search, name="customer_search"),
     path("customers/<int:pk>/footprint/", views.customer_footprint, name="customer_footprint"),
     path("subject-requests/", views.subject_request_list, name="subject_request_list"),

@@ -252,7 +252,7 @@ def approvals_waiting(request):
         list(sharing_requests_waiting_for(request.user, waiting)[:50]) if page.number == 1 else []
     )
     # The latest five of each requester: 25 requesters with a dozen grants each made the
-    # page render 300 grants (issue 11); the request's own page lists them all.
+    # page render 300 grants; the request's own page lists them all.
     other_grants = other_active_grants_by_user(
         [r.requester_id for r in page.object_list] + [r.requester_id for r in sharing],
         viewer=request.user,
@@ -423,7 +423,7 @@ def grant_export(request, pk):
     )
 
 
-# --- Data subject requests and retention (issue 12) ------------------------------------
+# --- Data subject requests and retention -----------------------------------------------
 
 
 @login_required

@@ -58,7 +58,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not form.is_valid():
             raise exceptions.ValidationError(form.errors.get_json_data())
         # The people each row names, joined: without it the list ran 51 queries for 50 rows
-        # at scale (issue 11).
+        # on the scale data (manage.py seed_scale).
         return incidents_with_prefetched_assets(
             incident_triage_list(self.request.user, **form.filters())
         ).select_related("reporter", "assignee", "acknowledged_by")

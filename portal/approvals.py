@@ -110,7 +110,7 @@ def waiting_chain_ids(user) -> dict[str, list[int]]:
     The requests of a kind are then read by these ids: as one statement (a join of the
     steps, or an IN subquery, with the requests and their related rows) PostgreSQL joined
     every waiting request with its rows before keeping a page, and spent 20 ms planning it
-    (issue 11). A page showing several kinds reads the ids once and hands them on."""
+    (on the scale data). A page showing several kinds reads the ids once and hands them on."""
     by_kind: dict[str, dict[int, None]] = {}
     for chain_id, kind in open_steps_for(user).values_list("chain_id", "chain__kind"):
         by_kind.setdefault(kind, {})[chain_id] = None

@@ -254,7 +254,7 @@ def audit_record(
     return event
 
 
-# --- The security log (issue 9) -------------------------------------------------------------
+# --- The security log -----------------------------------------------------------------------
 
 security_log = logging.getLogger("portal.security")
 

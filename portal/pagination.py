@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 class CappedPaginator(Paginator):
     """Counts at most ``cap`` rows, then says "more than": an exact count of a broad filter
     on a log of hundreds of thousands of events (120,000 for ``records`` at scale) costs
-    more than the page itself (issue 11). Pages past the cap are not offered; narrowing
+    more than the page itself. Pages past the cap are not offered; narrowing
     the filters, or the CSV export, reaches every event."""
 
     cap = 10_000

@@ -2,7 +2,7 @@
 
 Django's template for a select includes ``select_option.html`` and ``attrs.html`` once per
 option: about 0.1 ms each, so the catalogue's filters (then 300 options) took 70 ms of the
-page, and a request form listing a large company's 2,000 assets several hundred (issue 11).
+page, and a request form listing a large company's 2,000 assets several hundred ms.
 ``select_html`` writes the same HTML, escaped the same way, from the same widget context;
 every other widget renders through its template as before.
 """

@@ -131,7 +131,7 @@ def audit_log_export(*, actor, filters: dict) -> QuerySet[AuditEvent]:
     return events
 
 
-# --- Second factor, API tokens and passwords (issue 9) ----------------------------------------
+# --- Second factor, API tokens and passwords --------------------------------------------------
 
 
 def otp_device_for_enrolment(*, actor) -> TOTPDevice:

@@ -7,10 +7,13 @@ lists every variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from portal.beat_schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,7 +48,6 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 # --- Core ------------------------------------------------------------------------------
-
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
@@ -66,10 +68,14 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: runserver serves static files through whitenoise, as in production.
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    # Before authtoken: the first app listed wins a command name, and portal's
+    # ``drf_create_token`` (the two-factor enrolment rule) replaces DRF's.
+    "portal",
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -77,14 +83,20 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "guardian",
     "simple_history",
-    "portal",
     "customers",
     "consent",
     "incidents",
+    # Login lockout, TOTP two-factor, Content-Security-Policy (their settings: at the end).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every answer, static files included.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Cache-Control: no-store on every answer after the static files (portal/cache_control.py).
     "portal.cache_control.NoStoreMiddleware",
@@ -93,12 +105,18 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Two-factor and idle logout: after auth and messages (the idle logout leaves a message).
+    "django_otp.middleware.OTPMiddleware",
+    "portal.security.IdleTimeoutMiddleware",
+    "portal.security.OTPRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "portal.audit.AuditContextMiddleware",
     # NUL characters in a path, query string or form: a 400 naming the field
     # (portal/input_limits.py).
     "portal.input_limits.InputLimitsMiddleware",
+    # Last: it turns its lockout exception into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -108,6 +126,8 @@ AUTH_USER_MODEL = "portal.User"
 # Django's renderer with selects written in Python (portal/renderers.py): a large company's
 # lists of owners and assets have hundreds to thousands of options.
 FORM_RENDERER = "portal.renderers.PortalFormRenderer"
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -126,7 +146,6 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------------------
-
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -137,8 +156,9 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication --------------------------------------------------------------------
-
 AUTHENTICATION_BACKENDS = [
+    # First: a locked-out person is refused even with the right password.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -160,7 +180,6 @@ ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
 # --- Security (production is the default) ----------------------------------------------
-
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
@@ -177,14 +196,12 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 
 # --- Internationalisation --------------------------------------------------------------
-
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Oslo")
 USE_I18N = True
 USE_TZ = True
 
 # --- Static files (served by whitenoise, no CDN) ---------------------------------------
-
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
@@ -200,7 +217,6 @@ STORAGES = {
 }
 
 # --- E-mail ----------------------------------------------------------------------------
-
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
@@ -217,9 +233,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "compliance-portal@localhost"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Cache -------------------------------------------------------------------------------
-# Shared by every web process: the coverage of the largest assets (consent.coverage_cache).
-# CACHE_URL, else REDIS_URL; without either each process keeps its own in memory, which is
-# right only for one process (the local demo's runserver).
+# Shared by every web process (consent.coverage_cache): CACHE_URL, else REDIS_URL. Without
+# either each process keeps its own in memory, right only for one (the demo's runserver).
 CACHE_URL = env_str("CACHE_URL", env_str("REDIS_URL"))
 if CACHE_URL:
     CACHES = {
@@ -237,7 +252,6 @@ COVERAGE_CACHE_MIN_CUSTOMERS = env_int("COVERAGE_CACHE_MIN_CUSTOMERS", 5000)
 COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 600)
 
 # --- Celery ----------------------------------------------------------------------------
-
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Results are not used by any task (the outcome is on the Notification row); a task that
@@ -280,25 +294,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.3,
     "interval_max": 0.5,
 }
-# Scheduled jobs run by `celery -A portal beat`. Each entry is a job that computes what is
-# due from the database, so it may run late or twice (portal/scheduled_jobs.py): beat's
-# scheduler keeps a tick due when its publish fails, the worker records each job's last
-# success (ScheduledJobRun), and "scheduled-jobs-catch-up" queues any job that missed its
-# period. A new entry needs nothing else: it is recorded and caught up like the others.
+# A tick whose publish failed stays due (portal/scheduled_jobs.py); the jobs are below.
 CELERY_BEAT_SCHEDULER = "portal.scheduled_jobs:CatchUpScheduler"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 # How often the catch-up job looks (seconds), and how late past its period a job may be
 # before it is queued by the catch-up rather than waited for.
 SCHEDULED_JOBS_CATCH_UP_INTERVAL = env_int("SCHEDULED_JOBS_CATCH_UP_INTERVAL", 60)
 SCHEDULED_JOBS_CATCH_UP_GRACE = env_int("SCHEDULED_JOBS_CATCH_UP_GRACE", 60)
-CELERY_BEAT_SCHEDULE["scheduled-jobs-catch-up"] = {
-    "task": "portal.tasks.catch_up_scheduled_jobs",
-    "schedule": SCHEDULED_JOBS_CATCH_UP_INTERVAL,
-    "options": {"expires": SCHEDULED_JOBS_CATCH_UP_INTERVAL},
-}
 
 # --- Notifications ---------------------------------------------------------------------
-
 # Where links in e-mails point (notifications store paths), e.g. https://portal.example.com
 PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 # Characters of a notification's body kept in the inbox and e-mailed; longer text (an incident
@@ -330,62 +333,24 @@ NOTIFICATION_INTERRUPTED_RETRIES = env_int("NOTIFICATION_INTERRUPTED_RETRIES", 5
 # An alert about undelivered notifications is not repeated to an officer who has an unread
 # one younger than this (seconds): a thousand refused addresses are one alert, not forty.
 NOTIFICATION_UNDELIVERED_ALERT_INTERVAL = env_int("NOTIFICATION_UNDELIVERED_ALERT_INTERVAL", 3600)
-CELERY_BEAT_SCHEDULE["notification-outbox-sweep"] = {
-    "task": "portal.tasks.sweep_notification_outbox",
-    "schedule": NOTIFICATION_SWEEP_INTERVAL,
-    # A sweep nobody ran in time is superseded by the next one; don't let them pile up.
-    "options": {"expires": NOTIFICATION_SWEEP_INTERVAL},
-}
 
-# Incidents: escalate reports unacknowledged after INCIDENT_ACK_SLA minutes (and again every
-# INCIDENT_ACK_SLA); the deadline jobs check every INCIDENT_JOB_SECONDS, so an escalation or
-# reminder goes out at most that late. Each job is idempotent.
+# --- Incidents -------------------------------------------------------------------------
+# Reports unacknowledged after INCIDENT_ACK_SLA minutes are escalated (again every SLA); the
+# deadline jobs run every INCIDENT_JOB_SECONDS, so a reminder goes out at most that late.
 INCIDENT_ACK_SLA = env_int("INCIDENT_ACK_SLA", 60)
 INCIDENT_JOB_SECONDS = env_int("INCIDENT_JOB_SECONDS", 60)
-CELERY_BEAT_SCHEDULE["incidents-escalate-unacknowledged"] = {
-    "task": "incidents.tasks.escalate_unacknowledged",
-    "schedule": INCIDENT_JOB_SECONDS,
-}
-CELERY_BEAT_SCHEDULE["incidents-duty-reminders"] = {
-    "task": "incidents.tasks.send_duty_reminders",
-    "schedule": INCIDENT_JOB_SECONDS,
-}
-CELERY_BEAT_SCHEDULE["incidents-duty-overdue"] = {
-    "task": "incidents.tasks.flag_overdue_duties",
-    "schedule": INCIDENT_JOB_SECONDS,
-}
 
 # --- Access grants ---------------------------------------------------------------------
-
-# Reads refuse an expired grant at once; this job removes its object permissions and tells
-# the grantee. The reminder goes out once, three days before expiry.
+# How often expired grants lose their object permissions (reads refuse them at once).
 GRANT_EXPIRY_INTERVAL = env_int("GRANT_EXPIRY_INTERVAL", 300)
-CELERY_BEAT_SCHEDULE["grants-expire"] = {
-    "task": "customers.tasks.expire_grants",
-    "schedule": GRANT_EXPIRY_INTERVAL,
-    "options": {"expires": GRANT_EXPIRY_INTERVAL},
-}
-CELERY_BEAT_SCHEDULE["grants-remind-expiring"] = {
-    "task": "customers.tasks.remind_expiring_grants",
-    "schedule": 60 * 60,
-    "options": {"expires": 60 * 60},
-}
-
-# Audit trail: anchor the chain head outside the database once a day (issue 4).
-CELERY_BEAT_SCHEDULE["audit-anchor-daily"] = {
-    "task": "portal.tasks.audit_anchor_daily",
-    "schedule": 24 * 60 * 60,
-}
 
 # --- Audit trail -----------------------------------------------------------------------
-
-# Where anchors of the audit chain's head are written. Outside the database on purpose: in
-# production, a directory the database administrators cannot write (another host's mount,
-# write-once storage), so rewriting the database alone cannot hide a truncation.
+# Where anchors of the audit chain's head are written (daily). Outside the database on
+# purpose: in production, a directory the database administrators cannot write (another
+# host's mount, write-once storage), so rewriting the database alone cannot hide a truncation.
 AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(BASE_DIR / "var" / "audit-anchors")))
 
 # --- Consent import ----------------------------------------------------------------------
-
 # A page upload of more rows than this is imported by a Celery job with a progress page;
 # up to this many rows are imported in the request (well within the worker timeout).
 CONSENT_IMPORT_SYNC_MAX_ROWS = env_int("CONSENT_IMPORT_SYNC_MAX_ROWS", 2000)
@@ -397,59 +362,33 @@ CONSENT_IMPORT_TIME_LIMIT = env_int("CONSENT_IMPORT_TIME_LIMIT", 60 * 60)
 # A job still running this many seconds past the time limit (or still queued this long past
 # CELERY_VISIBILITY_TIMEOUT) has no live worker: the sweep marks it failed and empties its file.
 CONSENT_IMPORT_ABANDON_MARGIN = env_int("CONSENT_IMPORT_ABANDON_MARGIN", 10 * 60)
-CELERY_BEAT_SCHEDULE["consent-import-fail-abandoned-jobs"] = {
-    "task": "consent.tasks.fail_abandoned_consent_import_jobs",
-    "schedule": 5 * 60,
-    "options": {"expires": 5 * 60},
-}
 
 # --- External sharing ------------------------------------------------------------------
-
-# Downloads refuse an expired package at once; this job deletes its file (hourly by default).
+# How often expired packages' files are deleted (downloads refuse them at once).
 SHARING_PACKAGE_DELETE_INTERVAL = env_int("SHARING_PACKAGE_DELETE_INTERVAL", 60 * 60)
-CELERY_BEAT_SCHEDULE["sharing-delete-expired-packages"] = {
-    "task": "consent.tasks.delete_expired_sharing_packages",
-    "schedule": SHARING_PACKAGE_DELETE_INTERVAL,
-    "options": {"expires": SHARING_PACKAGE_DELETE_INTERVAL},
-}
-# Deletion-confirmation reminders: the job runs hourly, each request is reminded once a day.
-CELERY_BEAT_SCHEDULE["sharing-remind-deletion-confirmation"] = {
-    "task": "consent.tasks.remind_sharing_deletion_confirmation",
-    "schedule": 60 * 60,
-    "options": {"expires": 60 * 60},
-}
-
-# --- Data subject requests and retention (issue 12) -----------------------------------
-
-# Both jobs are idempotent (what was sent is recorded): hourly runs send each reminder once
-# and a retention reminder once a week per asset.
-CELERY_BEAT_SCHEDULE["dsr-deadline-reminders"] = {
-    "task": "customers.tasks.remind_subject_request_deadlines",
-    "schedule": 60 * 60,
-    "options": {"expires": 60 * 60},
-}
-CELERY_BEAT_SCHEDULE["dsr-retention-reminders"] = {
-    "task": "customers.tasks.remind_retention_owners",
-    "schedule": 60 * 60,
-    "options": {"expires": 60 * 60},
-}
 
 # --- Idempotent creates -----------------------------------------------------------------
-
 # How long (seconds) an Idempotency-Key answers the first outcome of a create (the IETF
 # draft and Stripe: 24 hours); older keys are pruned daily.
 IDEMPOTENCY_KEY_TTL = env_int("IDEMPOTENCY_KEY_TTL", 24 * 60 * 60)
-CELERY_BEAT_SCHEDULE["idempotency-keys-prune"] = {
-    "task": "portal.tasks.prune_idempotency_keys",
-    "schedule": 24 * 60 * 60,
-}
+
+# --- Scheduled jobs (`celery -A portal beat`) -------------------------------------------
+# Each job, with its reason, is in portal/beat_schedule.py; the periods are the settings above.
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    catch_up_interval=SCHEDULED_JOBS_CATCH_UP_INTERVAL,
+    notification_sweep_interval=NOTIFICATION_SWEEP_INTERVAL,
+    incident_job_seconds=INCIDENT_JOB_SECONDS,
+    grant_expiry_interval=GRANT_EXPIRY_INTERVAL,
+    sharing_package_delete_interval=SHARING_PACKAGE_DELETE_INTERVAL,
+)
 
 # --- Django REST framework -------------------------------------------------------------
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's tokens, but a token of a user who must use two-factor works only once they
+        # enrolled (portal/security.py).
+        "portal.security.EnrolledTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -470,59 +409,36 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Incidents and consent both have a field called "status" with different choices: each
+    # set gets its own schema name, or the deploy check warns about the collision.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Status",
+        "ConsentStatusEnum": "consent.models.ConsentStatus",
+    },
+    # Every API operation documents its JSON error answers (400/401/403/404) in the schema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.document_error_responses",
+    ],
 }
-
-# Incidents and consent both have a field called "status" with different choices: each set
-# gets its own schema name, or the deploy check warns about the collision.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
-    **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
-    "IncidentStatusEnum": "incidents.models.Status",
-    "ConsentStatusEnum": "consent.models.ConsentStatus",
-}
-
-# --- Forms -----------------------------------------------------------------------------
-
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Logging ---------------------------------------------------------------------------
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The security log: lockouts, failed two-factor codes, refusals (403) of objects that
+        # exist, broken audit chains. Never passwords or tokens (portal.audit.security_event).
+        "portal.security": {"level": "INFO"},
+    },
 }
 
-# --- Security hardening (issue 9) ----------------------------------------------------------
-# Logins (axes lockout, TOTP for compliance, legal and superusers), sessions (idle timeout),
-# headers (Content-Security-Policy) and the security log. README "Security" explains each.
-from datetime import timedelta  # noqa: E402
-
-INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp", "csp"]
-# portal's ``drf_create_token`` (the enrolment rule) replaces DRF's: the first app listed
-# wins a command name.
-INSTALLED_APPS.remove("portal")
-INSTALLED_APPS.insert(INSTALLED_APPS.index("rest_framework.authtoken"), "portal")
-
-# Axes checks failures before any other backend, so a locked-out person is refused even
-# with the right password.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
-# After authentication and messages (the idle logout leaves a message).
-_messages_at = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
-MIDDLEWARE[_messages_at + 1 : _messages_at + 1] = [
-    "django_otp.middleware.OTPMiddleware",
-    "portal.security.IdleTimeoutMiddleware",
-    "portal.security.OTPRequiredMiddleware",
-]
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "csp.middleware.CSPMiddleware",
-)
-# Axes last: it turns its lockout exception into the lockout page.
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+# --- Logins, two-factor, sessions and headers ------------------------------------------
+# Apps and middleware are in the lists at the top; README "Security" explains each setting.
 
 # Lockout: AXES_FAILURE_LIMIT wrong passwords for one username from one IP address lock that
 # pair for AXES_COOLOFF_MINUTES; a success resets the count. The IP is REMOTE_ADDR: behind a
@@ -530,11 +446,10 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-# Beside it, one address as a whole: AXES_IP_FAILURE_LIMIT wrong passwords from one IP address,
-# whatever names were tried, block that address for every name for AXES_COOLOFF_MINUTES
-# (password spraying tries one password against many names and never reaches the per-name
-# limit). Higher than the per-name limit, so a shared office address is not blocked by a few
-# people mistyping. Counted by portal.security.AddressLimitAxesHandler.
+# Beside it, AXES_IP_FAILURE_LIMIT wrong passwords from one address, whatever the names,
+# block that address for every name for AXES_COOLOFF_MINUTES: password spraying tries one
+# password on many names and never reaches the per-name limit. Higher than that limit, so a
+# few people mistyping on a shared office address are not blocked (portal.security).
 AXES_IP_FAILURE_LIMIT = env_int("AXES_IP_FAILURE_LIMIT", 30)
 AXES_HANDLER = "portal.security.AddressLimitAxesHandler"
 AXES_RESET_ON_SUCCESS = True
@@ -561,12 +476,6 @@ SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
 # active: the clock starts at the login and no request moves it (portal/security.py).
 SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 8 * 60 * 60)
 
-# API tokens: a token of a user who must use two-factor works only once they enrolled.
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
-    "rest_framework.authentication.SessionAuthentication",
-    "portal.security.EnrolledTokenAuthentication",
-]
-
 # Content-Security-Policy: scripts, styles and everything else from this site only; no
 # inline script anywhere (templates load static files). data: images for Bootstrap's icons.
 # The API docs page relaxes styles only (portal.urls, csp_update on that view).
@@ -584,12 +493,3 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
-
-# The security log: lockouts, failed two-factor codes, refusals (403) of objects that
-# exist, broken audit chains. Never passwords or tokens (portal.audit.security_event).
-LOGGING["loggers"]["portal.security"] = {"level": "INFO"}
-# Every API operation documents its JSON error answers (400/401/403/404) in the schema.
-SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
-    "drf_spectacular.hooks.postprocess_schema_enums",
-    "portal.api.document_error_responses",
-]

@@ -21,14 +21,14 @@ router.register("assets", customers_api.AssetViewSet, basename="asset")
 router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
 router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
 router.register("grants", customers_api.GrantViewSet, basename="grant")
-# Consent (issue 5)
-# Issue 12: the customer viewset extends consent's (search, footprint; consents unchanged).
+# Consent
+# The customer viewset extends consent's (search, footprint; consents unchanged).
 router.register("customers", customers_api.CustomerViewSet, basename="customer")
 router.register("consents", consent_api.ConsentViewSet, basename="consent")
 router.register("notifications", notification_api.NotificationViewSet, basename="notification")
-# External sharing (issue 8)
+# External sharing
 router.register("sharing-requests", consent_api.SharingRequestViewSet, basename="sharing-request")
-# Data subject requests (issue 12)
+# Data subject requests
 router.register("subject-requests", customers_api.SubjectRequestViewSet, basename="subject-request")
 router.register("erasure-tasks", customers_api.ErasureTaskViewSet, basename="erasure-task")
 
@@ -59,7 +59,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs_view, name="api-docs"),
     path("api/", include(router.urls)),
-    # Audit log (issue 4): compliance only, 404 for everyone else.
+    # Audit log: compliance only, 404 for everyone else.
     path("audit/", views.audit_log, name="audit_log"),
     path("audit/export.csv", views.audit_log_csv, name="audit_log_csv"),
     path("api/audit/", audit_api.AuditEventListView.as_view(), name="api-audit"),
@@ -67,7 +67,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Security (issue 9): the second step of a login, and changing one's password.
+# Security: the second step of a login, and changing one's password.
 urlpatterns += [
     path("accounts/two-factor/", views.two_factor_verify, name="two_factor_verify"),
     path("accounts/two-factor/enrol/", views.two_factor_enrol, name="two_factor_enrol"),

@@ -247,7 +247,7 @@ def _csv_rows(events):
         yield row
 
 
-# --- Two-factor enrolment and verification, password change (issue 9) --------------------
+# --- Two-factor enrolment and verification, password change ------------------------------
 
 
 def _next_url(request) -> str:

@@ -23,7 +23,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}
-# Two-factor (issue 9): the suite logs people in with force_login / force_authenticate, the
+# Two-factor: the suite logs people in with force_login / force_authenticate, the
 # password step only. Tests of the second factor turn it on with the ``settings`` fixture
 # (tests/portal/test_two_factor.py), as does the URL sweep.
 OTP_REQUIRED = False

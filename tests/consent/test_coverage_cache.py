@@ -1,5 +1,5 @@
 """The coverage of large assets comes from the cache on the pages that show it, and every
-change of who is eligible shows at once (issue 11)."""
+change of who is eligible shows at once."""
 
 import uuid
 

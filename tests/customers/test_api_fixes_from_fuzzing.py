@@ -1,4 +1,4 @@
-"""Defects the URL sweep and schemathesis found in the API (issue 9), one test each."""
+"""Defects the URL sweep and schemathesis found in the API, one test each."""
 
 from django.urls import NoReverseMatch, reverse
 

@@ -61,7 +61,7 @@ def test_seed_demo_is_idempotent_and_deterministic(demo):
 
     call_command("seed_demo", stdout=StringIO())
 
-    assert Customer.objects.count() == 2450 + 30  # + Event attendees 2024 (issue 12)
+    assert Customer.objects.count() == 2450 + 30  # + Event attendees 2024 (a second owner)
     assert list(Customer.objects.order_by("email").values_list("email", "name")[:20]) == emails
     assert DataAsset.history.count() == histories
 

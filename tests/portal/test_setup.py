@@ -47,7 +47,7 @@ def test_make_setup_twice_on_a_fresh_database_changes_nothing_the_second_time(tm
     assert second.returncode == 0, second.stdout + second.stderr
 
     assert counts(database) == after_first
-    # Issue 12 adds dora and her Event attendees 2024 (an erasure with two owners).
+    # + dora and her Event attendees 2024, so an erasure has two owners.
     assert after_first["customers_dataasset"] == 4 + 1
     assert after_first["portal_user"] == 6 + 1
     assert "alice" in first.stdout and "password for all: demo" in first.stdout

@@ -140,7 +140,7 @@ TRIAGERS = {"olivia", "lena"}  # Compliance and Legal work every incident
 
 
 def incident_seen(role, incident) -> bool:
-    """Issue 7: the reporter sees their own reports; compliance and legal see every incident;
+    """Incidents: the reporter sees their own reports; compliance and legal see every incident;
     anyone else 404 (a confidential report included: the reporter still sees it)."""
     return role == incident.reporter.username or role in TRIAGERS
 
@@ -156,7 +156,7 @@ def _triage(role, obj):
 
 
 def sharing_seen(role, sharing_request) -> bool:
-    """Issue 8: the requester, the asset's owner, compliance and legal (the deciders)."""
+    """Sharing requests: the requester, the asset's owner, compliance and legal (the deciders)."""
     return role in {
         sharing_request.requester.username,
         sharing_request.asset.owner.username,
@@ -185,18 +185,18 @@ def withdrawal_seen(role, withdrawal) -> bool:
 
 
 def compliance_only(role, obj) -> bool:
-    """Issue 12: subject requests and customer footprints are compliance's only (legal
+    """Subject requests and customer footprints are compliance's only (legal
     included: 404)."""
     return role == "olivia"
 
 
 def task_owner(role, task) -> bool:
-    """Issue 12: an erasure task is confirmed by its owner only (compliance included: 404)."""
+    """An erasure task is confirmed by its owner only (compliance included: 404)."""
     return role == task.owner.username
 
 
 def _retention(role, asset):
-    """Retention (issue 12, README "Retention"; ``customers.views.retention_*``): the list
+    """Retention (README "Retention"; ``customers.views.retention_*``): the list
     page answers every employee with what they may act on (compliance: every asset past its
     retention date; an owner: their own). Recording a deletion or a new date on an asset is
     for its owner or compliance: the asset is loaded under the catalogue rule (404 for one
@@ -333,7 +333,7 @@ EXPECTED: dict[str, Url] = {
     ),
     "consent:import_job": Url(objects="import_jobs", get=visible(compliance_only)),
     "consent:import_job_errors": Url(objects="import_jobs", get=visible(compliance_only)),
-    # Incidents (issue 7): anyone reports; the reporter sees their own; compliance and
+    # Incidents: anyone reports; the reporter sees their own; compliance and
     # legal see and work every incident; triage actions refuse the reporter (403).
     # The triage list; anyone else is sent on to their own reports (nothing of others shown).
     "incidents:list": Url(get=signed_in(REDIRECT, olivia=PAGE, lena=PAGE)),
@@ -363,7 +363,7 @@ EXPECTED: dict[str, Url] = {
         get=POST_ONLY,
         post=visible(duty_seen, PASSED, refused=_triage),
     ),
-    # External sharing (issue 8)
+    # External sharing
     "consent:sharing_list": Url(get=signed_in(PAGE)),
     "consent:sharing_create": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
     "consent:sharing_withdrawals": Url(get=signed_in(PAGE)),
@@ -392,9 +392,9 @@ EXPECTED: dict[str, Url] = {
         get=signed_in(NOT_ALLOWED),
         post=visible(sharing_seen, PASSED),
     ),
-    # Data subject requests and retention (issue 12): compliance only (404 for anyone else,
+    # Data subject requests and retention: compliance only (404 for anyone else,
     # legal included), except an owner's own erasure tasks and retention (``_retention``).
-    # The search page is compliance's (issue 12 "for compliance"); the API search also
+    # The search page is compliance's (subject requests are their work); the API search also
     # answers legal (README "legal may search too"; legal reads customer records one by
     # one already, ``customer_seen``). Reported to the lead: the two doors disagree.
     "customers:customer_search": Url(get=only({"olivia": PAGE})),
@@ -480,7 +480,7 @@ EXPECTED: dict[str, Url] = {
     "consent-list": Url(
         get=signed_in(NOT_ALLOWED), post=only({"olivia": PASSED}, otherwise=DENIED)
     ),
-    # API: incidents (issue 7)
+    # API: incidents
     "incident-list": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
     "incident-detail": Url(objects="incidents", get=visible(incident_seen)),
     **{
@@ -505,7 +505,7 @@ EXPECTED: dict[str, Url] = {
         get=signed_in(NOT_ALLOWED),
         post=visible(duty_seen, PASSED, refused=_triage),
     ),
-    # API: external sharing (issue 8)
+    # API: external sharing
     "sharing-request-list": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
     "sharing-request-detail": Url(objects="sharing_requests", get=visible(sharing_seen)),
     **{
@@ -522,7 +522,7 @@ EXPECTED: dict[str, Url] = {
         post=visible(sharing_seen, PASSED, refused=_withdraw),
     ),
     "sharing-request-package": Url(objects="sharing_requests", get=visible(sharing_requester)),
-    # API: data subject requests (issue 12)
+    # API: data subject requests
     "customer-list": Url(get=only({"olivia": PAGE, "lena": PAGE})),
     "customer-footprint": Url(objects="customers", get=visible(compliance_only)),
     "subject-request-list": Url(get=only({"olivia": PAGE}), post=only({"olivia": PASSED})),

@@ -35,7 +35,7 @@ USERS = [
     ("olivia", "Olivia", "Olsen", [roles.COMPLIANCE], False, "compliance officer"),
     ("lena", "Lena", "Lund", [roles.LEGAL], False, "legal counsel"),
     ("admin", "Ada", "Admin", [], True, "administrator (Django admin only)"),
-    # Issue 12: a second data owner, so an erasure has tasks for two owners.
+    # A second data owner, so an erasure has tasks for two owners.
     ("dora", "Dora", "Dahl", [], False, "data owner of the event attendees list"),
 ]
 
@@ -103,12 +103,12 @@ CLASSIFICATION_REASONS = {
     "Key accounts": "Contract values and named contacts of our largest customers.",
 }
 
-# Consent (issue 5): the demo consents are dated in the past, from a fixed start.
+# Consent: the demo consents are dated in the past, from a fixed start.
 DEMO_EVIDENCE = "demo-seed"
 DEMO_CONSENT_START = datetime(2023, 1, 1, 9, 0, tzinfo=UTC)
 DEMO_CONSENT_PURPOSES = ("marketing", "marketing.communications.email", "third_party_sharing")
 
-# Data subject requests (issue 12).
+# Data subject requests.
 DEMO_DSR_NOTE = "demo"
 DEMO_EVENTS_ASSET = "Event attendees 2024"
 
@@ -286,7 +286,7 @@ class Command(BaseCommand):
             )
         return bulk_create_with_history(rows, Customer, batch_size=1000, default_user=actor)
 
-    # --- Consent (issue 5) ------------------------------------------------------------
+    # --- Consent ----------------------------------------------------------------------
     def seed_consents(self, users) -> int:
         """Consents for the demo assets, recorded by olivia through the consent service.
 
@@ -382,7 +382,7 @@ class Command(BaseCommand):
             created += 1
         return created
 
-    # --- Data subject requests and retention (issue 12) ----------------------------------
+    # --- Data subject requests and retention ---------------------------------------------
     def seed_subject_requests(self, users) -> int:
         """dora's "Event attendees 2024" (past its retention date) shares two customers with
         bob's lists; one asked to be erased (bob confirmed, dora has not yet), the other

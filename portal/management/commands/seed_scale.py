@@ -73,7 +73,7 @@ from portal.models import (
 PASSWORD = "scale"
 USER_PREFIX = "scale-"
 
-# Counts at --scale 1 (issue 11).
+# Counts at --scale 1: a large company's portal (README "Scale data").
 FULL = {
     "users": 1_000,
     "customers": 100_000,
@@ -827,7 +827,7 @@ class Command(BaseCommand):
         return self.rng.choice(candidates or pool)
 
     def seed_incidents(self) -> None:
-        """Reports of suspected mishandling (issue 7) in every status, most closed, each
+        """Reports of suspected mishandling (incidents) in every status, most closed, each
         about one or two assets; acknowledged ones assigned to a compliance officer. No
         regimes or duties are applied (their clocks are the incidents service's work)."""
         from incidents.models import Incident, Severity, Status
