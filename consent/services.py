@@ -53,8 +53,9 @@ from portal import approvals, roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
+from portal.history import history_user_set
 from portal.input_limits import as_id, require_ahead, require_no_nul, require_visible_text
-from portal.models import ApprovalRole, ChainStatus
+from portal.models import ApprovalRole, ChainStatus, User
 from portal.notifications import notify
 from portal.site_calendar import add_calendar_days, utc_text
 
@@ -77,7 +78,7 @@ IMPORT_REQUIRED_COLUMNS = {"customer", "purpose", "status", "effective_at"}
 EARLIEST_EFFECTIVE_DATE = date(1990, 1, 1)
 
 
-def _check_actor(actor) -> None:
+def _check_actor(actor: User | None) -> None:
     # People record consent only as compliance officers; ``None`` is the system (imports
     # from a command, tasks), which runs with the operator's authority.
     if actor is not None and not roles.is_compliance(actor):
@@ -212,7 +213,7 @@ def _later(record: ConsentRecord, than: ConsentRecord) -> bool:
 @transaction.atomic
 def consent_record(
     *,
-    actor,
+    actor: User,
     customer: Customer,
     purpose: Purpose,
     status: str,
@@ -377,7 +378,7 @@ def _customers_for(batch: list[_Row]) -> tuple[dict[int, int], dict[str, list[in
     return known_ids, by_email
 
 
-def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecord:
+def _parse_row(row: _Row, *, purposes, known_ids, by_email, now: datetime) -> ConsentRecord:
     """One CSV row as an unsaved record, or an ``ApplicationError`` saying what is wrong."""
     values = row.values
     if None in values:
@@ -422,7 +423,7 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
     )
 
 
-def _store_batch(records: list[ConsentRecord], *, actor, now) -> int:
+def _store_batch(records: list[ConsentRecord], *, actor: User, now: datetime) -> int:
     """Insert the records not already recorded; fold them into the current state."""
     existing = set(
         ConsentRecord.objects.filter(
@@ -445,7 +446,7 @@ def _store_batch(records: list[ConsentRecord], *, actor, now) -> int:
 
 
 @transaction.atomic
-def consent_import(*, actor, file, name: str = "", progress=None) -> ImportReport:
+def consent_import(*, actor: User, file, name: str = "", progress=None) -> ImportReport:
     """Import consent records from a CSV file (binary file object), all or nothing.
 
     Columns (header row, any order): ``customer`` (id or e-mail), ``purpose`` (exact key),
@@ -690,7 +691,7 @@ def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage) -> st
 
 def sharing_request_create(
     *,
-    actor,
+    actor: User,
     asset: DataAsset,
     purpose: Purpose,
     justification: str,
@@ -811,7 +812,7 @@ def sharing_request_create(
 def sharing_request_decide(
     *,
     sharing_request: SharingRequest,
-    actor,
+    actor: User,
     approve: bool,
     reason: str,
     transfer_safeguard: str = "",
@@ -844,13 +845,13 @@ def sharing_request_decide(
     return sharing_request
 
 
-def sharing_request_withdraw(*, sharing_request: SharingRequest, actor) -> SharingRequest:
+def sharing_request_withdraw(*, sharing_request: SharingRequest, actor: User) -> SharingRequest:
     sharing_request.chain = approvals.chain_withdraw(chain=sharing_request.chain, actor=actor)
     return sharing_request
 
 
 @transaction.atomic
-def sharing_package_create(*, sharing_request: SharingRequest, actor) -> SharingPackage:
+def sharing_package_create(*, sharing_request: SharingRequest, actor: User) -> SharingPackage:
     """Make the one package of a fully approved request: the customers eligible for
     sharing at this moment (the consent selectors), only the chosen categories' columns,
     downloadable by the requester for ``PACKAGE_DAYS`` days. The customers it contains are
@@ -884,7 +885,7 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor) -> Sharing
         columns=columns,
         content=content,
     )
-    package._history_user = actor
+    history_user_set(package, actor)
     package.save()
     SharingPackageCustomer.objects.bulk_create(
         [SharingPackageCustomer(package=package, customer_id=pk) for pk in customer_ids],
@@ -938,7 +939,7 @@ def _without_rows_of(content: str, keep_ids: set[int]) -> tuple[str, int, int]:
 
 
 @transaction.atomic
-def sharing_package_download(*, sharing_request: SharingRequest, actor) -> PackageDownload:
+def sharing_package_download(*, sharing_request: SharingRequest, actor: User) -> PackageDownload:
     """The requester's download of the package.
 
     Guarantees: only the requester (anyone else: ``NotAllowed``; the loaders answer 404
@@ -995,7 +996,7 @@ def sharing_package_download(*, sharing_request: SharingRequest, actor) -> Packa
     )
 
 
-def sharing_packages_delete_expired(*, now=None) -> int:
+def sharing_packages_delete_expired(*, now: datetime | None = None) -> int:
     """Beat job: delete the file of every package past its seven days (the list of the
     customers it contained stays, for Art. 19). Idempotent; downloads never wait for it,
     they check the expiry themselves."""
@@ -1009,7 +1010,7 @@ def sharing_packages_delete_expired(*, now=None) -> int:
                 continue
             package.content = ""
             package.deleted_at = now
-            package._history_user = None
+            history_user_set(package, None)
             package.save(update_fields=["content", "deleted_at"])
             audit_record(
                 actor=None,
@@ -1131,12 +1132,12 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
     return len(rows)
 
 
-def _may_forward(user, sharing_request: SharingRequest) -> bool:
+def _may_forward(user: User, sharing_request: SharingRequest) -> bool:
     return user.pk == sharing_request.requester_id or roles.is_compliance(user)
 
 
 @transaction.atomic
-def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor, note: str):
+def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor: User, note: str):
     """The requester or compliance records that the recipient was told of a withdrawal,
     and how; it leaves the "withdrawals to forward" list."""
     withdrawal = (
@@ -1157,7 +1158,7 @@ def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor, note: 
         actor,
         note[:500],
     )
-    withdrawal._history_user = actor
+    history_user_set(withdrawal, actor)
     withdrawal.save(update_fields=["forwarded_at", "forwarded_by", "note"])
     audit_record(
         actor=actor,
@@ -1171,7 +1172,7 @@ def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor, note: 
 
 @transaction.atomic
 def sharing_deletion_confirm(
-    *, sharing_request: SharingRequest, actor, evidence: str
+    *, sharing_request: SharingRequest, actor: User, evidence: str
 ) -> SharingRequest:
     """Compliance records that the recipient confirmed deleting the shared data; the
     reminders stop."""
@@ -1199,7 +1200,7 @@ def sharing_deletion_confirm(
     sharing_request.deletion_confirmed_at = timezone.now()
     sharing_request.deletion_confirmed_by = actor
     sharing_request.deletion_evidence = evidence
-    sharing_request._history_user = actor
+    history_user_set(sharing_request, actor)
     sharing_request.save(
         update_fields=["deletion_confirmed_at", "deletion_confirmed_by", "deletion_evidence"]
     )
