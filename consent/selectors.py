@@ -30,6 +30,7 @@ customer, whatever the length of the history.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, Max, Prefetch, Q, QuerySet
@@ -132,7 +133,9 @@ def _latest_states(purpose: Purpose, asset: DataAsset | None = None) -> QuerySet
     )
 
 
-def consent_granted(purpose: Purpose, customer_ref: str = "pk", asset=None) -> Q:
+def consent_granted(
+    purpose: Purpose, customer_ref: str = "pk", asset: DataAsset | None = None
+) -> Q:
     """The customer's current consent covers ``purpose``: their latest grant for it or an
     ancestor is later than their latest withdrawal for any of those (a tie: withdrawn).
     ``asset``: the customers are the asset's (the database then reads only theirs)."""
@@ -143,7 +146,9 @@ def consent_granted(purpose: Purpose, customer_ref: str = "pk", asset=None) -> Q
     return Q(**{f"{customer_ref}__in": granted.values("customer_id")})
 
 
-def consent_withdrawn(purpose: Purpose, customer_ref: str = "pk", asset=None) -> Q:
+def consent_withdrawn(
+    purpose: Purpose, customer_ref: str = "pk", asset: DataAsset | None = None
+) -> Q:
     """The customer's current state for ``purpose`` is a withdrawal: their latest withdrawal
     for it or an ancestor is as late as, or later than, their latest grant."""
     withdrawn = _latest_states(purpose, asset).filter(
@@ -340,12 +345,12 @@ def deletion_status(sharing_request: SharingRequest, *, today: date | None = Non
     return "awaiting confirmation"
 
 
-def purposes_by_key():
+def purposes_by_key() -> QuerySet[Purpose]:
     """Every purpose with its lawful basis, in key order (compliance's purposes page)."""
     return Purpose.objects.order_by("key")
 
 
-def lawful_basis_history(limit: int = 50):
+def lawful_basis_history(limit: int = 50) -> QuerySet[Any]:
     """Recorded changes of purposes' lawful bases, newest first, with who and why: the
     history rows that carry a reason (``purpose_lawful_basis_change`` writes one)."""
     return (
@@ -356,7 +361,7 @@ def lawful_basis_history(limit: int = 50):
     )
 
 
-def import_job_list_for(user: User | AnonymousUser | None):
+def import_job_list_for(user: User | AnonymousUser | None) -> QuerySet[ConsentImportJob]:
     """Consent import jobs ``user`` may see: compliance (who may import) sees every job,
     anyone else none. Newest first; without the file contents."""
     if user is None or not user.is_active or not roles.is_compliance(user):

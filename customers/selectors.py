@@ -1,8 +1,10 @@
 """Reads of customers and data assets that involve a rule."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
@@ -81,7 +83,7 @@ def asset_catalogue(
     *,
     q: str = "",
     classification: str = "",
-    owner=None,
+    owner: User | None = None,
     category: DataCategory | None = None,
     confirmed: bool | None = None,
 ) -> QuerySet[DataAsset]:
@@ -117,7 +119,7 @@ def asset_catalogue(
     return with_catalogue_details(assets).order_by("name")
 
 
-def asset_owner_choices(user: User):
+def asset_owner_choices(user: User) -> QuerySet[User]:
     """People who own at least one asset ``user`` can see: the values the owner filter
     accepts (an owner ``user`` cannot see owning anything is refused like an unknown id)."""
     from django.contrib.auth import get_user_model
@@ -129,7 +131,7 @@ def asset_owner_choices(user: User):
     )
 
 
-def asset_history(asset: DataAsset):
+def asset_history(asset: DataAsset) -> QuerySet[Any]:
     """The asset's row history, newest first, with who made each change."""
     return asset.history.select_related("history_user", "owner").order_by(
         "-history_date", "-history_id"
@@ -151,7 +153,7 @@ def access_alternatives(user: User, asset: DataAsset, purpose: Purpose, *, limit
         .exclude(pk=purpose.pk)
         .order_by("key")
     )
-    purposes = []
+    purposes: list[dict[str, Any]] = []
     for candidate in candidates:
         coverage = coverage_for(asset, candidate)
         if coverage.eligible:
@@ -248,7 +250,7 @@ class OtherGrants:
 
 
 def other_active_grants_by_user(
-    user_ids, *, viewer: User, limit: int | None = None
+    user_ids: Iterable[int], *, viewer: User, limit: int | None = None
 ) -> dict[int, OtherGrants]:
     """Active grants of each requester, for ``viewer`` deciding a new request: the latest
     ``limit`` of each (newest first) on assets the viewer may see, and how many there are
@@ -270,10 +272,10 @@ def other_active_grants_by_user(
     )
     if limit is not None:
         named = named.filter(rank__lte=limit)
-    result = {user_id: OtherGrants([], total) for user_id, total in totals}
-    for user_id, *shown in named:
-        result[user_id].shown.append(OtherGrant(*shown))
-    return result
+    shown: defaultdict[int, list[OtherGrant]] = defaultdict(list)
+    for user_id, asset_name, purpose_key, expires_at in named:
+        shown[user_id].append(OtherGrant(asset_name, purpose_key, expires_at))
+    return {user_id: OtherGrants(shown[user_id], total) for user_id, total in totals}
 
 
 NO_OTHER_GRANTS = OtherGrants((), 0)
@@ -300,7 +302,7 @@ def record_columns(asset: DataAsset) -> list[str]:
     return columns_for_categories([category.key for category in asset.data_categories.all()])
 
 
-def columns_for_categories(keys) -> list[str]:
+def columns_for_categories(keys: Iterable[str]) -> list[str]:
     """The customer columns these data category keys cover (id first), in a fixed order:
     the one mapping for records pages, exports and sharing packages."""
     columns = ["id"]
@@ -311,7 +313,7 @@ def columns_for_categories(keys) -> list[str]:
     return columns
 
 
-def grant_records(grant: AccessGrant):
+def grant_records(grant: AccessGrant) -> tuple[list[str], QuerySet[Customer, dict[str, Any]]]:
     """The customers readable through ``grant`` right now: eligible for its purpose at
     this moment (the consent selectors, never a copy), only the allowed columns."""
     from consent.selectors import eligible_customers
@@ -331,7 +333,9 @@ def customer_list_for(user: User | AnonymousUser | None) -> QuerySet[Customer]:
     return Customer.objects.all()
 
 
-def assets_with_coverage_candidates(assets: QuerySet[DataAsset], purpose: Purpose):
+def assets_with_coverage_candidates(
+    assets: QuerySet[DataAsset], purpose: Purpose
+) -> QuerySet[DataAsset]:
     """Of ``assets``, those that may have eligible customers for ``purpose``: collected for
     it (or an ancestor) when its basis is not consent, or holding a customer with a current
     grant of consent for it or an ancestor. A cheap pre-filter before exact coverage."""
@@ -404,7 +408,7 @@ def erasure_tasks_of(user: User | AnonymousUser | None) -> QuerySet:
     )
 
 
-def subject_request_due_date(received_on, extension_months: int = 0):
+def subject_request_due_date(received_on: date, extension_months: int = 0) -> date:
     """One calendar month after receipt, plus the extension (GDPR Art. 12(3)).
 
     The month is counted to the same day of the next month, or its last day when there is
@@ -550,12 +554,17 @@ def customer_footprint(
             )
         grants.append({"grant": grant, "eligible_now": eligible_cache[key]})
 
-    events = AuditEvent.objects.filter(
+    downloads = AuditEvent.objects.filter(
         action="export.download", asset_id__in=list(by_asset), created_at__lte=until
     ).order_by("created_at", "id")
     if since:
-        events = events.filter(created_at__gte=since)
-    events = [e for e in events if windows_hit(e.asset_id, e.created_at, e.created_at)]
+        downloads = downloads.filter(created_at__gte=since)
+    # Every event here has an asset_id (the filter above), hence the two ignores.
+    events = [
+        e
+        for e in downloads
+        if windows_hit(e.asset_id, e.created_at, e.created_at)  # type: ignore[arg-type]
+    ]
     export_ids = [e.detail.get("export_id") for e in events]
     carried = set(
         ExportedCustomer.objects.filter(customer=customer, export_id__in=export_ids).values_list(
@@ -577,7 +586,7 @@ def customer_footprint(
                 "at": event.created_at,
                 "by": event.actor_label,
                 "asset_id": event.asset_id,
-                "asset_name": by_asset[event.asset_id][0].asset.name,
+                "asset_name": by_asset[event.asset_id][0].asset.name,  # type: ignore[index]
                 "grant_id": as_id(event.target_id),
                 "purpose": event.detail.get("purpose", ""),
                 "rows": event.detail.get("rows"),
