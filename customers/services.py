@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -14,8 +14,8 @@ from guardian.shortcuts import assign_perm, remove_perm
 from simple_history.utils import bulk_create_with_history
 
 from consent.coverage_cache import coverage_changed
-from consent.models import LawfulBasis
-from consent.selectors import coverage_for, eligible_customers
+from consent.models import LawfulBasis, Purpose
+from consent.selectors import Coverage, coverage_for, eligible_customers
 from customers.models import (
     ACCESS_CHAIN_KIND,
     AccessGrant,
@@ -65,7 +65,7 @@ def asset_create(
     *,
     actor: User,
     name: str,
-    owner,
+    owner: User,
     description: str = "",
     source_system: str = "",
     retention_date: date | None = None,
@@ -111,7 +111,7 @@ def asset_add_customers(*, asset: DataAsset, actor: User, customers: Iterable[Cu
     return len(rows)
 
 
-def _lock_assets(asset_ids) -> None:
+def _lock_assets(asset_ids: Iterable[int]) -> None:
     """Serialise membership changes per asset (in id order: no deadlock between two
     changes of several assets), so each recount sees every change committed before it."""
     list(
@@ -122,13 +122,13 @@ def _lock_assets(asset_ids) -> None:
     )
 
 
-def _memberships_changed(asset_ids) -> None:
+def _memberships_changed(asset_ids: Iterable[int]) -> None:
     """After customers were added to or removed from these (locked) assets."""
     asset_customer_counts_refresh(asset_ids)
     coverage_changed()
 
 
-def asset_customer_counts_refresh(asset_ids=None) -> None:
+def asset_customer_counts_refresh(asset_ids: Iterable[int] | None = None) -> None:
     """Store the number of customers of these assets (all with ``None``), counted in one
     statement: every service that adds or removes memberships calls it in its transaction,
     after locking the assets (``seed_scale`` writes the counts with the rows it loads)."""
@@ -186,7 +186,7 @@ MAX_DURATION_DAYS = 90
 EXPIRY_REMINDER_DAYS = 3
 
 # design.md: the approval chain by (effective) classification.
-CHAIN_BY_CLASSIFICATION = {
+CHAIN_BY_CLASSIFICATION: dict[str, list[str]] = {
     Classification.PUBLIC: [ApprovalRole.OWNER],
     Classification.INTERNAL: [ApprovalRole.OWNER],
     Classification.CONFIDENTIAL: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE],
@@ -217,7 +217,7 @@ def clean_justification(text: str) -> str:
     return text
 
 
-def refusal_sentence(asset: DataAsset, purpose, coverage) -> str:
+def refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
     if coverage.total == 0:
         return f"{asset.name} holds no customers, so there is nothing to grant."
     count = "the one customer" if coverage.total == 1 else f"the {coverage.total:,} customers"
@@ -229,7 +229,7 @@ def access_request_create(
     *,
     actor: User,
     asset: DataAsset,
-    purpose,
+    purpose: Purpose,
     justification: str,
     level: str = AccessLevel.VIEW,
     duration_days: int = 30,
@@ -332,7 +332,7 @@ def access_request_withdraw(*, access_request: AccessRequest, actor: User) -> Ac
     return access_request
 
 
-GRANT_PERMISSIONS = {
+GRANT_PERMISSIONS: dict[str, list[str]] = {
     AccessLevel.VIEW: ["view_records"],
     AccessLevel.EXPORT: ["view_records", "export_records"],
 }
@@ -445,8 +445,9 @@ def grants_expire(*, now: datetime | None = None) -> int:
     ).values_list("pk", flat=True)
     for pk in list(due):
         with transaction.atomic():
-            grant = AccessGrant.objects.select_for_update().select_related("asset", "user")
-            grant = grant.get(pk=pk)
+            grant = (
+                AccessGrant.objects.select_for_update().select_related("asset", "user").get(pk=pk)
+            )
             if grant.expiry_processed or grant.revoked_at:
                 continue
             grant.expiry_processed = True
@@ -591,16 +592,16 @@ def _record_exported_customers(*, grant: AccessGrant, export_id: str) -> int:
 
 MIN_IDENTITY_LENGTH = 10
 MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "extended by two further months" (three in total)
-REMINDER_DAYS = {ReminderKind.DUE_IN_7: 7, ReminderKind.DUE_IN_2: 2}
+REMINDER_DAYS: dict[str, int] = {ReminderKind.DUE_IN_7: 7, ReminderKind.DUE_IN_2: 2}
 
 
-def compliance_members():
+def compliance_members() -> QuerySet[User]:
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
 
 
-def memberships_remove(*, memberships, actor: User, reason: str) -> int:
+def memberships_remove(*, memberships: QuerySet[AssetCustomer], actor: User, reason: str) -> int:
     """Remove customers from assets, leaving one removal row in the membership history for
     each (who, when, why): the footprint and the asset's history still show that the asset
     held them, and until when. Two statements per 2,000 rows, whatever the size.
@@ -801,7 +802,9 @@ def _erasure_tasks_create(*, subject_request: DataSubjectRequest, actor: User) -
     return created
 
 
-def _objection_apply(*, subject_request: DataSubjectRequest, actor: User, purposes) -> None:
+def _objection_apply(
+    *, subject_request: DataSubjectRequest, actor: User, purposes: Iterable[Purpose]
+) -> None:
     from consent.services import consent_record
 
     for purpose in purposes:
@@ -1177,7 +1180,7 @@ def asset_retention_delete(*, actor: User, asset: DataAsset, reason: str) -> Dat
     if asset.retired_at:
         raise ApplicationError("This asset's data was already deleted.")
     early = bool(asset.retention_date and asset.retention_date >= timezone.localdate())
-    if early and not roles.is_compliance(actor):
+    if early and asset.retention_date and not roles.is_compliance(actor):
         raise ApplicationError(
             f"The data of {asset.name} must be kept until {day_text(asset.retention_date)} "
             "(its retention date). Record the deletion after that date; if the law requires "

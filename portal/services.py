@@ -35,7 +35,7 @@ class AuditAnchorResult:
     anchor: AuditAnchor | None
 
 
-def audit_anchor_write(*, actor: User, directory: Path | None = None) -> AuditAnchorResult:
+def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> AuditAnchorResult:
     """Verify the chain, then write its head (id, hash, time) outside the database.
 
     The head goes to a new file under ``AUDIT_ANCHOR_DIR`` and, through ``notify``, to
@@ -196,7 +196,7 @@ def otp_verify(*, actor: User, device: TOTPDevice, token: str) -> TOTPDevice:
 
 
 @transaction.atomic
-def api_token_issue(*, actor: User, user: User, reset: bool = False) -> Token:
+def api_token_issue(*, actor: User | None, user: User, reset: bool = False) -> Token:
     """The API token of ``user`` (a new one with ``reset``).
 
     Someone who must use a second factor gets a token only once a device is confirmed:
