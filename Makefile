@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Two-factor is off for the demo accounts only here (OTP_REQUIRED=0); production keeps it on.
 DEMO_ENV := DEBUG=1 OTP_REQUIRED=0
 
-.PHONY: run setup install install-dev test lint format worker beat run-prod need-redis vendor
+.PHONY: run setup install install-dev test lint typecheck format worker beat run-prod need-redis vendor
 
 run: setup
 	@$(DEMO_ENV) $(BIN)/python manage.py seed_demo --accounts-only
@@ -44,6 +44,11 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy on the services and selectors (pyproject.toml, [tool.mypy]). django-stubs imports the
+# settings, which need DEBUG=1 (or a SECRET_KEY) to load.
+typecheck: install-dev
+	DEBUG=1 $(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff check --fix .

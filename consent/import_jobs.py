@@ -26,6 +26,7 @@ from portal.audit import audit_record
 from portal.csv_export import csv_text
 from portal.errors import ApplicationError
 from portal.history import save_with_history
+from portal.input_limits import max_length
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 # count goes through the shared cache (Redis in production), not the job row.
 PROGRESS_KEY = "consent-import-job:{pk}:rows"
 PROGRESS_SECONDS = 24 * 60 * 60
-FILE_NAME_MAX = ConsentImportJob._meta.get_field("file_name").max_length
+FILE_NAME_MAX = max_length(ConsentImportJob, "file_name")
 
 
 def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:

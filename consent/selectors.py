@@ -29,7 +29,10 @@ customer, whatever the length of the history.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -51,7 +54,7 @@ from customers.models import AssetCustomer, Customer, DataAsset
 from portal import roles
 from portal.approvals import steps_with_deciders, waiting_chain_ids
 from portal.errors import ApplicationError
-from portal.models import ChainStatus
+from portal.models import ChainStatus, User
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,9 @@ def _latest_states(purpose: Purpose, asset: DataAsset | None = None) -> QuerySet
     )
 
 
-def consent_granted(purpose: Purpose, customer_ref: str = "pk", asset=None) -> Q:
+def consent_granted(
+    purpose: Purpose, customer_ref: str = "pk", asset: DataAsset | None = None
+) -> Q:
     """The customer's current consent covers ``purpose``: their latest grant for it or an
     ancestor is later than their latest withdrawal for any of those (a tie: withdrawn).
     ``asset``: the customers are the asset's (the database then reads only theirs)."""
@@ -141,7 +146,9 @@ def consent_granted(purpose: Purpose, customer_ref: str = "pk", asset=None) -> Q
     return Q(**{f"{customer_ref}__in": granted.values("customer_id")})
 
 
-def consent_withdrawn(purpose: Purpose, customer_ref: str = "pk", asset=None) -> Q:
+def consent_withdrawn(
+    purpose: Purpose, customer_ref: str = "pk", asset: DataAsset | None = None
+) -> Q:
     """The customer's current state for ``purpose`` is a withdrawal: their latest withdrawal
     for it or an ancestor is as late as, or later than, their latest grant."""
     withdrawn = _latest_states(purpose, asset).filter(
@@ -278,7 +285,7 @@ def _with_sharing_details(requests: QuerySet[SharingRequest]) -> QuerySet[Sharin
     )
 
 
-def sharing_request_list_for(user) -> QuerySet[SharingRequest]:
+def sharing_request_list_for(user: User) -> QuerySet[SharingRequest]:
     """Sharing requests ``user`` may see: their own, those on assets they own, and every
     one for compliance and legal (deciders of a step are added by the loader)."""
     requests = SharingRequest.objects.all()
@@ -287,11 +294,13 @@ def sharing_request_list_for(user) -> QuerySet[SharingRequest]:
     return _with_sharing_details(requests)
 
 
-def sharing_requests_of(user) -> QuerySet[SharingRequest]:
+def sharing_requests_of(user: User) -> QuerySet[SharingRequest]:
     return _with_sharing_details(SharingRequest.objects.filter(requester=user))
 
 
-def sharing_requests_waiting_for(user, waiting: dict | None = None) -> QuerySet[SharingRequest]:
+def sharing_requests_waiting_for(
+    user: User, waiting: dict | None = None
+) -> QuerySet[SharingRequest]:
     """Sharing requests with a step ``user`` may decide now (the engine's rule).
     ``waiting``: ``waiting_chain_ids(user)`` when the page has it already."""
     waiting = waiting_chain_ids(user) if waiting is None else waiting
@@ -300,7 +309,7 @@ def sharing_requests_waiting_for(user, waiting: dict | None = None) -> QuerySet[
     ).order_by("created_at", "id")
 
 
-def sharing_withdrawals_open_for(user) -> QuerySet[SharingWithdrawal]:
+def sharing_withdrawals_open_for(user: User) -> QuerySet[SharingWithdrawal]:
     """Withdrawals still to forward: on the user's own sharing requests, every one for
     compliance."""
     withdrawals = SharingWithdrawal.objects.filter(forwarded_at__isnull=True)
@@ -311,7 +320,7 @@ def sharing_withdrawals_open_for(user) -> QuerySet[SharingWithdrawal]:
     ).order_by("created_at", "id")
 
 
-def sharing_deletions_for(user) -> QuerySet[SharingRequest]:
+def sharing_deletions_for(user: User) -> QuerySet[SharingRequest]:
     """Approved sharing requests whose recipient must confirm deletion, the ones ending
     first on top: the user's own, every one for compliance."""
     requests = SharingRequest.objects.filter(
@@ -324,7 +333,7 @@ def sharing_deletions_for(user) -> QuerySet[SharingRequest]:
     )
 
 
-def deletion_status(sharing_request: SharingRequest, *, today=None) -> str:
+def deletion_status(sharing_request: SharingRequest, *, today: date | None = None) -> str:
     """In words: not required, not due yet, awaiting confirmation, or confirmed."""
     if not sharing_request.deletion_confirmation_required:
         return "not required"
@@ -336,12 +345,12 @@ def deletion_status(sharing_request: SharingRequest, *, today=None) -> str:
     return "awaiting confirmation"
 
 
-def purposes_by_key():
+def purposes_by_key() -> QuerySet[Purpose]:
     """Every purpose with its lawful basis, in key order (compliance's purposes page)."""
     return Purpose.objects.order_by("key")
 
 
-def lawful_basis_history(limit: int = 50):
+def lawful_basis_history(limit: int = 50) -> QuerySet[Any]:
     """Recorded changes of purposes' lawful bases, newest first, with who and why: the
     history rows that carry a reason (``purpose_lawful_basis_change`` writes one)."""
     return (
@@ -352,7 +361,7 @@ def lawful_basis_history(limit: int = 50):
     )
 
 
-def import_job_list_for(user):
+def import_job_list_for(user: User | AnonymousUser | None) -> QuerySet[ConsentImportJob]:
     """Consent import jobs ``user`` may see: compliance (who may import) sees every job,
     anyone else none. Newest first; without the file contents."""
     if user is None or not user.is_active or not roles.is_compliance(user):

@@ -9,13 +9,14 @@ import csv
 import hashlib
 import io
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import IO, Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -40,6 +41,7 @@ from consent.models import (
     key_and_ancestors,
 )
 from consent.selectors import (
+    Coverage,
     consent_granted,
     sharing_coverage,
     sharing_eligible_customers,
@@ -53,13 +55,20 @@ from portal import approvals, roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
-from portal.input_limits import as_id, require_ahead, require_no_nul, require_visible_text
-from portal.models import ApprovalRole, ChainStatus
+from portal.history import history_user_set
+from portal.input_limits import (
+    as_id,
+    max_length,
+    require_ahead,
+    require_no_nul,
+    require_visible_text,
+)
+from portal.models import ApprovalRole, ChainStatus, User
 from portal.notifications import notify
 from portal.site_calendar import add_calendar_days, utc_text
 
-EVIDENCE_MAX = ConsentRecord._meta.get_field("evidence").max_length
-NOTICE_VERSION_MAX = ConsentRecord._meta.get_field("notice_version").max_length
+EVIDENCE_MAX = max_length(ConsentRecord, "evidence")
+NOTICE_VERSION_MAX = max_length(ConsentRecord, "notice_version")
 IMPORT_BATCH_SIZE = 2000
 IMPORT_COLUMNS = (
     "customer",
@@ -77,14 +86,14 @@ IMPORT_REQUIRED_COLUMNS = {"customer", "purpose", "status", "effective_at"}
 EARLIEST_EFFECTIVE_DATE = date(1990, 1, 1)
 
 
-def _check_actor(actor) -> None:
+def _check_actor(actor: User | None) -> None:
     # People record consent only as compliance officers; ``None`` is the system (imports
     # from a command, tasks), which runs with the operator's authority.
     if actor is not None and not roles.is_compliance(actor):
         raise NotAllowed("Only a compliance officer can record consent.")
 
 
-def parse_effective_at(value, *, now: datetime | None = None) -> datetime:
+def parse_effective_at(value: object, *, now: datetime | None = None) -> datetime:
     """An aware datetime from a datetime, an ISO 8601 date-time or a date (midnight, site
     time zone); naive values are in the site time zone.
 
@@ -97,7 +106,7 @@ def parse_effective_at(value, *, now: datetime | None = None) -> datetime:
         parsed = None
         try:
             parsed = parse_datetime(text) or (
-                datetime.combine(parse_date(text), time()) if parse_date(text) else None
+                datetime.combine(day, time()) if (day := parse_date(text)) else None
             )
         except ValueError:
             parsed = None
@@ -188,7 +197,7 @@ def _fold_into_current_state(records: Iterable[ConsentRecord]) -> None:
     for start in range(0, len(rows), IMPORT_BATCH_SIZE):
         chunk = rows[start : start + IMPORT_BATCH_SIZE]
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-        params = []
+        params: list[Any] = []
         for r in chunk:
             params += [r.customer_id, r.purpose_id, r.status, adapt(r.effective_at), r.pk]
         sql = (
@@ -212,7 +221,7 @@ def _later(record: ConsentRecord, than: ConsentRecord) -> bool:
 @transaction.atomic
 def consent_record(
     *,
-    actor,
+    actor: User | None,
     customer: Customer,
     purpose: Purpose,
     status: str,
@@ -306,7 +315,7 @@ class _Row:
     values: dict
 
 
-def _sha256(file) -> str:
+def _sha256(file: IO[bytes]) -> str:
     digest = hashlib.sha256()
     for chunk in iter(lambda: file.read(1 << 20), b""):
         digest.update(chunk)
@@ -318,7 +327,7 @@ def _normalise_column(name: str) -> str:
     return (name or "").strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def _trim(value):
+def _trim(value: object) -> object:
     """The one trimming of an imported field: surrounding whitespace (spaces, tabs, the
     no-break spaces spreadsheets write) goes; a missing field (``None``) stays ``None``;
     the extra fields of a too-long row (a list) are trimmed one by one."""
@@ -339,7 +348,7 @@ def _is_blank(values: dict) -> bool:
     return True
 
 
-def _rows(reader) -> Iterator[_Row]:
+def _rows(reader: "csv.DictReader[str]") -> Iterator[_Row]:
     """The non-blank rows of a ``csv.DictReader``, fields trimmed, with their line numbers."""
     for raw in reader:
         values = {name: _trim(value) for name, value in raw.items()}
@@ -347,7 +356,7 @@ def _rows(reader) -> Iterator[_Row]:
             yield _Row(line=reader.line_num, values=values)
 
 
-def _batches(reader, size: int) -> Iterator[list[_Row]]:
+def _batches(reader: "csv.DictReader[str]", size: int) -> Iterator[list[_Row]]:
     """The rows of ``_rows``, ``size`` at a time."""
     batch = []
     for row in _rows(reader):
@@ -364,8 +373,8 @@ def _customers_for(batch: list[_Row]) -> tuple[dict[int, int], dict[str, list[in
     ids, emails = set(), set()
     for row in batch:
         text = row.values.get("customer") or ""
-        if as_id(text) is not None:
-            ids.add(as_id(text))
+        if (pk := as_id(text)) is not None:
+            ids.add(pk)
         elif text and "\x00" not in text:  # the row is rejected; PostgreSQL can't compare it
             emails.add(text)
     known_ids = {pk: pk for pk in Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)}
@@ -377,7 +386,14 @@ def _customers_for(batch: list[_Row]) -> tuple[dict[int, int], dict[str, list[in
     return known_ids, by_email
 
 
-def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecord:
+def _parse_row(
+    row: _Row,
+    *,
+    purposes: dict[str, int],
+    known_ids: dict[int, int],
+    by_email: dict[str, list[int]],
+    now: datetime,
+) -> ConsentRecord:
     """One CSV row as an unsaved record, or an ``ApplicationError`` saying what is wrong."""
     values = row.values
     if None in values:
@@ -389,8 +405,8 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
     customer_text = values.get("customer") or ""
     if not customer_text:
         raise ApplicationError("No customer given.")
-    if as_id(customer_text) is not None:
-        customer_id = known_ids.get(as_id(customer_text))
+    if (pk := as_id(customer_text)) is not None:
+        customer_id = known_ids.get(pk)
     else:
         matches = by_email.get(normalise_email(customer_text), [])
         if len(matches) > 1:
@@ -422,7 +438,7 @@ def _parse_row(row: _Row, *, purposes, known_ids, by_email, now) -> ConsentRecor
     )
 
 
-def _store_batch(records: list[ConsentRecord], *, actor, now) -> int:
+def _store_batch(records: list[ConsentRecord], *, actor: User | None, now: datetime) -> int:
     """Insert the records not already recorded; fold them into the current state."""
     existing = set(
         ConsentRecord.objects.filter(
@@ -445,7 +461,13 @@ def _store_batch(records: list[ConsentRecord], *, actor, now) -> int:
 
 
 @transaction.atomic
-def consent_import(*, actor, file, name: str = "", progress=None) -> ImportReport:
+def consent_import(
+    *,
+    actor: User | None,
+    file: IO[bytes],
+    name: str = "",
+    progress: Callable[[int], object] | None = None,
+) -> ImportReport:
     """Import consent records from a CSV file (binary file object), all or nothing.
 
     Columns (header row, any order): ``customer`` (id or e-mail), ``purpose`` (exact key),
@@ -577,9 +599,9 @@ def consent_state_rebuild() -> int:
 PACKAGE_DAYS = 7
 TRANSFER_SAFEGUARD = "transfer_safeguard"
 MIN_NOTE_LENGTH = 5
-RECIPIENT_MAX = SharingRequest._meta.get_field("recipient").max_length
-REFERENCE_MAX = SharingRequest._meta.get_field("agreement_reference").max_length
-DELETION_EVIDENCE_MAX = SharingRequest._meta.get_field("deletion_evidence").max_length
+RECIPIENT_MAX = max_length(SharingRequest, "recipient")
+REFERENCE_MAX = max_length(SharingRequest, "agreement_reference")
+DELETION_EVIDENCE_MAX = max_length(SharingRequest, "deletion_evidence")
 # Customer ids named in one withdrawal notification; the page lists them all.
 IDS_IN_NOTIFICATION = 20
 
@@ -597,7 +619,7 @@ class PackageDownload:
     rows: int
 
 
-def _compliance_officers():
+def _compliance_officers() -> QuerySet[User]:
     return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
 
 
@@ -629,7 +651,7 @@ def _clean_categories(asset: DataAsset, categories: Iterable) -> list[DataCatego
     return chosen
 
 
-def _clean_agreement(reference: str, end) -> str:
+def _clean_agreement(reference: str, end: object) -> str:
     reference = (reference or "").strip()
     if not reference:
         raise ApplicationError(
@@ -675,7 +697,7 @@ def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
     return recipient, code
 
 
-def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage) -> str:
+def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
     if coverage.total == 0:
         return f"{asset.name} holds no customers, so there is nothing to share."
     count = "the one customer" if coverage.total == 1 else f"the {coverage.total:,} customers"
@@ -690,7 +712,7 @@ def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage) -> st
 
 def sharing_request_create(
     *,
-    actor,
+    actor: User,
     asset: DataAsset,
     purpose: Purpose,
     justification: str,
@@ -811,7 +833,7 @@ def sharing_request_create(
 def sharing_request_decide(
     *,
     sharing_request: SharingRequest,
-    actor,
+    actor: User,
     approve: bool,
     reason: str,
     transfer_safeguard: str = "",
@@ -844,13 +866,13 @@ def sharing_request_decide(
     return sharing_request
 
 
-def sharing_request_withdraw(*, sharing_request: SharingRequest, actor) -> SharingRequest:
+def sharing_request_withdraw(*, sharing_request: SharingRequest, actor: User) -> SharingRequest:
     sharing_request.chain = approvals.chain_withdraw(chain=sharing_request.chain, actor=actor)
     return sharing_request
 
 
 @transaction.atomic
-def sharing_package_create(*, sharing_request: SharingRequest, actor) -> SharingPackage:
+def sharing_package_create(*, sharing_request: SharingRequest, actor: User) -> SharingPackage:
     """Make the one package of a fully approved request: the customers eligible for
     sharing at this moment (the consent selectors), only the chosen categories' columns,
     downloadable by the requester for ``PACKAGE_DAYS`` days. The customers it contains are
@@ -867,7 +889,7 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor) -> Sharing
     columns = columns_for_categories([c.key for c in sharing_request.categories.all()])
     customer_ids: list[int] = []
 
-    def rows():
+    def rows() -> Iterator[dict[str, Any]]:
         eligible = sharing_eligible_customers(sharing_request.asset, sharing_request.purpose)
         for row in eligible.order_by("id").values(*columns).iterator(chunk_size=2000):
             customer_ids.append(row["id"])
@@ -884,7 +906,7 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor) -> Sharing
         columns=columns,
         content=content,
     )
-    package._history_user = actor
+    history_user_set(package, actor)
     package.save()
     SharingPackageCustomer.objects.bulk_create(
         [SharingPackageCustomer(package=package, customer_id=pk) for pk in customer_ids],
@@ -938,7 +960,7 @@ def _without_rows_of(content: str, keep_ids: set[int]) -> tuple[str, int, int]:
 
 
 @transaction.atomic
-def sharing_package_download(*, sharing_request: SharingRequest, actor) -> PackageDownload:
+def sharing_package_download(*, sharing_request: SharingRequest, actor: User) -> PackageDownload:
     """The requester's download of the package.
 
     Guarantees: only the requester (anyone else: ``NotAllowed``; the loaders answer 404
@@ -995,7 +1017,7 @@ def sharing_package_download(*, sharing_request: SharingRequest, actor) -> Packa
     )
 
 
-def sharing_packages_delete_expired(*, now=None) -> int:
+def sharing_packages_delete_expired(*, now: datetime | None = None) -> int:
     """Beat job: delete the file of every package past its seven days (the list of the
     customers it contained stays, for Art. 19). Idempotent; downloads never wait for it,
     they check the expiry themselves."""
@@ -1009,7 +1031,7 @@ def sharing_packages_delete_expired(*, now=None) -> int:
                 continue
             package.content = ""
             package.deleted_at = now
-            package._history_user = None
+            history_user_set(package, None)
             package.save(update_fields=["content", "deleted_at"])
             audit_record(
                 actor=None,
@@ -1131,12 +1153,14 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
     return len(rows)
 
 
-def _may_forward(user, sharing_request: SharingRequest) -> bool:
+def _may_forward(user: User, sharing_request: SharingRequest) -> bool:
     return user.pk == sharing_request.requester_id or roles.is_compliance(user)
 
 
 @transaction.atomic
-def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor, note: str):
+def sharing_withdrawal_forwarded(
+    *, withdrawal: SharingWithdrawal, actor: User, note: str
+) -> SharingWithdrawal:
     """The requester or compliance records that the recipient was told of a withdrawal,
     and how; it leaves the "withdrawals to forward" list."""
     withdrawal = (
@@ -1157,7 +1181,7 @@ def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor, note: 
         actor,
         note[:500],
     )
-    withdrawal._history_user = actor
+    history_user_set(withdrawal, actor)
     withdrawal.save(update_fields=["forwarded_at", "forwarded_by", "note"])
     audit_record(
         actor=actor,
@@ -1171,7 +1195,7 @@ def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor, note: 
 
 @transaction.atomic
 def sharing_deletion_confirm(
-    *, sharing_request: SharingRequest, actor, evidence: str
+    *, sharing_request: SharingRequest, actor: User, evidence: str
 ) -> SharingRequest:
     """Compliance records that the recipient confirmed deleting the shared data; the
     reminders stop."""
@@ -1199,7 +1223,7 @@ def sharing_deletion_confirm(
     sharing_request.deletion_confirmed_at = timezone.now()
     sharing_request.deletion_confirmed_by = actor
     sharing_request.deletion_evidence = evidence
-    sharing_request._history_user = actor
+    history_user_set(sharing_request, actor)
     sharing_request.save(
         update_fields=["deletion_confirmed_at", "deletion_confirmed_by", "deletion_evidence"]
     )

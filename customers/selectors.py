@@ -1,9 +1,12 @@
 """Reads of customers and data assets that involve a rule."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -23,9 +26,10 @@ from customers.models import (
 from portal import roles
 from portal.approvals import InChainOrder, steps_with_deciders, waiting_chain_ids
 from portal.input_limits import as_id
+from portal.models import User
 
 
-def asset_list_for(user) -> QuerySet[DataAsset]:
+def asset_list_for(user: User | AnonymousUser | None) -> QuerySet[DataAsset]:
     """The assets whose metadata ``user`` may see: the one answer to "may this user see it?".
 
     Every employee sees the catalogue, except ``restricted`` assets, which only their owner,
@@ -54,7 +58,7 @@ def active_grants(now: datetime | None = None) -> QuerySet[AccessGrant]:
     return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
 
 
-def granted_asset_ids(user) -> QuerySet:
+def granted_asset_ids(user: User) -> QuerySet:
     """Ids (``asset_id`` values) of the assets ``user`` holds an active grant on whose
     ``view_records`` object permission is still in place: the grantees of design.md's
     catalogue rule. A permission row alone (a grant that expired before the expiry job ran,
@@ -75,11 +79,11 @@ def with_catalogue_details(assets: QuerySet[DataAsset]) -> QuerySet[DataAsset]:
 
 
 def asset_catalogue(
-    user,
+    user: User,
     *,
     q: str = "",
     classification: str = "",
-    owner=None,
+    owner: User | None = None,
     category: DataCategory | None = None,
     confirmed: bool | None = None,
 ) -> QuerySet[DataAsset]:
@@ -115,7 +119,7 @@ def asset_catalogue(
     return with_catalogue_details(assets).order_by("name")
 
 
-def asset_owner_choices(user):
+def asset_owner_choices(user: User) -> QuerySet[User]:
     """People who own at least one asset ``user`` can see: the values the owner filter
     accepts (an owner ``user`` cannot see owning anything is refused like an unknown id)."""
     from django.contrib.auth import get_user_model
@@ -127,7 +131,7 @@ def asset_owner_choices(user):
     )
 
 
-def asset_history(asset: DataAsset):
+def asset_history(asset: DataAsset) -> QuerySet[Any]:
     """The asset's row history, newest first, with who made each change."""
     return asset.history.select_related("history_user", "owner").order_by(
         "-history_date", "-history_id"
@@ -137,7 +141,7 @@ def asset_history(asset: DataAsset):
 # --- Access requests and grants --------------------------------------------------------
 
 
-def access_alternatives(user, asset: DataAsset, purpose: Purpose, *, limit: int = 5) -> dict:
+def access_alternatives(user: User, asset: DataAsset, purpose: Purpose, *, limit: int = 5) -> dict:
     """What would work instead of a refused request: other purposes with their coverage on
     this asset, and other assets the user can see with coverage for this purpose."""
     from consent.selectors import coverage_for
@@ -149,7 +153,7 @@ def access_alternatives(user, asset: DataAsset, purpose: Purpose, *, limit: int 
         .exclude(pk=purpose.pk)
         .order_by("key")
     )
-    purposes = []
+    purposes: list[dict[str, Any]] = []
     for candidate in candidates:
         coverage = coverage_for(asset, candidate)
         if coverage.eligible:
@@ -187,7 +191,7 @@ def with_request_details(requests: QuerySet[AccessRequest]) -> QuerySet[AccessRe
     ).prefetch_related(steps_in_order())
 
 
-def access_request_list_for(user) -> QuerySet[AccessRequest]:
+def access_request_list_for(user: User) -> QuerySet[AccessRequest]:
     """Requests ``user`` may see: their own, those on assets they own, every request for
     compliance and legal, and those where they are a decider of a step."""
     requests = AccessRequest.objects.all()
@@ -196,11 +200,11 @@ def access_request_list_for(user) -> QuerySet[AccessRequest]:
     return with_request_details(requests)
 
 
-def access_requests_of(user) -> QuerySet[AccessRequest]:
+def access_requests_of(user: User) -> QuerySet[AccessRequest]:
     return with_request_details(AccessRequest.objects.filter(requester=user))
 
 
-def access_requests_waiting_for(user) -> QuerySet[AccessRequest]:
+def access_requests_waiting_for(user: User) -> QuerySet[AccessRequest]:
     return (
         with_request_details(AccessRequest.objects.all())
         .filter(chain_id__in=waiting_chain_ids(user).get(ACCESS_CHAIN_KIND, []))
@@ -208,7 +212,7 @@ def access_requests_waiting_for(user) -> QuerySet[AccessRequest]:
     )
 
 
-def access_requests_waiting_in_order(user, waiting: dict | None = None) -> InChainOrder:
+def access_requests_waiting_in_order(user: User, waiting: dict | None = None) -> InChainOrder:
     """The same requests for the approvals page, oldest chain first, read a page at a time.
     ``waiting``: ``waiting_chain_ids(user)`` when the page has it already."""
     waiting = waiting_chain_ids(user) if waiting is None else waiting
@@ -217,7 +221,7 @@ def access_requests_waiting_in_order(user, waiting: dict | None = None) -> InCha
     )
 
 
-def grant_list_for(user) -> QuerySet[AccessGrant]:
+def grant_list_for(user: User) -> QuerySet[AccessGrant]:
     """Grants ``user`` may see: their own, those on assets they own, all for compliance."""
     grants = AccessGrant.objects.all()
     if not roles.is_compliance(user):
@@ -246,7 +250,7 @@ class OtherGrants:
 
 
 def other_active_grants_by_user(
-    user_ids, *, viewer, limit: int | None = None
+    user_ids: Iterable[int], *, viewer: User, limit: int | None = None
 ) -> dict[int, OtherGrants]:
     """Active grants of each requester, for ``viewer`` deciding a new request: the latest
     ``limit`` of each (newest first) on assets the viewer may see, and how many there are
@@ -268,10 +272,10 @@ def other_active_grants_by_user(
     )
     if limit is not None:
         named = named.filter(rank__lte=limit)
-    result = {user_id: OtherGrants([], total) for user_id, total in totals}
-    for user_id, *shown in named:
-        result[user_id].shown.append(OtherGrant(*shown))
-    return result
+    shown: defaultdict[int, list[OtherGrant]] = defaultdict(list)
+    for user_id, asset_name, purpose_key, expires_at in named:
+        shown[user_id].append(OtherGrant(asset_name, purpose_key, expires_at))
+    return {user_id: OtherGrants(shown[user_id], total) for user_id, total in totals}
 
 
 NO_OTHER_GRANTS = OtherGrants((), 0)
@@ -298,7 +302,7 @@ def record_columns(asset: DataAsset) -> list[str]:
     return columns_for_categories([category.key for category in asset.data_categories.all()])
 
 
-def columns_for_categories(keys) -> list[str]:
+def columns_for_categories(keys: Iterable[str]) -> list[str]:
     """The customer columns these data category keys cover (id first), in a fixed order:
     the one mapping for records pages, exports and sharing packages."""
     columns = ["id"]
@@ -309,7 +313,7 @@ def columns_for_categories(keys) -> list[str]:
     return columns
 
 
-def grant_records(grant: AccessGrant):
+def grant_records(grant: AccessGrant) -> tuple[list[str], QuerySet[Customer, dict[str, Any]]]:
     """The customers readable through ``grant`` right now: eligible for its purpose at
     this moment (the consent selectors, never a copy), only the allowed columns."""
     from consent.selectors import eligible_customers
@@ -318,7 +322,7 @@ def grant_records(grant: AccessGrant):
     return columns, eligible_customers(grant.asset, grant.purpose).order_by("id").values(*columns)
 
 
-def customer_list_for(user) -> QuerySet[Customer]:
+def customer_list_for(user: User | AnonymousUser | None) -> QuerySet[Customer]:
     """The customers whose records ``user`` may look up one by one: compliance and legal.
 
     Customer records are confidential; everyone else reaches customers only through an
@@ -329,7 +333,9 @@ def customer_list_for(user) -> QuerySet[Customer]:
     return Customer.objects.all()
 
 
-def assets_with_coverage_candidates(assets: QuerySet[DataAsset], purpose: Purpose):
+def assets_with_coverage_candidates(
+    assets: QuerySet[DataAsset], purpose: Purpose
+) -> QuerySet[DataAsset]:
     """Of ``assets``, those that may have eligible customers for ``purpose``: collected for
     it (or an ancestor) when its basis is not consent, or holding a customer with a current
     grant of consent for it or an ancestor. A cheap pre-filter before exact coverage."""
@@ -348,7 +354,7 @@ def assets_with_coverage_candidates(assets: QuerySet[DataAsset], purpose: Purpos
 # --- Data subject requests and retention -----------------------------------------------
 
 
-def customer_search(user, q: str = "") -> QuerySet[Customer]:
+def customer_search(user: User, q: str = "") -> QuerySet[Customer]:
     """Customers ``user`` may look up (compliance and legal), found by e-mail, name or id.
 
     A number matches the id exactly or the name/e-mail as text; anything else matches the
@@ -365,7 +371,7 @@ def customer_search(user, q: str = "") -> QuerySet[Customer]:
     return customers.order_by("name", "id")
 
 
-def subject_request_list_for(user) -> QuerySet:
+def subject_request_list_for(user: User | AnonymousUser | None) -> QuerySet:
     """Data subject requests ``user`` may see: compliance only (the requests name the
     customer and what they asked for; legal and owners see only their own tasks)."""
     from customers.models import DataSubjectRequest
@@ -388,7 +394,7 @@ def erasure_tasks_with_details() -> Prefetch:
     )
 
 
-def erasure_tasks_of(user) -> QuerySet:
+def erasure_tasks_of(user: User | AnonymousUser | None) -> QuerySet:
     """The erasure tasks ``user`` must carry out: those on the assets they own, only."""
     from customers.models import ErasureTask
 
@@ -402,7 +408,7 @@ def erasure_tasks_of(user) -> QuerySet:
     )
 
 
-def subject_request_due_date(received_on, extension_months: int = 0):
+def subject_request_due_date(received_on: date, extension_months: int = 0) -> date:
     """One calendar month after receipt, plus the extension (GDPR Art. 12(3)).
 
     The month is counted to the same day of the next month, or its last day when there is
@@ -413,7 +419,7 @@ def subject_request_due_date(received_on, extension_months: int = 0):
     return received_on + relativedelta(months=1 + extension_months)
 
 
-def assets_past_retention(*, today=None) -> QuerySet[DataAsset]:
+def assets_past_retention(*, today: date | None = None) -> QuerySet[DataAsset]:
     """Assets whose retention date has passed and whose deletion nobody has recorded yet:
     the compliance list at ``/retention/`` and the owners' weekly reminders read this."""
     today = today or timezone.localdate()
@@ -424,7 +430,7 @@ def assets_past_retention(*, today=None) -> QuerySet[DataAsset]:
     )
 
 
-def retention_list_for(user, *, today=None) -> QuerySet[DataAsset]:
+def retention_list_for(user: User, *, today: date | None = None) -> QuerySet[DataAsset]:
     """Past-retention assets ``user`` acts on: all of them for compliance, their own for an
     owner."""
     assets = assets_past_retention(today=today)
@@ -548,12 +554,17 @@ def customer_footprint(
             )
         grants.append({"grant": grant, "eligible_now": eligible_cache[key]})
 
-    events = AuditEvent.objects.filter(
+    downloads = AuditEvent.objects.filter(
         action="export.download", asset_id__in=list(by_asset), created_at__lte=until
     ).order_by("created_at", "id")
     if since:
-        events = events.filter(created_at__gte=since)
-    events = [e for e in events if windows_hit(e.asset_id, e.created_at, e.created_at)]
+        downloads = downloads.filter(created_at__gte=since)
+    # Every event here has an asset_id (the filter above), hence the two ignores.
+    events = [
+        e
+        for e in downloads
+        if windows_hit(e.asset_id, e.created_at, e.created_at)  # type: ignore[arg-type]
+    ]
     export_ids = [e.detail.get("export_id") for e in events]
     carried = set(
         ExportedCustomer.objects.filter(customer=customer, export_id__in=export_ids).values_list(
@@ -575,7 +586,7 @@ def customer_footprint(
                 "at": event.created_at,
                 "by": event.actor_label,
                 "asset_id": event.asset_id,
-                "asset_name": by_asset[event.asset_id][0].asset.name,
+                "asset_name": by_asset[event.asset_id][0].asset.name,  # type: ignore[index]
                 "grant_id": as_id(event.target_id),
                 "purpose": event.detail.get("purpose", ""),
                 "rows": event.detail.get("rows"),

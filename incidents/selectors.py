@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -17,13 +19,16 @@ from incidents.models import (
     TimelineEntry,
 )
 from portal import roles
-from portal.models import AuditEvent
+from portal.models import AuditEvent, User
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 EXPORT_ACTION = "export.download"
 IMPACT_WINDOW = timedelta(days=30)
 
 
-def incident_list_for(user) -> QuerySet[Incident]:
+def incident_list_for(user: User | AnonymousUser | None) -> QuerySet[Incident]:
     """The incidents ``user`` may see: every one for Compliance and Legal, otherwise only
     the reports the user filed. Everyone else's reports do not exist for them (404)."""
     incidents = Incident.objects.all()
@@ -34,11 +39,11 @@ def incident_list_for(user) -> QuerySet[Incident]:
     return incidents.filter(reporter=user)
 
 
-def can_see_reporter(incident: Incident, viewer) -> bool:
+def can_see_reporter(incident: Incident, viewer: User) -> bool:
     return not incident.confidential_reporter or roles.is_compliance_or_legal(viewer)
 
 
-def reporter_label(incident: Incident, viewer) -> str:
+def reporter_label(incident: Incident, viewer: User) -> str:
     """The reporter as ``viewer`` may see them: a name, or "confidential".
 
     A confidential reporter's name is for Compliance and Legal only; everyone else, the
@@ -49,7 +54,7 @@ def reporter_label(incident: Incident, viewer) -> str:
     return CONFIDENTIAL
 
 
-def responders():
+def responders() -> QuerySet[User]:
     """The active members of Compliance and Legal: who receives and works every report."""
     return (
         get_user_model()
@@ -63,7 +68,16 @@ def open_duties() -> QuerySet[IncidentDuty]:
     return IncidentDuty.objects.filter(state=DutyState.OPEN)
 
 
-def with_clocks(incidents: QuerySet[Incident], *, now: datetime | None = None):
+class IncidentClocks(TypedDict):
+    """What ``with_clocks`` adds to each incident."""
+
+    next_due: datetime | None
+    overdue: bool
+
+
+def with_clocks(
+    incidents: QuerySet[Incident], *, now: datetime | None = None
+) -> "QuerySet[WithAnnotations[Incident, IncidentClocks]]":
     """Annotate ``next_due`` (earliest open duty) and ``overdue`` (an open duty is late)."""
     now = now or timezone.now()
     return incidents.annotate(
@@ -73,7 +87,7 @@ def with_clocks(incidents: QuerySet[Incident], *, now: datetime | None = None):
 
 
 def incident_triage_list(
-    user,
+    user: User,
     *,
     status: str = "",
     severity: str = "",
@@ -98,7 +112,7 @@ def incident_triage_list(
     return incidents.select_related("reporter", "assignee").order_by("-reported_at", "-id")
 
 
-def incident_detail_queryset(user) -> QuerySet[Incident]:
+def incident_detail_queryset(user: User) -> QuerySet[Incident]:
     return with_clocks(incident_list_for(user)).select_related(
         "reporter",
         "assignee",
@@ -120,9 +134,11 @@ def incident_duties(incident: Incident, *, now: datetime | None = None) -> list[
     )
     for duty in duties:
         hours = (now - duty.due_at).total_seconds() / 3600
-        duty.hours_late = hours if duty.is_open and hours >= 0 else None
-        duty.hours_left = -hours if duty.is_open and hours < 0 else None
-        duty.made_late_hours = (
+        # Display values the page reads from each duty; not fields of the model, hence the
+        # ignores.
+        duty.hours_late = hours if duty.is_open and hours >= 0 else None  # type: ignore[attr-defined]
+        duty.hours_left = -hours if duty.is_open and hours < 0 else None  # type: ignore[attr-defined]
+        duty.made_late_hours = (  # type: ignore[attr-defined]
             (duty.completed_at - duty.due_at).total_seconds() / 3600
             if duty.completed_at and duty.completed_at > duty.due_at
             else None

@@ -9,12 +9,16 @@ even to Compliance and Legal (e-mail is less protected than the portal), and the
 event of a confidential report carries no actor.
 """
 
+import enum
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -41,12 +45,13 @@ from incidents.selectors import open_duties, responders
 from portal import roles
 from portal.audit import audit_record, withheld_identity_when
 from portal.errors import ApplicationError
-from portal.history import update_with_history
+from portal.history import history_user_set, update_with_history
 from portal.input_limits import (
     require_in_column,
     require_plausible_moment,
     require_visible_text,
 )
+from portal.models import User
 from portal.notifications import notify
 from portal.reasons import clean_reason
 
@@ -62,7 +67,7 @@ def ack_sla() -> timedelta:
     return timedelta(minutes=max(1, settings.INCIDENT_ACK_SLA))
 
 
-def _require_responder(actor) -> None:
+def _require_responder(actor: User) -> None:
     if not roles.is_compliance_or_legal(actor):
         raise NotAllowed("Only members of Compliance or Legal can work on incidents.")
 
@@ -78,7 +83,7 @@ def _lock(incident: Incident) -> Incident:
     return Incident.objects.select_for_update().get(pk=incident.pk)
 
 
-def _log(incident: Incident, actor, kind: str, text: str) -> TimelineEntry:
+def _log(incident: Incident, actor: User | None, kind: str, text: str) -> TimelineEntry:
     return TimelineEntry.objects.create(
         incident=incident,
         created_at=timezone.now(),
@@ -89,7 +94,13 @@ def _log(incident: Incident, actor, kind: str, text: str) -> TimelineEntry:
 
 
 def _record(
-    incident: Incident, actor, kind: str, text: str, *, action: str, detail: dict | None = None
+    incident: Incident,
+    actor: User | None,
+    kind: str,
+    text: str,
+    *,
+    action: str,
+    detail: dict | None = None,
 ) -> TimelineEntry:
     """A change on the incident's timeline and in the audit trail, in the same transaction."""
     entry = _log(incident, actor, kind, text)
@@ -103,11 +114,11 @@ def _link(incident: Incident) -> str:
 
 def _tell(
     incident: Incident,
-    users: Iterable,
+    users: Iterable[User],
     *,
     kind: str,
     subject: str,
-    body,
+    body: str | Callable[[ZoneInfo], str],
 ) -> int:
     """Notify ``users``, each reading times in their own zone.
 
@@ -152,7 +163,7 @@ def _reporter_line(incident: Incident) -> str:
 @transaction.atomic
 def incident_report(
     *,
-    actor,
+    actor: User,
     title: str,
     description: str,
     discovered_at: datetime | None = None,
@@ -199,7 +210,7 @@ def incident_report(
         estimated_customers=estimated_customers,
     )
     # The row history must not name a confidential reporter either.
-    incident._history_user = None if confidential_reporter else actor
+    history_user_set(incident, None if confidential_reporter else actor)
     incident.save()
     incident.reference = f"INC-{now:%Y}-{incident.pk:05d}"
     incident.save(update_fields=["reference"])
@@ -239,7 +250,7 @@ def incident_report(
 
 
 @transaction.atomic
-def incident_acknowledge(*, actor, incident: Incident) -> Incident:
+def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
     """Acknowledge a new report: stops the escalation; the acknowledger is assigned unless
     someone already is; the reporter is told their report is being handled."""
     _require_responder(actor)
@@ -251,7 +262,7 @@ def incident_acknowledge(*, actor, incident: Incident) -> Incident:
     incident.acknowledged_by = actor
     if incident.assignee_id is None:
         incident.assignee = actor
-    incident._history_user = actor
+    history_user_set(incident, actor)
     incident.save()
     _record(
         incident,
@@ -297,19 +308,25 @@ def _check_status_move(incident: Incident, new: str, note: str) -> None:
         )
 
 
-_UNSET = object()
+class _Unset(enum.Enum):
+    """An argument not passed: ``None`` is a value of its own (no assignee)."""
+
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
 
 
 @transaction.atomic
 def incident_triage(
     *,
-    actor,
+    actor: User,
     incident: Incident,
-    severity=_UNSET,
-    status=_UNSET,
-    personal_data_breach=_UNSET,
+    severity: str | _Unset = _UNSET,
+    status: str | _Unset = _UNSET,
+    personal_data_breach: bool | None | _Unset = _UNSET,
     breach_reason: str = "",
-    assignee=_UNSET,
+    assignee: User | None | _Unset = _UNSET,
     note: str = "",
 ) -> Incident:
     """Change severity, status, breach decision or assignee (only what is passed).
@@ -388,7 +405,7 @@ def incident_triage(
             raise ApplicationError("Nothing changed; add the note with the note form.")
         return incident
 
-    incident._history_user = actor
+    history_user_set(incident, actor)
     incident.save()
     _record(
         incident,
@@ -420,7 +437,7 @@ def incident_triage(
     return incident
 
 
-def _apply_breach_decision(incident: Incident, actor) -> None:
+def _apply_breach_decision(incident: Incident, actor: User) -> None:
     """A breach starts the clocks of the breach regimes; "not a breach" rules them out."""
     breach_regimes = Regime.objects.filter(applies_to_breaches=True, active=True)
     if incident.personal_data_breach:
@@ -448,7 +465,7 @@ def _apply_breach_decision(incident: Incident, actor) -> None:
 
 
 @transaction.atomic
-def incident_note_add(*, actor, incident: Incident, text: str) -> TimelineEntry:
+def incident_note_add(*, actor: User, incident: Incident, text: str) -> TimelineEntry:
     """Add a note to the timeline of an open incident."""
     _require_responder(actor)
     incident = _lock(incident)
@@ -476,7 +493,7 @@ def _anchor_time(duty: IncidentDuty, incident: Incident, by_template: dict) -> d
 
 def _compute_due(incident: Incident, duties: list[IncidentDuty]) -> None:
     """Set ``due_at`` on each duty, earlier duties first (a duty may hang on an earlier one)."""
-    by_template = {}
+    by_template: dict[int, IncidentDuty] = {}
     for duty in sorted(duties, key=lambda d: (d.duty.position, d.duty_id)):
         template = duty.duty
         duty.due_at = clocks.due_after(
@@ -498,7 +515,9 @@ def _recompute_due(incident: Incident) -> None:
             duty.save(update_fields=["due_at"])
 
 
-def _regime_apply(incident: Incident, regime: Regime, *, actor, applied_at) -> IncidentRegime:
+def _regime_apply(
+    incident: Incident, regime: Regime, *, actor: User | None, applied_at: datetime
+) -> IncidentRegime:
     applied = IncidentRegime(incident=incident, regime=regime, applied_at=applied_at)
     applied.applied_by = actor if getattr(actor, "is_authenticated", False) else None
     applied.save()
@@ -525,7 +544,7 @@ def _regime_apply(incident: Incident, regime: Regime, *, actor, applied_at) -> I
 
 @transaction.atomic
 def incident_regime_apply(
-    *, actor, incident: Incident, regime: Regime, applied_at: datetime | None = None
+    *, actor: User, incident: Incident, regime: Regime, applied_at: datetime | None = None
 ) -> IncidentRegime:
     """Decide that a regime applies: each of its duties gets its clock.
 
@@ -550,7 +569,7 @@ def incident_regime_apply(
 @transaction.atomic
 def incident_duty_record(
     *,
-    actor,
+    actor: User,
     duty: IncidentDuty,
     completed_at: datetime | None = None,
     reference: str,
@@ -591,7 +610,7 @@ def incident_duty_record(
     duty.completed_by = actor
     duty.reference = reference
     duty.delay_reason = delay_reason
-    duty._history_user = actor
+    history_user_set(duty, actor)
     duty.save()
     _recompute_due(incident)
     _record(
@@ -614,7 +633,9 @@ def incident_duty_record(
 
 
 @transaction.atomic
-def incident_awareness_set(*, actor, incident: Incident, aware_at: datetime, reason: str):
+def incident_awareness_set(
+    *, actor: User, incident: Incident, aware_at: datetime, reason: str
+) -> Incident:
     """Record that the company became aware later than the discovery (Art. 33(1)); the
     clocks that run from awareness move with it."""
     _require_responder(actor)
@@ -626,7 +647,7 @@ def incident_awareness_set(*, actor, incident: Incident, aware_at: datetime, rea
     before = incident.aware_at
     incident.aware_at = aware_at
     incident.awareness_reason = reason
-    incident._history_user = actor
+    history_user_set(incident, actor)
     incident.save(update_fields=["aware_at", "awareness_reason"])
     _recompute_due(incident)
     _record(
@@ -640,12 +661,12 @@ def incident_awareness_set(*, actor, incident: Incident, aware_at: datetime, rea
     return incident
 
 
-def _breach_duties(incident: Incident):
+def _breach_duties(incident: Incident) -> QuerySet[IncidentDuty]:
     return open_duties().filter(incident=incident, applied__regime__applies_to_breaches=True)
 
 
 @transaction.atomic
-def incident_no_risk_propose(*, actor, incident: Incident, reason: str) -> Incident:
+def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) -> Incident:
     """Propose that the breach is unlikely to result in a risk (no authority notification).
 
     Nobody decides this alone: it takes effect only when a second member of Compliance or
@@ -663,7 +684,7 @@ def incident_no_risk_propose(*, actor, incident: Incident, reason: str) -> Incid
     incident.no_risk_reason = reason
     incident.no_risk_proposed_by = actor
     incident.no_risk_proposed_at = timezone.now()
-    incident._history_user = actor
+    history_user_set(incident, actor)
     incident.save()
     _record(
         incident,
@@ -687,11 +708,12 @@ def incident_no_risk_propose(*, actor, incident: Incident, reason: str) -> Incid
 
 
 @transaction.atomic
-def incident_no_risk_confirm(*, actor, incident: Incident) -> Incident:
+def incident_no_risk_confirm(*, actor: User, incident: Incident) -> Incident:
     """Confirm the proposal of another member: the breach clocks stop (ruled out)."""
     _require_responder(actor)
     incident = _lock(incident)
-    if incident.no_risk_proposed_at is None:
+    proposer = incident.no_risk_proposed_by
+    if incident.no_risk_proposed_at is None or proposer is None:
         raise ApplicationError("Nothing to confirm: nobody proposed it.")
     if incident.no_risk_confirmed_at is not None:
         raise ApplicationError("This is already confirmed.")
@@ -700,7 +722,7 @@ def incident_no_risk_confirm(*, actor, incident: Incident) -> Incident:
     now = timezone.now()
     incident.no_risk_confirmed_by = actor
     incident.no_risk_confirmed_at = now
-    incident._history_user = actor
+    history_user_set(incident, actor)
     incident.save()
     waived_reason = f"Unlikely to result in a risk: {incident.no_risk_reason}"
     update_with_history(
@@ -716,14 +738,14 @@ def incident_no_risk_confirm(*, actor, incident: Incident) -> Incident:
         EntryKind.DECISION,
         "Confirmed: unlikely to result in a risk; the authority is not notified.",
         action="incident.no_risk_confirm",
-        detail={"proposed_by": incident.no_risk_proposed_by.get_username()},
+        detail={"proposed_by": proposer.get_username()},
     )
     return incident
 
 
 @transaction.atomic
 def incident_customer_notice_decide(
-    *, actor, incident: Incident, decision: str, reason: str
+    *, actor: User, incident: Incident, decision: str, reason: str
 ) -> Incident:
     """Record the Art. 34 decision: must the affected customers be told, and why."""
     _require_responder(actor)
@@ -738,7 +760,7 @@ def incident_customer_notice_decide(
     incident.customer_notice_reason = reason
     incident.customer_notice_decided_by = actor
     incident.customer_notice_decided_at = timezone.now()
-    incident._history_user = actor
+    history_user_set(incident, actor)
     incident.save()
     label = CustomerNotice(decision).label.lower()
     _record(
@@ -802,7 +824,7 @@ def incidents_escalate_unacknowledged(*, now: datetime | None = None) -> int:
     return sum(_escalate_one(pk, now) for pk in due.values_list("pk", flat=True))
 
 
-def _due_text(duty: IncidentDuty, zone, now: datetime) -> str:
+def _due_text(duty: IncidentDuty, zone: ZoneInfo, now: datetime) -> str:
     hours = clocks.hours_between(now, duty.due_at)
     timing = f"in {hours:.0f} hours" if hours >= 0 else f"{-hours:.0f} hours ago"
     return (

@@ -12,6 +12,7 @@ the owner's step.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -28,13 +29,17 @@ from portal.models import (
     ApprovalStep,
     ChainStatus,
     StepStatus,
+    User,
 )
 from portal.notifications import notify
 from portal.reasons import clean_reason
 
 MIN_REASON_LENGTH = 5
 
-ROLE_GROUP = {ApprovalRole.COMPLIANCE: roles.COMPLIANCE, ApprovalRole.LEGAL: roles.LEGAL}
+ROLE_GROUP: dict[str, str] = {
+    ApprovalRole.COMPLIANCE: roles.COMPLIANCE,
+    ApprovalRole.LEGAL: roles.LEGAL,
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ def deciders_for(step: ApprovalStep) -> QuerySet:
     """The active people who may decide ``step`` now, segregation of duties applied."""
     User = get_user_model()
     if step.role == ApprovalRole.OWNER:
-        people = User.objects.filter(pk=step.approver_id)
+        # An owner step always names its approver (chain_start, owner_steps_reassign).
+        people = User.objects.filter(pk=step.approver_id)  # type: ignore[misc]
     else:
         people = User.objects.filter(groups__name=ROLE_GROUP[step.role])
     already = ApprovalStep.objects.filter(chain_id=step.chain_id, decided_by__isnull=False)
@@ -72,7 +78,7 @@ def deciders_for(step: ApprovalStep) -> QuerySet:
     )
 
 
-def why_not_decider(user, step: ApprovalStep) -> str:
+def why_not_decider(user: User, step: ApprovalStep) -> str:
     """Empty when ``user`` may decide ``step``; otherwise the reason, in people's words."""
     if step.status != StepStatus.OPEN:
         return "This step is not waiting for a decision."
@@ -87,7 +93,7 @@ def why_not_decider(user, step: ApprovalStep) -> str:
     return ""
 
 
-def open_steps_for(user) -> QuerySet[ApprovalStep]:
+def open_steps_for(user: User) -> QuerySet[ApprovalStep]:
     """Open steps ``user`` may decide: the "waiting for me" list, of every kind."""
     mine = Q(role=ApprovalRole.OWNER, approver=user)
     groups = roles.group_names(user)
@@ -104,7 +110,7 @@ def open_steps_for(user) -> QuerySet[ApprovalStep]:
     )
 
 
-def waiting_chain_ids(user) -> dict[str, list[int]]:
+def waiting_chain_ids(user: User) -> dict[str, list[int]]:
     """Ids of the chains with a step ``user`` may decide now, oldest first, by kind.
 
     The requests of a kind are then read by these ids: as one statement (a join of the
@@ -128,7 +134,7 @@ class InChainOrder(Sequence):
     def __len__(self) -> int:
         return len(self.chain_ids)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int | slice) -> Any:
         ids = self.chain_ids[index] if isinstance(index, slice) else [self.chain_ids[index]]
         by_chain = {r.chain_id: r for r in self.requests.filter(chain_id__in=ids)}
         found = [by_chain[chain_id] for chain_id in ids if chain_id in by_chain]
@@ -150,8 +156,8 @@ def timeline(chain: ApprovalChain) -> list[ApprovalStep]:
 def chain_start(
     *,
     kind: str,
-    requester,
-    owner,
+    requester: User,
+    owner: User,
     steps: Sequence[StepSpec],
     title: str,
     summary: str,
@@ -224,7 +230,7 @@ def _locked_open_step(chain: ApprovalChain) -> tuple[ApprovalChain, ApprovalStep
 def step_decide(
     *,
     chain: ApprovalChain,
-    actor,
+    actor: User,
     approve: bool,
     reason: str,
     inputs: dict | None = None,
@@ -298,7 +304,7 @@ def step_decide(
 
 
 @transaction.atomic
-def chain_withdraw(*, chain: ApprovalChain, actor) -> ApprovalChain:
+def chain_withdraw(*, chain: ApprovalChain, actor: User) -> ApprovalChain:
     """The requester withdraws a pending request; open and later steps are cancelled."""
     chain = ApprovalChain.objects.select_for_update().get(pk=chain.pk)
     if actor.pk != chain.requester_id:
@@ -324,7 +330,9 @@ def chain_withdraw(*, chain: ApprovalChain, actor) -> ApprovalChain:
 
 
 @transaction.atomic
-def owner_steps_reassign(*, chains, old_owner, new_owner, actor, reason: str) -> int:
+def owner_steps_reassign(
+    *, chains: QuerySet[ApprovalChain], old_owner: User, new_owner: User, actor: User, reason: str
+) -> int:
     """Hand the undecided owner steps of the pending ``chains`` from ``old_owner`` to
     ``new_owner`` (the asset they ask for changed owner); returns how many moved.
 

@@ -15,18 +15,23 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
 from django.db.models import F
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from portal.models import AuditChainHead, AuditChannel, AuditEvent
+from portal.models import AuditChainHead, AuditChannel, AuditEvent, User
 
 GENESIS_HASH = "0" * 64
 
-_request = ContextVar("audit_request", default=None)
-_channel = ContextVar("audit_channel", default=AuditChannel.COMMAND)
+# The request being served, with the ``audit_request_id`` the middleware below adds (an
+# attribute ``HttpRequest`` does not declare, hence ``Any``).
+_request: ContextVar[Any] = ContextVar("audit_request", default=None)
+_channel: ContextVar[str] = ContextVar("audit_channel", default=AuditChannel.COMMAND)
 _identity_withheld = ContextVar("audit_identity_withheld", default=False)
 
 
@@ -43,10 +48,10 @@ def audit_channel(channel: str) -> Iterator[None]:
 class AuditContextMiddleware:
     """Makes the request's id, IP and API token known to ``audit_record``."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: Any) -> HttpResponse:
         header = request.headers.get("X-Request-ID", "")
         request.audit_request_id = header[:64] if header.isprintable() and header else ""
         request.audit_request_id = request.audit_request_id or uuid.uuid4().hex
@@ -97,7 +102,7 @@ def withheld_identity_when(flag: str) -> Callable:
 
     def decorate(service: Callable) -> Callable:
         @functools.wraps(service)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with identity_withheld() if kwargs.get(flag) else nullcontext():
                 return service(*args, **kwargs)
 
@@ -170,7 +175,7 @@ def _lock_head() -> bool:
     return bool(AuditChainHead.objects.filter(pk=1).update(last_event_id=F("last_event_id")))
 
 
-def current_user():
+def current_user() -> User | None:
     """The signed-in user of the request being served, or ``None`` (commands, tasks).
 
     For the few events written from signal receivers, which are not handed an actor.
@@ -182,7 +187,7 @@ def current_user():
     return user if getattr(user, "is_authenticated", False) else None
 
 
-def _describe_target(target) -> tuple[str, str, str]:
+def _describe_target(target: object) -> tuple[str, str, str]:
     if target is None:
         return "", "", ""
     if isinstance(target, models.Model):
@@ -194,9 +199,9 @@ def _describe_target(target) -> tuple[str, str, str]:
 @transaction.atomic
 def audit_record(
     *,
-    actor,
+    actor: User | None,
     action: str,
-    target=None,
+    target: models.Model | None = None,
     asset_id: int | None = None,
     detail: dict | None = None,
     channel: str | None = None,
@@ -263,7 +268,9 @@ security_log = logging.getLogger("portal.security")
 _SECRET_WORDS = ("password", "token", "secret", "key", "otp", "code", "credential")
 
 
-def security_event(event: str, *, user=None, username: str = "", **fields) -> None:
+def security_event(
+    event: str, *, user: User | AnonymousUser | None = None, username: str = "", **fields: object
+) -> None:
     """One line in the ``portal.security`` log: the event, who, from where, and ``fields``.
 
     For what an operator watches for (lockouts, failed second factors, refusals of objects
@@ -271,7 +278,7 @@ def security_event(event: str, *, user=None, username: str = "", **fields) -> No
     cut to 200 characters; the request's id and IP come from ``AuditContextMiddleware``.
     """
     request = _request.get()
-    name = user.get_username() if getattr(user, "is_authenticated", False) else username
+    name = user.get_username() if user is not None and user.is_authenticated else username
     if _identity_withheld.get():
         request, name = None, ""
     safe = {

@@ -13,10 +13,14 @@ other ``.update(`` call.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from simple_history.utils import bulk_update_with_history
+
+if TYPE_CHECKING:
+    from portal.models import User
 
 # simple-history's ``history_change_reason`` column is a CharField(max_length=100).
 CHANGE_REASON_MAX = 100
@@ -28,13 +32,23 @@ def change_reason(text: str) -> str:
     return text if len(text) <= CHANGE_REASON_MAX else text[: CHANGE_REASON_MAX - 1] + "…"
 
 
+def history_user_set(instance: Model, actor: "User | None") -> None:
+    """Name ``actor`` (``None``: the system) as the user of the history row that the next
+    save of ``instance`` (a model with row history) writes.
+
+    simple-history reads it from the instance attribute ``_history_user``, its documented
+    way to name the user outside a request. The models do not declare that attribute, so
+    this is the one place that sets it (and the one type-check exception for it)."""
+    instance._history_user = actor  # type: ignore[attr-defined]
+
+
 def save_with_history(instance, *, actor, reason: str, update_fields=None) -> None:
     """Save ``instance`` (a model with row history) and its history row in one call: the
     row records ``actor`` (``None`` for the system) as ``history_user`` and ``reason``, cut
     by ``change_reason``, as ``history_change_reason``. ``update_fields`` as for
     ``Model.save`` (``None``: every field). Writes outside a request must name their user
     (house style), so the actor is a required argument."""
-    instance._history_user = actor
+    history_user_set(instance, actor)
     instance._change_reason = change_reason(reason)
     instance.save(update_fields=update_fields)
 

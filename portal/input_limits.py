@@ -26,8 +26,9 @@ import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import Model
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -342,3 +343,18 @@ class JSONParser(parsers.JSONParser):
         if kind == "depth":
             raise exceptions.ParseError(too_deep)
         raise exceptions.ValidationError({field: [nul_message()]})
+
+
+# --- Field lengths -------------------------------------------------------------------------------
+
+
+def max_length(model: type[Model], field_name: str) -> int:
+    """The ``max_length`` of ``model``'s text field ``field_name``: the longest input the
+    database stores, for a clear message before it refuses one.
+
+    Raises ``ImproperlyConfigured`` for a field without a maximum (a programming error,
+    found when the module using it is imported)."""
+    length = getattr(model._meta.get_field(field_name), "max_length", None)
+    if not isinstance(length, int):
+        raise ImproperlyConfigured(f"{model.__name__}.{field_name} has no max_length.")
+    return length

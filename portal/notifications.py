@@ -44,6 +44,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -53,7 +54,8 @@ from simple_history.utils import bulk_create_with_history
 from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError
-from portal.models import Notification
+from portal.history import history_user_set
+from portal.models import Notification, User
 from portal.selectors import role_members
 
 logger = logging.getLogger(__name__)
@@ -187,7 +189,9 @@ def excerpt(text: str, limit: int | None = None) -> str:
     return (cut[:space] if space > 0 else cut).rstrip() + " " + CONTINUED
 
 
-def notification_email(notification: Notification, connection=None) -> EmailMessage:
+def notification_email(
+    notification: Notification, connection: BaseEmailBackend | None = None
+) -> EmailMessage:
     """The e-mail of ``notification``: its subject as one header line and its body as an
     excerpt (also for rows stored before both were bounded), with a link into the portal,
     and a Message-ID derived from the row (a resent copy is recognisable)."""
@@ -273,7 +277,7 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _text(reply) -> str:
+def _text(reply: object) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
@@ -287,7 +291,14 @@ class DeliveryInterrupted(Exception):
     ``pending``: every row of the batch not known to be finished (includes both).
     """
 
-    def __init__(self, message: str, *, claimed_at, sent_unrecorded: list[int], pending):
+    def __init__(
+        self,
+        message: str,
+        *,
+        claimed_at: datetime | None,
+        sent_unrecorded: list[int],
+        pending: list[int],
+    ) -> None:
         super().__init__(message)
         self.claimed_at = claimed_at
         self.sent_unrecorded = sent_unrecorded
@@ -398,7 +409,9 @@ def notification_deliver(
     return report
 
 
-def _send_claimed(claimed: list[int], claimed_at, report: DeliveryReport, unrecorded: list):
+def _send_claimed(
+    claimed: list[int], claimed_at: datetime, report: DeliveryReport, unrecorded: list[int]
+) -> None:
     """Send the claimed rows; a row the server accepted but whose marking failed is put on
     ``unrecorded`` before the database error propagates."""
     rows = Notification.objects.select_related("recipient").filter(pk__in=claimed).order_by("pk")
@@ -431,7 +444,9 @@ def _send_claimed(claimed: list[int], claimed_at, report: DeliveryReport, unreco
         smtp.close()
 
 
-def _record_failure(notification: Notification, claimed_at, error: Exception) -> DeliveryFailed:
+def _record_failure(
+    notification: Notification, claimed_at: datetime, error: Exception
+) -> DeliveryFailed:
     retry_at = timezone.now() + retry_delay(notification.attempts)
     reason = _describe(error)[:2000]
     Notification.objects.filter(
@@ -440,7 +455,9 @@ def _record_failure(notification: Notification, claimed_at, error: Exception) ->
     return DeliveryFailed(reason, notification_id=notification.pk, retry_at=retry_at)
 
 
-def _record_permanent_failure(notification: Notification, claimed_at, error: Exception) -> None:
+def _record_permanent_failure(
+    notification: Notification, claimed_at: datetime, error: Exception
+) -> None:
     Notification.objects.filter(
         pk=notification.pk, claimed_at=claimed_at, sent_at__isnull=True
     ).update(
@@ -504,7 +521,7 @@ def _alert_compliance(failed_ids: list[int]) -> None:
 
 
 @transaction.atomic
-def notification_retry(*, actor, notification: Notification) -> Notification:
+def notification_retry(*, actor: User, notification: Notification) -> Notification:
     """Send a notification that failed for good once more (compliance only).
 
     Guarantees: only a row with ``failed_at`` and no ``sent_at`` is retried (another retry
@@ -521,7 +538,7 @@ def notification_retry(*, actor, notification: Notification) -> Notification:
             "This notification has not failed: it was delivered or is still being retried."
         )
     row.failed_at, row.next_attempt_at, row.claimed_at = None, None, None
-    row._history_user = actor
+    history_user_set(row, actor)
     row.save(update_fields=["failed_at", "next_attempt_at", "claimed_at"])
     audit_record(
         actor=actor,
@@ -560,7 +577,7 @@ def notification_outbox_sweep(*, limit: int | None = None) -> int:
     return queued
 
 
-def notification_mark_read(*, actor, notification: Notification) -> Notification:
+def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
     """Mark ``actor``'s own notification read; reading it again keeps the first time.
 
     The caller loads the row with ``get_notification_for_user`` (404 for anyone else's); the
@@ -573,7 +590,7 @@ def notification_mark_read(*, actor, notification: Notification) -> Notification
     return notification
 
 
-def notification_mark_all_read(*, actor) -> int:
+def notification_mark_all_read(*, actor: User) -> int:
     """Mark every unread notification of ``actor`` read; returns how many changed."""
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
         read_at=timezone.now()

@@ -10,23 +10,24 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 
 from portal import roles
 from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values, security_event
-from portal.models import AuditChainHead, AuditEvent, Notification
+from portal.models import AuditChainHead, AuditEvent, Notification, User
 from portal.site_calendar import start_of_day
 
 
-def notification_list_for(user) -> QuerySet[Notification]:
+def notification_list_for(user: User | AnonymousUser | None) -> QuerySet[Notification]:
     """The notifications ``user`` may see: their own, newest first. Nobody reads another's."""
     if user is None or not user.is_authenticated:
         return Notification.objects.none()
     return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
 
 
-def notification_undelivered_list_for(user) -> QuerySet[Notification]:
+def notification_undelivered_list_for(user: User) -> QuerySet[Notification]:
     """Notifications whose e-mail has not gone out after at least one attempt: failed for
     good (``failed_at``) or still being retried. Compliance only (everyone else: none),
     failed first, then newest first; recipients joined for the page.
@@ -42,7 +43,7 @@ def notification_undelivered_list_for(user) -> QuerySet[Notification]:
     )
 
 
-def unread_notification_count(user) -> int:
+def unread_notification_count(user: User) -> int:
     """One COUNT query on the (recipient, read_at) index; shown in every page's navigation."""
     return notification_list_for(user).filter(read_at__isnull=True).count()
 
@@ -56,7 +57,7 @@ def role_members(group_name: str) -> QuerySet:
 
 
 def audit_event_list_for(
-    user,
+    user: User,
     *,
     actor: str = "",
     action: str = "",
@@ -148,7 +149,7 @@ def _event_rows(chunk_size: int) -> Iterator[dict]:
     where the walk must report the event as altered instead. A value that cannot be decoded
     is handed on as stored; it then no longer matches the event's hash."""
     meta = AuditEvent._meta
-    column_of = {field.attname: field.column for field in meta.concrete_fields}
+    column_of = {field.attname: field.column for field in meta.concrete_fields if field.column}
     columns = []
     for name in _ROW_NAMES:
         column = connection.ops.quote_name(column_of[name])
@@ -174,7 +175,7 @@ def _event_rows(chunk_size: int) -> Iterator[dict]:
                 yield values
 
 
-def _decoded_json(stored):
+def _decoded_json(stored: object) -> object:
     if not isinstance(stored, str):
         return stored  # psycopg decodes jsonb itself
     try:
@@ -183,7 +184,7 @@ def _decoded_json(stored):
         return stored
 
 
-def _stored_utc_time(stored):
+def _stored_utc_time(stored: object) -> object:
     """SQLite's text ``2026-11-25 12:22:05.000123`` (UTC) as an aware datetime, or the text
     itself when it is no time at all."""
     if not isinstance(stored, str):
@@ -234,8 +235,9 @@ def _verify_audit_chain(*, anchor_dir: Path | None, chunk_size: int) -> AuditVer
             # isolation level can only be set as a transaction's first statement).
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        head = AuditChainHead.objects.filter(pk=1).values_list("last_event_id", "last_hash")
-        head = head.first() or (0, GENESIS_HASH)
+        head = AuditChainHead.objects.filter(pk=1).values_list(
+            "last_event_id", "last_hash"
+        ).first() or (0, GENESIS_HASH)
         walk = _walk(anchors, chunk_size)
     if not walk.ok:
         # Always the one public result type: the API serialises every field of it (a

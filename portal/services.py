@@ -3,8 +3,10 @@
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from portal import roles
 from portal.audit import audit_record, security_event
 from portal.errors import ApplicationError
-from portal.models import AuditEvent
+from portal.models import AuditEvent, User
 from portal.notifications import notify
 from portal.selectors import (
     AuditAnchor,
@@ -33,7 +35,7 @@ class AuditAnchorResult:
     anchor: AuditAnchor | None
 
 
-def audit_anchor_write(*, actor, directory: Path | None = None) -> AuditAnchorResult:
+def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> AuditAnchorResult:
     """Verify the chain, then write its head (id, hash, time) outside the database.
 
     The head goes to a new file under ``AUDIT_ANCHOR_DIR`` and, through ``notify``, to
@@ -86,7 +88,7 @@ def audit_anchor_write(*, actor, directory: Path | None = None) -> AuditAnchorRe
     return AuditAnchorResult(verification=verification, anchor=anchor)
 
 
-def _write_anchor_file(directory: Path, head: dict) -> AuditAnchor:
+def _write_anchor_file(directory: Path, head: Mapping[str, Any]) -> AuditAnchor:
     # Written before the transaction commits: if it rolls back, the file still names an
     # event that was already committed, so it stays true; if the disk fails, nothing is
     # recorded as anchored.
@@ -110,7 +112,7 @@ def _write_anchor_file(directory: Path, head: dict) -> AuditAnchor:
 
 
 @transaction.atomic
-def audit_log_export(*, actor, filters: dict) -> QuerySet[AuditEvent]:
+def audit_log_export(*, actor: User, filters: dict) -> QuerySet[AuditEvent]:
     """The events a compliance officer downloads, recorded as ``audit.export`` first.
 
     Reading the audit log in bulk is itself a trace-worthy act: the filters used and the
@@ -134,7 +136,7 @@ def audit_log_export(*, actor, filters: dict) -> QuerySet[AuditEvent]:
 # --- Second factor, API tokens and passwords --------------------------------------------------
 
 
-def otp_device_for_enrolment(*, actor) -> TOTPDevice:
+def otp_device_for_enrolment(*, actor: User) -> TOTPDevice:
     """The unconfirmed TOTP device ``actor`` is enrolling, created on first need.
 
     One per user: reloading the enrolment page shows the same secret, so the code the
@@ -150,7 +152,7 @@ def otp_device_for_enrolment(*, actor) -> TOTPDevice:
         return device
 
 
-def otp_verify(*, actor, device: TOTPDevice, token: str) -> TOTPDevice:
+def otp_verify(*, actor: User, device: TOTPDevice, token: str) -> TOTPDevice:
     """Check a code from ``actor``'s device; on its first success, confirm the device.
 
     A wrong code is recorded (``auth.otp_failed`` in the audit trail and the security log,
@@ -194,7 +196,7 @@ def otp_verify(*, actor, device: TOTPDevice, token: str) -> TOTPDevice:
 
 
 @transaction.atomic
-def api_token_issue(*, actor, user, reset: bool = False) -> Token:
+def api_token_issue(*, actor: User | None, user: User, reset: bool = False) -> Token:
     """The API token of ``user`` (a new one with ``reset``).
 
     Someone who must use a second factor gets a token only once a device is confirmed:
@@ -217,7 +219,7 @@ def api_token_issue(*, actor, user, reset: bool = False) -> Token:
 
 
 @transaction.atomic
-def password_change(*, actor, new_password: str) -> None:
+def password_change(*, actor: User, new_password: str) -> None:
     """Set ``actor``'s new password (validated by the form against the validators).
 
     Django keys every session to a hash of the password, so every other session of the

@@ -371,3 +371,16 @@ def test_a_consent_import_row_with_a_superscript_customer_id_is_a_row_error(db):
         services.consent_import(actor=None, file=io.BytesIO(text.encode()), name="c.csv")
     assert [line for line, _ in rejected.value.report.errors] == [2]
     assert ConsentRecord.objects.count() == 0
+
+
+def test_a_length_limit_is_the_columns_and_a_field_without_one_fails_at_import():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from consent.models import ConsentRecord
+    from consent.services import EVIDENCE_MAX
+    from portal.input_limits import max_length
+
+    # The limit the consent services announce is the one the database enforces.
+    assert ConsentRecord._meta.get_field("evidence").max_length == EVIDENCE_MAX
+    with pytest.raises(ImproperlyConfigured, match="effective_at has no max_length"):
+        max_length(ConsentRecord, "effective_at")
