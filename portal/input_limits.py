@@ -34,7 +34,7 @@ from django.utils import timezone
 from rest_framework import exceptions, parsers
 
 from portal.errors import ApplicationError
-from portal.site_calendar import start_of_day
+from portal.site_calendar import add_months, start_of_day
 
 EARLIEST_EVENT = date(2000, 1, 1)
 EARLIEST_RECORD = date(1990, 1, 1)
@@ -47,12 +47,8 @@ MAX_JSON_DEPTH = 32
 
 def latest_future_date(today: date | None = None) -> date:
     """``FUTURE_YEARS`` years after ``today`` (the site's date by default); 29 February
-    becomes 28 February in a year without it."""
-    today = today or timezone.localdate()
-    try:
-        return today.replace(year=today.year + FUTURE_YEARS)
-    except ValueError:
-        return today.replace(year=today.year + FUTURE_YEARS, day=28)
+    becomes 28 February in a year without it (``site_calendar.add_months``)."""
+    return add_months(today or timezone.localdate(), 12 * FUTURE_YEARS)
 
 
 def day_text(day: date) -> str:
