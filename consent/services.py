@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -597,10 +596,6 @@ class PackageDownload:
     rows: int
 
 
-def _compliance_officers():
-    return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
-
-
 def _sharing_link(sharing_request: SharingRequest) -> str:
     return reverse("consent:sharing_detail", args=[sharing_request.pk])
 
@@ -1101,7 +1096,7 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
     by_package: dict[int, list[SharingWithdrawal]] = {}
     for row in rows:
         by_package.setdefault(row.package_id, []).append(row)
-    compliance = list(_compliance_officers())
+    compliance = list(roles.role_members(roles.COMPLIANCE))
     for package_rows in by_package.values():
         package = package_rows[0].package
         shared = package.request

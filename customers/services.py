@@ -594,12 +594,6 @@ MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "extended by two further months" (three 
 REMINDER_DAYS = {ReminderKind.DUE_IN_7: 7, ReminderKind.DUE_IN_2: 2}
 
 
-def compliance_members():
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
-
-
 def memberships_remove(*, memberships, actor, reason: str) -> int:
     """Remove customers from assets, leaving one removal row in the membership history for
     each (who, when, why): the footprint and the asset's history still show that the asset
@@ -1068,7 +1062,7 @@ def _send_reminder(subject_request: DataSubjectRequest, kind: str, today: date) 
     ]
     due = f"{subject_request.due_on:%d %b %Y}"
     if kind == ReminderKind.OVERDUE:
-        users = [*compliance_members(), *waiting_owners]
+        users = [*roles.role_members(roles.COMPLIANCE), *waiting_owners]
         subject = f"Overdue: {subject_request.reference} was due {due}"
         body = (
             f"The {subject_request.get_type_display()} request {subject_request.reference} "

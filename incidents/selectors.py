@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -75,12 +74,7 @@ def reporter_label(incident: Incident, viewer) -> str:
 
 def responders():
     """The active members of Compliance and Legal: who receives and works every report."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles.ROLE_GROUPS)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    return roles.role_members(*roles.ROLE_GROUPS).order_by("first_name", "last_name", "username")
 
 
 def open_duties() -> QuerySet[IncidentDuty]:

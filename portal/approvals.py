@@ -62,7 +62,7 @@ def deciders_for(step: ApprovalStep) -> QuerySet:
     if step.role == ApprovalRole.OWNER:
         people = User.objects.filter(pk=step.approver_id)
     else:
-        people = User.objects.filter(groups__name=ROLE_GROUP[step.role])
+        people = roles.role_members(ROLE_GROUP[step.role])
     already = ApprovalStep.objects.filter(chain_id=step.chain_id, decided_by__isnull=False)
     return (
         people.filter(is_active=True)

@@ -54,7 +54,6 @@ from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError
 from portal.models import Notification
-from portal.selectors import role_members
 
 logger = logging.getLogger(__name__)
 
@@ -485,7 +484,7 @@ def _alert_compliance(failed_ids: list[int]) -> None:
             kind=UNDELIVERED_KIND, read_at__isnull=True, created_at__gte=recent
         ).values_list("recipient_id", flat=True)
     )
-    officers = [user for user in role_members(roles.COMPLIANCE) if user.pk not in alerted]
+    officers = [user for user in roles.role_members(roles.COMPLIANCE) if user.pk not in alerted]
     if not officers:
         return
     with transaction.atomic():
