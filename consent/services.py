@@ -52,9 +52,16 @@ from portal import approvals, roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
-from portal.input_limits import as_id, require_ahead, require_no_nul, require_visible_text
+from portal.input_limits import (
+    as_id,
+    one_line,
+    require_ahead,
+    require_no_nul,
+    require_visible_text,
+)
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
+from portal.reasons import MIN_REASON_LENGTH, clean_reason
 from portal.site_calendar import add_calendar_days, utc_text
 
 EVIDENCE_MAX = ConsentRecord._meta.get_field("evidence").max_length
@@ -575,7 +582,6 @@ def consent_state_rebuild() -> int:
 
 PACKAGE_DAYS = 7
 TRANSFER_SAFEGUARD = "transfer_safeguard"
-MIN_NOTE_LENGTH = 5
 RECIPIENT_MAX = SharingRequest._meta.get_field("recipient").max_length
 REFERENCE_MAX = SharingRequest._meta.get_field("agreement_reference").max_length
 DELETION_EVIDENCE_MAX = SharingRequest._meta.get_field("deletion_evidence").max_length
@@ -652,7 +658,7 @@ def _clean_agreement(reference: str, end) -> str:
 
 
 def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
-    recipient = " ".join((recipient or "").split())
+    recipient = one_line(recipient)
     if not recipient:
         raise ApplicationError("Name the receiving organisation.", field="recipient")
     require_visible_text(recipient, field="recipient", what="The recipient's name")
@@ -1144,9 +1150,11 @@ def sharing_withdrawal_forwarded(*, withdrawal: SharingWithdrawal, actor, note: 
         raise NotAllowed("Only the requester or compliance can mark a withdrawal forwarded.")
     if withdrawal.forwarded_at:
         raise ApplicationError("This withdrawal is already marked forwarded.")
-    note = " ".join((note or "").split())
-    if len(note) < MIN_NOTE_LENGTH:
-        raise ApplicationError("Say how the recipient was told.", field="note")
+    note = clean_reason(
+        one_line(note),
+        field="note",
+        message=f"Say how the recipient was told (at least {MIN_REASON_LENGTH} characters).",
+    )
     withdrawal.forwarded_at, withdrawal.forwarded_by, withdrawal.note = (
         timezone.now(),
         actor,
@@ -1181,12 +1189,12 @@ def sharing_deletion_confirm(
         raise ApplicationError("Nothing was shared under this request.")
     if sharing_request.deletion_confirmed_at:
         raise ApplicationError("The recipient's deletion is already recorded.")
-    evidence = " ".join((evidence or "").split())
-    if len(evidence) < MIN_NOTE_LENGTH:
-        raise ApplicationError(
-            "Say where the recipient's confirmation is kept (letter, e-mail, ticket).",
-            field="evidence",
-        )
+    evidence = clean_reason(
+        one_line(evidence),
+        field="evidence",
+        message="Say where the recipient's confirmation is kept (letter, e-mail, ticket; "
+        f"at least {MIN_REASON_LENGTH} characters).",
+    )
     if len(evidence) > DELETION_EVIDENCE_MAX:
         raise ApplicationError(
             f"The evidence is longer than {DELETION_EVIDENCE_MAX} characters.", field="evidence"

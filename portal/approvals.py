@@ -32,8 +32,6 @@ from portal.models import (
 from portal.notifications import notify
 from portal.reasons import clean_reason
 
-MIN_REASON_LENGTH = 5
-
 ROLE_GROUP = {ApprovalRole.COMPLIANCE: roles.COMPLIANCE, ApprovalRole.LEGAL: roles.LEGAL}
 
 
@@ -239,9 +237,7 @@ def step_decide(
     refusal = why_not_decider(actor, step)
     if refusal:
         raise NotAllowed(refusal)
-    reason = clean_reason(
-        reason, minimum=MIN_REASON_LENGTH, message="Give a reason for your decision."
-    )
+    reason = clean_reason(reason, what="a reason for your decision")
     inputs = {key: value for key, value in (inputs or {}).items() if value not in ("", None)}
     if approve and step.requirement and not inputs.get(step.requirement):
         raise ApplicationError(

@@ -168,7 +168,15 @@ def require_in_column(value: int, *, model, field: str, what: str) -> None:
         raise ApplicationError(f"{what} must be between {lowest} and {highest}.", field=field)
 
 
-# --- Text: no NUL characters ---------------------------------------------------------------------
+# --- Text: one line, no NUL characters ----------------------------------------------------------
+
+
+def one_line(text: str | None) -> str:
+    """``text`` as one line: every run of white space (line breaks, tabs, the no-break
+    spaces spreadsheets and word processors write) becomes one space, none at either end;
+    ``None`` counts as "". The one cleaning of a short statement or name that is shown on a
+    single line (a justification, a recipient, a note, a history row's reason)."""
+    return " ".join((text or "").split())
 
 
 def nul_message(what: str = "The text") -> str:
