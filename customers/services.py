@@ -202,7 +202,9 @@ class CoverageRefusal(ApplicationError):
 
 def clean_justification(text: str) -> str:
     """At least a sentence of real text: 20 characters and four words, not one repeated
-    character."""
+    character. Stricter than a decision's reason (``portal.reasons``, 10 characters) on
+    purpose: it explains a need to the people who must decide on it (README, access
+    requests). Returns the text as one line; ``ApplicationError`` on ``justification``."""
     text = one_line(text)
     letters = [ch for ch in text.lower() if ch.isalnum()]
     if (
