@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import IO, Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -59,12 +58,14 @@ from portal.history import history_user_set
 from portal.input_limits import (
     as_id,
     max_length,
+    one_line,
     require_ahead,
     require_no_nul,
     require_visible_text,
 )
 from portal.models import ApprovalRole, ChainStatus, User
 from portal.notifications import notify
+from portal.reasons import MIN_REASON_LENGTH, clean_reason
 from portal.site_calendar import add_calendar_days, utc_text
 
 EVIDENCE_MAX = max_length(ConsentRecord, "evidence")
@@ -598,7 +599,6 @@ def consent_state_rebuild() -> int:
 
 PACKAGE_DAYS = 7
 TRANSFER_SAFEGUARD = "transfer_safeguard"
-MIN_NOTE_LENGTH = 5
 RECIPIENT_MAX = max_length(SharingRequest, "recipient")
 REFERENCE_MAX = max_length(SharingRequest, "agreement_reference")
 DELETION_EVIDENCE_MAX = max_length(SharingRequest, "deletion_evidence")
@@ -617,10 +617,6 @@ class PackageDownload:
     content: str
     export_id: str
     rows: int
-
-
-def _compliance_officers() -> QuerySet[User]:
-    return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
 
 
 def _sharing_link(sharing_request: SharingRequest) -> str:
@@ -679,7 +675,7 @@ def _clean_agreement(reference: str, end: object) -> str:
 
 
 def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
-    recipient = " ".join((recipient or "").split())
+    recipient = one_line(recipient)
     if not recipient:
         raise ApplicationError("Name the receiving organisation.", field="recipient")
     require_visible_text(recipient, field="recipient", what="The recipient's name")
@@ -1123,7 +1119,7 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
     by_package: dict[int, list[SharingWithdrawal]] = {}
     for row in rows:
         by_package.setdefault(row.package_id, []).append(row)
-    compliance = list(_compliance_officers())
+    compliance = list(roles.role_members(roles.COMPLIANCE))
     for package_rows in by_package.values():
         package = package_rows[0].package
         shared = package.request
@@ -1173,9 +1169,11 @@ def sharing_withdrawal_forwarded(
         raise NotAllowed("Only the requester or compliance can mark a withdrawal forwarded.")
     if withdrawal.forwarded_at:
         raise ApplicationError("This withdrawal is already marked forwarded.")
-    note = " ".join((note or "").split())
-    if len(note) < MIN_NOTE_LENGTH:
-        raise ApplicationError("Say how the recipient was told.", field="note")
+    note = clean_reason(
+        one_line(note),
+        field="note",
+        message=f"Say how the recipient was told (at least {MIN_REASON_LENGTH} characters).",
+    )
     withdrawal.forwarded_at, withdrawal.forwarded_by, withdrawal.note = (
         timezone.now(),
         actor,
@@ -1210,12 +1208,12 @@ def sharing_deletion_confirm(
         raise ApplicationError("Nothing was shared under this request.")
     if sharing_request.deletion_confirmed_at:
         raise ApplicationError("The recipient's deletion is already recorded.")
-    evidence = " ".join((evidence or "").split())
-    if len(evidence) < MIN_NOTE_LENGTH:
-        raise ApplicationError(
-            "Say where the recipient's confirmation is kept (letter, e-mail, ticket).",
-            field="evidence",
-        )
+    evidence = clean_reason(
+        one_line(evidence),
+        field="evidence",
+        message="Say where the recipient's confirmation is kept (letter, e-mail, ticket; "
+        f"at least {MIN_REASON_LENGTH} characters).",
+    )
     if len(evidence) > DELETION_EVIDENCE_MAX:
         raise ApplicationError(
             f"The evidence is longer than {DELETION_EVIDENCE_MAX} characters.", field="evidence"

@@ -27,6 +27,7 @@ from portal import roles
 from portal.approvals import InChainOrder, steps_with_deciders, waiting_chain_ids
 from portal.input_limits import as_id
 from portal.models import User
+from portal.site_calendar import add_months
 
 
 def asset_list_for(user: User | AnonymousUser | None) -> QuerySet[DataAsset]:
@@ -414,9 +415,7 @@ def subject_request_due_date(received_on: date, extension_months: int = 0) -> da
     The month is counted to the same day of the next month, or its last day when there is
     no such day (EU Regulation 1182/71): received 31 January, due 28 (or 29) February.
     """
-    from dateutil.relativedelta import relativedelta
-
-    return received_on + relativedelta(months=1 + extension_months)
+    return add_months(received_on, 1 + extension_months)
 
 
 def assets_past_retention(*, today: date | None = None) -> QuerySet[DataAsset]:

@@ -50,13 +50,14 @@ from portal.history import change_reason, history_user_set, save_with_history
 from portal.input_limits import (
     EARLIEST_EVENT,
     day_text,
+    one_line,
     require_ahead,
     require_date_between,
     require_visible_text,
 )
 from portal.models import ApprovalRole, ChainStatus, User
 from portal.notifications import notify
-from portal.reasons import clean_reason
+from portal.reasons import MIN_REASON_LENGTH, clean_reason
 from portal.site_calendar import add_calendar_days, utc_text
 
 
@@ -201,8 +202,10 @@ class CoverageRefusal(ApplicationError):
 
 def clean_justification(text: str) -> str:
     """At least a sentence of real text: 20 characters and four words, not one repeated
-    character."""
-    text = " ".join((text or "").split())
+    character. Stricter than a decision's reason (``portal.reasons``, 10 characters) on
+    purpose: it explains a need to the people who must decide on it (README, access
+    requests). Returns the text as one line; ``ApplicationError`` on ``justification``."""
+    text = one_line(text)
     letters = [ch for ch in text.lower() if ch.isalnum()]
     if (
         len(text) < MIN_JUSTIFICATION_LENGTH
@@ -401,11 +404,7 @@ def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> AccessGrant
     """The asset's owner or compliance ends a grant now, with a reason."""
     if not can_revoke(actor, grant):
         raise NotAllowed("Only the asset's owner or compliance can revoke a grant.")
-    reason = clean_reason(
-        reason,
-        minimum=approvals.MIN_REASON_LENGTH,
-        message="Give the reason for revoking this grant.",
-    )
+    reason = clean_reason(reason, what="the reason for revoking this grant")
     grant = AccessGrant.objects.select_for_update().select_related("asset", "user").get(pk=grant.pk)
     if grant.revoked_at:
         raise ApplicationError("This grant is already revoked.")
@@ -590,15 +589,8 @@ def _record_exported_customers(*, grant: AccessGrant, export_id: str) -> int:
 
 # --- Data subject requests and retention -----------------------------------------------
 
-MIN_IDENTITY_LENGTH = 10
 MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "extended by two further months" (three in total)
 REMINDER_DAYS: dict[str, int] = {ReminderKind.DUE_IN_7: 7, ReminderKind.DUE_IN_2: 2}
-
-
-def compliance_members() -> QuerySet[User]:
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(groups__name=roles.COMPLIANCE, is_active=True)
 
 
 def memberships_remove(*, memberships: QuerySet[AssetCustomer], actor: User, reason: str) -> int:
@@ -684,8 +676,7 @@ def subject_request_create(
         identity_verification,
         field="identity_verification",
         message="Say how the requester's identity was verified before any work starts "
-        f"(at least {MIN_IDENTITY_LENGTH} characters, e.g. 'passport checked at the desk').",
-        minimum=MIN_IDENTITY_LENGTH,
+        f"(at least {MIN_REASON_LENGTH} characters, e.g. 'passport checked at the desk').",
     )
     today = timezone.localdate()
     received_on = received_on or today
@@ -1071,7 +1062,7 @@ def _send_reminder(subject_request: DataSubjectRequest, kind: str, today: date) 
     ]
     due = f"{subject_request.due_on:%d %b %Y}"
     if kind == ReminderKind.OVERDUE:
-        users = [*compliance_members(), *waiting_owners]
+        users = [*roles.role_members(roles.COMPLIANCE), *waiting_owners]
         subject = f"Overdue: {subject_request.reference} was due {due}"
         body = (
             f"The {subject_request.get_type_display()} request {subject_request.reference} "

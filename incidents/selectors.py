@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -16,6 +16,7 @@ from incidents.models import (
     Incident,
     IncidentDuty,
     Regime,
+    Status,
     TimelineEntry,
 )
 from portal import roles
@@ -26,6 +27,28 @@ if TYPE_CHECKING:
 
 EXPORT_ACTION = "export.download"
 IMPACT_WINDOW = timedelta(days=30)
+
+
+def acknowledgement_window() -> timedelta:
+    """How long a new report may wait for its acknowledgement: ``INCIDENT_ACK_SLA`` minutes
+    of elapsed time, at least one (a setting of 0 would escalate every report at once, and
+    divide by zero counting escalation levels). The escalation job and the dashboard read
+    this one rule."""
+    return timedelta(minutes=max(1, settings.INCIDENT_ACK_SLA))
+
+
+def acknowledgement_due(incident: Incident) -> datetime | None:
+    """When ``incident`` must be acknowledged by (aware, UTC), or ``None`` once it is no
+    longer ``reported``."""
+    if incident.status != Status.REPORTED:
+        return None
+    return incident.reported_at + acknowledgement_window()
+
+
+def acknowledgement_late(now: datetime) -> Q:
+    """The incidents still ``reported`` at ``now`` (aware) past their acknowledgement
+    deadline: the ones the escalation job escalates."""
+    return Q(status=Status.REPORTED, reported_at__lte=now - acknowledgement_window())
 
 
 def incident_list_for(user: User | AnonymousUser | None) -> QuerySet[Incident]:
@@ -56,12 +79,7 @@ def reporter_label(incident: Incident, viewer: User) -> str:
 
 def responders() -> QuerySet[User]:
     """The active members of Compliance and Legal: who receives and works every report."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles.ROLE_GROUPS)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    return roles.role_members(*roles.ROLE_GROUPS).order_by("first_name", "last_name", "username")
 
 
 def open_duties() -> QuerySet[IncidentDuty]:

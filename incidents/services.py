@@ -41,7 +41,12 @@ from incidents.models import (
     Status,
     TimelineEntry,
 )
-from incidents.selectors import open_duties, responders
+from incidents.selectors import (
+    acknowledgement_late,
+    acknowledgement_window,
+    open_duties,
+    responders,
+)
 from portal import roles
 from portal.audit import audit_record, withheld_identity_when
 from portal.errors import ApplicationError
@@ -61,10 +66,6 @@ CLOCK_SKEW = timedelta(minutes=2)
 
 class NotAllowed(ApplicationError):
     """The actor may not take this action on an incident they can see (a 403)."""
-
-
-def ack_sla() -> timedelta:
-    return timedelta(minutes=max(1, settings.INCIDENT_ACK_SLA))
 
 
 def _require_responder(actor: User) -> None:
@@ -788,7 +789,7 @@ def _escalate_one(incident_pk: int, now: datetime) -> bool:
     incident = Incident.objects.select_for_update().get(pk=incident_pk)
     if incident.status != Status.REPORTED:
         return False
-    level = int((now - incident.reported_at) / ack_sla())
+    level = int((now - incident.reported_at) / acknowledgement_window())
     if level < 1 or not _claim_notice(incident, f"escalation:{level}", now):
         return False
     waited = int((now - incident.reported_at).total_seconds() // 60)
@@ -820,7 +821,7 @@ def incidents_escalate_unacknowledged(*, now: datetime | None = None) -> int:
     further ``INCIDENT_ACK_SLA``. Idempotent: each level is sent once (a job that missed
     several levels sends only the current one)."""
     now = now or timezone.now()
-    due = Incident.objects.filter(status=Status.REPORTED, reported_at__lte=now - ack_sla())
+    due = Incident.objects.filter(acknowledgement_late(now))
     return sum(_escalate_one(pk, now) for pk in due.values_list("pk", flat=True))
 
 

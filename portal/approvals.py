@@ -34,8 +34,6 @@ from portal.models import (
 from portal.notifications import notify
 from portal.reasons import clean_reason
 
-MIN_REASON_LENGTH = 5
-
 ROLE_GROUP: dict[str, str] = {
     ApprovalRole.COMPLIANCE: roles.COMPLIANCE,
     ApprovalRole.LEGAL: roles.LEGAL,
@@ -68,7 +66,7 @@ def deciders_for(step: ApprovalStep) -> QuerySet:
         # An owner step always names its approver (chain_start, owner_steps_reassign).
         people = User.objects.filter(pk=step.approver_id)  # type: ignore[misc]
     else:
-        people = User.objects.filter(groups__name=ROLE_GROUP[step.role])
+        people = roles.role_members(ROLE_GROUP[step.role])
     already = ApprovalStep.objects.filter(chain_id=step.chain_id, decided_by__isnull=False)
     return (
         people.filter(is_active=True)
@@ -245,9 +243,7 @@ def step_decide(
     refusal = why_not_decider(actor, step)
     if refusal:
         raise NotAllowed(refusal)
-    reason = clean_reason(
-        reason, minimum=MIN_REASON_LENGTH, message="Give a reason for your decision."
-    )
+    reason = clean_reason(reason, what="a reason for your decision")
     inputs = {key: value for key, value in (inputs or {}).items() if value not in ("", None)}
     if approve and step.requirement and not inputs.get(step.requirement):
         raise ApplicationError(

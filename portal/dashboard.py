@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 from django.db.models.functions import TruncWeek
 from django.urls import reverse
@@ -49,13 +48,20 @@ from customers.selectors import (
 )
 from incidents.clocks import zone_for
 from incidents.models import Severity, Status
-from incidents.selectors import EXPORT_ACTION, incident_list_for, with_clocks
+from incidents.selectors import (
+    EXPORT_ACTION,
+    acknowledgement_due,
+    acknowledgement_late,
+    incident_list_for,
+    with_clocks,
+)
 from portal import roles
 from portal.models import AuditEvent, ChainStatus
+from portal.site_calendar import add_calendar_days
 
 LIST_LIMIT = 10
 COVERAGE_LIMIT = 10  # (asset, purpose) pairs with the most active grants
-EXPIRING_WITHIN = timedelta(days=7)
+EXPIRING_WITHIN_DAYS = 7  # calendar days in the site's zone, as the grants' own expiry
 CHART_WEEKS = 8
 REFUSED = "refused"  # an access request refused at once for lack of coverage (audit only)
 AUDIT_STATUS_ACTIONS = ("audit.anchor", "audit.verify_failed")
@@ -231,9 +237,10 @@ def access_to_my_assets_section(viewer: Viewer) -> Section | None:
     rows = list(
         grants.select_related("asset", "purpose", "user").order_by("expires_at", "id")[:LIST_LIMIT]
     )
-    expiring = grants.filter(expires_at__lte=viewer.now + EXPIRING_WITHIN).count()
+    horizon = add_calendar_days(viewer.now, EXPIRING_WITHIN_DAYS)
+    expiring = grants.filter(expires_at__lte=horizon).count()
     for grant in rows:
-        grant.expiring = grant.expires_at <= viewer.now + EXPIRING_WITHIN
+        grant.expiring = grant.expires_at <= horizon
     return Section(
         key="access-to-my-assets",
         title="Who holds access to my assets",
@@ -250,7 +257,8 @@ def expiring_grants_section(viewer: Viewer) -> Section | None:
     if not viewer.is_owner:
         return None
     soon = active_grants().filter(
-        asset__owner=viewer.user, expires_at__lte=viewer.now + EXPIRING_WITHIN
+        asset__owner=viewer.user,
+        expires_at__lte=add_calendar_days(viewer.now, EXPIRING_WITHIN_DAYS),
     )
     rows = list(soon.select_related("asset", "user").order_by("expires_at", "id")[:LIST_LIMIT])
     return Section(
@@ -270,13 +278,10 @@ def expiring_grants_section(viewer: Viewer) -> Section | None:
 def _open_incidents_with_clocks(viewer: Viewer):
     """Open incidents, late first: an open duty past its due time, or a report still
     unacknowledged after ``INCIDENT_ACK_SLA`` minutes; then by the next deadline."""
-    ack_deadline = viewer.now - timedelta(minutes=settings.INCIDENT_ACK_SLA)
     incidents = with_clocks(
         incident_list_for(viewer.user).exclude(status=Status.CLOSED), now=viewer.now
     ).annotate(
-        ack_late=ExpressionWrapper(
-            Q(status=Status.REPORTED, reported_at__lte=ack_deadline), output_field=BooleanField()
-        )
+        ack_late=ExpressionWrapper(acknowledgement_late(viewer.now), output_field=BooleanField())
     )
     return incidents.order_by(
         F("overdue").desc(),
@@ -288,12 +293,9 @@ def _open_incidents_with_clocks(viewer: Viewer):
 
 
 def _incident_rows(viewer: Viewer, incidents) -> list:
-    sla = timedelta(minutes=settings.INCIDENT_ACK_SLA)
     rows = list(incidents.select_related("assignee")[:LIST_LIMIT])
     for incident in rows:
-        incident.ack_due = (
-            incident.reported_at + sla if incident.status == Status.REPORTED else None
-        )
+        incident.ack_due = acknowledgement_due(incident)
         incident.late = incident.overdue or incident.ack_late
     return rows
 

@@ -21,6 +21,7 @@ from simple_history.utils import bulk_update_with_history
 
 if TYPE_CHECKING:
     from portal.models import User
+from portal.input_limits import one_line
 
 # simple-history's ``history_change_reason`` column is a CharField(max_length=100).
 CHANGE_REASON_MAX = 100
@@ -28,7 +29,7 @@ CHANGE_REASON_MAX = 100
 
 def change_reason(text: str) -> str:
     """``text`` cut to what ``history_change_reason`` holds (100 characters)."""
-    text = " ".join((text or "").split())
+    text = one_line(text)
     return text if len(text) <= CHANGE_REASON_MAX else text[: CHANGE_REASON_MAX - 1] + "…"
 
 

@@ -35,7 +35,7 @@ from django.utils import timezone
 from rest_framework import exceptions, parsers
 
 from portal.errors import ApplicationError
-from portal.site_calendar import start_of_day
+from portal.site_calendar import add_months, start_of_day
 
 EARLIEST_EVENT = date(2000, 1, 1)
 EARLIEST_RECORD = date(1990, 1, 1)
@@ -48,12 +48,8 @@ MAX_JSON_DEPTH = 32
 
 def latest_future_date(today: date | None = None) -> date:
     """``FUTURE_YEARS`` years after ``today`` (the site's date by default); 29 February
-    becomes 28 February in a year without it."""
-    today = today or timezone.localdate()
-    try:
-        return today.replace(year=today.year + FUTURE_YEARS)
-    except ValueError:
-        return today.replace(year=today.year + FUTURE_YEARS, day=28)
+    becomes 28 February in a year without it (``site_calendar.add_months``)."""
+    return add_months(today or timezone.localdate(), 12 * FUTURE_YEARS)
 
 
 def day_text(day: date) -> str:
@@ -173,7 +169,15 @@ def require_in_column(value: int, *, model, field: str, what: str) -> None:
         raise ApplicationError(f"{what} must be between {lowest} and {highest}.", field=field)
 
 
-# --- Text: no NUL characters ---------------------------------------------------------------------
+# --- Text: one line, no NUL characters ----------------------------------------------------------
+
+
+def one_line(text: str | None) -> str:
+    """``text`` as one line: every run of white space (line breaks, tabs, the no-break
+    spaces spreadsheets and word processors write) becomes one space, none at either end;
+    ``None`` counts as "". The one cleaning of a short statement or name that is shown on a
+    single line (a justification, a recipient, a note, a history row's reason)."""
+    return " ".join((text or "").split())
 
 
 def nul_message(what: str = "The text") -> str:

@@ -55,8 +55,8 @@ from portal import roles
 from portal.audit import audit_record
 from portal.errors import ApplicationError
 from portal.history import history_user_set
+from portal.input_limits import one_line
 from portal.models import Notification, User
-from portal.selectors import role_members
 
 logger = logging.getLogger(__name__)
 
@@ -162,12 +162,13 @@ _NOT_IN_A_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 def header_text(text: str) -> str:
     """``text`` as one line fit for an e-mail header: every control character and line or
-    paragraph separator becomes a space, runs of spaces one, no space at either end.
+    paragraph separator becomes a space, then every run of white space one space, none at
+    either end (``input_limits.one_line``).
 
     The one gate for text from people (titles, asset names, sharing recipients) on its way
     into a header; RFC 5322 section 2.2 allows no bare CR or LF in a header field body.
     """
-    return re.sub(r" {2,}", " ", _NOT_IN_A_HEADER.sub(" ", str(text))).strip()
+    return one_line(_NOT_IN_A_HEADER.sub(" ", str(text)))
 
 
 CONTINUED = "… (continued in the portal)"
@@ -502,7 +503,7 @@ def _alert_compliance(failed_ids: list[int]) -> None:
             kind=UNDELIVERED_KIND, read_at__isnull=True, created_at__gte=recent
         ).values_list("recipient_id", flat=True)
     )
-    officers = [user for user in role_members(roles.COMPLIANCE) if user.pk not in alerted]
+    officers = [user for user in roles.role_members(roles.COMPLIANCE) if user.pk not in alerted]
     if not officers:
         return
     with transaction.atomic():

@@ -1,10 +1,16 @@
 """The written reason a decision needs: one rule for services, one field for forms.
 
 A compliance decision (a classification, an asset's owner or collection purposes, a
-purpose's lawful basis, a data subject request's extension, an incident's handling) is
-taken with a reason of at least a sentence: it is kept in the object's history and the
-audit trail, where an auditor later reads why (GDPR Art. 5(2), accountability; Art. 30).
-The decisions of an approval chain ask less (``portal.approvals``), but the same way.
+purpose's lawful basis, a data subject request's extension, an incident's handling, an
+approval step's decision, a grant's revocation) and a written statement kept as evidence
+(how a requester's identity was checked, how a sharing recipient was told of a withdrawal,
+where its deletion confirmation is kept) is taken with a reason of at least a sentence,
+``MIN_REASON_LENGTH`` characters: it is kept in the object's history and the audit trail,
+where an auditor later reads why (GDPR Art. 5(2), accountability; Art. 30).
+
+One rule differs on purpose: the business justification of an access or sharing request
+(``customers.services.clean_justification``: 20 characters and four words) explains a need
+to a person who must decide on it, not a decision already taken.
 """
 
 from django import forms
@@ -31,17 +37,17 @@ def clean_reason(
     field: str = "reason",
     what: str = "the reason for this change",
     kept_in: str = "",
-    minimum: int = MIN_REASON_LENGTH,
     message: str = "",
 ) -> str:
-    """The reason ``text`` stripped of surrounding white space (``None`` counts as "").
+    """The reason ``text`` stripped of surrounding white space (``None`` counts as "");
+    line breaks inside stay (pass ``input_limits.one_line(text)`` for a one-line note).
 
-    Raises ``ApplicationError`` naming ``field`` when it is shorter than ``minimum``
-    characters, with ``message`` or else ``reason_message(what, kept_in=kept_in)``. Pass
-    ``minimum`` and ``message`` for a written statement with its own rule (an identity
-    check, an approval decision)."""
+    Raises ``ApplicationError`` naming ``field`` when it is shorter than
+    ``MIN_REASON_LENGTH`` characters, with ``message`` or else ``reason_message(what,
+    kept_in=kept_in)``. Pass ``message`` for a written statement whose message is not "Give
+    <what>" (an identity check, a deletion confirmation); it should state the minimum."""
     text = (text or "").strip()
-    if len(text) < minimum:
+    if len(text) < MIN_REASON_LENGTH:
         raise ApplicationError(message or reason_message(what, kept_in=kept_in), field=field)
     return text
 

@@ -4,7 +4,9 @@ Compliance and legal are Django groups (created by a data migration); a data own
 owner of a ``DataAsset``; an administrator holds no business permission by being one.
 """
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 
 from portal.errors import NotAllowed
 
@@ -39,6 +41,13 @@ def is_legal(user) -> bool:
 
 def is_compliance_or_legal(user) -> bool:
     return bool(group_names(user) & set(ROLE_GROUPS))
+
+
+def role_members(*group_names: str) -> QuerySet:
+    """The active people holding any of the role groups ``group_names`` (``COMPLIANCE``,
+    ``LEGAL``), each once: who is notified as, or decides for, a role. A deactivated
+    account holds no role."""
+    return get_user_model().objects.filter(groups__name__in=group_names, is_active=True).distinct()
 
 
 def require_compliance(actor, doing: str) -> None:

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
@@ -46,11 +45,6 @@ def notification_undelivered_list_for(user: User) -> QuerySet[Notification]:
 def unread_notification_count(user: User) -> int:
     """One COUNT query on the (recipient, read_at) index; shown in every page's navigation."""
     return notification_list_for(user).filter(read_at__isnull=True).count()
-
-
-def role_members(group_name: str) -> QuerySet:
-    """The active people holding a role group (``Compliance`` or ``Legal``)."""
-    return get_user_model().objects.filter(groups__name=group_name, is_active=True).distinct()
 
 
 # --- The audit log as compliance reads it ------------------------------------------------

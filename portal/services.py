@@ -24,7 +24,6 @@ from portal.selectors import (
     AuditAnchor,
     AuditVerification,
     audit_event_list_for,
-    role_members,
     verify_audit,
 )
 
@@ -48,7 +47,7 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
     # Outside the transaction below, so the walk runs in its own consistent snapshot.
     verification = verify_audit(anchor_dir=directory)
     with transaction.atomic():
-        compliance = role_members(roles.COMPLIANCE)
+        compliance = roles.role_members(roles.COMPLIANCE)
         if not verification.ok:
             notify(
                 users=compliance,

@@ -49,6 +49,15 @@ def add_calendar_days(moment: datetime, days: int) -> datetime:
     return _shift(moment, relativedelta(days=days))
 
 
+def add_months(day: date, months: int) -> date:
+    """The local date ``months`` calendar months after ``day`` (before it when negative):
+    the same day of the month, or the month's last day when it is shorter (received 31
+    January, one month later is 28 February, or 29 in a leap year). A date has no zone: pass
+    the site's local date (``timezone.localdate()``). Source: Regulation 1182/71 Art.
+    3(2)(c); GDPR Art. 12(3) (a subject request's month)."""
+    return day + relativedelta(months=months)
+
+
 def start_of_day(day: date) -> datetime:
     """The first moment of the local date ``day``: an aware datetime in the site's zone."""
     return datetime.combine(day, time.min, tzinfo=site_zone())
