@@ -2,7 +2,8 @@
 public services: the subject and body of each notification as stored and mailed. The texts
 live in templates/notifications/; a change to one shows up here."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -214,3 +215,97 @@ def test_an_incident_from_a_confidential_report_to_its_close(
     ]
     everything = " ".join(n.subject + n.body for n in Notification.objects.all())
     assert "Carl" not in everything and "Christensen" not in everything
+
+
+def test_an_unacknowledged_breach_escalates_then_its_deadline_reminds_and_runs_over(
+    carl, compliance_officer, legal_counsel, django_capture_on_commit_callbacks
+):
+    legal_counsel.time_zone = "UTC"
+    legal_counsel.save()
+    hour = timedelta(hours=1)
+
+    def run(job, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return job(**kwargs)
+
+    with time_machine.travel(T0, tick=False):
+        incident = run(
+            incidents.incident_report,
+            actor=carl,
+            title="Export mailed",
+            description="Oops.",
+            discovered_at=T0 - hour,
+        )
+    with time_machine.travel(T0 + timedelta(minutes=settings.INCIDENT_ACK_SLA), tick=False):
+        run(incidents.incidents_escalate_unacknowledged)
+        run(incidents.incident_acknowledge, actor=compliance_officer, incident=incident)
+        run(
+            incidents.incident_triage,
+            actor=compliance_officer,
+            incident=incident,
+            personal_data_breach=True,
+            breach_reason="Names and phone numbers reached an outside recipient.",
+        )
+    duty = incident.duties.get(duty__regime__key="gdpr-art-33")
+    with time_machine.travel(duty.due_at - 48 * hour, tick=False):
+        run(incidents.incident_duties_remind)
+    with time_machine.travel(duty.due_at + 30 * hour, tick=False):
+        run(incidents.incident_duties_flag_overdue)
+    ref, link = incident.reference, f"/incidents/{incident.pk}/"
+    waited = settings.INCIDENT_ACK_SLA
+    name, regime = duty.duty.name, duty.duty.regime.name
+
+    def escalated(reported: str) -> str:
+        return (
+            f"{ref} (Export mailed) was reported {reported}, {waited} minutes ago, and nobody "
+            "has acknowledged it yet. Acknowledge it now."
+        )
+
+    assert texts("incident_escalated") == [
+        (
+            "comp",
+            f"Escalation 1: {ref} is not acknowledged",
+            escalated("3 Mar 2025 10:00 CET"),
+            link,
+        ),
+        (
+            "legal",
+            f"Escalation 1: {ref} is not acknowledged",
+            escalated("3 Mar 2025 09:00 UTC"),
+            link,
+        ),
+    ]
+    due_oslo = f"{duty.due_at.astimezone(ZoneInfo('Europe/Oslo')):%d %b %Y %H:%M %Z}".lstrip("0")
+    due_utc = f"{duty.due_at.astimezone(UTC):%d %b %Y %H:%M %Z}".lstrip("0")
+    assert texts("incident_deadline_reminder") == [
+        (
+            "comp",
+            f"Reminder: {name} for {ref} due in 48 hours",
+            f"{regime}: {name} for {ref} (Export mailed) is due {due_oslo}, in 48 hours.\n"
+            "Record it in the portal once made.",
+            link,
+        ),
+        (
+            "legal",
+            f"Reminder: {name} for {ref} due in 48 hours",
+            f"{regime}: {name} for {ref} (Export mailed) is due {due_utc}, in 48 hours.\n"
+            "Record it in the portal once made.",
+            link,
+        ),
+    ]
+    assert texts("incident_deadline_overdue") == [
+        (
+            "comp",
+            f"OVERDUE: {name} for {ref}, 30 hours late",
+            f"{regime}: {name} for {ref} (Export mailed) is due {due_oslo}, 30 hours ago.\n"
+            "Make it now and record it with the reasons for the delay.",
+            link,
+        ),
+        (
+            "legal",
+            f"OVERDUE: {name} for {ref}, 30 hours late",
+            f"{regime}: {name} for {ref} (Export mailed) is due {due_utc}, 30 hours ago.\n"
+            "Make it now and record it with the reasons for the delay.",
+            link,
+        ),
+    ]
