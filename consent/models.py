@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -256,6 +257,10 @@ class SharingRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset} to {self.recipient} ({self.recipient_country})"
+
+    def get_absolute_url(self) -> str:
+        """The path of this sharing request's page (also the link of its notifications)."""
+        return reverse("consent:sharing_detail", args=[self.pk])
 
     @property
     def status(self) -> str:

@@ -16,7 +16,6 @@ from typing import IO, Any
 
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
@@ -619,10 +618,6 @@ class PackageDownload:
     rows: int
 
 
-def _sharing_link(sharing_request: SharingRequest) -> str:
-    return reverse("consent:sharing_detail", args=[sharing_request.pk])
-
-
 def _clean_categories(asset: DataAsset, categories: Iterable) -> list[DataCategory]:
     """The chosen categories, each one of the asset's or narrower (``user.contact.email``
     from an asset holding ``user.contact``): data minimisation, never more than it holds."""
@@ -821,7 +816,7 @@ def sharing_request_create(
                 "total": coverage.total,
             },
         )
-        approvals.chain_publish(chain, link=_sharing_link(sharing_request))
+        approvals.chain_publish(chain, link=sharing_request.get_absolute_url())
     return sharing_request
 
 
@@ -926,14 +921,7 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor: User) -> S
     notify(
         users=[sharing_request.requester],
         kind="sharing_package_ready",
-        subject=f"Sharing package ready: {sharing_request.asset.name}",
-        body=(
-            f"The package for {sharing_request.recipient} holds {package.row_count:,} "
-            f"customers. Download it before {utc_text(package.expires_at)}; then it "
-            f"is deleted. Send it only to {sharing_request.recipient} under "
-            f"{sharing_request.agreement_reference}."
-        ),
-        link=_sharing_link(sharing_request),
+        context={"sharing_request": sharing_request, "package": package},
         target=sharing_request,
     )
     return package
@@ -1131,19 +1119,15 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
             asset_id=shared.asset_id,
             detail={"export_id": package.export_id, "customer_ids": ids},
         )
-        named = ", ".join(f"#{pk}" for pk in ids[:IDS_IN_NOTIFICATION])
-        extra = len(ids) - IDS_IN_NOTIFICATION
-        more = f" and {extra} more" if extra > 0 else ""
         notify(
             users=[shared.requester, *compliance],
             kind="sharing_withdrawal",
-            subject=f"Tell {shared.recipient}: {len(ids)} customer(s) withdrew consent",
-            body=(
-                f"Customer(s) {named}{more} in the package shared with {shared.recipient} "
-                f"({shared.agreement_reference}) withdrew their consent. GDPR Art. 19: the "
-                "recipient must be told. Mark each one done on the sharing request once told."
-            ),
-            link=_sharing_link(shared),
+            context={
+                "sharing_request": shared,
+                "count": len(ids),
+                "shown_ids": ids[:IDS_IN_NOTIFICATION],
+                "more": len(ids) - IDS_IN_NOTIFICATION,
+            },
             target=shared,
         )
     return len(rows)
@@ -1235,9 +1219,7 @@ def sharing_deletion_confirm(
     notify(
         users=[sharing_request.requester],
         kind="sharing_deletion_confirmed",
-        subject=f"Deletion confirmed: {sharing_request.recipient}",
-        body=f"{actor} recorded that {sharing_request.recipient} deleted the shared data.",
-        link=_sharing_link(sharing_request),
+        context={"sharing_request": sharing_request, "actor": actor},
         target=sharing_request,
     )
     return sharing_request
@@ -1269,15 +1251,7 @@ def sharing_deletion_remind(*, today: date | None = None) -> int:
             notify(
                 users=[sharing_request.requester],
                 kind="sharing_deletion_due",
-                subject=f"Deletion confirmation due: {sharing_request.recipient}",
-                body=(
-                    f"The agreement {sharing_request.agreement_reference} with "
-                    f"{sharing_request.recipient} ended on "
-                    f"{sharing_request.agreement_end:%d %b %Y}. Obtain the recipient's "
-                    "confirmation that the shared data is deleted and send it to compliance; "
-                    "this reminder repeats daily until compliance records it."
-                ),
-                link=_sharing_link(sharing_request),
+                context={"sharing_request": sharing_request},
                 target=sharing_request,
             )
             sent += 1

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 
 from consent.coverage_cache import coverage_changed
 from consent.models import Purpose
@@ -81,13 +80,14 @@ def asset_owner_change(*, actor, asset: DataAsset, owner, reason: str) -> DataAs
     notify(
         users=[previous, owner],
         kind="asset_owner_changed",
-        subject=f"{asset.name} has a new data owner: {owner}",
-        body=(
-            f"Compliance ({actor}) made {owner} the data owner of {asset.name} instead of "
-            f"{previous}.\nReason: {reason}\n{moved} approval step(s) waiting for the owner "
-            "moved with it."
-        ),
-        link=reverse("customers:asset_detail", args=[asset.pk]),
+        context={
+            "asset": asset,
+            "owner": owner,
+            "previous": previous,
+            "actor": actor,
+            "reason": reason,
+            "moved": moved,
+        },
         target=asset,
     )
     return asset

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
@@ -137,6 +138,10 @@ class DataAsset(models.Model):
             ]
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        """The path of this asset's page in the portal (also the link of its notifications)."""
+        return reverse("customers:asset_detail", args=[self.pk])
+
     @property
     def effective_classification(self) -> str:
         """The class the rules apply: an unconfirmed asset is at least confidential."""
@@ -218,6 +223,10 @@ class AccessRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.asset} for {self.purpose_id} by {self.requester_id}"
 
+    def get_absolute_url(self) -> str:
+        """The path of this request's page in the portal (its approval chain's link)."""
+        return reverse("customers:request_detail", args=[self.pk])
+
     @property
     def status(self) -> str:
         return self.chain.status
@@ -269,6 +278,10 @@ class AccessGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level} on {self.asset} for {self.user}"
+
+    def get_absolute_url(self) -> str:
+        """The path of the page of the records this grant opens (also its notifications' link)."""
+        return reverse("customers:grant_records", args=[self.pk])
 
     def is_active(self, now=None) -> bool:
         return self.revoked_at is None and self.expires_at > (now or timezone.now())
@@ -403,6 +416,10 @@ class DataSubjectRequest(models.Model):
     def __str__(self) -> str:
         # No name: this label is copied into the audit trail.
         return f"DSR-{self.pk} {self.type} for customer {self.customer_id}"
+
+    def get_absolute_url(self) -> str:
+        """The path of this request's page in the portal (also the link of its notifications)."""
+        return reverse("customers:subject_request_detail", args=[self.pk])
 
     @property
     def reference(self) -> str:

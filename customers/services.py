@@ -58,7 +58,7 @@ from portal.input_limits import (
 from portal.models import ApprovalRole, ChainStatus, User
 from portal.notifications import notify
 from portal.reasons import MIN_REASON_LENGTH, clean_reason
-from portal.site_calendar import add_calendar_days, utc_text
+from portal.site_calendar import add_calendar_days
 
 
 @transaction.atomic
@@ -310,9 +310,7 @@ def access_request_create(
                 "total": coverage.total,
             },
         )
-        approvals.chain_publish(
-            chain, link=reverse("customers:request_detail", args=[access_request.pk])
-        )
+        approvals.chain_publish(chain, link=access_request.get_absolute_url())
     return access_request
 
 
@@ -374,13 +372,7 @@ def grant_create(*, access_request: AccessRequest, actor: User) -> AccessGrant:
     notify(
         users=[grant.user],
         kind="grant_created",
-        subject=f"Access granted: {grant.asset.name}",
-        body=(
-            f"You may use {grant.asset.name} for {grant.purpose.key} until "
-            f"{utc_text(grant.expires_at)}. Only customers who are eligible for this "
-            "purpose at the moment you read are shown."
-        ),
-        link=reverse("customers:grant_records", args=[grant.pk]),
+        context={"grant": grant},
         target=grant,
     )
     return grant
@@ -426,8 +418,7 @@ def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> AccessGrant
     notify(
         users=[grant.user],
         kind="grant_revoked",
-        subject=f"Access revoked: {grant.asset.name}",
-        body=f"{actor} revoked your access to {grant.asset.name}: {reason}",
+        context={"grant": grant, "actor": actor, "reason": reason},
         link=reverse("customers:grant_list"),
         target=grant,
     )
@@ -467,8 +458,7 @@ def grants_expire(*, now: datetime | None = None) -> int:
             notify(
                 users=[grant.user],
                 kind="grant_expired",
-                subject=f"Access expired: {grant.asset.name}",
-                body=f"Your access to {grant.asset.name} for {grant.purpose_id} has expired.",
+                context={"grant": grant},
                 link=reverse("customers:grant_list"),
                 target=grant,
             )
@@ -498,11 +488,7 @@ def grants_remind_expiring(*, now: datetime | None = None) -> int:
             notify(
                 users=[grant.user],
                 kind="grant_expiring",
-                subject=f"Access ends soon: {grant.asset.name}",
-                body=(
-                    f"Your access to {grant.asset.name} ends on {grant.expires_at:%d %b %Y}. "
-                    "Ask again if you still need it."
-                ),
+                context={"grant": grant},
                 link=reverse("customers:grant_list"),
                 target=grant,
             )
@@ -643,10 +629,6 @@ def _delete_with_history(rows: list[AssetCustomer], *, actor: User | None, reaso
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({placeholders})", chunk)  # noqa: S608
 
 
-def _subject_request_link(subject_request: DataSubjectRequest) -> str:
-    return reverse("customers:subject_request_detail", args=[subject_request.pk])
-
-
 @transaction.atomic
 def subject_request_create(
     *,
@@ -782,11 +764,7 @@ def _erasure_tasks_create(*, subject_request: DataSubjectRequest, actor: User) -
         notify(
             users=[owner],
             kind="erasure_task",
-            subject=f"Erase a customer from {names} by {subject_request.due_on:%d %b %Y}",
-            body=(
-                f"{subject_request.reference}: a customer asked to be erased (GDPR Art. 17). "
-                f"Delete them from the source systems of {names}, then confirm in the portal."
-            ),
+            context={"subject_request": subject_request, "names": names},
             link=reverse("customers:erasure_task_list"),
             target=task,
         )
@@ -974,9 +952,7 @@ def erasure_task_confirm(*, actor: User, task: ErasureTask, note: str = "") -> E
         notify(
             users=[subject_request.created_by],
             kind="subject_request_closed",
-            subject=f"{subject_request.reference} erased and closed",
-            body="Every owner confirmed the erasure; the customer is in no asset now.",
-            link=_subject_request_link(subject_request),
+            context={"subject_request": subject_request},
             target=subject_request,
         )
     task.request = subject_request
@@ -1060,24 +1036,10 @@ def _send_reminder(subject_request: DataSubjectRequest, kind: str, today: date) 
             "owner"
         )
     ]
-    due = f"{subject_request.due_on:%d %b %Y}"
     if kind == ReminderKind.OVERDUE:
         users = [*roles.role_members(roles.COMPLIANCE), *waiting_owners]
-        subject = f"Overdue: {subject_request.reference} was due {due}"
-        body = (
-            f"The {subject_request.get_type_display()} request {subject_request.reference} "
-            f"was due on {due} and is still open ({(today - subject_request.due_on).days} "
-            "day(s) late). The customer may complain to the supervisory authority."
-        )
     else:
         users = [subject_request.created_by, *waiting_owners]
-        subject = f"{subject_request.reference} is due in {REMINDER_DAYS[kind]} days ({due})"
-        body = (
-            f"The {subject_request.get_type_display()} request {subject_request.reference} "
-            f"must be answered by {due}."
-        )
-    if waiting_owners:
-        body += " Waiting for: " + ", ".join(str(owner) for owner in waiting_owners) + "."
     audit_record(
         actor=None,
         action=f"subject_request.{kind}",
@@ -1087,9 +1049,12 @@ def _send_reminder(subject_request: DataSubjectRequest, kind: str, today: date) 
     notify(
         users=users,
         kind=f"subject_request_{kind}",
-        subject=subject,
-        body=body,
-        link=_subject_request_link(subject_request),
+        context={
+            "subject_request": subject_request,
+            "waiting_owners": waiting_owners,
+            "days": REMINDER_DAYS.get(kind),
+            "days_late": (today - subject_request.due_on).days,
+        },
         target=subject_request,
     )
 
@@ -1222,12 +1187,7 @@ def retention_remind(*, today: date | None = None) -> int:
             notify(
                 users=[asset.owner],
                 kind="retention_past",
-                subject=f"{asset.name} is past its retention date",
-                body=(
-                    f"The data in {asset.name} was to be kept until "
-                    f"{asset.retention_date:%d %b %Y}. Delete it and record the deletion, or "
-                    "record a new retention date with the reason. You will be reminded weekly."
-                ),
+                context={"asset": asset},
                 link=reverse("customers:retention_list"),
                 target=asset,
             )

@@ -8,6 +8,7 @@ regime to an incident creates one ``IncidentDuty`` per duty, with its due time i
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 CONFIDENTIAL = "confidential"
@@ -122,6 +123,10 @@ class Incident(models.Model):
     def __str__(self) -> str:
         # Used as the audit target label and in admin: never the reporter.
         return f"{self.reference}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        """The path of this incident's page in the portal (also the link of its notifications)."""
+        return reverse("incidents:detail", args=[self.pk])
 
 
 class Anchor(models.TextChoices):

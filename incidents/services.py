@@ -11,15 +11,13 @@ event of a confidential report carries no actor.
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils import timezone
 
 from customers.selectors import asset_list_for
@@ -109,49 +107,44 @@ def _record(
     return entry
 
 
-def _link(incident: Incident) -> str:
-    return reverse("incidents:detail", args=[incident.pk])
-
-
 def _tell(
-    incident: Incident,
-    users: Iterable[User],
-    *,
-    kind: str,
-    subject: str,
-    body: str | Callable[[ZoneInfo], str],
+    incident: Incident, users: Iterable[User], *, kind: str, context: dict | None = None
 ) -> int:
-    """Notify ``users``, each reading times in their own zone.
+    """Notify ``users`` of ``kind``, each reading times in their own zone (``zone`` in the
+    texts' context). Returns the number of people told.
 
-    ``body`` is a text or ``body(zone) -> text``. Returns the number of people told.
+    The texts see the incident as ``_incident_facts``, never the row: it names a
+    confidential reporter.
     """
     by_zone = defaultdict(list)
     for user in users:
         by_zone[clocks.zone_for(user).key].append(user)
     told = 0
     for members in by_zone.values():
-        text = body(clocks.zone_for(members[0])) if callable(body) else body
+        facts = {**(context or {}), "incident": _incident_facts(incident)}
         told += len(
             notify(
                 users=members,
                 kind=kind,
-                subject=subject,
-                body=text,
-                link=_link(incident),
+                context={**facts, "zone": clocks.zone_for(members[0])},
                 target=incident,
             )
         )
     return told
 
 
-def _reporter_line(incident: Incident) -> str:
-    # Never the name of a confidential reporter, in any message, to anyone.
-    if incident.confidential_reporter:
-        return (
-            "Reporter: confidential (the reporter asked to stay confidential; only Compliance "
-            "and Legal can see the name, in the portal)."
-        )
-    return f"Reporter: {incident.reporter}."
+def _incident_facts(incident: Incident) -> dict:
+    """What notification texts may say about ``incident``: never the name of a confidential
+    reporter, in any message, to anyone (``reporter`` is then ``None``)."""
+    return {
+        "reference": incident.reference,
+        "title": incident.title,
+        "description": incident.description,
+        "reported_at": incident.reported_at,
+        "discovered_at": incident.discovered_at,
+        "confidential_reporter": incident.confidential_reporter,
+        "reporter": None if incident.confidential_reporter else incident.reporter,
+    }
 
 
 # --- Reporting ---------------------------------------------------------------------------
@@ -232,16 +225,7 @@ def incident_report(
         incident,
         responders(),
         kind="incident_reported",
-        subject=f"New incident report {incident.reference}: {incident.title}",
-        body=lambda zone: (
-            f"A report of suspected mishandling was filed on "
-            f"{clocks.format_in_zone(now, zone)}.\n"
-            f"Discovered: {clocks.format_in_zone(discovered_at, zone)}.\n"
-            f"{_reporter_line(incident)}\n"
-            f"Acknowledge it within {settings.INCIDENT_ACK_SLA} minutes.\n\n"
-            # Last: the notification keeps only an excerpt of a long description.
-            f"What happened:\n{incident.description}"
-        ),
+        context={"ack_minutes": settings.INCIDENT_ACK_SLA},
     )
     _log(incident, None, EntryKind.NOTIFICATION, f"Compliance and Legal notified ({told} people).")
     return incident
@@ -277,9 +261,6 @@ def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
         incident,
         [incident.reporter],
         kind="incident_acknowledged",
-        subject=f"Your report {incident.reference} was acknowledged",
-        body="Compliance and Legal have taken up your report. You can follow its status in "
-        "the portal under My reports.",
     )
     return incident
 
@@ -423,17 +404,13 @@ def incident_triage(
             incident,
             [incident.assignee],
             kind="incident_assigned",
-            subject=f"Incident {incident.reference} is assigned to you",
-            body=f"{actor} assigned {incident.reference} ({incident.title}) to you.",
+            context={"actor": actor},
         )
     if changes.get("status", [None, None])[1] == Status.CLOSED:
         _tell(
             incident,
             [incident.reporter],
             kind="incident_closed",
-            subject=f"Your report {incident.reference} is closed",
-            body="Compliance and Legal have finished handling your report. Thank you for "
-            "reporting it.",
         )
     return incident
 
@@ -699,11 +676,7 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
         incident,
         responders().exclude(pk=actor.pk),
         kind="incident_no_risk_proposed",
-        subject=f"Confirm or reject: {incident.reference} unlikely to result in a risk?",
-        # The reason last: the notification keeps only an excerpt of a long one.
-        body=f"{actor} proposes not to notify the authority. A second member of Compliance "
-        "or Legal must confirm it; until then the 72-hour clock keeps running.\n"
-        f"Reason: {reason}",
+        context={"actor": actor, "reason": reason},
     )
     return incident
 
@@ -797,12 +770,7 @@ def _escalate_one(incident_pk: int, now: datetime) -> bool:
         incident,
         responders(),
         kind="incident_escalated",
-        subject=f"Escalation {level}: {incident.reference} is not acknowledged",
-        body=lambda zone: (
-            f"{incident.reference} ({incident.title}) was reported "
-            f"{clocks.format_in_zone(incident.reported_at, zone)}, {waited} minutes ago, "
-            "and nobody has acknowledged it yet. Acknowledge it now."
-        ),
+        context={"level": level, "waited": waited},
     )
     _record(
         incident,
@@ -825,13 +793,14 @@ def incidents_escalate_unacknowledged(*, now: datetime | None = None) -> int:
     return sum(_escalate_one(pk, now) for pk in due.values_list("pk", flat=True))
 
 
-def _due_text(duty: IncidentDuty, zone: ZoneInfo, now: datetime) -> str:
+def _due_context(duty: IncidentDuty, now: datetime) -> dict:
+    """The duty as its reminder and overdue texts name it (``parts/incident_duty_due.txt``)."""
     hours = clocks.hours_between(now, duty.due_at)
-    timing = f"in {hours:.0f} hours" if hours >= 0 else f"{-hours:.0f} hours ago"
-    return (
-        f"{duty.duty.regime.name}: {duty.duty.name} for {duty.incident.reference} "
-        f"({duty.incident.title}) is due {clocks.format_in_zone(duty.due_at, zone)}, {timing}."
-    )
+    return {
+        "duty": {"regime": duty.duty.regime.name, "name": duty.duty.name, "due_at": duty.due_at},
+        "hours_left": hours,
+        "hours_ago": -hours,
+    }
 
 
 def _lock_open_duty(duty_pk: int) -> tuple[IncidentDuty | None, Incident]:
@@ -861,8 +830,7 @@ def _remind_one(duty_pk: int, now: datetime) -> bool:
         incident,
         responders(),
         kind="incident_deadline_reminder",
-        subject=f"Reminder: {duty.duty.name} for {incident.reference} due in {hours} hours",
-        body=lambda zone: _due_text(duty, zone, now) + "\nRecord it in the portal once made.",
+        context={**_due_context(duty, now), "hours": hours},
     )
     _record(
         incident,
@@ -903,11 +871,7 @@ def _overdue_one(duty_pk: int, now: datetime) -> bool:
         incident,
         responders(),
         kind="incident_deadline_overdue",
-        subject=f"OVERDUE: {duty.duty.name} for {incident.reference}, {late:.0f} hours late",
-        body=lambda zone: (
-            _due_text(duty, zone, now)
-            + "\nMake it now and record it with the reasons for the delay."
-        ),
+        context={**_due_context(duty, now), "hours_late": late},
     )
     _record(
         incident,

@@ -204,12 +204,7 @@ def _notify_deciders(step: ApprovalStep) -> None:
     notify(
         users=deciders_for(step),
         kind="approval_needed",
-        subject=f"Approval needed: {chain.title}",
-        body=(
-            f"{chain.requester} asks: {chain.title}.\n{chain.summary}\n\n"
-            f"Step {step.position}: {step.get_role_display()}. Decide in the portal: {chain.link}"
-        ),
-        link=chain.link,
+        context={"chain": chain, "step": step},
         target=chain,
     )
 
@@ -265,7 +260,6 @@ def step_decide(
             update_fields=["status"],
         )
         _notify_deciders(next_step)
-        outcome = f"Step {step.position} approved by {actor}; next: {next_step.get_role_display()}."
     else:
         chain.status = ChainStatus.APPROVED if approve else ChainStatus.DENIED
         chain.decided_at = now
@@ -281,7 +275,6 @@ def step_decide(
             reason=f"Cancelled: step {step.position} {step.status} by {actor}: {reason}",
             status=StepStatus.CANCELLED,
         )
-        outcome = f"{'Approved' if approve else 'Denied'} by {actor}: {reason}"
     audit_record(
         actor=actor,
         action="approval.approve" if approve else "approval.deny",
@@ -291,9 +284,14 @@ def step_decide(
     notify(
         users=[chain.requester],
         kind="request_decided" if chain.status != ChainStatus.PENDING else "request_progress",
-        subject=f"Your request: {chain.title}",
-        body=f"{outcome}\n{chain.link}",
-        link=chain.link,
+        context={
+            "chain": chain,
+            "step": step,
+            "next_step": next_step,
+            "actor": actor,
+            "approve": approve,
+            "reason": reason,
+        },
         target=chain,
     )
     return Decision(step=step, chain=chain)

@@ -224,6 +224,10 @@ class ApprovalChain(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        """The path of the request's page (``link``, given when the chain is published)."""
+        return self.link
+
 
 class ApprovalStep(models.Model):
     chain = models.ForeignKey(ApprovalChain, on_delete=models.CASCADE, related_name="steps")

@@ -52,9 +52,7 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
             notify(
                 users=compliance,
                 kind="audit_anchor",
-                subject=f"Audit trail verification FAILED at event #{verification.first_bad}",
-                body=f"{verification.reason}\nNo anchor was written. Checked "
-                f"{verification.checked} events.",
+                context={"verification": verification, "anchor": None},
             )
             audit_record(
                 actor=actor,
@@ -71,13 +69,7 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
         notify(
             users=compliance,
             kind="audit_anchor",
-            subject=f"Audit trail anchored at event #{anchor.event_id}",
-            body=(
-                "Keep this message: it proves what the audit trail held at this time.\n"
-                f"Event: #{anchor.event_id}\nHash: {anchor.hash}\n"
-                f"Anchored at: {anchor.anchored_at}\nFile: {anchor.file}\n"
-                f"Chain verified intact: {verification.checked} events."
-            ),
+            context={"verification": verification, "anchor": anchor},
         )
         audit_record(
             actor=actor,

@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from portal.audit import audit_channel
 from portal.idempotency import idempotency_keys_prune
-from portal.notifications import (
+from portal.notification_delivery import (
     DeliveryInterrupted,
     notification_deliver,
     notification_deliver_abandon,
-    notification_outbox_sweep,
 )
+from portal.notifications import notification_outbox_sweep
 from portal.scheduled_jobs import scheduled_jobs_catch_up
 from portal.services import audit_anchor_write
 

@@ -31,3 +31,6 @@ OTP_REQUIRED = False
 # Redis shared with other runs would hand one test the figures another cached. The coverage
 # cache's own Redis test sets CACHES itself.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The suite's own notification kind, "test": its subject and body are the context's
+# ``subject`` and ``body``, so tests of the outbox itself can send any text.
+TEMPLATES = [{**TEMPLATES[0], "DIRS": [*TEMPLATES[0]["DIRS"], BASE_DIR / "tests" / "templates"]}]

@@ -62,7 +62,9 @@ def test_a_database_drop_during_delivery_leaves_no_claim_and_sends_no_email_twic
         concurrency=1, CELERY_TASK_TIME_LIMIT="60", NOTIFICATION_CLAIM_TIMEOUT="600"
     )
     with transaction.atomic():
-        ids = [row.pk for row in notify(users=recipients, kind="test", subject="Reported")]
+        ids = [
+            row.pk for row in notify(users=recipients, kind="test", context={"subject": "Reported"})
+        ]
 
     wait_for(lambda: len(smtp_sink.messages) >= 3, timeout=30, what="the batch to be under way")
     # Drop while the server is accepting the next message: its row cannot be marked sent.

@@ -31,7 +31,9 @@ def events(recipients: list, count: int, subject: str = "Approval needed") -> li
     ids = []
     for number in range(count):
         with transaction.atomic():
-            rows = notify(users=recipients, kind="test", subject=f"{subject} #{number}")
+            rows = notify(
+                users=recipients, kind="test", context={"subject": f"{subject} #{number}"}
+            )
         ids += [row.pk for row in rows]
     return ids
 
@@ -52,10 +54,12 @@ def test_rolled_back_event_sends_nothing_and_committed_one_mails_each_recipient_
     celery_processes.worker()
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        notify(users=[alice, bob], kind="test", subject="Rolled back")
+        notify(users=[alice, bob], kind="test", context={"subject": "Rolled back"})
         raise RuntimeError("the event failed")
     with transaction.atomic():
-        committed = notify(users=[alice, bob, carol, alice], kind="test", subject="Committed")
+        committed = notify(
+            users=[alice, bob, carol, alice], kind="test", context={"subject": "Committed"}
+        )
 
     wait_for(lambda: sent_count() == 3, timeout=30, what="3 notifications marked sent")
     wait_for(lambda: len(smtp_sink.messages) >= 3, timeout=10, what="3 e-mails")
@@ -186,7 +190,7 @@ def test_a_recipient_refused_with_550_fails_after_one_attempt_and_compliance_is_
     celery_processes.beat()
 
     with transaction.atomic():
-        rows = notify(users=[gone, present], kind="test", subject="Incident reported")
+        rows = notify(users=[gone, present], kind="test", context={"subject": "Incident reported"})
     refused = next(row for row in rows if row.recipient_id == gone.pk)
 
     def alert_sent():

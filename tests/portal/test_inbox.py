@@ -7,9 +7,9 @@ from portal.notifications import notify
 pytestmark = pytest.mark.django_db
 
 
-def tell(user, count=1, **fields) -> list[Notification]:
-    fields = {"kind": "test", "subject": "Something needs you", **fields}
-    return [notify(users=[user], **fields)[0] for _ in range(count)]
+def tell(user, count=1, subject="Something needs you", body="", **fields) -> list[Notification]:
+    context = {"subject": subject, "body": body}
+    return [notify(users=[user], kind="test", context=context, **fields)[0] for _ in range(count)]
 
 
 def test_bell_shows_the_unread_count_on_every_page(client, requester, outsider):

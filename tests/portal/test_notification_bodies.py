@@ -12,7 +12,8 @@ from incidents.services import (
     incident_triage,
 )
 from portal.models import Notification
-from portal.notifications import notification_deliver, notify
+from portal.notification_delivery import notification_deliver
+from portal.notifications import notify
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,9 @@ def test_every_kind_of_notification_is_bounded_at_the_one_door(
     justification or evidence quoted in a body is cut there."""
     body = description_of(100_000)
     with django_capture_on_commit_callbacks(execute=True):
-        (row,) = notify(users=[requester], kind="any", subject="Hello", body=body, link="/x/")
+        (row,) = notify(
+            users=[requester], kind="test", context={"subject": "Hello", "body": body}, link="/x/"
+        )
 
     (message,) = mail.outbox
     assert len(message.body) < READABLE and len(row.body) < READABLE
@@ -88,7 +91,7 @@ def test_every_kind_of_notification_is_bounded_at_the_one_door(
 def test_a_short_body_is_mailed_whole(requester, django_capture_on_commit_callbacks):
     body = description_of(settings.NOTIFICATION_BODY_MAX_CHARS)
     with django_capture_on_commit_callbacks(execute=True):
-        notify(users=[requester], kind="test", subject="Hello", body=body)
+        notify(users=[requester], kind="test", context={"subject": "Hello", "body": body})
 
     (message,) = mail.outbox
     assert message.body == body.strip() and CONTINUED not in message.body

@@ -9,11 +9,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from portal.models import Notification
-from portal.notifications import (
-    notification_deliver,
-    notification_outbox_sweep,
-    notify,
-)
+from portal.notification_delivery import notification_deliver
+from portal.notifications import notification_outbox_sweep, notify
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +22,7 @@ def test_committed_notification_is_delivered_once_per_recipient(
         notify(
             users=[requester, compliance_officer, requester],
             kind="test",
-            subject="A report needs you",
-            body="Open the portal.",
+            context={"subject": "A report needs you", "body": "Open the portal."},
         )
 
     assert sorted(m.to[0] for m in mail.outbox) == [
@@ -45,7 +41,7 @@ def test_rolled_back_notification_leaves_no_row_and_no_mail(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        notify(users=[requester], kind="test", subject="Never sent")
+        notify(users=[requester], kind="test", context={"subject": "Never sent"})
         raise RuntimeError("the event failed")
 
     assert not Notification.objects.exists()
@@ -55,7 +51,7 @@ def test_rolled_back_notification_leaves_no_row_and_no_mail(
 def pending_notification(user, django_capture_on_commit_callbacks, **fields) -> Notification:
     """A committed row whose delivery was never queued (as when the broker was down)."""
     with django_capture_on_commit_callbacks(execute=False):
-        (row,) = notify(users=[user], kind="test", subject="Pending", **fields)
+        (row,) = notify(users=[user], kind="test", context={"subject": "Pending"}, **fields)
     return row
 
 
@@ -63,7 +59,9 @@ def test_message_id_is_derived_from_the_notification_id(
     requester, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        (row,) = notify(users=[requester], kind="test", subject="Hello", link="/assets/1/")
+        (row,) = notify(
+            users=[requester], kind="test", context={"subject": "Hello"}, link="/assets/1/"
+        )
 
     (message,) = mail.outbox
     assert message.extra_headers["Message-ID"] == f"<notification-{row.pk}@localhost>"
@@ -74,7 +72,7 @@ def test_an_already_sent_notification_is_never_sent_again(
     requester, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        (row,) = notify(users=[requester], kind="test", subject="Once")
+        (row,) = notify(users=[requester], kind="test", context={"subject": "Once"})
     mail.outbox.clear()
 
     assert notification_deliver(notification_ids=[row.pk]).sent == []
@@ -175,7 +173,7 @@ def test_recipient_without_email_address_is_delivered_to_the_inbox_only(
     requester.save()
 
     with django_capture_on_commit_callbacks(execute=True):
-        (row,) = notify(users=[requester], kind="test", subject="Inbox only")
+        (row,) = notify(users=[requester], kind="test", context={"subject": "Inbox only"})
 
     row.refresh_from_db()
     assert row.sent_at is not None

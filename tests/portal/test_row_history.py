@@ -65,17 +65,17 @@ ALLOWED_UPDATES = {
     ),
     # Notification delivery bookkeeping: the notification row itself is the record of its
     # delivery, and a claim must be one conditional statement.
-    ("portal/notifications.py", "_mark_sent"): (
+    ("portal/notification_delivery.py", "_mark_sent"): (
         "portal.Notification",
         {"sent_at", "claimed_at", "last_error", "next_attempt_at"},
         "marker: delivery bookkeeping of the notification row (the server accepted it)",
     ),
-    ("portal/notifications.py", "_send_claimed"): (
+    ("portal/notification_delivery.py", "_send_claimed"): (
         "portal.Notification",
         {"sent_at", "last_error"},
         "marker: delivery bookkeeping of a row with no e-mail address (the inbox delivers it)",
     ),
-    ("portal/notifications.py", "notification_release"): (
+    ("portal/notification_delivery.py", "notification_release"): (
         "portal.Notification",
         {"claimed_at"},
         "marker: a worker's claim released after an interrupted batch",
@@ -85,12 +85,12 @@ ALLOWED_UPDATES = {
         {None},  # ``**fields``: last_started_at, last_success_at or last_error, by event
         "not history-tracked: a scheduled job's last start, success and error",
     ),
-    ("portal/notifications.py", "_record_failure"): (
+    ("portal/notification_delivery.py", "_record_failure"): (
         "portal.Notification",
         {"claimed_at", "last_error", "next_attempt_at"},
         "marker: delivery bookkeeping of the notification row",
     ),
-    ("portal/notifications.py", "_record_permanent_failure"): (
+    ("portal/notification_delivery.py", "_record_permanent_failure"): (
         "portal.Notification",
         {"claimed_at", "failed_at", "last_error", "next_attempt_at"},
         "marker: delivery bookkeeping of the notification row (a retry is a service with history)",
