@@ -149,9 +149,18 @@ class WaitingApprovals(Sequence):
             self._count = self.steps.count()
         return self._count
 
+    def __iter__(self):
+        # Every row in one read, not Sequence's default of one read per index.
+        return iter(self[:])
+
     def __getitem__(self, index):
         if not isinstance(index, slice):
-            return self[index : index + 1][0]
+            if index < 0:
+                index += len(self)
+            rows = self[index : index + 1] if index >= 0 else []
+            if not rows:
+                raise IndexError("No approval waiting at this position.")
+            return rows[0]
         steps = list(self.steps[index])
         by_kind: dict[str, list[int]] = {}
         for step in steps:

@@ -204,6 +204,9 @@ def test_approvals_page_and_dashboard_of_both_kinds_run_constant_queries(
     assert SharingRequest.objects.count() == AccessRequest.objects.count() == size
     client.force_login(owner)
 
+    # The page: the session and user, the count, the page of open steps, each kind's
+    # requests with their prefetches, the requesters' other grants. The dashboard: every
+    # section's own fixed cost, the approvals card reading the same list.
     with django_assert_max_num_queries(13):
         page = client.get(reverse("customers:approvals"))
     with django_assert_max_num_queries(26):
@@ -212,3 +215,17 @@ def test_approvals_page_and_dashboard_of_both_kinds_run_constant_queries(
     assert len(page.context["rows"]) == min(2 * size, 25)
     sections = {s.key: s for s in home.context["dashboard"].sections}
     assert sections["approvals"].count == 2 * size
+
+
+def test_the_list_reads_every_row_at_once_and_by_position(
+    requester, owner, django_assert_max_num_queries
+):
+    asset = shareable_asset(owner)
+    asked = [share(requester, asset, recipient=f"Recipient {n}") for n in range(5)]
+    waiting = approvals_waiting_for(owner)
+
+    with django_assert_max_num_queries(6):  # the open steps, the requests, their prefetches
+        assert [w.request for w in waiting] == asked
+    assert (waiting[0].request, waiting[-1].request) == (asked[0], asked[-1])
+    with pytest.raises(IndexError):
+        waiting[5]
