@@ -6,12 +6,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from consent import services
+from consent.models import SHARING_CHAIN_KIND
 from consent.permissions import get_sharing_request_for_download, get_sharing_request_for_user
 from consent.selectors import (
     consent_history,
     current_consents,
     sharing_requests_of,
-    sharing_requests_waiting_for,
 )
 from consent.serializers import (
     ConsentCreateSerializer,
@@ -24,7 +24,8 @@ from consent.serializers import (
 from customers.models import Customer
 from customers.permissions import get_asset_for_user, get_customer_for_user
 from portal import roles
-from portal.api import CSVRenderer
+from portal.api import CSVRenderer, asks_for_waiting, waiting_requests_response
+from portal.approvals import approvals_waiting_for
 from portal.csv_export import csv_file_response
 from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 
@@ -82,8 +83,6 @@ class SharingRequestViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        if self.request.query_params.get("waiting") in ("1", "true", "yes"):
-            return sharing_requests_waiting_for(self.request.user)
         return sharing_requests_of(self.request.user).order_by("-created_at", "-id")
 
     def get_object(self):
@@ -91,6 +90,9 @@ class SharingRequestViewSet(
 
     @extend_schema(parameters=[OpenApiParameter("waiting", OpenApiTypes.BOOL)])
     def list(self, request, *args, **kwargs):
+        if asks_for_waiting(request):
+            waiting = approvals_waiting_for(request.user, kinds=[SHARING_CHAIN_KIND])
+            return waiting_requests_response(self, waiting)
         return super().list(request, *args, **kwargs)
 
     def _fresh(self, pk) -> dict:

@@ -9,8 +9,13 @@ class ConsentConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from consent.coverage_cache import coverage_changed
-        from consent.models import Purpose
+        from consent.models import SHARING_CHAIN_KIND, Purpose
+        from consent.selectors import sharing_requests_for_approvers
         from customers.models import DataAsset
+        from portal.approvals import register_request_kind
+
+        # Sharing requests appear in the one approvals list of the engine (portal.approvals).
+        register_request_kind(SHARING_CHAIN_KIND, requests=sharing_requests_for_approvers)
 
         # Edits through the ORM (the admin, load_taxonomy) that change who is eligible: a
         # purpose's lawful basis or place in the tree, what an asset was collected for.

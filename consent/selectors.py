@@ -37,7 +37,6 @@ from django.db.models import Count, Exists, F, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from consent.models import (
-    SHARING_CHAIN_KIND,
     SHARING_PURPOSE_KEY,
     ConsentImportJob,
     ConsentRecord,
@@ -52,7 +51,7 @@ from consent.models import (
 )
 from customers.models import AssetCustomer, Customer, DataAsset
 from portal import roles
-from portal.approvals import steps_with_deciders, waiting_chain_ids
+from portal.approvals import open_steps_for, steps_with_deciders
 from portal.errors import ApplicationError
 from portal.models import ChainStatus, User
 
@@ -298,15 +297,20 @@ def sharing_requests_of(user: User) -> QuerySet[SharingRequest]:
     return _with_sharing_details(SharingRequest.objects.filter(requester=user))
 
 
-def sharing_requests_waiting_for(
-    user: User, waiting: dict | None = None
-) -> QuerySet[SharingRequest]:
-    """Sharing requests with a step ``user`` may decide now (the engine's rule).
-    ``waiting``: ``waiting_chain_ids(user)`` when the page has it already."""
-    waiting = waiting_chain_ids(user) if waiting is None else waiting
-    return _with_sharing_details(
-        SharingRequest.objects.filter(chain_id__in=waiting.get(SHARING_CHAIN_KIND, []))
-    ).order_by("created_at", "id")
+def sharing_requests_for_approvers() -> QuerySet[SharingRequest]:
+    """Every sharing request with what its row in the approvals list shows (the loader this
+    kind registers with ``portal.approvals``; the list filters it to the open steps)."""
+    return _with_sharing_details(SharingRequest.objects.all())
+
+
+def sharing_requests_waiting_for(user: User) -> QuerySet[SharingRequest]:
+    """Sharing requests with a step ``user`` may decide now (the engine's
+    ``open_steps_for``), oldest first: what the request's loader lets a decider see."""
+    return (
+        sharing_requests_for_approvers()
+        .filter(chain__in=open_steps_for(user).values("chain"))
+        .order_by("created_at", "id")
+    )
 
 
 def sharing_withdrawals_open_for(user: User) -> QuerySet[SharingWithdrawal]:

@@ -49,7 +49,7 @@ from portal.csv_export import csv_file_response
 from portal.errors import ApplicationError, NotAllowed
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.input_limits import as_id
-from portal.models import ChainStatus, StepStatus
+from portal.models import ChainStatus
 from portal.permissions import check_compliance_page
 
 HISTORY_LIMIT = 500
@@ -286,7 +286,7 @@ def _safeguard_of(steps) -> str:
 def _sharing_context(request, sharing_request, decision_form=None) -> dict:
     user = request.user
     steps = list(sharing_request.chain.steps.all())
-    open_step = next((step for step in steps if step.status == StepStatus.OPEN), None)
+    open_step = sharing_request.chain.open_step
     can_decide = open_step is not None and not why_not_decider(user, open_step)
     safeguard_required = bool(open_step and open_step.requirement == TRANSFER_SAFEGUARD)
     safeguard = _safeguard_of(steps)
@@ -332,9 +332,7 @@ def sharing_detail(request, pk):
 @require_POST
 def sharing_decide(request, pk):
     sharing_request = get_sharing_request_for_user(request.user, pk)
-    open_step = next(
-        (s for s in sharing_request.chain.steps.all() if s.status == StepStatus.OPEN), None
-    )
+    open_step = sharing_request.chain.open_step
     required = bool(open_step and open_step.requirement == TRANSFER_SAFEGUARD)
     form = SharingDecisionForm(request.POST, safeguard_required=required)
     approve = request.POST.get("decision") == "approve"

@@ -10,7 +10,7 @@ from consent.coverage_cache import cached_coverage_for
 from consent.selectors import purpose_by_key
 from customers import services
 from customers.forms import AssetFilterForm, FootprintPeriodForm
-from customers.models import AccessGrant
+from customers.models import ACCESS_CHAIN_KIND, AccessGrant
 from customers.permissions import (
     get_access_request_for_user,
     get_asset_for_user,
@@ -23,7 +23,6 @@ from customers.permissions import (
 )
 from customers.selectors import (
     access_requests_of,
-    access_requests_waiting_for,
     asset_catalogue,
     customer_footprint,
     customer_search,
@@ -49,7 +48,8 @@ from customers.serializers import (
     SubjectRequestSerializer,
 )
 from portal import roles
-from portal.api import CSVRenderer
+from portal.api import CSVRenderer, asks_for_waiting, waiting_requests_response
+from portal.approvals import approvals_waiting_for
 from portal.csv_export import csv_response
 from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 from portal.input_limits import as_id, column_max
@@ -122,8 +122,6 @@ class AccessRequestViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        if self.request.query_params.get("waiting") in ("1", "true", "yes"):
-            return access_requests_waiting_for(self.request.user)
         return access_requests_of(self.request.user).order_by("-created_at", "-id")
 
     def get_object(self):
@@ -133,6 +131,9 @@ class AccessRequestViewSet(
         parameters=[OpenApiParameter("waiting", OpenApiTypes.BOOL)],
     )
     def list(self, request, *args, **kwargs):
+        if asks_for_waiting(request):
+            waiting = approvals_waiting_for(request.user, kinds=[ACCESS_CHAIN_KIND])
+            return waiting_requests_response(self, waiting)
         return super().list(request, *args, **kwargs)
 
     @extend_schema(

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class CustomersConfig(AppConfig):
     verbose_name = "Customers and data assets"
     name = "customers"
+
+    def ready(self):
+        from customers.models import ACCESS_CHAIN_KIND
+        from customers.selectors import access_requests_for_approvers
+        from portal.approvals import register_request_kind
+
+        # Access requests appear in the one approvals list of the engine (portal.approvals).
+        register_request_kind(ACCESS_CHAIN_KIND, requests=access_requests_for_approvers)

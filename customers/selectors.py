@@ -14,7 +14,6 @@ from django.utils import timezone
 from consent.models import DataCategory, Purpose
 from customers.emails import normalise_email
 from customers.models import (
-    ACCESS_CHAIN_KIND,
     AccessGrant,
     AccessRequest,
     AssetCustomer,
@@ -24,7 +23,7 @@ from customers.models import (
     DataAssetUserObjectPermission,
 )
 from portal import roles
-from portal.approvals import InChainOrder, steps_with_deciders, waiting_chain_ids
+from portal.approvals import open_steps_for, steps_with_deciders
 from portal.input_limits import as_id
 from portal.models import User
 from portal.site_calendar import add_months
@@ -205,20 +204,19 @@ def access_requests_of(user: User) -> QuerySet[AccessRequest]:
     return with_request_details(AccessRequest.objects.filter(requester=user))
 
 
+def access_requests_for_approvers() -> QuerySet[AccessRequest]:
+    """Every access request with what its row in the approvals list shows (the loader this
+    kind registers with ``portal.approvals``; the list filters it to the open steps)."""
+    return with_request_details(AccessRequest.objects.all())
+
+
 def access_requests_waiting_for(user: User) -> QuerySet[AccessRequest]:
+    """Access requests with a step ``user`` may decide now (the engine's ``open_steps_for``),
+    oldest first: what the request's loader lets a decider see."""
     return (
-        with_request_details(AccessRequest.objects.all())
-        .filter(chain_id__in=waiting_chain_ids(user).get(ACCESS_CHAIN_KIND, []))
+        access_requests_for_approvers()
+        .filter(chain__in=open_steps_for(user).values("chain"))
         .order_by("created_at", "id")
-    )
-
-
-def access_requests_waiting_in_order(user: User, waiting: dict | None = None) -> InChainOrder:
-    """The same requests for the approvals page, oldest chain first, read a page at a time.
-    ``waiting``: ``waiting_chain_ids(user)`` when the page has it already."""
-    waiting = waiting_chain_ids(user) if waiting is None else waiting
-    return InChainOrder(
-        with_request_details(AccessRequest.objects.all()), waiting.get(ACCESS_CHAIN_KIND, [])
     )
 
 

@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 
 from consent.coverage_cache import cached_coverage_for
 from consent.forms import CoverageForm
-from consent.selectors import sharing_requests_waiting_for
 from customers import asset_stewardship, services
 from customers.forms import (
     AccessRequestForm,
@@ -43,7 +42,6 @@ from customers.permissions import (
 from customers.selectors import (
     NO_OTHER_GRANTS,
     access_requests_of,
-    access_requests_waiting_in_order,
     asset_catalogue,
     asset_history,
     erasure_tasks_of,
@@ -56,7 +54,7 @@ from customers.selectors import customer_footprint as customer_footprint_selecto
 from customers.selectors import customer_search as customer_search_selector
 from customers.selectors import grant_records as grant_records_selector
 from portal import roles
-from portal.approvals import waiting_chain_ids, why_not_decider
+from portal.approvals import approvals_waiting_for, why_not_decider
 from portal.csv_export import csv_response
 from portal.errors import ApplicationError, NotAllowed
 from portal.idempotency import ALREADY_SENT, create_once
@@ -241,36 +239,28 @@ def request_list(request):
 
 @login_required
 def approvals_waiting(request):
-    # Paginated: a compliance officer of a large company has hundreds of requests waiting.
-    waiting = waiting_chain_ids(request.user)
-    page = Paginator(access_requests_waiting_in_order(request.user, waiting), PAGE_SIZE).get_page(
+    # One list of every kind of request (access, external sharing), oldest first, read
+    # from the approval engine a page at a time: a compliance officer of a large company
+    # has hundreds waiting.
+    page = Paginator(approvals_waiting_for(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
-    )
-    # External sharing requests wait in the same list (one engine, two kinds of request);
-    # they are rarer, and shown on the first page.
-    sharing = (
-        list(sharing_requests_waiting_for(request.user, waiting)[:50]) if page.number == 1 else []
     )
     # The latest five of each requester: 25 requesters with a dozen grants each made the
     # page render 300 grants; the request's own page lists them all.
     other_grants = other_active_grants_by_user(
-        [r.requester_id for r in page.object_list] + [r.requester_id for r in sharing],
+        [waiting.request.requester_id for waiting in page.object_list],
         viewer=request.user,
         limit=5,
     )
-    rows = [(r, other_grants.get(r.requester_id, NO_OTHER_GRANTS)) for r in page.object_list]
-    sharing_rows = [(r, other_grants.get(r.requester_id, NO_OTHER_GRANTS)) for r in sharing]
-    return render(
-        request,
-        "customers/approvals.html",
-        {"rows": rows, "sharing_rows": sharing_rows, "page": page},
-    )
+    rows = [
+        (waiting, other_grants.get(waiting.request.requester_id, NO_OTHER_GRANTS))
+        for waiting in page.object_list
+    ]
+    return render(request, "customers/approvals.html", {"rows": rows, "page": page})
 
 
 def _request_context(request, access_request, decision_form=None):
-    open_step = next(
-        (step for step in access_request.chain.steps.all() if step.status == "open"), None
-    )
+    open_step = access_request.chain.open_step
     can_decide = open_step is not None and not why_not_decider(request.user, open_step)
     return {
         "access_request": access_request,

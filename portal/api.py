@@ -6,6 +6,7 @@ input. A broken business rule (``ApplicationError``) is a 400, never a 500.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, pagination, renderers
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import ApplicationError, NotAllowed
@@ -15,6 +16,21 @@ class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def asks_for_waiting(request) -> bool:
+    """``?waiting=1`` (or ``true``, ``yes``): the caller asks for the requests waiting for
+    their decision rather than their own."""
+    return request.query_params.get("waiting") in ("1", "true", "yes")
+
+
+def waiting_requests_response(view, waiting) -> Response:
+    """A page of the approvals list ``waiting`` (``portal.approvals.approvals_waiting_for``,
+    already cut to the view's kind of request), each row answered as ``view``'s serializer
+    shows a request: the ``?waiting=1`` list of the request APIs, paginated as every list."""
+    page = view.paginate_queryset(waiting)
+    serializer = view.get_serializer([row.request for row in page], many=True)
+    return view.get_paginated_response(serializer.data)
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -10,7 +10,7 @@ decides two steps of one request, and when the requester owns the asset, complia
 the owner's step.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,35 +108,91 @@ def open_steps_for(user: User) -> QuerySet[ApprovalStep]:
     )
 
 
-def waiting_chain_ids(user: User) -> dict[str, list[int]]:
-    """Ids of the chains with a step ``user`` may decide now, oldest first, by kind.
+# --- the approvals list: every kind of request in one list ------------------------------
 
-    The requests of a kind are then read by these ids: as one statement (a join of the
-    steps, or an IN subquery, with the requests and their related rows) PostgreSQL joined
-    every waiting request with its rows before keeping a page, and spent 20 ms planning it
-    (on the scale data). A page showing several kinds reads the ids once and hands them on."""
-    by_kind: dict[str, dict[int, None]] = {}
-    for chain_id, kind in open_steps_for(user).values_list("chain_id", "chain__kind"):
-        by_kind.setdefault(kind, {})[chain_id] = None
-    return {kind: list(ids) for kind, ids in by_kind.items()}
+# The kinds of request that go through the engine, by ``ApprovalChain.kind``: each app
+# registers its own in its ``AppConfig.ready`` (``register_request_kind``), so the engine
+# lists access and sharing requests without importing the apps that sit above it.
+_REQUEST_KINDS: dict[str, Callable[[], QuerySet]] = {}
 
 
-class InChainOrder(Sequence):
-    """The requests of ``chain_ids`` in that order, for a ``Paginator``: the count is the
-    number of ids, and a page reads only the requests of its own chains (one query, plus
-    the queryset's prefetches)."""
+def register_request_kind(kind: str, *, requests: Callable[[], QuerySet]) -> None:
+    """Make the requests of ``kind`` (an ``ApprovalChain.kind``) appear in the approvals
+    list. ``requests`` returns the kind's requests (a model with a one-to-one ``chain``)
+    with everything their row shows selected or prefetched; the list filters it by chain.
+    Registering a kind again replaces its loader (a reload in the test runner)."""
+    _REQUEST_KINDS[kind] = requests
 
-    def __init__(self, requests: QuerySet, chain_ids: list[int]):
-        self.requests, self.chain_ids = requests, chain_ids
+
+@dataclass(frozen=True)
+class WaitingApproval:
+    """One row of the approvals list: the open ``step`` the person may decide, and the
+    ``request`` (an ``AccessRequest``, a ``SharingRequest``) it belongs to."""
+
+    step: ApprovalStep
+    request: object
+
+    @property
+    def kind(self) -> str:
+        return self.step.chain.kind
+
+
+class WaitingApprovals(Sequence[WaitingApproval]):
+    """The approvals list as a ``Paginator`` (Django's or the API's) reads it.
+
+    ``len()`` is one count; a slice reads the open steps of that slice alone (one query,
+    ordered and cut in the database), then each kind's requests of the slice (one query per
+    kind plus that kind's prefetches). Its cost does not grow with its rows."""
+
+    def __init__(self, steps: QuerySet[ApprovalStep]):
+        self.steps = steps
+        self._count: int | None = None
 
     def __len__(self) -> int:
-        return len(self.chain_ids)
+        if self._count is None:
+            self._count = self.steps.count()
+        return self._count
+
+    def __iter__(self) -> Iterator[WaitingApproval]:
+        # Every row in one read, not Sequence's default of one read per index.
+        return iter(self[:])
 
     def __getitem__(self, index: int | slice) -> Any:
-        ids = self.chain_ids[index] if isinstance(index, slice) else [self.chain_ids[index]]
-        by_chain = {r.chain_id: r for r in self.requests.filter(chain_id__in=ids)}
-        found = [by_chain[chain_id] for chain_id in ids if chain_id in by_chain]
-        return found if isinstance(index, slice) else found[0]
+        if not isinstance(index, slice):
+            if index < 0:
+                index += len(self)
+            rows = self[index : index + 1] if index >= 0 else []
+            if not rows:
+                raise IndexError("No approval waiting at this position.")
+            return rows[0]
+        steps = list(self.steps[index])
+        by_kind: dict[str, list[int]] = {}
+        for step in steps:
+            by_kind.setdefault(step.chain.kind, []).append(step.chain_id)
+        requests = {}
+        for kind, chain_ids in by_kind.items():
+            for request in _REQUEST_KINDS[kind]().filter(chain_id__in=chain_ids):
+                requests[request.chain_id] = request
+        # A chain whose request is not written yet (its kind's transaction is still open)
+        # has nothing to show and is left out of the page.
+        return [
+            WaitingApproval(step=step, request=requests[step.chain_id])
+            for step in steps
+            if step.chain_id in requests
+        ]
+
+
+def approvals_waiting_for(user: User, *, kinds: Iterable[str] | None = None) -> WaitingApprovals:
+    """The approvals list: the open steps ``user`` may decide (``open_steps_for``), of every
+    registered kind of request or only of ``kinds``, each with its request.
+
+    Order: oldest request first (when it was asked, then its id), so the person who has
+    waited longest is decided first whichever step their request is at. Hand the result to
+    ``Paginator`` (pages) or the API's pagination; ``len()`` is the total waiting.
+    The approvals page, the dashboard and ``?waiting=1`` of the request APIs all read it."""
+    wanted = _REQUEST_KINDS if kinds is None else kinds
+    registered = [kind for kind in wanted if kind in _REQUEST_KINDS]
+    return WaitingApprovals(open_steps_for(user).filter(chain__kind__in=registered))
 
 
 def steps_with_deciders() -> QuerySet[ApprovalStep]:
@@ -196,7 +252,9 @@ def chain_publish(chain: ApprovalChain, *, link: str) -> None:
     """Give the chain the address of its request's page and tell the first deciders."""
     chain.link = link
     chain.save(update_fields=["link"])
-    _notify_deciders(chain.steps.get(status=StepStatus.OPEN))
+    first = chain.open_step
+    if first is not None:  # a chain is built with its first step open
+        _notify_deciders(first)
 
 
 def _notify_deciders(step: ApprovalStep) -> None:
@@ -215,7 +273,9 @@ def _locked_open_step(chain: ApprovalChain) -> tuple[ApprovalChain, ApprovalStep
     chain = ApprovalChain.objects.select_for_update().get(pk=chain.pk)
     if chain.status != ChainStatus.PENDING:
         raise ApplicationError(f"This request is already {chain.get_status_display().lower()}.")
-    step = chain.steps.select_related("chain").get(status=StepStatus.OPEN)
+    step = chain.open_step
+    if step is None:
+        raise ApplicationError("This request is not waiting for a decision.")
     return chain, step
 
 

@@ -41,7 +41,6 @@ from customers.models import DataAsset
 from customers.selectors import (
     access_request_list_for,
     access_requests_of,
-    access_requests_waiting_for,
     active_grants,
     retention_list_for,
     subject_request_list_for,
@@ -56,6 +55,7 @@ from incidents.selectors import (
     with_clocks,
 )
 from portal import roles
+from portal.approvals import approvals_waiting_for
 from portal.models import AuditEvent, ChainStatus
 from portal.site_calendar import add_calendar_days
 
@@ -160,9 +160,7 @@ def my_requests_section(viewer: Viewer) -> Section:
     pending = requests.filter(chain__status=ChainStatus.PENDING).count()
     rows = list(requests.order_by("-created_at", "-id")[:LIST_LIMIT])
     for access_request in rows:
-        steps = list(access_request.chain.steps.all())
-        access_request.open_step = next((s for s in steps if s.status == "open"), None)
-        access_request.step_count = len(steps)
+        access_request.step_count = len(access_request.chain.steps.all())
     return Section(
         key="my-requests",
         title="My requests",
@@ -206,20 +204,17 @@ def my_reports_section(viewer: Viewer) -> Section:
 
 
 def approvals_section(viewer: Viewer) -> Section | None:
-    waiting = access_requests_waiting_for(viewer.user)
-    count = waiting.count()
+    # The engine's one list: access and external sharing requests, oldest first.
+    waiting = approvals_waiting_for(viewer.user)
+    count = len(waiting)
     if not count and not viewer.is_approver:
         return None
-    rows = list(waiting[:LIST_LIMIT])
-    for access_request in rows:
-        access_request.open_step = next(
-            (s for s in access_request.chain.steps.all() if s.status == "open"), None
-        )
+    rows = waiting[:LIST_LIMIT]
     return Section(
         key="approvals",
         title="Approvals waiting for you",
         template="portal/dashboard/approvals.html",
-        context={"requests": rows},
+        context={"waiting": rows},
         count=count,
         link=reverse("customers:approvals"),
         link_text="All approvals",
@@ -611,8 +606,7 @@ SECTIONS: list[SectionBuilder] = [
     breaches_section,
     # --- Extension point: external sharing requests (consent/, /sharing/) ---------------
     # Add a builder such as ``sharing_requests_section(viewer)`` here: the viewer's own
-    # sharing requests and, for approvers, those waiting for them (the approval engine's
-    # open steps already list them under ``approvals`` only for access requests).
+    # sharing requests (those waiting for an approver are already in ``approvals``).
     subject_requests_section,
     retention_section,
     access_to_my_assets_section,

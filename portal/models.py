@@ -228,6 +228,15 @@ class ApprovalChain(models.Model):
         """The path of the request's page (``link``, given when the chain is published)."""
         return self.link
 
+    @property
+    def open_step(self) -> "ApprovalStep | None":
+        """The step waiting for a decision now; ``None`` once the chain is decided or
+        withdrawn. The one definition of "the open step" every page and service reads.
+
+        Reads ``steps.all()``, so a list that prefetched the steps (``steps_with_deciders``)
+        pays no query per row; without a prefetch it is one query."""
+        return next((step for step in self.steps.all() if step.status == StepStatus.OPEN), None)
+
 
 class ApprovalStep(models.Model):
     chain = models.ForeignKey(ApprovalChain, on_delete=models.CASCADE, related_name="steps")
@@ -273,7 +282,7 @@ class ApprovalStep(models.Model):
             models.Index(
                 fields=["role", "approver"],
                 name="approvalstep_open_by_approver",
-                condition=models.Q(status="open"),
+                condition=models.Q(status=StepStatus.OPEN),
             ),
         ]
 

@@ -270,7 +270,7 @@ def test_approvals_page_shows_a_compliance_officers_request_to_the_other_officer
     client.force_login(compliance_officer)
     own = client.get(reverse("customers:approvals"))
 
-    assert [r.pk for r, _ in theirs.context["rows"]] == [compliance_officers_request.pk]
+    assert [w.request.pk for w, _ in theirs.context["rows"]] == [compliance_officers_request.pk]
     assert own.context["rows"] == []
     assert "Nothing is waiting for you" in own.content.decode()
 
