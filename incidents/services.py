@@ -40,6 +40,7 @@ from incidents.models import (
 from incidents.selectors import open_duties, responders
 from portal import roles
 from portal.audit import audit_record, withheld_identity_when
+from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.history import update_with_history
 from portal.input_limits import (
@@ -89,7 +90,13 @@ def _log(incident: Incident, actor, kind: str, text: str) -> TimelineEntry:
 
 
 def _record(
-    incident: Incident, actor, kind: str, text: str, *, action: str, detail: dict | None = None
+    incident: Incident,
+    actor,
+    kind: str,
+    text: str,
+    *,
+    action: AuditAction,
+    detail: dict | None = None,
 ) -> TimelineEntry:
     """A change on the incident's timeline and in the audit trail, in the same transaction."""
     entry = _log(incident, actor, kind, text)
@@ -210,7 +217,7 @@ def incident_report(
         None if confidential_reporter else actor,
         EntryKind.REPORTED,
         "Reported by " + (CONFIDENTIAL + " reporter" if confidential_reporter else str(actor)),
-        action="incident.report",
+        action=AuditAction.INCIDENT_REPORT,
         detail={
             "reporter": CONFIDENTIAL if confidential_reporter else actor.get_username(),
             "assets": sorted(asset.pk for asset in visible),
@@ -258,7 +265,7 @@ def incident_acknowledge(*, actor, incident: Incident) -> Incident:
         actor,
         EntryKind.STATUS,
         f"Acknowledged by {actor}; assigned to {incident.assignee}.",
-        action="incident.acknowledge",
+        action=AuditAction.INCIDENT_ACKNOWLEDGE,
         detail={"status": [Status.REPORTED, Status.ACKNOWLEDGED]},
     )
     _tell(
@@ -395,7 +402,7 @@ def incident_triage(
         actor,
         EntryKind.STATUS if "status" in changes else EntryKind.TRIAGE,
         " ".join(lines) + (f" Note: {note}" if note else ""),
-        action="incident.triage",
+        action=AuditAction.INCIDENT_TRIAGE,
         detail=changes,
     )
     if breach_changed:
@@ -457,7 +464,7 @@ def incident_note_add(*, actor, incident: Incident, text: str) -> TimelineEntry:
         raise ApplicationError("Write the note.", field="text")
     if incident.status == Status.CLOSED:
         raise ApplicationError("This incident is closed; notes can no longer be added.")
-    return _record(incident, actor, EntryKind.NOTE, text, action="incident.note")
+    return _record(incident, actor, EntryKind.NOTE, text, action=AuditAction.INCIDENT_NOTE)
 
 
 # --- Regimes and duties ------------------------------------------------------------------
@@ -517,7 +524,7 @@ def _regime_apply(incident: Incident, regime: Regime, *, actor, applied_at) -> I
         + "; ".join(
             f"{d.duty.name} due {d.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" for d in duties
         ),
-        action="incident.regime_apply",
+        action=AuditAction.INCIDENT_REGIME_APPLY,
         detail={"regime": regime.key, "due": {d.duty.key: d.due_at for d in duties}},
     )
     return applied
@@ -601,7 +608,7 @@ def incident_duty_record(
         f"{duty.duty.name} made on {completed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
         f"reference {reference}"
         + (f"; {late_hours:.1f} hours late: {delay_reason}" if late_hours > 0 else "."),
-        action="incident.duty_record",
+        action=AuditAction.INCIDENT_DUTY_RECORD,
         detail={
             "duty": f"{duty.duty.regime.key}.{duty.duty.key}",
             "completed_at": completed_at,
@@ -634,7 +641,7 @@ def incident_awareness_set(*, actor, incident: Incident, aware_at: datetime, rea
         actor,
         EntryKind.DEADLINE,
         f"Awareness set to {aware_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {reason}",
-        action="incident.awareness",
+        action=AuditAction.INCIDENT_AWARENESS,
         detail={"aware_at": [before, aware_at], "reason": reason},
     )
     return incident
@@ -670,7 +677,7 @@ def incident_no_risk_propose(*, actor, incident: Incident, reason: str) -> Incid
         actor,
         EntryKind.DECISION,
         f"Proposed: unlikely to result in a risk. {reason}",
-        action="incident.no_risk_propose",
+        action=AuditAction.INCIDENT_NO_RISK_PROPOSE,
         detail={"reason": reason},
     )
     _tell(
@@ -715,7 +722,7 @@ def incident_no_risk_confirm(*, actor, incident: Incident) -> Incident:
         actor,
         EntryKind.DECISION,
         "Confirmed: unlikely to result in a risk; the authority is not notified.",
-        action="incident.no_risk_confirm",
+        action=AuditAction.INCIDENT_NO_RISK_CONFIRM,
         detail={"proposed_by": incident.no_risk_proposed_by.get_username()},
     )
     return incident
@@ -746,7 +753,7 @@ def incident_customer_notice_decide(
         actor,
         EntryKind.DECISION,
         f"Art. 34: telling the customers is {label}. {reason}",
-        action="incident.customer_notice",
+        action=AuditAction.INCIDENT_CUSTOMER_NOTICE,
         detail={"decision": [before, decision], "reason": reason},
     )
     return incident
@@ -787,7 +794,7 @@ def _escalate_one(incident_pk: int, now: datetime) -> bool:
         EntryKind.NOTIFICATION,
         f"Escalation {level}: not acknowledged after "
         f"{waited} minutes; Compliance and Legal notified again ({told} people).",
-        action="incident.escalate",
+        action=AuditAction.INCIDENT_ESCALATE,
         detail={"level": level},
     )
     return True
@@ -847,7 +854,7 @@ def _remind_one(duty_pk: int, now: datetime) -> bool:
         EntryKind.NOTIFICATION,
         f"Reminder: {duty.duty.name} due in {hours} "
         f"hours; Compliance and Legal notified ({told} people).",
-        action="incident.reminder",
+        action=AuditAction.INCIDENT_REMINDER,
         detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_before_due": hours},
     )
     return True
@@ -892,7 +899,7 @@ def _overdue_one(duty_pk: int, now: datetime) -> bool:
         EntryKind.NOTIFICATION,
         f"Overdue: {duty.duty.name}, {late:.0f} hours "
         f"late; Compliance and Legal notified ({told} people).",
-        action="incident.overdue",
+        action=AuditAction.INCIDENT_OVERDUE,
         detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_late": round(late, 2)},
     )
     return True

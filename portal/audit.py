@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from portal.audit_actions import AuditAction
 from portal.models import AuditChainHead, AuditChannel, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -195,7 +196,7 @@ def _describe_target(target) -> tuple[str, str, str]:
 def audit_record(
     *,
     actor,
-    action: str,
+    action: AuditAction,
     target=None,
     asset_id: int | None = None,
     detail: dict | None = None,
@@ -208,8 +209,16 @@ def audit_record(
     else, e.g. ``anonymous`` for a failed login). ``detail`` must be small and
     JSON-serialisable; it must never hold a password, a token or customer records.
     Inside ``identity_withheld`` the event has no actor (label ``confidential``), no
-    request details, and its time is cut to the minute.
+    request details, and its time is cut to the minute. ``action`` is a member (or the
+    value) of ``AuditAction``; anything else raises ``ValueError`` before anything is
+    written, so the list of actions stays the whole list.
     """
+    try:
+        action = AuditAction(action).value
+    except ValueError:
+        raise ValueError(
+            f"{action!r} is not an audit action: add it to portal.audit_actions.AuditAction."
+        ) from None
     # Serialise writers on the head row: two transactions appending at once would both
     # chain to the same predecessor and fork the chain. The UPDATE takes the row lock on
     # PostgreSQL and the write lock on SQLite; the event id is drawn while holding it, so
