@@ -23,6 +23,7 @@ from consent import services
 from consent.models import ConsentImportJob, ImportJobStatus
 from portal import roles
 from portal.audit import audit_record
+from portal.audit_actions import AuditAction
 from portal.csv_export import csv_text
 from portal.errors import ApplicationError
 from portal.history import save_with_history
@@ -68,7 +69,7 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
         save_with_history(job, actor=actor, reason="Uploaded for import.")
         audit_record(
             actor=actor,
-            action="consent_import_job.create",
+            action=AuditAction.CONSENT_IMPORT_JOB_CREATE,
             target=job,
             detail={
                 "file": job.file_name,
@@ -193,7 +194,7 @@ def _fail(
 def _audit_finish(job: ConsentImportJob) -> None:
     audit_record(
         actor=job.created_by,
-        action="consent_import_job.finish",
+        action=AuditAction.CONSENT_IMPORT_JOB_FINISH,
         target=job,
         detail={
             "status": job.status,
@@ -297,7 +298,7 @@ def import_job_errors_download(*, job: ConsentImportJob, actor) -> tuple[str, st
     customers (an unknown e-mail address, an id)."""
     audit_record(
         actor=actor,
-        action="consent_import_job.errors_download",
+        action=AuditAction.CONSENT_IMPORT_JOB_ERRORS_DOWNLOAD,
         target=job,
         detail={"errors": job.error_count},
     )

@@ -12,6 +12,7 @@ from consent.coverage_cache import coverage_changed
 from consent.models import LawfulBasis, Purpose
 from portal import roles
 from portal.audit import audit_record
+from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.history import save_with_history
 from portal.reasons import clean_reason
@@ -47,7 +48,7 @@ def purpose_lawful_basis_change(
     coverage_changed()
     audit_record(
         actor=actor,
-        action="purpose.lawful_basis_change",
+        action=AuditAction.PURPOSE_LAWFUL_BASIS_CHANGE,
         target=purpose,
         detail={"from": before, "to": lawful_basis, "reason": reason},
     )

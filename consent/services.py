@@ -46,11 +46,12 @@ from consent.selectors import (
     sharing_purpose,
 )
 from customers.emails import normalise_email
-from customers.models import Customer, DataAsset
+from customers.models import Customer, DataAsset, Export
 from customers.selectors import columns_for_categories
 from customers.services import CoverageRefusal, clean_justification
 from portal import approvals, roles
 from portal.audit import audit_record
+from portal.audit_actions import AuditAction
 from portal.csv_export import csv_text, safe_writer
 from portal.errors import ApplicationError, NotAllowed
 from portal.history import history_user_set
@@ -266,7 +267,7 @@ def consent_record(
     sharing_withdrawals_record(records=[record])
     audit_record(
         actor=actor,
-        action="consent.record",
+        action=AuditAction.CONSENT_RECORD,
         target=record,
         detail={
             "customer_id": customer.pk,
@@ -549,7 +550,7 @@ def consent_import(
     report.already_recorded = report.rows - report.imported
     audit_record(
         actor=actor,
-        action="consent.import",
+        action=AuditAction.CONSENT_IMPORT,
         detail={
             "file": name[:200],
             "sha256": report.sha256,
@@ -750,7 +751,7 @@ def sharing_request_create(
         # Recorded although nothing is created: compliance sees who tried to share what.
         audit_record(
             actor=actor,
-            action="sharing_request.refused",
+            action=AuditAction.SHARING_REQUEST_REFUSED,
             target=asset,
             detail={
                 "purpose": purpose.key,
@@ -801,7 +802,7 @@ def sharing_request_create(
         sharing_request.categories.set(chosen)
         audit_record(
             actor=actor,
-            action="sharing_request.create",
+            action=AuditAction.SHARING_REQUEST_CREATE,
             target=sharing_request,
             asset_id=asset.pk,
             detail={
@@ -905,7 +906,7 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor: User) -> S
     )
     audit_record(
         actor=actor,
-        action="sharing_package.create",
+        action=AuditAction.SHARING_PACKAGE_CREATE,
         target=package,
         asset_id=sharing_request.asset_id,
         detail={
@@ -952,7 +953,7 @@ def sharing_package_download(*, sharing_request: SharingRequest, actor: User) ->
     agreement runs (else ``PackageGone``, whatever the beat job has done yet); a customer
     who withdrew since packaging is left out (a withdrawal takes effect at once, in every
     export); each download is an ``export.download`` audit event with the export id and
-    the rows delivered.
+    the rows delivered, and a row of the export ledger (``customers.Export``) beside it.
     """
     package = SharingPackage.objects.select_related("request__asset", "request__purpose").get(
         request=sharing_request
@@ -981,9 +982,9 @@ def sharing_package_download(*, sharing_request: SharingRequest, actor: User) ->
     if len(still_eligible) != package.row_count:
         content, rows, left_out = _without_rows_of(package.content, still_eligible)
     SharingPackage.objects.filter(pk=package.pk).update(download_count=F("download_count") + 1)
-    audit_record(
+    event = audit_record(
         actor=actor,
-        action="export.download",
+        action=AuditAction.EXPORT_DOWNLOAD,
         target=package,
         asset_id=shared.asset_id,
         detail={
@@ -995,6 +996,9 @@ def sharing_package_download(*, sharing_request: SharingRequest, actor: User) ->
             "purpose": shared.purpose.key,
             "recipient": shared.recipient,
         },
+    )
+    Export.objects.record(
+        event=event, package=package, columns=package.columns, left_out_withdrawn=left_out
     )
     return PackageDownload(
         filename=package.filename, content=content, export_id=package.export_id, rows=rows
@@ -1019,7 +1023,7 @@ def sharing_packages_delete_expired(*, now: datetime | None = None) -> int:
             package.save(update_fields=["content", "deleted_at"])
             audit_record(
                 actor=None,
-                action="sharing_package.delete",
+                action=AuditAction.SHARING_PACKAGE_DELETE,
                 target=package,
                 detail={"export_id": package.export_id, "rows": package.row_count},
             )
@@ -1114,7 +1118,7 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
         ids = sorted(row.customer_id for row in package_rows)
         audit_record(
             actor=None,
-            action="sharing.withdrawal_to_forward",
+            action=AuditAction.SHARING_WITHDRAWAL_TO_FORWARD,
             target=shared,
             asset_id=shared.asset_id,
             detail={"export_id": package.export_id, "customer_ids": ids},
@@ -1167,7 +1171,7 @@ def sharing_withdrawal_forwarded(
     withdrawal.save(update_fields=["forwarded_at", "forwarded_by", "note"])
     audit_record(
         actor=actor,
-        action="sharing.withdrawal_forwarded",
+        action=AuditAction.SHARING_WITHDRAWAL_FORWARDED,
         target=shared,
         asset_id=shared.asset_id,
         detail={"customer_id": withdrawal.customer_id, "note": withdrawal.note},
@@ -1211,7 +1215,7 @@ def sharing_deletion_confirm(
     )
     audit_record(
         actor=actor,
-        action="sharing_request.deletion_confirmed",
+        action=AuditAction.SHARING_REQUEST_DELETION_CONFIRMED,
         target=sharing_request,
         asset_id=sharing_request.asset_id,
         detail={"evidence": evidence},

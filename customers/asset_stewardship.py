@@ -19,6 +19,7 @@ from consent.models import Purpose
 from customers.models import DataAsset
 from portal import approvals, roles
 from portal.audit import audit_record
+from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.history import history_paused, save_with_history
 from portal.models import ApprovalChain
@@ -68,7 +69,7 @@ def asset_owner_change(*, actor, asset: DataAsset, owner, reason: str) -> DataAs
     )
     audit_record(
         actor=actor,
-        action="asset.owner_change",
+        action=AuditAction.ASSET_OWNER_CHANGE,
         target=asset,
         detail={
             "from": previous.get_username(),
@@ -126,7 +127,7 @@ def asset_collection_purposes_change(
     coverage_changed()
     audit_record(
         actor=actor,
-        action="asset.collection_purposes_change",
+        action=AuditAction.ASSET_COLLECTION_PURPOSES_CHANGE,
         target=asset,
         detail={"from": before, "to": after, "reason": reason},
     )

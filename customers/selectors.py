@@ -509,7 +509,8 @@ def customer_footprint(
       revoked) while the asset held the customer, within the period; ``eligible_now`` says
       whether the customer is eligible for the grant's purpose at this moment (whether
       they were shown at a given read depends on their consent then);
-    * exports: every ``export.download`` audit event on those assets in that window.
+    * exports: every export (``Export``: through a grant or a sharing package download)
+      from those assets in that window.
       Exports record each customer they carried (``ExportedCustomer``): one that did not
       carry this customer is left out, one that did is ``included``; an export from before
       those records existed is listed with ``included`` None (it may have carried them);
@@ -518,8 +519,7 @@ def customer_footprint(
     Nothing about any other customer is read or returned.
     """
     from consent.selectors import consent_history, current_consents, eligible_customers
-    from customers.models import DataSubjectRequest, ExportedCustomer
-    from portal.models import AuditEvent
+    from customers.models import DataSubjectRequest, Export, ExportedCustomer
 
     until = until or timezone.now()
     memberships = [m for m in _memberships(customer) if m.overlaps(since, until)]
@@ -551,42 +551,39 @@ def customer_footprint(
             )
         grants.append({"grant": grant, "eligible_now": eligible_cache[key]})
 
-    downloads = AuditEvent.objects.filter(
-        action="export.download", asset_id__in=list(by_asset), created_at__lte=until
-    ).order_by("created_at", "id")
+    exports_in_window = Export.objects.filter(asset_id__in=list(by_asset), created_at__lte=until)
     if since:
-        downloads = downloads.filter(created_at__gte=since)
-    # Every event here has an asset_id (the filter above), hence the two ignores.
-    events = [
+        exports_in_window = exports_in_window.filter(created_at__gte=since)
+    made = [
         e
-        for e in downloads
-        if windows_hit(e.asset_id, e.created_at, e.created_at)  # type: ignore[arg-type]
+        for e in exports_in_window.select_related("grant__purpose", "package__request__purpose")
+        if windows_hit(e.asset_id, e.created_at, e.created_at)
     ]
-    export_ids = [e.detail.get("export_id") for e in events]
     carried = set(
-        ExportedCustomer.objects.filter(customer=customer, export_id__in=export_ids).values_list(
-            "export_id", flat=True
-        )
+        ExportedCustomer.objects.filter(
+            customer=customer, export_id__in=[e.export_id for e in made]
+        ).values_list("export_id", flat=True)
     )
     exports = []
-    for event in events:
-        export_id = event.detail.get("export_id")
-        if export_id in carried:
+    for export in made:
+        if export.export_id in carried:
             included = True
-        elif event.detail.get("customers_recorded"):
+        elif export.customers_recorded:
             continue  # this export recorded its customers, and this one was not among them
         else:
             included = None
+        purpose = export.purpose
         exports.append(
             {
-                "export_id": export_id,
-                "at": event.created_at,
-                "by": event.actor_label,
-                "asset_id": event.asset_id,
-                "asset_name": by_asset[event.asset_id][0].asset.name,  # type: ignore[index]
-                "grant_id": as_id(event.target_id),
-                "purpose": event.detail.get("purpose", ""),
-                "rows": event.detail.get("rows"),
+                "export_id": export.export_id,
+                "at": export.created_at,
+                "by": export.actor_label,
+                "asset_id": export.asset_id,
+                "asset_name": by_asset[export.asset_id][0].asset.name,
+                "grant_id": export.grant_id,
+                "package_id": export.package_id,
+                "purpose": purpose.key,
+                "rows": export.rows,
                 "included": included,
             }
         )

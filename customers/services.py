@@ -27,6 +27,7 @@ from customers.models import (
     DataAsset,
     DataSubjectRequest,
     ErasureTask,
+    Export,
     ExportedCustomer,
     ReceivedVia,
     ReminderKind,
@@ -45,6 +46,7 @@ from customers.selectors import (
 )
 from portal import approvals, roles
 from portal.audit import audit_record
+from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError, NotAllowed
 from portal.history import change_reason, history_user_set, save_with_history
 from portal.input_limits import (
@@ -172,7 +174,7 @@ def asset_classify(*, asset: DataAsset, actor: User, classification: str, reason
     save_with_history(asset, actor=actor, reason=reason)
     audit_record(
         actor=actor,
-        action="asset.classification_change",
+        action=AuditAction.ASSET_CLASSIFICATION_CHANGE,
         target=asset,
         detail={"from": before, "to": classification, "reason": reason},
     )
@@ -267,7 +269,7 @@ def access_request_create(
         # Recorded even though nothing is created: compliance sees who asked for what.
         audit_record(
             actor=actor,
-            action="access_request.refused",
+            action=AuditAction.ACCESS_REQUEST_REFUSED,
             target=asset,
             detail={"purpose": purpose.key, "total": coverage.total, "reason": message},
         )
@@ -299,7 +301,7 @@ def access_request_create(
         )
         audit_record(
             actor=actor,
-            action="access_request.create",
+            action=AuditAction.ACCESS_REQUEST_CREATE,
             target=access_request,
             asset_id=asset.pk,
             detail={
@@ -359,7 +361,7 @@ def grant_create(*, access_request: AccessRequest, actor: User) -> AccessGrant:
         assign_perm(f"customers.{codename}", grant.user, grant.asset)
     audit_record(
         actor=actor,
-        action="grant.create",
+        action=AuditAction.GRANT_CREATE,
         target=grant,
         asset_id=grant.asset_id,
         detail={
@@ -410,7 +412,7 @@ def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> AccessGrant
     _remove_unneeded_permissions(grant)
     audit_record(
         actor=actor,
-        action="grant.revoke",
+        action=AuditAction.GRANT_REVOKE,
         target=grant,
         asset_id=grant.asset_id,
         detail={"user": grant.user.get_username(), "reason": reason},
@@ -450,7 +452,7 @@ def grants_expire(*, now: datetime | None = None) -> int:
             _remove_unneeded_permissions(grant)
             audit_record(
                 actor=None,
-                action="grant.expire",
+                action=AuditAction.GRANT_EXPIRE,
                 target=grant,
                 asset_id=grant.asset_id,
                 detail={"user": grant.user.get_username(), "expired_at": str(grant.expires_at)},
@@ -512,7 +514,7 @@ def records_viewed(*, grant: AccessGrant, actor: User, page_number: int, shown: 
     """Every page of records read through a grant is an audit event with the count shown."""
     audit_record(
         actor=actor,
-        action="records.view",
+        action=AuditAction.RECORDS_VIEW,
         target=grant,
         asset_id=grant.asset_id,
         detail={"purpose": grant.purpose.key, "page": page_number, "shown": shown},
@@ -522,7 +524,8 @@ def records_viewed(*, grant: AccessGrant, actor: User, page_number: int, shown: 
 def grant_export_start(*, grant: AccessGrant, actor: User) -> ExportBatch:
     """Open an export through an ``export`` grant: the eligible customers at this moment,
     only the columns of the asset's categories, under a new export id recorded in the audit
-    trail with the row count. The caller streams ``rows``."""
+    trail with the row count and in the export ledger (``Export``, with the customers it
+    carries as ``ExportedCustomer`` rows), in one transaction. The caller streams ``rows``."""
     if grant.level != AccessLevel.EXPORT:
         raise NotAllowed("This grant allows viewing only, not exporting.")
     columns, _ = grant_records(grant)
@@ -531,9 +534,9 @@ def grant_export_start(*, grant: AccessGrant, actor: User) -> ExportBatch:
         # Which customers the export carried, so a customer's footprint names
         # exactly the exports that included them; the count is the number recorded.
         count = _record_exported_customers(grant=grant, export_id=export_id)
-        audit_record(
+        event = audit_record(
             actor=actor,
-            action="export.download",
+            action=AuditAction.EXPORT_DOWNLOAD,
             target=grant,
             asset_id=grant.asset_id,
             detail={
@@ -544,6 +547,7 @@ def grant_export_start(*, grant: AccessGrant, actor: User) -> ExportBatch:
                 "customers_recorded": True,
             },
         )
+        Export.objects.record(event=event, grant=grant, columns=columns, customers_recorded=True)
     # The file streams exactly the customers recorded above: the audited count, the
     # footprints and the file agree even if a consent changes while the export runs.
     rows = (
@@ -577,6 +581,11 @@ def _record_exported_customers(*, grant: AccessGrant, export_id: str) -> int:
 
 MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "extended by two further months" (three in total)
 REMINDER_DAYS: dict[str, int] = {ReminderKind.DUE_IN_7: 7, ReminderKind.DUE_IN_2: 2}
+REMINDER_ACTIONS = {
+    ReminderKind.DUE_IN_7: AuditAction.SUBJECT_REQUEST_DUE_IN_7,
+    ReminderKind.DUE_IN_2: AuditAction.SUBJECT_REQUEST_DUE_IN_2,
+    ReminderKind.OVERDUE: AuditAction.SUBJECT_REQUEST_OVERDUE,
+}
 
 
 def memberships_remove(*, memberships: QuerySet[AssetCustomer], actor: User, reason: str) -> int:
@@ -704,7 +713,7 @@ def subject_request_create(
     subject_request.purposes.set(purposes)
     audit_record(
         actor=actor,
-        action="subject_request.create",
+        action=AuditAction.SUBJECT_REQUEST_CREATE,
         target=subject_request,
         detail={
             "type": type,
@@ -757,7 +766,7 @@ def _erasure_tasks_create(*, subject_request: DataSubjectRequest, actor: User) -
         names = ", ".join(asset.name for asset in assets)
         audit_record(
             actor=actor,
-            action="erasure_task.create",
+            action=AuditAction.ERASURE_TASK_CREATE,
             target=task,
             detail={"request": subject_request.pk, "owner": owner.get_username(), "assets": names},
         )
@@ -806,7 +815,7 @@ def _close(subject_request: DataSubjectRequest, *, actor: User | None, response:
     subject_request.save(update_fields=["status", "closed_at", "closed_by", "response"])
     audit_record(
         actor=actor,
-        action="subject_request.close",
+        action=AuditAction.SUBJECT_REQUEST_CLOSE,
         target=subject_request,
         detail={"type": subject_request.type, "response": response},
     )
@@ -855,7 +864,7 @@ def subject_request_extend(
     )
     audit_record(
         actor=actor,
-        action="subject_request.extend",
+        action=AuditAction.SUBJECT_REQUEST_EXTEND,
         target=subject_request,
         detail={"from": before, "to": subject_request.due_on, "reason": reason},
     )
@@ -917,7 +926,7 @@ def _erasure_try_finish(subject_request: DataSubjectRequest, *, actor: User, res
     )
     audit_record(
         actor=actor,
-        action="subject_request.erase",
+        action=AuditAction.SUBJECT_REQUEST_ERASE,
         target=subject_request,
         detail={"customer": subject_request.customer_id, "memberships_removed": removed},
     )
@@ -940,7 +949,7 @@ def erasure_task_confirm(*, actor: User, task: ErasureTask, note: str = "") -> E
     task.save(update_fields=["confirmed_at", "confirmed_by", "note"])
     audit_record(
         actor=actor,
-        action="erasure_task.confirm",
+        action=AuditAction.ERASURE_TASK_CONFIRM,
         target=task,
         detail={"request": subject_request.pk, "note": task.note},
     )
@@ -972,7 +981,7 @@ def subject_request_report(*, actor: User, subject_request: DataSubjectRequest) 
         subject_request.save(update_fields=["report_generated_at"])
     audit_record(
         actor=actor,
-        action="subject_request.report",
+        action=AuditAction.SUBJECT_REQUEST_REPORT,
         target=subject_request,
         detail={
             "customer": subject_request.customer_id,
@@ -1042,7 +1051,7 @@ def _send_reminder(subject_request: DataSubjectRequest, kind: str, today: date) 
         users = [subject_request.created_by, *waiting_owners]
     audit_record(
         actor=None,
-        action=f"subject_request.{kind}",
+        action=REMINDER_ACTIONS[ReminderKind(kind)],
         target=subject_request,
         detail={"due_on": subject_request.due_on},
     )
@@ -1109,7 +1118,7 @@ def asset_retention_extend(
     )
     audit_record(
         actor=actor,
-        action="asset.retention_change",
+        action=AuditAction.ASSET_RETENTION_CHANGE,
         target=asset,
         detail={"from": before, "to": retention_date, "reason": reason},
     )
@@ -1152,7 +1161,7 @@ def asset_retention_delete(*, actor: User, asset: DataAsset, reason: str) -> Dat
     )
     audit_record(
         actor=actor,
-        action="asset.retention_delete",
+        action=AuditAction.ASSET_RETENTION_DELETE,
         target=asset,
         detail={
             "retention_date": asset.retention_date,

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from customers.models import AccessGrant, AssetCustomer, DataAsset
+from customers.models import AccessGrant, AssetCustomer, DataAsset, Export
 from incidents.models import (
     CONFIDENTIAL,
     DutyState,
@@ -20,12 +20,11 @@ from incidents.models import (
     TimelineEntry,
 )
 from portal import roles
-from portal.models import AuditEvent, User
+from portal.models import User
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
-EXPORT_ACTION = "export.download"
 IMPACT_WINDOW = timedelta(days=30)
 
 
@@ -184,7 +183,7 @@ class Impact:
     customers: int
     data_categories: list[str]
     grant_holders: list[str]
-    exports: list[AuditEvent]
+    exports: list[Export]
     window_start: datetime
     window_end: datetime
 
@@ -221,8 +220,8 @@ def impact_summary(incident: Incident) -> Impact:
     # starts at the first representable moment instead of overflowing the page.
     start = end - min(IMPACT_WINDOW, end - datetime.min.replace(tzinfo=UTC))
     exports = list(
-        AuditEvent.objects.filter(
-            action=EXPORT_ACTION, asset_id__in=ids, created_at__gte=start, created_at__lte=end
+        Export.objects.filter(
+            asset_id__in=ids, created_at__gte=start, created_at__lte=end
         ).order_by("created_at", "id")
     )
     return Impact(

@@ -47,6 +47,7 @@ from incidents.selectors import (
 )
 from portal import roles
 from portal.audit import audit_record, withheld_identity_when
+from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.history import history_user_set, update_with_history
 from portal.input_limits import (
@@ -98,7 +99,7 @@ def _record(
     kind: str,
     text: str,
     *,
-    action: str,
+    action: AuditAction,
     detail: dict | None = None,
 ) -> TimelineEntry:
     """A change on the incident's timeline and in the audit trail, in the same transaction."""
@@ -215,7 +216,7 @@ def incident_report(
         None if confidential_reporter else actor,
         EntryKind.REPORTED,
         "Reported by " + (CONFIDENTIAL + " reporter" if confidential_reporter else str(actor)),
-        action="incident.report",
+        action=AuditAction.INCIDENT_REPORT,
         detail={
             "reporter": CONFIDENTIAL if confidential_reporter else actor.get_username(),
             "assets": sorted(asset.pk for asset in visible),
@@ -254,7 +255,7 @@ def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
         actor,
         EntryKind.STATUS,
         f"Acknowledged by {actor}; assigned to {incident.assignee}.",
-        action="incident.acknowledge",
+        action=AuditAction.INCIDENT_ACKNOWLEDGE,
         detail={"status": [Status.REPORTED, Status.ACKNOWLEDGED]},
     )
     _tell(
@@ -394,7 +395,7 @@ def incident_triage(
         actor,
         EntryKind.STATUS if "status" in changes else EntryKind.TRIAGE,
         " ".join(lines) + (f" Note: {note}" if note else ""),
-        action="incident.triage",
+        action=AuditAction.INCIDENT_TRIAGE,
         detail=changes,
     )
     if breach_changed:
@@ -452,7 +453,7 @@ def incident_note_add(*, actor: User, incident: Incident, text: str) -> Timeline
         raise ApplicationError("Write the note.", field="text")
     if incident.status == Status.CLOSED:
         raise ApplicationError("This incident is closed; notes can no longer be added.")
-    return _record(incident, actor, EntryKind.NOTE, text, action="incident.note")
+    return _record(incident, actor, EntryKind.NOTE, text, action=AuditAction.INCIDENT_NOTE)
 
 
 # --- Regimes and duties ------------------------------------------------------------------
@@ -514,7 +515,7 @@ def _regime_apply(
         + "; ".join(
             f"{d.duty.name} due {d.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" for d in duties
         ),
-        action="incident.regime_apply",
+        action=AuditAction.INCIDENT_REGIME_APPLY,
         detail={"regime": regime.key, "due": {d.duty.key: d.due_at for d in duties}},
     )
     return applied
@@ -598,7 +599,7 @@ def incident_duty_record(
         f"{duty.duty.name} made on {completed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
         f"reference {reference}"
         + (f"; {late_hours:.1f} hours late: {delay_reason}" if late_hours > 0 else "."),
-        action="incident.duty_record",
+        action=AuditAction.INCIDENT_DUTY_RECORD,
         detail={
             "duty": f"{duty.duty.regime.key}.{duty.duty.key}",
             "completed_at": completed_at,
@@ -633,7 +634,7 @@ def incident_awareness_set(
         actor,
         EntryKind.DEADLINE,
         f"Awareness set to {aware_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {reason}",
-        action="incident.awareness",
+        action=AuditAction.INCIDENT_AWARENESS,
         detail={"aware_at": [before, aware_at], "reason": reason},
     )
     return incident
@@ -669,7 +670,7 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
         actor,
         EntryKind.DECISION,
         f"Proposed: unlikely to result in a risk. {reason}",
-        action="incident.no_risk_propose",
+        action=AuditAction.INCIDENT_NO_RISK_PROPOSE,
         detail={"reason": reason},
     )
     _tell(
@@ -711,7 +712,7 @@ def incident_no_risk_confirm(*, actor: User, incident: Incident) -> Incident:
         actor,
         EntryKind.DECISION,
         "Confirmed: unlikely to result in a risk; the authority is not notified.",
-        action="incident.no_risk_confirm",
+        action=AuditAction.INCIDENT_NO_RISK_CONFIRM,
         detail={"proposed_by": proposer.get_username()},
     )
     return incident
@@ -742,7 +743,7 @@ def incident_customer_notice_decide(
         actor,
         EntryKind.DECISION,
         f"Art. 34: telling the customers is {label}. {reason}",
-        action="incident.customer_notice",
+        action=AuditAction.INCIDENT_CUSTOMER_NOTICE,
         detail={"decision": [before, decision], "reason": reason},
     )
     return incident
@@ -778,7 +779,7 @@ def _escalate_one(incident_pk: int, now: datetime) -> bool:
         EntryKind.NOTIFICATION,
         f"Escalation {level}: not acknowledged after "
         f"{waited} minutes; Compliance and Legal notified again ({told} people).",
-        action="incident.escalate",
+        action=AuditAction.INCIDENT_ESCALATE,
         detail={"level": level},
     )
     return True
@@ -838,7 +839,7 @@ def _remind_one(duty_pk: int, now: datetime) -> bool:
         EntryKind.NOTIFICATION,
         f"Reminder: {duty.duty.name} due in {hours} "
         f"hours; Compliance and Legal notified ({told} people).",
-        action="incident.reminder",
+        action=AuditAction.INCIDENT_REMINDER,
         detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_before_due": hours},
     )
     return True
@@ -879,7 +880,7 @@ def _overdue_one(duty_pk: int, now: datetime) -> bool:
         EntryKind.NOTIFICATION,
         f"Overdue: {duty.duty.name}, {late:.0f} hours "
         f"late; Compliance and Legal notified ({told} people).",
-        action="incident.overdue",
+        action=AuditAction.INCIDENT_OVERDUE,
         detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_late": round(late, 2)},
     )
     return True

@@ -31,6 +31,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from portal import roles
 from portal.audit import audit_record, token_fingerprint
+from portal.audit_actions import AuditAction
 from portal.models import User
 
 
@@ -47,7 +48,7 @@ class AuditedAdmin(admin.ModelAdmin):
         """The object the audit event names, and details to add to it."""
         return obj, {}
 
-    def _audit(self, request, obj, action: str, message=None) -> None:
+    def _audit(self, request, obj, action: AuditAction, message=None) -> None:
         target, extra = self.audit_target(obj)
         detail = {"model": obj._meta.label_lower, **extra}
         fields = getattr(request, "_admin_changed_fields", None)
@@ -70,18 +71,18 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def log_addition(self, request, obj, message):
         entry = super().log_addition(request, obj, message)
-        self._audit(request, obj, "admin.add", message)
+        self._audit(request, obj, AuditAction.ADMIN_ADD, message)
         return entry
 
     def log_change(self, request, obj, message):
         entry = super().log_change(request, obj, message)
-        self._audit(request, obj, "admin.change", message)
+        self._audit(request, obj, AuditAction.ADMIN_CHANGE, message)
         return entry
 
     def log_deletions(self, request, queryset):
         request._admin_changed_fields = None
         for obj in queryset:
-            self._audit(request, obj, "admin.delete")
+            self._audit(request, obj, AuditAction.ADMIN_DELETE)
         return super().log_deletions(request, queryset)
 
 

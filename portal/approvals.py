@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from portal import roles
 from portal.audit import audit_record
+from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError, NotAllowed
 from portal.history import save_with_history, update_with_history
 from portal.models import (
@@ -337,7 +338,7 @@ def step_decide(
         )
     audit_record(
         actor=actor,
-        action="approval.approve" if approve else "approval.deny",
+        action=AuditAction.APPROVAL_APPROVE if approve else AuditAction.APPROVAL_DENY,
         target=chain,
         detail={"kind": chain.kind, "step": step.position, "role": step.role, "reason": reason},
     )
@@ -379,7 +380,9 @@ def chain_withdraw(*, chain: ApprovalChain, actor: User) -> ApprovalChain:
         reason=f"Cancelled: the request was withdrawn by {actor}.",
         status=StepStatus.CANCELLED,
     )
-    audit_record(actor=actor, action="approval.withdraw", target=chain, detail={"kind": chain.kind})
+    audit_record(
+        actor=actor, action=AuditAction.APPROVAL_WITHDRAW, target=chain, detail={"kind": chain.kind}
+    )
     return chain
 
 
@@ -420,7 +423,7 @@ def owner_steps_reassign(
         )
         audit_record(
             actor=actor,
-            action="approval.reassign",
+            action=AuditAction.APPROVAL_REASSIGN,
             target=step.chain,
             detail={
                 "kind": step.chain.kind,

@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from portal.audit_actions import AuditAction
 from portal.models import AuditChainHead, AuditChannel, AuditEvent, User
 
 GENESIS_HASH = "0" * 64
@@ -200,7 +201,7 @@ def _describe_target(target: object) -> tuple[str, str, str]:
 def audit_record(
     *,
     actor: User | None,
-    action: str,
+    action: AuditAction,
     target: models.Model | None = None,
     asset_id: int | None = None,
     detail: dict | None = None,
@@ -213,8 +214,16 @@ def audit_record(
     else, e.g. ``anonymous`` for a failed login). ``detail`` must be small and
     JSON-serialisable; it must never hold a password, a token or customer records.
     Inside ``identity_withheld`` the event has no actor (label ``confidential``), no
-    request details, and its time is cut to the minute.
+    request details, and its time is cut to the minute. ``action`` is a member (or the
+    value) of ``AuditAction``; anything else raises ``ValueError`` before anything is
+    written, so the list of actions stays the whole list.
     """
+    try:
+        action_value = AuditAction(action).value
+    except ValueError:
+        raise ValueError(
+            f"{action!r} is not an audit action: add it to portal.audit_actions.AuditAction."
+        ) from None
     # Serialise writers on the head row: two transactions appending at once would both
     # chain to the same predecessor and fork the chain. The UPDATE takes the row lock on
     # PostgreSQL and the write lock on SQLite; the event id is drawn while holding it, so
@@ -244,7 +253,7 @@ def audit_record(
         created_at=created_at,
         actor=user,
         actor_label=user.get_username() if user else (actor_label or "system"),
-        action=action,
+        action=action_value,
         target_type=target_type,
         target_id=target_id,
         target_label=target_label,

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from consent.coverage_cache import cached_coverage_for
 from consent.models import Purpose
-from customers.models import DataAsset
+from customers.models import DataAsset, Export
 from customers.selectors import (
     access_request_list_for,
     access_requests_of,
@@ -48,7 +48,6 @@ from customers.selectors import (
 from incidents.clocks import zone_for
 from incidents.models import Severity, Status
 from incidents.selectors import (
-    EXPORT_ACTION,
     acknowledgement_due,
     acknowledgement_late,
     incident_list_for,
@@ -56,6 +55,7 @@ from incidents.selectors import (
 )
 from portal import roles
 from portal.approvals import approvals_waiting_for
+from portal.audit_actions import AuditAction
 from portal.models import AuditEvent, ChainStatus
 from portal.site_calendar import add_calendar_days
 
@@ -64,7 +64,7 @@ COVERAGE_LIMIT = 10  # (asset, purpose) pairs with the most active grants
 EXPIRING_WITHIN_DAYS = 7  # calendar days in the site's zone, as the grants' own expiry
 CHART_WEEKS = 8
 REFUSED = "refused"  # an access request refused at once for lack of coverage (audit only)
-AUDIT_STATUS_ACTIONS = ("audit.anchor", "audit.verify_failed")
+AUDIT_STATUS_ACTIONS = (AuditAction.AUDIT_ANCHOR, AuditAction.AUDIT_VERIFY_FAILED)
 
 __all__ = ["SECTIONS", "Section", "Viewer", "dashboard_for", "zone_for"]
 
@@ -421,7 +421,9 @@ def requests_chart_section(viewer: Viewer) -> Section | None:
     if viewer.is_compliance:
         # Refusals are never stored as requests (nothing reached an approver), only audited.
         refused = (
-            AuditEvent.objects.filter(action="access_request.refused", created_at__gte=weeks[0])
+            AuditEvent.objects.filter(
+                action=AuditAction.ACCESS_REQUEST_REFUSED, created_at__gte=weeks[0]
+            )
             .annotate(week=TruncWeek("created_at", tzinfo=zone))
             .order_by()
             .values("week")
@@ -516,17 +518,18 @@ def coverage_section(viewer: Viewer) -> Section | None:
 def recent_exports_section(viewer: Viewer) -> Section | None:
     if not viewer.is_compliance:
         return None
-    exports = AuditEvent.objects.filter(action=EXPORT_ACTION)
+    exports = Export.objects.all()
+    recent = exports.select_related("grant__asset", "grant__user", "package").order_by("-id")
     since = viewer.now - timedelta(days=7)
     return Section(
         key="recent-exports",
         title="Recent exports",
         template="portal/dashboard/exports.html",
         context={
-            "exports": list(exports.order_by("-id")[:LIST_LIMIT]),
+            "exports": list(recent[:LIST_LIMIT]),
             "last_week": exports.filter(created_at__gte=since).count(),
         },
-        link=reverse("audit_log") + f"?action={EXPORT_ACTION}",
+        link=reverse("audit_log") + f"?action={AuditAction.EXPORT_DOWNLOAD.value}",
         link_text="All exports in the audit log",
     )
 
@@ -545,12 +548,12 @@ def audit_chain_section(viewer: Viewer) -> Section | None:
         template="portal/dashboard/audit_chain.html",
         context={
             "latest": latest,
-            "ok": latest is not None and latest.action == "audit.anchor",
+            "ok": latest is not None and latest.action == AuditAction.AUDIT_ANCHOR,
             "since": since,
         },
         link=reverse("audit_log"),
         link_text="Audit log",
-        attention=latest is not None and latest.action != "audit.anchor",
+        attention=latest is not None and latest.action != AuditAction.AUDIT_ANCHOR,
     )
 
 

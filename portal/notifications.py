@@ -55,6 +55,7 @@ from simple_history.utils import bulk_create_with_history
 
 from portal import roles
 from portal.audit import audit_record
+from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.history import history_user_set
 from portal.input_limits import one_line
@@ -253,7 +254,7 @@ def notification_retry(*, actor: User, notification: Notification) -> Notificati
     row.save(update_fields=["failed_at", "next_attempt_at", "claimed_at"])
     audit_record(
         actor=actor,
-        action="notification.retry",
+        action=AuditAction.NOTIFICATION_RETRY,
         target=row,
         detail={"kind": row.kind, "attempts": row.attempts, "last_error": row.last_error[:200]},
     )

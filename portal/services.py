@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from portal import roles
 from portal.audit import audit_record, security_event
+from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.models import AuditEvent, User
 from portal.notifications import notify
@@ -56,7 +57,7 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
             )
             audit_record(
                 actor=actor,
-                action="audit.verify_failed",
+                action=AuditAction.AUDIT_VERIFY_FAILED,
                 detail={"first_bad": verification.first_bad, "reason": verification.reason},
             )
             return AuditAnchorResult(verification=verification, anchor=None)
@@ -73,7 +74,7 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
         )
         audit_record(
             actor=actor,
-            action="audit.anchor",
+            action=AuditAction.AUDIT_ANCHOR,
             detail={"event_id": anchor.event_id, "hash": anchor.hash, "file": anchor.file},
         )
     return AuditAnchorResult(verification=verification, anchor=anchor)
@@ -114,7 +115,7 @@ def audit_log_export(*, actor: User, filters: dict) -> QuerySet[AuditEvent]:
     events = audit_event_list_for(actor, **filters)
     audit_record(
         actor=actor,
-        action="audit.export",
+        action=AuditAction.AUDIT_EXPORT,
         asset_id=filters.get("asset"),
         detail={
             "filters": {key: value for key, value in filters.items() if value},
@@ -162,14 +163,14 @@ def otp_verify(*, actor: User, device: TOTPDevice, token: str) -> TOTPDevice:
                 device.save(update_fields=["confirmed"])
             audit_record(
                 actor=actor,
-                action="auth.otp_enrol" if enrolling else "auth.otp_verify",
+                action=AuditAction.AUTH_OTP_ENROL if enrolling else AuditAction.AUTH_OTP_VERIFY,
                 target=actor,
                 detail={"device": device.name},
             )
         else:
             audit_record(
                 actor=actor,
-                action="auth.otp_failed",
+                action=AuditAction.AUTH_OTP_FAILED,
                 target=actor,
                 detail={"stage": "enrolment" if enrolling else "login", "throttled": not allowed},
             )
@@ -205,7 +206,7 @@ def api_token_issue(*, actor: User | None, user: User, reset: bool = False) -> T
         Token.objects.filter(user=user).delete()
     token, created = Token.objects.get_or_create(user=user)
     if created:
-        audit_record(actor=actor, action="auth.token_issue", target=user)
+        audit_record(actor=actor, action=AuditAction.AUTH_TOKEN_ISSUE, target=user)
     return token
 
 
@@ -219,4 +220,4 @@ def password_change(*, actor: User, new_password: str) -> None:
     """
     actor.set_password(new_password)
     actor.save(update_fields=["password"])
-    audit_record(actor=actor, action="auth.password_change", target=actor)
+    audit_record(actor=actor, action=AuditAction.AUTH_PASSWORD_CHANGE, target=actor)

@@ -15,16 +15,17 @@ from guardian.models.models import BaseObjectPermission
 
 from portal import roles, security
 from portal.audit import audit_record, current_user, security_event
+from portal.audit_actions import AuditAction
 
 # --- Logins -------------------------------------------------------------------------------
 
 
 def _logged_in(sender, request, user, **kwargs):
-    audit_record(actor=user, action="auth.login")
+    audit_record(actor=user, action=AuditAction.AUTH_LOGIN)
 
 
 def _logged_out(sender, request, user, **kwargs):
-    audit_record(actor=user, action="auth.logout")
+    audit_record(actor=user, action=AuditAction.AUTH_LOGOUT)
 
 
 def _login_failed(sender, credentials, request=None, **kwargs):
@@ -33,7 +34,7 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     audit_record(
         actor=None,
         actor_label="anonymous",
-        action="auth.login_failed",
+        action=AuditAction.AUTH_LOGIN_FAILED,
         detail={"username": username},
     )
     security_event("auth.login_failed", username=username)
@@ -46,7 +47,9 @@ def _locked_out(sender, request, username, ip_address, **kwargs):
     detail = {"username": username, "ip": ip_address or ""}
     if getattr(request, "portal_address_locked", False):
         detail["scope"] = "address"
-    audit_record(actor=None, actor_label="anonymous", action="auth.lockout", detail=detail)
+    audit_record(
+        actor=None, actor_label="anonymous", action=AuditAction.AUTH_LOCKOUT, detail=detail
+    )
     security_event(
         "auth.lockout",
         username=username,
@@ -71,7 +74,7 @@ def _object_permission_saved(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
         audit_record(
             actor=current_user(),
-            action="permission.assign",
+            action=AuditAction.PERMISSION_ASSIGN,
             target=instance.content_object,
             detail=_permission_detail(instance),
         )
@@ -80,7 +83,7 @@ def _object_permission_saved(sender, instance, created, raw=False, **kwargs):
 def _object_permission_deleted(sender, instance, **kwargs):
     audit_record(
         actor=current_user(),
-        action="permission.remove",
+        action=AuditAction.PERMISSION_REMOVE,
         target=instance.content_object,
         detail=_permission_detail(instance),
     )
@@ -107,7 +110,7 @@ def _group_membership_changed(sender, instance, action, reverse, pk_set, **kwarg
         memberships = memberships.filter(user_id=instance.pk)
         if pk_set is not None:
             memberships = memberships.filter(group_id__in=pk_set)
-    verb = "group.member_add" if action == "post_add" else "group.member_remove"
+    verb = AuditAction.GROUP_MEMBER_ADD if action == "post_add" else AuditAction.GROUP_MEMBER_REMOVE
     for membership in memberships.select_related("user", "group").order_by("pk"):
         audit_record(
             actor=current_user(),

@@ -17,7 +17,7 @@ from consent.models import (
     SharingRequest,
     SharingWithdrawal,
 )
-from customers.models import Classification
+from customers.models import Classification, Export
 from customers.services import CoverageRefusal
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import ApprovalChain, AuditEvent, Notification
@@ -467,6 +467,14 @@ def test_download_leaves_out_a_customer_who_withdrew_after_packaging(
     event = AuditEvent.objects.get(action="export.download")
     assert event.detail["rows"] == 3
     assert event.detail["left_out_withdrawn"] == 1
+    [export] = Export.objects.all()
+    assert (export.package, export.grant, export.audit_event) == (package, None, event)
+    assert (export.export_id, export.rows, export.left_out_withdrawn) == (package.export_id, 3, 1)
+    assert (export.actor, export.asset, export.customers_recorded) == (
+        requester,
+        shared_asset,
+        False,
+    )
 
 
 def test_only_compliance_records_the_recipients_deletion(package, requester, compliance_officer):

@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
@@ -17,6 +18,7 @@ from customers.selectors import customer_footprint
 from portal.audit import audit_record
 from portal.models import User
 from tests.customers.conftest import consent
+from tests.customers.test_export_ledger import ledger_from_audit_events
 from tests.customers.test_grants import approved_grant
 from tests.factories import CustomerFactory, DataAssetFactory
 
@@ -95,6 +97,8 @@ def test_an_export_that_did_not_include_the_customer_is_not_in_their_footprint(
 def test_an_export_from_before_per_customer_records_is_listed_as_possibly_including_them(
     requester, compliance_officer, confidential_asset, email_marketing
 ):
+    """An export audited before exports had rows of their own or recorded their customers:
+    the migration that made the ledger gives it a row, listed as possibly including them."""
     grant = approved_grant(requester, confidential_asset, email_marketing)
     customer = confidential_asset.customers.first()
     audit_record(
@@ -104,9 +108,16 @@ def test_an_export_from_before_per_customer_records_is_listed_as_possibly_includ
         asset_id=grant.asset_id,
         detail={"export_id": "old", "rows": 4, "purpose": grant.purpose.key},
     )
+    ledger_from_audit_events(django_apps, None)
 
     [row] = customer_footprint(customer).exports
-    assert (row["export_id"], row["included"]) == ("old", None)
+    assert (row["export_id"], row["included"], row["rows"], row["grant_id"]) == (
+        "old",
+        None,
+        4,
+        grant.pk,
+    )
+    assert (row["by"], row["purpose"]) == ("req", email_marketing.key)
 
 
 def test_footprint_period_leaves_out_grants_and_exports_outside_it(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_perms
 
 from customers import services
-from customers.models import AccessGrant
+from customers.models import AccessGrant, Export
 from customers.tasks import expire_grants
 from portal.models import AuditEvent, Notification
 from tests.customers.conftest import JUSTIFICATION, consent
@@ -103,6 +103,16 @@ def test_export_streams_eligible_rows_with_only_the_categories_columns(client, r
     assert list(rows[0]) == ["id", "name", "email"]
     event = AuditEvent.objects.get(action="export.download")
     assert event.detail["export_id"] == export_id and event.detail["rows"] == 4
+    # The ledger row beside the audit event: the same export, under the grant.
+    [export] = Export.objects.all()
+    assert (export.export_id, export.grant, export.package, export.rows) == (
+        export_id,
+        grant,
+        None,
+        4,
+    )
+    assert (export.actor, export.audit_event, export.customers_recorded) == (requester, event, True)
+    assert export.columns == ["id", "name", "email"]
 
 
 def test_a_withdrawal_drops_the_customer_from_the_next_export_without_new_approval(

@@ -40,7 +40,12 @@ def seeded(owner, report, responders):
     unrelated = DataAssetFactory(
         owner=owner, name="Unrelated", customers=4, collected_for=["essential.service"]
     )
+    # Real exports, through export grants the exporter holds on all three assets.
     exporter = UserFactory(username="exporter")
+    export_grants = {
+        asset: grant_at(exporter, asset, DISCOVERED - timedelta(days=40), days=90)
+        for asset in (retail, newsletter, unrelated)
+    }
     for when, asset in [
         (DISCOVERED - timedelta(days=31), retail),  # before the window
         (DISCOVERED - timedelta(days=30), retail),  # first moment of the window
@@ -49,9 +54,9 @@ def seeded(owner, report, responders):
         (DISCOVERED + timedelta(hours=1), retail),  # after discovery
     ]:
         with time_machine.travel(when, tick=False):
-            audit_record(actor=exporter, action="export.download", asset_id=asset.pk)
+            customer_services.grant_export_start(grant=export_grants[asset], actor=exporter)
     with time_machine.travel(DISCOVERED - timedelta(days=5), tick=False):
-        audit_record(actor=exporter, action="asset.view", asset_id=retail.pk)  # not an export
+        audit_record(actor=exporter, action="records.view", asset_id=retail.pk)  # not an export
     # Grants: who held access to the assets at some moment in the 30 days before discovery.
     grant_at("held", retail, DISCOVERED - timedelta(days=10), days=30)
     grant_at("spanned", newsletter, DISCOVERED - timedelta(days=40), days=90)
@@ -63,11 +68,14 @@ def seeded(owner, report, responders):
         return report(discovered_at=DISCOVERED, assets=[retail, newsletter])
 
 
-def grant_at(username, asset, when, *, days, revoked_after=None):
-    """A grant made through the real request and approval chain at ``when``."""
+def grant_at(holder, asset, when, *, days, revoked_after=None):
+    """A grant made through the real request and approval chain at ``when``, to ``holder``
+    (a user, or the username of a new one)."""
     purpose = Purpose.objects.get(key="essential.service")
+    if isinstance(holder, str):
+        holder = UserFactory(username=holder)
     with time_machine.travel(when, tick=False):
-        grant = approved_grant(UserFactory(username=username), asset, purpose, days=days)
+        grant = approved_grant(holder, asset, purpose, days=days)
     if revoked_after is not None:
         with time_machine.travel(when + timedelta(days=revoked_after), tick=False):
             customer_services.grant_revoke(
@@ -82,10 +90,10 @@ def test_impact_summary_counts_customers_categories_grant_holders_and_exports_in
     assert [asset.name for asset in impact.assets] == ["Newsletter", "Retail"]
     assert impact.customers == 7
     assert impact.data_categories == ["user.contact.email", "user.name"]
-    assert impact.grant_holders == ["held", "spanned"]
-    assert [e.created_at for e in impact.exports] == [
-        DISCOVERED - timedelta(days=30),
-        DISCOVERED - timedelta(days=2),
+    assert impact.grant_holders == ["exporter", "held", "spanned"]
+    assert [(e.created_at, e.asset.name, e.actor_label) for e in impact.exports] == [
+        (DISCOVERED - timedelta(days=30), "Retail", "exporter"),
+        (DISCOVERED - timedelta(days=2), "Newsletter", "exporter"),
     ]
 
 
@@ -93,7 +101,7 @@ def test_impact_is_shown_to_compliance_only(client, seeded, responders, carl):
     client.force_login(responders[0])
     page = client.get(reverse("incidents:detail", args=[seeded.pk]))
     assert page.context["impact"].customers == 7
-    assert "held, spanned" in page.content.decode()
+    assert "exporter, held, spanned" in page.content.decode()
     assert "Impact (computed)" in page.content.decode()
 
     client.force_login(carl)

@@ -153,8 +153,8 @@ def test_the_identity_is_withheld_only_inside_the_confidential_report(carl):
     from portal.audit import audit_record, identity_withheld
 
     with identity_withheld():
-        hidden = audit_record(actor=carl, action="x.hidden")
-    shown = audit_record(actor=carl, action="x.shown")
+        hidden = audit_record(actor=carl, action="records.view")
+    shown = audit_record(actor=carl, action="records.view")
 
     assert (hidden.actor, hidden.actor_label) == (None, "confidential")
     assert (shown.actor, shown.actor_label) == (carl, "carl")

@@ -24,7 +24,7 @@ def all_jobs_ran(at):
 
 
 def test_a_missed_day_of_the_audit_anchor_is_made_up_by_the_catch_up(compliance_officer):
-    audit_record(actor=compliance_officer, action="test.event", detail={})
+    audit_record(actor=compliance_officer, action="records.view", detail={})
     yesterday = timezone.now()
     all_jobs_ran(yesterday)
     anchors = settings.AUDIT_ANCHOR_DIR

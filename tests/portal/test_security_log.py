@@ -94,7 +94,7 @@ def test_a_hidden_object_is_a_404_and_not_logged_as_a_refusal(security_log, clie
 
 @pytest.mark.postgres
 def test_a_broken_audit_chain_is_logged(security_log, requester, asset):
-    event = audit_record(actor=requester, action="test.event", target=asset)
+    event = audit_record(actor=requester, action="records.view", target=asset)
     # What someone with database access could do (the trigger is PostgreSQL's guard).
     without_trigger("UPDATE portal_auditevent SET action = 'test.x' WHERE id = %s", [event.pk])
 

@@ -55,10 +55,12 @@ from customers.models import (
     Customer,
     DataAsset,
     DataAssetUserObjectPermission,
+    Export,
 )
 from customers.services import CHAIN_BY_CLASSIFICATION
 from portal import roles
 from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values
+from portal.audit_actions import AuditAction
 from portal.models import (
     ApprovalChain,
     ApprovalRole,
@@ -996,25 +998,25 @@ class Command(BaseCommand):
             kind = rng.random()
             if kind < 0.6:
                 grant, user, asset, _ = rng.choice(grants)
-                action, target = "records.view", ("customers.accessgrant", grant)
+                action, target = AuditAction.RECORDS_VIEW, ("customers.accessgrant", grant)
                 detail = {"page": rng.randint(1, 20), "shown": 50}
             elif kind < 0.7:
                 grant, user, asset, _ = rng.choice(grants)
-                action, target = "export.download", ("customers.accessgrant", grant)
+                action, target = AuditAction.EXPORT_DOWNLOAD, ("customers.accessgrant", grant)
                 detail = {"export": uuid.UUID(int=rng.getrandbits(128)).hex, "rows": 1200}
             elif kind < 0.85:
                 user, asset = rng.choice(people), None
-                action, target, detail = "auth.login", ("portal.user", user), {}
+                action, target, detail = AuditAction.AUTH_LOGIN, ("portal.user", user), {}
             else:
                 asset, user = rng.choice(self.assets)[:2]
-                action = "approval.approve"
+                action = AuditAction.APPROVAL_APPROVE
                 target = ("portal.approvalchain", rng.randint(1, 10**6))
                 detail = {"kind": ACCESS_CHAIN_KIND, "step": 1, "role": "owner"}
             return {
                 "created_at": start + step * n + timedelta(microseconds=rng.randrange(10**6)),
                 "actor_id": user,
                 "actor_label": self.usernames[user],
-                "action": action,
+                "action": action.value,
                 "target_type": target[0],
                 "target_id": str(target[1] or ""),
                 "target_label": f"{target[0].split('.')[1]} {target[1]}",
@@ -1039,6 +1041,30 @@ class Command(BaseCommand):
         self.load(AuditEvent, AUDIT_FIELDS, rows(), plan.audit_events, "audit events")
         AuditChainHead.objects.filter(pk=1).update(
             last_event_id=state["last_id"], last_hash=state["last_hash"]
+        )
+        self.seed_export_ledger(first)
+
+    def seed_export_ledger(self, first: int) -> None:
+        """The ledger row of each export event just loaded, as the export service writes
+        it beside its event (the dashboard and the impact summary read the ledger)."""
+        exports = AuditEvent.objects.filter(
+            pk__gte=first, action=AuditAction.EXPORT_DOWNLOAD, target_type="customers.accessgrant"
+        ).exclude(target_id="")
+        Export.objects.bulk_create(
+            (
+                Export(
+                    export_id=event.detail["export"],
+                    grant_id=int(event.target_id),
+                    asset_id=event.asset_id,
+                    actor_id=event.actor_id,
+                    actor_label=event.actor_label,
+                    rows=event.detail["rows"],
+                    created_at=event.created_at,
+                    audit_event_id=event.pk,
+                )
+                for event in exports.iterator(chunk_size=5000)
+            ),
+            batch_size=5000,
         )
 
     # --- end -----------------------------------------------------------------------------
