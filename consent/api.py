@@ -5,7 +5,7 @@ from rest_framework import exceptions, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from consent import services
+from consent import policies, services
 from consent.models import SHARING_CHAIN_KIND
 from consent.permissions import get_sharing_request_for_download, get_sharing_request_for_user
 from consent.selectors import (
@@ -23,7 +23,6 @@ from consent.serializers import (
 )
 from customers.models import Customer
 from customers.permissions import get_asset_for_user, get_customer_for_user
-from portal import roles
 from portal.api import CSVRenderer, asks_for_waiting, waiting_requests_response
 from portal.approvals import approvals_waiting_for
 from portal.csv_export import csv_file_response
@@ -60,8 +59,8 @@ class ConsentViewSet(viewsets.GenericViewSet):
     )
     @idempotent_create
     def create(self, request):
-        if not roles.is_compliance(request.user):
-            raise exceptions.PermissionDenied("Only a compliance officer can record consent.")
+        # Before the body is read: a refusal is a 403 whatever was sent.
+        policies.require_may_record_consent(request.user)
         body = ConsentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)

@@ -19,9 +19,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from consent import services
+from consent import policies, services
 from consent.models import ConsentImportJob, ImportJobStatus
-from portal import roles
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.csv_export import csv_text
@@ -47,7 +46,7 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
     commits. Raises ``NotAllowed`` for anyone but a compliance officer and
     ``ApplicationError`` (field ``file``) for a file over ``CONSENT_IMPORT_MAX_BYTES``.
     """
-    roles.require_compliance(actor, "import consent records")
+    policies.require_may_import_consent(actor)
     limit = settings.CONSENT_IMPORT_MAX_BYTES
     content = file.read(limit + 1)
     if len(content) > limit:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
+from consent import policies
 from consent.countries import COUNTRIES, outside_eu_eea
 from consent.coverage_cache import coverage_changed
 from consent.models import (
@@ -90,8 +91,8 @@ EARLIEST_EFFECTIVE_DATE = date(1990, 1, 1)
 def _check_actor(actor: User | None) -> None:
     # People record consent only as compliance officers; ``None`` is the system (imports
     # from a command, tasks), which runs with the operator's authority.
-    if actor is not None and not roles.is_compliance(actor):
-        raise NotAllowed("Only a compliance officer can record consent.")
+    if actor is not None:
+        policies.require_may_record_consent(actor)
 
 
 def parse_effective_at(value: object, *, now: datetime | None = None) -> datetime:
@@ -1137,10 +1138,6 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
     return len(rows)
 
 
-def _may_forward(user: User, sharing_request: SharingRequest) -> bool:
-    return user.pk == sharing_request.requester_id or roles.is_compliance(user)
-
-
 @transaction.atomic
 def sharing_withdrawal_forwarded(
     *, withdrawal: SharingWithdrawal, actor: User, note: str
@@ -1153,8 +1150,7 @@ def sharing_withdrawal_forwarded(
         .get(pk=withdrawal.pk)
     )
     shared = withdrawal.package.request
-    if not _may_forward(actor, shared):
-        raise NotAllowed("Only the requester or compliance can mark a withdrawal forwarded.")
+    policies.require_may_forward_withdrawal(actor, shared)
     if withdrawal.forwarded_at:
         raise ApplicationError("This withdrawal is already marked forwarded.")
     note = clean_reason(
@@ -1185,8 +1181,7 @@ def sharing_deletion_confirm(
 ) -> SharingRequest:
     """Compliance records that the recipient confirmed deleting the shared data; the
     reminders stop."""
-    if not roles.is_compliance(actor):
-        raise NotAllowed("Only a compliance officer records a recipient's deletion.")
+    policies.require_may_record_recipient_deletion(actor)
     sharing_request = (
         SharingRequest.objects.select_for_update()
         .select_related("chain", "requester")

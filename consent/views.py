@@ -1,13 +1,12 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from consent import import_jobs, services
+from consent import import_jobs, policies, services
 from consent.api import package_response
 from consent.countries import country_name, outside_eu_eea
 from consent.forms import (
@@ -43,14 +42,14 @@ from consent.selectors import (
 from consent.services import TRANSFER_SAFEGUARD
 from customers.permissions import get_customer_for_user
 from customers.services import CoverageRefusal
-from portal import roles
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.input_limits import as_id
 from portal.models import ChainStatus
 from portal.permissions import check_compliance_page
+from portal.refusals import show_refusal
 
 HISTORY_LIMIT = 500
 
@@ -65,7 +64,7 @@ def purposes(request):
         try:
             purpose = purpose_lawful_basis_change(actor=request.user, **form.cleaned_data)
         except ApplicationError as error:
-            form.add_error(error.field, error.message)
+            show_refusal(error, form=form)
         else:
             messages.success(
                 request,
@@ -81,7 +80,7 @@ def purposes(request):
 
 
 def _customer_context(request, customer, form=None) -> dict:
-    can_record = roles.is_compliance(request.user)
+    can_record = policies.may_record_consent(request.user)
     history = list(consent_history(customer)[: HISTORY_LIMIT + 1])
     context = {
         "customer": customer,
@@ -106,14 +105,14 @@ def customer_detail(request, pk):
 @require_POST
 def customer_consent_record(request, pk):
     customer = get_customer_for_user(request.user, pk)
-    if not roles.is_compliance(request.user):
-        raise PermissionDenied("Only a compliance officer can record consent.")
+    # Before the form is read: a refusal is a 403 whatever was posted.
+    policies.require_may_record_consent(request.user)
     form = ConsentRecordForm(request.POST)
     if form.is_valid():
         try:
             services.consent_record(actor=request.user, customer=customer, **form.cleaned_data)
         except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            show_refusal(error, form=form)
         else:
             data = form.cleaned_data
             messages.success(request, f"Recorded: {data['status']} {data['purpose'].key}.")
@@ -145,8 +144,8 @@ def _import_context(job) -> dict:
 def consent_import(request):
     """Upload a CSV of consent records (compliance only): all rows or none. A short file is
     imported at once; a long one by a background job, whose page shows its progress."""
-    if not roles.is_compliance(request.user):
-        raise PermissionDenied("Only a compliance officer can import consent records.")
+    # The page itself is the import form: a 403 for anyone who may not import.
+    policies.require_may_import_consent(request.user)
     form = ConsentImportForm(request.POST or None, request.FILES or None)
     job = None
     status = 200
@@ -157,7 +156,7 @@ def consent_import(request):
                 actor=request.user, file=upload.file, name=upload.name
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            show_refusal(error, form=form)
             status = 400
         else:
             if not job.finished:
@@ -214,10 +213,6 @@ SHARING_FORM_FIELDS = (
 )
 
 
-def _form_error(form, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 def _checked_form(request) -> tuple[SharingRequestForm, object]:
     """The form as typed so far, unbound, showing the chosen asset's categories, and the
     sharing coverage once asset and purpose are chosen: the no-JavaScript preview."""
@@ -253,7 +248,7 @@ def sharing_create(request):
         except CoverageRefusal as refusal:
             context["refusal"] = refusal
         except ApplicationError as error:
-            _form_error(form, error)
+            show_refusal(error, form=form)
         else:
             if sharing_request is None:
                 messages.info(request, ALREADY_SENT)
@@ -294,7 +289,9 @@ def _sharing_context(request, sharing_request, decision_form=None) -> dict:
     is_requester = sharing_request.requester_id == user.pk
     approved = sharing_request.chain.status == ChainStatus.APPROVED
     can_confirm_deletion = (
-        roles.is_compliance(user) and approved and not sharing_request.deletion_confirmed_at
+        policies.may_record_recipient_deletion(user)
+        and approved
+        and not sharing_request.deletion_confirmed_at
     )
     return {
         "sharing_request": sharing_request,
@@ -312,7 +309,7 @@ def _sharing_context(request, sharing_request, decision_form=None) -> dict:
         "package": package,
         "is_requester": is_requester,
         "withdrawals": list(package.withdrawals.all()) if package else [],
-        "can_forward": is_requester or roles.is_compliance(user),
+        "can_forward": policies.may_forward_withdrawal(user, sharing_request),
         "forward_form": WithdrawalForwardedForm(),
         "deletion_status": deletion_status(sharing_request),
         "can_confirm_deletion": can_confirm_deletion,
@@ -345,10 +342,8 @@ def sharing_decide(request, pk):
                 reason=form.cleaned_data["reason"],
                 transfer_safeguard=form.cleaned_data.get("transfer_safeguard", ""),
             )
-        except NotAllowed as error:
-            raise PermissionDenied(error.message) from error
         except ApplicationError as error:
-            _form_error(form, error)
+            show_refusal(error, form=form)
         else:
             messages.success(request, "Approved." if approve else "Denied.")
             return redirect("consent:sharing_detail", pk=sharing_request.pk)
@@ -366,10 +361,8 @@ def sharing_withdraw(request, pk):
     sharing_request = get_sharing_request_for_user(request.user, pk)
     try:
         services.sharing_request_withdraw(sharing_request=sharing_request, actor=request.user)
-    except NotAllowed as error:
-        raise PermissionDenied(error.message) from error
     except ApplicationError as error:
-        messages.error(request, error.message)
+        show_refusal(error, request=request)
     else:
         messages.success(request, "Sharing request withdrawn.")
     return redirect("consent:sharing_detail", pk=sharing_request.pk)
@@ -412,10 +405,8 @@ def sharing_withdrawal_forwarded(request, pk, withdrawal_pk):
             services.sharing_withdrawal_forwarded(
                 withdrawal=withdrawal, actor=request.user, note=form.cleaned_data["note"]
             )
-        except NotAllowed as error:
-            raise PermissionDenied(error.message) from error
         except ApplicationError as error:
-            messages.error(request, error.message)
+            show_refusal(error, request=request)
         else:
             messages.success(request, f"Customer #{withdrawal.customer_id}: marked forwarded.")
     if request.POST.get("next") == "list":
@@ -447,10 +438,8 @@ def sharing_deletion_confirm(request, pk):
                 actor=request.user,
                 evidence=form.cleaned_data["evidence"],
             )
-        except NotAllowed as error:
-            raise PermissionDenied(error.message) from error
         except ApplicationError as error:
-            messages.error(request, error.message)
+            show_refusal(error, request=request)
         else:
             messages.success(request, "The recipient's deletion is recorded.")
     return redirect("consent:sharing_detail", pk=sharing_request.pk)

@@ -16,8 +16,9 @@ from django.db.models import Q
 
 from consent.coverage_cache import coverage_changed
 from consent.models import Purpose
+from customers import policies
 from customers.models import DataAsset
-from portal import approvals, roles
+from portal import approvals
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
@@ -51,7 +52,7 @@ def asset_owner_change(*, actor, asset: DataAsset, owner, reason: str) -> DataAs
     with the owner who received them. History row with the reason, audit event
     ``asset.owner_change``, both owners told.
     """
-    roles.require_compliance(actor, "change an asset's owner")
+    policies.require_may_manage_asset(actor, "change an asset's owner")
     reason = _reason(reason)
     if owner is None or not owner.is_active:
         raise ApplicationError("The new owner must be an active user.", field="owner")
@@ -108,7 +109,7 @@ def asset_collection_purposes_change(
     ``asset.collection_purposes_change`` with the keys before and after, cached coverage
     forgotten on commit.
     """
-    roles.require_compliance(actor, "change what an asset's data was collected for")
+    policies.require_may_manage_asset(actor, "change what an asset's data was collected for")
     reason = _reason(reason)
     purposes = list(purposes)
     if any(not purpose.active for purpose in purposes):

@@ -16,6 +16,7 @@ from simple_history.utils import bulk_create_with_history
 from consent.coverage_cache import coverage_changed
 from consent.models import LawfulBasis, Purpose
 from consent.selectors import Coverage, coverage_for, eligible_customers
+from customers import policies
 from customers.models import (
     ACCESS_CHAIN_KIND,
     AccessGrant,
@@ -157,7 +158,7 @@ def asset_classify(*, asset: DataAsset, actor: User, classification: str, reason
     Only a member of Compliance may, always with a written reason; the change and its reason
     are in the asset's history with who made it.
     """
-    roles.require_compliance(actor, "confirm or change a classification")
+    policies.require_may_manage_asset(actor, "confirm or change a classification")
     if classification not in Classification.values:
         raise ApplicationError(
             f"Unknown classification {classification!r}.", field="classification"
@@ -389,15 +390,10 @@ def _remove_unneeded_permissions(grant: AccessGrant) -> None:
             remove_perm(f"customers.{codename}", grant.user, grant.asset)
 
 
-def can_revoke(user: User, grant: AccessGrant) -> bool:
-    return roles.is_compliance(user) or grant.asset.owner_id == user.pk
-
-
 @transaction.atomic
 def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> AccessGrant:
     """The asset's owner or compliance ends a grant now, with a reason."""
-    if not can_revoke(actor, grant):
-        raise NotAllowed("Only the asset's owner or compliance can revoke a grant.")
+    policies.require_may_revoke_grant(actor, grant)
     reason = clean_reason(reason, what="the reason for revoking this grant")
     grant = AccessGrant.objects.select_for_update().select_related("asset", "user").get(pk=grant.pk)
     if grant.revoked_at:
@@ -939,8 +935,7 @@ def erasure_task_confirm(*, actor: User, task: ErasureTask, note: str = "") -> E
     """The task's owner confirms the customer is deleted from their source systems. The
     last confirmation closes the request and removes the customer from the portal's assets."""
     task = ErasureTask.objects.select_for_update().select_related("request").get(pk=task.pk)
-    if task.owner_id != getattr(actor, "pk", None):
-        raise NotAllowed("Only the owner of these assets can confirm this erasure.")
+    policies.require_may_confirm_erasure(actor, task)
     subject_request = _lock(task.request)
     if task.confirmed_at:
         raise ApplicationError("You already confirmed this erasure.")
@@ -1073,11 +1068,6 @@ def _send_reminder(subject_request: DataSubjectRequest, kind: str, today: date) 
 RETENTION_REMINDER_INTERVAL_DAYS = 7
 
 
-def _require_owner_or_compliance(actor: User, asset: DataAsset) -> None:
-    if asset.owner_id != getattr(actor, "pk", None) and not roles.is_compliance(actor):
-        raise NotAllowed("Only the asset's owner or compliance can record this.")
-
-
 @transaction.atomic
 def asset_retention_extend(
     *, actor: User, asset: DataAsset, retention_date: date, reason: str
@@ -1088,7 +1078,7 @@ def asset_retention_extend(
     The date lies after today and at most ``FUTURE_YEARS`` years ahead. Only compliance
     may bring a date that has not passed forward: an owner who could would delete early by
     two steps what ``asset_retention_delete`` refuses in one."""
-    _require_owner_or_compliance(actor, asset)
+    policies.require_may_record_retention(actor, asset)
     reason = clean_reason(
         reason, field="reason", message="Give the reason the data must be kept longer."
     )
@@ -1137,7 +1127,7 @@ def asset_retention_delete(*, actor: User, asset: DataAsset, reason: str) -> Dat
     the law requires it early (an erasure the retention does not override, GDPR Art. 17(1)
     and (3)(b); a court order); its reason says which, and the audit event is marked
     ``early``. Raises ``NotAllowed`` for anyone else, ``ApplicationError`` when refused."""
-    _require_owner_or_compliance(actor, asset)
+    policies.require_may_record_retention(actor, asset)
     reason = clean_reason(
         reason, field="reason", message="Say how and where the data was deleted (a sentence)."
     )

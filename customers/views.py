@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from consent.coverage_cache import cached_coverage_for
 from consent.forms import CoverageForm
-from customers import asset_stewardship, services
+from customers import asset_stewardship, policies, services
 from customers.forms import (
     AccessRequestForm,
     AssetClassifyForm,
@@ -53,13 +52,13 @@ from customers.selectors import (
 from customers.selectors import customer_footprint as customer_footprint_selector
 from customers.selectors import customer_search as customer_search_selector
 from customers.selectors import grant_records as grant_records_selector
-from portal import roles
 from portal.approvals import approvals_waiting_for, why_not_decider
 from portal.csv_export import csv_response
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.input_limits import as_id
 from portal.permissions import check_compliance_page
+from portal.refusals import show_refusal
 from portal.security import local_url
 
 PAGE_SIZE = 25
@@ -82,7 +81,7 @@ def asset_list(request):
 
 
 def _detail_context(request, asset, classify_form=None, owner_form=None, purposes_form=None):
-    can_classify = roles.is_compliance(request.user)
+    can_classify = policies.may_manage_asset(request.user)
     coverage_form = CoverageForm(request.GET or None)
     coverage = None
     if coverage_form.is_valid() and coverage_form.cleaned_data["purpose"]:
@@ -115,8 +114,8 @@ def asset_detail(request, pk):
 @require_POST
 def asset_classify(request, pk):
     asset = get_asset_for_user(request.user, pk)
-    if not roles.is_compliance(request.user):
-        raise PermissionDenied("Only a compliance officer can confirm or change a classification.")
+    # Before the form is read: a refusal is a 403 whatever was posted.
+    policies.require_may_manage_asset(request.user, "confirm or change a classification")
     form = AssetClassifyForm(request.POST)
     if form.is_valid():
         try:
@@ -127,7 +126,7 @@ def asset_classify(request, pk):
                 reason=form.cleaned_data["reason"],
             )
         except ApplicationError as error:
-            form.add_error(error.field, error.message)
+            show_refusal(error, form=form)
         else:
             messages.success(
                 request,
@@ -146,14 +145,13 @@ def _compliance_change(request, pk, *, form_class, context_key, service, done):
     """An asset page's compliance form: posted, validated, handed to ``service``; the page
     again with the form's errors (400) when the input or the rule says no."""
     asset = get_asset_for_user(request.user, pk)
-    if not roles.is_compliance(request.user):
-        raise PermissionDenied("Only a compliance officer can make this change.")
+    policies.require_may_manage_asset(request.user, "make this change")
     form = form_class(request.POST)
     if form.is_valid():
         try:
             service(actor=request.user, asset=asset, **form.cleaned_data)
         except ApplicationError as error:
-            form.add_error(error.field, error.message)
+            show_refusal(error, form=form)
         else:
             messages.success(request, done(asset, form.cleaned_data))
             return redirect("customers:asset_detail", pk=asset.pk)
@@ -215,7 +213,7 @@ def request_create(request):
             context["refusal"] = refusal
             return render(request, "customers/request_form.html", context, status=400)
         except ApplicationError as error:
-            form.add_error(error.field, error.message)
+            show_refusal(error, form=form)
         else:
             if access_request is None:
                 messages.info(request, ALREADY_SENT)
@@ -299,10 +297,8 @@ def request_decide(request, pk):
                 approve=approve,
                 reason=form.cleaned_data["reason"],
             )
-        except NotAllowed as error:
-            raise PermissionDenied(error.message) from error
         except ApplicationError as error:
-            messages.error(request, error.message)
+            show_refusal(error, request=request)
         else:
             messages.success(request, "Approved." if approve else "Denied.")
         return redirect("customers:request_detail", pk=access_request.pk)
@@ -320,10 +316,8 @@ def request_withdraw(request, pk):
     access_request = get_access_request_for_user(request.user, pk)
     try:
         services.access_request_withdraw(access_request=access_request, actor=request.user)
-    except NotAllowed as error:
-        raise PermissionDenied(error.message) from error
     except ApplicationError as error:
-        messages.error(request, error.message)
+        show_refusal(error, request=request)
     else:
         messages.success(request, "Request withdrawn.")
     return redirect("customers:request_detail", pk=access_request.pk)
@@ -377,10 +371,8 @@ def grant_revoke(request, pk):
             services.grant_revoke(
                 grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
             )
-        except NotAllowed as error:
-            raise PermissionDenied(error.message) from error
         except ApplicationError as error:
-            messages.error(request, error.message)
+            show_refusal(error, request=request)
         else:
             messages.success(request, f"Access of {grant.user} to {grant.asset} revoked.")
     return redirect(local_url(request, request.POST.get("next"), default="customers:grant_list"))
@@ -481,7 +473,7 @@ def subject_request_create(request):
                     ),
                 )
             except ApplicationError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                show_refusal(error, form=form)
             else:
                 if subject_request is None:
                     messages.info(request, ALREADY_SENT)
@@ -524,10 +516,8 @@ def _subject_request_action(request, pk, form_class, form_name, call, done):
     if form.is_valid():
         try:
             call(subject_request, form.cleaned_data)
-        except NotAllowed as error:
-            raise PermissionDenied(error.message) from error
         except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            show_refusal(error, form=form)
         else:
             messages.success(request, done)
             return redirect("customers:subject_request_detail", pk=subject_request.pk)
@@ -603,10 +593,8 @@ def erasure_task_confirm(request, pk):
             services.erasure_task_confirm(
                 actor=request.user, task=task, note=form.cleaned_data["note"]
             )
-        except NotAllowed as error:
-            raise PermissionDenied(error.message) from error
         except ApplicationError as error:
-            messages.error(request, error.message)
+            show_refusal(error, request=request)
         else:
             messages.success(request, f"Erasure for {task.request.reference} confirmed.")
     else:
@@ -638,10 +626,8 @@ def _retention_action(request, pk, form_class, call, done):
         return redirect("customers:retention_list")
     try:
         call(asset, form.cleaned_data)
-    except NotAllowed as error:
-        raise PermissionDenied(error.message) from error
     except ApplicationError as error:
-        messages.error(request, error.message)
+        show_refusal(error, request=request)
     else:
         messages.success(request, done.format(asset=asset.name))
     return redirect("customers:retention_list")

@@ -4,9 +4,9 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from incidents import services
+from incidents import policies, services
 from incidents.forms import IncidentFilterForm
-from incidents.permissions import can_triage, get_duty_for_user, get_incident_for_user
+from incidents.permissions import get_duty_for_user, get_incident_for_user
 from incidents.selectors import incident_triage_list, incidents_with_prefetched_assets
 from incidents.serializers import (
     AwarenessSerializer,
@@ -49,7 +49,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_serializer_class(self):
-        if can_triage(self.request.user):
+        if policies.may_triage(self.request.user):
             return IncidentTriageViewSerializer
         return IncidentSerializer
 
@@ -66,7 +66,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def _answer(self, incident, code=status.HTTP_200_OK):
         incident = get_incident_for_user(self.request.user, incident.pk)
         shape = (
-            IncidentTriageDetailSerializer if can_triage(self.request.user) else IncidentSerializer
+            IncidentTriageDetailSerializer
+            if policies.may_triage(self.request.user)
+            else IncidentSerializer
         )
         serializer = shape(incident, context={"request": self.request})
         return Response(serializer.data, status=code)
@@ -107,17 +109,13 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def _triage(self, request, pk, perform, body_class=None):
         """Load (404), validate the body (400), call the service (403 if not allowed)."""
         incident = get_incident_for_user(request.user, pk)
-        if not can_triage(request.user):
-            raise exceptions.PermissionDenied("Only members of Compliance or Legal can do this.")
+        policies.require_may_triage(request.user, "do this")
         data = {}
         if body_class is not None:
             body = body_class(data=request.data)
             body.is_valid(raise_exception=True)
             data = body.validated_data
-        try:
-            perform(incident, **data)
-        except services.NotAllowed as error:
-            raise exceptions.PermissionDenied(error.message) from error
+        perform(incident, **data)
         return self._answer(incident)
 
     @extend_schema(request=IncidentTriageSerializer, responses=IncidentTriageDetailSerializer)

@@ -4,7 +4,6 @@ from django.shortcuts import get_object_or_404
 
 from incidents.models import Incident, IncidentDuty
 from incidents.selectors import incident_detail_queryset, incident_list_for
-from portal import roles
 
 
 def get_incident_for_user(user, pk) -> Incident:
@@ -17,8 +16,3 @@ def get_duty_for_user(user, incident_pk, pk) -> IncidentDuty:
         pk=pk,
         incident__in=incident_list_for(user).filter(pk=incident_pk),
     )
-
-
-def can_triage(user) -> bool:
-    """Triage (acknowledge, assign, status, breach, deadlines) is for Compliance and Legal."""
-    return roles.is_compliance_or_legal(user)

@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from customers.selectors import asset_list_for
-from incidents import clocks
+from incidents import clocks, policies
 from incidents.models import (
     CONFIDENTIAL,
     STATUS_ORDER,
@@ -61,15 +61,6 @@ from portal.reasons import clean_reason
 
 # A clock a few seconds ahead of the server's must not make "now" a future time.
 CLOCK_SKEW = timedelta(minutes=2)
-
-
-class NotAllowed(ApplicationError):
-    """The actor may not take this action on an incident they can see (a 403)."""
-
-
-def _require_responder(actor: User) -> None:
-    if not roles.is_compliance_or_legal(actor):
-        raise NotAllowed("Only members of Compliance or Legal can work on incidents.")
 
 
 def _require_past(moment: datetime, *, field: str, what: str) -> None:
@@ -239,7 +230,7 @@ def incident_report(
 def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
     """Acknowledge a new report: stops the escalation; the acknowledger is assigned unless
     someone already is; the reporter is told their report is being handled."""
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(incident)
     if incident.status != Status.REPORTED:
         raise ApplicationError(f"{incident.reference} is already acknowledged.")
@@ -320,7 +311,7 @@ def incident_triage(
     a reason, and a "yes" applies the breach regimes (GDPR Art. 33 clock from awareness).
     Every change is on the timeline and audited, or nothing changes.
     """
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(incident)
     note = (note or "").strip()
     changes: dict[str, list] = {}
@@ -446,7 +437,7 @@ def _apply_breach_decision(incident: Incident, actor: User) -> None:
 @transaction.atomic
 def incident_note_add(*, actor: User, incident: Incident, text: str) -> TimelineEntry:
     """Add a note to the timeline of an open incident."""
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(incident)
     text = (text or "").strip()
     if not text:
@@ -530,7 +521,7 @@ def incident_regime_apply(
     ``applied_at`` is when the incident met the regime's test (DORA: classified as major);
     it defaults to now and cannot be in the future nor before the discovery.
     """
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(incident)
     applied_at = applied_at or timezone.now()
     if incident.status == Status.CLOSED:
@@ -559,7 +550,7 @@ def incident_duty_record(
     Stops the duty's clock. A report made after its due time needs the reasons for the delay
     (Art. 33(1)). Duties that hang on this one are re-timed from when it was made.
     """
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(duty.incident)
     duty = IncidentDuty.objects.select_for_update().select_related("duty").get(pk=duty.pk)
     completed_at = completed_at or timezone.now()
@@ -617,7 +608,7 @@ def incident_awareness_set(
 ) -> Incident:
     """Record that the company became aware later than the discovery (Art. 33(1)); the
     clocks that run from awareness move with it."""
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(incident)
     reason = clean_reason(reason, what="the reason awareness came later than discovery")
     _require_past(aware_at, field="aware_at", what="The awareness time")
@@ -651,7 +642,7 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
     Nobody decides this alone: it takes effect only when a second member of Compliance or
     Legal confirms it; until then the clock keeps running.
     """
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(incident)
     reason = clean_reason(reason, what="why the breach is unlikely to result in a risk")
     if not incident.personal_data_breach:
@@ -685,15 +676,14 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
 @transaction.atomic
 def incident_no_risk_confirm(*, actor: User, incident: Incident) -> Incident:
     """Confirm the proposal of another member: the breach clocks stop (ruled out)."""
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(incident)
     proposer = incident.no_risk_proposed_by
     if incident.no_risk_proposed_at is None or proposer is None:
         raise ApplicationError("Nothing to confirm: nobody proposed it.")
     if incident.no_risk_confirmed_at is not None:
         raise ApplicationError("This is already confirmed.")
-    if incident.no_risk_proposed_by_id == actor.pk:
-        raise NotAllowed("You proposed it; a second member of Compliance or Legal must confirm.")
+    policies.require_may_confirm_no_risk(actor, incident)
     now = timezone.now()
     incident.no_risk_confirmed_by = actor
     incident.no_risk_confirmed_at = now
@@ -723,7 +713,7 @@ def incident_customer_notice_decide(
     *, actor: User, incident: Incident, decision: str, reason: str
 ) -> Incident:
     """Record the Art. 34 decision: must the affected customers be told, and why."""
-    _require_responder(actor)
+    policies.require_may_triage(actor)
     incident = _lock(incident)
     if decision not in (CustomerNotice.REQUIRED, CustomerNotice.NOT_REQUIRED):
         raise ApplicationError("Choose required or not required.", field="decision")

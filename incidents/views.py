@@ -7,14 +7,13 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from incidents import clocks, services
+from incidents import clocks, policies, services
 from incidents.forms import (
     AwarenessForm,
     ConfirmForm,
@@ -27,7 +26,7 @@ from incidents.forms import (
     RegimeApplyForm,
     TriageForm,
 )
-from incidents.permissions import can_triage, get_duty_for_user, get_incident_for_user
+from incidents.permissions import get_duty_for_user, get_incident_for_user
 from incidents.selectors import (
     impact_summary,
     incident_duties,
@@ -40,6 +39,7 @@ from incidents.selectors import (
 )
 from portal.errors import ApplicationError
 from portal.idempotency import ALREADY_SENT, create_once
+from portal.refusals import show_refusal
 
 PAGE_SIZE = 25
 
@@ -66,7 +66,7 @@ def report(request):
                 url=lambda incident: reverse("incidents:detail", args=[incident.pk]),
             )
         except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            show_refusal(error, form=form)
         else:
             if incident is None:
                 messages.info(request, ALREADY_SENT)
@@ -94,7 +94,7 @@ def mine(request):
 
 @in_user_zone
 def incident_list(request):
-    if not can_triage(request.user):
+    if not policies.may_triage(request.user):
         return redirect("incidents:mine")
     form = IncidentFilterForm(request.GET or None)
     filters = form.filters() if form.is_valid() else {}
@@ -116,7 +116,7 @@ def _detail_context(request, incident, **bound) -> dict:
         "incident": incident,
         "reporter": reporter_label(incident, request.user),
         "is_own": incident.reporter_id == request.user.pk,
-        "can_triage": can_triage(request.user),
+        "can_triage": policies.may_triage(request.user),
     }
     if not context["can_triage"]:
         return context
@@ -139,7 +139,7 @@ def _detail_context(request, incident, **bound) -> dict:
         user_can_confirm_no_risk=(
             incident.no_risk_proposed_at is not None
             and incident.no_risk_confirmed_at is None
-            and incident.no_risk_proposed_by_id != request.user.pk
+            and policies.may_confirm_no_risk(request.user, incident)
         ),
     )
     return context
@@ -155,16 +155,13 @@ def _act(request, pk, *, form, name: str, perform: Callable, done: str):
     """Load (404), check the role (403), validate, call one service, redirect or re-render
     the page with the form's message (400, nothing changed)."""
     incident = get_incident_for_user(request.user, pk)
-    if not can_triage(request.user):
-        raise PermissionDenied("Only members of Compliance or Legal can work on incidents.")
+    policies.require_may_triage(request.user)
     bound = form(incident)
     if bound.is_valid():
         try:
             perform(incident, bound.cleaned_data)
-        except services.NotAllowed as error:
-            raise PermissionDenied(error.message) from error
         except ApplicationError as error:
-            bound.add_error(error.field if error.field in bound.fields else None, error.message)
+            show_refusal(error, form=bound)
         else:
             messages.success(request, done)
             return redirect("incidents:detail", pk=incident.pk)

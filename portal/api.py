@@ -52,6 +52,13 @@ class CSVRenderer(renderers.BaseRenderer):
 
 
 def exception_handler(exc, context):
+    """The API's one translation of errors (REST_FRAMEWORK ``EXCEPTION_HANDLER``).
+
+    A service's ``NotAllowed`` (from any app) is a 403 ``{"detail": message}``; any other
+    ``ApplicationError`` a 400, ``{field: [message]}`` or ``{"detail": message}``; a model's
+    ``ValidationError`` a 400. Endpoints do not catch these by hand. Every 403 is a line in
+    the security log.
+    """
     if isinstance(exc, NotAllowed):
         exc = exceptions.PermissionDenied(exc.message)
     elif isinstance(exc, ApplicationError):

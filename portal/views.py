@@ -38,6 +38,7 @@ from portal.permissions import (
     get_notification_for_user,
     get_undelivered_notification_for_user,
 )
+from portal.refusals import show_refusal
 from portal.security import local_url
 from portal.selectors import (
     audit_event_list_for,
@@ -189,7 +190,7 @@ def notification_retry_view(request, pk):
     try:
         notification_retry(actor=request.user, notification=notification)
     except ApplicationError as error:
-        messages.error(request, error.message)
+        show_refusal(error, request=request)
     else:
         messages.success(request, f"Sent again: notification #{notification.pk}.")
     return redirect("notification_undelivered")
@@ -268,7 +269,7 @@ def _code_accepted(request, form, device) -> bool:
             actor=request.user, device=device, token=form.cleaned_data["otp_token"]
         )
     except ApplicationError as error:
-        form.add_error(error.field, error.message)
+        show_refusal(error, form=form)
         return False
     otp_login(request, device)
     return True

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from incidents import services, tasks
 from incidents.models import DutyState, IncidentDuty, Notice, Regime
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotAllowed
 from portal.models import AuditEvent, Notification
 
 pytestmark = pytest.mark.django_db
@@ -249,7 +249,7 @@ def test_decision_not_to_notify_needs_a_second_member_and_not_the_proposer(
     assert gdpr_duty(breach).state == DutyState.OPEN  # the clock keeps running
     assert sent("incident_no_risk_proposed") == 2  # the other two members
 
-    with pytest.raises(services.NotAllowed, match="a second member of Compliance or Legal"):
+    with pytest.raises(NotAllowed, match="a second member of Compliance or Legal"):
         services.incident_no_risk_confirm(actor=comp, incident=breach)
     client.force_login(comp)
     assert client.post(reverse("incidents:no_risk_confirm", args=[breach.pk])).status_code == 403

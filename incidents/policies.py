@@ -1,0 +1,39 @@
+"""Who may work on incidents: the rule once.
+
+Services call ``require_may_triage`` (it raises ``portal.errors.NotAllowed``, a 403 on a
+page and in the API); views, endpoints and templates call ``may_triage`` to choose what to
+show, and ``require_may_triage`` where the refusal must come before the input is read.
+Whether a person may *see* an incident is not here: ``incidents/permissions.py`` answers
+404 for that.
+"""
+
+from portal import roles
+from portal.errors import NotAllowed
+
+
+def may_triage(user) -> bool:
+    """Triage (acknowledge, assign, status, severity, breach, deadlines, notes, duties) and
+    see every incident: members of Compliance or Legal."""
+    return roles.is_compliance_or_legal(user)
+
+
+def require_may_triage(user, doing: str = "work on incidents") -> None:
+    """``NotAllowed`` ``Only members of Compliance or Legal can <doing>.`` unless
+    ``may_triage(user)``."""
+    if not may_triage(user):
+        raise NotAllowed(f"Only members of Compliance or Legal can {doing}.")
+
+
+def may_confirm_no_risk(user, incident) -> bool:
+    """Confirm that a breach is unlikely to result in a risk (GDPR Art. 33(1): the authority
+    is then not notified): a member of Compliance or Legal other than the one who proposed
+    it, so that two people decide (design.md, incidents). Whether there is a proposal to
+    confirm is a rule of the service, not of the person."""
+    return may_triage(user) and incident.no_risk_proposed_by_id != getattr(user, "pk", None)
+
+
+def require_may_confirm_no_risk(user, incident) -> None:
+    """``NotAllowed`` unless ``may_confirm_no_risk(user, incident)``."""
+    require_may_triage(user)
+    if not may_confirm_no_risk(user, incident):
+        raise NotAllowed("You proposed it; a second member of Compliance or Legal must confirm.")
