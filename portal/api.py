@@ -89,6 +89,11 @@ ERROR_RESPONSES = {
     "403": "Not allowed: an action the caller may not take on something they can see.",
     "404": "Not found: no such object, or one the caller may not see.",
 }
+# What a create answers for its ``Idempotency-Key`` header (portal/idempotency.py).
+IDEMPOTENCY_RESPONSES = {
+    "409": "The first request with this Idempotency-Key is still running: retry later.",
+    "422": "This Idempotency-Key was already used with another request body.",
+}
 
 
 def document_error_responses(result, generator, request, public):
@@ -106,6 +111,9 @@ def document_error_responses(result, generator, request, public):
     for path in result.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
-            for status, description in ERROR_RESPONSES.items():
+            documented = dict(ERROR_RESPONSES)
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                documented |= IDEMPOTENCY_RESPONSES
+            for status, description in documented.items():
                 responses.setdefault(status, {"description": description, "content": error})
     return result

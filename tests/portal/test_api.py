@@ -100,6 +100,23 @@ def test_schema_and_docs_are_served_locally(client, requester):
     assert "//cdn" not in page and "unpkg" not in page
 
 
+def test_every_create_with_an_idempotency_key_documents_its_409_and_422(client, requester):
+    client.force_login(requester)
+
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+
+    creates = [
+        (path, operation)
+        for path, operations in paths.items()
+        for operation in operations.values()
+        if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    ]
+    assert {path for path, _ in creates} >= {"/api/incidents/", "/api/access-requests/"}
+    for path, operation in creates:
+        assert {"409", "422"} <= set(operation["responses"]), path
+    assert "422" not in paths["/api/assets/"]["get"]["responses"]
+
+
 @pytest.mark.parametrize(
     "path, body",
     [
