@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
+from consent.categories import columns_for_categories
 from consent.countries import COUNTRIES, outside_eu_eea
 from consent.coverage_cache import coverage_changed
 from consent.models import (
@@ -47,15 +48,14 @@ from consent.selectors import (
 )
 from customers.emails import normalise_email
 from customers.models import Customer, DataAsset
-from customers.selectors import columns_for_categories
-from customers.services import CoverageRefusal, clean_justification
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.csv_export import csv_text, safe_writer
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError, CoverageRefusal, NotAllowed
 from portal.input_limits import as_id, require_ahead, require_no_nul, require_visible_text
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
+from portal.reasons import clean_justification
 from portal.site_calendar import add_calendar_days, utc_text
 
 EVIDENCE_MAX = ConsentRecord._meta.get_field("evidence").max_length

@@ -16,6 +16,7 @@ from simple_history.utils import bulk_create_with_history
 from consent.coverage_cache import coverage_changed
 from consent.models import LawfulBasis
 from consent.selectors import coverage_for, eligible_customers
+from consent.services import consent_record
 from customers.models import (
     ACCESS_CHAIN_KIND,
     AccessGrant,
@@ -38,14 +39,14 @@ from customers.models import (
 from customers.selectors import (
     access_alternatives,
     access_report,
-    active_grants,
     assets_past_retention,
     grant_records,
     subject_request_due_date,
 )
+from customers.visibility import active_grants
 from portal import approvals, roles
 from portal.audit import audit_record
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError, CoverageRefusal, NotAllowed
 from portal.history import change_reason, save_with_history
 from portal.input_limits import (
     EARLIEST_EVENT,
@@ -56,7 +57,7 @@ from portal.input_limits import (
 )
 from portal.models import ApprovalRole, ChainStatus
 from portal.notifications import notify
-from portal.reasons import clean_reason
+from portal.reasons import clean_justification, clean_reason
 from portal.site_calendar import add_calendar_days, utc_text
 
 
@@ -180,8 +181,6 @@ def asset_classify(*, asset: DataAsset, actor, classification: str, reason: str)
 
 # --- Access requests and grants --------------------------------------------------------
 
-MIN_JUSTIFICATION_LENGTH = 20
-MIN_JUSTIFICATION_WORDS = 4
 MAX_DURATION_DAYS = 90
 EXPIRY_REMINDER_DAYS = 3
 
@@ -192,29 +191,6 @@ CHAIN_BY_CLASSIFICATION = {
     Classification.CONFIDENTIAL: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE],
     Classification.RESTRICTED: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE, ApprovalRole.LEGAL],
 }
-
-
-class CoverageRefusal(ApplicationError):
-    """Nobody in the asset may be used for the purpose: refused at once, with what would
-    work instead (``extra["alternatives"]``)."""
-
-
-def clean_justification(text: str) -> str:
-    """At least a sentence of real text: 20 characters and four words, not one repeated
-    character."""
-    text = " ".join((text or "").split())
-    letters = [ch for ch in text.lower() if ch.isalnum()]
-    if (
-        len(text) < MIN_JUSTIFICATION_LENGTH
-        or len(text.split()) < MIN_JUSTIFICATION_WORDS
-        or len(set(letters)) < 5
-    ):
-        raise ApplicationError(
-            "Explain the business need in at least a sentence "
-            f"({MIN_JUSTIFICATION_LENGTH} characters, {MIN_JUSTIFICATION_WORDS} words).",
-            field="justification",
-        )
-    return text
 
 
 def refusal_sentence(asset: DataAsset, purpose, coverage) -> str:
@@ -802,8 +778,6 @@ def _erasure_tasks_create(*, subject_request: DataSubjectRequest, actor) -> list
 
 
 def _objection_apply(*, subject_request: DataSubjectRequest, actor, purposes) -> None:
-    from consent.services import consent_record
-
     for purpose in purposes:
         consent_record(
             actor=actor,

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.selectors import asset_list_for
+from customers.visibility import asset_list_for
 from incidents import clocks
 from incidents.models import (
     CONFIDENTIAL,

@@ -43,10 +43,10 @@ from customers.selectors import (
     access_request_list_for,
     access_requests_of,
     access_requests_waiting_for,
-    active_grants,
     retention_list_for,
     subject_request_list_for,
 )
+from customers.visibility import active_grants
 from incidents.clocks import zone_for
 from incidents.models import Severity, Status
 from incidents.selectors import EXPORT_ACTION, incident_list_for, with_clocks
