@@ -23,6 +23,7 @@ from consent import services
 from consent.models import ConsentImportJob, ImportJobStatus
 from portal import roles
 from portal.audit import audit_record
+from portal.celery import app as celery_app
 from portal.csv_export import csv_text
 from portal.errors import ApplicationError
 from portal.history import save_with_history
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 # count goes through the shared cache (Redis in production), not the job row.
 PROGRESS_KEY = "consent-import-job:{pk}:rows"
 PROGRESS_SECONDS = 24 * 60 * 60
+RUN_IMPORT_TASK = "consent.tasks.run_consent_import_job"
 FILE_NAME_MAX = ConsentImportJob._meta.get_field("file_name").max_length
 
 
@@ -86,10 +88,10 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
 
 
 def _enqueue(job_id: int) -> None:
-    from consent.tasks import run_consent_import_job
-
     try:
-        run_consent_import_job.delay(job_id)
+        # By name: consent.tasks calls this module back, so importing it here would close
+        # a cycle; ConsentConfig.ready registers the task in every process.
+        celery_app.tasks[RUN_IMPORT_TASK].delay(job_id)
     except Exception as error:  # noqa: BLE001 - a broker that is down must not lose the job
         logger.warning("Could not queue consent import job %s: %s", job_id, error)
         _fail(job_id, "The job could not be queued (the task queue is down): upload again.")

@@ -52,6 +52,7 @@ from simple_history.utils import bulk_create_with_history
 
 from portal import roles
 from portal.audit import audit_record
+from portal.celery import app as celery_app
 from portal.errors import ApplicationError
 from portal.models import Notification
 from portal.selectors import role_members
@@ -108,6 +109,7 @@ def notify(
 # Rows per delivery task: one message and one SMTP connection serve a whole batch, while
 # enough tasks remain for every worker process to take a share of a large event.
 DELIVERY_BATCH = 25
+DELIVER_TASK = "portal.tasks.deliver_notifications"
 
 
 def queue_delivery(ids: list[int]) -> int:
@@ -117,8 +119,9 @@ def queue_delivery(ids: list[int]) -> int:
     sweep delivers them later. The first failure stops the loop, so a dead broker costs one
     bounded publish attempt (``CELERY_TASK_PUBLISH_RETRY_POLICY``), not one per batch.
     """
-    from portal.tasks import deliver_notifications
-
+    # By name: portal.tasks calls this module back, so importing it here would close a
+    # cycle; PortalConfig.ready registers the task in every process.
+    deliver_notifications = celery_app.tasks[DELIVER_TASK]
     for start in range(0, len(ids), DELIVERY_BATCH):
         try:
             deliver_notifications.delay(ids[start : start + DELIVERY_BATCH])

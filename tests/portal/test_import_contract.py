@@ -100,3 +100,16 @@ def test_a_cycle_between_modules_of_an_app_fails_the_check(code_copy):
     assert result.returncode != 0, result.stdout
     assert "No cycles are allowed in incidents" in result.stdout
     assert ".models -> .services" in result.stdout
+
+
+def test_tasks_queued_by_name_are_the_tasks_their_services_mean():
+    # A service that queues its own task names it (the task module calls the service back,
+    # so an import would close a cycle); a renamed task must not leave the name dangling.
+    from consent import import_jobs
+    from consent.tasks import run_consent_import_job
+    from portal import notifications
+    from portal.celery import app
+    from portal.tasks import deliver_notifications
+
+    assert app.tasks[import_jobs.RUN_IMPORT_TASK] == run_consent_import_job
+    assert app.tasks[notifications.DELIVER_TASK] == deliver_notifications
