@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -23,7 +24,6 @@ from consent import services
 from consent.models import ConsentImportJob, ImportJobStatus
 from portal import roles
 from portal.audit import audit_record
-from portal.celery import app as celery_app
 from portal.csv_export import csv_text
 from portal.errors import ApplicationError
 from portal.history import save_with_history
@@ -91,7 +91,7 @@ def _enqueue(job_id: int) -> None:
     try:
         # By name: consent.tasks calls this module back, so importing it here would close
         # a cycle; ConsentConfig.ready registers the task in every process.
-        celery_app.tasks[RUN_IMPORT_TASK].delay(job_id)
+        current_app.tasks[RUN_IMPORT_TASK].delay(job_id)
     except Exception as error:  # noqa: BLE001 - a broker that is down must not lose the job
         logger.warning("Could not queue consent import job %s: %s", job_id, error)
         _fail(job_id, "The job could not be queued (the task queue is down): upload again.")

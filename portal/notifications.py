@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import DatabaseError, connection, models, transaction
@@ -52,7 +53,6 @@ from simple_history.utils import bulk_create_with_history
 
 from portal import roles
 from portal.audit import audit_record
-from portal.celery import app as celery_app
 from portal.errors import ApplicationError
 from portal.models import Notification
 from portal.selectors import role_members
@@ -121,7 +121,7 @@ def queue_delivery(ids: list[int]) -> int:
     """
     # By name: portal.tasks calls this module back, so importing it here would close a
     # cycle; PortalConfig.ready registers the task in every process.
-    deliver_notifications = celery_app.tasks[DELIVER_TASK]
+    deliver_notifications = current_app.tasks[DELIVER_TASK]
     for start in range(0, len(ids), DELIVERY_BATCH):
         try:
             deliver_notifications.delay(ids[start : start + DELIVERY_BATCH])
