@@ -44,6 +44,7 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # mypy on the services and selectors (pyproject.toml, [tool.mypy]). django-stubs imports the
 # settings, which need DEBUG=1 (or a SECRET_KEY) to load.

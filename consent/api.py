@@ -22,7 +22,7 @@ from consent.serializers import (
     SharingRequestSerializer,
 )
 from customers.models import Customer
-from customers.permissions import get_asset_for_user, get_customer_for_user
+from customers.visibility import get_asset_for_user, get_customer_for_user
 from portal.api import CSVRenderer, asks_for_waiting, waiting_requests_response
 from portal.approvals import approvals_waiting_for
 from portal.csv_export import csv_file_response

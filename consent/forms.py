@@ -9,7 +9,7 @@ from consent.models import (
     Purpose,
     TransferSafeguard,
 )
-from customers.selectors import asset_list_for
+from customers.visibility import asset_list_for
 from portal.input_limits import as_id
 from portal.reasons import reason_field
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 # count goes through the shared cache (Redis in production), not the job row.
 PROGRESS_KEY = "consent-import-job:{pk}:rows"
 PROGRESS_SECONDS = 24 * 60 * 60
+RUN_IMPORT_TASK = "consent.tasks.run_consent_import_job"
 FILE_NAME_MAX = max_length(ConsentImportJob, "file_name")
 
 
@@ -87,10 +89,10 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
 
 
 def _enqueue(job_id: int) -> None:
-    from consent.tasks import run_consent_import_job
-
     try:
-        run_consent_import_job.delay(job_id)
+        # By name: consent.tasks calls this module back, so importing it here would close
+        # a cycle; ConsentConfig.ready registers the task in every process.
+        current_app.tasks[RUN_IMPORT_TASK].delay(job_id)
     except Exception as error:  # noqa: BLE001 - a broker that is down must not lose the job
         logger.warning("Could not queue consent import job %s: %s", job_id, error)
         _fail(job_id, "The job could not be queued (the task queue is down): upload again.")

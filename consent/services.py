@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from consent import policies
+from consent.categories import columns_for_categories
 from consent.countries import COUNTRIES, outside_eu_eea
 from consent.coverage_cache import coverage_changed
 from consent.models import (
@@ -48,13 +49,11 @@ from consent.selectors import (
 )
 from customers.emails import normalise_email
 from customers.models import Customer, DataAsset, Export
-from customers.selectors import columns_for_categories
-from customers.services import CoverageRefusal, clean_justification
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.csv_export import csv_text, safe_writer
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError, CoverageRefusal, NotAllowed
 from portal.history import history_user_set
 from portal.input_limits import (
     as_id,
@@ -66,7 +65,7 @@ from portal.input_limits import (
 )
 from portal.models import ApprovalRole, ChainStatus, User
 from portal.notifications import notify
-from portal.reasons import MIN_REASON_LENGTH, clean_reason
+from portal.reasons import MIN_REASON_LENGTH, clean_justification, clean_reason
 from portal.site_calendar import add_calendar_days, utc_text
 
 EVIDENCE_MAX = max_length(ConsentRecord, "evidence")

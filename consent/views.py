@@ -40,11 +40,10 @@ from consent.selectors import (
     sharing_withdrawals_open_for,
 )
 from consent.services import TRANSFER_SAFEGUARD
-from customers.permissions import get_customer_for_user
-from customers.services import CoverageRefusal
+from customers.visibility import get_customer_for_user
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, CoverageRefusal
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.input_limits import as_id
 from portal.models import ChainStatus

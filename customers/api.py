@@ -13,9 +13,7 @@ from customers.forms import AssetFilterForm, FootprintPeriodForm
 from customers.models import ACCESS_CHAIN_KIND, AccessGrant
 from customers.permissions import (
     get_access_request_for_user,
-    get_asset_for_user,
     get_customer_footprint_for_user,
-    get_customer_for_user,
     get_erasure_task_for_owner,
     get_grant_for_reading,
     get_grant_for_user,
@@ -47,6 +45,7 @@ from customers.serializers import (
     SubjectRequestCreateSerializer,
     SubjectRequestSerializer,
 )
+from customers.visibility import get_asset_for_user, get_customer_for_user
 from portal import roles
 from portal.api import CSVRenderer, asks_for_waiting, waiting_requests_response
 from portal.approvals import approvals_waiting_for

@@ -3,7 +3,8 @@ from django.contrib.auth import get_user_model
 
 from consent.models import DataCategory, Purpose
 from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
-from customers.selectors import active_grants, asset_list_for, asset_owner_choices
+from customers.selectors import asset_owner_choices
+from customers.visibility import active_grants, asset_list_for
 from portal.input_limits import FILTER_DATE
 from portal.reasons import reason_field
 from portal.site_calendar import end_of_day, start_of_day

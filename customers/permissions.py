@@ -4,21 +4,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from customers.models import AccessGrant, AccessLevel, AccessRequest, Customer, DataAsset
+from customers.models import AccessGrant, AccessLevel, AccessRequest, Customer
 from customers.selectors import (
     access_request_list_for,
     access_requests_waiting_for,
-    asset_list_for,
-    customer_list_for,
     grant_list_for,
-    with_catalogue_details,
 )
+from customers.visibility import get_customer_for_user
 from portal.permissions import check_compliance_page
 from portal.site_calendar import utc_text
-
-
-def get_asset_for_user(user, pk) -> DataAsset:
-    return get_object_or_404(with_catalogue_details(asset_list_for(user)), pk=pk)
 
 
 def get_access_request_for_user(user, pk) -> AccessRequest:
@@ -58,10 +52,6 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
     if not user.has_perm(f"customers.{codename}", grant.asset):
         raise PermissionDenied("Your permission on this asset has been removed.")
     return grant
-
-
-def get_customer_for_user(user, pk) -> Customer:
-    return get_object_or_404(customer_list_for(user), pk=pk)
 
 
 def get_subject_request_for_user(user, pk):

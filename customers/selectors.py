@@ -7,75 +7,32 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from consent.models import DataCategory, Purpose
+from consent.categories import record_columns
+from consent.models import ConsentState, ConsentStatus, DataCategory, Purpose
+from consent.selectors import consent_history, coverage_for, current_consents, eligible_customers
 from customers.emails import normalise_email
 from customers.models import (
     AccessGrant,
     AccessRequest,
     AssetCustomer,
-    Classification,
     Customer,
     DataAsset,
-    DataAssetUserObjectPermission,
+)
+from customers.visibility import (
+    active_grants,
+    asset_list_for,
+    customer_list_for,
+    with_catalogue_details,
 )
 from portal import roles
 from portal.approvals import open_steps_for, steps_with_deciders
 from portal.input_limits import as_id
 from portal.models import User
 from portal.site_calendar import add_months
-
-
-def asset_list_for(user: User | AnonymousUser | None) -> QuerySet[DataAsset]:
-    """The assets whose metadata ``user`` may see: the one answer to "may this user see it?".
-
-    Every employee sees the catalogue, except ``restricted`` assets, which only their owner,
-    compliance, legal and their grantees see (``granted_asset_ids``: an active grant whose
-    permission is in place). A permission row left behind by an expired grant, before the
-    beat job removes it, shows nothing: a late job must never extend access (design.md,
-    grants point 5).
-    """
-    assets = DataAsset.objects.all()
-    if user is None or not user.is_authenticated or not user.is_active:
-        return assets.none()
-    if roles.is_compliance_or_legal(user):
-        return assets
-    return assets.filter(
-        ~Q(classification=Classification.RESTRICTED)
-        | Q(owner=user)
-        | Q(pk__in=granted_asset_ids(user))
-    )
-
-
-def active_grants(now: datetime | None = None) -> QuerySet[AccessGrant]:
-    """Grants usable at ``now`` (an aware datetime; default this moment): not revoked and
-    not past ``expires_at``. The one definition of "active" for every read that follows
-    from a grant: an expired grant ends at its expiry, not when the beat job removes its
-    permission rows (design.md, "every read checks the expiry itself")."""
-    return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
-
-
-def granted_asset_ids(user: User) -> QuerySet:
-    """Ids (``asset_id`` values) of the assets ``user`` holds an active grant on whose
-    ``view_records`` object permission is still in place: the grantees of design.md's
-    catalogue rule. A permission row alone (a grant that expired before the expiry job ran,
-    or a permission given by hand in the admin) makes nothing visible; records read
-    through ``get_grant_for_reading`` apply the same two checks."""
-    permission_rows = DataAssetUserObjectPermission.objects.filter(
-        user=user, content_object_id=OuterRef("asset_id"), permission__codename="view_records"
-    )
-    return active_grants().filter(user=user).filter(Exists(permission_rows)).values("asset_id")
-
-
-def with_catalogue_details(assets: QuerySet[DataAsset]) -> QuerySet[DataAsset]:
-    """Everything a catalogue row shows, in a fixed number of queries."""
-    return assets.select_related("owner", "classified_by").prefetch_related(
-        Prefetch("data_categories", queryset=DataCategory.objects.order_by("key")),
-        Prefetch("collected_for", queryset=Purpose.objects.order_by("key")),
-    )
 
 
 def asset_catalogue(
@@ -144,8 +101,6 @@ def asset_history(asset: DataAsset) -> QuerySet[Any]:
 def access_alternatives(user: User, asset: DataAsset, purpose: Purpose, *, limit: int = 5) -> dict:
     """What would work instead of a refused request: other purposes with their coverage on
     this asset, and other assets the user can see with coverage for this purpose."""
-    from consent.selectors import coverage_for
-
     nearby = Q(key__in=purpose.ancestor_keys) | Q(parent_id=purpose.parent_id)
     candidates = (
         Purpose.objects.filter(active=True)
@@ -280,56 +235,11 @@ def other_active_grants_by_user(
 NO_OTHER_GRANTS = OtherGrants((), 0)
 
 
-# Which customer field each data category releases (data minimisation: a records page or an
-# export shows only the columns of the asset's categories, plus the customer's id).
-CATEGORY_COLUMNS = [
-    ("user.name", "name"),
-    ("user.contact.email", "email"),
-    ("user.contact.phone_number", "phone"),
-    ("user.contact.organization", "organisation"),
-    ("user.workplace", "organisation"),
-    ("user.contact.address.country", "country"),
-]
-
-
-def record_columns(asset: DataAsset) -> list[str]:
-    """The customer columns the asset's data categories cover, in a fixed order.
-
-    A category covers a column when it is the column's category or an ancestor of it
-    (``user.contact`` covers e-mail and phone).
-    """
-    return columns_for_categories([category.key for category in asset.data_categories.all()])
-
-
-def columns_for_categories(keys: Iterable[str]) -> list[str]:
-    """The customer columns these data category keys cover (id first), in a fixed order:
-    the one mapping for records pages, exports and sharing packages."""
-    columns = ["id"]
-    for column_key, field in CATEGORY_COLUMNS:
-        covered = any(column_key == key or column_key.startswith(key + ".") for key in keys)
-        if covered and field not in columns:
-            columns.append(field)
-    return columns
-
-
 def grant_records(grant: AccessGrant) -> tuple[list[str], QuerySet[Customer, dict[str, Any]]]:
     """The customers readable through ``grant`` right now: eligible for its purpose at
     this moment (the consent selectors, never a copy), only the allowed columns."""
-    from consent.selectors import eligible_customers
-
     columns = record_columns(grant.asset)
     return columns, eligible_customers(grant.asset, grant.purpose).order_by("id").values(*columns)
-
-
-def customer_list_for(user: User | AnonymousUser | None) -> QuerySet[Customer]:
-    """The customers whose records ``user`` may look up one by one: compliance and legal.
-
-    Customer records are confidential; everyone else reaches customers only through an
-    approved grant on an asset, never by id.
-    """
-    if user is None or not user.is_active or not roles.is_compliance_or_legal(user):
-        return Customer.objects.none()
-    return Customer.objects.all()
 
 
 def assets_with_coverage_candidates(
@@ -338,8 +248,6 @@ def assets_with_coverage_candidates(
     """Of ``assets``, those that may have eligible customers for ``purpose``: collected for
     it (or an ancestor) when its basis is not consent, or holding a customer with a current
     grant of consent for it or an ancestor. A cheap pre-filter before exact coverage."""
-    from consent.models import ConsentState, ConsentStatus
-
     consented = ConsentState.objects.filter(
         purpose__key__in=purpose.ancestor_keys, status=ConsentStatus.GRANTED
     ).values("customer_id")
@@ -518,7 +426,6 @@ def customer_footprint(
 
     Nothing about any other customer is read or returned.
     """
-    from consent.selectors import consent_history, current_consents, eligible_customers
     from customers.models import DataSubjectRequest, Export, ExportedCustomer
 
     until = until or timezone.now()

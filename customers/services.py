@@ -16,6 +16,7 @@ from simple_history.utils import bulk_create_with_history
 from consent.coverage_cache import coverage_changed
 from consent.models import LawfulBasis, Purpose
 from consent.selectors import Coverage, coverage_for, eligible_customers
+from consent.services import consent_record
 from customers import policies
 from customers.models import (
     ACCESS_CHAIN_KIND,
@@ -40,27 +41,26 @@ from customers.models import (
 from customers.selectors import (
     access_alternatives,
     access_report,
-    active_grants,
     assets_past_retention,
     grant_records,
     subject_request_due_date,
 )
+from customers.visibility import active_grants
 from portal import approvals, roles
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError, CoverageRefusal, NotAllowed
 from portal.history import change_reason, history_user_set, save_with_history
 from portal.input_limits import (
     EARLIEST_EVENT,
     day_text,
-    one_line,
     require_ahead,
     require_date_between,
     require_visible_text,
 )
 from portal.models import ApprovalRole, ChainStatus, User
 from portal.notifications import notify
-from portal.reasons import MIN_REASON_LENGTH, clean_reason
+from portal.reasons import MIN_REASON_LENGTH, clean_justification, clean_reason
 from portal.site_calendar import add_calendar_days
 
 
@@ -184,8 +184,6 @@ def asset_classify(*, asset: DataAsset, actor: User, classification: str, reason
 
 # --- Access requests and grants --------------------------------------------------------
 
-MIN_JUSTIFICATION_LENGTH = 20
-MIN_JUSTIFICATION_WORDS = 4
 MAX_DURATION_DAYS = 90
 EXPIRY_REMINDER_DAYS = 3
 
@@ -196,31 +194,6 @@ CHAIN_BY_CLASSIFICATION: dict[str, list[str]] = {
     Classification.CONFIDENTIAL: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE],
     Classification.RESTRICTED: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE, ApprovalRole.LEGAL],
 }
-
-
-class CoverageRefusal(ApplicationError):
-    """Nobody in the asset may be used for the purpose: refused at once, with what would
-    work instead (``extra["alternatives"]``)."""
-
-
-def clean_justification(text: str) -> str:
-    """At least a sentence of real text: 20 characters and four words, not one repeated
-    character. Stricter than a decision's reason (``portal.reasons``, 10 characters) on
-    purpose: it explains a need to the people who must decide on it (README, access
-    requests). Returns the text as one line; ``ApplicationError`` on ``justification``."""
-    text = one_line(text)
-    letters = [ch for ch in text.lower() if ch.isalnum()]
-    if (
-        len(text) < MIN_JUSTIFICATION_LENGTH
-        or len(text.split()) < MIN_JUSTIFICATION_WORDS
-        or len(set(letters)) < 5
-    ):
-        raise ApplicationError(
-            "Explain the business need in at least a sentence "
-            f"({MIN_JUSTIFICATION_LENGTH} characters, {MIN_JUSTIFICATION_WORDS} words).",
-            field="justification",
-        )
-    return text
 
 
 def refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
@@ -779,8 +752,6 @@ def _erasure_tasks_create(*, subject_request: DataSubjectRequest, actor: User) -
 def _objection_apply(
     *, subject_request: DataSubjectRequest, actor: User, purposes: Iterable[Purpose]
 ) -> None:
-    from consent.services import consent_record
-
     for purpose in purposes:
         consent_record(
             actor=actor,

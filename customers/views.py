@@ -30,9 +30,7 @@ from customers.forms import (
 )
 from customers.permissions import (
     get_access_request_for_user,
-    get_asset_for_user,
     get_customer_footprint_for_user,
-    get_customer_for_user,
     get_erasure_task_for_owner,
     get_grant_for_reading,
     get_grant_for_user,
@@ -52,9 +50,10 @@ from customers.selectors import (
 from customers.selectors import customer_footprint as customer_footprint_selector
 from customers.selectors import customer_search as customer_search_selector
 from customers.selectors import grant_records as grant_records_selector
+from customers.visibility import get_asset_for_user, get_customer_for_user
 from portal.approvals import approvals_waiting_for, why_not_decider
 from portal.csv_export import csv_response
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, CoverageRefusal
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.input_limits import as_id
 from portal.permissions import check_compliance_page
@@ -209,7 +208,7 @@ def request_create(request):
                 lambda: services.access_request_create(actor=request.user, **data),
                 url=lambda created: reverse("customers:request_detail", args=[created.pk]),
             )
-        except services.CoverageRefusal as refusal:
+        except CoverageRefusal as refusal:
             context["refusal"] = refusal
             return render(request, "customers/request_form.html", context, status=400)
         except ApplicationError as error:

@@ -4,7 +4,7 @@ same selectors the services check, so a hand-typed id cannot reach a hidden asse
 from django import forms
 from django.utils import timezone
 
-from customers.selectors import asset_list_for
+from customers.visibility import asset_list_for
 from incidents.models import CustomerNotice, Incident, Severity, Status
 from incidents.selectors import regimes_not_applied, responders
 from portal.input_limits import column_max

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models import DataAsset
-from customers.selectors import asset_list_for
+from customers.visibility import asset_list_for
 from incidents.models import CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
 from incidents.selectors import incident_duties, reporter_label, responders
 from portal.input_limits import column_max

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers.selectors import asset_list_for
+from customers.visibility import asset_list_for
 from incidents import clocks, policies
 from incidents.models import (
     CONFIDENTIAL,

@@ -6,6 +6,8 @@ class PortalConfig(AppConfig):
     verbose_name = "Compliance portal"
 
     def ready(self):
-        from portal import checks, signals  # noqa: F401 (checks register themselves)
+        # checks register themselves; tasks: registered in every process, so the outbox
+        # queues delivery by task name (portal.notifications.queue_delivery).
+        from portal import checks, signals, tasks  # noqa: F401
 
         signals.connect()

@@ -41,10 +41,10 @@ from customers.models import DataAsset, Export
 from customers.selectors import (
     access_request_list_for,
     access_requests_of,
-    active_grants,
     retention_list_for,
     subject_request_list_for,
 )
+from customers.visibility import active_grants
 from incidents.clocks import zone_for
 from incidents.models import Severity, Status
 from incidents.selectors import (

@@ -14,3 +14,10 @@ class ApplicationError(Exception):
 
 class NotAllowed(ApplicationError):
     """The actor may not take this action on an object they can see: a 403, not a 400."""
+
+
+class CoverageRefusal(ApplicationError):
+    """Nobody in the asset may be used for the purpose: an access or sharing request is
+    refused at once, before any approver sees it, with what would work instead
+    (``extra["alternatives"]``, when the service found some). design.md, access requests
+    point 2 and external sharing; pages show the message, the API answers 400."""

@@ -46,6 +46,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
@@ -164,6 +165,7 @@ def notify(
 # Rows per delivery task: one message and one SMTP connection serve a whole batch, while
 # enough tasks remain for every worker process to take a share of a large event.
 DELIVERY_BATCH = 25
+DELIVER_TASK = "portal.tasks.deliver_notifications"
 
 
 def queue_delivery(ids: list[int]) -> int:
@@ -173,8 +175,9 @@ def queue_delivery(ids: list[int]) -> int:
     sweep delivers them later. The first failure stops the loop, so a dead broker costs one
     bounded publish attempt (``CELERY_TASK_PUBLISH_RETRY_POLICY``), not one per batch.
     """
-    from portal.tasks import deliver_notifications
-
+    # By name: portal.tasks calls this module back, so importing it here would close a
+    # cycle; PortalConfig.ready registers the task in every process.
+    deliver_notifications = current_app.tasks[DELIVER_TASK]
     for start in range(0, len(ids), DELIVERY_BATCH):
         try:
             deliver_notifications.delay(ids[start : start + DELIVERY_BATCH])

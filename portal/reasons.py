@@ -16,10 +16,16 @@ to a person who must decide on it, not a decision already taken.
 from django import forms
 
 from portal.errors import ApplicationError
+from portal.input_limits import one_line
 
 # "At least a sentence" in characters: "Per DPA 12" passes, "ok" or "fixed" does not.
 MIN_REASON_LENGTH = 10
 REASON_MAX_LENGTH = 2000
+# The business justification of an access or sharing request: "at least a sentence" of
+# design.md, as words a reader can weigh, not a repeated character. Stricter than a
+# decision's reason on purpose: it explains a need to the people who must decide on it.
+MIN_JUSTIFICATION_LENGTH = 20
+MIN_JUSTIFICATION_WORDS = 4
 
 
 def reason_message(what: str = "the reason for this change", *, kept_in: str = "") -> str:
@@ -61,3 +67,26 @@ def reason_field(help_text: str, *, rows: int = 3) -> forms.CharField:
         max_length=REASON_MAX_LENGTH,
         help_text=help_text,
     )
+
+
+def clean_justification(text: str | None) -> str:
+    """The business justification of an access or sharing request, white space runs
+    collapsed to one space (``None`` counts as "").
+
+    Raises ``ApplicationError`` on field ``justification`` unless it is at least a sentence
+    of real text: ``MIN_JUSTIFICATION_LENGTH`` characters, ``MIN_JUSTIFICATION_WORDS`` words
+    and five different letters or digits (design.md, access requests point 1; sharing asks
+    the same)."""
+    text = one_line(text)
+    letters = [ch for ch in text.lower() if ch.isalnum()]
+    if (
+        len(text) < MIN_JUSTIFICATION_LENGTH
+        or len(text.split()) < MIN_JUSTIFICATION_WORDS
+        or len(set(letters)) < 5
+    ):
+        raise ApplicationError(
+            "Explain the business need in at least a sentence "
+            f"({MIN_JUSTIFICATION_LENGTH} characters, {MIN_JUSTIFICATION_WORDS} words).",
+            field="justification",
+        )
+    return text

@@ -18,8 +18,7 @@ from consent.models import (
     SharingWithdrawal,
 )
 from customers.models import Classification, Export
-from customers.services import CoverageRefusal
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError, CoverageRefusal, NotAllowed
 from portal.models import ApprovalChain, AuditEvent, Notification
 from tests.conftest import approval_needed_recipients
 from tests.customers.conftest import consent

@@ -7,7 +7,7 @@ from django.db import connection
 
 from customers import services
 from customers.models import AccessGrant, AccessRequest, Classification
-from portal.errors import ApplicationError, NotAllowed
+from portal.errors import ApplicationError, CoverageRefusal, NotAllowed
 from portal.models import AuditEvent, Notification
 from tests.conftest import add_to_group, approval_needed_recipients
 from tests.customers.conftest import JUSTIFICATION
@@ -267,7 +267,7 @@ def test_no_eligible_customer_is_refused_at_once_with_the_reason_and_alternative
 
     with (
         django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(services.CoverageRefusal) as refusal,
+        pytest.raises(CoverageRefusal) as refusal,
     ):
         ask(requester, legacy, email_marketing)
 
@@ -291,7 +291,7 @@ def test_refusal_lists_other_purposes_that_would_work_on_the_asset(
 ):
     legacy = DataAssetFactory(owner=owner, customers=3, collected_for=["essential.service"])
 
-    with pytest.raises(services.CoverageRefusal) as refusal:
+    with pytest.raises(CoverageRefusal) as refusal:
         ask(requester, legacy, email_marketing)
 
     purposes = {row["purpose"]: row for row in refusal.value.extra["alternatives"]["purposes"]}

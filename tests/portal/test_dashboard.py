@@ -15,6 +15,7 @@ from customers import services
 from customers.models import Classification
 from incidents import services as incident_services
 from portal import dashboard
+from portal.errors import CoverageRefusal
 from portal.services import audit_anchor_write
 from tests.customers.conftest import JUSTIFICATION
 from tests.customers.test_grants import approved_grant
@@ -65,7 +66,7 @@ def populate(size, *, requester, owner, legal, django_capture_on_commit_callback
         services.access_request_create(
             actor=colleague, asset=asset, purpose=essential, justification=JUSTIFICATION
         )
-        with pytest.raises(services.CoverageRefusal):
+        with pytest.raises(CoverageRefusal):
             services.access_request_create(
                 actor=requester, asset=asset, purpose=marketing, justification=JUSTIFICATION
             )

@@ -1,0 +1,100 @@
+"""Who may see which data asset and which customer: the one 404 rule of the catalogue.
+
+An asset or customer a user may not see answers 404, never 403 (design.md, customers and
+data assets). Access (requests, grants, records) and sharing both load what the user names
+through these functions, so this module stands below both: it reads only the models and
+the role rules of ``portal``.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from consent.models import DataCategory, Purpose
+from customers.models import (
+    AccessGrant,
+    Classification,
+    Customer,
+    DataAsset,
+    DataAssetUserObjectPermission,
+)
+from portal import roles
+from portal.models import User
+
+# Who may ask: a signed-in user, an anonymous visitor, or nobody (a task).
+AnyUser = User | AnonymousUser | None
+
+
+def asset_list_for(user: AnyUser) -> QuerySet[DataAsset]:
+    """The assets whose metadata ``user`` may see: the one answer to "may this user see it?".
+
+    Every employee sees the catalogue, except ``restricted`` assets, which only their owner,
+    compliance, legal and their grantees see (``granted_asset_ids``: an active grant whose
+    permission is in place). A permission row left behind by an expired grant, before the
+    beat job removes it, shows nothing: a late job must never extend access (design.md,
+    grants point 5).
+    """
+    assets = DataAsset.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return assets.none()
+    if roles.is_compliance_or_legal(user):
+        return assets
+    return assets.filter(
+        ~Q(classification=Classification.RESTRICTED)
+        | Q(owner=user)
+        | Q(pk__in=granted_asset_ids(user))
+    )
+
+
+def active_grants(now: datetime | None = None) -> QuerySet[AccessGrant]:
+    """Grants usable at ``now`` (an aware datetime; default this moment): not revoked and
+    not past ``expires_at``. The one definition of "active" for every read that follows
+    from a grant: an expired grant ends at its expiry, not when the beat job removes its
+    permission rows (design.md, "every read checks the expiry itself")."""
+    return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+def granted_asset_ids(user: User) -> QuerySet:
+    """Ids (``asset_id`` values) of the assets ``user`` holds an active grant on whose
+    ``view_records`` object permission is still in place: the grantees of design.md's
+    catalogue rule. A permission row alone (a grant that expired before the expiry job ran,
+    or a permission given by hand in the admin) makes nothing visible; records read
+    through ``get_grant_for_reading`` apply the same two checks."""
+    permission_rows = DataAssetUserObjectPermission.objects.filter(
+        user=user, content_object_id=OuterRef("asset_id"), permission__codename="view_records"
+    )
+    return active_grants().filter(user=user).filter(Exists(permission_rows)).values("asset_id")
+
+
+def with_catalogue_details(assets: QuerySet[DataAsset]) -> QuerySet[DataAsset]:
+    """Everything a catalogue row shows, in a fixed number of queries."""
+    return assets.select_related("owner", "classified_by").prefetch_related(
+        Prefetch("data_categories", queryset=DataCategory.objects.order_by("key")),
+        Prefetch("collected_for", queryset=Purpose.objects.order_by("key")),
+    )
+
+
+def customer_list_for(user: AnyUser) -> QuerySet[Customer]:
+    """The customers whose records ``user`` may look up one by one: compliance and legal.
+
+    Customer records are confidential; everyone else reaches customers only through an
+    approved grant on an asset, never by id.
+    """
+    if user is None or not user.is_active or not roles.is_compliance_or_legal(user):
+        return Customer.objects.none()
+    return Customer.objects.all()
+
+
+def get_asset_for_user(user: AnyUser, pk: object) -> DataAsset:
+    """The asset ``pk`` (an id, as typed) with its catalogue details, if ``user`` may see
+    it (``asset_list_for``); raises ``Http404`` otherwise, a hidden asset included."""
+    return get_object_or_404(with_catalogue_details(asset_list_for(user)), pk=pk)
+
+
+def get_customer_for_user(user: AnyUser, pk: object) -> Customer:
+    """The customer ``pk`` (an id, as typed) if ``user`` may look customers up
+    (``customer_list_for``); raises ``Http404`` otherwise."""
+    return get_object_or_404(customer_list_for(user), pk=pk)
