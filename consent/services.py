@@ -2,7 +2,7 @@
 
 Both paths append ``ConsentRecord`` rows and fold them into ``ConsentState`` (the current
 state per customer and purpose key) in the same transaction, through the one statement in
-``_fold_into_current_state``; ``consent.selectors`` reads only the state table.
+``fold_into_current_state``; ``consent.selectors`` reads only the state table.
 """
 
 import csv
@@ -71,6 +71,8 @@ from portal.site_calendar import add_calendar_days, utc_text
 EVIDENCE_MAX = max_length(ConsentRecord, "evidence")
 NOTICE_VERSION_MAX = max_length(ConsentRecord, "notice_version")
 IMPORT_BATCH_SIZE = 2000
+# Rows per statement when folding records into the current state.
+FOLD_BATCH_SIZE = 2000
 IMPORT_COLUMNS = (
     "customer",
     "purpose",
@@ -87,7 +89,7 @@ IMPORT_REQUIRED_COLUMNS = {"customer", "purpose", "status", "effective_at"}
 EARLIEST_EFFECTIVE_DATE = date(1990, 1, 1)
 
 
-def _check_actor(actor: User | None) -> None:
+def check_recording_actor(actor: User | None) -> None:
     # People record consent only as compliance officers; ``None`` is the system (imports
     # from a command, tasks), which runs with the operator's authority.
     if actor is not None:
@@ -147,13 +149,13 @@ FIELD_LABELS = {
 }
 
 
-def _require_no_nul(field: str, value: str) -> None:
+def require_no_nul_in_field(field: str, value: str) -> None:
     require_no_nul(value, field=field, what=f"The {FIELD_LABELS.get(field, field)}")
 
 
-def _check_fields(*, status: str, source: str, evidence: str, notice_version: str) -> None:
-    _require_no_nul("evidence", evidence)
-    _require_no_nul("notice_version", notice_version)
+def check_record_fields(*, status: str, source: str, evidence: str, notice_version: str) -> None:
+    require_no_nul_in_field("evidence", evidence)
+    require_no_nul_in_field("notice_version", notice_version)
     if status not in ConsentStatus.values:
         raise ApplicationError(
             f"Bad status {status!r}: use {' or '.join(ConsentStatus.values)}.", field="status"
@@ -174,7 +176,7 @@ def _check_fields(*, status: str, source: str, evidence: str, notice_version: st
         )
 
 
-def _fold_into_current_state(records: Iterable[ConsentRecord]) -> None:
+def fold_into_current_state(records: Iterable[ConsentRecord]) -> None:
     """Make each record the current state of its (customer, purpose) if it is the latest.
 
     One INSERT ... ON CONFLICT DO UPDATE ... WHERE: the database locks the state row and
@@ -195,8 +197,8 @@ def _fold_into_current_state(records: Iterable[ConsentRecord]) -> None:
     table = connection.ops.quote_name(ConsentState._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     rows = list(winners.values())
-    for start in range(0, len(rows), IMPORT_BATCH_SIZE):
-        chunk = rows[start : start + IMPORT_BATCH_SIZE]
+    for start in range(0, len(rows), FOLD_BATCH_SIZE):
+        chunk = rows[start : start + FOLD_BATCH_SIZE]
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
         params: list[Any] = []
         for r in chunk:
@@ -240,10 +242,12 @@ def consent_record(
     event commit together or not at all. A withdrawal counts in every selector the moment
     this transaction commits.
     """
-    _check_actor(actor)
+    check_recording_actor(actor)
     evidence = (evidence or "").strip()
     notice_version = (notice_version or "").strip()
-    _check_fields(status=status, source=source, evidence=evidence, notice_version=notice_version)
+    check_record_fields(
+        status=status, source=source, evidence=evidence, notice_version=notice_version
+    )
     if not purpose.active:
         raise ApplicationError(f"The purpose {purpose.key} is no longer in use.", field="purpose")
     effective_at = timezone.now() if effective_at is None else parse_effective_at(effective_at)
@@ -262,7 +266,7 @@ def consent_record(
         effective_at=effective_at,
     )
     record.save()
-    _fold_into_current_state([record])
+    fold_into_current_state([record])
     # GDPR Art. 19: a withdrawal reaches recipients of data already shared.
     sharing_withdrawals_record(records=[record])
     audit_record(
@@ -402,7 +406,7 @@ def _parse_row(
     if any(value is None for value in values.values()):
         raise ApplicationError("Fewer columns than the header names.")
     for name in IMPORT_COLUMNS:
-        _require_no_nul(name, values.get(name) or "")
+        require_no_nul_in_field(name, values.get(name) or "")
     customer_text = values.get("customer") or ""
     if not customer_text:
         raise ApplicationError("No customer given.")
@@ -424,7 +428,9 @@ def _parse_row(
     source = (values.get("source") or "").lower() or ConsentSource.IMPORT
     evidence = values.get("evidence") or ""
     notice_version = values.get("notice_version") or ""
-    _check_fields(status=status, source=source, evidence=evidence, notice_version=notice_version)
+    check_record_fields(
+        status=status, source=source, evidence=evidence, notice_version=notice_version
+    )
     if not values.get("effective_at"):
         raise ApplicationError("No effective date given.")
     effective_at = parse_effective_at(values["effective_at"], now=now)
@@ -456,7 +462,7 @@ def _store_batch(records: list[ConsentRecord], *, actor: User | None, now: datet
         record.recorded_by = actor
         record.recorded_at = now
     ConsentRecord.objects.bulk_create(new)
-    _fold_into_current_state(new)
+    fold_into_current_state(new)
     sharing_withdrawals_record(records=new)
     return len(new)
 
@@ -486,7 +492,7 @@ def consent_import(
     given, is called with the number of rows checked so far after each batch (a background
     job shows it; the rows themselves commit only at the end).
     """
-    _check_actor(actor)
+    check_recording_actor(actor)
     report = ImportReport(sha256=_sha256(file))
     now = timezone.now()
     text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")

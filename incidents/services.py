@@ -63,18 +63,18 @@ from portal.reasons import clean_reason
 CLOCK_SKEW = timedelta(minutes=2)
 
 
-def _require_past(moment: datetime, *, field: str, what: str) -> None:
+def require_past(moment: datetime, *, field: str, what: str) -> None:
     # Every moment of an incident's handling: not before 2000 (EARLIEST_EVENT), not in the
     # future. Earlier ones are typing errors, and year 1 overflows every zone conversion of
     # the incident's page and deadlines.
     require_plausible_moment(moment, field=field, what=what, latest=timezone.now() + CLOCK_SKEW)
 
 
-def _lock(incident: Incident) -> Incident:
+def lock_incident(incident: Incident) -> Incident:
     return Incident.objects.select_for_update().get(pk=incident.pk)
 
 
-def _log(incident: Incident, actor: User | None, kind: str, text: str) -> TimelineEntry:
+def timeline_add(incident: Incident, actor: User | None, kind: str, text: str) -> TimelineEntry:
     return TimelineEntry.objects.create(
         incident=incident,
         created_at=timezone.now(),
@@ -84,7 +84,7 @@ def _log(incident: Incident, actor: User | None, kind: str, text: str) -> Timeli
     )
 
 
-def _record(
+def timeline_record(
     incident: Incident,
     actor: User | None,
     kind: str,
@@ -94,12 +94,12 @@ def _record(
     detail: dict | None = None,
 ) -> TimelineEntry:
     """A change on the incident's timeline and in the audit trail, in the same transaction."""
-    entry = _log(incident, actor, kind, text)
+    entry = timeline_add(incident, actor, kind, text)
     audit_record(actor=actor, action=action, target=incident, detail=detail)
     return entry
 
 
-def _tell(
+def tell(
     incident: Incident, users: Iterable[User], *, kind: str, context: dict | None = None
 ) -> int:
     """Notify ``users`` of ``kind``, each reading times in their own zone (``zone`` in the
@@ -171,7 +171,7 @@ def incident_report(
     if not description:
         raise ApplicationError("Describe what happened.", field="description")
     require_visible_text(title, field="title", what="The title")
-    _require_past(discovered_at, field="discovered_at", what="The discovery time")
+    require_past(discovered_at, field="discovered_at", what="The discovery time")
     if estimated_customers is not None:
         require_in_column(
             estimated_customers,
@@ -202,7 +202,7 @@ def incident_report(
     incident.save(update_fields=["reference"])
     incident.assets.set(visible)
 
-    _record(
+    timeline_record(
         incident,
         None if confidential_reporter else actor,
         EntryKind.REPORTED,
@@ -213,13 +213,15 @@ def incident_report(
             "assets": sorted(asset.pk for asset in visible),
         },
     )
-    told = _tell(
+    told = tell(
         incident,
         responders(),
         kind="incident_reported",
         context={"ack_minutes": settings.INCIDENT_ACK_SLA},
     )
-    _log(incident, None, EntryKind.NOTIFICATION, f"Compliance and Legal notified ({told} people).")
+    timeline_add(
+        incident, None, EntryKind.NOTIFICATION, f"Compliance and Legal notified ({told} people)."
+    )
     return incident
 
 
@@ -231,7 +233,7 @@ def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
     """Acknowledge a new report: stops the escalation; the acknowledger is assigned unless
     someone already is; the reporter is told their report is being handled."""
     policies.require_may_triage(actor)
-    incident = _lock(incident)
+    incident = lock_incident(incident)
     if incident.status != Status.REPORTED:
         raise ApplicationError(f"{incident.reference} is already acknowledged.")
     incident.status = Status.ACKNOWLEDGED
@@ -241,7 +243,7 @@ def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
         incident.assignee = actor
     history_user_set(incident, actor)
     incident.save()
-    _record(
+    timeline_record(
         incident,
         actor,
         EntryKind.STATUS,
@@ -249,7 +251,7 @@ def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
         action=AuditAction.INCIDENT_ACKNOWLEDGE,
         detail={"status": [Status.REPORTED, Status.ACKNOWLEDGED]},
     )
-    _tell(
+    tell(
         incident,
         [incident.reporter],
         kind="incident_acknowledged",
@@ -312,7 +314,7 @@ def incident_triage(
     Every change is on the timeline and audited, or nothing changes.
     """
     policies.require_may_triage(actor)
-    incident = _lock(incident)
+    incident = lock_incident(incident)
     note = (note or "").strip()
     changes: dict[str, list] = {}
     lines: list[str] = []
@@ -381,7 +383,7 @@ def incident_triage(
 
     history_user_set(incident, actor)
     incident.save()
-    _record(
+    timeline_record(
         incident,
         actor,
         EntryKind.STATUS if "status" in changes else EntryKind.TRIAGE,
@@ -392,14 +394,14 @@ def incident_triage(
     if breach_changed:
         _apply_breach_decision(incident, actor)
     if "assignee" in changes and incident.assignee and incident.assignee != actor:
-        _tell(
+        tell(
             incident,
             [incident.assignee],
             kind="incident_assigned",
             context={"actor": actor},
         )
     if changes.get("status", [None, None])[1] == Status.CLOSED:
-        _tell(
+        tell(
             incident,
             [incident.reporter],
             kind="incident_closed",
@@ -414,7 +416,7 @@ def _apply_breach_decision(incident: Incident, actor: User) -> None:
         for regime in breach_regimes:
             applied = IncidentRegime.objects.filter(incident=incident, regime=regime).first()
             if applied is None:
-                _regime_apply(incident, regime, actor=actor, applied_at=timezone.now())
+                regime_apply(incident, regime, actor=actor, applied_at=timezone.now())
             elif incident.no_risk_confirmed_at is None:
                 update_with_history(
                     applied.duties.filter(state=DutyState.WAIVED),
@@ -438,13 +440,13 @@ def _apply_breach_decision(incident: Incident, actor: User) -> None:
 def incident_note_add(*, actor: User, incident: Incident, text: str) -> TimelineEntry:
     """Add a note to the timeline of an open incident."""
     policies.require_may_triage(actor)
-    incident = _lock(incident)
+    incident = lock_incident(incident)
     text = (text or "").strip()
     if not text:
         raise ApplicationError("Write the note.", field="text")
     if incident.status == Status.CLOSED:
         raise ApplicationError("This incident is closed; notes can no longer be added.")
-    return _record(incident, actor, EntryKind.NOTE, text, action=AuditAction.INCIDENT_NOTE)
+    return timeline_record(incident, actor, EntryKind.NOTE, text, action=AuditAction.INCIDENT_NOTE)
 
 
 # --- Regimes and duties ------------------------------------------------------------------
@@ -485,7 +487,7 @@ def _recompute_due(incident: Incident) -> None:
             duty.save(update_fields=["due_at"])
 
 
-def _regime_apply(
+def regime_apply(
     incident: Incident, regime: Regime, *, actor: User | None, applied_at: datetime
 ) -> IncidentRegime:
     applied = IncidentRegime(incident=incident, regime=regime, applied_at=applied_at)
@@ -498,7 +500,7 @@ def _regime_apply(
     _compute_due(incident, duties)
     for duty in duties:
         duty.save()
-    _record(
+    timeline_record(
         incident,
         actor,
         EntryKind.DEADLINE,
@@ -522,7 +524,7 @@ def incident_regime_apply(
     it defaults to now and cannot be in the future nor before the discovery.
     """
     policies.require_may_triage(actor)
-    incident = _lock(incident)
+    incident = lock_incident(incident)
     applied_at = applied_at or timezone.now()
     if incident.status == Status.CLOSED:
         raise ApplicationError("This incident is closed.")
@@ -530,10 +532,10 @@ def incident_regime_apply(
         raise ApplicationError(f"{regime.name} is not in use.", field="regime")
     if IncidentRegime.objects.filter(incident=incident, regime=regime).exists():
         raise ApplicationError(f"{regime.name} already applies.", field="regime")
-    _require_past(applied_at, field="applied_at", what="The time the regime applied")
+    require_past(applied_at, field="applied_at", what="The time the regime applied")
     if applied_at < incident.discovered_at:
         raise ApplicationError("It cannot apply before the discovery.", field="applied_at")
-    return _regime_apply(incident, regime, actor=actor, applied_at=applied_at)
+    return regime_apply(incident, regime, actor=actor, applied_at=applied_at)
 
 
 @transaction.atomic
@@ -551,7 +553,7 @@ def incident_duty_record(
     (Art. 33(1)). Duties that hang on this one are re-timed from when it was made.
     """
     policies.require_may_triage(actor)
-    incident = _lock(duty.incident)
+    incident = lock_incident(duty.incident)
     duty = IncidentDuty.objects.select_for_update().select_related("duty").get(pk=duty.pk)
     completed_at = completed_at or timezone.now()
     if not duty.is_open:
@@ -563,7 +565,7 @@ def incident_duty_record(
             field="reference",
         )
     require_visible_text(reference, field="reference", what="The reference")
-    _require_past(completed_at, field="completed_at", what="The time of the report")
+    require_past(completed_at, field="completed_at", what="The time of the report")
     if completed_at < incident.discovered_at:
         raise ApplicationError("The report cannot predate the discovery.", field="completed_at")
     late_hours = clocks.hours_between(duty.due_at, completed_at)
@@ -583,7 +585,7 @@ def incident_duty_record(
     history_user_set(duty, actor)
     duty.save()
     _recompute_due(incident)
-    _record(
+    timeline_record(
         incident,
         actor,
         EntryKind.DEADLINE,
@@ -609,9 +611,9 @@ def incident_awareness_set(
     """Record that the company became aware later than the discovery (Art. 33(1)); the
     clocks that run from awareness move with it."""
     policies.require_may_triage(actor)
-    incident = _lock(incident)
+    incident = lock_incident(incident)
     reason = clean_reason(reason, what="the reason awareness came later than discovery")
-    _require_past(aware_at, field="aware_at", what="The awareness time")
+    require_past(aware_at, field="aware_at", what="The awareness time")
     if aware_at < incident.discovered_at:
         raise ApplicationError("Awareness cannot come before the discovery.", field="aware_at")
     before = incident.aware_at
@@ -620,7 +622,7 @@ def incident_awareness_set(
     history_user_set(incident, actor)
     incident.save(update_fields=["aware_at", "awareness_reason"])
     _recompute_due(incident)
-    _record(
+    timeline_record(
         incident,
         actor,
         EntryKind.DEADLINE,
@@ -643,7 +645,7 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
     Legal confirms it; until then the clock keeps running.
     """
     policies.require_may_triage(actor)
-    incident = _lock(incident)
+    incident = lock_incident(incident)
     reason = clean_reason(reason, what="why the breach is unlikely to result in a risk")
     if not incident.personal_data_breach:
         raise ApplicationError("Only a personal-data breach has an authority notification.")
@@ -656,7 +658,7 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
     incident.no_risk_proposed_at = timezone.now()
     history_user_set(incident, actor)
     incident.save()
-    _record(
+    timeline_record(
         incident,
         actor,
         EntryKind.DECISION,
@@ -664,7 +666,7 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
         action=AuditAction.INCIDENT_NO_RISK_PROPOSE,
         detail={"reason": reason},
     )
-    _tell(
+    tell(
         incident,
         responders().exclude(pk=actor.pk),
         kind="incident_no_risk_proposed",
@@ -677,7 +679,7 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
 def incident_no_risk_confirm(*, actor: User, incident: Incident) -> Incident:
     """Confirm the proposal of another member: the breach clocks stop (ruled out)."""
     policies.require_may_triage(actor)
-    incident = _lock(incident)
+    incident = lock_incident(incident)
     proposer = incident.no_risk_proposed_by
     if incident.no_risk_proposed_at is None or proposer is None:
         raise ApplicationError("Nothing to confirm: nobody proposed it.")
@@ -697,7 +699,7 @@ def incident_no_risk_confirm(*, actor: User, incident: Incident) -> Incident:
         state=DutyState.WAIVED,
         waived_reason=waived_reason,
     )
-    _record(
+    timeline_record(
         incident,
         actor,
         EntryKind.DECISION,
@@ -714,7 +716,7 @@ def incident_customer_notice_decide(
 ) -> Incident:
     """Record the Art. 34 decision: must the affected customers be told, and why."""
     policies.require_may_triage(actor)
-    incident = _lock(incident)
+    incident = lock_incident(incident)
     if decision not in (CustomerNotice.REQUIRED, CustomerNotice.NOT_REQUIRED):
         raise ApplicationError("Choose required or not required.", field="decision")
     reason = clean_reason(reason, what="the reason for the decision")
@@ -728,7 +730,7 @@ def incident_customer_notice_decide(
     history_user_set(incident, actor)
     incident.save()
     label = CustomerNotice(decision).label.lower()
-    _record(
+    timeline_record(
         incident,
         actor,
         EntryKind.DECISION,
@@ -757,13 +759,13 @@ def _escalate_one(incident_pk: int, now: datetime) -> bool:
     if level < 1 or not _claim_notice(incident, f"escalation:{level}", now):
         return False
     waited = int((now - incident.reported_at).total_seconds() // 60)
-    told = _tell(
+    told = tell(
         incident,
         responders(),
         kind="incident_escalated",
         context={"level": level, "waited": waited},
     )
-    _record(
+    timeline_record(
         incident,
         None,
         EntryKind.NOTIFICATION,
@@ -798,7 +800,7 @@ def _lock_open_duty(duty_pk: int) -> tuple[IncidentDuty | None, Incident]:
     """The duty, read again after locking its incident (it may have been recorded or
     re-timed meanwhile); ``None`` if it is no longer open."""
     duty = IncidentDuty.objects.select_related("duty__regime", "incident").get(pk=duty_pk)
-    incident = _lock(duty.incident)
+    incident = lock_incident(duty.incident)
     duty.refresh_from_db(fields=["state", "due_at"])
     return (duty if duty.is_open else None), incident
 
@@ -817,13 +819,13 @@ def _remind_one(duty_pk: int, now: datetime) -> bool:
     hours = min(passed)
     if not _claim_notice(incident, f"reminder:{duty.pk}:{hours}", now):
         return False
-    told = _tell(
+    told = tell(
         incident,
         responders(),
         kind="incident_deadline_reminder",
         context={**_due_context(duty, now), "hours": hours},
     )
-    _record(
+    timeline_record(
         incident,
         None,
         EntryKind.NOTIFICATION,
@@ -858,13 +860,13 @@ def _overdue_one(duty_pk: int, now: datetime) -> bool:
     if not _claim_notice(incident, f"overdue:{duty.pk}:{day}", now):
         return False
     late = clocks.hours_between(duty.due_at, now)
-    told = _tell(
+    told = tell(
         incident,
         responders(),
         kind="incident_deadline_overdue",
         context={**_due_context(duty, now), "hours_late": late},
     )
-    _record(
+    timeline_record(
         incident,
         None,
         EntryKind.NOTIFICATION,
