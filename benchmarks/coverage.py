@@ -66,8 +66,8 @@ def build(customers: int, records: int, seed: float):
     from django.db import connection, transaction
 
     from consent.models import Purpose
-    from consent.services import consent_state_rebuild
-    from customers.models import DataAsset
+    from consent.services.imports import consent_state_rebuild
+    from customers.models.catalogue import DataAsset
 
     print(f"Building {customers:,} customers and {records:,} consent records ...", flush=True)
     started = time.perf_counter()
@@ -138,7 +138,7 @@ def main() -> int:
 
     from consent.models import ConsentRecord, Purpose, key_and_ancestors
     from consent.selectors import coverage_for
-    from customers.models import DataAsset
+    from customers.models.catalogue import DataAsset
 
     asset = DataAsset.objects.filter(name="Benchmark customers").first()
     if (

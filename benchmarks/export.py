@@ -80,8 +80,8 @@ def build(customers: int, sizes: list[int]) -> None:
     from django.db import connection, transaction
 
     from consent.models import DataCategory, Purpose
-    from consent.services import consent_state_rebuild
-    from customers.models import Classification, DataAsset
+    from consent.services.imports import consent_state_rebuild
+    from customers.models.catalogue import Classification, DataAsset
 
     print(f"Building {customers:,} customers with their consent records ...", flush=True)
     started = time.perf_counter()
@@ -156,8 +156,8 @@ def export_grant(asset):
     from django.utils import timezone
 
     from consent.models import Purpose
-    from customers import services
-    from customers.models import AccessGrant, AccessLevel
+    from customers.models.access import AccessGrant, AccessLevel
+    from customers.services.access import access_request_create, access_request_decide
 
     user, _ = get_user_model().objects.get_or_create(username="bench-exporter")
     grant = (
@@ -167,7 +167,7 @@ def export_grant(asset):
     )
     if grant:
         return grant
-    access_request = services.access_request_create(
+    access_request = access_request_create(
         actor=user,
         asset=asset,
         purpose=Purpose.objects.get(key=PURPOSE),
@@ -175,7 +175,7 @@ def export_grant(asset):
         level=AccessLevel.EXPORT,
         duration_days=90,
     )
-    services.access_request_decide(
+    access_request_decide(
         access_request=access_request, actor=asset.owner, approve=True, reason="Benchmark run."
     )
     return AccessGrant.objects.get(request=access_request)
@@ -202,7 +202,7 @@ def run_view(client, url):
 
 
 def run_service(grant):
-    from customers.services import grant_export_start
+    from customers.services.exports import grant_export_start
     from portal.csv_export import csv_chunks
 
     batch = grant_export_start(grant=grant, actor=grant.user)
@@ -215,7 +215,7 @@ def copy_statement(grant) -> str:
     import psycopg
     from django.db import connection
 
-    from customers.selectors import grant_records
+    from customers.selectors.grants import grant_records
 
     _, rows = grant_records(grant)
     sql, params = rows.query.sql_with_params()
@@ -265,7 +265,7 @@ def main() -> int:
     from django.test import Client
     from django.urls import reverse
 
-    from customers.models import Customer, DataAsset
+    from customers.models.catalogue import Customer, DataAsset
 
     sizes = sorted(set(args.sizes))
     assets = {a.name: a for a in DataAsset.objects.filter(name__startswith=ASSET_PREFIX)}

@@ -173,7 +173,8 @@ def pick_users(count: int) -> list[SimulatedUser]:
     django.setup()
     from django.utils import timezone
 
-    from customers.models import AccessGrant, Classification, DataAsset
+    from customers.models.access import AccessGrant
+    from customers.models.catalogue import Classification, DataAsset
     from portal.models import ApprovalStep, User
 
     now = timezone.now()
@@ -301,7 +302,7 @@ def largest_export(base: str) -> str:
     """One export through the active export grant on the largest asset, timed on its own."""
     from django.utils import timezone
 
-    from customers.models import AccessGrant
+    from customers.models.access import AccessGrant
 
     grant = (
         AccessGrant.objects.filter(

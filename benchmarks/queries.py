@@ -44,7 +44,8 @@ def cast():
     """The user of each role and the objects their pages are about, in either database."""
     from django.utils import timezone
 
-    from customers.models import AccessGrant, DataAsset
+    from customers.models.access import AccessGrant
+    from customers.models.catalogue import DataAsset
     from portal.models import ApprovalStep, User
 
     active = AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
@@ -103,15 +104,15 @@ def ensure_export_grant() -> None:
     measured at both sizes. Nothing happens when an active export grant exists."""
     from django.utils import timezone
 
-    from customers import services
-    from customers.models import AccessGrant
+    from customers.models.access import AccessGrant
+    from customers.services.access import access_request_create, access_request_decide
     from portal.approvals import deciders_for
 
     active = AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
     if active.filter(level="export").exists():
         return
     grant = active.select_related("user", "asset", "purpose").order_by("pk").first()
-    request = services.access_request_create(
+    request = access_request_create(
         actor=grant.user,
         asset=grant.asset,
         purpose=grant.purpose,
@@ -121,7 +122,7 @@ def ensure_export_grant() -> None:
     )
     for step in request.chain.steps.order_by("position"):
         step.refresh_from_db()
-        services.access_request_decide(
+        access_request_decide(
             access_request=request,
             actor=deciders_for(step).exclude(pk=grant.user_id).first(),
             approve=True,

@@ -5,7 +5,7 @@ from rest_framework import exceptions, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from consent import policies, services
+from consent import policies
 from consent.models import SHARING_CHAIN_KIND
 from consent.permissions import get_sharing_request_for_download, get_sharing_request_for_user
 from consent.selectors import (
@@ -21,7 +21,14 @@ from consent.serializers import (
     SharingRequestCreateSerializer,
     SharingRequestSerializer,
 )
-from customers.models import Customer
+from consent.services.packages import PackageDownload, PackageGone, sharing_package_download
+from consent.services.records import consent_record
+from consent.services.sharing import (
+    sharing_request_create,
+    sharing_request_decide,
+    sharing_request_withdraw,
+)
+from customers.models.catalogue import Customer
 from customers.visibility import get_asset_for_user, get_customer_for_user
 from portal.api import CSVRenderer, asks_for_waiting, waiting_requests_response
 from portal.approvals import approvals_waiting_for
@@ -68,7 +75,7 @@ class ConsentViewSet(viewsets.GenericViewSet):
             customer = get_customer_for_user(request.user, data.pop("customer"))
         except Http404 as error:
             raise exceptions.ValidationError({"customer": ["Unknown customer."]}) from error
-        record = services.consent_record(actor=request.user, customer=customer, **data)
+        record = consent_record(actor=request.user, customer=customer, **data)
         return Response(ConsentRecordSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
@@ -109,14 +116,14 @@ class SharingRequestViewSet(
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         data["asset"] = get_asset_for_user(request.user, data["asset"])
-        sharing_request = services.sharing_request_create(actor=request.user, **data)
+        sharing_request = sharing_request_create(actor=request.user, **data)
         return Response(self._fresh(sharing_request.pk), status=status.HTTP_201_CREATED)
 
     def _decide(self, request, approve: bool):
         sharing_request = self.get_object()
         body = SharingDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.sharing_request_decide(
+        sharing_request_decide(
             sharing_request=sharing_request,
             actor=request.user,
             approve=approve,
@@ -141,7 +148,7 @@ class SharingRequestViewSet(
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         sharing_request = self.get_object()
-        services.sharing_request_withdraw(sharing_request=sharing_request, actor=request.user)
+        sharing_request_withdraw(sharing_request=sharing_request, actor=request.user)
         return Response(self._fresh(sharing_request.pk))
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, 410: OpenApiTypes.OBJECT})
@@ -155,10 +162,8 @@ class SharingRequestViewSet(
         days (then 410 Gone with the reason)."""
         sharing_request = get_sharing_request_for_download(request.user, pk)
         try:
-            download = services.sharing_package_download(
-                sharing_request=sharing_request, actor=request.user
-            )
-        except services.PackageGone as gone:
+            download = sharing_package_download(sharing_request=sharing_request, actor=request.user)
+        except PackageGone as gone:
             # Rendered as JSON whatever the client asked for: the reason must be readable.
             request.accepted_renderer = renderers.JSONRenderer()
             request.accepted_media_type = "application/json"
@@ -166,7 +171,7 @@ class SharingRequestViewSet(
         return package_response(download)
 
 
-def package_response(download: services.PackageDownload):
+def package_response(download: PackageDownload):
     """The package as a CSV download, with its export id and row count in the headers."""
     return csv_file_response(
         filename=download.filename,

@@ -13,7 +13,7 @@ class ConsentConfig(AppConfig):
         from consent.coverage_cache import coverage_changed
         from consent.models import SHARING_CHAIN_KIND, Purpose
         from consent.selectors import sharing_requests_for_approvers
-        from customers.models import DataAsset
+        from customers.models.catalogue import DataAsset
         from portal.approvals import register_request_kind
 
         # Sharing requests appear in the one approvals list of the engine (portal.approvals).

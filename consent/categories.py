@@ -9,7 +9,7 @@ data categories, below both.
 
 from collections.abc import Iterable
 
-from customers.models import DataAsset
+from customers.models.catalogue import DataAsset
 
 # Which customer field each data category releases (data minimisation: a records page or an
 # export shows only the columns of the asset's categories, plus the customer's id).

@@ -29,7 +29,7 @@ from django.db import transaction
 
 from consent.models import Purpose
 from consent.selectors import Coverage, coverage_for
-from customers.models import DataAsset
+from customers.models.catalogue import DataAsset
 
 logger = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from consent.models import (
     SharingWithdrawal,
     key_and_ancestors,
 )
-from customers.models import AssetCustomer, Customer, DataAsset
+from customers.models.catalogue import AssetCustomer, Customer, DataAsset
 from portal import roles
 from portal.approvals import open_steps_for, steps_with_deciders
 from portal.errors import ApplicationError

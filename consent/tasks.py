@@ -4,7 +4,9 @@ external sharing, long consent imports)."""
 from celery import shared_task
 from django.conf import settings
 
-from consent import import_jobs, services
+from consent.services.import_jobs import import_job_run, import_jobs_abandoned_fail
+from consent.services.packages import sharing_packages_delete_expired
+from consent.services.recipient_deletion import sharing_deletion_remind
 from portal.audit import audit_channel
 
 
@@ -12,14 +14,14 @@ from portal.audit import audit_channel
 def delete_expired_sharing_packages() -> int:
     """Delete the files of packages past their seven days (downloads already refuse them)."""
     with audit_channel("task"):
-        return services.sharing_packages_delete_expired()
+        return sharing_packages_delete_expired()
 
 
 @shared_task
 def remind_sharing_deletion_confirmation() -> int:
     """From the agreement end, remind requesters daily until compliance records deletion."""
     with audit_channel("task"):
-        return services.sharing_deletion_remind()
+        return sharing_deletion_remind()
 
 
 @shared_task(
@@ -30,7 +32,7 @@ def run_consent_import_job(job_id: int) -> str | None:
     """Import one uploaded consent file (a long one: short files are imported in the
     request). Returns the job's status; a job already finished is left alone."""
     with audit_channel("task"):
-        job = import_jobs.import_job_run(job_id=job_id)
+        job = import_job_run(job_id=job_id)
     return job.status if job else None
 
 
@@ -39,4 +41,4 @@ def fail_abandoned_consent_import_jobs() -> int:
     """Mark import jobs whose worker died (hard time limit, lost message) failed and empty
     their files; returns how many."""
     with audit_channel("task"):
-        return import_jobs.import_jobs_abandoned_fail()
+        return import_jobs_abandoned_fail()

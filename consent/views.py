@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from consent import import_jobs, policies, services
+from consent import policies
 from consent.api import package_response
 from consent.countries import country_name, outside_eu_eea
 from consent.forms import (
@@ -18,7 +18,6 @@ from consent.forms import (
     SharingRequestForm,
     WithdrawalForwardedForm,
 )
-from consent.lawful_basis import purpose_lawful_basis_change
 from consent.models import ImportJobStatus, TransferSafeguard
 from consent.permissions import (
     get_import_job_for_user,
@@ -39,7 +38,19 @@ from consent.selectors import (
     sharing_requests_of,
     sharing_withdrawals_open_for,
 )
-from consent.services import TRANSFER_SAFEGUARD
+from consent.services import packages as packages_services
+from consent.services import recipient_deletion as recipient_deletion_services
+from consent.services import records as records_services
+from consent.services import sharing as sharing_services
+from consent.services import withdrawal_forwarding as withdrawal_forwarding_services
+from consent.services.import_jobs import (
+    import_job_as_seen,
+    import_job_errors_download,
+    import_job_progress,
+    import_job_submit,
+)
+from consent.services.lawful_basis import purpose_lawful_basis_change
+from consent.services.sharing import TRANSFER_SAFEGUARD
 from customers.visibility import get_customer_for_user
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
@@ -109,7 +120,9 @@ def customer_consent_record(request, pk):
     form = ConsentRecordForm(request.POST)
     if form.is_valid():
         try:
-            services.consent_record(actor=request.user, customer=customer, **form.cleaned_data)
+            records_services.consent_record(
+                actor=request.user, customer=customer, **form.cleaned_data
+            )
         except ApplicationError as error:
             show_refusal(error, form=form)
         else:
@@ -129,13 +142,13 @@ RECENT_JOBS = 10
 
 
 def _import_context(job) -> dict:
-    job = import_jobs.import_job_as_seen(job)
+    job = import_job_as_seen(job)
     errors = job.errors[:IMPORT_PAGE_ERRORS] if job else []
     return {
         "job": job,
         "page_errors": errors,
         "more_errors": (job.error_count - len(errors)) if job else 0,
-        "progress": import_jobs.import_job_progress(job) if job else 0,
+        "progress": import_job_progress(job) if job else 0,
     }
 
 
@@ -151,9 +164,7 @@ def consent_import(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job = import_jobs.import_job_submit(
-                actor=request.user, file=upload.file, name=upload.name
-            )
+            job = import_job_submit(actor=request.user, file=upload.file, name=upload.name)
         except ApplicationError as error:
             show_refusal(error, form=form)
             status = 400
@@ -173,8 +184,7 @@ def consent_import(request):
     context = {
         "form": form,
         "jobs": [
-            import_jobs.import_job_as_seen(recent)
-            for recent in import_job_list_for(request.user)[:RECENT_JOBS]
+            import_job_as_seen(recent) for recent in import_job_list_for(request.user)[:RECENT_JOBS]
         ],
         "sync_max_rows": settings.CONSENT_IMPORT_SYNC_MAX_ROWS,
         **_import_context(job),
@@ -194,7 +204,7 @@ def import_job(request, pk):
 def import_job_errors(request, pk):
     """Every bad row of an import job, as CSV (the page shows only the first ones)."""
     job = get_import_job_for_user(request.user, pk)
-    filename, content = import_jobs.import_job_errors_download(job=job, actor=request.user)
+    filename, content = import_job_errors_download(job=job, actor=request.user)
     return csv_file_response(filename=filename, content=content)
 
 
@@ -241,7 +251,9 @@ def sharing_create(request):
         try:
             sharing_request, url = create_once(
                 request,
-                lambda: services.sharing_request_create(actor=request.user, **form.cleaned_data),
+                lambda: sharing_services.sharing_request_create(
+                    actor=request.user, **form.cleaned_data
+                ),
                 url=lambda created: reverse("consent:sharing_detail", args=[created.pk]),
             )
         except CoverageRefusal as refusal:
@@ -334,7 +346,7 @@ def sharing_decide(request, pk):
     approve = request.POST.get("decision") == "approve"
     if form.is_valid():
         try:
-            services.sharing_request_decide(
+            sharing_services.sharing_request_decide(
                 sharing_request=sharing_request,
                 actor=request.user,
                 approve=approve,
@@ -359,7 +371,9 @@ def sharing_decide(request, pk):
 def sharing_withdraw(request, pk):
     sharing_request = get_sharing_request_for_user(request.user, pk)
     try:
-        services.sharing_request_withdraw(sharing_request=sharing_request, actor=request.user)
+        sharing_services.sharing_request_withdraw(
+            sharing_request=sharing_request, actor=request.user
+        )
     except ApplicationError as error:
         show_refusal(error, request=request)
     else:
@@ -372,10 +386,10 @@ def sharing_package(request, pk):
     """The package, for its requester only (404 for anyone else); 410 once gone."""
     sharing_request = get_sharing_request_for_download(request.user, pk)
     try:
-        download = services.sharing_package_download(
+        download = packages_services.sharing_package_download(
             sharing_request=sharing_request, actor=request.user
         )
-    except services.PackageGone as gone:
+    except packages_services.PackageGone as gone:
         context = {"sharing_request": sharing_request, "message": gone.message}
         return render(request, "consent/sharing_gone.html", context, status=410)
     return package_response(download)
@@ -401,7 +415,7 @@ def sharing_withdrawal_forwarded(request, pk, withdrawal_pk):
         messages.error(request, "Say how the recipient was told.")
     else:
         try:
-            services.sharing_withdrawal_forwarded(
+            withdrawal_forwarding_services.sharing_withdrawal_forwarded(
                 withdrawal=withdrawal, actor=request.user, note=form.cleaned_data["note"]
             )
         except ApplicationError as error:
@@ -432,7 +446,7 @@ def sharing_deletion_confirm(request, pk):
         messages.error(request, "Say where the recipient's confirmation is kept.")
     else:
         try:
-            services.sharing_deletion_confirm(
+            recipient_deletion_services.sharing_deletion_confirm(
                 sharing_request=sharing_request,
                 actor=request.user,
                 evidence=form.cleaned_data["evidence"],

@@ -6,5 +6,5 @@ erasure is a data subject request. Data assets are business data: every field bu
 a rule's input (owner, classification, collection purposes, data categories, retention,
 members) and restricted assets are hidden from everyone but their owner, compliance, legal
 and grantees; compliance changes them in the portal with a reason
-(``customers.asset_stewardship``, ``customers.services.asset_classify``).
+(``customers.asset_stewardship``, ``customers.services.assets.asset_classify``).
 """

@@ -8,9 +8,8 @@ from rest_framework.response import Response
 from consent.api import CustomerConsentViewSet
 from consent.coverage_cache import cached_coverage_for
 from consent.selectors import purpose_by_key
-from customers import services
 from customers.forms import AssetFilterForm, FootprintPeriodForm
-from customers.models import ACCESS_CHAIN_KIND, AccessGrant
+from customers.models.access import ACCESS_CHAIN_KIND, AccessGrant
 from customers.permissions import (
     get_access_request_for_user,
     get_customer_footprint_for_user,
@@ -19,17 +18,12 @@ from customers.permissions import (
     get_grant_for_user,
     get_subject_request_for_user,
 )
-from customers.selectors import (
-    access_requests_of,
-    asset_catalogue,
-    customer_footprint,
-    customer_search,
-    erasure_tasks_of,
-    footprint_as_dict,
-    grant_list_for,
-    grant_records,
-    subject_request_list_for,
-)
+from customers.selectors.access import access_requests_of
+from customers.selectors.catalogue import asset_catalogue
+from customers.selectors.customer_search import customer_search
+from customers.selectors.footprint import customer_footprint, footprint_as_dict
+from customers.selectors.grants import grant_list_for, grant_records
+from customers.selectors.subject_requests import erasure_tasks_of, subject_request_list_for
 from customers.serializers import (
     AccessRequestCreateSerializer,
     AccessRequestSerializer,
@@ -44,6 +38,21 @@ from customers.serializers import (
     OwnerErasureTaskSerializer,
     SubjectRequestCreateSerializer,
     SubjectRequestSerializer,
+)
+from customers.services.access import (
+    access_request_create,
+    access_request_decide,
+    access_request_withdraw,
+)
+from customers.services.assets import asset_classify
+from customers.services.exports import grant_export_start, records_viewed
+from customers.services.grants import grant_revoke
+from customers.services.subject_requests import (
+    erasure_task_confirm,
+    subject_request_close,
+    subject_request_create,
+    subject_request_extend,
+    subject_request_report,
 )
 from customers.visibility import get_asset_for_user, get_customer_for_user
 from portal import roles
@@ -107,7 +116,7 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         asset = get_asset_for_user(request.user, pk)
         body = AssetClassifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.asset_classify(asset=asset, actor=request.user, **body.validated_data)
+        asset_classify(asset=asset, actor=request.user, **body.validated_data)
         asset = get_asset_for_user(request.user, pk)
         return Response(AssetDetailSerializer(asset, context={"request": request}).data)
 
@@ -146,7 +155,7 @@ class AccessRequestViewSet(
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         data["asset"] = get_asset_for_user(request.user, data["asset"])
-        access_request = services.access_request_create(actor=request.user, **data)
+        access_request = access_request_create(actor=request.user, **data)
         return Response(self._fresh(access_request.pk), status=status.HTTP_201_CREATED)
 
     def _fresh(self, pk) -> dict:
@@ -157,7 +166,7 @@ class AccessRequestViewSet(
         access_request = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.access_request_decide(
+        access_request_decide(
             access_request=access_request,
             actor=request.user,
             approve=approve,
@@ -179,7 +188,7 @@ class AccessRequestViewSet(
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         access_request = self.get_object()
-        services.access_request_withdraw(access_request=access_request, actor=request.user)
+        access_request_withdraw(access_request=access_request, actor=request.user)
         return Response(self._fresh(access_request.pk))
 
 
@@ -226,7 +235,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         grant = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.grant_revoke(grant=grant, actor=request.user, reason=body.validated_data["reason"])
+        grant_revoke(grant=grant, actor=request.user, reason=body.validated_data["reason"])
         return Response(GrantSerializer(self.get_object()).data)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
@@ -236,7 +245,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         columns, rows = grant_records(grant)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
-        services.records_viewed(
+        records_viewed(
             grant=grant, actor=request.user, page_number=paginator.page.number, shown=len(page)
         )
         response = paginator.get_paginated_response(page)
@@ -251,7 +260,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     def export(self, request, pk=None):
         grant = get_grant_for_reading(request.user, pk, export=True)
-        batch = services.grant_export_start(grant=grant, actor=request.user)
+        batch = grant_export_start(grant=grant, actor=request.user)
         return csv_response(
             filename=batch.filename,
             columns=batch.columns,
@@ -343,7 +352,7 @@ class SubjectRequestViewSet(
             data["customer"] = get_customer_for_user(request.user, data["customer"])
         except Http404 as error:
             raise exceptions.ValidationError({"customer": ["Unknown customer."]}) from error
-        subject_request = services.subject_request_create(actor=request.user, **data)
+        subject_request = subject_request_create(actor=request.user, **data)
         return Response(self._fresh(subject_request.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ExtendSerializer, responses=SubjectRequestSerializer)
@@ -352,7 +361,7 @@ class SubjectRequestViewSet(
         subject_request = self.get_object()
         body = ExtendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.subject_request_extend(
+        subject_request_extend(
             actor=request.user, subject_request=subject_request, **body.validated_data
         )
         return Response(self._fresh(pk))
@@ -363,7 +372,7 @@ class SubjectRequestViewSet(
         subject_request = self.get_object()
         body = CloseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.subject_request_close(
+        subject_request_close(
             actor=request.user, subject_request=subject_request, **body.validated_data
         )
         return Response(self._fresh(pk))
@@ -373,9 +382,7 @@ class SubjectRequestViewSet(
     def report(self, request, pk=None):
         """The access report: everything the portal holds about the customer (JSON)."""
         subject_request = self.get_object()
-        report = services.subject_request_report(
-            actor=request.user, subject_request=subject_request
-        )
+        report = subject_request_report(actor=request.user, subject_request=subject_request)
         response = Response(report)
         response["Content-Disposition"] = (
             f'attachment; filename="{subject_request.reference}-report.json"'
@@ -390,7 +397,7 @@ class SubjectRequestViewSet(
         erasure_task = get_erasure_task_for_owner(request.user, task, request_pk=pk)
         body = ConfirmSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.erasure_task_confirm(
+        erasure_task_confirm(
             actor=request.user, task=erasure_task, note=body.validated_data.get("note", "")
         )
         fresh = get_erasure_task_for_owner(request.user, task, request_pk=pk)

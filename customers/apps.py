@@ -6,8 +6,8 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self):
-        from customers.models import ACCESS_CHAIN_KIND
-        from customers.selectors import access_requests_for_approvers
+        from customers.models.access import ACCESS_CHAIN_KIND
+        from customers.selectors.access import access_requests_for_approvers
         from portal.approvals import register_request_kind
 
         # Access requests appear in the one approvals list of the engine (portal.approvals).

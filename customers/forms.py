@@ -2,8 +2,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from consent.models import DataCategory, Purpose
-from customers.models import AccessLevel, Classification, ReceivedVia, SubjectRequestType
-from customers.selectors import asset_owner_choices
+from customers.models.access import AccessLevel
+from customers.models.catalogue import Classification
+from customers.models.subject_requests import ReceivedVia, SubjectRequestType
+from customers.selectors.catalogue import asset_owner_choices
 from customers.visibility import active_grants, asset_list_for
 from portal.input_limits import FILTER_DATE
 from portal.reasons import reason_field

@@ -4,12 +4,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from customers.models import AccessGrant, AccessLevel, AccessRequest, Customer
-from customers.selectors import (
-    access_request_list_for,
-    access_requests_waiting_for,
-    grant_list_for,
-)
+from customers.models.access import AccessGrant, AccessLevel, AccessRequest
+from customers.models.catalogue import Customer
+from customers.selectors.access import access_request_list_for, access_requests_waiting_for
+from customers.selectors.grants import grant_list_for
 from customers.visibility import get_customer_for_user
 from portal.permissions import check_compliance_page
 from portal.site_calendar import utc_text
@@ -56,7 +54,7 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
 
 def get_subject_request_for_user(user, pk):
     """A data subject request: compliance only; 404 for everyone else."""
-    from customers.selectors import subject_request_list_for
+    from customers.selectors.subject_requests import subject_request_list_for
 
     return get_object_or_404(subject_request_list_for(user), pk=pk)
 
@@ -64,7 +62,7 @@ def get_subject_request_for_user(user, pk):
 def get_erasure_task_for_owner(user, pk, *, request_pk=None):
     """An erasure task, for its owner only: 404 for anyone else, compliance included (the
     owner confirms what was deleted in their own systems)."""
-    from customers.selectors import erasure_tasks_of
+    from customers.selectors.subject_requests import erasure_tasks_of
 
     tasks = erasure_tasks_of(user)
     if request_pk is not None:

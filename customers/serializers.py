@@ -3,13 +3,9 @@ from rest_framework import serializers
 
 from consent.models import Purpose
 from consent.serializers import CoverageSerializer
-from customers.models import (
-    AccessGrant,
-    AccessLevel,
-    AccessRequest,
-    Classification,
-    Customer,
-    DataAsset,
+from customers.models.access import AccessGrant, AccessLevel, AccessRequest
+from customers.models.catalogue import Classification, Customer, DataAsset
+from customers.models.subject_requests import (
     DataSubjectRequest,
     ErasureTask,
     ReceivedVia,

@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
-from customers import services
+from customers.services.grants import grants_expire, grants_remind_expiring
+from customers.services.retention import retention_remind
+from customers.services.subject_requests import subject_requests_remind
 from portal.audit import audit_channel
 
 
@@ -10,24 +12,24 @@ from portal.audit import audit_channel
 def expire_grants() -> int:
     """Close grants past their expiry (reads already refuse them; this removes permissions)."""
     with audit_channel("task"):
-        return services.grants_expire()
+        return grants_expire()
 
 
 @shared_task
 def remind_expiring_grants() -> int:
     with audit_channel("task"):
-        return services.grants_remind_expiring()
+        return grants_remind_expiring()
 
 
 @shared_task
 def remind_subject_request_deadlines() -> int:
     """Reminders 7 and 2 days before a data subject request is due; escalation once overdue."""
     with audit_channel("task"):
-        return services.subject_requests_remind()
+        return subject_requests_remind()
 
 
 @shared_task
 def remind_retention_owners() -> int:
     """Weekly reminders to the owners of assets past their retention date."""
     with audit_channel("task"):
-        return services.retention_remind()
+        return retention_remind()

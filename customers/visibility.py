@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from consent.models import DataCategory, Purpose
-from customers.models import (
-    AccessGrant,
+from customers.models.access import AccessGrant
+from customers.models.catalogue import (
     Classification,
     Customer,
     DataAsset,

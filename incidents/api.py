@@ -4,7 +4,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from incidents import policies, services
+from incidents import policies
 from incidents.forms import IncidentFilterForm
 from incidents.permissions import get_duty_for_user, get_incident_for_user
 from incidents.selectors import incident_triage_list, incidents_with_prefetched_assets
@@ -21,6 +21,16 @@ from incidents.serializers import (
     NoteSerializer,
     RegimeApplySerializer,
 )
+from incidents.services.deadlines import (
+    incident_awareness_set,
+    incident_customer_notice_decide,
+    incident_duty_record,
+    incident_no_risk_confirm,
+    incident_no_risk_propose,
+    incident_regime_apply,
+)
+from incidents.services.reports import incident_acknowledge, incident_report
+from incidents.services.triage import incident_note_add, incident_triage
 from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 
 
@@ -103,7 +113,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request):
         body = IncidentReportSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        incident = services.incident_report(actor=request.user, **body.validated_data)
+        incident = incident_report(actor=request.user, **body.validated_data)
         return self._answer(incident, status.HTTP_201_CREATED)
 
     def _triage(self, request, pk, perform, body_class=None):
@@ -123,9 +133,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._triage(
             request,
             pk,
-            lambda incident, **data: services.incident_triage(
-                actor=request.user, incident=incident, **data
-            ),
+            lambda incident, **data: incident_triage(actor=request.user, incident=incident, **data),
             IncidentTriageSerializer,
         )
 
@@ -136,20 +144,18 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._triage(
             request,
             pk,
-            lambda incident, **data: services.incident_duty_record(
-                actor=request.user, duty=duty, **data
-            ),
+            lambda incident, **data: incident_duty_record(actor=request.user, duty=duty, **data),
             DutyRecordSerializer,
         )
 
-    acknowledge = incident_action(services.incident_acknowledge, "acknowledge")
-    notes = incident_action(services.incident_note_add, "notes", NoteSerializer)
-    regimes = incident_action(services.incident_regime_apply, "regimes", RegimeApplySerializer)
-    awareness = incident_action(services.incident_awareness_set, "awareness", AwarenessSerializer)
+    acknowledge = incident_action(incident_acknowledge, "acknowledge")
+    notes = incident_action(incident_note_add, "notes", NoteSerializer)
+    regimes = incident_action(incident_regime_apply, "regimes", RegimeApplySerializer)
+    awareness = incident_action(incident_awareness_set, "awareness", AwarenessSerializer)
     no_risk_propose = incident_action(
-        services.incident_no_risk_propose, "no-risk/propose", NoRiskReasonSerializer
+        incident_no_risk_propose, "no-risk/propose", NoRiskReasonSerializer
     )
-    no_risk_confirm = incident_action(services.incident_no_risk_confirm, "no-risk/confirm")
+    no_risk_confirm = incident_action(incident_no_risk_confirm, "no-risk/confirm")
     customer_notice = incident_action(
-        services.incident_customer_notice_decide, "customer-notice", CustomerNoticeSerializer
+        incident_customer_notice_decide, "customer-notice", CustomerNoticeSerializer
     )

@@ -9,7 +9,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from customers.models import AccessGrant, AssetCustomer, DataAsset, Export
+from customers.models.access import AccessGrant
+from customers.models.catalogue import AssetCustomer, DataAsset
+from customers.models.exports import Export
 from incidents.models import (
     CONFIDENTIAL,
     DutyState,

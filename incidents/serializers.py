@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from customers.models import DataAsset
+from customers.models.catalogue import DataAsset
 from customers.visibility import asset_list_for
 from incidents.models import CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
 from incidents.selectors import incident_duties, reporter_label, responders

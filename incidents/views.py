@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from incidents import clocks, policies, services
+from incidents import clocks, policies
 from incidents.forms import (
     AwarenessForm,
     ConfirmForm,
@@ -37,6 +37,16 @@ from incidents.selectors import (
     reporter_label,
     with_clocks,
 )
+from incidents.services.deadlines import (
+    incident_awareness_set,
+    incident_customer_notice_decide,
+    incident_duty_record,
+    incident_no_risk_confirm,
+    incident_no_risk_propose,
+    incident_regime_apply,
+)
+from incidents.services.reports import incident_acknowledge, incident_report
+from incidents.services.triage import incident_note_add, incident_triage
 from portal.errors import ApplicationError
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.refusals import show_refusal
@@ -62,7 +72,7 @@ def report(request):
         try:
             incident, url = create_once(
                 request,
-                lambda: services.incident_report(actor=request.user, **form.cleaned_data),
+                lambda: incident_report(actor=request.user, **form.cleaned_data),
                 url=lambda incident: reverse("incidents:detail", args=[incident.pk]),
             )
         except ApplicationError as error:
@@ -192,45 +202,45 @@ def _incident_action(service, form_class, name: str, done: str, *, arguments=dic
 
 
 acknowledge = _incident_action(
-    services.incident_acknowledge,
+    incident_acknowledge,
     ConfirmForm,
     "acknowledge_form",
     "Acknowledged. The reporter has been told.",
 )
 triage = _incident_action(
-    services.incident_triage,
+    incident_triage,
     TriageForm,
     "triage_form",
     "Saved.",
     arguments=TriageForm.changes_from,
 )
-note = _incident_action(services.incident_note_add, NoteForm, "note_form", "Note added.")
+note = _incident_action(incident_note_add, NoteForm, "note_form", "Note added.")
 regime_apply = _incident_action(
-    services.incident_regime_apply,
+    incident_regime_apply,
     RegimeApplyForm,
     "regime_form",
     "The regime applies; its deadlines are running.",
 )
 awareness = _incident_action(
-    services.incident_awareness_set,
+    incident_awareness_set,
     AwarenessForm,
     "awareness_form",
     "Awareness time recorded; the clocks have moved with it.",
 )
 no_risk_propose = _incident_action(
-    services.incident_no_risk_propose,
+    incident_no_risk_propose,
     NoRiskProposeForm,
     "no_risk_form",
     "Proposed. A second member of Compliance or Legal must confirm it.",
 )
 no_risk_confirm = _incident_action(
-    services.incident_no_risk_confirm,
+    incident_no_risk_confirm,
     ConfirmForm,
     "no_risk_confirm_form",
     "Confirmed: the authority is not notified; the clock has stopped.",
 )
 customer_notice = _incident_action(
-    services.incident_customer_notice_decide,
+    incident_customer_notice_decide,
     CustomerNoticeForm,
     "customer_notice_form",
     "The Art. 34 decision is recorded.",
@@ -246,8 +256,6 @@ def duty_record(request, pk, duty_pk):
         pk,
         form=lambda incident: DutyRecordForm(request.POST, prefix=f"duty{duty.pk}"),
         name=f"duty_form_{duty.pk}",
-        perform=lambda incident, data: services.incident_duty_record(
-            actor=request.user, duty=duty, **data
-        ),
+        perform=lambda incident, data: incident_duty_record(actor=request.user, duty=duty, **data),
         done=f"{duty.duty.name} recorded; its clock has stopped.",
     )

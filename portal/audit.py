@@ -75,7 +75,7 @@ def token_fingerprint(key: str) -> str:
 def identity_withheld() -> Iterator[None]:
     """Inside, nothing written is tied to the person making the request.
 
-    For a confidential report (``incidents.services.incident_report``): its audit events get
+    For a confidential report (``incidents.services.reports.incident_report``): its audit events get
     no actor, address, request id or token fingerprint, and a time cut to the minute
     (``audit_record``); the history rows written meanwhile (the incident's, its timeline's,
     the notifications') get no user, as simple-history would otherwise take the request's;

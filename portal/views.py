@@ -20,9 +20,10 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import dashboard, services
+from portal import services
 from portal.audit import HASHED_FIELDS, security_event
 from portal.csv_export import csv_response
+from portal.dashboard.page import dashboard_for
 from portal.errors import ApplicationError
 from portal.forms import AuditFilterForm, OTPTokenForm
 from portal.input_limits import as_id
@@ -51,11 +52,10 @@ def home(request):
     """The dashboard: what needs this person, by role (``portal.dashboard``)."""
     if not request.user.is_authenticated:
         return redirect("login")
+    dashboard = dashboard_for(request.user)
     # Times read in the viewer's zone, as on the incident pages; stored in UTC.
-    with timezone.override(dashboard.zone_for(request.user)):
-        return render(
-            request, "portal/dashboard.html", {"dashboard": dashboard.dashboard_for(request.user)}
-        )
+    with timezone.override(dashboard.zone):
+        return render(request, "portal/dashboard.html", {"dashboard": dashboard})
 
 
 def _wants_json(request) -> bool:

@@ -4,8 +4,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from consent.models import DataCategory, Purpose
-from customers.models import AssetCustomer, Customer, DataAsset
-from customers.services import asset_customer_counts_refresh
+from customers.models.catalogue import AssetCustomer, Customer, DataAsset
+from customers.services.assets import asset_customer_counts_refresh
 
 
 class UserFactory(factory.django.DjangoModelFactory):

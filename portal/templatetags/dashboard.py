@@ -1,4 +1,4 @@
-"""Renders one dashboard section with its own context (``portal.dashboard.Section``)."""
+"""Renders one dashboard section with its own context (``portal.dashboard.layout.Section``)."""
 
 from django import template
 

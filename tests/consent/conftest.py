@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consent import services
 from consent.models import LawfulBasis, Purpose
+from consent.services.records import consent_record
 
 T0 = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -22,7 +22,7 @@ def record(compliance_officer):
     """Record consent through the service, as the compliance officer."""
 
     def _record(customer, key, status, when, **extra):
-        return services.consent_record(
+        return consent_record(
             actor=compliance_officer,
             customer=customer,
             purpose=purpose(key),

@@ -6,9 +6,9 @@ import uuid
 import pytest
 import redis
 
-from consent import services
 from consent.models import LawfulBasis, Purpose
-from customers import services as customer_services
+from consent.services.records import consent_record
+from customers.services.assets import asset_add_customers, memberships_remove
 from tests.conftest import redis_url
 from tests.factories import CustomerFactory, DataAssetFactory
 
@@ -36,7 +36,7 @@ def shown(api_client, asset, key=EMAIL) -> tuple[int, int]:
 
 
 def agree(customer, key=EMAIL, status="granted"):
-    services.consent_record(
+    consent_record(
         actor=None,
         customer=customer,
         purpose=Purpose.objects.get(key=key),
@@ -83,11 +83,11 @@ def test_customers_added_or_removed_show_at_once(
     agree(newcomer)
 
     with django_capture_on_commit_callbacks(execute=True):
-        customer_services.asset_add_customers(asset=asset, actor=owner, customers=[newcomer])
+        asset_add_customers(asset=asset, actor=owner, customers=[newcomer])
     assert shown(api_client, asset) == (1, 5)
 
     with django_capture_on_commit_callbacks(execute=True):
-        customer_services.memberships_remove(
+        memberships_remove(
             memberships=asset.memberships.filter(customer=newcomer),
             actor=owner,
             reason="Erased on request.",

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from consent import services
 from consent.models import ConsentRecord, ConsentState, LawfulBasis, Purpose, key_and_ancestors
 from consent.selectors import coverage_for, eligible_customers
+from consent.services import imports
+from consent.services.imports import IMPORT_COLUMNS, consent_import, consent_state_rebuild
+from consent.services.records import consent_record
 from tests.consent.conftest import at
 from tests.factories import CustomerFactory, DataAssetFactory
 
@@ -57,7 +59,7 @@ def brute_force_eligible(asset, purpose, records_by_customer, collected_keys, al
 def random_history_csv(rng, customers) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(services.IMPORT_COLUMNS)
+    writer.writerow(IMPORT_COLUMNS)
     seen = set()
     for customer in customers:
         for _ in range(rng.randint(0, 7)):
@@ -88,16 +90,14 @@ def test_coverage_matches_a_brute_force_computation_on_random_histories(
     )
     # Small batches, rows in random order: the current state must not depend on the order
     # records arrive in, within a batch or across batches.
-    monkeypatch.setattr(services, "IMPORT_BATCH_SIZE", 97)
+    monkeypatch.setattr(imports, "IMPORT_BATCH_SIZE", 97)
     rows = random_history_csv(rng, customers).decode().splitlines()
     header, body = rows[0], rows[1:]
     rng.shuffle(body)
-    services.consent_import(
-        actor=compliance_officer, file=io.BytesIO("\n".join([header, *body]).encode())
-    )
+    consent_import(actor=compliance_officer, file=io.BytesIO("\n".join([header, *body]).encode()))
     # And a few more one at a time through the service, some of them late-entered.
     for minute, customer in enumerate(rng.sample(customers, 40), start=1):
-        services.consent_record(
+        consent_record(
             actor=compliance_officer,
             customer=customer,
             purpose=Purpose.objects.get(key=rng.choice(KEYS)),
@@ -146,12 +146,10 @@ def test_rebuilding_the_current_state_from_the_records_changes_nothing(owner, co
     body = random_history_csv(rng, customers).decode().splitlines()
     header, rows = body[0], body[1:]
     rng.shuffle(rows)
-    services.consent_import(
-        actor=compliance_officer, file=io.BytesIO("\n".join([header, *rows]).encode())
-    )
+    consent_import(actor=compliance_officer, file=io.BytesIO("\n".join([header, *rows]).encode()))
     kept = set(ConsentState.objects.values_list("customer_id", "purpose_id", "status", "record"))
 
-    services.consent_state_rebuild()
+    consent_state_rebuild()
 
     rebuilt = set(ConsentState.objects.values_list("customer_id", "purpose_id", "status", "record"))
     assert rebuilt == kept and len(kept) > 300

@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from consent.models import ConsentRecord, Purpose
 from consent.selectors import coverage_for
-from customers.models import DataAsset
+from customers.models.catalogue import DataAsset
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from consent import services
 from consent.models import ConsentRecord, ConsentState
-from customers.services import NotAllowed
+from consent.services import imports
+from consent.services.imports import ImportRejected, consent_import
+from portal.errors import NotAllowed
 from portal.models import AuditEvent
 from tests.factories import CustomerFactory, DataAssetFactory
 
@@ -35,7 +36,7 @@ def good_csv(people) -> str:
 
 
 def run_import(text: str, actor=None):
-    return services.consent_import(actor=actor, file=io.BytesIO(text.encode()), name="c.csv")
+    return consent_import(actor=actor, file=io.BytesIO(text.encode()), name="c.csv")
 
 
 def test_a_good_csv_imports_every_row(people):
@@ -74,7 +75,7 @@ def test_a_csv_with_one_bad_row_imports_nothing_and_reports_that_row(people):
     lines = good_csv(people).splitlines()
     lines.insert(3, f"{people[0].pk},marketing.nonsense,granted,web_form,x,v1,2024-01-01")
 
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         run_import("\n".join(lines))
 
     assert rejected.value.report.errors == [(4, "Unknown purpose 'marketing.nonsense'.")]
@@ -98,7 +99,7 @@ def test_every_bad_row_is_reported_with_its_line_and_reason(people):
         f"{a.pk},marketing,granted,web_form\n"
     )
 
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         run_import(text)
 
     errors = dict(rejected.value.report.errors)
@@ -115,14 +116,14 @@ def test_every_bad_row_is_reported_with_its_line_and_reason(people):
 
 
 def test_a_file_with_a_wrong_header_is_rejected_as_a_whole(people):
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         run_import("client,purpose,status\n1,marketing,granted\n")
     [(line, reason)] = rejected.value.report.errors
     assert line == 1 and "missing column(s) customer, effective_at" in reason
 
 
 def test_a_large_file_is_imported_in_batches(monkeypatch, owner):
-    monkeypatch.setattr(services, "IMPORT_BATCH_SIZE", 25)
+    monkeypatch.setattr(imports, "IMPORT_BATCH_SIZE", 25)
     asset = DataAssetFactory(owner=owner, customers=120)
     rows = [
         f"{pk},marketing,granted,web_form,,v1,2024-01-{1 + pk % 28:02d}"

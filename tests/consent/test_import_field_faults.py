@@ -6,8 +6,10 @@ import io
 import pytest
 from django.urls import reverse
 
-from consent import services
 from consent.models import ConsentRecord
+from consent.services.imports import ImportRejected, consent_import
+from consent.services.records import consent_record
+from portal.errors import ApplicationError
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,11 +18,11 @@ HEADER = "customer,purpose,status,source,evidence,notice_version,effective_at\n"
 
 
 def run_import(text: str, actor=None):
-    return services.consent_import(actor=actor, file=io.BytesIO(text.encode()), name="c.csv")
+    return consent_import(actor=actor, file=io.BytesIO(text.encode()), name="c.csv")
 
 
 def rejected_errors(text: str) -> list[tuple[int, str]]:
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         run_import(text)
     assert ConsentRecord.objects.count() == 0
     return rejected.value.report.errors
@@ -148,8 +150,8 @@ def test_the_service_refuses_a_nul_character_from_any_caller(compliance_officer)
     from consent.models import Purpose
 
     kari = CustomerFactory()
-    with pytest.raises(services.ApplicationError) as refused:
-        services.consent_record(
+    with pytest.raises(ApplicationError) as refused:
+        consent_record(
             actor=compliance_officer,
             customer=kari,
             purpose=Purpose.objects.get(key="marketing"),

@@ -11,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from consent import import_jobs, services
 from consent.models import ConsentImportJob, ConsentRecord, ConsentState
-from customers.models import Customer
+from consent.services import imports
+from consent.services.import_jobs import _progress, import_job_run, import_job_submit
+from customers.models.catalogue import Customer
 from portal.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def test_a_long_import_runs_in_the_background_with_progress_on_its_page(
     assert not ConsentRecord.objects.exists()
     # While a worker imports, the rows checked so far reach the page through the cache.
     ConsentImportJob.objects.filter(pk=job.pk).update(status="running")
-    import_jobs._progress(job.pk, 400)
+    _progress(job.pk, 400)
     page = job_page(client, job)
     assert "Running" in page and "400 of 1,000 rows" in page and 'http-equiv="refresh"' in page
 
@@ -105,7 +106,7 @@ def test_one_bad_row_at_the_end_of_a_long_file_imports_nothing(
     client, compliance_officer, threshold, django_capture_on_commit_callbacks, monkeypatch
 ):
     # Several batches: the first ones are written, then rolled back when the last is bad.
-    monkeypatch.setattr(services, "IMPORT_BATCH_SIZE", 100)
+    monkeypatch.setattr(imports, "IMPORT_BATCH_SIZE", 100)
     ids = make_customers(300)
     client.force_login(compliance_officer)
     text = big_csv(ids, 1000, last="424242424,marketing,granted,web_form,x,v1,2024-01-01\n")
@@ -227,7 +228,7 @@ def test_a_100000_row_import_through_the_page_completes_in_the_background(
 def test_a_file_name_with_control_characters_is_stored_without_them(compliance_officer):
     ids = make_customers(2)
 
-    job = import_jobs.import_job_submit(
+    job = import_job_submit(
         actor=compliance_officer,
         file=io.BytesIO(big_csv(ids, 2).encode()),
         name="con\x00sents\t.csv",
@@ -309,7 +310,7 @@ def test_a_job_whose_worker_died_is_failed_by_the_sweep_and_its_file_emptied(
     assert not ConsentRecord.objects.exists()
     # Run again, the sweep finds nothing; a late delivery of the task imports nothing.
     assert fail_abandoned_consent_import_jobs() == 0
-    assert import_jobs.import_job_run(job_id=job.pk).status == "failed"
+    assert import_job_run(job_id=job.pk).status == "failed"
     assert not ConsentRecord.objects.exists()
 
 

@@ -7,10 +7,9 @@ import time_machine
 from django.contrib import admin
 from django.utils import timezone
 
-from consent import services
 from consent.models import AppendOnlyError, ConsentRecord, ConsentState
-from customers.services import NotAllowed
-from portal.errors import ApplicationError
+from consent.services.records import consent_record
+from portal.errors import ApplicationError, NotAllowed
 from portal.models import AuditEvent
 from tests.consent.conftest import at, purpose
 
@@ -58,7 +57,7 @@ def test_consent_records_are_not_in_the_admin():
 def test_recording_writes_the_record_the_current_state_and_an_audit_event(
     customer, compliance_officer
 ):
-    record = services.consent_record(
+    record = consent_record(
         actor=compliance_officer,
         customer=customer,
         purpose=purpose(EMAIL),
@@ -86,7 +85,7 @@ def test_recording_writes_the_record_the_current_state_and_an_audit_event(
 
 def test_effective_date_defaults_to_now(customer, compliance_officer):
     with time_machine.travel(at(30), tick=False):
-        record = services.consent_record(
+        record = consent_record(
             actor=compliance_officer,
             customer=customer,
             purpose=purpose(EMAIL),
@@ -97,7 +96,7 @@ def test_effective_date_defaults_to_now(customer, compliance_officer):
 
 
 def test_the_system_may_record_without_a_person(customer):
-    record = services.consent_record(
+    record = consent_record(
         actor=None, customer=customer, purpose=purpose(EMAIL), status="granted", source="import"
     )
     assert record.recorded_by is None
@@ -108,7 +107,7 @@ def test_the_system_may_record_without_a_person(customer):
 def test_only_compliance_can_record_consent(who, request, customer):
     actor = request.getfixturevalue(who)
     with pytest.raises(NotAllowed, match="Only a compliance officer can record consent"):
-        services.consent_record(
+        consent_record(
             actor=actor, customer=customer, purpose=purpose(EMAIL), status="granted", source="phone"
         )
     assert not ConsentRecord.objects.exists()
@@ -131,7 +130,7 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_written(
 ):
     values = {"status": "granted", "source": "web_form", "evidence": "", **change}
     with pytest.raises(ApplicationError, match=message):
-        services.consent_record(
+        consent_record(
             actor=compliance_officer, customer=customer, purpose=purpose(EMAIL), **values
         )
     assert not ConsentRecord.objects.exists()

@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from consent import services
 from consent.models import (
     Purpose,
     SharingPackage,
@@ -17,7 +16,17 @@ from consent.models import (
     SharingRequest,
     SharingWithdrawal,
 )
-from customers.models import Classification, Export
+from consent.services.imports import consent_import
+from consent.services.packages import sharing_package_download
+from consent.services.recipient_deletion import sharing_deletion_confirm
+from consent.services.sharing import (
+    sharing_request_create,
+    sharing_request_decide,
+    sharing_request_withdraw,
+)
+from consent.services.withdrawal_forwarding import sharing_withdrawal_forwarded
+from customers.models.catalogue import Classification
+from customers.models.exports import Export
 from portal.errors import ApplicationError, CoverageRefusal, NotAllowed
 from portal.models import ApprovalChain, AuditEvent, Notification
 from tests.conftest import approval_needed_recipients
@@ -68,11 +77,11 @@ def share(requester, asset, **overrides) -> SharingRequest:
         "deletion_confirmation_required": True,
     }
     values.update(overrides)
-    return services.sharing_request_create(**values)
+    return sharing_request_create(**values)
 
 
 def decide(sharing_request, actor, approve=True, **extra):
-    return services.sharing_request_decide(
+    return sharing_request_decide(
         sharing_request=SharingRequest.objects.get(pk=sharing_request.pk),
         actor=actor,
         approve=approve,
@@ -348,8 +357,8 @@ def test_the_requester_withdraws_a_pending_sharing_request(requester, outsider, 
     sharing_request = share(requester, shared_asset)
 
     with pytest.raises(NotAllowed, match="Only the person who asked can withdraw"):
-        services.sharing_request_withdraw(sharing_request=sharing_request, actor=outsider)
-    services.sharing_request_withdraw(sharing_request=sharing_request, actor=requester)
+        sharing_request_withdraw(sharing_request=sharing_request, actor=outsider)
+    sharing_request_withdraw(sharing_request=sharing_request, actor=requester)
 
     assert SharingRequest.objects.get().status == "withdrawn"
 
@@ -390,7 +399,7 @@ def test_withdrawal_is_forwarded_once_until_marked_done(package, requester, shar
     consent([customer], SHARING, status="withdrawn")
     assert SharingWithdrawal.objects.count() == 1
 
-    services.sharing_withdrawal_forwarded(
+    sharing_withdrawal_forwarded(
         withdrawal=SharingWithdrawal.objects.get(), actor=requester, note="E-mailed their DPO."
     )
     consent([customer], SHARING, status="granted")
@@ -425,7 +434,7 @@ def test_withdrawals_imported_from_a_file_are_forwarded_too(
         f"email,{when}\n".encode()
     )
 
-    services.consent_import(actor=compliance_officer, file=file, name="withdrawals.csv")
+    consent_import(actor=compliance_officer, file=file, name="withdrawals.csv")
 
     assert list(SharingWithdrawal.objects.values_list("customer", flat=True)) == [customer.pk]
 
@@ -439,12 +448,10 @@ def test_only_the_requester_or_compliance_marks_a_withdrawal_forwarded(
     with pytest.raises(
         NotAllowed, match="Only the requester or compliance can mark a withdrawal forwarded"
     ):
-        services.sharing_withdrawal_forwarded(withdrawal=withdrawal, actor=owner, note="Told.")
+        sharing_withdrawal_forwarded(withdrawal=withdrawal, actor=owner, note="Told.")
     with pytest.raises(ApplicationError, match="how"):
-        services.sharing_withdrawal_forwarded(
-            withdrawal=withdrawal, actor=compliance_officer, note=""
-        )
-    services.sharing_withdrawal_forwarded(
+        sharing_withdrawal_forwarded(withdrawal=withdrawal, actor=compliance_officer, note="")
+    sharing_withdrawal_forwarded(
         withdrawal=withdrawal, actor=compliance_officer, note="Letter sent 3 May."
     )
 
@@ -458,7 +465,7 @@ def test_download_leaves_out_a_customer_who_withdrew_after_packaging(
     customers = customers_of(shared_asset)
     consent([customers[0]], SHARING, status="withdrawn")
 
-    download = services.sharing_package_download(sharing_request=package.request, actor=requester)
+    download = sharing_package_download(sharing_request=package.request, actor=requester)
 
     ids = [int(r["id"]) for r in csv.DictReader(io.StringIO(download.content))]
     assert ids == [c.pk for c in customers[1:4]]
@@ -480,15 +487,15 @@ def test_only_compliance_records_the_recipients_deletion(package, requester, com
     with pytest.raises(
         NotAllowed, match="Only a compliance officer records a recipient's deletion"
     ):
-        services.sharing_deletion_confirm(
+        sharing_deletion_confirm(
             sharing_request=package.request, actor=requester, evidence="Their letter."
         )
     with pytest.raises(ApplicationError, match="Say where the recipient's confirmation is kept"):
-        services.sharing_deletion_confirm(
+        sharing_deletion_confirm(
             sharing_request=package.request, actor=compliance_officer, evidence=""
         )
 
-    services.sharing_deletion_confirm(
+    sharing_deletion_confirm(
         sharing_request=package.request, actor=compliance_officer, evidence="Letter 2025-01-04"
     )
 

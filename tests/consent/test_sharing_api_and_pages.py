@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from consent import tasks
 from consent.models import SharingPackage, SharingPackageCustomer, SharingRequest
-from customers import services as customer_services
+from customers.services.access import access_request_create
 from portal.models import ApprovalChain, AuditEvent, Notification
 from tests.consent.test_sharing import (
     JUSTIFICATION,
@@ -416,7 +416,7 @@ def test_approvals_page_lists_sharing_and_access_requests_waiting_for_me(
 
     share(requester, shared_asset)
     consent(shared_asset.customers.all())
-    customer_services.access_request_create(
+    access_request_create(
         actor=requester,
         asset=shared_asset,
         purpose=Purpose.objects.get(key="marketing.communications.email"),

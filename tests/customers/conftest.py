@@ -1,8 +1,8 @@
 import pytest
 
 from consent.models import Purpose
-from consent.services import consent_record
-from customers.models import Classification
+from consent.services.records import consent_record
+from customers.models.catalogue import Classification
 from tests.factories import DataAssetFactory
 
 EMAIL_MARKETING = "marketing.communications.email"

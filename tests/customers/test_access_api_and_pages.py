@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from consent.models import Purpose
 from consent.selectors import eligible_customers
-from customers.models import AccessRequest, DataAsset
+from customers.models.access import AccessRequest
+from customers.models.catalogue import DataAsset
 from portal.models import AuditEvent, User
 from tests.customers.conftest import JUSTIFICATION, consent
 
@@ -233,15 +234,15 @@ def compliance_officers_request(
 ):
     """Cora (compliance) asks for the owner's asset; the owner approves: the compliance
     step is open, and Cora is in the group that decides it."""
-    from customers import services
+    from customers.services.access import access_request_create, access_request_decide
 
-    access_request = services.access_request_create(
+    access_request = access_request_create(
         actor=compliance_officer,
         asset=confidential_asset,
         purpose=Purpose.objects.get(key=EMAIL),
         justification=JUSTIFICATION,
     )
-    services.access_request_decide(
+    access_request_decide(
         access_request=access_request, actor=owner, approve=True, reason="Planned campaign."
     )
     return access_request
@@ -276,9 +277,9 @@ def test_approvals_page_shows_a_compliance_officers_request_to_the_other_officer
 
 
 def test_approver_decides_from_the_approvals_page(client, requester, owner, confidential_asset):
-    from customers import services
+    from customers.services.access import access_request_create
 
-    access_request = services.access_request_create(
+    access_request = access_request_create(
         actor=requester,
         asset=confidential_asset,
         purpose=Purpose.objects.get(key="marketing.communications.email"),
@@ -380,9 +381,9 @@ def granted_on_new_asset(requester, **asset_fields):
 
 
 def ask_for(requester, asset):
-    from customers import services
+    from customers.services.access import access_request_create
 
-    return services.access_request_create(
+    return access_request_create(
         actor=requester,
         asset=asset,
         purpose=Purpose.objects.get(key=EMAIL),
@@ -409,7 +410,7 @@ def test_approvers_see_the_latest_five_other_grants_and_the_request_page_all(
 def test_other_grants_on_restricted_assets_are_counted_not_named_to_an_owner(
     client, requester, owner, compliance_officer, legal_counsel, confidential_asset
 ):
-    from customers.models import Classification
+    from customers.models.catalogue import Classification
     from tests.factories import UserFactory
 
     granted_on_new_asset(

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from customers import services
+from customers.services.access import access_request_create
 from tests.customers.conftest import JUSTIFICATION, consent
 from tests.customers.test_grants import approved_grant
 from tests.factories import DataAssetFactory
@@ -24,7 +24,7 @@ def make_requests(count, requester, owner, purpose, *, granted=False):
         if granted:
             approved_grant(requester, asset, purpose)
         else:
-            services.access_request_create(
+            access_request_create(
                 actor=requester, asset=asset, purpose=purpose, justification=JUSTIFICATION
             )
 

@@ -5,8 +5,13 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from customers import services
-from customers.models import AccessGrant, AccessRequest, Classification
+from customers.models.access import AccessGrant, AccessRequest
+from customers.models.catalogue import Classification
+from customers.services.access import (
+    access_request_create,
+    access_request_decide,
+    access_request_withdraw,
+)
 from portal.errors import ApplicationError, CoverageRefusal, NotAllowed
 from portal.models import AuditEvent, Notification
 from tests.conftest import add_to_group, approval_needed_recipients
@@ -18,11 +23,11 @@ pytestmark = pytest.mark.django_db
 
 def ask(actor, asset, purpose, **kwargs):
     kwargs.setdefault("justification", JUSTIFICATION)
-    return services.access_request_create(actor=actor, asset=asset, purpose=purpose, **kwargs)
+    return access_request_create(actor=actor, asset=asset, purpose=purpose, **kwargs)
 
 
 def decide(access_request, actor, approve=True, reason="Looks justified to me."):
-    return services.access_request_decide(
+    return access_request_decide(
         access_request=access_request, actor=actor, approve=approve, reason=reason
     )
 
@@ -243,9 +248,9 @@ def test_requester_withdraws_while_pending_and_nobody_can_approve_it_after(
 ):
     access_request = ask(requester, confidential_asset, email_marketing)
     with pytest.raises(NotAllowed, match="Only the person who asked can withdraw"):
-        services.access_request_withdraw(access_request=access_request, actor=owner)
+        access_request_withdraw(access_request=access_request, actor=owner)
 
-    services.access_request_withdraw(access_request=access_request, actor=requester)
+    access_request_withdraw(access_request=access_request, actor=requester)
 
     with pytest.raises(ApplicationError, match="already withdrawn"):
         decide(access_request, owner)

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from consent.models import LawfulBasis, Purpose
 from consent.selectors import coverage_for
-from customers.models import Classification
-from customers.services import access_request_create
+from customers.models.catalogue import Classification
+from customers.services.access import access_request_create
 from portal.approvals import open_steps_for
 from portal.models import ApprovalRole, AuditEvent, Notification, StepStatus
 from tests.customers.conftest import EMAIL_MARKETING, JUSTIFICATION
@@ -83,7 +83,7 @@ def test_compliance_hands_an_asset_to_a_new_owner_with_the_open_step(
 def test_when_the_new_owner_asked_compliance_takes_the_owner_step(
     compliance_officer, confidential_asset, requester, pending_request
 ):
-    from customers.asset_stewardship import asset_owner_change
+    from customers.services.stewardship import asset_owner_change
 
     asset_owner_change(
         actor=compliance_officer, asset=confidential_asset, owner=requester, reason=REASON

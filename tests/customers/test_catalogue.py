@@ -5,13 +5,10 @@ import time_machine
 from django.urls import reverse
 
 from consent.models import Purpose
-from customers import services
-from customers.models import (
-    AccessGrant,
-    Classification,
-    DataAsset,
-    DataAssetUserObjectPermission,
-)
+from customers.models.access import AccessGrant
+from customers.models.catalogue import Classification, DataAsset, DataAssetUserObjectPermission
+from customers.services.access import access_request_create, access_request_decide
+from customers.services.assets import asset_add_customers
 from tests.customers.conftest import JUSTIFICATION
 from tests.factories import CustomerFactory, DataAssetFactory, UserFactory
 
@@ -111,7 +108,7 @@ def test_owner_compliance_and_legal_see_the_restricted_asset(
 
 def one_day_grant(requester, asset, owner, compliance_officer, legal_counsel) -> AccessGrant:
     """A one-day view grant on ``asset``, approved by its whole chain."""
-    access_request = services.access_request_create(
+    access_request = access_request_create(
         actor=requester,
         asset=asset,
         purpose=Purpose.objects.get(key="essential.service"),
@@ -119,7 +116,7 @@ def one_day_grant(requester, asset, owner, compliance_officer, legal_counsel) ->
         duration_days=1,
     )
     for approver in (owner, compliance_officer, legal_counsel):
-        services.access_request_decide(
+        access_request_decide(
             access_request=access_request, actor=approver, approve=True, reason="Needed for it."
         )
     return AccessGrant.objects.get(request=access_request)
@@ -313,7 +310,7 @@ def test_the_customer_count_follows_the_memberships_and_survives_a_stale_save(
 ):
     stale = DataAsset.objects.get(pk=open_asset.pk)  # read while it held 4 customers
     versions = open_asset.history.count()
-    added = services.asset_add_customers(
+    added = asset_add_customers(
         asset=open_asset, actor=owner, customers=[*CustomerFactory.create_batch(2)]
     )
     assert added == 2 and open_asset.customer_count == 6

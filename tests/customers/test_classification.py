@@ -1,15 +1,15 @@
 import pytest
 from django.urls import reverse
 
-from customers import services
-from customers.models import Classification, DataAsset
+from customers.models.catalogue import Classification, DataAsset
+from customers.services.assets import asset_classify, asset_create
 from portal.errors import ApplicationError, NotAllowed
 
 pytestmark = pytest.mark.django_db
 
 
 def test_new_asset_is_confidential_and_unconfirmed_whatever_the_caller_wants(owner):
-    asset = services.asset_create(actor=owner, name="Web leads", owner=owner)
+    asset = asset_create(actor=owner, name="Web leads", owner=owner)
 
     asset.refresh_from_db()
     assert asset.classification == Classification.CONFIDENTIAL
@@ -60,7 +60,7 @@ def test_the_owner_is_not_allowed_to_classify_either(owner, asset):
     with pytest.raises(
         NotAllowed, match="Only a compliance officer can confirm or change a classification"
     ):
-        services.asset_classify(
+        asset_classify(
             asset=asset, actor=owner, classification="internal", reason="Owner says internal."
         )
     asset.refresh_from_db()
@@ -145,7 +145,7 @@ def test_unknown_classification_is_refused_and_changes_nothing(
 
 def test_service_refuses_unknown_class_even_when_called_directly(compliance_officer, asset):
     with pytest.raises(ApplicationError, match="Unknown classification 'secret'"):
-        services.asset_classify(
+        asset_classify(
             asset=asset,
             actor=compliance_officer,
             classification="secret",

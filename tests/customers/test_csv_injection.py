@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from customers.models import Classification
+from customers.models.catalogue import Classification
 from portal.audit import audit_record
 from tests.consent.test_sharing import approve_all, share
 from tests.customers.conftest import EMAIL_MARKETING, consent

@@ -8,9 +8,9 @@ import pytest
 from django.apps import apps
 from django.urls import reverse
 
-from consent import services as consent_services
 from consent.models import ConsentRecord
-from customers.models import Customer
+from consent.services.imports import consent_import
+from customers.models.catalogue import Customer
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,9 +52,7 @@ def test_an_import_row_matches_the_customer_however_the_address_is_typed(complia
         + "Ola@BÜCHER.no,marketing,granted,web_form,f-3,v1,2024-01-05\n"
     )
 
-    report = consent_services.consent_import(
-        actor=compliance_officer, file=io.BytesIO(text.encode()), name="c.csv"
-    )
+    report = consent_import(actor=compliance_officer, file=io.BytesIO(text.encode()), name="c.csv")
 
     assert report.imported == 3
     assert sorted(ConsentRecord.objects.values_list("customer_id", flat=True)) == sorted(

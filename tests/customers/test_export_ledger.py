@@ -7,8 +7,8 @@ import pytest
 from django.apps import apps as django_apps
 from django.db import IntegrityError, transaction
 
-from consent import services as consent_services
-from customers.models import Export
+from consent.services.packages import sharing_package_download
+from customers.models.exports import Export
 from portal.audit import audit_record
 from portal.models import AuditEvent
 from tests.consent.test_sharing import package, shared_asset  # noqa: F401 (fixtures)
@@ -77,7 +77,7 @@ def test_each_package_download_is_a_row_of_its_own_under_the_package_id(
     package,  # noqa: F811
 ):
     for _ in range(2):
-        consent_services.sharing_package_download(sharing_request=package.request, actor=requester)
+        sharing_package_download(sharing_request=package.request, actor=requester)
 
     downloads = list(package.downloads.order_by("id"))
     assert [d.export_id for d in downloads] == [package.export_id] * 2

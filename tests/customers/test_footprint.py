@@ -12,9 +12,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 
 from consent.models import ConsentRecord, Purpose
-from customers import services
-from customers.models import AccessGrant, Customer, DataAsset, DataSubjectRequest
-from customers.selectors import customer_footprint
+from customers.models.access import AccessGrant
+from customers.models.catalogue import Customer, DataAsset
+from customers.models.subject_requests import DataSubjectRequest
+from customers.selectors.footprint import customer_footprint
+from customers.services.access import access_request_decide
+from customers.services.assets import asset_add_customers
+from customers.services.subject_requests import erasure_task_confirm, subject_request_create
 from portal.audit import audit_record
 from portal.models import User
 from tests.customers.conftest import consent
@@ -45,7 +49,7 @@ def test_footprint_of_a_demo_customer_lists_everything_that_concerns_them_and_no
     # bob approves alice's pending request for the newsletter list; alice exports it twice,
     # the second time after another subscriber withdrew.
     pending = alice.access_requests.get(asset__name="Newsletter subscribers")
-    services.access_request_decide(
+    access_request_decide(
         access_request=pending, actor=bob, approve=True, reason="Fine for the newsletter."
     )
     api_client.force_authenticate(alice)
@@ -158,7 +162,7 @@ def test_a_grant_that_ended_before_the_customer_joined_the_asset_is_not_in_their
         consent(asset.customers.all())
         approved_grant(requester, asset, email_marketing, days=5)
     newcomer = CustomerFactory()
-    services.asset_add_customers(asset=asset, actor=owner, customers=[newcomer])
+    asset_add_customers(asset=asset, actor=owner, customers=[newcomer])
 
     assert customer_footprint(newcomer).grants == []
     assert [m.asset for m in customer_footprint(newcomer).memberships] == [asset]
@@ -168,13 +172,13 @@ def test_after_erasure_the_footprint_shows_where_the_customer_was_and_until_when
     compliance_officer, owner, confidential_asset
 ):
     customer = confidential_asset.customers.first()
-    subject_request = services.subject_request_create(
+    subject_request = subject_request_create(
         actor=compliance_officer,
         type="erasure",
         customer=customer,
         identity_verification="Passport checked at the desk.",
     )
-    services.erasure_task_confirm(actor=owner, task=subject_request.erasure_tasks.get())
+    erasure_task_confirm(actor=owner, task=subject_request.erasure_tasks.get())
 
     footprint = customer_footprint(customer)
     [membership] = footprint.memberships

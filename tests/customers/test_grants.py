@@ -9,8 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import get_perms
 
-from customers import services
-from customers.models import AccessGrant, Export
+from customers.models.access import AccessGrant
+from customers.models.exports import Export
+from customers.services.access import access_request_create, access_request_decide
+from customers.services.grants import grant_revoke, grants_expire, grants_remind_expiring
 from customers.tasks import expire_grants
 from portal.models import AuditEvent, Notification
 from tests.customers.conftest import JUSTIFICATION, consent
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def approved_grant(requester, asset, purpose, *, level="export", days=30):
-    access_request = services.access_request_create(
+    access_request = access_request_create(
         actor=requester,
         asset=asset,
         purpose=purpose,
@@ -32,7 +34,7 @@ def approved_grant(requester, asset, purpose, *, level="export", days=30):
         from portal.approvals import deciders_for
 
         step.refresh_from_db()
-        services.access_request_decide(
+        access_request_decide(
             access_request=access_request,
             actor=deciders_for(step).first(),
             approve=True,
@@ -152,8 +154,8 @@ def test_an_expired_grant_is_refused_before_the_job_runs_and_loses_its_permissio
         assert api_client.get(f"/api/grants/{grant.pk}/export/").status_code == 403
         assert requester.has_perm("customers.view_records", grant.asset)  # job not run yet
 
-        assert services.grants_expire() == 1
-        assert services.grants_expire() == 0
+        assert grants_expire() == 1
+        assert grants_expire() == 0
 
     requester = type(requester).objects.get(pk=requester.pk)
     assert not requester.has_perm("customers.view_records", grant.asset)
@@ -232,7 +234,7 @@ def restricted_asset_answers(client, api_client, user, asset) -> tuple[int, int]
 
 def end_grant(how: str, grant, owner) -> None:
     if how == "revoke":
-        services.grant_revoke(grant=grant, actor=owner, reason="The board list is off limits.")
+        grant_revoke(grant=grant, actor=owner, reason="The board list is off limits.")
     else:
         with time_machine.travel(grant.expires_at + timedelta(minutes=1)):
             assert expire_grants.delay().get() == 1  # the beat job, as beat sends it
@@ -272,10 +274,10 @@ def test_an_expired_grant_stops_showing_the_restricted_asset_before_the_job_runs
 
 def test_grantee_is_reminded_once_three_days_before_expiry(requester, grant):
     with time_machine.travel(grant.expires_at - timedelta(days=4)):
-        assert services.grants_remind_expiring() == 0
+        assert grants_remind_expiring() == 0
     with time_machine.travel(grant.expires_at - timedelta(days=2, hours=23)):
-        assert services.grants_remind_expiring() == 1
-        assert services.grants_remind_expiring() == 0
+        assert grants_remind_expiring() == 1
+        assert grants_remind_expiring() == 0
 
     assert Notification.objects.filter(recipient=requester, kind="grant_expiring").count() == 1
 

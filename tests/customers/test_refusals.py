@@ -5,7 +5,7 @@ message in the API's JSON); an object the person may not see stays a 404."""
 import pytest
 from django.urls import reverse
 
-from customers.models import Classification
+from customers.models.catalogue import Classification
 from tests.customers.test_grants import approved_grant
 
 pytestmark = pytest.mark.django_db

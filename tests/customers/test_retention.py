@@ -7,9 +7,11 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
-from customers import services, tasks
-from customers.models import AssetCustomer, DataAsset
-from customers.selectors import assets_past_retention
+from customers import tasks
+from customers.models.catalogue import AssetCustomer, DataAsset
+from customers.selectors.retention import assets_past_retention
+from customers.services.retention import asset_retention_extend, retention_remind
+from portal.errors import ApplicationError
 from portal.models import AuditEvent, Notification
 from tests.factories import DataAssetFactory, UserFactory
 
@@ -72,7 +74,7 @@ def test_a_new_date_with_a_reason_stops_the_reminders_and_is_in_history_and_audi
             {"retention_date": "2026-06-01", "reason": "Open warranty claims until 2026."},
         )
         assert response.status_code == 302
-        assert services.retention_remind() == 0
+        assert retention_remind() == 0
         assert list(assets_past_retention()) == []
 
     expired.refresh_from_db()
@@ -84,8 +86,8 @@ def test_a_new_date_with_a_reason_stops_the_reminders_and_is_in_history_and_audi
 
 
 def test_a_new_date_in_the_past_is_refused(owner, expired):
-    with time_machine.travel(TODAY), pytest.raises(services.ApplicationError, match="future"):
-        services.asset_retention_extend(
+    with time_machine.travel(TODAY), pytest.raises(ApplicationError, match="future"):
+        asset_retention_extend(
             actor=owner, asset=expired, retention_date=TODAY, reason="Keep it for a while."
         )
 
@@ -99,7 +101,7 @@ def test_recording_the_deletion_removes_its_customers_and_stops_the_reminders(
             reverse("customers:retention_delete", args=[expired.pk]),
             {"reason": "Dropped the table in the campaign tool."},
         )
-        assert services.retention_remind() == 0
+        assert retention_remind() == 0
 
     expired.refresh_from_db()
     assert expired.retired_at is not None and expired.retired_by == owner

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from customers import services
-from customers.models import AssetCustomer, DataAsset
+from customers.models.catalogue import AssetCustomer, DataAsset
+from customers.services.retention import asset_retention_delete, asset_retention_extend
 from portal.errors import ApplicationError
 from portal.models import AuditEvent
 from tests.factories import DataAssetFactory
@@ -51,7 +51,7 @@ def test_the_service_refuses_it_with_the_date_for_every_door(owner, kept_for_yea
         time_machine.travel(TODAY),
         pytest.raises(ApplicationError, match="must be kept until 3 Mar 2031"),
     ):
-        services.asset_retention_delete(actor=owner, asset=kept_for_years, reason=REASON)
+        asset_retention_delete(actor=owner, asset=kept_for_years, reason=REASON)
 
 
 def test_on_its_retention_date_the_data_is_still_kept(owner, kept_for_years):
@@ -59,10 +59,10 @@ def test_on_its_retention_date_the_data_is_still_kept(owner, kept_for_years):
         time_machine.travel(date(2031, 3, 3)),
         pytest.raises(ApplicationError, match="must be kept until"),
     ):
-        services.asset_retention_delete(actor=owner, asset=kept_for_years, reason=REASON)
+        asset_retention_delete(actor=owner, asset=kept_for_years, reason=REASON)
 
     with time_machine.travel(date(2031, 3, 4)):
-        services.asset_retention_delete(actor=owner, asset=kept_for_years, reason=REASON)
+        asset_retention_delete(actor=owner, asset=kept_for_years, reason=REASON)
     assert DataAsset.objects.get(pk=kept_for_years.pk).retired_at is not None
 
 
@@ -71,7 +71,7 @@ def test_an_owner_cannot_bring_the_retention_date_forward(owner, kept_for_years)
         time_machine.travel(TODAY),
         pytest.raises(ApplicationError, match="Only compliance can shorten"),
     ):
-        services.asset_retention_extend(
+        asset_retention_extend(
             actor=owner,
             asset=kept_for_years,
             retention_date=date(2025, 6, 3),
@@ -84,7 +84,7 @@ def test_compliance_records_an_early_deletion_the_law_requires_and_it_is_marked_
     compliance_officer, kept_for_years
 ):
     with time_machine.travel(TODAY):
-        services.asset_retention_delete(
+        asset_retention_delete(
             actor=compliance_officer,
             asset=kept_for_years,
             reason="The court ordered the deletion of these contracts (case 25-1234).",
@@ -98,6 +98,6 @@ def test_compliance_records_an_early_deletion_the_law_requires_and_it_is_marked_
 def test_an_asset_without_a_retention_date_may_be_deleted_by_its_owner(owner):
     asset = DataAssetFactory(owner=owner, name="Scratch list", customers=2)
 
-    services.asset_retention_delete(actor=owner, asset=asset, reason=REASON)
+    asset_retention_delete(actor=owner, asset=asset, reason=REASON)
 
     assert DataAsset.objects.get(pk=asset.pk).retired_at is not None

@@ -9,8 +9,18 @@ import time_machine
 from django.urls import reverse
 
 from consent.models import ConsentRecord, Purpose
-from customers import services, tasks
-from customers.models import AssetCustomer, DataSubjectRequest, ErasureTask
+from customers import tasks
+from customers.models.catalogue import AssetCustomer
+from customers.models.subject_requests import DataSubjectRequest, ErasureTask
+from customers.services.subject_requests import (
+    erasure_task_confirm,
+    subject_request_close,
+    subject_request_create,
+    subject_request_extend,
+    subject_request_report,
+    subject_requests_remind,
+)
+from portal.errors import ApplicationError
 from portal.models import AuditEvent, Notification
 from tests.customers.test_grants import approved_grant
 from tests.factories import CustomerFactory, DataAssetFactory, UserFactory
@@ -27,7 +37,7 @@ def api_client(api_client):
 
 
 def register(actor, customer, type="access", **extra):
-    return services.subject_request_create(
+    return subject_request_create(
         actor=actor,
         type=type,
         customer=customer,
@@ -132,7 +142,7 @@ def test_extension_without_reason_or_beyond_three_months_is_refused(
 
 def test_a_second_extension_beyond_three_months_in_total_is_refused(compliance_officer):
     subject_request = register(compliance_officer, CustomerFactory())
-    services.subject_request_extend(
+    subject_request_extend(
         actor=compliance_officer,
         subject_request=subject_request,
         months=2,
@@ -140,8 +150,8 @@ def test_a_second_extension_beyond_three_months_in_total_is_refused(compliance_o
     )
     due = DataSubjectRequest.objects.get().due_on
 
-    with pytest.raises(services.ApplicationError, match="two months at most"):
-        services.subject_request_extend(
+    with pytest.raises(ApplicationError, match="two months at most"):
+        subject_request_extend(
             actor=compliance_officer,
             subject_request=subject_request,
             months=1,
@@ -252,22 +262,22 @@ def test_an_extension_starts_a_new_series_of_reminders_and_a_closed_request_gets
     with time_machine.travel(date(2025, 3, 1)):
         subject_request = register(compliance_officer, CustomerFactory())
     with time_machine.travel(date(2025, 3, 25)):
-        assert services.subject_requests_remind() == 1
-        services.subject_request_extend(
+        assert subject_requests_remind() == 1
+        subject_request_extend(
             actor=compliance_officer,
             subject_request=subject_request,
             months=1,
             reason="Many systems to search.",
         )
-        assert services.subject_requests_remind() == 0  # due 1 May now
+        assert subject_requests_remind() == 0  # due 1 May now
     with time_machine.travel(date(2025, 4, 24)):
-        assert services.subject_requests_remind() == 1
-        services.subject_request_report(actor=compliance_officer, subject_request=subject_request)
-        services.subject_request_close(
+        assert subject_requests_remind() == 1
+        subject_request_report(actor=compliance_officer, subject_request=subject_request)
+        subject_request_close(
             actor=compliance_officer, subject_request=subject_request, response="Report sent."
         )
     with time_machine.travel(date(2025, 5, 10)):
-        assert services.subject_requests_remind() == 0
+        assert subject_requests_remind() == 0
 
 
 def test_owners_with_pending_erasure_tasks_are_reminded_too(
@@ -275,11 +285,9 @@ def test_owners_with_pending_erasure_tasks_are_reminded_too(
 ):
     with time_machine.travel(date(2025, 3, 1)):
         subject_request = register(compliance_officer, shared_customer, type="erasure")
-        services.erasure_task_confirm(
-            actor=owner, task=subject_request.erasure_tasks.get(owner=owner)
-        )
+        erasure_task_confirm(actor=owner, task=subject_request.erasure_tasks.get(owner=owner))
     with time_machine.travel(date(2025, 4, 2)):
-        services.subject_requests_remind()
+        subject_requests_remind()
     overdue = set(
         Notification.objects.filter(kind="subject_request_overdue").values_list(
             "recipient__username", flat=True
@@ -367,13 +375,13 @@ def test_an_erasure_of_a_customer_added_to_a_new_asset_meanwhile_waits_for_its_o
     subject_request = register(compliance_officer, customer, type="erasure")
     late = DataAssetFactory(owner=second_owner, name="Late list", customers=[customer])
 
-    services.erasure_task_confirm(actor=owner, task=subject_request.erasure_tasks.get())
+    erasure_task_confirm(actor=owner, task=subject_request.erasure_tasks.get())
 
     subject_request.refresh_from_db()
     assert subject_request.status == "open"
     new_task = subject_request.erasure_tasks.get(owner=second_owner)
     assert list(new_task.assets.all()) == [late]
-    services.erasure_task_confirm(actor=second_owner, task=new_task)
+    erasure_task_confirm(actor=second_owner, task=new_task)
     assert DataSubjectRequest.objects.get().status == "closed"
     assert not AssetCustomer.objects.filter(customer=customer).exists()
 
@@ -423,7 +431,7 @@ def test_owner_confirms_own_task_on_the_erasure_tasks_page(
 def test_erasure_of_a_customer_in_no_asset_is_closed_by_compliance(compliance_officer):
     subject_request = register(compliance_officer, CustomerFactory(), type="erasure")
     assert not subject_request.erasure_tasks.exists()
-    services.subject_request_close(
+    subject_request_close(
         actor=compliance_officer, subject_request=subject_request, response="We hold nothing."
     )
     assert DataSubjectRequest.objects.get().status == "closed"

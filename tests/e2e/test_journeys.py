@@ -14,7 +14,8 @@ import pytest
 
 from consent.models import Purpose
 from consent.selectors import eligible_customers
-from customers.models import AccessGrant, DataAsset
+from customers.models.access import AccessGrant
+from customers.models.catalogue import DataAsset
 from incidents.models import Incident
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from incidents import services
+from incidents.services.reports import incident_report
 from tests.factories import UserFactory
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ def report(carl, responders, django_capture_on_commit_callbacks):
         fields.setdefault("title", "Customer list on a shared drive")
         fields.setdefault("description", "A spreadsheet with customer phone numbers.")
         with django_capture_on_commit_callbacks(execute=True):
-            return services.incident_report(actor=reporter or carl, **fields)
+            return incident_report(actor=reporter or carl, **fields)
 
     return make
 

@@ -8,8 +8,15 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from incidents import services
 from incidents.models import Incident
+from incidents.services.deadlines import incident_no_risk_confirm, incident_no_risk_propose
+from incidents.services.escalation import (
+    incident_duties_flag_overdue,
+    incident_duties_remind,
+    incidents_escalate_unacknowledged,
+)
+from incidents.services.reports import incident_acknowledge
+from incidents.services.triage import incident_triage
 from portal import roles
 from portal.models import AuditEvent, Notification, User
 from tests.factories import UserFactory
@@ -41,10 +48,10 @@ def whole_life(confidential, deliver, responders, frozen):
     a no-risk proposal and closing: every message the portal sends about an incident."""
     comp, comp2, legal = responders
     frozen.move_to(confidential.reported_at + timedelta(minutes=61))
-    deliver(services.incidents_escalate_unacknowledged)
-    deliver(services.incident_acknowledge, actor=comp, incident=confidential)
+    deliver(incidents_escalate_unacknowledged)
+    deliver(incident_acknowledge, actor=comp, incident=confidential)
     deliver(
-        services.incident_triage,
+        incident_triage,
         actor=comp,
         incident=confidential,
         personal_data_breach=True,
@@ -52,18 +59,18 @@ def whole_life(confidential, deliver, responders, frozen):
         assignee=legal,
     )
     frozen.move_to(confidential.aware_at + timedelta(hours=25))
-    deliver(services.incident_duties_remind)
+    deliver(incident_duties_remind)
     frozen.move_to(confidential.aware_at + timedelta(hours=73))
-    deliver(services.incident_duties_flag_overdue)
+    deliver(incident_duties_flag_overdue)
     deliver(
-        services.incident_no_risk_propose,
+        incident_no_risk_propose,
         actor=comp,
         incident=confidential,
         reason="Encrypted file, key not disclosed.",
     )
-    deliver(services.incident_no_risk_confirm, actor=comp2, incident=confidential)
+    deliver(incident_no_risk_confirm, actor=comp2, incident=confidential)
     for status in ("investigating", "contained", "closed"):
-        deliver(services.incident_triage, actor=legal, incident=confidential, status=status)
+        deliver(incident_triage, actor=legal, incident=confidential, status=status)
     return confidential
 
 

@@ -7,8 +7,22 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from incidents import services, tasks
+from incidents import tasks
 from incidents.models import DutyState, IncidentDuty, Notice, Regime
+from incidents.services.deadlines import (
+    incident_awareness_set,
+    incident_duty_record,
+    incident_no_risk_confirm,
+    incident_no_risk_propose,
+    incident_regime_apply,
+)
+from incidents.services.escalation import (
+    incident_duties_flag_overdue,
+    incident_duties_remind,
+    incidents_escalate_unacknowledged,
+)
+from incidents.services.reports import incident_acknowledge
+from incidents.services.triage import incident_triage
 from portal.errors import ApplicationError, NotAllowed
 from portal.models import AuditEvent, Notification
 
@@ -31,18 +45,18 @@ def test_escalation_at_60_and_120_minutes_while_unacknowledged_and_never_twice(
     start = incident.reported_at
 
     frozen.move_to(start + timedelta(minutes=59, seconds=59))
-    assert deliver(services.incidents_escalate_unacknowledged) == 0
+    assert deliver(incidents_escalate_unacknowledged) == 0
 
     frozen.move_to(start + timedelta(minutes=60))
-    assert deliver(services.incidents_escalate_unacknowledged) == 1
-    assert deliver(services.incidents_escalate_unacknowledged) == 0  # the beat job runs again
+    assert deliver(incidents_escalate_unacknowledged) == 1
+    assert deliver(incidents_escalate_unacknowledged) == 0  # the beat job runs again
     assert sent("incident_escalated") == 3  # each of the two groups' three members, once
 
     frozen.move_to(start + timedelta(minutes=119))
-    assert deliver(services.incidents_escalate_unacknowledged) == 0
+    assert deliver(incidents_escalate_unacknowledged) == 0
     frozen.move_to(start + timedelta(minutes=120))
-    assert deliver(services.incidents_escalate_unacknowledged) == 1
-    assert deliver(services.incidents_escalate_unacknowledged) == 0
+    assert deliver(incidents_escalate_unacknowledged) == 1
+    assert deliver(incidents_escalate_unacknowledged) == 0
     assert sent("incident_escalated") == 6
     subjects = set(
         Notification.objects.filter(kind="incident_escalated").values_list("subject", flat=True)
@@ -52,9 +66,9 @@ def test_escalation_at_60_and_120_minutes_while_unacknowledged_and_never_twice(
         f"Escalation 2: {incident.reference} is not acknowledged",
     }
 
-    deliver(services.incident_acknowledge, actor=responders[0], incident=incident)
+    deliver(incident_acknowledge, actor=responders[0], incident=incident)
     frozen.move_to(start + timedelta(minutes=180))
-    assert deliver(services.incidents_escalate_unacknowledged) == 0
+    assert deliver(incidents_escalate_unacknowledged) == 0
     assert sent("incident_escalated") == 6
 
 
@@ -74,7 +88,7 @@ def test_escalation_follows_the_sla_setting(report, frozen, settings):
 
     frozen.move_to(incident.reported_at + timedelta(minutes=15))
 
-    assert services.incidents_escalate_unacknowledged() == 1
+    assert incidents_escalate_unacknowledged() == 1
 
 
 def test_a_job_that_was_down_sends_only_the_current_escalation(report, frozen):
@@ -82,7 +96,7 @@ def test_a_job_that_was_down_sends_only_the_current_escalation(report, frozen):
 
     frozen.move_to(incident.reported_at + timedelta(minutes=200))
 
-    assert services.incidents_escalate_unacknowledged() == 1
+    assert incidents_escalate_unacknowledged() == 1
     assert list(Notice.objects.values_list("key", flat=True)) == ["escalation:3"]
 
 
@@ -98,9 +112,9 @@ AWARE = datetime(2025, 3, 29, 9, 0, tzinfo=UTC)
 def breach(report, responders, deliver):
     with time_machine.travel(AWARE + timedelta(minutes=30), tick=False):
         incident = report(discovered_at=AWARE)
-        deliver(services.incident_acknowledge, actor=responders[0], incident=incident)
+        deliver(incident_acknowledge, actor=responders[0], incident=incident)
         deliver(
-            services.incident_triage,
+            incident_triage,
             actor=responders[0],
             incident=incident,
             personal_data_breach=True,
@@ -132,19 +146,19 @@ def test_breach_reminders_at_exactly_24_48_66_hours_then_overdue_at_72(breach, d
     reminders = []
     for hours in (24, 48, 66):
         with time_machine.travel(AWARE + hours * HOUR - timedelta(seconds=1), tick=False):
-            assert deliver(services.incident_duties_remind) == 0, hours
+            assert deliver(incident_duties_remind) == 0, hours
         with time_machine.travel(AWARE + hours * HOUR, tick=False):
-            assert deliver(services.incident_duties_remind) == 1, hours
-            assert deliver(services.incident_duties_remind) == 0, hours
+            assert deliver(incident_duties_remind) == 1, hours
+            assert deliver(incident_duties_remind) == 0, hours
         reminders.append(sent("incident_deadline_reminder"))
     assert reminders == [3, 6, 9]  # three recipients each time
 
     with time_machine.travel(AWARE + 72 * HOUR - timedelta(seconds=1), tick=False):
-        assert deliver(services.incident_duties_flag_overdue) == 0
-        assert deliver(services.incident_duties_remind) == 0
+        assert deliver(incident_duties_flag_overdue) == 0
+        assert deliver(incident_duties_remind) == 0
     with time_machine.travel(AWARE + 72 * HOUR, tick=False):
-        assert deliver(services.incident_duties_flag_overdue) == 1
-        assert deliver(services.incident_duties_flag_overdue) == 0
+        assert deliver(incident_duties_flag_overdue) == 1
+        assert deliver(incident_duties_flag_overdue) == 0
     assert sent("incident_deadline_overdue") == 3
 
 
@@ -156,7 +170,7 @@ def test_reminder_in_the_recipients_zone_reads_the_local_due_time(breach, respon
     utc.save()
 
     with time_machine.travel(AWARE + 24 * HOUR, tick=False):
-        deliver(services.incident_duties_remind)
+        deliver(incident_duties_remind)
 
     mine = Notification.objects.get(kind="incident_deadline_reminder", recipient=oslo)
     theirs = Notification.objects.get(kind="incident_deadline_reminder", recipient=utc)
@@ -166,13 +180,11 @@ def test_reminder_in_the_recipients_zone_reads_the_local_due_time(breach, respon
 
 def test_recording_the_authority_notification_stops_the_clock(breach, responders, deliver):
     with time_machine.travel(AWARE + 30 * HOUR, tick=False):
-        services.incident_duty_record(
-            actor=responders[2], duty=gdpr_duty(breach), reference="DPA-2025-118"
-        )
+        incident_duty_record(actor=responders[2], duty=gdpr_duty(breach), reference="DPA-2025-118")
     for hours in (48, 66, 72, 100):
         with time_machine.travel(AWARE + hours * HOUR, tick=False):
-            assert deliver(services.incident_duties_remind) == 0
-            assert deliver(services.incident_duties_flag_overdue) == 0
+            assert deliver(incident_duties_remind) == 0
+            assert deliver(incident_duties_flag_overdue) == 0
     duty = gdpr_duty(breach)
     assert (duty.state, duty.reference, duty.completed_by) == (
         "done",
@@ -184,13 +196,11 @@ def test_recording_the_authority_notification_stops_the_clock(breach, responders
 def test_late_authority_notification_requires_the_reasons_for_the_delay(breach, responders):
     with time_machine.travel(AWARE + 75 * HOUR, tick=False):
         with pytest.raises(ApplicationError, match="3.0 hours late") as error:
-            services.incident_duty_record(
-                actor=responders[0], duty=gdpr_duty(breach), reference="DPA-1"
-            )
+            incident_duty_record(actor=responders[0], duty=gdpr_duty(breach), reference="DPA-1")
         assert error.value.field == "delay_reason"
         assert gdpr_duty(breach).state == DutyState.OPEN
 
-        services.incident_duty_record(
+        incident_duty_record(
             actor=responders[0],
             duty=gdpr_duty(breach),
             reference="DPA-1",
@@ -221,10 +231,10 @@ def test_later_awareness_with_a_reason_moves_the_clock(breach, responders):
         with pytest.raises(
             ApplicationError, match="Give the reason awareness came later than discovery"
         ):
-            services.incident_awareness_set(
+            incident_awareness_set(
                 actor=responders[0], incident=breach, aware_at=AWARE + 6 * HOUR, reason=""
             )
-        services.incident_awareness_set(
+        incident_awareness_set(
             actor=responders[0],
             incident=breach,
             aware_at=AWARE + 6 * HOUR,
@@ -241,7 +251,7 @@ def test_decision_not_to_notify_needs_a_second_member_and_not_the_proposer(
 ):
     comp, comp2, legal = responders
     deliver(
-        services.incident_no_risk_propose,
+        incident_no_risk_propose,
         actor=comp,
         incident=breach,
         reason="The file was encrypted and the key never left us.",
@@ -250,7 +260,7 @@ def test_decision_not_to_notify_needs_a_second_member_and_not_the_proposer(
     assert sent("incident_no_risk_proposed") == 2  # the other two members
 
     with pytest.raises(NotAllowed, match="a second member of Compliance or Legal"):
-        services.incident_no_risk_confirm(actor=comp, incident=breach)
+        incident_no_risk_confirm(actor=comp, incident=breach)
     client.force_login(comp)
     assert client.post(reverse("incidents:no_risk_confirm", args=[breach.pk])).status_code == 403
     assert gdpr_duty(breach).state == DutyState.OPEN
@@ -263,13 +273,13 @@ def test_decision_not_to_notify_needs_a_second_member_and_not_the_proposer(
     assert breach.no_risk_confirmed_by == legal
     assert gdpr_duty(breach).state == DutyState.WAIVED
     with time_machine.travel(AWARE + 48 * HOUR, tick=False):
-        assert deliver(services.incident_duties_remind) == 0
+        assert deliver(incident_duties_remind) == 0
     assert AuditEvent.objects.filter(action="incident.no_risk_confirm", actor=legal).exists()
 
 
 def test_proposal_needs_a_reason(breach, responders):
     with pytest.raises(ApplicationError, match="unlikely to result in a risk"):
-        services.incident_no_risk_propose(actor=responders[0], incident=breach, reason="no")
+        incident_no_risk_propose(actor=responders[0], incident=breach, reason="no")
     breach.refresh_from_db()
     assert breach.no_risk_proposed_at is None
 
@@ -297,9 +307,9 @@ def test_art_34_decision_is_recorded_with_its_reason(client, breach, responders)
 def nis2_incident(report, responders, deliver):
     with time_machine.travel(AWARE + HOUR, tick=False):
         incident = report(discovered_at=AWARE)
-        deliver(services.incident_acknowledge, actor=responders[0], incident=incident)
+        deliver(incident_acknowledge, actor=responders[0], incident=incident)
         deliver(
-            services.incident_regime_apply,
+            incident_regime_apply,
             actor=responders[0],
             incident=incident,
             regime=Regime.objects.get(key="nis2-art-23"),
@@ -319,7 +329,7 @@ def test_nis2_duties_at_24h_72h_and_one_month_after_the_notification(nis2_incide
 
     made = AWARE + 50 * HOUR  # 31 March 2025, 11:00 UTC
     with time_machine.travel(made, tick=False):
-        services.incident_duty_record(
+        incident_duty_record(
             actor=responders[0], duty=nis2(nis2_incident, "incident-notification"), reference="N-1"
         )
     assert nis2(nis2_incident, "final-report").due_at == datetime(2025, 4, 30, 11, 0, tzinfo=UTC)
@@ -340,8 +350,8 @@ def test_each_nis2_duty_sends_its_reminders_once(nis2_incident, deliver, key, re
         with time_machine.travel(moment - timedelta(seconds=1), tick=False):
             before = Notice.objects.filter(key=f"reminder:{duty.pk}:{hours}").exists()
         with time_machine.travel(moment, tick=False):
-            deliver(services.incident_duties_remind)
-            deliver(services.incident_duties_remind)
+            deliver(incident_duties_remind)
+            deliver(incident_duties_remind)
         assert not before
         assert Notice.objects.filter(key=f"reminder:{duty.pk}:{hours}").count() == 1
     subjects = Notification.objects.filter(subject__contains=duty.duty.name).values_list(
@@ -374,13 +384,13 @@ def test_nis2_final_report_is_one_calendar_month_after_the_notification_in_the_s
     with time_machine.travel(made - 10 * HOUR, tick=False):
         incident = report(discovered_at=made - 12 * HOUR)
         deliver(
-            services.incident_regime_apply,
+            incident_regime_apply,
             actor=responders[0],
             incident=incident,
             regime=Regime.objects.get(key="nis2-art-23"),
         )
     with time_machine.travel(made, tick=False):
-        services.incident_duty_record(
+        incident_duty_record(
             actor=responders[0], duty=nis2(incident, "incident-notification"), reference="N-1"
         )
 
@@ -396,10 +406,10 @@ def test_dora_initial_notification_is_4h_after_classification_but_at_most_24h_af
     with time_machine.travel(AWARE + 30 * HOUR, tick=False):
         early = report(discovered_at=AWARE)
         late = report(discovered_at=AWARE)
-        services.incident_regime_apply(
+        incident_regime_apply(
             actor=responders[0], incident=early, regime=dora, applied_at=AWARE + 2 * HOUR
         )
-        services.incident_regime_apply(
+        incident_regime_apply(
             actor=responders[0], incident=late, regime=dora, applied_at=AWARE + 22 * HOUR
         )
 
@@ -445,7 +455,7 @@ def test_a_time_given_with_an_offset_is_written_in_utc_on_the_timeline(breach, r
     oslo = ZoneInfo("Europe/Oslo")
     aware_at = (AWARE + 6 * HOUR).astimezone(oslo)
     with time_machine.travel(AWARE + 10 * HOUR, tick=False):
-        services.incident_awareness_set(
+        incident_awareness_set(
             actor=responders[0],
             incident=breach,
             aware_at=aware_at,

@@ -5,7 +5,9 @@ import time_machine
 from django.urls import reverse
 
 from consent.models import Purpose
-from customers import services as customer_services
+from customers.services.assets import asset_add_customers
+from customers.services.exports import grant_export_start
+from customers.services.grants import grant_revoke
 from incidents.selectors import impact_summary
 from portal.audit import audit_record
 from tests.customers.test_grants import approved_grant
@@ -34,9 +36,7 @@ def seeded(owner, report, responders):
         categories=["user.contact.email"],
         collected_for=["essential.service"],
     )
-    customer_services.asset_add_customers(
-        asset=newsletter, actor=owner, customers=[retail.customers.first()]
-    )
+    asset_add_customers(asset=newsletter, actor=owner, customers=[retail.customers.first()])
     unrelated = DataAssetFactory(
         owner=owner, name="Unrelated", customers=4, collected_for=["essential.service"]
     )
@@ -54,7 +54,7 @@ def seeded(owner, report, responders):
         (DISCOVERED + timedelta(hours=1), retail),  # after discovery
     ]:
         with time_machine.travel(when, tick=False):
-            customer_services.grant_export_start(grant=export_grants[asset], actor=exporter)
+            grant_export_start(grant=export_grants[asset], actor=exporter)
     with time_machine.travel(DISCOVERED - timedelta(days=5), tick=False):
         audit_record(actor=exporter, action="records.view", asset_id=retail.pk)  # not an export
     # Grants: who held access to the assets at some moment in the 30 days before discovery.
@@ -78,9 +78,7 @@ def grant_at(holder, asset, when, *, days, revoked_after=None):
         grant = approved_grant(holder, asset, purpose, days=days)
     if revoked_after is not None:
         with time_machine.travel(when + timedelta(days=revoked_after), tick=False):
-            customer_services.grant_revoke(
-                grant=grant, actor=asset.owner, reason="The support backlog is cleared."
-            )
+            grant_revoke(grant=grant, actor=asset.owner, reason="The support backlog is cleared.")
     return grant
 
 

@@ -5,8 +5,10 @@ message in the API's JSON)."""
 import pytest
 from django.urls import reverse
 
-from incidents import services
 from incidents.models import Status
+from incidents.services.deadlines import incident_no_risk_propose
+from incidents.services.reports import incident_acknowledge
+from incidents.services.triage import incident_triage
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +20,16 @@ SECOND_MEMBER = "You proposed it; a second member of Compliance or Legal must co
 def breach(report, responders, deliver):
     """A personal-data breach, acknowledged; Cora proposed that it is unlikely to be a risk."""
     incident = report()
-    deliver(services.incident_acknowledge, actor=responders[0], incident=incident)
+    deliver(incident_acknowledge, actor=responders[0], incident=incident)
     deliver(
-        services.incident_triage,
+        incident_triage,
         actor=responders[0],
         incident=incident,
         personal_data_breach=True,
         breach_reason="Names and phone numbers reached an outside recipient.",
     )
     deliver(
-        services.incident_no_risk_propose,
+        incident_no_risk_propose,
         actor=responders[0],
         incident=incident,
         reason="The file was encrypted and the key never left us.",

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from customers.models import Classification
+from customers.models.catalogue import Classification
 from incidents.models import Incident, Status
 from portal.models import AuditEvent, Notification
 from tests.factories import DataAssetFactory

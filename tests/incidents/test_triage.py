@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from incidents import services
 from incidents.models import EntryKind, Incident, Status
+from incidents.services.reports import incident_acknowledge
+from incidents.services.triage import incident_triage
 from portal.errors import ApplicationError
 from portal.models import AuditEvent, Notification
 from tests.factories import UserFactory
@@ -59,7 +60,7 @@ def test_legal_triages_severity_breach_and_assignee_in_one_patch_all_audited(
 ):
     comp, _, legal = responders
     incident = report()
-    services.incident_acknowledge(actor=legal, incident=incident)
+    incident_acknowledge(actor=legal, incident=incident)
     api_client.force_authenticate(legal)
 
     response = api_client.patch(
@@ -105,10 +106,10 @@ def test_breach_decision_needs_a_reason(api_client, report, responders):
 def test_ruling_out_a_breach_rules_out_its_clock(report, responders):
     incident = report()
     comp = responders[0]
-    services.incident_triage(
+    incident_triage(
         actor=comp, incident=incident, personal_data_breach=True, breach_reason="Looks like one."
     )
-    services.incident_triage(
+    incident_triage(
         actor=comp,
         incident=incident,
         personal_data_breach=False,
@@ -122,7 +123,7 @@ def test_ruling_out_a_breach_rules_out_its_clock(report, responders):
     assert "not a personal-data breach" in latest.history_change_reason.lower()
 
     # A breach after all: the waived duty opens again, again with a history row.
-    services.incident_triage(
+    incident_triage(
         actor=responders[2],
         incident=incident,
         personal_data_breach=True,
@@ -147,7 +148,7 @@ def test_status_moves_that_are_not_allowed_change_nothing(
 ):
     incident = report()
     for step in path:
-        services.incident_triage(actor=responders[0], incident=incident, status=step)
+        incident_triage(actor=responders[0], incident=incident, status=step)
     before = Incident.objects.get(pk=incident.pk).status
     api_client.force_authenticate(responders[0])
 
@@ -164,9 +165,9 @@ def test_moving_back_with_a_note_is_allowed_and_on_the_timeline(report, responde
     incident = report()
     comp = responders[0]
     for step in ("acknowledged", "contained"):
-        services.incident_triage(actor=comp, incident=incident, status=step)
+        incident_triage(actor=comp, incident=incident, status=step)
 
-    services.incident_triage(
+    incident_triage(
         actor=comp,
         incident=incident,
         status="investigating",
@@ -181,7 +182,7 @@ def test_moving_back_with_a_note_is_allowed_and_on_the_timeline(report, responde
 def test_closing_needs_the_open_duties_done_or_ruled_out(report, responders):
     incident = report()
     comp = responders[0]
-    services.incident_triage(
+    incident_triage(
         actor=comp,
         incident=incident,
         status="acknowledged",
@@ -189,13 +190,13 @@ def test_closing_needs_the_open_duties_done_or_ruled_out(report, responders):
         breach_reason="Customer e-mails were sent to a partner.",
     )
     with pytest.raises(ApplicationError, match="open notification duties"):
-        services.incident_triage(actor=comp, incident=incident, status="closed")
+        incident_triage(actor=comp, incident=incident, status="closed")
 
 
 def test_notes_on_a_closed_incident_are_refused(api_client, report, responders):
     incident = report()
     for step in ("acknowledged", "closed"):
-        services.incident_triage(actor=responders[0], incident=incident, status=step)
+        incident_triage(actor=responders[0], incident=incident, status=step)
     api_client.force_authenticate(responders[1])
     notes = incident.timeline.count()
 
@@ -235,12 +236,12 @@ def test_assignee_must_be_compliance_or_legal(api_client, report, responders, al
 
     assert response.status_code == 400 and "assignee" in response.json()
     with pytest.raises(ApplicationError, match="member of Compliance or Legal"):
-        services.incident_triage(actor=responders[0], incident=incident, assignee=alice)
+        incident_triage(actor=responders[0], incident=incident, assignee=alice)
 
 
 def test_triage_page_saves_and_shows_the_change(client, report, responders):
     incident = report()
-    services.incident_acknowledge(actor=responders[0], incident=incident)
+    incident_acknowledge(actor=responders[0], incident=incident)
     client.force_login(responders[0])
 
     response = client.post(
@@ -273,7 +274,7 @@ def test_list_filters_by_status_severity_and_breach(api_client, report, responde
     comp = responders[0]
     quiet = report(title="Quiet")
     loud = report(title="Loud")
-    services.incident_triage(
+    incident_triage(
         actor=comp,
         incident=loud,
         status="acknowledged",

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from consent.models import Purpose
 from consent.selectors import eligible_customers
-from customers.models import DataAsset
+from customers.models.catalogue import DataAsset
 from portal.models import User
 from tests.integration.services import wait_for
 

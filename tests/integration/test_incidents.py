@@ -109,10 +109,10 @@ def escalations_run(celery_processes) -> int:
 def test_beat_escalates_an_unacknowledged_report_once_however_often_it_runs(
     broker, sink, celery_processes, cast
 ):
-    from incidents import services
+    from incidents.services.reports import incident_report
 
     celery_processes.smtp_port = sink.port
-    incident = services.incident_report(
+    incident = incident_report(
         actor=cast["carl"], title="Lost laptop", description="Left on the train."
     )
     # Arranged, not waited for: the report was filed 61 minutes ago.

@@ -4,7 +4,7 @@ the test that proves the URL sweep catches such a view (tests/portal/test_url_sw
 from django.http import HttpResponse
 from django.urls import path
 
-from customers.models import DataAsset
+from customers.models.catalogue import DataAsset
 from portal.urls import handler400, handler403, handler404, handler500, urlpatterns  # noqa: F401
 
 

@@ -21,9 +21,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from consent.models import Purpose
-from customers.models import Customer, DataAsset
+from customers.models.catalogue import Customer, DataAsset
 from incidents.models import Incident
-from incidents.services import incident_acknowledge, incident_report
+from incidents.services.reports import incident_acknowledge, incident_report
 from tests.portal import url_sweep
 from tests.portal.test_url_sweep import client_for
 

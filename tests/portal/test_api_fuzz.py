@@ -224,7 +224,7 @@ def hostile_requests(spec: dict):
 @pytest.fixture
 def hostile_data(tokens, requester, compliance_officer):
     """An object behind each kind of path, so hostile bodies reach validation."""
-    from incidents.services import incident_report
+    from incidents.services.reports import incident_report
 
     incident_report(actor=requester, title="Laptop lost", description="On the train home.")
 

@@ -8,8 +8,9 @@ import time_machine
 from django.urls import reverse
 
 from consent.models import Purpose, SharingRequest
-from customers import services as access_services
-from customers.models import AccessRequest, Classification
+from customers.models.access import AccessRequest
+from customers.models.catalogue import Classification
+from customers.services.access import access_request_create, access_request_decide
 from portal.approvals import approvals_waiting_for
 from tests.conftest import add_to_group
 from tests.consent.test_sharing import decide, share
@@ -37,7 +38,7 @@ def shareable_asset(owner, name="Partner list", classification=Classification.IN
 
 
 def ask_access(requester, asset) -> AccessRequest:
-    return access_services.access_request_create(
+    return access_request_create(
         actor=requester,
         asset=asset,
         purpose=Purpose.objects.get(key="essential.service"),
@@ -126,7 +127,7 @@ def test_the_requester_and_an_outsider_never_see_a_step_waiting(
     retail = shareable_asset(owner, "Retail list", Classification.CONFIDENTIAL)
     access_request = ask_access(compliance_officer, retail)
     decide(sharing_request, owner)
-    access_services.access_request_decide(
+    access_request_decide(
         access_request=access_request, actor=owner, approve=True, reason="Fine by the owner."
     )
 

@@ -4,7 +4,7 @@ answer carries ``Cache-Control: no-store`` (static files keep their own caching)
 import pytest
 from django.urls import reverse
 
-from incidents.services import incident_report
+from incidents.services.reports import incident_report
 from tests.customers.conftest import consent
 
 

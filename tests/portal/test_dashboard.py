@@ -11,10 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import Purpose
-from customers import services
-from customers.models import Classification
-from incidents import services as incident_services
-from portal import dashboard
+from customers.models.catalogue import Classification
+from customers.services.access import access_request_create, access_request_decide
+from customers.services.exports import grant_export_start
+from incidents.services.reports import incident_acknowledge, incident_report
+from incidents.services.triage import incident_triage
+from portal.dashboard import page
+from portal.dashboard.layout import Section
+from portal.dashboard.page import SECTIONS
 from portal.errors import CoverageRefusal
 from portal.services import audit_anchor_write
 from tests.customers.conftest import JUSTIFICATION
@@ -40,11 +44,11 @@ def make_asset(owner, name, *, customers=3):
 
 def report_breach(*, reporter, responder, title: str):
     """``reporter`` reports; ``responder`` acknowledges it and decides it is a breach."""
-    incident = incident_services.incident_report(
+    incident = incident_report(
         actor=reporter, title=title, description="Customer data reached the wrong people."
     )
-    incident_services.incident_acknowledge(actor=responder, incident=incident)
-    return incident_services.incident_triage(
+    incident_acknowledge(actor=responder, incident=incident)
+    return incident_triage(
         actor=responder,
         incident=incident,
         severity="high",
@@ -62,19 +66,19 @@ def populate(size, *, requester, owner, legal, django_capture_on_commit_callback
     for n in range(size):
         asset = make_asset(owner, f"List {n:03d}")
         grant = approved_grant(requester, asset, essential)
-        services.grant_export_start(grant=grant, actor=requester)
-        services.access_request_create(
+        grant_export_start(grant=grant, actor=requester)
+        access_request_create(
             actor=colleague, asset=asset, purpose=essential, justification=JUSTIFICATION
         )
         with pytest.raises(CoverageRefusal):
-            services.access_request_create(
+            access_request_create(
                 actor=requester, asset=asset, purpose=marketing, justification=JUSTIFICATION
             )
         with django_capture_on_commit_callbacks(execute=True):
             if n % 2:
                 report_breach(reporter=requester, responder=legal, title=f"Breach {n}")
             else:
-                incident_services.incident_report(
+                incident_report(
                     actor=requester, title=f"Concern {n}", description="A list on a drive."
                 )
 
@@ -109,14 +113,14 @@ def test_employee_sees_requests_with_their_step_grants_with_days_left_and_report
 ):
     essential = Purpose.objects.get(key=ESSENTIAL)
     granted = approved_grant(requester, make_asset(owner, "Granted list"), essential, days=3)
-    services.access_request_create(
+    access_request_create(
         actor=requester,
         asset=make_asset(owner, "Pending list"),
         purpose=essential,
         justification=JUSTIFICATION,
     )
     with django_capture_on_commit_callbacks(execute=True):
-        incident_services.incident_report(
+        incident_report(
             actor=requester, title="Printed list in the lift", description="Left behind."
         )
 
@@ -146,7 +150,7 @@ def test_owner_sees_approvals_waiting_who_holds_access_and_what_expires(
     essential = Purpose.objects.get(key=ESSENTIAL)
     approved_grant(requester, make_asset(owner, "Soon over"), essential, days=2)
     approved_grant(requester, make_asset(owner, "Long running"), essential, days=60)
-    services.access_request_create(
+    access_request_create(
         actor=requester,
         asset=make_asset(owner, "Asked for"),
         purpose=essential,
@@ -176,9 +180,7 @@ def test_compliance_sees_open_incidents_overdue_first_with_their_clocks(
     with django_capture_on_commit_callbacks(execute=True):
         with time_machine.travel(start, tick=False):
             report_breach(reporter=requester, responder=compliance_officer, title="Old breach")
-        fresh = incident_services.incident_report(
-            actor=requester, title="Fresh report", description="Just now."
-        )
+        fresh = incident_report(actor=requester, title="Fresh report", description="Just now.")
 
     response = home(client, compliance_officer)
     rows = section(response, "open-incidents").context["incidents"]
@@ -197,7 +199,7 @@ def test_compliance_sees_coverage_of_assets_in_use_recent_exports_and_charts(
 ):
     essential = Purpose.objects.get(key=ESSENTIAL)
     grant = approved_grant(requester, make_asset(owner, "In use", customers=4), essential)
-    services.grant_export_start(grant=grant, actor=requester)
+    grant_export_start(grant=grant, actor=requester)
 
     response = home(client, compliance_officer)
     page = response.content.decode()
@@ -261,21 +263,19 @@ def test_legal_sees_its_approvals_and_breaches_and_no_compliance_sections(
     restricted = make_asset(owner, "Restricted list")
     restricted.classification = Classification.RESTRICTED
     restricted.save()
-    access_request = services.access_request_create(
+    access_request = access_request_create(
         actor=requester,
         asset=restricted,
         purpose=Purpose.objects.get(key=ESSENTIAL),
         justification=JUSTIFICATION,
     )
     for actor in (owner, compliance_officer):
-        services.access_request_decide(
+        access_request_decide(
             access_request=access_request, actor=actor, approve=True, reason="Needed for it."
         )
     with django_capture_on_commit_callbacks(execute=True):
         report_breach(reporter=requester, responder=legal_counsel, title="Laptop lost")
-        incident_services.incident_report(
-            actor=requester, title="Not a breach yet", description="Unclear."
-        )
+        incident_report(actor=requester, title="Not a breach yet", description="Unclear.")
 
     response = home(client, legal_counsel)
     keys = section_keys(response)
@@ -296,7 +296,7 @@ def test_a_section_added_to_the_extension_point_is_rendered_for_whom_it_returns(
     def sharing_requests_section(viewer):
         if not viewer.is_owner:
             return None
-        return dashboard.Section(
+        return Section(
             key="sharing-requests",
             title="Sharing requests",
             template="portal/dashboard/expiring_grants.html",
@@ -305,7 +305,7 @@ def test_a_section_added_to_the_extension_point_is_rendered_for_whom_it_returns(
             attention=True,
         )
 
-    monkeypatch.setattr(dashboard, "SECTIONS", [*dashboard.SECTIONS, sharing_requests_section])
+    monkeypatch.setattr(page, "SECTIONS", [*SECTIONS, sharing_requests_section])
     make_asset(owner, "Owned")
 
     owner_page = home(client, owner).content.decode()
@@ -320,7 +320,7 @@ def test_assets_past_retention_and_subject_requests_reach_the_dashboards(
 ):
     from datetime import date
 
-    from customers.services import subject_request_create
+    from customers.services.subject_requests import subject_request_create
 
     past = make_asset(owner, "Old campaign list")
     past.retention_date = date(2020, 1, 31)

@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
 
-from customers.models import Customer, DataAsset
+from customers.models.catalogue import Customer, DataAsset
 from portal import roles
 from portal.models import User
 
@@ -67,8 +67,8 @@ def test_seed_demo_is_idempotent_and_deterministic(demo):
 
 
 def test_every_role_has_something_waiting_on_first_login(demo):
-    from customers.models import AccessGrant
-    from customers.selectors import access_requests_waiting_for
+    from customers.models.access import AccessGrant
+    from customers.selectors.access import access_requests_waiting_for
 
     bob, olivia, carl = (User.objects.get(username=n) for n in ("bob", "olivia", "carl"))
 
@@ -83,7 +83,7 @@ def test_every_role_has_something_waiting_on_first_login(demo):
 
 
 def test_demo_has_an_open_erasure_half_confirmed_and_an_answered_access_request(demo):
-    from customers.models import DataSubjectRequest
+    from customers.models.subject_requests import DataSubjectRequest
 
     erasure = DataSubjectRequest.objects.get(type="erasure")
     assert erasure.status == "open"

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import ConsentRecord
-from customers.models import AccessRequest, DataSubjectRequest
+from customers.models.access import AccessRequest
+from customers.models.subject_requests import DataSubjectRequest
 from incidents.models import Incident
 from portal.models import IdempotencyKey, Notification
 from tests.customers.conftest import JUSTIFICATION, confidential_asset  # noqa: F401

@@ -108,10 +108,10 @@ def test_tasks_queued_by_name_are_the_tasks_their_services_mean():
     # shared task would; a renamed task must not leave the name dangling.
     from celery import current_app as app
 
-    from consent import import_jobs
+    from consent.services.import_jobs import RUN_IMPORT_TASK
     from consent.tasks import run_consent_import_job
     from portal import notifications
     from portal.tasks import deliver_notifications
 
-    assert app.tasks[import_jobs.RUN_IMPORT_TASK] == run_consent_import_job
+    assert app.tasks[RUN_IMPORT_TASK] == run_consent_import_job
     assert app.tasks[notifications.DELIVER_TASK] == deliver_notifications

@@ -264,7 +264,7 @@ def test_a_deeply_nested_json_body_is_a_400(api_client, requester, body):
 def test_a_subject_request_received_before_2000_is_a_400_naming_it(
     api_client, compliance_officer, asset, received_on
 ):
-    from customers.models import DataSubjectRequest
+    from customers.models.subject_requests import DataSubjectRequest
 
     api_client.force_authenticate(compliance_officer)
 
@@ -301,7 +301,7 @@ def test_an_agreement_ending_in_9999_is_refused_naming_it(requester, owner):
 
 @pytest.mark.django_db
 def test_a_retention_date_in_9999_is_refused_naming_it(owner, asset):
-    from customers.services import asset_retention_extend
+    from customers.services.retention import asset_retention_extend
 
     with pytest.raises(ApplicationError, match="must be between") as refusal:
         asset_retention_extend(
@@ -333,7 +333,7 @@ def test_an_incident_stored_with_a_discovery_in_year_1_still_shows_its_page(
     client, requester, compliance_officer, legal_counsel
 ):
     """Rows written before the limits existed: the page must not break on them for good."""
-    from incidents.services import incident_report
+    from incidents.services.reports import incident_report
 
     incident = incident_report(actor=requester, title="Old", description="Stored long ago.")
     with connection.cursor() as cursor:
@@ -363,12 +363,12 @@ def test_an_id_in_superscript_digits_is_a_400_naming_the_filter(api_client, comp
 def test_a_consent_import_row_with_a_superscript_customer_id_is_a_row_error(db):
     import io
 
-    from consent import services
     from consent.models import ConsentRecord
+    from consent.services.imports import ImportRejected, consent_import
 
     text = "customer,purpose,status,effective_at\n\u00b2,marketing,granted,2024-01-05\n"
-    with pytest.raises(services.ImportRejected) as rejected:
-        services.consent_import(actor=None, file=io.BytesIO(text.encode()), name="c.csv")
+    with pytest.raises(ImportRejected) as rejected:
+        consent_import(actor=None, file=io.BytesIO(text.encode()), name="c.csv")
     assert [line for line, _ in rejected.value.report.errors] == [2]
     assert ConsentRecord.objects.count() == 0
 
@@ -377,7 +377,7 @@ def test_a_length_limit_is_the_columns_and_a_field_without_one_fails_at_import()
     from django.core.exceptions import ImproperlyConfigured
 
     from consent.models import ConsentRecord
-    from consent.services import EVIDENCE_MAX
+    from consent.services.records import EVIDENCE_MAX
     from portal.input_limits import max_length
 
     # The limit the consent services announce is the one the database enforces.

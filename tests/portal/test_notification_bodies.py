@@ -5,12 +5,9 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from incidents.services import (
-    incident_acknowledge,
-    incident_no_risk_propose,
-    incident_report,
-    incident_triage,
-)
+from incidents.services.deadlines import incident_no_risk_propose
+from incidents.services.reports import incident_acknowledge, incident_report
+from incidents.services.triage import incident_triage
 from portal.models import Notification
 from portal.notification_delivery import notification_deliver
 from portal.notifications import notify

@@ -11,8 +11,16 @@ from django.conf import settings
 from django.core import mail
 
 from consent.models import Purpose
-from customers import services as customers
-from incidents import services as incidents
+from customers.services.access import access_request_create, access_request_decide
+from customers.services.grants import grant_revoke
+from incidents.services.deadlines import incident_no_risk_confirm, incident_no_risk_propose
+from incidents.services.escalation import (
+    incident_duties_flag_overdue,
+    incident_duties_remind,
+    incidents_escalate_unacknowledged,
+)
+from incidents.services.reports import incident_acknowledge, incident_report
+from incidents.services.triage import incident_triage
 from portal.models import Notification
 from tests.customers.conftest import EMAIL_MARKETING, JUSTIFICATION, consent
 from tests.factories import DataAssetFactory, UserFactory
@@ -61,13 +69,13 @@ def test_an_access_request_from_ask_to_revoke(
     )
     consent(asset.customers.all())
     with django_capture_on_commit_callbacks(execute=True):
-        request = customers.access_request_create(
+        request = access_request_create(
             actor=requester, asset=asset, purpose=email_marketing, justification=JUSTIFICATION
         )
-        customers.access_request_decide(
+        access_request_decide(
             access_request=request, actor=owner, approve=True, reason="Fine by the owner."
         )
-        customers.access_request_decide(
+        access_request_decide(
             access_request=request, actor=compliance_officer, approve=True, reason="Fine by us."
         )
     link = f"/requests/{request.pk}/"
@@ -120,7 +128,7 @@ def test_an_access_request_from_ask_to_revoke(
     ]
 
     with django_capture_on_commit_callbacks(execute=True):
-        customers.grant_revoke(actor=owner, grant=grant, reason="The campaign is over.")
+        grant_revoke(actor=owner, grant=grant, reason="The campaign is over.")
     assert texts("grant_revoked") == [
         (
             "req",
@@ -142,25 +150,25 @@ def test_an_incident_from_a_confidential_report_to_its_close(
     legal_counsel.time_zone = "America/New_York"
     legal_counsel.save()
     with django_capture_on_commit_callbacks(execute=True):
-        incident = incidents.incident_report(
+        incident = incident_report(
             actor=carl,
             title="Export <mailed> & lost",
             description="A spreadsheet with customer phone numbers.",
             confidential_reporter=True,
         )
-        incidents.incident_acknowledge(actor=compliance_officer, incident=incident)
-        incidents.incident_triage(
+        incident_acknowledge(actor=compliance_officer, incident=incident)
+        incident_triage(
             actor=compliance_officer,
             incident=incident,
             assignee=legal_counsel,
             personal_data_breach=True,
             breach_reason="Phone numbers reached an outside address.",
         )
-        incidents.incident_no_risk_propose(
+        incident_no_risk_propose(
             actor=compliance_officer, incident=incident, reason="The recipient deleted it."
         )
-        incidents.incident_no_risk_confirm(actor=legal_counsel, incident=incident)
-        incidents.incident_triage(actor=legal_counsel, incident=incident, status="closed")
+        incident_no_risk_confirm(actor=legal_counsel, incident=incident)
+        incident_triage(actor=legal_counsel, incident=incident, status="closed")
     ref, link = incident.reference, f"/incidents/{incident.pk}/"
 
     def reported(zone_time: str) -> str:
@@ -230,17 +238,17 @@ def test_an_unacknowledged_breach_escalates_then_its_deadline_reminds_and_runs_o
 
     with time_machine.travel(T0, tick=False):
         incident = run(
-            incidents.incident_report,
+            incident_report,
             actor=carl,
             title="Export mailed",
             description="Oops.",
             discovered_at=T0 - hour,
         )
     with time_machine.travel(T0 + timedelta(minutes=settings.INCIDENT_ACK_SLA), tick=False):
-        run(incidents.incidents_escalate_unacknowledged)
-        run(incidents.incident_acknowledge, actor=compliance_officer, incident=incident)
+        run(incidents_escalate_unacknowledged)
+        run(incident_acknowledge, actor=compliance_officer, incident=incident)
         run(
-            incidents.incident_triage,
+            incident_triage,
             actor=compliance_officer,
             incident=incident,
             personal_data_breach=True,
@@ -248,9 +256,9 @@ def test_an_unacknowledged_breach_escalates_then_its_deadline_reminds_and_runs_o
         )
     duty = incident.duties.get(duty__regime__key="gdpr-art-33")
     with time_machine.travel(duty.due_at - 48 * hour, tick=False):
-        run(incidents.incident_duties_remind)
+        run(incident_duties_remind)
     with time_machine.travel(duty.due_at + 30 * hour, tick=False):
-        run(incidents.incident_duties_flag_overdue)
+        run(incident_duties_flag_overdue)
     ref, link = incident.reference, f"/incidents/{incident.pk}/"
     waited = settings.INCIDENT_ACK_SLA
     name, regime = duty.duty.name, duty.duty.regime.name

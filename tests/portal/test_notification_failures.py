@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import Purpose
-from consent.services import sharing_request_create
-from incidents.services import incident_report
+from consent.services.sharing import sharing_request_create
+from incidents.services.reports import incident_report
 from portal.models import AuditEvent, Notification
 from portal.notification_delivery import notification_deliver
 from portal.notifications import notification_outbox_sweep, notify

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.template import engines
 
-from customers.models import ReminderKind
+from customers.models.subject_requests import ReminderKind
 from portal.models import Notification
 from portal.notifications import (
     TEXTS,

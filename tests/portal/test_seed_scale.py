@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentState
-from consent.services import consent_state_rebuild
-from customers.models import AccessGrant, AccessRequest, AssetCustomer, Customer, DataAsset
+from consent.services.imports import consent_state_rebuild
+from customers.models.access import AccessGrant, AccessRequest
+from customers.models.catalogue import AssetCustomer, Customer, DataAsset
 from incidents.models import Incident
 from portal import roles
 from portal.models import ApprovalChain, ApprovalStep, AuditChainHead, AuditEvent, User

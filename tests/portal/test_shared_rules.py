@@ -7,11 +7,14 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from consent import services as consent_services
 from consent.models import SharingRequest, SharingWithdrawal
-from customers import services as customer_services
-from customers.models import AccessGrant
-from incidents import services as incident_services
+from consent.services.recipient_deletion import sharing_deletion_confirm
+from consent.services.withdrawal_forwarding import sharing_withdrawal_forwarded
+from customers.models.access import AccessGrant
+from customers.services.access import access_request_create, access_request_decide
+from customers.services.grants import grant_revoke
+from incidents.services.escalation import incidents_escalate_unacknowledged
+from incidents.services.reports import incident_report
 from portal import roles
 from portal.errors import ApplicationError
 from portal.input_limits import latest_future_date
@@ -45,7 +48,7 @@ def test_an_approval_decision_needs_the_same_reason_as_any_other_decision(
     confidential_asset,  # noqa: F811
     email_marketing,  # noqa: F811
 ):
-    access_request = customer_services.access_request_create(
+    access_request = access_request_create(
         actor=requester,
         asset=confidential_asset,
         purpose=email_marketing,
@@ -53,7 +56,7 @@ def test_an_approval_decision_needs_the_same_reason_as_any_other_decision(
     )
 
     def decide(reason):
-        customer_services.access_request_decide(
+        access_request_decide(
             access_request=access_request, actor=owner, approve=True, reason=reason
         )
 
@@ -78,10 +81,10 @@ def test_a_revocation_needs_the_same_reason(
     grant = approved_grant(requester, confidential_asset, email_marketing)
 
     with pytest.raises(ApplicationError, match="revoking this grant.*at least 10 characters"):
-        customer_services.grant_revoke(grant=grant, actor=owner, reason=NINE)
+        grant_revoke(grant=grant, actor=owner, reason=NINE)
     assert AccessGrant.objects.get(pk=grant.pk).revoked_at is None
 
-    customer_services.grant_revoke(grant=grant, actor=owner, reason=TEN)
+    grant_revoke(grant=grant, actor=owner, reason=TEN)
     assert AccessGrant.objects.get(pk=grant.pk).revoke_reason == TEN
 
 
@@ -94,21 +97,21 @@ def test_a_sharing_note_and_deletion_evidence_need_the_same_length(
     withdrawal = SharingWithdrawal.objects.get()
 
     with pytest.raises(ApplicationError, match="how the recipient was told.*10 characters"):
-        consent_services.sharing_withdrawal_forwarded(
+        sharing_withdrawal_forwarded(
             withdrawal=withdrawal, actor=compliance_officer, note="Phoned\n   us"
         )
     assert SharingWithdrawal.objects.get().forwarded_at is None
     with pytest.raises(ApplicationError, match="confirmation is kept.*10 characters"):
-        consent_services.sharing_deletion_confirm(
+        sharing_deletion_confirm(
             sharing_request=package.request, actor=compliance_officer, evidence="Ticket 42"
         )
     assert SharingRequest.objects.get().deletion_confirmed_at is None
 
     # Line breaks and runs of spaces become one space, then the length counts.
-    consent_services.sharing_withdrawal_forwarded(
+    sharing_withdrawal_forwarded(
         withdrawal=withdrawal, actor=compliance_officer, note="Phoned\n  them on Monday."
     )
-    consent_services.sharing_deletion_confirm(
+    sharing_deletion_confirm(
         sharing_request=package.request, actor=compliance_officer, evidence="Ticket 421"
     )
     assert SharingWithdrawal.objects.get().note == "Phoned them on Monday."
@@ -135,16 +138,16 @@ def test_the_dashboard_shows_a_report_late_exactly_when_it_is_escalated(
     settings.INCIDENT_ACK_SLA = 0
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        report = incident_services.incident_report(
+        report = incident_report(
             actor=requester, title="Laptop lost", description="Left on the train."
         )
-        assert incident_services.incidents_escalate_unacknowledged() == 0
+        assert incidents_escalate_unacknowledged() == 0
         (row,) = section(home(client, compliance_officer), "open-incidents").context["incidents"]
         assert not row.late
         assert row.ack_due == report.reported_at + timedelta(minutes=1)
 
     with time_machine.travel(start + timedelta(minutes=1, seconds=1), tick=False):
-        assert incident_services.incidents_escalate_unacknowledged() == 1
+        assert incidents_escalate_unacknowledged() == 1
         (row,) = section(home(client, compliance_officer), "open-incidents").context["incidents"]
         assert row.late
 

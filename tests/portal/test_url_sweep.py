@@ -38,16 +38,16 @@ def add_sharing_requests() -> None:
     """The demo seeds no sharing request: alice's to share bob's "Nordic retail customers",
     approved (its package made, then one withdrawal to forward), and carl's, waiting for
     bob, so every sharing URL with an id is swept over real objects."""
-    from consent import services as sharing
     from consent.models import Purpose, SharingPackageCustomer
-    from customers.models import DataAsset
+    from consent.services.sharing import sharing_request_create, sharing_request_decide
+    from customers.models.catalogue import DataAsset
     from tests.customers.conftest import consent
 
     users = {user.username: user for user in get_user_model().objects.all()}
     asset = DataAsset.objects.get(name="Nordic retail customers")
 
     def share(requester):
-        return sharing.sharing_request_create(
+        return sharing_request_create(
             actor=users[requester],
             asset=asset,
             purpose=Purpose.objects.get(key="essential.service"),
@@ -62,7 +62,7 @@ def add_sharing_requests() -> None:
     approved = share("alice")
     for decider in (asset.owner.username, "olivia", "lena"):
         approved.refresh_from_db()
-        sharing.sharing_request_decide(
+        sharing_request_decide(
             sharing_request=approved,
             actor=users[decider],
             approve=True,
@@ -78,7 +78,7 @@ def add_import_job() -> None:
     the job page and its error download are swept over a real object."""
     import io
 
-    from consent.import_jobs import import_job_submit
+    from consent.services.import_jobs import import_job_submit
 
     olivia = get_user_model().objects.get(username="olivia")
     import_job_submit(

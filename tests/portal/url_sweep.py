@@ -227,7 +227,7 @@ def _export(role, grant):
 def _customers_sample():
     """Customers are many (2,450) and one rule covers them all (compliance and legal): the
     first and last customer of each demo asset, restricted one included."""
-    from customers.models import Customer, DataAsset
+    from customers.models.catalogue import Customer, DataAsset
 
     picked = []
     for asset in DataAsset.objects.order_by("pk"):

@@ -6,7 +6,7 @@ Exit status 1 when the file is rejected.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from consent import services
+from consent.services.imports import ImportRejected, consent_import
 from portal.audit import audit_channel
 
 
@@ -24,8 +24,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {path}: {error.strerror}.") from error
         try:
             with audit_channel("command"):
-                report = services.consent_import(actor=None, file=handle, name=path)
-        except services.ImportRejected as rejected:
+                report = consent_import(actor=None, file=handle, name=path)
+        except ImportRejected as rejected:
             for line, reason in rejected.report.errors:
                 self.stderr.write(f"line {line}: {reason}")
             raise CommandError(rejected.message) from rejected

@@ -17,11 +17,17 @@ from django.utils import timezone
 from faker import Faker
 from simple_history.utils import bulk_create_with_history
 
-from consent import services as consent_services
 from consent.models import ConsentRecord, DataCategory, Purpose
-from customers import services as customer_services
+from consent.services.records import consent_record
 from customers.emails import normalise_email
-from customers.models import Classification, Customer, DataAsset
+from customers.models.catalogue import Classification, Customer, DataAsset
+from customers.services.assets import asset_classify, asset_create
+from customers.services.subject_requests import (
+    erasure_task_confirm,
+    subject_request_close,
+    subject_request_create,
+    subject_request_report,
+)
 from portal import roles
 
 DEMO_PASSWORD = "demo"
@@ -176,7 +182,7 @@ class Command(BaseCommand):
             if DataAsset.objects.filter(name=spec.name).exists():
                 continue
             customers = self.make_customers(spec, rng, seed=SEED + index, actor=users["bob"])
-            asset = customer_services.asset_create(
+            asset = asset_create(
                 actor=users["bob"],
                 name=spec.name,
                 owner=users["bob"],
@@ -187,7 +193,7 @@ class Command(BaseCommand):
                 customers=customers,
             )
             if spec.confirmed:
-                customer_services.asset_classify(
+                asset_classify(
                     asset=asset,
                     actor=users["olivia"],
                     classification=spec.classification,
@@ -205,13 +211,14 @@ class Command(BaseCommand):
 
         from django.utils import timezone
 
-        from incidents import services as incident_services
         from incidents.models import Incident
+        from incidents.services.reports import incident_acknowledge, incident_report
+        from incidents.services.triage import incident_triage
 
         def report(reporter, title, **fields):
             if Incident.objects.filter(title=title).exists():
                 return None
-            return incident_services.incident_report(actor=users[reporter], title=title, **fields)
+            return incident_report(actor=users[reporter], title=title, **fields)
 
         now = timezone.now()
         newsletter = DataAsset.objects.filter(name="Newsletter subscribers")
@@ -225,8 +232,8 @@ class Command(BaseCommand):
             estimated_customers=400,
         )
         if breach:
-            incident_services.incident_acknowledge(actor=users["olivia"], incident=breach)
-            incident_services.incident_triage(
+            incident_acknowledge(actor=users["olivia"], incident=breach)
+            incident_triage(
                 actor=users["olivia"],
                 incident=breach,
                 severity="high",
@@ -251,8 +258,8 @@ class Command(BaseCommand):
             discovered_at=now - timedelta(days=12),
         )
         if closed:
-            incident_services.incident_acknowledge(actor=users["lena"], incident=closed)
-            incident_services.incident_triage(
+            incident_acknowledge(actor=users["lena"], incident=closed)
+            incident_triage(
                 actor=users["lena"],
                 incident=closed,
                 severity="low",
@@ -260,9 +267,7 @@ class Command(BaseCommand):
                 breach_reason="The printout never left the locked floor; shredded the same day.",
             )
             for status in ("investigating", "contained", "closed"):
-                incident_services.incident_triage(
-                    actor=users["lena"], incident=closed, status=status
-                )
+                incident_triage(actor=users["lena"], incident=closed, status=status)
 
     def make_customers(self, spec: DemoAsset, rng: random.Random, *, seed: int, actor):
         fakers = {country: Faker(locale) for country, locale in LOCALES.items()}
@@ -304,7 +309,7 @@ class Command(BaseCommand):
 
         def record(customer, key, status, when, source="web_form"):
             nonlocal recorded
-            consent_services.consent_record(
+            consent_record(
                 actor=olivia,
                 customer=customer,
                 purpose=purposes[key],
@@ -346,7 +351,7 @@ class Command(BaseCommand):
         """One request waiting for bob, one waiting for olivia, one active grant for carl,
         so every role sees something on first login."""
         from consent.models import Purpose
-        from customers import services as access
+        from customers.services.access import access_request_create, access_request_decide
 
         plans = [
             # requester, asset, purpose, level, approvers in order
@@ -364,7 +369,7 @@ class Command(BaseCommand):
             purpose = Purpose.objects.get(key=key)
             if asset.access_requests.filter(requester=users[username], purpose=purpose).exists():
                 continue
-            access_request = access.access_request_create(
+            access_request = access_request_create(
                 actor=users[username],
                 asset=asset,
                 purpose=purpose,
@@ -373,7 +378,7 @@ class Command(BaseCommand):
                 duration_days=30,
             )
             for approver in approvers:
-                access.access_request_decide(
+                access_request_decide(
                     access_request=access_request,
                     actor=users[approver],
                     approve=True,
@@ -389,7 +394,7 @@ class Command(BaseCommand):
         asked what we hold (answered with the report). Skipped when already there."""
         from datetime import date
 
-        from customers.models import DataSubjectRequest
+        from customers.models.subject_requests import DataSubjectRequest
 
         if DataSubjectRequest.objects.filter(notes__startswith=DEMO_DSR_NOTE).exists():
             return 0
@@ -401,7 +406,7 @@ class Command(BaseCommand):
             rng = random.Random(SEED + 12)
             spec = DemoAsset(DEMO_EVENTS_ASSET, "", Classification.INTERNAL, False, 30, (), (), "")
             attendees = self.make_customers(spec, rng, seed=SEED + 12, actor=dora)
-            events = customer_services.asset_create(
+            events = asset_create(
                 actor=dora,
                 name=DEMO_EVENTS_ASSET,
                 owner=dora,
@@ -415,7 +420,7 @@ class Command(BaseCommand):
                 customers=[*attendees, erased, answered],
             )
         received = timezone.localdate() - timedelta(days=10)
-        erasure = customer_services.subject_request_create(
+        erasure = subject_request_create(
             actor=olivia,
             type="erasure",
             customer=erased,
@@ -426,10 +431,8 @@ class Command(BaseCommand):
             notes=f"{DEMO_DSR_NOTE}: asked to be forgotten after cancelling.",
         )
         bob_task = erasure.erasure_tasks.get(owner=bob)
-        customer_services.erasure_task_confirm(
-            actor=bob, task=bob_task, note="Deleted from the newsletter platform."
-        )
-        access = customer_services.subject_request_create(
+        erasure_task_confirm(actor=bob, task=bob_task, note="Deleted from the newsletter platform.")
+        access = subject_request_create(
             actor=olivia,
             type="access",
             customer=answered,
@@ -439,8 +442,8 @@ class Command(BaseCommand):
             received_via="web_form",
             notes=f"{DEMO_DSR_NOTE}: wants to know which lists hold them.",
         )
-        customer_services.subject_request_report(actor=olivia, subject_request=access)
-        customer_services.subject_request_close(
+        subject_request_report(actor=olivia, subject_request=access)
+        subject_request_close(
             actor=olivia,
             subject_request=access,
             response="Sent the access report (JSON) to the registered e-mail address.",

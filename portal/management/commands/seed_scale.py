@@ -44,20 +44,18 @@ from psycopg import sql
 
 from consent.coverage_cache import coverage_changed
 from consent.models import ConsentRecord, DataCategory, Purpose
-from consent.services import consent_state_rebuild
+from consent.services.imports import consent_state_rebuild
 from customers.emails import normalise_email
-from customers.models import (
-    ACCESS_CHAIN_KIND,
-    AccessGrant,
-    AccessRequest,
+from customers.models.access import ACCESS_CHAIN_KIND, AccessGrant, AccessRequest
+from customers.models.catalogue import (
     AssetCustomer,
     Classification,
     Customer,
     DataAsset,
     DataAssetUserObjectPermission,
-    Export,
 )
-from customers.services import CHAIN_BY_CLASSIFICATION
+from customers.models.exports import Export
+from customers.services.access import CHAIN_BY_CLASSIFICATION
 from portal import roles
 from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values
 from portal.audit_actions import AuditAction

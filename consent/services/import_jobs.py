@@ -1,6 +1,6 @@
-"""Services of consent import jobs: a file uploaded on the import page, imported all or
-nothing by ``consent.services.consent_import``, in the request when it is short and by a
-Celery task when it is long, with its progress and its error report kept for the page.
+"""Consent import jobs: a file uploaded on the import page, imported all or nothing by
+``consent.services.imports.consent_import``, in the request when it is short and by a Celery
+task when it is long, with its progress and its error report kept for the page.
 
 Every step is an audit event: ``consent_import_job.create`` (upload), ``consent.import``
 (written by the import itself when it succeeds), ``consent_import_job.finish`` (done,
@@ -12,6 +12,7 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import IO
 
 from celery import current_app
 from django.conf import settings
@@ -20,26 +21,40 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from consent import policies, services
+from consent import policies
 from consent.models import ConsentImportJob, ImportJobStatus
+from consent.services.imports import (
+    ImportRejected,
+    ImportReport,
+    consent_import,
+    consent_import_count_rows,
+)
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.csv_export import csv_text
 from portal.errors import ApplicationError
 from portal.history import save_with_history
 from portal.input_limits import max_length
+from portal.models import User
 
 logger = logging.getLogger(__name__)
+
 
 # Rows checked so far by a running job: its transaction commits only at the end, so the
 # count goes through the shared cache (Redis in production), not the job row.
 PROGRESS_KEY = "consent-import-job:{pk}:rows"
+
+
 PROGRESS_SECONDS = 24 * 60 * 60
+
+
 RUN_IMPORT_TASK = "consent.tasks.run_consent_import_job"
+
+
 FILE_NAME_MAX = max_length(ConsentImportJob, "file_name")
 
 
-def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
+def import_job_submit(*, actor: User, file: IO[bytes], name: str) -> ConsentImportJob:
     """Store an uploaded CSV (binary file object) as a job and import it.
 
     Up to ``settings.CONSENT_IMPORT_SYNC_MAX_ROWS`` rows (or a file that is not readable
@@ -64,7 +79,7 @@ def import_job_submit(*, actor, file, name: str) -> ConsentImportJob:
         content=content,
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
-        rows_total=services.consent_import_count_rows(content),
+        rows_total=consent_import_count_rows(content),
     )
     with transaction.atomic():
         save_with_history(job, actor=actor, reason="Uploaded for import.")
@@ -109,8 +124,7 @@ def import_job_run(*, job_id: int) -> ConsentImportJob | None:
     imported then either. Returns the job, or ``None`` if there is no such job.
     """
     with transaction.atomic():
-        job = ConsentImportJob.objects.select_for_update(skip_locked=True).filter(pk=job_id)
-        job = job.first()
+        job = ConsentImportJob.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
         if job is None or job.finished:  # gone, finished, or being imported right now
             return job or ConsentImportJob.objects.filter(pk=job_id).first()
         job.status = ImportJobStatus.RUNNING
@@ -131,13 +145,13 @@ def import_job_run(*, job_id: int) -> ConsentImportJob | None:
             if locked is None:
                 return job
             try:
-                report = services.consent_import(
+                report = consent_import(
                     actor=locked.created_by,
                     file=io.BytesIO(bytes(locked.content)),
                     name=locked.file_name,
                     progress=lambda rows: _progress(job_id, rows),
                 )
-            except services.ImportRejected as rejected:
+            except ImportRejected as rejected:
                 _finish(locked, ImportJobStatus.REJECTED, rejected.report)
             else:
                 _finish(locked, ImportJobStatus.DONE, report)
@@ -155,7 +169,7 @@ def _progress(job_id: int, rows: int) -> None:
         logger.warning("Could not record the progress of import job %s: %s", job_id, error)
 
 
-def _finish(job: ConsentImportJob, status: str, report: services.ImportReport) -> None:
+def _finish(job: ConsentImportJob, status: str, report: ImportReport) -> None:
     job.status = status
     job.rows_processed = report.rows
     # A rejected file's batches written before the bad row was found were rolled back.
@@ -249,7 +263,9 @@ def import_job_is_abandoned(job: ConsentImportJob, *, now: datetime | None = Non
     return job.status == ImportJobStatus.QUEUED and job.created_at < queued_before
 
 
-def import_job_as_seen(job: ConsentImportJob | None, *, now: datetime | None = None):
+def import_job_as_seen(
+    job: ConsentImportJob | None, *, now: datetime | None = None
+) -> ConsentImportJob | None:
     """The job as a page shows it: an abandoned job (see ``import_job_is_abandoned``)
     reads as ``failed`` with its message, so its page stops reloading, even before the
     sweep (``import_jobs_abandoned_fail``) has recorded that. Changes the instance in
@@ -294,7 +310,7 @@ def import_errors_csv(errors: Iterable) -> str:
     return csv_text(["line", "reason"], ({"line": ln, "reason": why} for ln, why in errors))
 
 
-def import_job_errors_download(*, job: ConsentImportJob, actor) -> tuple[str, str]:
+def import_job_errors_download(*, job: ConsentImportJob, actor: User) -> tuple[str, str]:
     """The job's full error report: (file name, CSV text). Audited: the reasons name
     customers (an unknown e-mail address, an id)."""
     audit_record(

@@ -1,7 +1,6 @@
 """Who answers for an asset and what its data was collected for: compliance's changes.
 
-Services (writes) of their own module: ``customers/services.py`` is past the size where the
-house splits by concept. Both changes decide who may be used for what and who approves
+Both changes decide who may be used for what and who approves
 access, so only a member of Compliance makes them, always with a written reason, under a row
 lock, with a history row carrying the reason and an audit event (design.md: every decision
 leaves a trace; the administrator holds no business permission, so the Django admin offers
@@ -17,13 +16,13 @@ from django.db.models import Q
 from consent.coverage_cache import coverage_changed
 from consent.models import Purpose
 from customers import policies
-from customers.models import DataAsset
+from customers.models.catalogue import DataAsset
 from portal import approvals
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.history import history_paused, save_with_history
-from portal.models import ApprovalChain
+from portal.models import ApprovalChain, User
 from portal.notifications import notify
 from portal.reasons import clean_reason
 
@@ -39,7 +38,7 @@ def _locked(asset: DataAsset) -> DataAsset:
 
 
 @transaction.atomic
-def asset_owner_change(*, actor, asset: DataAsset, owner, reason: str) -> DataAsset:
+def asset_owner_change(*, actor: User, asset: DataAsset, owner: User, reason: str) -> DataAsset:
     """Make ``owner`` (an active user) the data owner of ``asset``.
 
     The owner decides the first approval step of every request for the asset, sees a
@@ -97,7 +96,7 @@ def asset_owner_change(*, actor, asset: DataAsset, owner, reason: str) -> DataAs
 
 @transaction.atomic
 def asset_collection_purposes_change(
-    *, actor, asset: DataAsset, purposes: Iterable[Purpose], reason: str
+    *, actor: User, asset: DataAsset, purposes: Iterable[Purpose], reason: str
 ) -> DataAsset:
     """Set the purposes ``asset``'s data was collected for (``collected_for``).
 

@@ -1,7 +1,6 @@
 """A purpose's lawful basis: compliance changes it, with a reason.
 
-Services (writes) of their own module (``consent/services.py`` is past the size where the
-house splits by concept). The lawful basis decides who is eligible: a purpose whose basis is
+The lawful basis decides who is eligible: a purpose whose basis is
 not consent may use every customer of an asset collected for it (design.md, consent
 coverage), so the change is compliance's alone, never the Django admin's.
 """
@@ -15,12 +14,13 @@ from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.history import save_with_history
+from portal.models import User
 from portal.reasons import clean_reason
 
 
 @transaction.atomic
 def purpose_lawful_basis_change(
-    *, actor, purpose: Purpose, lawful_basis: str, reason: str
+    *, actor: User, purpose: Purpose, lawful_basis: str, reason: str
 ) -> Purpose:
     """Set the lawful basis (GDPR Art. 6(1): ``contract``, ``legal_obligation``,
     ``legitimate_interest`` or ``consent``) that ``purpose`` relies on.

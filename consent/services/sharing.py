@@ -1,0 +1,280 @@
+"""External sharing requests: asked with a recipient, a purpose and the data categories, checked
+against consent coverage and the transfer rules, then decided through the approval engine."""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from consent.countries import COUNTRIES, outside_eu_eea
+from consent.models import (
+    SHARING_CHAIN_KIND,
+    SHARING_PURPOSE_KEY,
+    DataCategory,
+    Purpose,
+    SharingRequest,
+    TransferSafeguard,
+)
+from consent.selectors import Coverage, sharing_coverage
+from consent.services.packages import sharing_package_create
+from customers.models.catalogue import DataAsset
+from portal import approvals
+from portal.audit import audit_record
+from portal.audit_actions import AuditAction
+from portal.errors import ApplicationError, CoverageRefusal
+from portal.input_limits import max_length, one_line, require_ahead, require_visible_text
+from portal.models import ApprovalRole, ChainStatus, User
+from portal.reasons import clean_justification
+
+TRANSFER_SAFEGUARD = "transfer_safeguard"
+
+
+RECIPIENT_MAX = max_length(SharingRequest, "recipient")
+
+
+REFERENCE_MAX = max_length(SharingRequest, "agreement_reference")
+
+
+def _clean_categories(asset: DataAsset, categories: Iterable) -> list[DataCategory]:
+    """The chosen categories, each one of the asset's or narrower (``user.contact.email``
+    from an asset holding ``user.contact``): data minimisation, never more than it holds."""
+    keys = sorted({c.key if isinstance(c, DataCategory) else str(c) for c in categories or ()})
+    if not keys:
+        raise ApplicationError("Choose the data categories to share.", field="categories")
+    chosen = list(DataCategory.objects.filter(key__in=keys, active=True).order_by("key"))
+    unknown = sorted(set(keys) - {c.key for c in chosen})
+    if unknown:
+        raise ApplicationError(
+            f"Unknown data categor{'ies' if len(unknown) > 1 else 'y'}: {', '.join(unknown)}.",
+            field="categories",
+        )
+    held = sorted(asset.data_categories.values_list("key", flat=True))
+    outside = [k for k in keys if not any(k == h or k.startswith(h + ".") for h in held)]
+    if outside:
+        raise ApplicationError(
+            f"{asset.name} does not hold {', '.join(outside)}: share only its categories "
+            f"({', '.join(held) or 'none recorded'}).",
+            field="categories",
+        )
+    return chosen
+
+
+def _clean_agreement(reference: str, end: object) -> str:
+    reference = (reference or "").strip()
+    if not reference:
+        raise ApplicationError(
+            "Give the reference of the data sharing agreement (DPA): nothing is shared "
+            "without one.",
+            field="agreement_reference",
+        )
+    if len(reference) > REFERENCE_MAX:
+        raise ApplicationError(
+            f"The agreement reference is longer than {REFERENCE_MAX} characters.",
+            field="agreement_reference",
+        )
+    require_visible_text(reference, field="agreement_reference", what="The agreement reference")
+    if not isinstance(end, date) or isinstance(end, datetime):
+        raise ApplicationError("Give the agreement's end date.", field="agreement_end")
+    if end < timezone.localdate():
+        raise ApplicationError(
+            f"The agreement ended on {end:%d %b %Y}: nothing can be shared under it.",
+            field="agreement_end",
+        )
+    # An end beyond any real agreement is a typing error, and 9999-12-31 leaves no room for
+    # the deletion reminders counted from it.
+    require_ahead(end, field="agreement_end", what="The agreement's end")
+    return reference
+
+
+def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
+    recipient = one_line(recipient)
+    if not recipient:
+        raise ApplicationError("Name the receiving organisation.", field="recipient")
+    require_visible_text(recipient, field="recipient", what="The recipient's name")
+    if len(recipient) > RECIPIENT_MAX:
+        raise ApplicationError(
+            f"The recipient's name is longer than {RECIPIENT_MAX} characters.", field="recipient"
+        )
+    code = (country or "").strip().upper()
+    if code not in COUNTRIES:
+        raise ApplicationError(
+            f"Unknown country code {country!r}: give the two-letter ISO 3166-1 code "
+            "(DE, NO, US, ...).",
+            field="recipient_country",
+        )
+    return recipient, code
+
+
+def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
+    if coverage.total == 0:
+        return f"{asset.name} holds no customers, so there is nothing to share."
+    count = "the one customer" if coverage.total == 1 else f"the {coverage.total:,} customers"
+    if SHARING_PURPOSE_KEY in purpose.ancestor_keys:
+        condition = f"agreed to {purpose.key}"
+    elif purpose.needs_consent:
+        condition = f"agreed to both {SHARING_PURPOSE_KEY} and {purpose.key}"
+    else:
+        condition = f"agreed to {SHARING_PURPOSE_KEY} and may be used for {purpose.key}"
+    return f"None of {count} in {asset.name} {condition}."
+
+
+def sharing_request_create(
+    *,
+    actor: User,
+    asset: DataAsset,
+    purpose: Purpose,
+    justification: str,
+    recipient: str,
+    recipient_country: str,
+    agreement_reference: str,
+    agreement_end: date,
+    categories: Iterable,
+    deletion_confirmation_required: bool = True,
+) -> SharingRequest:
+    """Ask to share an asset's customer data with an organisation outside the company.
+
+    Guarantees: every field is checked before anything is written (an agreement reference
+    and an end date not in the past, a known country code, categories the asset holds);
+    the sharing coverage (``third_party_sharing`` consent and the purpose) is computed at
+    once and with nobody eligible the request is refused (``CoverageRefusal``, audited,
+    no approver bothered). Otherwise the chain owner, compliance, legal starts whatever
+    the asset's class, legal's step needing a transfer safeguard when the recipient is
+    outside the EU/EEA, and the owner is notified.
+    """
+    justification = clean_justification(justification)
+    recipient, country = _clean_recipient(recipient, recipient_country)
+    reference = _clean_agreement(agreement_reference, agreement_end)
+    chosen = _clean_categories(asset, categories)
+    if not purpose.active:
+        raise ApplicationError(f"The purpose {purpose.key} is not in use.", field="purpose")
+    pending = SharingRequest.objects.filter(
+        requester=actor,
+        asset=asset,
+        purpose=purpose,
+        recipient__iexact=recipient,
+        chain__status=ChainStatus.PENDING,
+    )
+    if pending.exists():
+        raise ApplicationError(
+            "You already have a pending request to share this asset with this recipient for "
+            "this purpose.",
+            field="asset",
+        )
+
+    coverage = sharing_coverage(asset, purpose)
+    if coverage.eligible == 0:
+        message = sharing_refusal_sentence(asset, purpose, coverage)
+        # Recorded although nothing is created: compliance sees who tried to share what.
+        audit_record(
+            actor=actor,
+            action=AuditAction.SHARING_REQUEST_REFUSED,
+            target=asset,
+            detail={
+                "purpose": purpose.key,
+                "recipient": recipient,
+                "recipient_country": country,
+                "total": coverage.total,
+                "reason": message,
+            },
+        )
+        raise CoverageRefusal(message)
+
+    outside = outside_eu_eea(country)
+    with transaction.atomic():
+        chain = approvals.chain_start(
+            kind=SHARING_CHAIN_KIND,
+            requester=actor,
+            owner=asset.owner,
+            # design.md: owner, compliance, legal whatever the class (the engine gives the
+            # owner's step to compliance when the requester owns the asset).
+            steps=[
+                approvals.StepSpec(ApprovalRole.OWNER),
+                approvals.StepSpec(ApprovalRole.COMPLIANCE),
+                approvals.StepSpec(
+                    ApprovalRole.LEGAL, requirement=TRANSFER_SAFEGUARD if outside else ""
+                ),
+            ],
+            title=f"Share {asset.name} with {recipient} ({country}) for {purpose.key}"[:300],
+            summary=(
+                f"{coverage.eligible:,} of {coverage.total:,} customers may be shared"
+                + ("; recipient outside the EU/EEA: transfer safeguard needed" if outside else "")
+            ),
+        )
+        sharing_request = SharingRequest.objects.create(
+            requester=actor,
+            asset=asset,
+            recipient=recipient,
+            recipient_country=country,
+            purpose=purpose,
+            justification=justification,
+            agreement_reference=reference,
+            agreement_end=agreement_end,
+            deletion_confirmation_required=bool(deletion_confirmation_required),
+            chain=chain,
+            classification_at_request=asset.effective_classification,
+            eligible_at_request=coverage.eligible,
+            total_at_request=coverage.total,
+        )
+        sharing_request.categories.set(chosen)
+        audit_record(
+            actor=actor,
+            action=AuditAction.SHARING_REQUEST_CREATE,
+            target=sharing_request,
+            asset_id=asset.pk,
+            detail={
+                "purpose": purpose.key,
+                "recipient": recipient,
+                "recipient_country": country,
+                "outside_eu_eea": outside,
+                "agreement_reference": reference,
+                "agreement_end": agreement_end.isoformat(),
+                "categories": [c.key for c in chosen],
+                "eligible": coverage.eligible,
+                "total": coverage.total,
+            },
+        )
+        approvals.chain_publish(chain, link=sharing_request.get_absolute_url())
+    return sharing_request
+
+
+@transaction.atomic
+def sharing_request_decide(
+    *,
+    sharing_request: SharingRequest,
+    actor: User,
+    approve: bool,
+    reason: str,
+    transfer_safeguard: str = "",
+) -> SharingRequest:
+    """Approve or deny the open step through the approval engine (who may decide, locking,
+    notifications). Legal approves a recipient outside the EU/EEA only by naming the
+    transfer safeguard; nothing is approved after the agreement's end; the final approval
+    makes the package in the same transaction."""
+    inputs = {}
+    if transfer_safeguard:
+        if transfer_safeguard not in TransferSafeguard.values:
+            raise ApplicationError(
+                f"Unknown transfer safeguard {transfer_safeguard!r}: use one of "
+                f"{', '.join(TransferSafeguard.values)}.",
+                field=TRANSFER_SAFEGUARD,
+            )
+        inputs[TRANSFER_SAFEGUARD] = transfer_safeguard
+    decision = approvals.step_decide(
+        chain=sharing_request.chain, actor=actor, approve=approve, reason=reason, inputs=inputs
+    )
+    if approve and sharing_request.agreement_end < timezone.localdate():
+        # Raised after the engine checked who may decide (403 first); rolls the step back.
+        raise ApplicationError(
+            f"The agreement {sharing_request.agreement_reference} ended on "
+            f"{sharing_request.agreement_end:%d %b %Y}: deny this request."
+        )
+    sharing_request.chain = decision.chain
+    if decision.final_approval:
+        sharing_package_create(sharing_request=sharing_request, actor=actor)
+    return sharing_request
+
+
+def sharing_request_withdraw(*, sharing_request: SharingRequest, actor: User) -> SharingRequest:
+    sharing_request.chain = approvals.chain_withdraw(chain=sharing_request.chain, actor=actor)
+    return sharing_request

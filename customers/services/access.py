@@ -1,0 +1,141 @@
+"""Access requests: created with a purpose and a justification, checked against consent coverage,
+then decided step by step through the approval engine (``portal.approvals``)."""
+
+from django.db import transaction
+
+from consent.models import Purpose
+from consent.selectors import Coverage, coverage_for
+from customers.models.access import ACCESS_CHAIN_KIND, AccessLevel, AccessRequest
+from customers.models.catalogue import Classification, DataAsset
+from customers.selectors.access import access_alternatives
+from customers.services.grants import grant_create
+from portal import approvals
+from portal.audit import audit_record
+from portal.audit_actions import AuditAction
+from portal.errors import ApplicationError, CoverageRefusal
+from portal.models import ApprovalRole, ChainStatus, User
+from portal.reasons import clean_justification
+
+MAX_DURATION_DAYS = 90
+
+
+# design.md: the approval chain by (effective) classification.
+CHAIN_BY_CLASSIFICATION: dict[str, list[str]] = {
+    Classification.PUBLIC: [ApprovalRole.OWNER],
+    Classification.INTERNAL: [ApprovalRole.OWNER],
+    Classification.CONFIDENTIAL: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE],
+    Classification.RESTRICTED: [ApprovalRole.OWNER, ApprovalRole.COMPLIANCE, ApprovalRole.LEGAL],
+}
+
+
+def refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
+    if coverage.total == 0:
+        return f"{asset.name} holds no customers, so there is nothing to grant."
+    count = "the one customer" if coverage.total == 1 else f"the {coverage.total:,} customers"
+    verb = "agreed to" if purpose.needs_consent else "may be used for"
+    return f"None of {count} in {asset.name} {verb} {purpose.key}."
+
+
+def access_request_create(
+    *,
+    actor: User,
+    asset: DataAsset,
+    purpose: Purpose,
+    justification: str,
+    level: str = AccessLevel.VIEW,
+    duration_days: int = 30,
+) -> AccessRequest:
+    """Ask for access to an asset's records for one purpose.
+
+    The consent coverage is computed at once: with no eligible customer the request is
+    refused (``CoverageRefusal``, audited, nothing reaches an approver) and the refusal
+    says what would work instead. Otherwise the approval chain of the asset's effective
+    classification starts and its first deciders are notified.
+    """
+    justification = clean_justification(justification)
+    if level not in AccessLevel.values:
+        raise ApplicationError(f"Unknown access level {level!r}.", field="level")
+    if not isinstance(duration_days, int) or not 1 <= duration_days <= MAX_DURATION_DAYS:
+        raise ApplicationError(
+            f"Access lasts from 1 to {MAX_DURATION_DAYS} days.", field="duration_days"
+        )
+    if not purpose.active:
+        raise ApplicationError(f"The purpose {purpose.key} is not in use.", field="purpose")
+    pending = AccessRequest.objects.filter(
+        requester=actor, asset=asset, purpose=purpose, chain__status=ChainStatus.PENDING
+    )
+    if pending.exists():
+        raise ApplicationError(
+            "You already have a pending request for this asset and purpose.", field="asset"
+        )
+
+    coverage = coverage_for(asset, purpose)
+    if coverage.eligible == 0:
+        message = refusal_sentence(asset, purpose, coverage)
+        # Recorded even though nothing is created: compliance sees who asked for what.
+        audit_record(
+            actor=actor,
+            action=AuditAction.ACCESS_REQUEST_REFUSED,
+            target=asset,
+            detail={"purpose": purpose.key, "total": coverage.total, "reason": message},
+        )
+        raise CoverageRefusal(
+            message, extra={"alternatives": access_alternatives(actor, asset, purpose)}
+        )
+
+    with transaction.atomic():
+        classification = asset.effective_classification
+        chain = approvals.chain_start(
+            kind=ACCESS_CHAIN_KIND,
+            requester=actor,
+            owner=asset.owner,
+            steps=[approvals.StepSpec(role) for role in CHAIN_BY_CLASSIFICATION[classification]],
+            title=f"{AccessLevel(level).label} of {asset.name} for {purpose.key}",
+            summary=f"{coverage.eligible:,} of {coverage.total:,} customers eligible",
+        )
+        access_request = AccessRequest.objects.create(
+            requester=actor,
+            asset=asset,
+            purpose=purpose,
+            justification=justification,
+            level=level,
+            duration_days=duration_days,
+            classification_at_request=classification,
+            eligible_at_request=coverage.eligible,
+            total_at_request=coverage.total,
+            chain=chain,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.ACCESS_REQUEST_CREATE,
+            target=access_request,
+            asset_id=asset.pk,
+            detail={
+                "purpose": purpose.key,
+                "level": level,
+                "duration_days": duration_days,
+                "eligible": coverage.eligible,
+                "total": coverage.total,
+            },
+        )
+        approvals.chain_publish(chain, link=access_request.get_absolute_url())
+    return access_request
+
+
+@transaction.atomic
+def access_request_decide(
+    *, access_request: AccessRequest, actor: User, approve: bool, reason: str
+) -> AccessRequest:
+    """Approve or deny the open step; the final approval creates the grant."""
+    decision = approvals.step_decide(
+        chain=access_request.chain, actor=actor, approve=approve, reason=reason
+    )
+    access_request.chain = decision.chain
+    if decision.final_approval:
+        grant_create(access_request=access_request, actor=actor)
+    return access_request
+
+
+def access_request_withdraw(*, access_request: AccessRequest, actor: User) -> AccessRequest:
+    access_request.chain = approvals.chain_withdraw(chain=access_request.chain, actor=actor)
+    return access_request

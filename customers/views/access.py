@@ -1,0 +1,155 @@
+"""Access request pages: asking for access, one's own requests, a request's page with its
+decision form, and the approvals waiting for the viewer."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from consent.coverage_cache import cached_coverage_for
+from customers.forms import AccessRequestForm, DecisionForm
+from customers.permissions import get_access_request_for_user
+from customers.selectors.access import access_requests_of
+from customers.selectors.grants import NO_OTHER_GRANTS, other_active_grants_by_user
+from customers.services import access as access_services
+from customers.views.assets import PAGE_SIZE
+from portal.approvals import approvals_waiting_for, why_not_decider
+from portal.errors import ApplicationError, CoverageRefusal
+from portal.idempotency import ALREADY_SENT, create_once
+from portal.input_limits import as_id
+from portal.refusals import show_refusal
+
+
+@login_required
+def request_create(request):
+    initial = {}
+    if as_id(request.GET.get("asset")) is not None:
+        initial["asset"] = request.GET["asset"]
+    form = AccessRequestForm(request.POST or None, user=request.user, initial=initial)
+    context = {"form": form, "coverage": None, "refusal": None}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if "check" in request.POST:
+            # The no-JavaScript way to see the coverage before submitting.
+            context["coverage"] = cached_coverage_for(data["asset"], data["purpose"])
+            return render(request, "customers/request_form.html", context)
+        try:
+            access_request, url = create_once(
+                request,
+                lambda: access_services.access_request_create(actor=request.user, **data),
+                url=lambda created: reverse("customers:request_detail", args=[created.pk]),
+            )
+        except CoverageRefusal as refusal:
+            context["refusal"] = refusal
+            return render(request, "customers/request_form.html", context, status=400)
+        except ApplicationError as error:
+            show_refusal(error, form=form)
+        else:
+            if access_request is None:
+                messages.info(request, ALREADY_SENT)
+            else:
+                messages.success(
+                    request,
+                    f"Request sent: {access_request.eligible_at_request:,} of "
+                    f"{access_request.total_at_request:,} customers eligible. "
+                    "You will be notified of each decision.",
+                )
+            return redirect(url)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "customers/request_form.html", context, status=status)
+
+
+@login_required
+def request_list(request):
+    page = Paginator(access_requests_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "customers/request_list.html", {"page": page})
+
+
+@login_required
+def approvals_waiting(request):
+    # One list of every kind of request (access, external sharing), oldest first, read
+    # from the approval engine a page at a time: a compliance officer of a large company
+    # has hundreds waiting.
+    page = Paginator(approvals_waiting_for(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    # The latest five of each requester: 25 requesters with a dozen grants each made the
+    # page render 300 grants; the request's own page lists them all.
+    other_grants = other_active_grants_by_user(
+        [waiting.request.requester_id for waiting in page.object_list],
+        viewer=request.user,
+        limit=5,
+    )
+    rows = [
+        (waiting, other_grants.get(waiting.request.requester_id, NO_OTHER_GRANTS))
+        for waiting in page.object_list
+    ]
+    return render(request, "customers/approvals.html", {"rows": rows, "page": page})
+
+
+def _request_context(request, access_request, decision_form=None):
+    open_step = access_request.chain.open_step
+    can_decide = open_step is not None and not why_not_decider(request.user, open_step)
+    return {
+        "access_request": access_request,
+        "steps": access_request.chain.steps.all(),
+        "open_step": open_step,
+        "can_decide": can_decide,
+        "decision_form": decision_form or (DecisionForm() if can_decide else None),
+        "can_withdraw": access_request.requester_id == request.user.pk
+        and access_request.chain.status == "pending",
+        "coverage": cached_coverage_for(access_request.asset, access_request.purpose),
+        "other_grants": other_active_grants_by_user(
+            [access_request.requester_id], viewer=request.user
+        ).get(access_request.requester_id, NO_OTHER_GRANTS),
+    }
+
+
+@login_required
+def request_detail(request, pk):
+    access_request = get_access_request_for_user(request.user, pk)
+    return render(
+        request, "customers/request_detail.html", _request_context(request, access_request)
+    )
+
+
+@login_required
+@require_POST
+def request_decide(request, pk):
+    access_request = get_access_request_for_user(request.user, pk)
+    form = DecisionForm(request.POST)
+    approve = request.POST.get("decision") == "approve"
+    if form.is_valid():
+        try:
+            access_services.access_request_decide(
+                access_request=access_request,
+                actor=request.user,
+                approve=approve,
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as error:
+            show_refusal(error, request=request)
+        else:
+            messages.success(request, "Approved." if approve else "Denied.")
+        return redirect("customers:request_detail", pk=access_request.pk)
+    return render(
+        request,
+        "customers/request_detail.html",
+        _request_context(request, access_request, decision_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def request_withdraw(request, pk):
+    access_request = get_access_request_for_user(request.user, pk)
+    try:
+        access_services.access_request_withdraw(access_request=access_request, actor=request.user)
+    except ApplicationError as error:
+        show_refusal(error, request=request)
+    else:
+        messages.success(request, "Request withdrawn.")
+    return redirect("customers:request_detail", pk=access_request.pk)

@@ -1,0 +1,318 @@
+"""The regulators' clocks: regimes and their duties (e.g. GDPR Art. 33's 72 hours from
+awareness), recording a duty done, the no-risk decision and the customer notice (Art. 34)."""
+
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from incidents import clocks, policies
+from incidents.models import (
+    Anchor,
+    CustomerNotice,
+    DutyState,
+    EntryKind,
+    Incident,
+    IncidentDuty,
+    IncidentRegime,
+    Regime,
+    Status,
+)
+from incidents.selectors import open_duties, responders
+from incidents.services.timeline import lock_incident, require_past, tell, timeline_record
+from portal.audit_actions import AuditAction
+from portal.errors import ApplicationError
+from portal.history import history_user_set, update_with_history
+from portal.input_limits import require_visible_text
+from portal.models import User
+from portal.reasons import clean_reason
+
+
+def _anchor_time(duty: IncidentDuty, incident: Incident, by_template: dict) -> datetime:
+    template = duty.duty
+    if template.anchor == Anchor.AWARENESS:
+        return incident.aware_at
+    if template.anchor == Anchor.APPLIED:
+        return duty.applied.applied_at
+    earlier = by_template[template.anchor_duty_id]
+    # "One month after the notification": after it was made; until then, after it is due.
+    return earlier.completed_at or earlier.due_at
+
+
+def _compute_due(incident: Incident, duties: list[IncidentDuty]) -> None:
+    """Set ``due_at`` on each duty, earlier duties first (a duty may hang on an earlier one)."""
+    by_template: dict[int, IncidentDuty] = {}
+    for duty in sorted(duties, key=lambda d: (d.duty.position, d.duty_id)):
+        template = duty.duty
+        duty.due_at = clocks.due_after(
+            _anchor_time(duty, incident, by_template),
+            hours=template.offset_hours,
+            months=template.offset_months,
+            aware_at=incident.aware_at,
+            latest_hours_after_awareness=template.latest_hours_after_awareness,
+        )
+        by_template[template.pk] = duty
+
+
+def _recompute_due(incident: Incident) -> None:
+    duties = list(incident.duties.select_related("duty", "applied"))
+    before = {duty.pk: duty.due_at for duty in duties}
+    _compute_due(incident, duties)
+    for duty in duties:
+        if duty.is_open and duty.due_at != before[duty.pk]:
+            duty.save(update_fields=["due_at"])
+
+
+def regime_apply(
+    incident: Incident, regime: Regime, *, actor: User | None, applied_at: datetime
+) -> IncidentRegime:
+    applied = IncidentRegime(incident=incident, regime=regime, applied_at=applied_at)
+    applied.applied_by = actor if getattr(actor, "is_authenticated", False) else None
+    applied.save()
+    duties = [
+        IncidentDuty(incident=incident, applied=applied, duty=template)
+        for template in regime.duties.order_by("position", "id")
+    ]
+    _compute_due(incident, duties)
+    for duty in duties:
+        duty.save()
+    timeline_record(
+        incident,
+        actor,
+        EntryKind.DEADLINE,
+        f"{regime.name} applies: "
+        + "; ".join(
+            f"{d.duty.name} due {d.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" for d in duties
+        ),
+        action=AuditAction.INCIDENT_REGIME_APPLY,
+        detail={"regime": regime.key, "due": {d.duty.key: d.due_at for d in duties}},
+    )
+    return applied
+
+
+@transaction.atomic
+def incident_regime_apply(
+    *, actor: User, incident: Incident, regime: Regime, applied_at: datetime | None = None
+) -> IncidentRegime:
+    """Decide that a regime applies: each of its duties gets its clock.
+
+    ``applied_at`` is when the incident met the regime's test (DORA: classified as major);
+    it defaults to now and cannot be in the future nor before the discovery.
+    """
+    policies.require_may_triage(actor)
+    incident = lock_incident(incident)
+    applied_at = applied_at or timezone.now()
+    if incident.status == Status.CLOSED:
+        raise ApplicationError("This incident is closed.")
+    if not regime.active:
+        raise ApplicationError(f"{regime.name} is not in use.", field="regime")
+    if IncidentRegime.objects.filter(incident=incident, regime=regime).exists():
+        raise ApplicationError(f"{regime.name} already applies.", field="regime")
+    require_past(applied_at, field="applied_at", what="The time the regime applied")
+    if applied_at < incident.discovered_at:
+        raise ApplicationError("It cannot apply before the discovery.", field="applied_at")
+    return regime_apply(incident, regime, actor=actor, applied_at=applied_at)
+
+
+@transaction.atomic
+def incident_duty_record(
+    *,
+    actor: User,
+    duty: IncidentDuty,
+    completed_at: datetime | None = None,
+    reference: str,
+    delay_reason: str = "",
+) -> IncidentDuty:
+    """Record that a report was made (for GDPR Art. 33: the authority notification).
+
+    Stops the duty's clock. A report made after its due time needs the reasons for the delay
+    (Art. 33(1)). Duties that hang on this one are re-timed from when it was made.
+    """
+    policies.require_may_triage(actor)
+    incident = lock_incident(duty.incident)
+    duty = IncidentDuty.objects.select_for_update().select_related("duty").get(pk=duty.pk)
+    completed_at = completed_at or timezone.now()
+    if not duty.is_open:
+        raise ApplicationError(f"{duty.duty.name} is already {duty.get_state_display().lower()}.")
+    reference = (reference or "").strip()
+    if not reference:
+        raise ApplicationError(
+            "Give the reference of the report (the authority's case or receipt number).",
+            field="reference",
+        )
+    require_visible_text(reference, field="reference", what="The reference")
+    require_past(completed_at, field="completed_at", what="The time of the report")
+    if completed_at < incident.discovered_at:
+        raise ApplicationError("The report cannot predate the discovery.", field="completed_at")
+    late_hours = clocks.hours_between(duty.due_at, completed_at)
+    if late_hours > 0:
+        delay_reason = clean_reason(
+            delay_reason,
+            field="delay_reason",
+            what=f"the reasons for the delay: it was made {late_hours:.1f} hours late",
+        )
+    else:
+        delay_reason = (delay_reason or "").strip()
+    duty.state = DutyState.DONE
+    duty.completed_at = completed_at
+    duty.completed_by = actor
+    duty.reference = reference
+    duty.delay_reason = delay_reason
+    history_user_set(duty, actor)
+    duty.save()
+    _recompute_due(incident)
+    timeline_record(
+        incident,
+        actor,
+        EntryKind.DEADLINE,
+        f"{duty.duty.name} made on {completed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"reference {reference}"
+        + (f"; {late_hours:.1f} hours late: {delay_reason}" if late_hours > 0 else "."),
+        action=AuditAction.INCIDENT_DUTY_RECORD,
+        detail={
+            "duty": f"{duty.duty.regime.key}.{duty.duty.key}",
+            "completed_at": completed_at,
+            "reference": reference,
+            "late_hours": round(max(late_hours, 0), 2),
+            "delay_reason": delay_reason,
+        },
+    )
+    return duty
+
+
+@transaction.atomic
+def incident_awareness_set(
+    *, actor: User, incident: Incident, aware_at: datetime, reason: str
+) -> Incident:
+    """Record that the company became aware later than the discovery (Art. 33(1)); the
+    clocks that run from awareness move with it."""
+    policies.require_may_triage(actor)
+    incident = lock_incident(incident)
+    reason = clean_reason(reason, what="the reason awareness came later than discovery")
+    require_past(aware_at, field="aware_at", what="The awareness time")
+    if aware_at < incident.discovered_at:
+        raise ApplicationError("Awareness cannot come before the discovery.", field="aware_at")
+    before = incident.aware_at
+    incident.aware_at = aware_at
+    incident.awareness_reason = reason
+    history_user_set(incident, actor)
+    incident.save(update_fields=["aware_at", "awareness_reason"])
+    _recompute_due(incident)
+    timeline_record(
+        incident,
+        actor,
+        EntryKind.DEADLINE,
+        f"Awareness set to {aware_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {reason}",
+        action=AuditAction.INCIDENT_AWARENESS,
+        detail={"aware_at": [before, aware_at], "reason": reason},
+    )
+    return incident
+
+
+def _breach_duties(incident: Incident) -> QuerySet[IncidentDuty]:
+    return open_duties().filter(incident=incident, applied__regime__applies_to_breaches=True)
+
+
+@transaction.atomic
+def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) -> Incident:
+    """Propose that the breach is unlikely to result in a risk (no authority notification).
+
+    Nobody decides this alone: it takes effect only when a second member of Compliance or
+    Legal confirms it; until then the clock keeps running.
+    """
+    policies.require_may_triage(actor)
+    incident = lock_incident(incident)
+    reason = clean_reason(reason, what="why the breach is unlikely to result in a risk")
+    if not incident.personal_data_breach:
+        raise ApplicationError("Only a personal-data breach has an authority notification.")
+    if incident.no_risk_proposed_at is not None:
+        raise ApplicationError("This is already proposed; a second member must confirm it.")
+    if not _breach_duties(incident).exists():
+        raise ApplicationError("There is no open authority notification to rule out.")
+    incident.no_risk_reason = reason
+    incident.no_risk_proposed_by = actor
+    incident.no_risk_proposed_at = timezone.now()
+    history_user_set(incident, actor)
+    incident.save()
+    timeline_record(
+        incident,
+        actor,
+        EntryKind.DECISION,
+        f"Proposed: unlikely to result in a risk. {reason}",
+        action=AuditAction.INCIDENT_NO_RISK_PROPOSE,
+        detail={"reason": reason},
+    )
+    tell(
+        incident,
+        responders().exclude(pk=actor.pk),
+        kind="incident_no_risk_proposed",
+        context={"actor": actor, "reason": reason},
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_no_risk_confirm(*, actor: User, incident: Incident) -> Incident:
+    """Confirm the proposal of another member: the breach clocks stop (ruled out)."""
+    policies.require_may_triage(actor)
+    incident = lock_incident(incident)
+    proposer = incident.no_risk_proposed_by
+    if incident.no_risk_proposed_at is None or proposer is None:
+        raise ApplicationError("Nothing to confirm: nobody proposed it.")
+    if incident.no_risk_confirmed_at is not None:
+        raise ApplicationError("This is already confirmed.")
+    policies.require_may_confirm_no_risk(actor, incident)
+    now = timezone.now()
+    incident.no_risk_confirmed_by = actor
+    incident.no_risk_confirmed_at = now
+    history_user_set(incident, actor)
+    incident.save()
+    waived_reason = f"Unlikely to result in a risk: {incident.no_risk_reason}"
+    update_with_history(
+        _breach_duties(incident),
+        actor=actor,
+        reason=waived_reason,
+        state=DutyState.WAIVED,
+        waived_reason=waived_reason,
+    )
+    timeline_record(
+        incident,
+        actor,
+        EntryKind.DECISION,
+        "Confirmed: unlikely to result in a risk; the authority is not notified.",
+        action=AuditAction.INCIDENT_NO_RISK_CONFIRM,
+        detail={"proposed_by": proposer.get_username()},
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_customer_notice_decide(
+    *, actor: User, incident: Incident, decision: str, reason: str
+) -> Incident:
+    """Record the Art. 34 decision: must the affected customers be told, and why."""
+    policies.require_may_triage(actor)
+    incident = lock_incident(incident)
+    if decision not in (CustomerNotice.REQUIRED, CustomerNotice.NOT_REQUIRED):
+        raise ApplicationError("Choose required or not required.", field="decision")
+    reason = clean_reason(reason, what="the reason for the decision")
+    if not incident.personal_data_breach:
+        raise ApplicationError("The Art. 34 decision is for personal-data breaches.")
+    before = incident.customer_notice
+    incident.customer_notice = decision
+    incident.customer_notice_reason = reason
+    incident.customer_notice_decided_by = actor
+    incident.customer_notice_decided_at = timezone.now()
+    history_user_set(incident, actor)
+    incident.save()
+    label = CustomerNotice(decision).label.lower()
+    timeline_record(
+        incident,
+        actor,
+        EntryKind.DECISION,
+        f"Art. 34: telling the customers is {label}. {reason}",
+        action=AuditAction.INCIDENT_CUSTOMER_NOTICE,
+        detail={"decision": [before, decision], "reason": reason},
+    )
+    return incident

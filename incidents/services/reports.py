@@ -1,0 +1,140 @@
+"""Reporting suspected mishandling (anyone, in a minute) and acknowledging a report."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from customers.visibility import asset_list_for
+from incidents import policies
+from incidents.models import CONFIDENTIAL, EntryKind, Incident, Status
+from incidents.selectors import responders
+from incidents.services.timeline import (
+    lock_incident,
+    require_past,
+    tell,
+    timeline_add,
+    timeline_record,
+)
+from portal.audit import withheld_identity_when
+from portal.audit_actions import AuditAction
+from portal.errors import ApplicationError
+from portal.history import history_user_set
+from portal.input_limits import require_in_column, require_visible_text
+from portal.models import User
+
+
+# A confidential reporter's identity is withheld from every trace the report leaves: its
+# audit event, the history rows of the incident, its timeline and its notifications, the
+# security log. Only the incident's ``reporter`` names them, for Compliance and Legal.
+@withheld_identity_when("confidential_reporter")
+@transaction.atomic
+def incident_report(
+    *,
+    actor: User,
+    title: str,
+    description: str,
+    discovered_at: datetime | None = None,
+    assets: Iterable = (),
+    estimated_customers: int | None = None,
+    confidential_reporter: bool = False,
+) -> Incident:
+    """File a report of suspected mishandling; every member of Compliance and Legal is told.
+
+    Guarantees: the discovery time is not in the future; every asset named is one the
+    reporter can see (an unknown or hidden asset is refused, not silently dropped); the
+    incident, its timeline, its audit event and the notifications commit together.
+    """
+    now = timezone.now()
+    discovered_at = discovered_at or now
+    title, description = (title or "").strip(), (description or "").strip()
+    if not title:
+        raise ApplicationError("Say in a few words what happened.", field="title")
+    if not description:
+        raise ApplicationError("Describe what happened.", field="description")
+    require_visible_text(title, field="title", what="The title")
+    require_past(discovered_at, field="discovered_at", what="The discovery time")
+    if estimated_customers is not None:
+        require_in_column(
+            estimated_customers,
+            model=Incident,
+            field="estimated_customers",
+            what="The estimate of customers affected",
+        )
+    asset_ids = {getattr(asset, "pk", asset) for asset in assets}
+    visible = list(asset_list_for(actor).filter(pk__in=asset_ids))
+    if len(visible) != len(asset_ids):
+        raise ApplicationError("One of the assets does not exist.", field="assets")
+
+    incident = Incident(
+        reference="",
+        title=title,
+        description=description,
+        discovered_at=discovered_at,
+        reported_at=now,
+        aware_at=discovered_at,
+        reporter=actor,
+        confidential_reporter=confidential_reporter,
+        estimated_customers=estimated_customers,
+    )
+    # The row history must not name a confidential reporter either.
+    history_user_set(incident, None if confidential_reporter else actor)
+    incident.save()
+    incident.reference = f"INC-{now:%Y}-{incident.pk:05d}"
+    incident.save(update_fields=["reference"])
+    incident.assets.set(visible)
+
+    timeline_record(
+        incident,
+        None if confidential_reporter else actor,
+        EntryKind.REPORTED,
+        "Reported by " + (CONFIDENTIAL + " reporter" if confidential_reporter else str(actor)),
+        action=AuditAction.INCIDENT_REPORT,
+        detail={
+            "reporter": CONFIDENTIAL if confidential_reporter else actor.get_username(),
+            "assets": sorted(asset.pk for asset in visible),
+        },
+    )
+    told = tell(
+        incident,
+        responders(),
+        kind="incident_reported",
+        context={"ack_minutes": settings.INCIDENT_ACK_SLA},
+    )
+    timeline_add(
+        incident, None, EntryKind.NOTIFICATION, f"Compliance and Legal notified ({told} people)."
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
+    """Acknowledge a new report: stops the escalation; the acknowledger is assigned unless
+    someone already is; the reporter is told their report is being handled."""
+    policies.require_may_triage(actor)
+    incident = lock_incident(incident)
+    if incident.status != Status.REPORTED:
+        raise ApplicationError(f"{incident.reference} is already acknowledged.")
+    incident.status = Status.ACKNOWLEDGED
+    incident.acknowledged_at = timezone.now()
+    incident.acknowledged_by = actor
+    if incident.assignee_id is None:
+        incident.assignee = actor
+    history_user_set(incident, actor)
+    incident.save()
+    timeline_record(
+        incident,
+        actor,
+        EntryKind.STATUS,
+        f"Acknowledged by {actor}; assigned to {incident.assignee}.",
+        action=AuditAction.INCIDENT_ACKNOWLEDGE,
+        detail={"status": [Status.REPORTED, Status.ACKNOWLEDGED]},
+    )
+    tell(
+        incident,
+        [incident.reporter],
+        kind="incident_acknowledged",
+    )
+    return incident

@@ -1,0 +1,95 @@
+"""What every incident write does: lock the incident, add a timeline entry, write the audit
+event and tell the people concerned, never naming a confidential reporter."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from incidents import clocks
+from incidents.models import Incident, TimelineEntry
+from portal.audit import audit_record
+from portal.audit_actions import AuditAction
+from portal.input_limits import require_plausible_moment
+from portal.models import User
+from portal.notifications import notify
+
+# A clock a few seconds ahead of the server's must not make "now" a future time.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def require_past(moment: datetime, *, field: str, what: str) -> None:
+    # Every moment of an incident's handling: not before 2000 (EARLIEST_EVENT), not in the
+    # future. Earlier ones are typing errors, and year 1 overflows every zone conversion of
+    # the incident's page and deadlines.
+    require_plausible_moment(moment, field=field, what=what, latest=timezone.now() + CLOCK_SKEW)
+
+
+def lock_incident(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def timeline_add(incident: Incident, actor: User | None, kind: str, text: str) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        incident=incident,
+        created_at=timezone.now(),
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        kind=kind,
+        text=text,
+    )
+
+
+def timeline_record(
+    incident: Incident,
+    actor: User | None,
+    kind: str,
+    text: str,
+    *,
+    action: AuditAction,
+    detail: dict | None = None,
+) -> TimelineEntry:
+    """A change on the incident's timeline and in the audit trail, in the same transaction."""
+    entry = timeline_add(incident, actor, kind, text)
+    audit_record(actor=actor, action=action, target=incident, detail=detail)
+    return entry
+
+
+def tell(
+    incident: Incident, users: Iterable[User], *, kind: str, context: dict | None = None
+) -> int:
+    """Notify ``users`` of ``kind``, each reading times in their own zone (``zone`` in the
+    texts' context). Returns the number of people told.
+
+    The texts see the incident as ``_incident_facts``, never the row: it names a
+    confidential reporter.
+    """
+    by_zone = defaultdict(list)
+    for user in users:
+        by_zone[clocks.zone_for(user).key].append(user)
+    told = 0
+    for members in by_zone.values():
+        facts = {**(context or {}), "incident": _incident_facts(incident)}
+        told += len(
+            notify(
+                users=members,
+                kind=kind,
+                context={**facts, "zone": clocks.zone_for(members[0])},
+                target=incident,
+            )
+        )
+    return told
+
+
+def _incident_facts(incident: Incident) -> dict:
+    """What notification texts may say about ``incident``: never the name of a confidential
+    reporter, in any message, to anyone (``reporter`` is then ``None``)."""
+    return {
+        "reference": incident.reference,
+        "title": incident.title,
+        "description": incident.description,
+        "reported_at": incident.reported_at,
+        "discovered_at": incident.discovered_at,
+        "confidential_reporter": incident.confidential_reporter,
+        "reporter": None if incident.confidential_reporter else incident.reporter,
+    }

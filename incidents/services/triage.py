@@ -1,0 +1,219 @@
+"""Triage: status, severity, assignment and the breach decision, and notes on the timeline."""
+
+import enum
+from typing import Final
+
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import policies
+from incidents.models import (
+    STATUS_ORDER,
+    DutyState,
+    EntryKind,
+    Incident,
+    IncidentRegime,
+    Regime,
+    Severity,
+    Status,
+    TimelineEntry,
+)
+from incidents.selectors import open_duties
+from incidents.services.deadlines import regime_apply
+from incidents.services.timeline import lock_incident, tell, timeline_record
+from portal import roles
+from portal.audit_actions import AuditAction
+from portal.errors import ApplicationError
+from portal.history import history_user_set, update_with_history
+from portal.models import User
+from portal.reasons import clean_reason
+
+
+def _check_status_move(incident: Incident, new: str, note: str) -> None:
+    current = incident.status
+    if new not in STATUS_ORDER:
+        raise ApplicationError(f"Unknown status {new!r}.", field="status")
+    if STATUS_ORDER[new] < STATUS_ORDER[current]:
+        if new == Status.REPORTED:
+            raise ApplicationError(
+                "An acknowledged report cannot become new again.", field="status"
+            )
+        clean_reason(
+            note,
+            field="note",
+            message=f"Moving back from {current} to {new} needs a note saying why.",
+        )
+    if current == Status.REPORTED and new != Status.ACKNOWLEDGED:
+        raise ApplicationError(
+            "Acknowledge the report first; it cannot jump from reported to " + new + ".",
+            field="status",
+        )
+    if new == Status.CLOSED and incident.duties.filter(state=DutyState.OPEN).exists():
+        raise ApplicationError(
+            "Record or rule out the open notification duties before closing.", field="status"
+        )
+
+
+class _Unset(enum.Enum):
+    """An argument not passed: ``None`` is a value of its own (no assignee)."""
+
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
+
+
+@transaction.atomic
+def incident_triage(
+    *,
+    actor: User,
+    incident: Incident,
+    severity: str | _Unset = _UNSET,
+    status: str | _Unset = _UNSET,
+    personal_data_breach: bool | None | _Unset = _UNSET,
+    breach_reason: str = "",
+    assignee: User | None | _Unset = _UNSET,
+    note: str = "",
+) -> Incident:
+    """Change severity, status, breach decision or assignee (only what is passed).
+
+    Guarantees: statuses move forward (``reported`` only to ``acknowledged``); moving back
+    needs a note; closing needs every notification duty done or ruled out; a closed incident
+    only reopens; the assignee is a member of Compliance or Legal; a breach decision carries
+    a reason, and a "yes" applies the breach regimes (GDPR Art. 33 clock from awareness).
+    Every change is on the timeline and audited, or nothing changes.
+    """
+    policies.require_may_triage(actor)
+    incident = lock_incident(incident)
+    note = (note or "").strip()
+    changes: dict[str, list] = {}
+    lines: list[str] = []
+
+    if status is not _UNSET and status != incident.status:
+        _check_status_move(incident, status, note)
+    elif incident.status == Status.CLOSED:
+        raise ApplicationError("This incident is closed; reopen it (with a note) first.")
+
+    if severity is not _UNSET and severity != incident.severity:
+        if severity not in Severity.values:
+            raise ApplicationError(f"Unknown severity {severity!r}.", field="severity")
+        changes["severity"] = [incident.severity, severity]
+        lines.append(f"Severity {incident.severity or 'not set'} → {severity}.")
+        incident.severity = severity
+
+    if assignee is not _UNSET and getattr(assignee, "pk", None) != incident.assignee_id:
+        if assignee is not None and not (
+            assignee.is_active and roles.is_compliance_or_legal(assignee)
+        ):
+            raise ApplicationError(
+                "Assign the incident to a member of Compliance or Legal.", field="assignee"
+            )
+        changes["assignee"] = [
+            incident.assignee.get_username() if incident.assignee else None,
+            assignee.get_username() if assignee else None,
+        ]
+        lines.append(f"Assigned to {assignee or 'nobody'}.")
+        incident.assignee = assignee
+
+    breach_changed = False
+    if personal_data_breach is not _UNSET and personal_data_breach != incident.personal_data_breach:
+        if personal_data_breach is None:
+            raise ApplicationError(
+                "Say whether it is a personal-data breach.", field="personal_data_breach"
+            )
+        reason = clean_reason(
+            breach_reason, field="breach_reason", what="the reason for the breach decision"
+        )
+        changes["personal_data_breach"] = [incident.personal_data_breach, personal_data_breach]
+        lines.append(
+            (
+                "Personal-data breach: yes. "
+                if personal_data_breach
+                else "Not a personal-data breach. "
+            )
+            + reason
+        )
+        incident.personal_data_breach = personal_data_breach
+        incident.breach_reason = reason
+        breach_changed = True
+
+    if status is not _UNSET and status != incident.status:
+        changes["status"] = [incident.status, status]
+        lines.append(f"Status {incident.status} → {status}.")
+        if status == Status.ACKNOWLEDGED and incident.acknowledged_at is None:
+            incident.acknowledged_at = timezone.now()
+            incident.acknowledged_by = actor
+        incident.closed_at = timezone.now() if status == Status.CLOSED else None
+        incident.status = status
+
+    if not changes:
+        if note:
+            raise ApplicationError("Nothing changed; add the note with the note form.")
+        return incident
+
+    history_user_set(incident, actor)
+    incident.save()
+    timeline_record(
+        incident,
+        actor,
+        EntryKind.STATUS if "status" in changes else EntryKind.TRIAGE,
+        " ".join(lines) + (f" Note: {note}" if note else ""),
+        action=AuditAction.INCIDENT_TRIAGE,
+        detail=changes,
+    )
+    if breach_changed:
+        _apply_breach_decision(incident, actor)
+    if "assignee" in changes and incident.assignee and incident.assignee != actor:
+        tell(
+            incident,
+            [incident.assignee],
+            kind="incident_assigned",
+            context={"actor": actor},
+        )
+    if changes.get("status", [None, None])[1] == Status.CLOSED:
+        tell(
+            incident,
+            [incident.reporter],
+            kind="incident_closed",
+        )
+    return incident
+
+
+def _apply_breach_decision(incident: Incident, actor: User) -> None:
+    """A breach starts the clocks of the breach regimes; "not a breach" rules them out."""
+    breach_regimes = Regime.objects.filter(applies_to_breaches=True, active=True)
+    if incident.personal_data_breach:
+        for regime in breach_regimes:
+            applied = IncidentRegime.objects.filter(incident=incident, regime=regime).first()
+            if applied is None:
+                regime_apply(incident, regime, actor=actor, applied_at=timezone.now())
+            elif incident.no_risk_confirmed_at is None:
+                update_with_history(
+                    applied.duties.filter(state=DutyState.WAIVED),
+                    actor=actor,
+                    reason="Reopened: a personal-data breach after all.",
+                    state=DutyState.OPEN,
+                    waived_reason="",
+                )
+        return
+    waived_reason = "Not a personal-data breach: " + incident.breach_reason
+    update_with_history(
+        open_duties().filter(incident=incident, applied__regime__in=breach_regimes),
+        actor=actor,
+        reason=waived_reason,
+        state=DutyState.WAIVED,
+        waived_reason=waived_reason,
+    )
+
+
+@transaction.atomic
+def incident_note_add(*, actor: User, incident: Incident, text: str) -> TimelineEntry:
+    """Add a note to the timeline of an open incident."""
+    policies.require_may_triage(actor)
+    incident = lock_incident(incident)
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("Write the note.", field="text")
+    if incident.status == Status.CLOSED:
+        raise ApplicationError("This incident is closed; notes can no longer be added.")
+    return timeline_record(incident, actor, EntryKind.NOTE, text, action=AuditAction.INCIDENT_NOTE)

@@ -1,0 +1,126 @@
+"""Charts: requests per week and incidents per week, counted in the database."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count
+from django.db.models.functions import TruncWeek
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.selectors.access import access_request_list_for
+from incidents.models import Severity, Status
+from incidents.selectors import incident_list_for
+from portal.audit_actions import AuditAction
+from portal.dashboard.layout import CHART_WEEKS, REFUSED, Chart, Section, Viewer
+from portal.models import AuditEvent, ChainStatus
+
+
+def incidents_chart_section(viewer: Viewer) -> Section | None:
+    if not (viewer.is_compliance or viewer.is_legal):
+        return None
+    counts = {
+        (row["status"], row["severity"]): row["n"]
+        for row in incident_list_for(viewer.user)
+        .order_by()
+        .values("status", "severity")
+        .annotate(n=Count("pk"))
+    }
+    colors = {"": "#6c757d", "low": "#198754", "medium": "#0d6efd", "high": "#b35900"}
+    colors["critical"] = "#a40e26"
+    severities = [("", "Not set"), *Severity.choices]
+    chart = Chart(
+        key="incidents-by-status",
+        title="Incidents by status and severity",
+        row_label="Status",
+        horizontal=True,
+        rows=[label for _, label in Status.choices],
+        series=[
+            {
+                "label": label,
+                "data": [counts.get((status, severity), 0) for status, _ in Status.choices],
+                "color": colors[severity],
+            }
+            for severity, label in severities
+        ],
+    )
+    return Section(
+        key="incidents-chart",
+        title="Incidents by status and severity",
+        template="portal/dashboard/chart.html",
+        context={"chart": chart, "empty": "No incident has been reported yet."},
+        link=reverse("incidents:list"),
+        link_text="All incidents",
+    )
+
+
+def _week_starts(viewer: Viewer) -> list[datetime]:
+    today = timezone.localtime(viewer.now)
+    monday = (today - timedelta(days=today.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return [monday - timedelta(weeks=back) for back in range(CHART_WEEKS - 1, -1, -1)]
+
+
+def requests_chart_section(viewer: Viewer) -> Section | None:
+    if not (viewer.is_compliance or viewer.is_owner):
+        return None
+    weeks = _week_starts(viewer)
+    zone = timezone.get_current_timezone()
+    requests = access_request_list_for(viewer.user).prefetch_related(None)
+    if not viewer.is_compliance:
+        requests = requests.filter(asset__owner=viewer.user)
+    counts: dict[tuple, int] = {}
+    grouped = (
+        requests.filter(created_at__gte=weeks[0])
+        .annotate(week=TruncWeek("created_at", tzinfo=zone))
+        .order_by()
+        .values("week", "chain__status")
+        .annotate(n=Count("pk"))
+    )
+    for row in grouped:
+        counts[(row["week"].date(), row["chain__status"])] = row["n"]
+    outcomes = [
+        (ChainStatus.APPROVED, "Approved", "#198754"),
+        (ChainStatus.DENIED, "Denied", "#a40e26"),
+        (ChainStatus.WITHDRAWN, "Withdrawn", "#6c757d"),
+        (ChainStatus.PENDING, "Pending", "#0d6efd"),
+    ]
+    if viewer.is_compliance:
+        # Refusals are never stored as requests (nothing reached an approver), only audited.
+        refused = (
+            AuditEvent.objects.filter(
+                action=AuditAction.ACCESS_REQUEST_REFUSED, created_at__gte=weeks[0]
+            )
+            .annotate(week=TruncWeek("created_at", tzinfo=zone))
+            .order_by()
+            .values("week")
+            .annotate(n=Count("pk"))
+        )
+        for row in refused:
+            counts[(row["week"].date(), REFUSED)] = row["n"]
+        outcomes.append((REFUSED, "Refused (no eligible customer)", "#b35900"))
+    chart = Chart(
+        key="requests-per-week",
+        title="Access requests per week by outcome",
+        row_label="Week of",
+        rows=[f"{week.day} {week:%b}" for week in weeks],
+        series=[
+            {
+                "label": label,
+                "data": [counts.get((week.date(), outcome), 0) for week in weeks],
+                "color": color,
+            }
+            for outcome, label, color in outcomes
+        ],
+    )
+    scope = "all assets" if viewer.is_compliance else "your assets"
+    return Section(
+        key="requests-chart",
+        title="Requests per week",
+        template="portal/dashboard/chart.html",
+        context={
+            "chart": chart,
+            "note": f"Access requests on {scope} in the last {CHART_WEEKS} weeks, by outcome.",
+            "empty": f"No access request in the last {CHART_WEEKS} weeks.",
+        },
+    )

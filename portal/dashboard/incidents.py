@@ -1,0 +1,89 @@
+"""Sections for compliance and legal: open incidents with their clocks (overdue first), and
+personal-data breaches."""
+
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.urls import reverse
+
+from incidents.models import Status
+from incidents.selectors import (
+    acknowledgement_due,
+    acknowledgement_late,
+    incident_list_for,
+    with_clocks,
+)
+from portal.dashboard.layout import LIST_LIMIT, Section, Viewer
+
+
+def _open_incidents_with_clocks(viewer: Viewer):
+    """Open incidents, late first: an open duty past its due time, or a report still
+    unacknowledged after ``INCIDENT_ACK_SLA`` minutes; then by the next deadline."""
+    incidents = with_clocks(
+        incident_list_for(viewer.user).exclude(status=Status.CLOSED), now=viewer.now
+    ).annotate(
+        ack_late=ExpressionWrapper(acknowledgement_late(viewer.now), output_field=BooleanField())
+    )
+    return incidents.order_by(
+        F("overdue").desc(),
+        F("ack_late").desc(),
+        F("next_due").asc(nulls_last=True),
+        "-reported_at",
+        "-id",
+    )
+
+
+def _incident_rows(viewer: Viewer, incidents) -> list:
+    rows = list(incidents.select_related("assignee")[:LIST_LIMIT])
+    for incident in rows:
+        incident.ack_due = acknowledgement_due(incident)
+        incident.late = incident.overdue or incident.ack_late
+    return rows
+
+
+def _incidents_section(viewer: Viewer, incidents, *, late: int, **shown) -> Section:
+    """One list of open incidents with their clocks: compliance's, or legal's breaches."""
+    empty = shown.pop("empty")
+    return Section(
+        template="portal/dashboard/incidents.html",
+        context={
+            "incidents": _incident_rows(viewer, incidents),
+            "total": incidents.count(),
+            "late": late,
+            "empty": empty,
+        },
+        count=late,
+        attention=bool(late),
+        wide=True,
+        **shown,
+    )
+
+
+def open_incidents_section(viewer: Viewer) -> Section | None:
+    if not viewer.is_compliance:
+        return None
+    incidents = _open_incidents_with_clocks(viewer)
+    return _incidents_section(
+        viewer,
+        incidents,
+        late=incidents.filter(Q(overdue=True) | Q(ack_late=True)).count(),
+        key="open-incidents",
+        title="Open incidents",
+        empty="No open incidents. Reports arrive here the moment they are sent.",
+        link=reverse("incidents:list"),
+        link_text="All incidents",
+    )
+
+
+def breaches_section(viewer: Viewer) -> Section | None:
+    if not viewer.is_legal:
+        return None
+    incidents = _open_incidents_with_clocks(viewer).filter(personal_data_breach=True)
+    return _incidents_section(
+        viewer,
+        incidents,
+        late=incidents.filter(overdue=True).count(),
+        key="breaches",
+        title="Personal-data breaches",
+        empty="No open personal-data breach.",
+        link=reverse("incidents:list") + "?breach=yes",
+        link_text="All breaches",
+    )

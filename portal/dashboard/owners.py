@@ -1,0 +1,49 @@
+"""Sections for data owners: who holds access to my assets, and grants on them expiring."""
+
+from django.urls import reverse
+
+from customers.visibility import active_grants
+from portal.dashboard.layout import EXPIRING_WITHIN_DAYS, LIST_LIMIT, Section, Viewer
+from portal.site_calendar import add_calendar_days
+
+
+def access_to_my_assets_section(viewer: Viewer) -> Section | None:
+    if not viewer.is_owner:
+        return None
+    grants = active_grants().filter(asset__owner=viewer.user)
+    rows = list(
+        grants.select_related("asset", "purpose", "user").order_by("expires_at", "id")[:LIST_LIMIT]
+    )
+    horizon = add_calendar_days(viewer.now, EXPIRING_WITHIN_DAYS)
+    expiring = grants.filter(expires_at__lte=horizon).count()
+    for grant in rows:
+        grant.expiring = grant.expires_at <= horizon
+    return Section(
+        key="access-to-my-assets",
+        title="Who holds access to my assets",
+        template="portal/dashboard/asset_access.html",
+        context={"grants": rows, "total": grants.count(), "expiring": expiring},
+        count=grants.count(),
+        link=reverse("customers:grant_list_owned"),
+        link_text="All grants on my assets",
+        wide=True,
+    )
+
+
+def expiring_grants_section(viewer: Viewer) -> Section | None:
+    if not viewer.is_owner:
+        return None
+    soon = active_grants().filter(
+        asset__owner=viewer.user,
+        expires_at__lte=add_calendar_days(viewer.now, EXPIRING_WITHIN_DAYS),
+    )
+    rows = list(soon.select_related("asset", "user").order_by("expires_at", "id")[:LIST_LIMIT])
+    return Section(
+        key="expiring-grants",
+        title="Grants on my assets expiring within 7 days",
+        template="portal/dashboard/expiring_grants.html",
+        context={"grants": rows},
+        count=soon.count(),
+        link=reverse("customers:grant_list_owned"),
+        link_text="All grants on my assets",
+    )
