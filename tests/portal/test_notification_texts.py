@@ -24,7 +24,7 @@ from portal.notifications import (
 ROOT = Path(settings.BASE_DIR)
 APPS = ["customers", "consent", "incidents", "portal"]
 # The functions a service tells people through, with the kind as a keyword.
-SENDERS = {"notify", "_tell"}
+SENDERS = {"notify", "tell"}
 
 
 def _module_constants(tree: ast.Module) -> dict[str, str]:
@@ -73,7 +73,7 @@ def sent_kinds() -> dict[str, str]:
                     if name in SENDERS and keyword.arg == "kind":
                         value = keyword.value
                         if isinstance(value, ast.Name) and value.id not in constants:
-                            continue  # a parameter passed on (``_tell`` to ``notify``)
+                            continue  # a parameter passed on (``tell`` to ``notify``)
                         for pattern in _kind_patterns(keyword.value, constants):
                             found[pattern] = f"{path.relative_to(ROOT)}:{node.lineno}"
     return found
