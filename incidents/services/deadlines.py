@@ -135,25 +135,12 @@ def incident_duty_record(
     completed_at = completed_at or timezone.now()
     if not duty.is_open:
         raise ApplicationError(f"{duty.duty.name} is already {duty.get_state_display().lower()}.")
-    reference = (reference or "").strip()
-    if not reference:
-        raise ApplicationError(
-            "Give the reference of the report (the authority's case or receipt number).",
-            field="reference",
-        )
-    require_visible_text(reference, field="reference", what="The reference")
+    reference = _clean_duty_reference(reference)
     require_past(completed_at, field="completed_at", what="The time of the report")
     if completed_at < incident.discovered_at:
         raise ApplicationError("The report cannot predate the discovery.", field="completed_at")
     late_hours = clocks.hours_between(duty.due_at, completed_at)
-    if late_hours > 0:
-        delay_reason = clean_reason(
-            delay_reason,
-            field="delay_reason",
-            what=f"the reasons for the delay: it was made {late_hours:.1f} hours late",
-        )
-    else:
-        delay_reason = (delay_reason or "").strip()
+    delay_reason = _clean_delay_reason(delay_reason, late_hours=late_hours)
     duty.state = DutyState.DONE
     duty.completed_at = completed_at
     duty.completed_by = actor
@@ -179,6 +166,30 @@ def incident_duty_record(
         },
     )
     return duty
+
+
+def _clean_duty_reference(reference: str) -> str:
+    """The reference of a report made (the authority's case or receipt number), required."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise ApplicationError(
+            "Give the reference of the report (the authority's case or receipt number).",
+            field="reference",
+        )
+    require_visible_text(reference, field="reference", what="The reference")
+    return reference
+
+
+def _clean_delay_reason(delay_reason: str, *, late_hours: float) -> str:
+    """The reasons for the delay, required when the report was made ``late_hours`` after its
+    due time (GDPR Art. 33(1): a late notification is "accompanied by reasons for the delay")."""
+    if late_hours > 0:
+        return clean_reason(
+            delay_reason,
+            field="delay_reason",
+            what=f"the reasons for the delay: it was made {late_hours:.1f} hours late",
+        )
+    return (delay_reason or "").strip()
 
 
 @transaction.atomic

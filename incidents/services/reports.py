@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from customers.models.catalogue import DataAsset
 from customers.visibility import asset_list_for
 from incidents import policies
 from incidents.models import CONFIDENTIAL, EntryKind, Incident, Status
@@ -49,12 +50,7 @@ def incident_report(
     """
     now = timezone.now()
     discovered_at = discovered_at or now
-    title, description = (title or "").strip(), (description or "").strip()
-    if not title:
-        raise ApplicationError("Say in a few words what happened.", field="title")
-    if not description:
-        raise ApplicationError("Describe what happened.", field="description")
-    require_visible_text(title, field="title", what="The title")
+    title, description = _clean_report_text(title, description)
     require_past(discovered_at, field="discovered_at", what="The discovery time")
     if estimated_customers is not None:
         require_in_column(
@@ -63,10 +59,7 @@ def incident_report(
             field="estimated_customers",
             what="The estimate of customers affected",
         )
-    asset_ids = {getattr(asset, "pk", asset) for asset in assets}
-    visible = list(asset_list_for(actor).filter(pk__in=asset_ids))
-    if len(visible) != len(asset_ids):
-        raise ApplicationError("One of the assets does not exist.", field="assets")
+    visible = _assets_seen_by(actor, assets)
 
     incident = Incident(
         reference="",
@@ -85,16 +78,47 @@ def incident_report(
     incident.reference = f"INC-{now:%Y}-{incident.pk:05d}"
     incident.save(update_fields=["reference"])
     incident.assets.set(visible)
+    _announce_report(incident, actor, visible)
+    return incident
 
+
+def _clean_report_text(title: str, description: str) -> tuple[str, str]:
+    """The title and description of a report, stripped; both are required."""
+    title, description = (title or "").strip(), (description or "").strip()
+    if not title:
+        raise ApplicationError("Say in a few words what happened.", field="title")
+    if not description:
+        raise ApplicationError("Describe what happened.", field="description")
+    require_visible_text(title, field="title", what="The title")
+    return title, description
+
+
+def _assets_seen_by(actor: User, assets: Iterable) -> list[DataAsset]:
+    """The assets named (rows or ids), each one ``actor`` can see: an unknown or hidden asset
+    is refused, not silently dropped."""
+    asset_ids = {getattr(asset, "pk", asset) for asset in assets}
+    visible = list(asset_list_for(actor).filter(pk__in=asset_ids))
+    if len(visible) != len(asset_ids):
+        raise ApplicationError("One of the assets does not exist.", field="assets")
+    return visible
+
+
+def _announce_report(incident: Incident, actor: User, assets: list[DataAsset]) -> None:
+    """The report's timeline entry and audit event, and the notice to Compliance and Legal.
+
+    Called inside ``incident_report``, so under ``identity_withheld`` for a confidential
+    reporter: neither the entry, the event nor the notice names them.
+    """
+    confidential = incident.confidential_reporter
     timeline_record(
         incident,
-        None if confidential_reporter else actor,
+        None if confidential else actor,
         EntryKind.REPORTED,
-        "Reported by " + (CONFIDENTIAL + " reporter" if confidential_reporter else str(actor)),
+        "Reported by " + (CONFIDENTIAL + " reporter" if confidential else str(actor)),
         action=AuditAction.INCIDENT_REPORT,
         detail={
-            "reporter": CONFIDENTIAL if confidential_reporter else actor.get_username(),
-            "assets": sorted(asset.pk for asset in visible),
+            "reporter": CONFIDENTIAL if confidential else actor.get_username(),
+            "assets": sorted(asset.pk for asset in assets),
         },
     )
     told = tell(
@@ -106,7 +130,6 @@ def incident_report(
     timeline_add(
         incident, None, EntryKind.NOTIFICATION, f"Compliance and Legal notified ({told} people)."
     )
-    return incident
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """Triage: status, severity, assignment and the breach decision, and notes on the timeline."""
 
 import enum
+from dataclasses import dataclass, field
 from typing import Final
 
 from django.db import transaction
@@ -63,6 +64,19 @@ class _Unset(enum.Enum):
 _UNSET: Final = _Unset.UNSET
 
 
+@dataclass
+class _Changes:
+    """What a triage changes: ``detail`` (field → ``[before, after]``) for the audit event and
+    one sentence per change for the timeline, both in the order the changes are made."""
+
+    detail: dict[str, list] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, name: str, before: object, after: object, line: str) -> None:
+        self.detail[name] = [before, after]
+        self.lines.append(line)
+
+
 @transaction.atomic
 def incident_triage(
     *,
@@ -86,8 +100,7 @@ def incident_triage(
     policies.require_may_triage(actor)
     incident = lock_incident(incident)
     note = (note or "").strip()
-    changes: dict[str, list] = {}
-    lines: list[str] = []
+    changes = _Changes()
 
     if status is not _UNSET and status != incident.status:
         _check_status_move(incident, status, note)
@@ -95,58 +108,17 @@ def incident_triage(
         raise ApplicationError("This incident is closed; reopen it (with a note) first.")
 
     if severity is not _UNSET and severity != incident.severity:
-        if severity not in Severity.values:
-            raise ApplicationError(f"Unknown severity {severity!r}.", field="severity")
-        changes["severity"] = [incident.severity, severity]
-        lines.append(f"Severity {incident.severity or 'not set'} → {severity}.")
-        incident.severity = severity
-
+        _change_severity(incident, severity, changes)
     if assignee is not _UNSET and getattr(assignee, "pk", None) != incident.assignee_id:
-        if assignee is not None and not (
-            assignee.is_active and roles.is_compliance_or_legal(assignee)
-        ):
-            raise ApplicationError(
-                "Assign the incident to a member of Compliance or Legal.", field="assignee"
-            )
-        changes["assignee"] = [
-            incident.assignee.get_username() if incident.assignee else None,
-            assignee.get_username() if assignee else None,
-        ]
-        lines.append(f"Assigned to {assignee or 'nobody'}.")
-        incident.assignee = assignee
-
+        _change_assignee(incident, assignee, changes)
     breach_changed = False
     if personal_data_breach is not _UNSET and personal_data_breach != incident.personal_data_breach:
-        if personal_data_breach is None:
-            raise ApplicationError(
-                "Say whether it is a personal-data breach.", field="personal_data_breach"
-            )
-        reason = clean_reason(
-            breach_reason, field="breach_reason", what="the reason for the breach decision"
-        )
-        changes["personal_data_breach"] = [incident.personal_data_breach, personal_data_breach]
-        lines.append(
-            (
-                "Personal-data breach: yes. "
-                if personal_data_breach
-                else "Not a personal-data breach. "
-            )
-            + reason
-        )
-        incident.personal_data_breach = personal_data_breach
-        incident.breach_reason = reason
+        _change_breach_decision(incident, personal_data_breach, breach_reason, changes)
         breach_changed = True
-
     if status is not _UNSET and status != incident.status:
-        changes["status"] = [incident.status, status]
-        lines.append(f"Status {incident.status} → {status}.")
-        if status == Status.ACKNOWLEDGED and incident.acknowledged_at is None:
-            incident.acknowledged_at = timezone.now()
-            incident.acknowledged_by = actor
-        incident.closed_at = timezone.now() if status == Status.CLOSED else None
-        incident.status = status
+        _change_status(incident, status, actor, changes)
 
-    if not changes:
+    if not changes.detail:
         if note:
             raise ApplicationError("Nothing changed; add the note with the note form.")
         return incident
@@ -156,27 +128,93 @@ def incident_triage(
     timeline_record(
         incident,
         actor,
-        EntryKind.STATUS if "status" in changes else EntryKind.TRIAGE,
-        " ".join(lines) + (f" Note: {note}" if note else ""),
+        EntryKind.STATUS if "status" in changes.detail else EntryKind.TRIAGE,
+        " ".join(changes.lines) + (f" Note: {note}" if note else ""),
         action=AuditAction.INCIDENT_TRIAGE,
-        detail=changes,
+        detail=changes.detail,
     )
     if breach_changed:
         _apply_breach_decision(incident, actor)
-    if "assignee" in changes and incident.assignee and incident.assignee != actor:
+    _tell_triaged(incident, actor, changes.detail)
+    return incident
+
+
+def _change_severity(incident: Incident, severity: str, changes: _Changes) -> None:
+    """Set a new severity, one of ``Severity``."""
+    if severity not in Severity.values:
+        raise ApplicationError(f"Unknown severity {severity!r}.", field="severity")
+    changes.add(
+        "severity",
+        incident.severity,
+        severity,
+        f"Severity {incident.severity or 'not set'} → {severity}.",
+    )
+    incident.severity = severity
+
+
+def _change_assignee(incident: Incident, assignee: User | None, changes: _Changes) -> None:
+    """Assign an active member of Compliance or Legal, or nobody (``None``)."""
+    if assignee is not None and not (assignee.is_active and roles.is_compliance_or_legal(assignee)):
+        raise ApplicationError(
+            "Assign the incident to a member of Compliance or Legal.", field="assignee"
+        )
+    changes.add(
+        "assignee",
+        incident.assignee.get_username() if incident.assignee else None,
+        assignee.get_username() if assignee else None,
+        f"Assigned to {assignee or 'nobody'}.",
+    )
+    incident.assignee = assignee
+
+
+def _change_breach_decision(
+    incident: Incident, personal_data_breach: bool | None, breach_reason: str, changes: _Changes
+) -> None:
+    """Decide yes or no on the personal-data breach; either way with a reason."""
+    if personal_data_breach is None:
+        raise ApplicationError(
+            "Say whether it is a personal-data breach.", field="personal_data_breach"
+        )
+    reason = clean_reason(
+        breach_reason, field="breach_reason", what="the reason for the breach decision"
+    )
+    changes.add(
+        "personal_data_breach",
+        incident.personal_data_breach,
+        personal_data_breach,
+        ("Personal-data breach: yes. " if personal_data_breach else "Not a personal-data breach. ")
+        + reason,
+    )
+    incident.personal_data_breach = personal_data_breach
+    incident.breach_reason = reason
+
+
+def _change_status(incident: Incident, status: str, actor: User, changes: _Changes) -> None:
+    """Move to ``status`` (already checked by ``_check_status_move``), stamping the first
+    acknowledgement and the closing time."""
+    changes.add("status", incident.status, status, f"Status {incident.status} → {status}.")
+    if status == Status.ACKNOWLEDGED and incident.acknowledged_at is None:
+        incident.acknowledged_at = timezone.now()
+        incident.acknowledged_by = actor
+    incident.closed_at = timezone.now() if status == Status.CLOSED else None
+    incident.status = status
+
+
+def _tell_triaged(incident: Incident, actor: User, detail: dict[str, list]) -> None:
+    """Tell a new assignee (unless they assigned themselves) and, on closing, the reporter."""
+    if "assignee" in detail and incident.assignee and incident.assignee != actor:
         tell(
             incident,
             [incident.assignee],
             kind="incident_assigned",
             context={"actor": actor},
         )
-    if changes.get("status", [None, None])[1] == Status.CLOSED:
+    if detail.get("status", [None, None])[1] == Status.CLOSED:
         tell(
             incident,
             [incident.reporter],
             kind="incident_closed",
         )
-    return incident
 
 
 def _apply_breach_decision(incident: Incident, actor: User) -> None:
