@@ -227,6 +227,75 @@ def _store_batch(records: list[ConsentRecord], *, actor: User | None, now: datet
     return len(new)
 
 
+def _check_header(reader: "csv.DictReader[str]", report: ImportReport) -> None:
+    """Normalise the header row in place; a missing or unknown column rejects the file
+    (``ImportRejected``, reported on line 1)."""
+    header = [_normalise_column(c) for c in (reader.fieldnames or [])]
+    unknown = [c for c in header if c not in IMPORT_COLUMNS]
+    missing = sorted(IMPORT_REQUIRED_COLUMNS - set(header))
+    if unknown or missing:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown column(s) {', '.join(unknown)}")
+        report.errors.append(
+            (1, f"Bad header: {'; '.join(problems)}. Expected {', '.join(IMPORT_COLUMNS)}.")
+        )
+        raise ImportRejected(report)
+    reader.fieldnames = header
+
+
+def _check_batch(
+    batch: list[_Row],
+    *,
+    purposes: dict[str, int],
+    seen: dict[tuple, int],
+    report: ImportReport,
+    now: datetime,
+) -> list[ConsentRecord]:
+    """The batch's good rows as unsaved records; each bad row and each repeat of an earlier
+    row of the file (``seen``: statement to line) goes to ``report.errors`` with its line."""
+    known_ids, by_email = _customers_for(batch)
+    good = []
+    for row in batch:
+        report.rows += 1
+        try:
+            record = _parse_row(
+                row, purposes=purposes, known_ids=known_ids, by_email=by_email, now=now
+            )
+        except ApplicationError as error:
+            report.errors.append((row.line, error.message))
+            continue
+        statement = (
+            record.customer_id,
+            record.purpose_id,
+            record.effective_at,
+            record.status,
+        )
+        if statement in seen:
+            report.errors.append((row.line, f"Duplicate of line {seen[statement]}."))
+            continue
+        seen[statement] = row.line
+        good.append(record)
+    return good
+
+
+def _audit_import(*, actor: User | None, name: str, report: ImportReport) -> None:
+    """One ``consent.import`` event with the row counts and the file's SHA-256."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.CONSENT_IMPORT,
+        detail={
+            "file": name[:200],
+            "sha256": report.sha256,
+            "rows": report.rows,
+            "imported": report.imported,
+            "already_recorded": report.already_recorded,
+        },
+    )
+
+
 @transaction.atomic
 def consent_import(
     *,
@@ -258,45 +327,11 @@ def consent_import(
     text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
     try:
         reader = csv.DictReader(text)
-        header = [_normalise_column(c) for c in (reader.fieldnames or [])]
-        unknown = [c for c in header if c not in IMPORT_COLUMNS]
-        missing = sorted(IMPORT_REQUIRED_COLUMNS - set(header))
-        if unknown or missing:
-            problems = []
-            if missing:
-                problems.append(f"missing column(s) {', '.join(missing)}")
-            if unknown:
-                problems.append(f"unknown column(s) {', '.join(unknown)}")
-            report.errors.append(
-                (1, f"Bad header: {'; '.join(problems)}. Expected {', '.join(IMPORT_COLUMNS)}.")
-            )
-            raise ImportRejected(report)
-        reader.fieldnames = header
+        _check_header(reader, report)
         purposes = dict(Purpose.objects.filter(active=True).values_list("key", "pk"))
         seen: dict[tuple, int] = {}
         for batch in _batches(reader, IMPORT_BATCH_SIZE):
-            known_ids, by_email = _customers_for(batch)
-            good = []
-            for row in batch:
-                report.rows += 1
-                try:
-                    record = _parse_row(
-                        row, purposes=purposes, known_ids=known_ids, by_email=by_email, now=now
-                    )
-                except ApplicationError as error:
-                    report.errors.append((row.line, error.message))
-                    continue
-                statement = (
-                    record.customer_id,
-                    record.purpose_id,
-                    record.effective_at,
-                    record.status,
-                )
-                if statement in seen:
-                    report.errors.append((row.line, f"Duplicate of line {seen[statement]}."))
-                    continue
-                seen[statement] = row.line
-                good.append(record)
+            good = _check_batch(batch, purposes=purposes, seen=seen, report=report, now=now)
             # Once a row is bad nothing will be kept: stop writing, keep checking.
             if not report.errors:
                 report.imported += _store_batch(good, actor=actor, now=now)
@@ -314,17 +349,7 @@ def consent_import(
         report.errors.append((2, "The file has no rows."))
         raise ImportRejected(report)
     report.already_recorded = report.rows - report.imported
-    audit_record(
-        actor=actor,
-        action=AuditAction.CONSENT_IMPORT,
-        detail={
-            "file": name[:200],
-            "sha256": report.sha256,
-            "rows": report.rows,
-            "imported": report.imported,
-            "already_recorded": report.already_recorded,
-        },
-    )
+    _audit_import(actor=actor, name=name, report=report)
     return report
 
 

@@ -43,6 +43,26 @@ class PackageDownload:
     rows: int
 
 
+def _audit_package_create(*, actor: User, package: SharingPackage) -> None:
+    """Record the new package: its rows and columns, and to whom and under what it goes."""
+    sharing_request = package.request
+    audit_record(
+        actor=actor,
+        action=AuditAction.SHARING_PACKAGE_CREATE,
+        target=package,
+        asset_id=sharing_request.asset_id,
+        detail={
+            "export_id": package.export_id,
+            "rows": package.row_count,
+            "columns": package.columns,
+            "purpose": sharing_request.purpose.key,
+            "recipient": sharing_request.recipient,
+            "recipient_country": sharing_request.recipient_country,
+            "agreement_reference": sharing_request.agreement_reference,
+        },
+    )
+
+
 @transaction.atomic
 def sharing_package_create(*, sharing_request: SharingRequest, actor: User) -> SharingPackage:
     """Make the one package of a fully approved request: the customers eligible for
@@ -84,21 +104,7 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor: User) -> S
         [SharingPackageCustomer(package=package, customer_id=pk) for pk in customer_ids],
         batch_size=IMPORT_BATCH_SIZE,
     )
-    audit_record(
-        actor=actor,
-        action=AuditAction.SHARING_PACKAGE_CREATE,
-        target=package,
-        asset_id=sharing_request.asset_id,
-        detail={
-            "export_id": package.export_id,
-            "rows": package.row_count,
-            "columns": columns,
-            "purpose": sharing_request.purpose.key,
-            "recipient": sharing_request.recipient,
-            "recipient_country": sharing_request.recipient_country,
-            "agreement_reference": sharing_request.agreement_reference,
-        },
-    )
+    _audit_package_create(actor=actor, package=package)
     notify(
         users=[sharing_request.requester],
         kind="sharing_package_ready",

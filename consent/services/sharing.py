@@ -24,7 +24,7 @@ from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.input_limits import max_length, one_line, require_ahead, require_visible_text
-from portal.models import ApprovalRole, ChainStatus, User
+from portal.models import ApprovalChain, ApprovalRole, ChainStatus, User
 from portal.reasons import clean_justification
 
 TRANSFER_SAFEGUARD = "transfer_safeguard"
@@ -119,6 +119,108 @@ def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Cover
     return f"None of {count} in {asset.name} {condition}."
 
 
+def _refuse_duplicate_pending(
+    *, actor: User, asset: DataAsset, purpose: Purpose, recipient: str
+) -> None:
+    """Refuse a second pending request of the same requester, asset, purpose and recipient."""
+    pending = SharingRequest.objects.filter(
+        requester=actor,
+        asset=asset,
+        purpose=purpose,
+        recipient__iexact=recipient,
+        chain__status=ChainStatus.PENDING,
+    )
+    if pending.exists():
+        raise ApplicationError(
+            "You already have a pending request to share this asset with this recipient for "
+            "this purpose.",
+            field="asset",
+        )
+
+
+def _refuse_without_coverage(
+    actor: User,
+    asset: DataAsset,
+    purpose: Purpose,
+    recipient: str,
+    country: str,
+    coverage: Coverage,
+) -> None:
+    """Refuse (``CoverageRefusal``, audited) when no customer of the asset may be shared."""
+    if coverage.eligible > 0:
+        return
+    message = sharing_refusal_sentence(asset, purpose, coverage)
+    # Recorded although nothing is created: compliance sees who tried to share what.
+    audit_record(
+        actor=actor,
+        action=AuditAction.SHARING_REQUEST_REFUSED,
+        target=asset,
+        detail={
+            "purpose": purpose.key,
+            "recipient": recipient,
+            "recipient_country": country,
+            "total": coverage.total,
+            "reason": message,
+        },
+    )
+    raise CoverageRefusal(message)
+
+
+def _sharing_chain_start(
+    actor: User,
+    asset: DataAsset,
+    purpose: Purpose,
+    recipient: str,
+    country: str,
+    coverage: Coverage,
+) -> ApprovalChain:
+    """Start the owner, compliance, legal chain; legal needs a transfer safeguard for a
+    recipient outside the EU/EEA."""
+    outside = outside_eu_eea(country)
+    return approvals.chain_start(
+        kind=SHARING_CHAIN_KIND,
+        requester=actor,
+        owner=asset.owner,
+        # design.md: owner, compliance, legal whatever the class (the engine gives the
+        # owner's step to compliance when the requester owns the asset).
+        steps=[
+            approvals.StepSpec(ApprovalRole.OWNER),
+            approvals.StepSpec(ApprovalRole.COMPLIANCE),
+            approvals.StepSpec(
+                ApprovalRole.LEGAL, requirement=TRANSFER_SAFEGUARD if outside else ""
+            ),
+        ],
+        title=f"Share {asset.name} with {recipient} ({country}) for {purpose.key}"[:300],
+        summary=(
+            f"{coverage.eligible:,} of {coverage.total:,} customers may be shared"
+            + ("; recipient outside the EU/EEA: transfer safeguard needed" if outside else "")
+        ),
+    )
+
+
+def _audit_sharing_request_create(
+    *, actor: User, sharing_request: SharingRequest, chosen: list[DataCategory]
+) -> None:
+    """Record the new request with what is shared, with whom, under which agreement."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.SHARING_REQUEST_CREATE,
+        target=sharing_request,
+        asset_id=sharing_request.asset_id,
+        detail={
+            "purpose": sharing_request.purpose.key,
+            "recipient": sharing_request.recipient,
+            "recipient_country": sharing_request.recipient_country,
+            "outside_eu_eea": outside_eu_eea(sharing_request.recipient_country),
+            "agreement_reference": sharing_request.agreement_reference,
+            "agreement_end": sharing_request.agreement_end.isoformat(),
+            "categories": [c.key for c in chosen],
+            "eligible": sharing_request.eligible_at_request,
+            "total": sharing_request.total_at_request,
+        },
+    )
+
+
 def sharing_request_create(
     *,
     actor: User,
@@ -148,59 +250,13 @@ def sharing_request_create(
     chosen = _clean_categories(asset, categories)
     if not purpose.active:
         raise ApplicationError(f"The purpose {purpose.key} is not in use.", field="purpose")
-    pending = SharingRequest.objects.filter(
-        requester=actor,
-        asset=asset,
-        purpose=purpose,
-        recipient__iexact=recipient,
-        chain__status=ChainStatus.PENDING,
-    )
-    if pending.exists():
-        raise ApplicationError(
-            "You already have a pending request to share this asset with this recipient for "
-            "this purpose.",
-            field="asset",
-        )
+    _refuse_duplicate_pending(actor=actor, asset=asset, purpose=purpose, recipient=recipient)
 
     coverage = sharing_coverage(asset, purpose)
-    if coverage.eligible == 0:
-        message = sharing_refusal_sentence(asset, purpose, coverage)
-        # Recorded although nothing is created: compliance sees who tried to share what.
-        audit_record(
-            actor=actor,
-            action=AuditAction.SHARING_REQUEST_REFUSED,
-            target=asset,
-            detail={
-                "purpose": purpose.key,
-                "recipient": recipient,
-                "recipient_country": country,
-                "total": coverage.total,
-                "reason": message,
-            },
-        )
-        raise CoverageRefusal(message)
+    _refuse_without_coverage(actor, asset, purpose, recipient, country, coverage)
 
-    outside = outside_eu_eea(country)
     with transaction.atomic():
-        chain = approvals.chain_start(
-            kind=SHARING_CHAIN_KIND,
-            requester=actor,
-            owner=asset.owner,
-            # design.md: owner, compliance, legal whatever the class (the engine gives the
-            # owner's step to compliance when the requester owns the asset).
-            steps=[
-                approvals.StepSpec(ApprovalRole.OWNER),
-                approvals.StepSpec(ApprovalRole.COMPLIANCE),
-                approvals.StepSpec(
-                    ApprovalRole.LEGAL, requirement=TRANSFER_SAFEGUARD if outside else ""
-                ),
-            ],
-            title=f"Share {asset.name} with {recipient} ({country}) for {purpose.key}"[:300],
-            summary=(
-                f"{coverage.eligible:,} of {coverage.total:,} customers may be shared"
-                + ("; recipient outside the EU/EEA: transfer safeguard needed" if outside else "")
-            ),
-        )
+        chain = _sharing_chain_start(actor, asset, purpose, recipient, country, coverage)
         sharing_request = SharingRequest.objects.create(
             requester=actor,
             asset=asset,
@@ -217,23 +273,7 @@ def sharing_request_create(
             total_at_request=coverage.total,
         )
         sharing_request.categories.set(chosen)
-        audit_record(
-            actor=actor,
-            action=AuditAction.SHARING_REQUEST_CREATE,
-            target=sharing_request,
-            asset_id=asset.pk,
-            detail={
-                "purpose": purpose.key,
-                "recipient": recipient,
-                "recipient_country": country,
-                "outside_eu_eea": outside,
-                "agreement_reference": reference,
-                "agreement_end": agreement_end.isoformat(),
-                "categories": [c.key for c in chosen],
-                "eligible": coverage.eligible,
-                "total": coverage.total,
-            },
-        )
+        _audit_sharing_request_create(actor=actor, sharing_request=sharing_request, chosen=chosen)
         approvals.chain_publish(chain, link=sharing_request.get_absolute_url())
     return sharing_request
 

@@ -49,30 +49,20 @@ def _still_shareable(customer_ids: set[int], purpose: Purpose) -> set[int]:
     return set(Customer.objects.filter(condition, pk__in=customer_ids).values_list("pk", flat=True))
 
 
-def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
-    """GDPR Art. 19: the withdrawals among ``records`` that a recipient must be told of.
-
-    For every package already made (downloaded or not, file deleted or not) that contains
-    a customer whose withdrawal among ``records`` ends their consent to
-    ``third_party_sharing`` (or to the package's purpose, when it needs consent), record a
-    withdrawal to forward and tell the requester and compliance, in the caller's
-    transaction. A withdrawal that does not change the current state (an older record)
-    adds nothing, nor does one for a customer already waiting to be forwarded on that
-    package. Returns how many were recorded.
-    """
+def _withdrawals_by_customer(records: Iterable[ConsentRecord]) -> dict[int, list[ConsentRecord]]:
+    """The withdrawn records among ``records``, by customer id."""
     withdrawals: dict[int, list[ConsentRecord]] = {}
     for record in records:
         if record.status == ConsentStatus.WITHDRAWN:
             withdrawals.setdefault(record.customer_id, []).append(record)
-    if not withdrawals:
-        return 0
-    memberships = list(
-        SharingPackageCustomer.objects.filter(customer_id__in=list(withdrawals)).select_related(
-            "package__request__purpose", "package__request__asset", "package__request__requester"
-        )
-    )
-    if not memberships:
-        return 0
+    return withdrawals
+
+
+def _forwarding_candidates(
+    withdrawals: dict[int, list[ConsentRecord]], memberships: list[SharingPackageCustomer]
+) -> list[tuple[SharingPackageCustomer, ConsentRecord]]:
+    """Each package membership with the latest withdrawal that covers its purpose, unless
+    that customer is already waiting to be forwarded on that package."""
     purpose_keys = dict(
         Purpose.objects.filter(
             pk__in={r.purpose_id for rs in withdrawals.values() for r in rs}
@@ -95,6 +85,14 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
         ]
         if relevant and (membership.package_id, membership.customer_id) not in waiting:
             candidates.append((membership, max(relevant, key=lambda r: r.effective_at)))
+    return candidates
+
+
+def _withdrawals_to_forward(
+    candidates: list[tuple[SharingPackageCustomer, ConsentRecord]],
+) -> list[SharingWithdrawal]:
+    """Unsaved withdrawals for the candidates whose current state no longer allows the
+    sharing (a withdrawal that changes nothing, an older record, adds nothing)."""
     by_purpose: dict[int, set[int]] = {}
     for membership, _ in candidates:
         purpose = membership.package.request.purpose
@@ -103,14 +101,15 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
         purpose_id: _still_shareable(ids, Purpose.objects.get(pk=purpose_id))
         for purpose_id, ids in by_purpose.items()
     }
-    rows = [
+    return [
         SharingWithdrawal(package=membership.package, customer_id=record.customer_id, record=record)
         for membership, record in candidates
         if membership.customer_id not in still[membership.package.request.purpose_id]
     ]
-    if not rows:
-        return 0
-    bulk_create_with_history(rows, SharingWithdrawal, default_user=None)
+
+
+def _announce_withdrawals(rows: list[SharingWithdrawal]) -> None:
+    """Per package: one audit event and one notification to the requester and compliance."""
     by_package: dict[int, list[SharingWithdrawal]] = {}
     for row in rows:
         by_package.setdefault(row.package_id, []).append(row)
@@ -137,6 +136,34 @@ def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
             },
             target=shared,
         )
+
+
+def sharing_withdrawals_record(*, records: Iterable[ConsentRecord]) -> int:
+    """GDPR Art. 19: the withdrawals among ``records`` that a recipient must be told of.
+
+    For every package already made (downloaded or not, file deleted or not) that contains
+    a customer whose withdrawal among ``records`` ends their consent to
+    ``third_party_sharing`` (or to the package's purpose, when it needs consent), record a
+    withdrawal to forward and tell the requester and compliance, in the caller's
+    transaction. A withdrawal that does not change the current state (an older record)
+    adds nothing, nor does one for a customer already waiting to be forwarded on that
+    package. Returns how many were recorded.
+    """
+    withdrawals = _withdrawals_by_customer(records)
+    if not withdrawals:
+        return 0
+    memberships = list(
+        SharingPackageCustomer.objects.filter(customer_id__in=list(withdrawals)).select_related(
+            "package__request__purpose", "package__request__asset", "package__request__requester"
+        )
+    )
+    if not memberships:
+        return 0
+    rows = _withdrawals_to_forward(_forwarding_candidates(withdrawals, memberships))
+    if not rows:
+        return 0
+    bulk_create_with_history(rows, SharingWithdrawal, default_user=None)
+    _announce_withdrawals(rows)
     return len(rows)
 
 
