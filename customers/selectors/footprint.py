@@ -6,9 +6,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from consent.models import ConsentRecord
 from consent.selectors import consent_history, current_consents, eligible_customers
 from customers.models.access import AccessGrant
 from customers.models.catalogue import AssetCustomer, Customer, DataAsset
+from customers.models.exports import Export, ExportedCustomer
+from customers.models.subject_requests import DataSubjectRequest
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,22 @@ def _grant_end(grant: AccessGrant) -> datetime:
     return min(grant.revoked_at, grant.expires_at) if grant.revoked_at else grant.expires_at
 
 
+@dataclass(frozen=True)
+class _Holdings:
+    """The customer's memberships in the footprint's period, by asset id."""
+
+    by_asset: dict[int, list[Membership]]
+    since: datetime | None
+    until: datetime
+
+    def held_between(self, asset_id: int, start: datetime, end: datetime) -> bool:
+        """Whether the asset held the customer at some moment from ``start`` to ``end``
+        that lies within the period."""
+        start = max(start, self.since) if self.since else start
+        end = min(end, self.until)
+        return start <= end and any(m.overlaps(start, end) for m in self.by_asset[asset_id])
+
+
 def customer_footprint(
     customer: Customer, *, since: datetime | None = None, until: datetime | None = None
 ) -> Footprint:
@@ -90,31 +109,48 @@ def customer_footprint(
 
     Nothing about any other customer is read or returned.
     """
-    from customers.models.exports import Export, ExportedCustomer
-    from customers.models.subject_requests import DataSubjectRequest
-
     until = until or timezone.now()
     memberships = [m for m in _memberships(customer) if m.overlaps(since, until)]
     by_asset: dict[int, list[Membership]] = {}
     for membership in memberships:
         by_asset.setdefault(membership.asset.pk, []).append(membership)
+    holdings = _Holdings(by_asset, since, until)
+    grants = _grants_reaching(customer, holdings)
+    exports = _exports_reaching(customer, holdings)
 
-    def windows_hit(asset_id: int, start: datetime, end: datetime) -> bool:
-        start = max(start, since) if since else start
-        end = min(end, until)
-        return start <= end and any(m.overlaps(start, end) for m in by_asset[asset_id])
+    return Footprint(
+        customer=customer,
+        since=since,
+        until=until,
+        memberships=memberships,
+        current_consents=list(current_consents(customer)),
+        consent_history=list(consent_history(customer)),
+        grants=grants,
+        exports=exports,
+        subject_requests=list(
+            DataSubjectRequest.objects.filter(customer=customer).order_by("received_on", "id")
+        ),
+    )
 
+
+def _grants_reaching(customer: Customer, holdings: _Holdings) -> list[dict]:
+    """Each grant on the holding assets usable while the asset held the customer, with
+    whether the customer is eligible for its purpose now (one check per asset and purpose)."""
     grants = []
     candidates = (
-        AccessGrant.objects.filter(asset_id__in=list(by_asset), created_at__lte=until)
+        AccessGrant.objects.filter(
+            asset_id__in=list(holdings.by_asset), created_at__lte=holdings.until
+        )
         .select_related("user", "purpose", "asset")
         .order_by("created_at", "id")
     )
-    if since:
-        candidates = candidates.filter(expires_at__gte=since).exclude(revoked_at__lt=since)
+    if holdings.since:
+        candidates = candidates.filter(expires_at__gte=holdings.since).exclude(
+            revoked_at__lt=holdings.since
+        )
     eligible_cache: dict[tuple[int, int], bool] = {}
     for grant in candidates:
-        if not windows_hit(grant.asset_id, grant.created_at, _grant_end(grant)):
+        if not holdings.held_between(grant.asset_id, grant.created_at, _grant_end(grant)):
             continue
         key = (grant.asset_id, grant.purpose_id)
         if key not in eligible_cache:
@@ -122,14 +158,21 @@ def customer_footprint(
                 eligible_customers(grant.asset, grant.purpose).filter(pk=customer.pk).exists()
             )
         grants.append({"grant": grant, "eligible_now": eligible_cache[key]})
+    return grants
 
-    exports_in_window = Export.objects.filter(asset_id__in=list(by_asset), created_at__lte=until)
-    if since:
-        exports_in_window = exports_in_window.filter(created_at__gte=since)
+
+def _exports_reaching(customer: Customer, holdings: _Holdings) -> list[dict]:
+    """Each export from a holding asset made while it held the customer, as the
+    footprint's rows; one that recorded its customers without this one is left out."""
+    exports_in_window = Export.objects.filter(
+        asset_id__in=list(holdings.by_asset), created_at__lte=holdings.until
+    )
+    if holdings.since:
+        exports_in_window = exports_in_window.filter(created_at__gte=holdings.since)
     made = [
         e
         for e in exports_in_window.select_related("grant__purpose", "package__request__purpose")
-        if windows_hit(e.asset_id, e.created_at, e.created_at)
+        if holdings.held_between(e.asset_id, e.created_at, e.created_at)
     ]
     carried = set(
         ExportedCustomer.objects.filter(
@@ -151,7 +194,7 @@ def customer_footprint(
                 "at": export.created_at,
                 "by": export.actor_label,
                 "asset_id": export.asset_id,
-                "asset_name": by_asset[export.asset_id][0].asset.name,
+                "asset_name": holdings.by_asset[export.asset_id][0].asset.name,
                 "grant_id": export.grant_id,
                 "package_id": export.package_id,
                 "purpose": purpose.key,
@@ -159,20 +202,7 @@ def customer_footprint(
                 "included": included,
             }
         )
-
-    return Footprint(
-        customer=customer,
-        since=since,
-        until=until,
-        memberships=memberships,
-        current_consents=list(current_consents(customer)),
-        consent_history=list(consent_history(customer)),
-        grants=grants,
-        exports=exports,
-        subject_requests=list(
-            DataSubjectRequest.objects.filter(customer=customer).order_by("received_on", "id")
-        ),
-    )
+    return exports
 
 
 def footprint_as_dict(footprint: Footprint) -> dict:
@@ -189,66 +219,78 @@ def footprint_as_dict(footprint: Footprint) -> dict:
             "created_at": customer.created_at,
         },
         "period": {"since": footprint.since, "until": footprint.until},
-        "assets": [
-            {
-                "id": m.asset.pk,
-                "name": m.asset.name,
-                "owner": m.asset.owner.get_username(),
-                "owner_name": str(m.asset.owner),
-                "classification": m.asset.effective_classification,
-                "source_system": m.asset.source_system,
-                "retention_date": m.asset.retention_date,
-                "held_since": m.since,
-                "removed_at": m.until,
-            }
-            for m in footprint.memberships
-        ],
+        "assets": [_membership_as_dict(m) for m in footprint.memberships],
         "current_consents": [
             {"purpose": s.purpose.key, "status": s.status, "effective_at": s.effective_at}
             for s in footprint.current_consents
         ],
-        "consent_history": [
-            {
-                "id": r.pk,
-                "purpose": r.purpose.key,
-                "status": r.status,
-                "source": r.source,
-                "evidence": r.evidence,
-                "notice_version": r.notice_version,
-                "effective_at": r.effective_at,
-                "recorded_at": r.recorded_at,
-                "recorded_by": r.recorded_by.get_username() if r.recorded_by else None,
-            }
-            for r in footprint.consent_history
-        ],
+        "consent_history": [_consent_record_as_dict(r) for r in footprint.consent_history],
         "grants": [
-            {
-                "id": row["grant"].pk,
-                "asset": row["grant"].asset_id,
-                "asset_name": row["grant"].asset.name,
-                "user": row["grant"].user.get_username(),
-                "purpose": row["grant"].purpose.key,
-                "level": row["grant"].level,
-                "created_at": row["grant"].created_at,
-                "expires_at": row["grant"].expires_at,
-                "revoked_at": row["grant"].revoked_at,
-                "eligible_now": row["eligible_now"],
-            }
+            _grant_as_dict(row["grant"], eligible_now=row["eligible_now"])
             for row in footprint.grants
         ],
         "exports": footprint.exports,
-        "subject_requests": [
-            {
-                "id": r.pk,
-                "reference": r.reference,
-                "type": r.type,
-                "status": r.status,
-                "received_on": r.received_on,
-                "due_on": r.due_on,
-                "closed_at": r.closed_at,
-            }
-            for r in footprint.subject_requests
-        ],
+        "subject_requests": [_subject_request_as_dict(r) for r in footprint.subject_requests],
+    }
+
+
+def _membership_as_dict(membership: Membership) -> dict:
+    """An asset that held the customer, its owner and classification, and for how long."""
+    asset = membership.asset
+    return {
+        "id": asset.pk,
+        "name": asset.name,
+        "owner": asset.owner.get_username(),
+        "owner_name": str(asset.owner),
+        "classification": asset.effective_classification,
+        "source_system": asset.source_system,
+        "retention_date": asset.retention_date,
+        "held_since": membership.since,
+        "removed_at": membership.until,
+    }
+
+
+def _consent_record_as_dict(record: ConsentRecord) -> dict:
+    """A consent record with its evidence and who recorded it."""
+    return {
+        "id": record.pk,
+        "purpose": record.purpose.key,
+        "status": record.status,
+        "source": record.source,
+        "evidence": record.evidence,
+        "notice_version": record.notice_version,
+        "effective_at": record.effective_at,
+        "recorded_at": record.recorded_at,
+        "recorded_by": record.recorded_by.get_username() if record.recorded_by else None,
+    }
+
+
+def _grant_as_dict(grant: AccessGrant, *, eligible_now: bool) -> dict:
+    """A grant that could read the customer: who, on which asset, for what, until when."""
+    return {
+        "id": grant.pk,
+        "asset": grant.asset_id,
+        "asset_name": grant.asset.name,
+        "user": grant.user.get_username(),
+        "purpose": grant.purpose.key,
+        "level": grant.level,
+        "created_at": grant.created_at,
+        "expires_at": grant.expires_at,
+        "revoked_at": grant.revoked_at,
+        "eligible_now": eligible_now,
+    }
+
+
+def _subject_request_as_dict(subject_request: DataSubjectRequest) -> dict:
+    """One of the customer's data subject requests and where it stands."""
+    return {
+        "id": subject_request.pk,
+        "reference": subject_request.reference,
+        "type": subject_request.type,
+        "status": subject_request.status,
+        "received_on": subject_request.received_on,
+        "due_on": subject_request.due_on,
+        "closed_at": subject_request.closed_at,
     }
 
 

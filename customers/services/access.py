@@ -1,6 +1,8 @@
 """Access requests: created with a purpose and a justification, checked against consent coverage,
 then decided step by step through the approval engine (``portal.approvals``)."""
 
+from typing import NoReturn
+
 from django.db import transaction
 
 from consent.models import Purpose
@@ -53,35 +55,13 @@ def access_request_create(
     classification starts and its first deciders are notified.
     """
     justification = clean_justification(justification)
-    if level not in AccessLevel.values:
-        raise ApplicationError(f"Unknown access level {level!r}.", field="level")
-    if not isinstance(duration_days, int) or not 1 <= duration_days <= MAX_DURATION_DAYS:
-        raise ApplicationError(
-            f"Access lasts from 1 to {MAX_DURATION_DAYS} days.", field="duration_days"
-        )
-    if not purpose.active:
-        raise ApplicationError(f"The purpose {purpose.key} is not in use.", field="purpose")
-    pending = AccessRequest.objects.filter(
-        requester=actor, asset=asset, purpose=purpose, chain__status=ChainStatus.PENDING
+    _request_terms_check(
+        actor=actor, asset=asset, purpose=purpose, level=level, duration_days=duration_days
     )
-    if pending.exists():
-        raise ApplicationError(
-            "You already have a pending request for this asset and purpose.", field="asset"
-        )
 
     coverage = coverage_for(asset, purpose)
     if coverage.eligible == 0:
-        message = refusal_sentence(asset, purpose, coverage)
-        # Recorded even though nothing is created: compliance sees who asked for what.
-        audit_record(
-            actor=actor,
-            action=AuditAction.ACCESS_REQUEST_REFUSED,
-            target=asset,
-            detail={"purpose": purpose.key, "total": coverage.total, "reason": message},
-        )
-        raise CoverageRefusal(
-            message, extra={"alternatives": access_alternatives(actor, asset, purpose)}
-        )
+        _coverage_refuse(actor=actor, asset=asset, purpose=purpose, coverage=coverage)
 
     with transaction.atomic():
         classification = asset.effective_classification
@@ -105,21 +85,67 @@ def access_request_create(
             total_at_request=coverage.total,
             chain=chain,
         )
-        audit_record(
-            actor=actor,
-            action=AuditAction.ACCESS_REQUEST_CREATE,
-            target=access_request,
-            asset_id=asset.pk,
-            detail={
-                "purpose": purpose.key,
-                "level": level,
-                "duration_days": duration_days,
-                "eligible": coverage.eligible,
-                "total": coverage.total,
-            },
-        )
+        _creation_audit(actor=actor, access_request=access_request)
         approvals.chain_publish(chain, link=access_request.get_absolute_url())
     return access_request
+
+
+def _request_terms_check(
+    *, actor: User, asset: DataAsset, purpose: Purpose, level: str, duration_days: int
+) -> None:
+    """Refuse (``ApplicationError`` on the field at fault) an unknown level, a duration
+    outside 1 to ``MAX_DURATION_DAYS`` days, a purpose out of use, or a second pending
+    request by the same requester for the same asset and purpose."""
+    if level not in AccessLevel.values:
+        raise ApplicationError(f"Unknown access level {level!r}.", field="level")
+    if not isinstance(duration_days, int) or not 1 <= duration_days <= MAX_DURATION_DAYS:
+        raise ApplicationError(
+            f"Access lasts from 1 to {MAX_DURATION_DAYS} days.", field="duration_days"
+        )
+    if not purpose.active:
+        raise ApplicationError(f"The purpose {purpose.key} is not in use.", field="purpose")
+    pending = AccessRequest.objects.filter(
+        requester=actor, asset=asset, purpose=purpose, chain__status=ChainStatus.PENDING
+    )
+    if pending.exists():
+        raise ApplicationError(
+            "You already have a pending request for this asset and purpose.", field="asset"
+        )
+
+
+def _coverage_refuse(
+    *, actor: User, asset: DataAsset, purpose: Purpose, coverage: Coverage
+) -> NoReturn:
+    """Audit the refusal of a request no customer is eligible for, then raise
+    ``CoverageRefusal`` with the sentence and the alternatives that would work."""
+    message = refusal_sentence(asset, purpose, coverage)
+    # Recorded even though nothing is created: compliance sees who asked for what.
+    audit_record(
+        actor=actor,
+        action=AuditAction.ACCESS_REQUEST_REFUSED,
+        target=asset,
+        detail={"purpose": purpose.key, "total": coverage.total, "reason": message},
+    )
+    raise CoverageRefusal(
+        message, extra={"alternatives": access_alternatives(actor, asset, purpose)}
+    )
+
+
+def _creation_audit(*, actor: User, access_request: AccessRequest) -> None:
+    """The audit row of a new request: what was asked, and the coverage when it was asked."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.ACCESS_REQUEST_CREATE,
+        target=access_request,
+        asset_id=access_request.asset_id,
+        detail={
+            "purpose": access_request.purpose.key,
+            "level": access_request.level,
+            "duration_days": access_request.duration_days,
+            "eligible": access_request.eligible_at_request,
+            "total": access_request.total_at_request,
+        },
+    )
 
 
 @transaction.atomic

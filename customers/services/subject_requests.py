@@ -78,31 +78,8 @@ def subject_request_create(
         message="Say how the requester's identity was verified before any work starts "
         f"(at least {MIN_REASON_LENGTH} characters, e.g. 'passport checked at the desk').",
     )
-    today = timezone.localdate()
-    received_on = received_on or today
-    if received_on > today:
-        raise ApplicationError("The request cannot be received in the future.", field="received_on")
-    require_date_between(
-        received_on,
-        field="received_on",
-        earliest=EARLIEST_EVENT,
-        latest=today,
-        what="The day the request was received",
-    )
-    purposes = list(purposes)
-    if type == SubjectRequestType.OBJECTION:
-        if not purposes:
-            raise ApplicationError("Name the purposes the customer objects to.", field="purposes")
-        for purpose in purposes:
-            if purpose.lawful_basis in (LawfulBasis.CONTRACT, LawfulBasis.LEGAL_OBLIGATION):
-                raise ApplicationError(
-                    f"{purpose.key} rests on {LawfulBasis(purpose.lawful_basis).label.lower()}"
-                    ": an objection (Art. 21) covers consent, legitimate interest and direct "
-                    "marketing only.",
-                    field="purposes",
-                )
-    elif purposes:
-        raise ApplicationError("Purposes are given with an objection only.", field="purposes")
+    received_on = _received_on_check(received_on)
+    purposes = _objected_purposes_check(type, purposes)
 
     now = timezone.now()
     subject_request = DataSubjectRequest(
@@ -120,23 +97,67 @@ def subject_request_create(
     history_user_set(subject_request, actor)
     subject_request.save()
     subject_request.purposes.set(purposes)
-    audit_record(
-        actor=actor,
-        action=AuditAction.SUBJECT_REQUEST_CREATE,
-        target=subject_request,
-        detail={
-            "type": type,
-            "customer": customer.pk,
-            "received_on": received_on,
-            "due_on": subject_request.due_on,
-            "purposes": [purpose.key for purpose in purposes],
-        },
-    )
+    _creation_audit(actor=actor, subject_request=subject_request, purposes=purposes)
     if type == SubjectRequestType.ERASURE:
         _erasure_tasks_create(subject_request=subject_request, actor=actor)
     elif type == SubjectRequestType.OBJECTION:
         _objection_apply(subject_request=subject_request, actor=actor, purposes=purposes)
     return subject_request
+
+
+def _received_on_check(received_on: date | None) -> date:
+    """The day the request was received (default: today), refused in the future or before
+    ``EARLIEST_EVENT``."""
+    today = timezone.localdate()
+    received_on = received_on or today
+    if received_on > today:
+        raise ApplicationError("The request cannot be received in the future.", field="received_on")
+    require_date_between(
+        received_on,
+        field="received_on",
+        earliest=EARLIEST_EVENT,
+        latest=today,
+        what="The day the request was received",
+    )
+    return received_on
+
+
+def _objected_purposes_check(request_type: str, purposes: Iterable[Purpose]) -> list[Purpose]:
+    """The purposes of an objection: at least one, none resting on a contract or a legal
+    obligation (Art. 21 does not reach them); other request types take none."""
+    purposes = list(purposes)
+    if request_type == SubjectRequestType.OBJECTION:
+        if not purposes:
+            raise ApplicationError("Name the purposes the customer objects to.", field="purposes")
+        for purpose in purposes:
+            if purpose.lawful_basis in (LawfulBasis.CONTRACT, LawfulBasis.LEGAL_OBLIGATION):
+                raise ApplicationError(
+                    f"{purpose.key} rests on {LawfulBasis(purpose.lawful_basis).label.lower()}"
+                    ": an objection (Art. 21) covers consent, legitimate interest and direct "
+                    "marketing only.",
+                    field="purposes",
+                )
+    elif purposes:
+        raise ApplicationError("Purposes are given with an objection only.", field="purposes")
+    return purposes
+
+
+def _creation_audit(
+    *, actor: User, subject_request: DataSubjectRequest, purposes: list[Purpose]
+) -> None:
+    """The audit row of a new request: its type, customer, dates and objected purposes."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.SUBJECT_REQUEST_CREATE,
+        target=subject_request,
+        detail={
+            "type": subject_request.type,
+            "customer": subject_request.customer_id,
+            "received_on": subject_request.received_on,
+            "due_on": subject_request.due_on,
+            "purposes": [purpose.key for purpose in purposes],
+        },
+    )
 
 
 def _erasure_tasks_create(*, subject_request: DataSubjectRequest, actor: User) -> list[ErasureTask]:
