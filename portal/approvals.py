@@ -12,6 +12,7 @@ the owner's step.
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -300,12 +301,7 @@ def step_decide(
     if refusal:
         raise NotAllowed(refusal)
     reason = clean_reason(reason, what="a reason for your decision")
-    inputs = {key: value for key, value in (inputs or {}).items() if value not in ("", None)}
-    if approve and step.requirement and not inputs.get(step.requirement):
-        raise ApplicationError(
-            f"This step needs {step.requirement.replace('_', ' ')} to be approved.",
-            field=step.requirement,
-        )
+    inputs = _decision_inputs(step, approve=approve, inputs=inputs)
     now = timezone.now()
     step.status = StepStatus.APPROVED if approve else StepStatus.DENIED
     step.decided_by, step.decided_at, step.reason, step.inputs = actor, now, reason, inputs
@@ -313,29 +309,9 @@ def step_decide(
 
     next_step = chain.steps.filter(status=StepStatus.WAITING).order_by("position").first()
     if approve and next_step is not None:
-        next_step.status = StepStatus.OPEN
-        save_with_history(
-            next_step,
-            actor=actor,
-            reason=f"Opened: step {step.position} approved.",
-            update_fields=["status"],
-        )
-        _notify_deciders(next_step)
+        _step_open_after(next_step, decided=step, actor=actor)
     else:
-        chain.status = ChainStatus.APPROVED if approve else ChainStatus.DENIED
-        chain.decided_at = now
-        save_with_history(
-            chain,
-            actor=actor,
-            reason=f"{chain.get_status_display()}: {reason}",
-            update_fields=["status", "decided_at"],
-        )
-        update_with_history(
-            chain.steps.filter(status=StepStatus.WAITING),
-            actor=actor,
-            reason=f"Cancelled: step {step.position} {step.status} by {actor}: {reason}",
-            status=StepStatus.CANCELLED,
-        )
+        _chain_conclude(chain, decided=step, actor=actor, reason=reason, now=now)
     audit_record(
         actor=actor,
         action=AuditAction.APPROVAL_APPROVE if approve else AuditAction.APPROVAL_DENY,
@@ -356,6 +332,57 @@ def step_decide(
         target=chain,
     )
     return Decision(step=step, chain=chain)
+
+
+def _decision_inputs(step: ApprovalStep, *, approve: bool, inputs: dict | None) -> dict:
+    """The decider's inputs without empty values; an approval must give the step's
+    ``requirement`` (else ``ApplicationError`` on that field)."""
+    inputs = {key: value for key, value in (inputs or {}).items() if value not in ("", None)}
+    if approve and step.requirement and not inputs.get(step.requirement):
+        raise ApplicationError(
+            f"This step needs {step.requirement.replace('_', ' ')} to be approved.",
+            field=step.requirement,
+        )
+    return inputs
+
+
+def _step_open_after(next_step: ApprovalStep, *, decided: ApprovalStep, actor: User) -> None:
+    """Open ``next_step`` now that ``decided`` was approved, and tell its deciders."""
+    next_step.status = StepStatus.OPEN
+    save_with_history(
+        next_step,
+        actor=actor,
+        reason=f"Opened: step {decided.position} approved.",
+        update_fields=["status"],
+    )
+    _notify_deciders(next_step)
+
+
+def _chain_conclude(
+    chain: ApprovalChain,
+    *,
+    decided: ApprovalStep,
+    actor: User,
+    reason: str,
+    now: datetime,
+) -> None:
+    """End ``chain`` with the outcome of its last decided step (``decided``: the last
+    approval or a denial) and cancel the steps still waiting."""
+    approve = decided.status == StepStatus.APPROVED
+    chain.status = ChainStatus.APPROVED if approve else ChainStatus.DENIED
+    chain.decided_at = now
+    save_with_history(
+        chain,
+        actor=actor,
+        reason=f"{chain.get_status_display()}: {reason}",
+        update_fields=["status", "decided_at"],
+    )
+    update_with_history(
+        chain.steps.filter(status=StepStatus.WAITING),
+        actor=actor,
+        reason=f"Cancelled: step {decided.position} {decided.status} by {actor}: {reason}",
+        status=StepStatus.CANCELLED,
+    )
 
 
 @transaction.atomic

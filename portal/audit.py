@@ -176,6 +176,32 @@ def _lock_head() -> bool:
     return bool(AuditChainHead.objects.filter(pk=1).update(last_event_id=F("last_event_id")))
 
 
+def _locked_head() -> AuditChainHead:
+    """The chain's head row, locked until the caller's transaction ends (created if missing).
+
+    Writers queue on this row: two transactions appending at once would otherwise both chain
+    to the same predecessor and fork the chain. The UPDATE takes the row lock on PostgreSQL
+    and the write lock on SQLite; the event id is drawn while holding it, so id order is
+    chain order (verify_audit relies on that).
+    """
+    if not _lock_head():
+        AuditChainHead.objects.get_or_create(pk=1)
+        # Whoever created the row, lock it now: a writer that lost the creation race
+        # would otherwise go on without the lock.
+        _lock_head()
+    return AuditChainHead.objects.get(pk=1)
+
+
+def _action_value(action: AuditAction | str) -> str:
+    """The stored value of ``action``; ``ValueError`` when it is not an ``AuditAction``."""
+    try:
+        return AuditAction(action).value
+    except ValueError:
+        raise ValueError(
+            f"{action!r} is not an audit action: add it to portal.audit_actions.AuditAction."
+        ) from None
+
+
 def current_user() -> User | None:
     """The signed-in user of the request being served, or ``None`` (commands, tasks).
 
@@ -218,22 +244,8 @@ def audit_record(
     value) of ``AuditAction``; anything else raises ``ValueError`` before anything is
     written, so the list of actions stays the whole list.
     """
-    try:
-        action_value = AuditAction(action).value
-    except ValueError:
-        raise ValueError(
-            f"{action!r} is not an audit action: add it to portal.audit_actions.AuditAction."
-        ) from None
-    # Serialise writers on the head row: two transactions appending at once would both
-    # chain to the same predecessor and fork the chain. The UPDATE takes the row lock on
-    # PostgreSQL and the write lock on SQLite; the event id is drawn while holding it, so
-    # id order is chain order (verify_audit relies on that).
-    if not _lock_head():
-        AuditChainHead.objects.get_or_create(pk=1)
-        # Whoever created the row, lock it now: a writer that lost the creation race
-        # would otherwise go on without the lock.
-        _lock_head()
-    head = AuditChainHead.objects.get(pk=1)
+    action_value = _action_value(action)
+    head = _locked_head()
 
     target_type, target_id, target_label = _describe_target(target)
     if asset_id is None and target_type == "customers.dataasset":

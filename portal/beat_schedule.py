@@ -28,51 +28,93 @@ def beat_schedule(
 
     Every argument is a period in seconds, from the setting of the same name. Where an entry
     has ``expires`` (seconds), a run nobody took in time is dropped: the next run does the
-    same work, so runs don't pile up behind a stopped worker.
+    same work, so runs don't pile up behind a stopped worker. The entries are grouped by
+    what they keep in order, one function each.
     """
+    return {
+        **_upkeep_jobs(catch_up_interval),
+        **_notification_jobs(notification_sweep_interval),
+        **_incident_jobs(incident_job_seconds),
+        **_grant_jobs(grant_expiry_interval),
+        **_consent_and_sharing_jobs(sharing_package_delete_interval),
+        **_subject_request_and_retention_jobs(),
+    }
+
+
+def _upkeep_jobs(catch_up_interval: int) -> dict[str, dict]:
+    """The portal's own upkeep: catching up missed jobs, the audit anchor, old keys."""
     return {
         "scheduled-jobs-catch-up": {
             "task": "portal.tasks.catch_up_scheduled_jobs",
             "schedule": catch_up_interval,
             "options": {"expires": catch_up_interval},
         },
+        # Anchors the audit chain's head outside the database (AUDIT_ANCHOR_DIR).
+        "audit-anchor-daily": {
+            "task": "portal.tasks.audit_anchor_daily",
+            "schedule": DAY,
+        },
+        # Idempotency keys older than IDEMPOTENCY_KEY_TTL are pruned daily.
+        "idempotency-keys-prune": {
+            "task": "portal.tasks.prune_idempotency_keys",
+            "schedule": DAY,
+        },
+    }
+
+
+def _notification_jobs(sweep_interval: int) -> dict[str, dict]:
+    """Notifications."""
+    return {
         # Re-queues pending notifications older than NOTIFICATION_SWEEP_AGE.
         "notification-outbox-sweep": {
             "task": "portal.tasks.sweep_notification_outbox",
-            "schedule": notification_sweep_interval,
-            "options": {"expires": notification_sweep_interval},
+            "schedule": sweep_interval,
+            "options": {"expires": sweep_interval},
         },
-        # Incidents: escalation of unacknowledged reports, duty reminders and overdue duties
-        # go out at most one period late. Each job is idempotent.
+    }
+
+
+def _incident_jobs(job_seconds: int) -> dict[str, dict]:
+    """Incidents."""
+    return {
+        # Escalation of unacknowledged reports, duty reminders and overdue duties go out at
+        # most one period late. Each job is idempotent.
         "incidents-escalate-unacknowledged": {
             "task": "incidents.tasks.escalate_unacknowledged",
-            "schedule": incident_job_seconds,
+            "schedule": job_seconds,
         },
         "incidents-duty-reminders": {
             "task": "incidents.tasks.send_duty_reminders",
-            "schedule": incident_job_seconds,
+            "schedule": job_seconds,
         },
         "incidents-duty-overdue": {
             "task": "incidents.tasks.flag_overdue_duties",
-            "schedule": incident_job_seconds,
+            "schedule": job_seconds,
         },
+    }
+
+
+def _grant_jobs(expiry_interval: int) -> dict[str, dict]:
+    """Access grants."""
+    return {
         # Reads refuse an expired grant at once; this job removes its object permissions and
         # tells the grantee. The reminder goes out once, three days before expiry.
         "grants-expire": {
             "task": "customers.tasks.expire_grants",
-            "schedule": grant_expiry_interval,
-            "options": {"expires": grant_expiry_interval},
+            "schedule": expiry_interval,
+            "options": {"expires": expiry_interval},
         },
         "grants-remind-expiring": {
             "task": "customers.tasks.remind_expiring_grants",
             "schedule": HOUR,
             "options": {"expires": HOUR},
         },
-        # Anchors the audit chain's head outside the database (AUDIT_ANCHOR_DIR).
-        "audit-anchor-daily": {
-            "task": "portal.tasks.audit_anchor_daily",
-            "schedule": DAY,
-        },
+    }
+
+
+def _consent_and_sharing_jobs(package_delete_interval: int) -> dict[str, dict]:
+    """Consent imports and sharing packages."""
+    return {
         # Import jobs with no live worker left are marked failed and their files emptied.
         "consent-import-fail-abandoned-jobs": {
             "task": "consent.tasks.fail_abandoned_consent_import_jobs",
@@ -82,8 +124,8 @@ def beat_schedule(
         # Downloads refuse an expired sharing package at once; this job deletes its file.
         "sharing-delete-expired-packages": {
             "task": "consent.tasks.delete_expired_sharing_packages",
-            "schedule": sharing_package_delete_interval,
-            "options": {"expires": sharing_package_delete_interval},
+            "schedule": package_delete_interval,
+            "options": {"expires": package_delete_interval},
         },
         # Deletion-confirmation reminders: hourly runs, each request reminded once a day.
         "sharing-remind-deletion-confirmation": {
@@ -91,8 +133,14 @@ def beat_schedule(
             "schedule": HOUR,
             "options": {"expires": HOUR},
         },
-        # Data subject requests and retention: what was sent is recorded, so hourly runs send
-        # each deadline reminder once and a retention reminder once a week per asset.
+    }
+
+
+def _subject_request_and_retention_jobs() -> dict[str, dict]:
+    """Data subject requests and retention."""
+    return {
+        # What was sent is recorded, so hourly runs send each deadline reminder once and a
+        # retention reminder once a week per asset.
         "dsr-deadline-reminders": {
             "task": "customers.tasks.remind_subject_request_deadlines",
             "schedule": HOUR,
@@ -102,10 +150,5 @@ def beat_schedule(
             "task": "customers.tasks.remind_retention_owners",
             "schedule": HOUR,
             "options": {"expires": HOUR},
-        },
-        # Idempotency keys older than IDEMPOTENCY_KEY_TTL are pruned daily.
-        "idempotency-keys-prune": {
-            "task": "portal.tasks.prune_idempotency_keys",
-            "schedule": DAY,
         },
     }

@@ -61,24 +61,40 @@ def _week_starts(viewer: Viewer) -> list[datetime]:
     return [monday - timedelta(weeks=back) for back in range(CHART_WEEKS - 1, -1, -1)]
 
 
-def requests_chart_section(viewer: Viewer) -> Section | None:
-    if not (viewer.is_compliance or viewer.is_owner):
-        return None
-    weeks = _week_starts(viewer)
-    zone = timezone.get_current_timezone()
+def _requests_per_week(viewer: Viewer, *, since: datetime) -> dict[tuple, int]:
+    """(Monday's date, chain status) -> how many access requests the viewer sees (an owner:
+    on their own assets) were asked that week, from ``since`` on; one query."""
     requests = access_request_list_for(viewer.user).prefetch_related(None)
     if not viewer.is_compliance:
         requests = requests.filter(asset__owner=viewer.user)
-    counts: dict[tuple, int] = {}
     grouped = (
-        requests.filter(created_at__gte=weeks[0])
-        .annotate(week=TruncWeek("created_at", tzinfo=zone))
+        requests.filter(created_at__gte=since)
+        .annotate(week=TruncWeek("created_at", tzinfo=timezone.get_current_timezone()))
         .order_by()
         .values("week", "chain__status")
         .annotate(n=Count("pk"))
     )
-    for row in grouped:
-        counts[(row["week"].date(), row["chain__status"])] = row["n"]
+    return {(row["week"].date(), row["chain__status"]): row["n"] for row in grouped}
+
+
+def _refusals_per_week(*, since: datetime) -> dict[tuple, int]:
+    """(Monday's date, ``REFUSED``) -> how many access requests were refused that week (the
+    audit events of the refusals), from ``since`` on; one query."""
+    refused = (
+        AuditEvent.objects.filter(action=AuditAction.ACCESS_REQUEST_REFUSED, created_at__gte=since)
+        .annotate(week=TruncWeek("created_at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values("week")
+        .annotate(n=Count("pk"))
+    )
+    return {(row["week"].date(), REFUSED): row["n"] for row in refused}
+
+
+def requests_chart_section(viewer: Viewer) -> Section | None:
+    if not (viewer.is_compliance or viewer.is_owner):
+        return None
+    weeks = _week_starts(viewer)
+    counts = _requests_per_week(viewer, since=weeks[0])
     outcomes = [
         (ChainStatus.APPROVED, "Approved", "#198754"),
         (ChainStatus.DENIED, "Denied", "#a40e26"),
@@ -87,17 +103,7 @@ def requests_chart_section(viewer: Viewer) -> Section | None:
     ]
     if viewer.is_compliance:
         # Refusals are never stored as requests (nothing reached an approver), only audited.
-        refused = (
-            AuditEvent.objects.filter(
-                action=AuditAction.ACCESS_REQUEST_REFUSED, created_at__gte=weeks[0]
-            )
-            .annotate(week=TruncWeek("created_at", tzinfo=zone))
-            .order_by()
-            .values("week")
-            .annotate(n=Count("pk"))
-        )
-        for row in refused:
-            counts[(row["week"].date(), REFUSED)] = row["n"]
+        counts.update(_refusals_per_week(since=weeks[0]))
         outcomes.append((REFUSED, "Refused (no eligible customer)", "#b35900"))
     chart = Chart(
         key="requests-per-week",

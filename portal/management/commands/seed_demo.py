@@ -7,7 +7,7 @@ write goes through the apps' services, the same code the portal runs.
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -21,6 +21,7 @@ from consent.models import ConsentRecord, DataCategory, Purpose
 from consent.services.records import consent_record
 from customers.emails import normalise_email
 from customers.models.catalogue import Classification, Customer, DataAsset
+from customers.models.subject_requests import DataSubjectRequest
 from customers.services.assets import asset_classify, asset_create
 from customers.services.subject_requests import (
     erasure_task_confirm,
@@ -28,6 +29,9 @@ from customers.services.subject_requests import (
     subject_request_create,
     subject_request_report,
 )
+from incidents.models import Incident
+from incidents.services.reports import incident_acknowledge, incident_report
+from incidents.services.triage import incident_triage
 from portal import roles
 
 DEMO_PASSWORD = "demo"
@@ -207,28 +211,35 @@ class Command(BaseCommand):
     def seed_incidents(self, users) -> None:
         """Three demo incidents, each created once: an acknowledged breach with its GDPR
         clock running, a fresh unacknowledged (confidential) report by carl, a closed one."""
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        from incidents.models import Incident
-        from incidents.services.reports import incident_acknowledge, incident_report
-        from incidents.services.triage import incident_triage
-
-        def report(reporter, title, **fields):
-            if Incident.objects.filter(title=title).exists():
-                return None
-            return incident_report(actor=users[reporter], title=title, **fields)
-
         now = timezone.now()
-        newsletter = DataAsset.objects.filter(name="Newsletter subscribers")
-        breach = report(
-            "alice",
+        self.seed_breach(users, now)
+        self.report_once(
+            users["carl"],
+            "Customer list left on a shared drive",
+            description="A spreadsheet with retail customers' names and phone numbers is on "
+            "the team share that everybody can open.",
+            discovered_at=now - timedelta(minutes=10),
+            assets=DataAsset.objects.filter(name="Nordic retail customers"),
+            confidential_reporter=True,
+        )
+        self.seed_closed_incident(users, now)
+
+    @staticmethod
+    def report_once(reporter, title: str, **fields) -> Incident | None:
+        """``reporter`` reports the incident ``title``; ``None`` when it is already there."""
+        if Incident.objects.filter(title=title).exists():
+            return None
+        return incident_report(actor=reporter, title=title, **fields)
+
+    def seed_breach(self, users, now: datetime) -> None:
+        """alice's newsletter breach, acknowledged and triaged by olivia."""
+        breach = self.report_once(
+            users["alice"],
             "Newsletter list sent to an outside agency",
             description="The full subscriber export was attached to an e-mail to the wrong "
             "agency address. The agency confirmed receipt.",
             discovered_at=now - timedelta(hours=20),
-            assets=newsletter,
+            assets=DataAsset.objects.filter(name="Newsletter subscribers"),
             estimated_customers=400,
         )
         if breach:
@@ -242,17 +253,11 @@ class Command(BaseCommand):
                 breach_reason="Names and e-mail addresses reached a recipient with no right "
                 "to them.",
             )
-        report(
-            "carl",
-            "Customer list left on a shared drive",
-            description="A spreadsheet with retail customers' names and phone numbers is on "
-            "the team share that everybody can open.",
-            discovered_at=now - timedelta(minutes=10),
-            assets=DataAsset.objects.filter(name="Nordic retail customers"),
-            confidential_reporter=True,
-        )
-        closed = report(
-            "bob",
+
+    def seed_closed_incident(self, users, now: datetime) -> None:
+        """bob's printout, judged no breach by lena and taken through to closed."""
+        closed = self.report_once(
+            users["bob"],
             "Printed key-account list found in the meeting room",
             description="Found a printout of key-account contacts left after a meeting.",
             discovered_at=now - timedelta(days=12),
@@ -392,33 +397,13 @@ class Command(BaseCommand):
         """dora's "Event attendees 2024" (past its retention date) shares two customers with
         bob's lists; one asked to be erased (bob confirmed, dora has not yet), the other
         asked what we hold (answered with the report). Skipped when already there."""
-        from datetime import date
-
-        from customers.models.subject_requests import DataSubjectRequest
-
         if DataSubjectRequest.objects.filter(notes__startswith=DEMO_DSR_NOTE).exists():
             return 0
         olivia, bob, dora = users["olivia"], users["bob"], users["dora"]
         subscribers = Customer.objects.filter(assets__name="Newsletter subscribers")
         erased, answered = list(subscribers.order_by("pk")[:2])
-        events = DataAsset.objects.filter(name=DEMO_EVENTS_ASSET).first()
-        if events is None:
-            rng = random.Random(SEED + 12)
-            spec = DemoAsset(DEMO_EVENTS_ASSET, "", Classification.INTERNAL, False, 30, (), (), "")
-            attendees = self.make_customers(spec, rng, seed=SEED + 12, actor=dora)
-            events = asset_create(
-                actor=dora,
-                name=DEMO_EVENTS_ASSET,
-                owner=dora,
-                description="People who signed up for the 2024 customer events.",
-                source_system="Event registration tool",
-                retention_date=date(2025, 6, 30),
-                data_categories=DataCategory.objects.filter(
-                    key__in=["user.contact.email", "user.name"]
-                ),
-                collected_for=Purpose.objects.filter(key__in=["essential.service"]),
-                customers=[*attendees, erased, answered],
-            )
+        if not DataAsset.objects.filter(name=DEMO_EVENTS_ASSET).exists():
+            self.seed_events_asset(dora, also=[erased, answered])
         received = timezone.localdate() - timedelta(days=10)
         erasure = subject_request_create(
             actor=olivia,
@@ -449,6 +434,26 @@ class Command(BaseCommand):
             response="Sent the access report (JSON) to the registered e-mail address.",
         )
         return 2
+
+    def seed_events_asset(self, dora, *, also: list[Customer]) -> DataAsset:
+        """dora's "Event attendees 2024", past its retention date: 30 attendees of its own
+        and the customers ``also`` (who are on bob's lists too)."""
+        rng = random.Random(SEED + 12)
+        spec = DemoAsset(DEMO_EVENTS_ASSET, "", Classification.INTERNAL, False, 30, (), (), "")
+        attendees = self.make_customers(spec, rng, seed=SEED + 12, actor=dora)
+        return asset_create(
+            actor=dora,
+            name=DEMO_EVENTS_ASSET,
+            owner=dora,
+            description="People who signed up for the 2024 customer events.",
+            source_system="Event registration tool",
+            retention_date=date(2025, 6, 30),
+            data_categories=DataCategory.objects.filter(
+                key__in=["user.contact.email", "user.name"]
+            ),
+            collected_for=Purpose.objects.filter(key__in=["essential.service"]),
+            customers=[*attendees, *also],
+        )
 
     @staticmethod
     def accounts_text() -> str:
