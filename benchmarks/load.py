@@ -18,10 +18,14 @@ two requests as a person reading a page does. Only loopback traffic; every loop 
 by the deadline and every request by a timeout; gunicorn is stopped at the end.
 
 Prints per endpoint the count, p50/p95/p99 and max in milliseconds, the errors (status
-400 and up, timeouts), the requests per second, and the ratio of the catalogue's p95 to the
-p95 of Django admin's changelist of the users (the admin no longer lists assets: it is an
-operator's tool), measured in the same run.
-Goals: every endpoint p95 <= 150 ms, 0 errors, catalogue no slower than the admin.
+400 and up, timeouts), and its p95 divided by the p95 of the floor: the simplest
+authenticated page (the password page: a session, a user and a small template, nothing of
+the portal's own data), which every simulated user also visits in the same run. Also the
+requests per second and, for reference, Django admin's changelist of the users.
+Goals: every endpoint p95 <= 150 ms and <= 2x the floor's p95, 0 errors.
+
+``--port`` serves on a given port instead of a free one, so two runs on one machine (or a
+firewall rule) can be arranged.
 
 The driver is a thread per user with the standard library's ``urllib`` rather than locust:
 no new dependency, and a driver that costs little CPU on a 2-core machine where it shares
@@ -53,6 +57,9 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portal_scale_data"
 DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/3"
 PASSWORD = "scale"
 GOAL_MS = 150
+# Every page within twice the cost of the simplest authenticated page, measured in the same run.
+GOAL_RATIO = 2.0
+FLOOR = "floor: password page"
 PURPOSE = "marketing.communications.email"
 SEARCH_WORDS = ["retail", "Nordic", "subscribers", "loyalty", "crm", "German", "members"]
 # Exports are streamed files whose time grows with their rows: the simulated users export
@@ -210,6 +217,7 @@ def pick_users(count: int) -> list[SimulatedUser]:
     def common(rng):
         word = rng.choice(SEARCH_WORDS)
         return [
+            (FLOOR, "/accounts/password/"),
             ("catalogue list", f"/assets/?page={rng.randint(1, 5)}"),
             ("catalogue search", f"/assets/?q={word}"),
             ("asset detail + coverage", detail_url(rng.choice(visible_assets))),
@@ -328,6 +336,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=120, help="seconds of load")
     parser.add_argument("--think-min", type=float, default=0.5)
     parser.add_argument("--think-max", type=float, default=1.5)
+    parser.add_argument("--port", type=int, default=0, help="serve here (default: a free port)")
     args = parser.parse_args()
     if args.duration > 600:
         parser.error("--duration is at most 600 seconds")
@@ -341,7 +350,7 @@ def main() -> int:
     import redis
 
     redis.Redis.from_url(cache_url).flushdb()  # a cold cache, as after a deployment
-    port = free_port()
+    port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_gunicorn(server_env(database_url, cache_url), port, args.workers)
     try:
@@ -386,31 +395,38 @@ def report(args, cast, results, elapsed, login_seconds, export_line) -> int:
         f"{args.think_min}-{args.think_max} s; {len(cast)} log-ins through the form took "
         f"{login_seconds:.1f} s (not counted below)"
     )
-    print(f"{'endpoint':<30} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} err")
-    worst = 0.0
+    floor = percentile(results.times[FLOOR], 95)
+    print(
+        f"{'endpoint':<30} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'/floor':>7} err"
+    )
+    ratios = {}
     for name in sorted(results.times):
         values = results.times[name]
-        p95 = percentile(values, 95) * 1000
-        if not name.endswith("(reference)"):
-            worst = max(worst, p95)
+        p95 = percentile(values, 95)
+        if not name.endswith("(reference)") and name != FLOOR:
+            ratios[name] = (p95, p95 / floor)
         print(
             f"{name:<30} {len(values):>6} {percentile(values, 50) * 1000:>8.0f} "
-            f"{p95:>8.0f} {percentile(values, 99) * 1000:>8.0f} {max(values) * 1000:>8.0f} "
-            f"{len(results.errors.get(name, []))}"
+            f"{p95 * 1000:>8.0f} {percentile(values, 99) * 1000:>8.0f} {max(values) * 1000:>8.0f} "
+            f"{p95 / floor:>7.2f} {len(results.errors.get(name, []))}"
         )
     print(f"requests: {total:,} in {elapsed:.0f} s = {total / elapsed:.1f} per second")
     print(f"errors: {errors}")
     for name, messages in results.errors.items():
         print(f"  {name}: {messages[:3]}")
-    ours = percentile(results.times["catalogue list"], 95)
-    admin = percentile(results.times["admin changelist (reference)"], 95)
+    worst = sorted(ratios.items(), key=lambda item: item[1][1], reverse=True)[:3]
     print(
-        f"catalogue list p95 {ours * 1000:.0f} ms / admin changelist p95 {admin * 1000:.0f} ms"
-        f" = {ours / admin:.2f} (goal <= 1)"
+        "worst three by p95 / floor: "
+        + ", ".join(f"{name} {p95 * 1000:.0f} ms = {ratio:.2f}x" for name, (p95, ratio) in worst)
     )
-    print(f"worst endpoint p95: {worst:.0f} ms (goal <= {GOAL_MS} ms)")
+    worst_ms = max(p95 for p95, _ in ratios.values()) * 1000
+    worst_ratio = max(ratio for _, ratio in ratios.values())
+    print(f"floor ({FLOOR}) p95: {floor * 1000:.0f} ms")
+    print(f"worst endpoint p95: {worst_ms:.0f} ms (goal <= {GOAL_MS} ms)")
+    print(f"worst endpoint p95 / floor p95: {worst_ratio:.2f} (goal <= {GOAL_RATIO})")
     print(export_line + " (after the run, alone; not in the goals)")
-    ok = errors == 0 and worst <= GOAL_MS and ours <= admin
+    ok = errors == 0 and worst_ms <= GOAL_MS and worst_ratio <= GOAL_RATIO
     print("GOALS MET" if ok else "GOALS NOT MET")
     return 0 if ok else 1
 

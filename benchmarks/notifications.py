@@ -4,11 +4,12 @@
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python benchmarks/notifications.py
 
 Use a scratch PostgreSQL database (it is migrated first); the benchmark's users and their
-notifications are deleted at the end. It starts a real SMTP server (aiosmtpd) on a free
-port and `celery -A portal worker --concurrency 2` on a queue of its own, waits for the
-worker to be ready, then 100 events each notify 10 people (1,000 rows, 100 transactions,
-delivery queued on commit). It prints the rate (notifications per second, from the first
-row written to the last one marked sent) and the time until the last one is marked sent.
+notifications are deleted at the end. It starts a real SMTP server (aiosmtpd) on a free port
+(or `--smtp-port`) and `celery -A portal worker --concurrency 2` on a queue of its own,
+waits for the worker to be ready, then 100 events each notify 10 people (1,000 rows, 100
+transactions, delivery queued on commit). It prints the rate (notifications per second, from
+the first row written to the last one marked sent) and the time until the last one is marked
+sent.
 Goal: at least 200 per second.
 """
 
@@ -35,6 +36,9 @@ def main() -> int:
     parser.add_argument("--recipients", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument(
+        "--smtp-port", type=int, default=0, help="the SMTP sink's port (default: a free one)"
+    )
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith(
         "postgres"
@@ -44,7 +48,7 @@ def main() -> int:
 
     from tests.integration.services import SmtpSink, free_port, wait_for
 
-    sink = SmtpSink(free_port())
+    sink = SmtpSink(args.smtp_port or free_port())
     sink.start()
     os.environ["EMAIL_HOST"], os.environ["EMAIL_PORT"] = "127.0.0.1", str(sink.port)
 
