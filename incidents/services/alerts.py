@@ -136,6 +136,28 @@ def _locked_open(alert: Alert) -> Alert:
     return alert
 
 
+def _alert_close(
+    alert: Alert, *, actor: User, status: str, why: str, detail: dict[str, str], **fields: object
+) -> None:
+    """Mark the locked ``alert`` handled by ``actor`` (``status``, ``fields``), with its
+    history row saying ``why`` and its audit event (dismissed or made an incident)."""
+    alert.status, alert.handled_by, alert.handled_at = status, actor, timezone.now()
+    for name, value in fields.items():
+        setattr(alert, name, value)
+    save_with_history(
+        alert,
+        actor=actor,
+        reason=why,
+        update_fields=["status", "handled_by", "handled_at", *fields],
+    )
+    action = (
+        AuditAction.ALERT_DISMISS if status == AlertStatus.DISMISSED else AuditAction.ALERT_INCIDENT
+    )
+    audit_record(
+        actor=actor, action=action, target=alert, detail={"signal": alert.signal, **detail}
+    )
+
+
 @transaction.atomic
 def alert_dismiss(*, alert: Alert, actor: User, reason: str) -> Alert:
     """Compliance closes an alert as no misuse, with a written reason (10 characters,
@@ -144,19 +166,13 @@ def alert_dismiss(*, alert: Alert, actor: User, reason: str) -> Alert:
     require_may_handle_alerts(actor, alert)
     reason = clean_reason(reason, what="the reason for dismissing this alert")
     alert = _locked_open(alert)
-    alert.status, alert.handled_by, alert.handled_at = AlertStatus.DISMISSED, actor, timezone.now()
-    alert.dismiss_reason = reason
-    save_with_history(
+    _alert_close(
         alert,
         actor=actor,
-        reason=f"Dismissed: {reason}",
-        update_fields=["status", "handled_by", "handled_at", "dismiss_reason"],
-    )
-    audit_record(
-        actor=actor,
-        action=AuditAction.ALERT_DISMISS,
-        target=alert,
-        detail={"signal": alert.signal, "reason": reason},
+        status=AlertStatus.DISMISSED,
+        why=f"Dismissed: {reason}",
+        detail={"reason": reason},
+        dismiss_reason=reason,
     )
     return alert
 
@@ -185,18 +201,12 @@ def alert_open_incident(*, alert: Alert, actor: User) -> Incident:
         discovered_at=alert.raised_at,
         assets=[asset] if isinstance(asset, int) else [],
     )
-    alert.status, alert.handled_by, alert.handled_at = AlertStatus.INCIDENT, actor, timezone.now()
-    alert.incident = incident
-    save_with_history(
+    _alert_close(
         alert,
         actor=actor,
-        reason=f"Incident {incident.reference} opened",
-        update_fields=["status", "handled_by", "handled_at", "incident"],
-    )
-    audit_record(
-        actor=actor,
-        action=AuditAction.ALERT_INCIDENT,
-        target=alert,
-        detail={"signal": alert.signal, "incident": incident.reference},
+        status=AlertStatus.INCIDENT,
+        why=f"Incident {incident.reference} opened",
+        detail={"incident": incident.reference},
+        incident=incident,
     )
     return incident
