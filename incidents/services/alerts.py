@@ -69,7 +69,7 @@ def _alerts_write(occurrences: list[Occurrence], now: datetime) -> list[Alert]:
             pk__in={pk for found in occurrences for pk in found.subjects}
         ).values_list("pk", "username")
     )
-    alerts = Alert.objects.bulk_create(
+    Alert.objects.bulk_create(
         [
             Alert(
                 signal=found.signal,
@@ -99,7 +99,7 @@ def _alerts_write(occurrences: list[Occurrence], now: datetime) -> list[Alert]:
         ],
         ignore_conflicts=True,
     )
-    return list(created.values()) if alerts else []
+    return list(created.values())
 
 
 def alerts_evaluate(*, now: datetime | None = None) -> int:
