@@ -6,9 +6,15 @@ from rest_framework.response import Response
 
 from incidents import policies
 from incidents.forms import IncidentFilterForm
-from incidents.permissions import get_duty_for_user, get_incident_for_user
-from incidents.selectors import incident_triage_list, incidents_with_prefetched_assets
+from incidents.permissions import get_alert_for_user, get_duty_for_user, get_incident_for_user
+from incidents.selectors import (
+    alert_list_for,
+    incident_triage_list,
+    incidents_with_prefetched_assets,
+)
 from incidents.serializers import (
+    AlertDismissSerializer,
+    AlertSerializer,
     AwarenessSerializer,
     CustomerNoticeSerializer,
     DutyRecordSerializer,
@@ -21,6 +27,7 @@ from incidents.serializers import (
     NoteSerializer,
     RegimeApplySerializer,
 )
+from incidents.services.alerts import alert_dismiss, alert_open_incident
 from incidents.services.deadlines import (
     incident_awareness_set,
     incident_customer_notice_decide,
@@ -159,3 +166,39 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     customer_notice = incident_action(
         incident_customer_notice_decide, "customer-notice", CustomerNoticeSerializer
     )
+
+
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Misuse alerts: Compliance only, never the person concerned (404 for everyone else,
+    as the audit log's API). Compliance dismisses one with a reason or opens an incident
+    from it."""
+
+    lookup_value_regex = r"\d+"
+    serializer_class = AlertSerializer
+
+    def get_queryset(self):
+        if not policies.may_handle_alerts(self.request.user):
+            raise exceptions.NotFound()
+        return alert_list_for(self.request.user)
+
+    def retrieve(self, request, pk=None):
+        return Response(AlertSerializer(get_alert_for_user(request.user, pk)).data)
+
+    @extend_schema(request=AlertDismissSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        alert = get_alert_for_user(request.user, pk)
+        body = AlertDismissSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = alert_dismiss(alert=alert, actor=request.user, reason=body.validated_data["reason"])
+        return Response(AlertSerializer(get_alert_for_user(request.user, alert.pk)).data)
+
+    @extend_schema(request=None, responses={201: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def incident(self, request, pk=None):
+        alert = get_alert_for_user(request.user, pk)
+        alert_open_incident(alert=alert, actor=request.user)
+        return Response(
+            AlertSerializer(get_alert_for_user(request.user, alert.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )

@@ -192,3 +192,12 @@ class CustomerNoticeForm(IncidentActionForm):
         choices=[c for c in CustomerNotice.choices if c[0]],
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AlertDismissForm(forms.Form):
+    reason = forms.CharField(
+        label="Why this is not misuse",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="At least 10 characters; kept as evidence with the alert.",
+    )

@@ -308,3 +308,73 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.incident_id}"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DISMISSED = "dismissed", "Dismissed"
+    INCIDENT = "incident", "Incident opened"
+
+
+class Alert(models.Model):
+    """One occurrence of a misuse signal (``incidents/misuse_signals.py``), for compliance.
+
+    ``key`` names the occurrence (the signal and the audit events or the person and day it
+    stands for): it is unique, so the same occurrence never raises two alerts, however often
+    or late the evaluation runs. ``subjects`` are the people concerned (two for a proxy
+    request); they never see the alert. ``evidence`` lists the audit events behind it.
+    """
+
+    signal = models.CharField(max_length=32, db_index=True)
+    key = models.CharField(max_length=200, unique=True)
+    # The people an occurrence is about, for the "continuing pattern" check of each signal.
+    group = models.CharField(max_length=200, db_index=True)
+    subjects = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+")
+    subject_label = models.CharField(max_length=300)
+    summary = models.CharField(max_length=300)
+    occurred_at = models.DateTimeField(db_index=True)
+    raised_at = models.DateTimeField()
+    evidence = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN, db_index=True
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    dismiss_reason = models.TextField(blank=True)
+    incident = models.OneToOneField(
+        Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="alert"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=AlertStatus.values), name="alert_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # The audit target label: the signal and the occurrence, never more.
+        return f"Alert {self.pk}: {self.signal}"
+
+    def get_absolute_url(self) -> str:
+        """The path of this alert on the alerts page."""
+        return reverse("incidents:alert_detail", args=[self.pk])
+
+
+class MisuseSignalCursor(models.Model):
+    """The single row saying how far the misuse signals have read the audit trail.
+
+    The evaluation locks it, so two runs never read the same events at once, and moves it
+    in the transaction that writes the alerts: a run that fails leaves it where it was.
+    """
+
+    last_event_id = models.BigIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"misuse signals read up to #{self.last_event_id}"

@@ -37,3 +37,18 @@ def require_may_confirm_no_risk(user, incident) -> None:
     require_may_triage(user)
     if not may_confirm_no_risk(user, incident):
         raise NotAllowed("You proposed it; a second member of Compliance or Legal must confirm.")
+
+
+def may_handle_alerts(user, alert=None) -> bool:
+    """See misuse alerts, dismiss them and open incidents from them: members of Compliance
+    (design.md, "GET /api/alerts/: compliance only"), except on an alert about themselves:
+    the person concerned never sees it, whatever their role."""
+    if not roles.is_compliance(user):
+        return False
+    return alert is None or not alert.subjects.filter(pk=user.pk).exists()
+
+
+def require_may_handle_alerts(user, alert=None) -> None:
+    """``NotAllowed`` unless ``may_handle_alerts(user, alert)``."""
+    if not may_handle_alerts(user, alert):
+        raise NotAllowed("Only members of Compliance can handle misuse alerts.")

@@ -14,6 +14,8 @@ from customers.models.catalogue import AssetCustomer, DataAsset
 from customers.models.exports import Export
 from incidents.models import (
     CONFIDENTIAL,
+    Alert,
+    AlertStatus,
     DutyState,
     Incident,
     IncidentDuty,
@@ -239,3 +241,20 @@ def impact_summary(incident: Incident) -> Impact:
 
 def incidents_with_prefetched_assets(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
     return incidents.prefetch_related(Prefetch("assets", queryset=DataAsset.objects.only("name")))
+
+
+def alert_list_for(user: User | AnonymousUser | None) -> QuerySet[Alert]:
+    """The misuse alerts ``user`` may see: every alert for members of Compliance, except
+    those about themselves (the person concerned never sees an alert, whatever their role);
+    none for anyone else. Newest occurrence first, with the handler and incident joined."""
+    alerts = Alert.objects.select_related("handled_by", "incident")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return alerts.none()
+    if not roles.is_compliance(user):
+        return alerts.none()
+    return alerts.exclude(subjects=user)
+
+
+def open_alert_count(user: User | AnonymousUser | None) -> int:
+    """How many alerts ``user`` may see are still open (the dashboard's count)."""
+    return alert_list_for(user).filter(status=AlertStatus.OPEN).count()

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from customers.models.catalogue import DataAsset
 from customers.visibility import asset_list_for
-from incidents.models import CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
+from incidents.models import Alert, CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
 from incidents.selectors import incident_duties, reporter_label, responders
 from portal.input_limits import column_max
 from portal.serializers import KeyRelatedField
@@ -186,3 +186,35 @@ class CustomerNoticeSerializer(NoRiskReasonSerializer):
     decision = serializers.ChoiceField(
         choices=[c for c in CustomerNotice.choices if c[0]],
     )
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    """A misuse alert (design.md: ``id, signal, subject, occurred_at, evidence, status``):
+    ``subject`` names the people concerned (usernames), ``evidence`` the audit event ids
+    and figures behind it; ``incident`` is the reference of the incident opened from it."""
+
+    subject = serializers.CharField(source="subject_label", read_only=True)
+    incident = serializers.CharField(source="incident.reference", default=None, read_only=True)
+    handled_by = serializers.CharField(source="handled_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "signal",
+            "subject",
+            "occurred_at",
+            "evidence",
+            "status",
+            "summary",
+            "raised_at",
+            "handled_by",
+            "handled_at",
+            "dismiss_reason",
+            "incident",
+        ]
+        read_only_fields = fields
+
+
+class AlertDismissSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)

@@ -18,4 +18,8 @@ urlpatterns = [
     path("<int:pk>/no-risk/propose/", views.no_risk_propose, name="no_risk_propose"),
     path("<int:pk>/no-risk/confirm/", views.no_risk_confirm, name="no_risk_confirm"),
     path("<int:pk>/customer-notice/", views.customer_notice, name="customer_notice"),
+    path("alerts/", views.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/dismiss/", views.alert_dismiss_view, name="alert_dismiss"),
+    path("alerts/<int:pk>/incident/", views.alert_incident_view, name="alert_incident"),
 ]

@@ -8,6 +8,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from incidents import clocks, policies
 from incidents.forms import (
+    AlertDismissForm,
     AwarenessForm,
     ConfirmForm,
     CustomerNoticeForm,
@@ -26,8 +28,11 @@ from incidents.forms import (
     RegimeApplyForm,
     TriageForm,
 )
-from incidents.permissions import get_duty_for_user, get_incident_for_user
+from incidents.misuse_signals import SIGNAL_LABELS
+from incidents.models import AlertStatus
+from incidents.permissions import get_alert_for_user, get_duty_for_user, get_incident_for_user
 from incidents.selectors import (
+    alert_list_for,
     impact_summary,
     incident_duties,
     incident_list_for,
@@ -37,6 +42,7 @@ from incidents.selectors import (
     reporter_label,
     with_clocks,
 )
+from incidents.services.alerts import alert_dismiss, alert_open_incident
 from incidents.services.deadlines import (
     incident_awareness_set,
     incident_customer_notice_decide,
@@ -259,3 +265,61 @@ def duty_record(request, pk, duty_pk):
         perform=lambda incident, data: incident_duty_record(actor=request.user, duty=duty, **data),
         done=f"{duty.duty.name} recorded; its clock has stopped.",
     )
+
+
+# --- Misuse alerts (Compliance only; 404 for everyone else and for the person concerned) --
+
+
+@in_user_zone
+def alert_list(request):
+    if not policies.may_handle_alerts(request.user):
+        raise Http404
+    status = request.GET.get("status", "open")
+    alerts = alert_list_for(request.user)
+    if status in AlertStatus.values:
+        alerts = alerts.filter(status=status)
+    page = _paginate(request, alerts)
+    return render(
+        request,
+        "incidents/alerts.html",
+        {"page": page, "status": status, "statuses": AlertStatus.choices, "labels": SIGNAL_LABELS},
+    )
+
+
+def _alert_page(request, alert, form=None, status=200):
+    context = {"alert": alert, "form": form or AlertDismissForm(), "labels": SIGNAL_LABELS}
+    return render(request, "incidents/alert_detail.html", context, status=status)
+
+
+@in_user_zone
+def alert_detail(request, pk):
+    return _alert_page(request, get_alert_for_user(request.user, pk))
+
+
+@require_POST
+@in_user_zone
+def alert_dismiss_view(request, pk):
+    alert = get_alert_for_user(request.user, pk)
+    form = AlertDismissForm(request.POST)
+    if form.is_valid():
+        try:
+            alert_dismiss(alert=alert, actor=request.user, reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            show_refusal(error, form=form)
+        else:
+            messages.success(request, "Alert dismissed.")
+            return redirect("incidents:alert_list")
+    return _alert_page(request, alert, form, status=400)
+
+
+@require_POST
+@in_user_zone
+def alert_incident_view(request, pk):
+    alert = get_alert_for_user(request.user, pk)
+    try:
+        incident = alert_open_incident(alert=alert, actor=request.user)
+    except ApplicationError as error:
+        show_refusal(error, request=request)
+        return redirect("incidents:alert_detail", pk=alert.pk)
+    messages.success(request, f"Incident {incident.reference} opened from the alert.")
+    return redirect("incidents:detail", pk=incident.pk)

@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from celery import current_app
 from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
 from django.db.models import F
@@ -283,6 +284,7 @@ def audit_record(
 # --- The security log -----------------------------------------------------------------------
 
 security_log = logging.getLogger("portal.security")
+logger = logging.getLogger(__name__)
 
 # Whatever a caller passes, these never reach the log: a field whose name holds one of these
 # words is dropped, so a careless ``security_event(..., password=...)`` logs nothing secret.
@@ -316,3 +318,23 @@ def security_event(
     security_log.warning(
         "%s %s", event, " ".join(f"{key}={value!r}" for key, value in context.items())
     )
+
+
+# The misuse signals' evaluation (incidents), named rather than imported: the core and the
+# apps that refuse requests stand below incidents.
+MISUSE_SIGNALS_TASK = "incidents.tasks.evaluate_misuse_signals"
+
+
+def misuse_signals_evaluate_soon() -> None:
+    """Queue the misuse signals' evaluation once the current transaction commits (at once
+    outside one), so a refusal that completes a pattern raises its alert within seconds
+    instead of at the next beat run. A broker that is down is logged, never raised: the
+    refusal stands and the beat job reads the event later."""
+
+    def queue() -> None:
+        try:
+            current_app.tasks[MISUSE_SIGNALS_TASK].delay()
+        except Exception as error:  # noqa: BLE001 - any broker failure: the beat job catches up
+            logger.warning("Could not queue the misuse signals' evaluation: %s", error)
+
+    transaction.on_commit(queue)

@@ -116,3 +116,7 @@ class AuditAction(models.TextChoices):
     INCIDENT_ESCALATE = "incident.escalate", "Incident escalated"
     INCIDENT_REMINDER = "incident.reminder", "Deadline reminder sent"
     INCIDENT_OVERDUE = "incident.overdue", "Deadline overdue"
+
+    # Misuse signals' alerts (incidents)
+    ALERT_DISMISS = "alert.dismiss", "Misuse alert dismissed"
+    ALERT_INCIDENT = "alert.incident", "Incident opened from a misuse alert"

@@ -23,6 +23,7 @@ def beat_schedule(
     incident_job_seconds: int,
     grant_expiry_interval: int,
     sharing_package_delete_interval: int,
+    misuse_signals_interval: int,
 ) -> dict[str, dict]:
     """Celery beat's schedule: entry name -> task path, period and publish options.
 
@@ -35,6 +36,7 @@ def beat_schedule(
         **_upkeep_jobs(catch_up_interval),
         **_notification_jobs(notification_sweep_interval),
         **_incident_jobs(incident_job_seconds),
+        **_misuse_signal_jobs(misuse_signals_interval),
         **_grant_jobs(grant_expiry_interval),
         **_consent_and_sharing_jobs(sharing_package_delete_interval),
         **_subject_request_and_retention_jobs(),
@@ -90,6 +92,19 @@ def _incident_jobs(job_seconds: int) -> dict[str, dict]:
         "incidents-duty-overdue": {
             "task": "incidents.tasks.flag_overdue_duties",
             "schedule": job_seconds,
+        },
+    }
+
+
+def _misuse_signal_jobs(interval: int) -> dict[str, dict]:
+    """Misuse signals."""
+    return {
+        # Reads the audit events since its last run (a cursor), so a late run catches up
+        # and a run nobody took is dropped: the next reads the same events.
+        "misuse-signals-evaluate": {
+            "task": "incidents.tasks.evaluate_misuse_signals",
+            "schedule": interval,
+            "options": {"expires": interval},
         },
     }
 

@@ -341,6 +341,15 @@ NOTIFICATION_UNDELIVERED_ALERT_INTERVAL = env_int("NOTIFICATION_UNDELIVERED_ALER
 # deadline jobs run every INCIDENT_JOB_SECONDS, so a reminder goes out at most that late.
 INCIDENT_ACK_SLA = env_int("INCIDENT_ACK_SLA", 60)
 INCIDENT_JOB_SECONDS = env_int("INCIDENT_JOB_SECONDS", 60)
+# Misuse signals (incidents/misuse_signals.py): evaluated every MISUSE_SIGNALS_INTERVAL s.
+MISUSE_SIGNALS_INTERVAL = env_int("MISUSE_SIGNALS_INTERVAL", 300)
+MISUSE_REFUSALS_COUNT = env_int("MISUSE_REFUSALS_COUNT", 3)
+MISUSE_REFUSALS_DAYS = env_int("MISUSE_REFUSALS_DAYS", 30)
+MISUSE_PROXY_DAYS = env_int("MISUSE_PROXY_DAYS", 7)
+MISUSE_EXPORT_FACTOR = env_int("MISUSE_EXPORT_FACTOR", 5)
+MISUSE_EXPORT_MIN_ROWS = env_int("MISUSE_EXPORT_MIN_ROWS", 1000)
+MISUSE_EXPORT_BASELINE_DAYS = env_int("MISUSE_EXPORT_BASELINE_DAYS", 90)
+MISUSE_BREADTH_ASSETS = env_int("MISUSE_BREADTH_ASSETS", 10)
 
 # --- Access grants ---------------------------------------------------------------------
 # How often expired grants lose their object permissions (reads refuse them at once).
@@ -382,6 +391,7 @@ CELERY_BEAT_SCHEDULE = beat_schedule(
     incident_job_seconds=INCIDENT_JOB_SECONDS,
     grant_expiry_interval=GRANT_EXPIRY_INTERVAL,
     sharing_package_delete_interval=SHARING_PACKAGE_DELETE_INTERVAL,
+    misuse_signals_interval=MISUSE_SIGNALS_INTERVAL,
 )
 
 # --- Django REST framework -------------------------------------------------------------

@@ -19,6 +19,7 @@ router.include_root_view = False
 router.include_format_suffixes = False
 router.register("assets", customers_api.AssetViewSet, basename="asset")
 router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+router.register("alerts", incidents_api.AlertViewSet, basename="alert")
 router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
 router.register("grants", customers_api.GrantViewSet, basename="grant")
 # Consent

@@ -20,7 +20,7 @@ from consent.selectors import Coverage, sharing_coverage
 from consent.services.packages import sharing_package_create
 from customers.models.catalogue import DataAsset
 from portal import approvals
-from portal.audit import audit_record
+from portal.audit import audit_record, misuse_signals_evaluate_soon
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.input_limits import max_length, one_line, require_ahead, require_visible_text
@@ -163,6 +163,7 @@ def _refuse_without_coverage(
             "reason": message,
         },
     )
+    misuse_signals_evaluate_soon()  # a refusal may complete a pattern compliance should see
     raise CoverageRefusal(message)
 
 

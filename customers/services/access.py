@@ -12,7 +12,7 @@ from customers.models.catalogue import Classification, DataAsset
 from customers.selectors.access import access_alternatives
 from customers.services.grants import grant_create
 from portal import approvals
-from portal.audit import audit_record
+from portal.audit import audit_record, misuse_signals_evaluate_soon
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.models import ApprovalRole, ChainStatus, User
@@ -126,6 +126,7 @@ def _coverage_refuse(
         target=asset,
         detail={"purpose": purpose.key, "total": coverage.total, "reason": message},
     )
+    misuse_signals_evaluate_soon()  # a refusal may complete a pattern compliance should see
     raise CoverageRefusal(
         message, extra={"alternatives": access_alternatives(actor, asset, purpose)}
     )

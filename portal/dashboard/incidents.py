@@ -1,5 +1,5 @@
-"""Sections for compliance and legal: open incidents with their clocks (overdue first), and
-personal-data breaches."""
+"""Sections for compliance and legal: open incidents with their clocks (overdue first),
+personal-data breaches, and open misuse alerts."""
 
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.urls import reverse
@@ -9,6 +9,7 @@ from incidents.selectors import (
     acknowledgement_due,
     acknowledgement_late,
     incident_list_for,
+    open_alert_count,
     with_clocks,
 )
 from portal.dashboard.layout import LIST_LIMIT, Section, Viewer
@@ -86,4 +87,21 @@ def breaches_section(viewer: Viewer) -> Section | None:
         empty="No open personal-data breach.",
         link=reverse("incidents:list") + "?breach=yes",
         link_text="All breaches",
+    )
+
+
+def misuse_alerts_section(viewer: Viewer) -> Section | None:
+    """How many misuse alerts wait for Compliance (never those about the viewer)."""
+    if not viewer.is_compliance:
+        return None
+    count = open_alert_count(viewer.user)
+    return Section(
+        key="misuse-alerts",
+        title="Misuse alerts",
+        template="portal/dashboard/misuse_alerts.html",
+        context={"open_alerts": count},
+        count=count,
+        link=reverse("incidents:alert_list"),
+        link_text="All alerts",
+        attention=count > 0,
     )

@@ -15,7 +15,11 @@ from portal.dashboard.compliance import (
     subject_requests_section,
 )
 from portal.dashboard.employee import my_grants_section, my_reports_section, my_requests_section
-from portal.dashboard.incidents import breaches_section, open_incidents_section
+from portal.dashboard.incidents import (
+    breaches_section,
+    misuse_alerts_section,
+    open_incidents_section,
+)
 from portal.dashboard.layout import Section, SectionBuilder, Viewer
 from portal.dashboard.owners import access_to_my_assets_section, expiring_grants_section
 
@@ -26,6 +30,7 @@ SECTIONS: list[SectionBuilder] = [
     approvals_section,
     open_incidents_section,
     breaches_section,
+    misuse_alerts_section,
     # --- Extension point: external sharing requests (consent/, /sharing/) ---------------
     # Add a builder such as ``sharing_requests_section(viewer)`` here: the viewer's own
     # sharing requests (those waiting for an approver are already in ``approvals``).

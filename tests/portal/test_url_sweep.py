@@ -88,12 +88,35 @@ def add_import_job() -> None:
     )
 
 
+def add_alerts() -> None:
+    """The demo raises no misuse alert: one about alice (three refusals) and one about
+    olivia, a compliance officer who must not see an alert about herself."""
+    from django.utils import timezone
+
+    from incidents.models import Alert
+
+    users = {user.username: user for user in get_user_model().objects.all()}
+    for n, person in enumerate(("alice", "olivia")):
+        alert = Alert.objects.create(
+            signal="repeated_refusals",
+            key=f"sweep:{n}",
+            group=f"user:{users[person].pk}",
+            subject_label=person,
+            summary="3 requests refused or denied within 30 days",
+            occurred_at=timezone.now(),
+            raised_at=timezone.now(),
+            evidence={"events": []},
+        )
+        alert.subjects.add(users[person])
+
+
 @pytest.fixture(scope="module")
 def demo_data(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         call_command("seed_demo", stdout=StringIO())
         add_sharing_requests()
         add_import_job()
+        add_alerts()
         yield
         transaction.set_rollback(True)
 

@@ -190,6 +190,12 @@ def compliance_only(role, obj) -> bool:
     return role == "olivia"
 
 
+def alert_seen(role, alert) -> bool:
+    """Misuse alerts: compliance only (legal and the administrator included: 404), and never
+    the person an alert is about, even a compliance officer (issue text, design.md API)."""
+    return role == "olivia" and role not in {user.username for user in alert.subjects.all()}
+
+
 def task_owner(role, task) -> bool:
     """An erasure task is confirmed by its owner only (compliance included: 404)."""
     return role == task.owner.username
@@ -267,6 +273,9 @@ DEMO_OBJECTS: dict[str, Callable[[], list]] = {
     # seed_demo makes no import job: the sweep's fixture adds a rejected one
     # (``test_url_sweep.add_import_job``).
     "import_jobs": _all("consent.ConsentImportJob", "created_by"),
+    # seed_demo raises no misuse alert: the sweep's fixture adds one about alice and one
+    # about olivia herself (``test_url_sweep.add_alerts``).
+    "alerts": _all("incidents.Alert"),
 }
 
 # --- The expected matrix ----------------------------------------------------------------------
@@ -362,6 +371,15 @@ EXPECTED: dict[str, Url] = {
         kwargs=lambda duty: {"pk": duty.incident_id, "duty_pk": duty.pk},
         get=POST_ONLY,
         post=visible(duty_seen, PASSED, refused=_triage),
+    ),
+    # Misuse alerts: compliance only, never the person concerned (404 for everyone else).
+    "incidents:alert_list": Url(get=only({"olivia": PAGE})),
+    "incidents:alert_detail": Url(objects="alerts", get=visible(alert_seen)),
+    "incidents:alert_dismiss": Url(
+        objects="alerts", get=POST_ONLY, post=visible(alert_seen, PASSED)
+    ),
+    "incidents:alert_incident": Url(
+        objects="alerts", get=POST_ONLY, post=visible(alert_seen, PASSED)
     ),
     # External sharing
     "consent:sharing_list": Url(get=signed_in(PAGE)),
@@ -483,6 +501,14 @@ EXPECTED: dict[str, Url] = {
     # API: incidents
     "incident-list": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
     "incident-detail": Url(objects="incidents", get=visible(incident_seen)),
+    "alert-list": Url(get=only({"olivia": PAGE})),
+    "alert-detail": Url(objects="alerts", get=visible(alert_seen)),
+    **{
+        f"alert-{name}": Url(
+            objects="alerts", get=signed_in(NOT_ALLOWED), post=visible(alert_seen, PASSED)
+        )
+        for name in ("dismiss", "incident")
+    },
     **{
         f"incident-{name}": Url(
             objects="incidents",
