@@ -6,45 +6,17 @@ settings a production deployment needs are on unless explicitly turned off. ``.e
 lists every variable.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from portal import api_settings
 from portal.beat_schedule import beat_schedule
+from portal.environment import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    if value.strip().lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.strip().lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}.")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from exc
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 # --- Core ------------------------------------------------------------------------------
@@ -394,45 +366,10 @@ CELERY_BEAT_SCHEDULE = beat_schedule(
     misuse_signals_interval=MISUSE_SIGNALS_INTERVAL,
 )
 
-# --- Django REST framework -------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        # DRF's tokens, but a token of a user who must use two-factor works only once they
-        # enrolled (portal/security.py).
-        "portal.security.EnrolledTokenAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # DRF's JSON parser with a depth limit and no NUL characters (portal/input_limits.py).
-    "DEFAULT_PARSER_CLASSES": ["portal.input_limits.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.exception_handler",
-    "PAGE_SIZE": 50,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Compliance portal API",
-    "DESCRIPTION": "Customer data assets, access requests, consent and incidents.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Incidents and consent both have a field called "status" with different choices: each
-    # set gets its own schema name, or the deploy check warns about the collision.
-    "ENUM_NAME_OVERRIDES": {
-        "IncidentStatusEnum": "incidents.models.Status",
-        "ConsentStatusEnum": "consent.models.ConsentStatus",
-    },
-    # Every API operation documents its JSON error answers (400/401/403/404) in the schema.
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api.document_error_responses",
-    ],
-}
+# --- Django REST framework and the API schema -------------------------------------------
+# Plain data, the same in every deployment: each entry with its reason in portal/api_settings.py.
+REST_FRAMEWORK = api_settings.REST_FRAMEWORK
+SPECTACULAR_SETTINGS = api_settings.SPECTACULAR_SETTINGS
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {
