@@ -8,12 +8,15 @@ import os
 
 from celery import Celery
 from celery.signals import task_failure, task_prerun, task_success
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# One JSON line per task in the worker, with the request id of the request that queued it.
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 
 # Every beat job records its runs (portal.scheduled_jobs): one hook for the jobs of every
