@@ -436,14 +436,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging ---------------------------------------------------------------------------
-# One JSON line per request, per task and per log record (portal/operations/logs.py).
-LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"))
-# The request id goes with the tasks a request queues; no IP address (personal data).
+LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"))  # JSON lines: portal/operations/logs.py
+# Request id into queued tasks, no IP (personal data), one line per request/task ("started": DEBUG).
 DJANGO_STRUCTLOG_CELERY_ENABLED, DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = True, False
-# One line per request and per task: the "started" lines are DEBUG.
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = DJANGO_STRUCTLOG_CELERY_TASK_START_LOG_LEVEL = 10
-# /metrics answers these client addresses only (everyone else: 404).
-METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")  # others get 404 at /metrics
 
 # --- Logins, two-factor, sessions and headers ------------------------------------------
 # Apps and middleware are in the lists at the top; README "Security" explains each setting.

@@ -85,9 +85,7 @@ def test_readiness_is_red_with_redis_at_a_closed_port_and_green_again(staff_clie
     assert {"Database(alias='default')", "MigrationsApplied()", "Redis"} <= set(checks)
 
 
-def test_beat_heartbeat_goes_red_when_a_job_missed_twice_its_period(
-    staff_client, compliance_green
-):
+def test_beat_heartbeat_goes_red_when_a_job_missed_twice_its_period(staff_client, compliance_green):
     status, checks = report(staff_client, "/health/compliance")
     assert (status, failing(checks)) == (200, {})
 
@@ -147,7 +145,6 @@ def test_an_anchor_older_than_25_hours_turns_the_audit_check_red(staff_client, c
         assert report(staff_client, "/health/compliance")[0] == 200
 
 
-@pytest.mark.redis
 def test_no_worker_answering_turns_the_worker_check_red(staff_client, compliance_green, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
 
