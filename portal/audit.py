@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from celery import current_app
 from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
@@ -57,6 +58,9 @@ class AuditContextMiddleware:
         header = request.headers.get("X-Request-ID", "")
         request.audit_request_id = header[:64] if header.isprintable() and header else ""
         request.audit_request_id = request.audit_request_id or uuid.uuid4().hex
+        # One id for the request everywhere: audit rows, the security log, the JSON log
+        # lines and the tasks it queues (django-structlog bound its own id before this).
+        structlog.contextvars.bind_contextvars(request_id=request.audit_request_id)
         token = _request.set(request)
         try:
             response = self.get_response(request)

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from portal import api_settings
 from portal.beat_schedule import beat_schedule
 from portal.environment import env_bool, env_int, env_list, env_str
+from portal.operations.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,9 +64,15 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    # Operations (portal/operations/): health probes, Prometheus metrics, JSON logs.
+    "health_check",
+    "django_prometheus",
+    "django_structlog",
 ]
 
 MIDDLEWARE = [
+    # First and last: request counts and latencies of everything below (django-prometheus).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy header on every answer, static files included.
     "csp.middleware.CSPMiddleware",
@@ -76,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The request id and user id on every log line of the request (after auth: reads the user).
+    "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Two-factor and idle logout: after auth and messages (the idle logout leaves a message).
     "django_otp.middleware.OTPMiddleware",
@@ -89,8 +98,9 @@ MIDDLEWARE = [
     "portal.input_limits.InputLimitsMiddleware",
     # A service's NotAllowed escaping a view: the 403 page (portal/refusals.py).
     "portal.refusals.NotAllowedMiddleware",
-    # Last: it turns its lockout exception into the lockout page.
+    # Last but the metrics: it turns its lockout exception into the lockout page.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -155,6 +165,7 @@ GUARDIAN_RAISE_403 = False
 
 # --- Security (production is the default) ----------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]  # probes come over the internal HTTP
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
@@ -372,19 +383,11 @@ REST_FRAMEWORK = api_settings.REST_FRAMEWORK
 SPECTACULAR_SETTINGS = api_settings.SPECTACULAR_SETTINGS
 
 # --- Logging ---------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # The security log: lockouts, failed two-factor codes, refusals (403) of objects that
-        # exist, broken audit chains. Never passwords or tokens (portal.audit.security_event).
-        "portal.security": {"level": "INFO"},
-    },
-}
+LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"))  # JSON lines: portal/operations/logs.py
+# Request id into queued tasks, no IP (personal data), one line per request/task ("started": DEBUG).
+DJANGO_STRUCTLOG_CELERY_ENABLED, DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = True, False
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = DJANGO_STRUCTLOG_CELERY_TASK_START_LOG_LEVEL = 10
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")  # others get 404 at /metrics
 
 # --- Logins, two-factor, sessions and headers ------------------------------------------
 # Apps and middleware are in the lists at the top; README "Security" explains each setting.

@@ -11,6 +11,7 @@ from consent import api as consent_api
 from customers import api as customers_api
 from incidents import api as incidents_api
 from portal import audit_api, notification_api, views
+from portal.operations import views as operations_views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -73,6 +74,15 @@ urlpatterns += [
     path("accounts/two-factor/", views.two_factor_verify, name="two_factor_verify"),
     path("accounts/two-factor/enrol/", views.two_factor_enrol, name="two_factor_enrol"),
     path("accounts/password/", views.password_change, name="password_change"),
+]
+
+# Operations (portal/operations/views.py): probes for the orchestrator and monitoring, no
+# login; only staff see the checks' details. /metrics answers METRICS_ALLOWED_IPS only.
+urlpatterns += [
+    path("health/live", operations_views.live, name="health-live"),
+    path("health/ready", operations_views.ReadyView.as_view(), name="health-ready"),
+    path("health/compliance", operations_views.ComplianceView.as_view(), name="health-compliance"),
+    path("metrics", operations_views.metrics, name="metrics"),
 ]
 
 handler400 = "portal.views.bad_request"

@@ -47,6 +47,8 @@ PASSED = "passed"
 # The Django admin, for a superuser: a page, a redirect, 404 for a missing object, or 403
 # where the admin itself refuses (adding or deleting audit events, axes records).
 ADMIN_OK = "admin-ok"
+# A health probe: 200 or 503 (what the probed services say), never a login page.
+PROBE = "probe"
 
 ROLES = ["anonymous", "alice", "carl", "bob", "olivia", "lena", "admin"]
 SIGNED_IN = [role for role in ROLES if role != "anonymous"]
@@ -575,6 +577,12 @@ EXPECTED: dict[str, Url] = {
         objects="notifications", get=signed_in(NOT_ALLOWED), post=visible(recipient, PASSED)
     ),
     "notification-read-all": Url(get=signed_in(NOT_ALLOWED), post=signed_in(PASSED)),
+    # Operations: probes and metrics answer without login (the sweep's client comes from
+    # 127.0.0.1, an address METRICS_ALLOWED_IPS lets in); only staff see check details.
+    "health-live": Url(get=dict.fromkeys(ROLES, PAGE)),
+    "health-ready": Url(get=dict.fromkeys(ROLES, PROBE)),
+    "health-compliance": Url(get=dict.fromkeys(ROLES, PROBE)),
+    "metrics": Url(get=dict.fromkeys(ROLES, PAGE)),
     # The Django admin: every view is wrapped by AdminSite.admin_view, which sends anyone
     # but staff to its login page; one rule for the namespace, GET only (the sweep does
     # not post to the admin). Its login page answers everyone.
@@ -684,6 +692,8 @@ def _accepts(outcome: str, response, path: str) -> bool:
         return status == 302 and not to_login
     if outcome == PASSED:
         return status in (200, 201, 204, 400) or (status == 302 and not to_login)
+    if outcome == PROBE:
+        return status in (200, 503)
     if outcome == ADMIN_OK:
         return status in (200, 302, 403, 404) and not to_login
     return str(status) == outcome
