@@ -23,7 +23,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "actor", *HASHED_FIELDS, "hash"]
+        fields = ["id", "actor", *HASHED_FIELDS, "hash", "position", "key_id"]
         read_only_fields = fields
 
 
@@ -33,6 +33,7 @@ class AuditVerifySerializer(serializers.Serializer):
     first_bad = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField()
     anchors = serializers.IntegerField()
+    unsealed = serializers.IntegerField()
 
 
 @extend_schema(

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 
 from portal.audit import audit_record
+from portal.audit_seal import seal_pending
 from portal.models import AuditEvent
 
 TABLE = AuditEvent._meta.db_table
@@ -16,10 +17,13 @@ TRIGGER = "portal_auditevent_append_only"
 
 
 def write_events(count: int, actor=None) -> list[AuditEvent]:
-    return [
+    """``count`` events written and sealed, as the sealer leaves them a second later."""
+    written = [
         audit_record(actor=actor, action="records.view", detail={"n": n, "rows": 10})
         for n in range(count)
     ]
+    seal_pending()
+    return list(AuditEvent.objects.filter(pk__in=[event.pk for event in written]).order_by("id"))
 
 
 def raw_sql(sql: str, params=()) -> None:
