@@ -178,7 +178,7 @@ def _seal_batch(head: AuditChainHead, key_id: str, key: bytes, batch_size: int) 
     sealed = []
     for values in rows:
         position += 1
-        values.update(position=position, key_id=key_id, previous_hash=link)
+        values["position"], values["key_id"], values["previous_hash"] = position, key_id, link
         link = link_of(values, key)
         sealed.append((values["id"], position, key_id, values["previous_hash"], link))
     _write_seals(sealed)

@@ -239,15 +239,6 @@ class _Walk:
                 )
             self.bad = anchor.event_id, reason
             return
-        if self.next_head is not None:
-            self.bad = (
-                self.last_id,
-                (
-                    f"Events after #{self.last_id} were removed: the sealer recorded position "
-                    f"{self.next_head[0]} outside the database, the log ends at {self.position}."
-                ),
-            )
-            return
         head_id, head_link = head
         if (head_id, head_link) != (self.last_id, self.last_link):
             if head_id > self.last_id:
@@ -266,3 +257,12 @@ class _Walk:
                         "were sealed outside the sealer."
                     ),
                 )
+            return
+        if self.next_head is not None:
+            self.bad = (
+                self.last_id,
+                (
+                    f"Events after #{self.last_id} were removed: the sealer recorded position "
+                    f"{self.next_head[0]} outside the database, the log ends at {self.position}."
+                ),
+            )

@@ -17,8 +17,8 @@ from rest_framework.authtoken.models import Token
 
 from portal import roles
 from portal.audit import audit_record, security_event
-from portal.audit_seal import seal_pending
 from portal.audit_actions import AuditAction
+from portal.audit_seal import seal_pending
 from portal.errors import ApplicationError
 from portal.models import AuditEvent, User
 from portal.notifications import notify

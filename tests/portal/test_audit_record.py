@@ -9,9 +9,7 @@ from portal.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-def test_events_are_written_unsealed_then_sealed_each_linked_to_the_previous_one(
-    requester, asset
-):
+def test_events_are_written_unsealed_then_sealed_each_linked_to_the_previous_one(requester, asset):
     first = audit_record(actor=requester, action="records.view", target=asset)
     second = audit_record(actor=None, action="grant.expire", detail={"count": 3})
     assert (first.position, first.hash) == (None, None)

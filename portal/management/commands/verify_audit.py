@@ -8,8 +8,9 @@ from portal.selectors import verify_audit
 
 class Command(BaseCommand):
     help = (
-        "Walk the audit chain and check every anchored head. Exits 0 with the number of "
-        "events when intact; exits 1 naming the first altered, removed or inserted event."
+        "Walk the sealed audit log with its HMAC keys (AUDIT_KEYS) and check every head and "
+        "anchor written outside the database. Exits 0 with the number of events when intact; "
+        "exits 1 naming the first altered, removed, inserted, reordered or forged event."
     )
 
     def add_arguments(self, parser):
@@ -27,3 +28,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Audit trail intact: {result.checked} events, {result.anchors} anchors checked."
         )
+        if result.unsealed:
+            self.stdout.write(
+                f"{result.unsealed} newer events are not sealed yet (the sealer runs every "
+                "second): not checked."
+            )
