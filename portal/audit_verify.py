@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import connection, transaction
 
 from portal.audit import GENESIS_HASH, security_event
+from portal.audit_checkpoint import public_key, signature_valid
 from portal.audit_seal import AuditKeyError, audit_keys, event_rows, link_of, recorded_heads
 from portal.models import AuditChainHead, AuditEvent
 
@@ -41,13 +43,16 @@ class AuditVerification:
     unsealed: int = 0
 
 
-def audit_anchors(directory: Path | None = None) -> list[AuditAnchor]:
+def audit_anchors(
+    directory: Path | None = None, *, key: Ed25519PublicKey | None = None
+) -> list[AuditAnchor]:
     """Every anchor file in ``AUDIT_ANCHOR_DIR`` naming a sealed position, oldest first.
 
-    Files without a ``position`` were written before the log was keyed: the upgrade
-    verified them with the old chain (migration ``0012``), so they are passed over. A file
-    that cannot be read raises ``ValueError``: an anchor nobody can check must not pass
-    silently."""
+    With a public ``key``, each must carry a valid Ed25519 signature (a signed
+    checkpoint). Files without a ``position`` were written before the log was keyed: the
+    upgrade verified them with the old chain (migration ``0012``), so they are passed over.
+    A file that cannot be read, or whose signature is missing or wrong, raises
+    ``ValueError``: an anchor nobody can check must not pass silently."""
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR)
     anchors = []
     for path in sorted(directory.glob("anchor-*.json")):
@@ -55,33 +60,41 @@ def audit_anchors(directory: Path | None = None) -> list[AuditAnchor]:
             data = json.loads(path.read_text())
             if "position" not in data:
                 continue
-            anchors.append(
-                AuditAnchor(
-                    event_id=int(data["event_id"]),
-                    hash=str(data["hash"]),
-                    anchored_at=str(data["anchored_at"]),
-                    file=path.name,
-                    position=int(data["position"]),
-                )
+            anchor = AuditAnchor(
+                event_id=int(data["event_id"]),
+                hash=str(data["hash"]),
+                anchored_at=str(data["anchored_at"]),
+                file=path.name,
+                position=int(data["position"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ValueError(f"Anchor file {path} cannot be read: {error}") from error
+        if key is not None and not signature_valid(key, data, str(data.get("signature", ""))):
+            raise ValueError(
+                f"Checkpoint {path.name} is not signed by the audit signing key: it was forged "
+                "or rewritten."
+            )
+        anchors.append(anchor)
     return anchors
 
 
-def verify_audit(*, anchor_dir: Path | None = None, chunk_size: int = 5000) -> AuditVerification:
+def verify_audit(
+    *, anchor_dir: Path | None = None, public_key_file: Path | None = None, chunk_size: int = 5000
+) -> AuditVerification:
     """Is the audit log intact? The one verification every door calls: ``manage.py
     verify_audit``, ``GET /api/audit/verify/`` and the daily anchor job.
 
     Walks the sealed events by position, streamed (constant memory), and checks with the
     HMAC keys of ``AUDIT_KEYS`` and the heads and anchors written outside the database
-    (``anchor_dir``, default ``AUDIT_ANCHOR_DIR``). Returns an ``AuditVerification``
+    (``anchor_dir``, default ``AUDIT_ANCHOR_DIR``), each anchor's Ed25519 signature with
+    the public key in ``public_key_file`` (default: that of ``AUDIT_SIGNING_KEY_FILE``; no
+    signature check when neither is set). Returns an ``AuditVerification``
     whatever the log holds (``ok``, ``checked`` events, ``first_bad`` event id or ``None``,
     the ``reason`` in words); tampering, a missing key or an unreadable head file is an
     answer, never an exception. A log found broken is also a line in the security log.
     Source: the design's append-only audit trail (GDPR Art. 5(2) accountability, Art. 32
     integrity)."""
-    result = _verify(anchor_dir=anchor_dir, chunk_size=chunk_size)
+    result = _verify(anchor_dir=anchor_dir, key_file=public_key_file, chunk_size=chunk_size)
     if not result.ok:
         security_event(
             "audit.verification_failed",
@@ -92,10 +105,13 @@ def verify_audit(*, anchor_dir: Path | None = None, chunk_size: int = 5000) -> A
     return result
 
 
-def _verify(*, anchor_dir: Path | None, chunk_size: int) -> AuditVerification:
+def _verify(
+    *, anchor_dir: Path | None, key_file: Path | None, chunk_size: int
+) -> AuditVerification:
     try:
         _, keys = audit_keys()
-        anchors = {anchor.event_id: anchor for anchor in audit_anchors(anchor_dir)}
+        signed_by = public_key(key_file)
+        anchors = {a.event_id: a for a in audit_anchors(anchor_dir, key=signed_by)}
         heads = recorded_heads(anchor_dir)
         outermost = not connection.in_atomic_block
         with transaction.atomic():
@@ -112,7 +128,7 @@ def _verify(*, anchor_dir: Path | None, chunk_size: int) -> AuditVerification:
                 event_rows("WHERE position IS NOT NULL", order="position", chunk_size=chunk_size)
             )
             unsealed = AuditEvent.objects.filter(position__isnull=True).count()
-    except (AuditKeyError, ValueError) as error:
+    except (AuditKeyError, ValueError, OSError) as error:
         return AuditVerification(ok=False, checked=0, reason=str(error))
     if walk.bad is None:
         walk.check_end(head)

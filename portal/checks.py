@@ -54,3 +54,19 @@ def audit_key_set(app_configs, **kwargs):
             id="portal.E001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def audit_signing_key_set(app_configs, **kwargs):
+    """Without a signing key the daily checkpoints are unsigned: whoever can write the
+    anchor directory can rewrite them unnoticed."""
+    if settings.AUDIT_SIGNING_KEY_FILE:
+        return []
+    return [
+        Warning(
+            "AUDIT_SIGNING_KEY_FILE is not set: the audit log's checkpoints are not signed.",
+            hint="openssl genpkey -algorithm ed25519 -out audit-signing.pem; give auditors "
+            "the public key (openssl pkey -in audit-signing.pem -pubout).",
+            id="portal.W003",
+        )
+    ]

@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from portal import roles
 from portal.audit import audit_record, security_event
 from portal.audit_actions import AuditAction
+from portal.audit_checkpoint import sign
 from portal.audit_seal import seal_pending
 from portal.errors import ApplicationError
 from portal.models import AuditEvent, User
@@ -99,6 +100,11 @@ def _write_anchor_file(directory: Path, head: Mapping[str, Any]) -> AuditAnchor:
         "event_created_at": head["created_at"].isoformat(),
         "anchored_at": now.isoformat(),
     }
+    # Ed25519 over position, event, link and time: a checkpoint auditors can check with
+    # the public key alone (portal.audit_checkpoint).
+    signature = sign(content)
+    if signature:
+        content["signature"] = signature
     # Write then rename: a crash never leaves a half-written anchor that verify would reject.
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".anchor-")
     with os.fdopen(handle, "w") as file:

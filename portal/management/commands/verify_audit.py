@@ -17,9 +17,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--anchor-dir", default=None, help="Anchors to check (default AUDIT_ANCHOR_DIR)."
         )
+        parser.add_argument(
+            "--public-key",
+            default=None,
+            help="The auditors' copy of the checkpoints' Ed25519 public key (PEM); default: "
+            "that of AUDIT_SIGNING_KEY_FILE.",
+        )
 
     def handle(self, *args, **options):
-        result = verify_audit(anchor_dir=options["anchor_dir"])
+        result = verify_audit(
+            anchor_dir=options["anchor_dir"], public_key_file=options["public_key"]
+        )
         if not result.ok:
             raise CommandError(
                 f"Audit trail BROKEN at event #{result.first_bad} "
