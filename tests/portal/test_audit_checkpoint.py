@@ -92,3 +92,15 @@ def test_an_unsigned_checkpoint_fails_when_auditors_hold_a_public_key(settings, 
     result = verify_audit(public_key_file=signing)
 
     assert not result.ok and anchor.file in result.reason
+
+
+def test_from_the_newest_checkpoint_only_the_events_after_it_are_walked(settings, signing):
+    write_events(6)
+    audit_anchor_write(actor=None)  # writes audit.anchor, then more events follow
+    events = write_events(4)
+
+    result = verify_audit(from_checkpoint=True)
+
+    assert (result.ok, result.checked) == (True, 5)  # audit.anchor and the four
+    truncate_after(events[1])
+    assert not verify_audit(from_checkpoint=True).ok

@@ -173,3 +173,15 @@ def test_the_api_answers_200_when_the_key_is_missing(api_client, compliance_offi
 
     assert (answer["ok"], answer["checked"], answer["first_bad"]) == (False, 0, None)
     assert "AUDIT_KEYS" in answer["reason"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_api_answers_200_when_the_database_stops_the_walk(api_client, compliance_officer):
+    write_events(3)
+    tamper(f"ALTER TABLE {TABLE} RENAME COLUMN detail TO detail_gone")
+
+    answer = verify_by_api(api_client, compliance_officer)
+
+    assert (answer["ok"], answer["first_bad"]) == (False, None)
+    assert "could not be read" in answer["reason"]

@@ -15,6 +15,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--from-checkpoint",
+            action="store_true",
+            help="Start after the newest checkpoint (its signature checked) instead of at "
+            "the first event.",
+        )
+        parser.add_argument(
             "--anchor-dir", default=None, help="Anchors to check (default AUDIT_ANCHOR_DIR)."
         )
         parser.add_argument(
@@ -26,7 +32,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = verify_audit(
-            anchor_dir=options["anchor_dir"], public_key_file=options["public_key"]
+            anchor_dir=options["anchor_dir"],
+            public_key_file=options["public_key"],
+            from_checkpoint=options["from_checkpoint"],
         )
         if not result.ok:
             raise CommandError(
