@@ -93,11 +93,13 @@ def verify_audit(
     (``anchor_dir``, default ``AUDIT_ANCHOR_DIR``), each anchor's Ed25519 signature with
     the public key in ``public_key_file`` (default: that of ``AUDIT_SIGNING_KEY_FILE``; no
     signature check when neither is set). ``from_checkpoint``: start after the newest
-    checkpoint instead of at the first event (the daily check of a long log). Returns an
-    ``AuditVerification`` whatever the log holds (``ok``, ``checked`` events, ``first_bad``
-    event id or ``None``, the ``reason`` in words); tampering, a missing key or an unreadable head file is an
-    answer, never an exception. A log found broken is also a line in the security log.
-    Source: the design's append-only audit trail (GDPR Art. 5(2) accountability, Art. 32
+    checkpoint instead of at the first event (the daily check of a long log).
+
+    Returns an ``AuditVerification`` whatever the log holds (``ok``, ``checked`` events,
+    ``first_bad`` event id or ``None``, the ``reason`` in words); tampering, a missing key,
+    an unreadable head file or a database error is an answer, never an exception. A log
+    found broken is also a line in the security log. Source: the design's append-only
+    audit trail (GDPR Art. 5(2) accountability, Art. 32
     integrity)."""
     result = _verify(
         anchor_dir=anchor_dir,
