@@ -279,6 +279,9 @@ class _Walk:
     def check_end(self, head: tuple[int, str]) -> None:
         """After the last event: nothing the sealer, an anchor or the head row recorded
         may lie beyond it (a truncated tail)."""
+        self._check_heads()  # those at or before the start, when nothing came after it
+        if self.bad is not None:
+            return
         missing = sorted(set(self.anchors) - self.seen_anchors)
         if missing:
             anchor = self.anchors[missing[0]]
