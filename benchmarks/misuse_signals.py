@@ -81,10 +81,10 @@ def main() -> None:
     from portal.models import AuditEvent
 
     with transaction.atomic():
-        MisuseSignalCursor.objects.update_or_create(pk=1, defaults={"last_event_id": 0})
+        MisuseSignalCursor.objects.update_or_create(pk=1, defaults={"last_position": 0})
         print(f"audit events: {AuditEvent.objects.count():,}")
         full = timed_run("full run from the first event")
-        MisuseSignalCursor.objects.filter(pk=1).update(last_event_id=0)
+        MisuseSignalCursor.objects.filter(pk=1).update(last_position=0)
         timed_run("rerun from the first event (no duplicate expected)")
         append_events(NEW_EVENTS, random.Random(24))
         incremental = timed_run(f"incremental run over {NEW_EVENTS:,} new events")

@@ -2,9 +2,10 @@
 
 Every signal is a rule here: a name, the period within which a new occurrence about the
 same people is the same pattern continuing (``quiet``), and ``detect``, which reads the
-audit events with ids in ``(after_id, upto_id]`` (and whatever history it needs before
-them) and returns the occurrences those events complete. Thresholds come from settings
-(``MISUSE_*``, read at call time so tests can change them). Detecting writes nothing:
+sealed audit events with positions in ``(after_position, upto_position]`` (and whatever
+history it needs before them, never past ``upto_position``) and returns the occurrences
+those events complete. Thresholds come from settings (``MISUSE_*``, read at call time so
+tests can change them). Detecting writes nothing:
 ``incidents.services.alerts`` turns occurrences into alerts, one per occurrence key.
 
 The rules (README "Misuse signals"):
@@ -49,13 +50,15 @@ GRANT_TARGET = "customers.accessgrant"
 
 @dataclass(frozen=True)
 class EventRange:
-    """The audit events a run reads: ids in ``(after_id, upto_id]``."""
+    """The audit events a run reads: sealed positions in ``(after_position, upto_position]``
+    (``portal.audit_seal``: a position is given in commit order, with no gap, so a run that
+    reads up to the sealed head misses no event however late its transaction committed)."""
 
-    after_id: int
-    upto_id: int
+    after_position: int
+    upto_position: int
 
     def new(self) -> Q:
-        return Q(pk__gt=self.after_id, pk__lte=self.upto_id)
+        return Q(position__gt=self.after_position, position__lte=self.upto_position)
 
 
 @dataclass(frozen=True)
@@ -119,12 +122,13 @@ def repeated_refusals(events: EventRange) -> list[Occurrence]:
     if not new:
         return []
     people = {person for person, _, _ in new}
+    new_ids = {pk for _, pk, _ in new}
     since = min(at for _, _, at in new) - window
     chains = ApprovalChain.objects.filter(requester__in=people).values_list("pk", flat=True)
     history = [
         row
         for row in _refusals(
-            Q(created_at__gte=since, pk__lte=events.upto_id)
+            Q(created_at__gte=since, position__lte=events.upto_position)
             & (Q(actor__in=people) | Q(target_id__in=[str(pk) for pk in chains]))
         )
         if row[0] in people
@@ -137,7 +141,7 @@ def repeated_refusals(events: EventRange) -> list[Occurrence]:
         rows.sort()
         for at, pk in rows:
             inside = [event for when, event in rows if at - window < when <= at]
-            if pk > events.after_id and len(inside) >= count:
+            if pk in new_ids and len(inside) >= count:
                 found.append(
                     Occurrence(
                         signal="repeated_refusals",
@@ -174,7 +178,7 @@ def proxy_requests(events: EventRange) -> list[Occurrence]:
             actor__isnull=False,
             asset_id__in={row[3] for row in new},
             created_at__gte=min(row[2] for row in new) - window,
-            pk__lte=events.upto_id,
+            position__lte=events.upto_position,
         )
         .annotate(purpose=KeyTextTransform("purpose", "detail"))
         .values_list(*columns)
@@ -203,7 +207,7 @@ def proxy_requests(events: EventRange) -> list[Occurrence]:
 # --- unusual export volume --------------------------------------------------------------
 
 
-def _daily_rows(people: Iterable[int], start: datetime, upto_id: int) -> dict[tuple, int]:
+def _daily_rows(people: Iterable[int], start: datetime, upto_position: int) -> dict[tuple, int]:
     """Rows exported per (person, day in the site's zone) since ``start``."""
     zone = ZoneInfo(settings.TIME_ZONE)
     rows = (
@@ -211,7 +215,7 @@ def _daily_rows(people: Iterable[int], start: datetime, upto_id: int) -> dict[tu
             action=AuditAction.EXPORT_DOWNLOAD,
             actor__in=people,
             created_at__gte=start,
-            pk__lte=upto_id,
+            position__lte=upto_position,
         )
         .annotate(
             day=TruncDate("created_at", tzinfo=zone),
@@ -237,7 +241,7 @@ def export_volume(events: EventRange) -> list[Occurrence]:
     if not touched:
         return []
     start = datetime.combine(min(day for _, day in touched), datetime.min.time(), zone) - baseline
-    totals = _daily_rows({person for person, _ in touched}, start, events.upto_id)
+    totals = _daily_rows({person for person, _ in touched}, start, events.upto_position)
     days_of: dict[int, list[tuple[date, int]]] = defaultdict(list)
     for (person, day), rows in totals.items():
         days_of[person].append((day, rows))

@@ -373,8 +373,8 @@ class MisuseSignalCursor(models.Model):
     in the transaction that writes the alerts: a run that fails leaves it where it was.
     """
 
-    last_event_id = models.BigIntegerField(default=0)
+    last_position = models.BigIntegerField(default=0)
     last_run_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"misuse signals read up to #{self.last_event_id}"
+        return f"misuse signals read up to #{self.last_position}"

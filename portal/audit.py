@@ -1,4 +1,4 @@
-"""The audit trail: ``audit_record`` writes one chained, append-only ``AuditEvent``.
+"""The audit trail: ``audit_record`` appends one append-only ``AuditEvent``, sealed later.
 
 Call it inside the transaction of the change it records, so the change and its trace
 commit together or not at all. Request details (channel, request id, IP, API token) come
@@ -21,13 +21,12 @@ import structlog
 from celery import current_app
 from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from portal.audit_actions import AuditAction
-from portal.models import AuditChainHead, AuditChannel, AuditEvent, User
+from portal.models import AuditChannel, AuditEvent, User
 
 GENESIS_HASH = "0" * 64
 
@@ -156,45 +155,16 @@ HASHED_FIELDS = (
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
 
 
-def canonical_values(values: Mapping) -> str:
-    """The exact text that is hashed, from a mapping holding every name in HASHED_FIELDS:
+def canonical_values(values: Mapping, fields: tuple[str, ...] = HASHED_FIELDS) -> str:
+    """The exact text that is hashed, from a mapping holding every name in ``fields``:
     sorted keys, no spaces, UTC microsecond times. ``verify_audit`` calls it on raw rows."""
-    content = {name: values[name] for name in HASHED_FIELDS}
+    content = {name: values[name] for name in fields}
     created_at = content["created_at"]
     if isinstance(created_at, datetime):
         # 2026-11-25T12:22:05.000123Z (isoformat is several times faster than strftime).
         text = created_at.astimezone(UTC).isoformat(timespec="microseconds")
         content["created_at"] = text.removesuffix("+00:00") + "Z"
     return _encode(content)
-
-
-def canonical_content(event: AuditEvent) -> str:
-    """The exact text that is hashed for ``event``."""
-    return canonical_values({name: getattr(event, name) for name in HASHED_FIELDS})
-
-
-def compute_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(canonical_content(event).encode()).hexdigest()
-
-
-def _lock_head() -> bool:
-    return bool(AuditChainHead.objects.filter(pk=1).update(last_event_id=F("last_event_id")))
-
-
-def _locked_head() -> AuditChainHead:
-    """The chain's head row, locked until the caller's transaction ends (created if missing).
-
-    Writers queue on this row: two transactions appending at once would otherwise both chain
-    to the same predecessor and fork the chain. The UPDATE takes the row lock on PostgreSQL
-    and the write lock on SQLite; the event id is drawn while holding it, so id order is
-    chain order (verify_audit relies on that).
-    """
-    if not _lock_head():
-        AuditChainHead.objects.get_or_create(pk=1)
-        # Whoever created the row, lock it now: a writer that lost the creation race
-        # would otherwise go on without the lock.
-        _lock_head()
-    return AuditChainHead.objects.get(pk=1)
 
 
 def _action_value(action: AuditAction | str) -> str:
@@ -228,7 +198,6 @@ def _describe_target(target: object) -> tuple[str, str, str]:
     raise TypeError("An audit target is a model instance or None.")
 
 
-@transaction.atomic
 def audit_record(
     *,
     actor: User | None,
@@ -239,7 +208,12 @@ def audit_record(
     channel: str | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction.
+    """Append one event to the log, in the caller's transaction.
+
+    A plain INSERT: no row is locked and no chain is computed here, so writers never wait
+    for one another (a transaction that stays open delays nobody). The sealer
+    (``portal.audit_seal.seal_pending``) later gives the committed event its position and
+    keyed link; until then its ``position`` and ``hash`` are empty.
 
     ``actor`` is the user who acted, or ``None`` for the system (``actor_label`` names who
     else, e.g. ``anonymous`` for a failed login). ``detail`` must be small and
@@ -250,7 +224,6 @@ def audit_record(
     written, so the list of actions stays the whole list.
     """
     action_value = _action_value(action)
-    head = _locked_head()
 
     target_type, target_id, target_label = _describe_target(target)
     if asset_id is None and target_type == "customers.dataasset":
@@ -276,12 +249,9 @@ def audit_record(
         target_label=target_label,
         asset_id=asset_id,
         detail=json.loads(json.dumps(detail or {}, default=str)),
-        previous_hash=head.last_hash,
         **details,
     )
-    event.hash = compute_hash(event)
     event.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=1).update(last_event_id=event.pk, last_hash=event.hash)
     return event
 
 

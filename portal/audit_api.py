@@ -10,10 +10,11 @@ from rest_framework import exceptions, generics, serializers, views
 from rest_framework.response import Response
 
 from portal.audit import HASHED_FIELDS
+from portal.audit_verify import verify_audit
 from portal.forms import AuditFilterForm
 from portal.models import AuditEvent
 from portal.permissions import check_audit_log_reader
-from portal.selectors import audit_event_list_for, verify_audit
+from portal.selectors import audit_event_list_for
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -23,7 +24,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "actor", *HASHED_FIELDS, "hash"]
+        fields = ["id", "actor", *HASHED_FIELDS, "hash", "position", "key_id"]
         read_only_fields = fields
 
 
@@ -33,6 +34,7 @@ class AuditVerifySerializer(serializers.Serializer):
     first_bad = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField()
     anchors = serializers.IntegerField()
+    unsealed = serializers.IntegerField()
 
 
 @extend_schema(

@@ -51,6 +51,12 @@ def _upkeep_jobs(catch_up_interval: int) -> dict[str, dict]:
             "schedule": catch_up_interval,
             "options": {"expires": catch_up_interval},
         },
+        # Seals new audit events (position and keyed link) within about a second.
+        "audit-seal": {
+            "task": "portal.tasks.audit_seal",
+            "schedule": 1.0,
+            "options": {"expires": 5},
+        },
         # Anchors the audit chain's head outside the database (AUDIT_ANCHOR_DIR).
         "audit-anchor-daily": {
             "task": "portal.tasks.audit_anchor_daily",

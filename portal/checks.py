@@ -1,7 +1,7 @@
 """Deployment checks of the portal's own security settings (``manage.py check --deploy``)."""
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register(Tags.security, deploy=True)
@@ -28,5 +28,45 @@ def idle_timeout_set(app_configs, **kwargs):
             "session stays usable for more than an hour.",
             hint="Use at most 3600 seconds (the default is 1800, 30 minutes).",
             id="portal.W002",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def audit_key_set(app_configs, **kwargs):
+    """The audit log's HMAC key must be a real one: without it nothing can be sealed, and
+    with the development key anyone can forge a link."""
+    from portal.audit_seal import DEVELOPMENT_KEY_ID, AuditKeyError, audit_keys
+
+    try:
+        current, _ = audit_keys()
+    except AuditKeyError as error:
+        problem = str(error)
+    else:
+        if current != DEVELOPMENT_KEY_ID:
+            return []
+        problem = "AUDIT_KEYS holds only the development key, which is public."
+    return [
+        Error(
+            problem,
+            hint='Set AUDIT_KEYS="<id>:<secret>" (a random secret of at least 32 characters, '
+            "kept outside the database); see the README's audit trail section.",
+            id="portal.E001",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def audit_signing_key_set(app_configs, **kwargs):
+    """Without a signing key the daily checkpoints are unsigned: whoever can write the
+    anchor directory can rewrite them unnoticed."""
+    if settings.AUDIT_SIGNING_KEY_FILE:
+        return []
+    return [
+        Warning(
+            "AUDIT_SIGNING_KEY_FILE is not set: the audit log's checkpoints are not signed.",
+            hint="openssl genpkey -algorithm ed25519 -out audit-signing.pem; give auditors "
+            "the public key (openssl pkey -in audit-signing.pem -pubout).",
+            id="portal.W003",
         )
     ]

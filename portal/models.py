@@ -62,9 +62,12 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """One entry of the append-only audit trail.
 
-    ``hash`` is SHA-256 over the event's canonical content and ``previous_hash``, so any
-    edit, deletion or insertion breaks the chain from that event on (``portal.audit``).
-    Not a history row: events are never updated or deleted, not even by an administrator.
+    Written unsealed by ``audit_record`` (``position`` and ``hash`` empty); the sealer then
+    gives it, once, its ``position`` in the log and its keyed link: ``hash`` is HMAC-SHA-256,
+    with the key named by ``key_id``, over the event's canonical content, its position and
+    ``previous_hash`` (the link before it), so any edit, deletion, insertion or reordering
+    breaks the log there (``portal.audit_seal``). Not a history row: events are never
+    updated (but for that one sealing) or deleted, not even by an administrator.
     """
 
     created_at = models.DateTimeField(db_index=True)
@@ -84,14 +87,26 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     token_id = models.CharField(max_length=32, blank=True)
-    previous_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    position = models.BigIntegerField(
+        unique=True, null=True, blank=True, help_text="Place in the sealed log, from 1."
+    )
+    key_id = models.CharField(max_length=32, blank=True, help_text="The HMAC key of the link.")
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            # What the sealer looks for every second: the few events not sealed yet.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(position__isnull=True),
+                name="portal_audit_unsealed",
+            ),
+        ]
         # Deletions Django collects itself (cascades) use the base manager: make it ours.
         base_manager_name = "objects"
 
@@ -109,14 +124,15 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The single row every audit writer locks first, so the chain never forks.
+    """The sealed log's head: the last sealed event, its position and link.
 
-    An UPDATE of this row takes a row lock on PostgreSQL and the database write lock on
-    SQLite: concurrent writers, threads or processes, append one after another.
+    Only the sealer writes it (one at a time, under an advisory lock); writers of events
+    never touch it.
     """
 
     last_event_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    last_position = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"audit head at #{self.last_event_id}"

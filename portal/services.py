@@ -18,15 +18,13 @@ from rest_framework.authtoken.models import Token
 from portal import roles
 from portal.audit import audit_record, security_event
 from portal.audit_actions import AuditAction
+from portal.audit_checkpoint import sign
+from portal.audit_seal import seal_pending
+from portal.audit_verify import AuditAnchor, AuditVerification, verify_audit
 from portal.errors import ApplicationError
 from portal.models import AuditEvent, User
 from portal.notifications import notify
-from portal.selectors import (
-    AuditAnchor,
-    AuditVerification,
-    audit_event_list_for,
-    verify_audit,
-)
+from portal.selectors import audit_event_list_for
 
 
 @dataclass(frozen=True)
@@ -45,6 +43,8 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
     An empty chain has nothing to anchor.
     """
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR)
+    # Everything committed so far is sealed first, so the anchor covers it.
+    seal_pending(heads_dir=directory)
     # Outside the transaction below, so the walk runs in its own consistent snapshot.
     verification = verify_audit(anchor_dir=directory)
     with transaction.atomic():
@@ -65,7 +65,9 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
             return AuditAnchorResult(verification=verification, anchor=None)
         # The head the verification ended on, not whatever was appended since: an anchor
         # vouches only for what was checked.
-        head = AuditEvent.objects.values("id", "hash", "created_at").get(pk=verification.last_id)
+        head = AuditEvent.objects.values("id", "hash", "position", "created_at").get(
+            pk=verification.last_id
+        )
         anchor = _write_anchor_file(directory, head)
         notify(
             users=compliance,
@@ -89,17 +91,27 @@ def _write_anchor_file(directory: Path, head: Mapping[str, Any]) -> AuditAnchor:
     name = f"anchor-{now:%Y%m%dT%H%M%S%fZ}-{head['id']}.json"
     content = {
         "event_id": head["id"],
+        "position": head["position"],
         "hash": head["hash"],
         "event_created_at": head["created_at"].isoformat(),
         "anchored_at": now.isoformat(),
     }
+    # Ed25519 over position, event, link and time: a checkpoint auditors can check with
+    # the public key alone (portal.audit_checkpoint).
+    signature = sign(content)
+    if signature:
+        content["signature"] = signature
     # Write then rename: a crash never leaves a half-written anchor that verify would reject.
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".anchor-")
     with os.fdopen(handle, "w") as file:
         json.dump(content, file, indent=2)
     os.replace(temporary, directory / name)
     return AuditAnchor(
-        event_id=head["id"], hash=head["hash"], anchored_at=content["anchored_at"], file=name
+        event_id=head["id"],
+        hash=head["hash"],
+        anchored_at=content["anchored_at"],
+        file=name,
+        position=head["position"],
     )
 
 

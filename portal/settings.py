@@ -343,6 +343,9 @@ GRANT_EXPIRY_INTERVAL = env_int("GRANT_EXPIRY_INTERVAL", 300)
 # purpose: in production, a directory the database administrators cannot write (another
 # host's mount, write-once storage), so rewriting the database alone cannot hide a truncation.
 AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(BASE_DIR / "var" / "audit-anchors")))
+# HMAC keys of the audit links ("id:secret,...", first seals) and the checkpoints' Ed25519 key.
+AUDIT_KEYS = env_str("AUDIT_KEYS", "dev:insecure-development-audit-key" if DEBUG else "")
+AUDIT_SIGNING_KEY_FILE = env_str("AUDIT_SIGNING_KEY_FILE", "")
 
 # --- Consent import ----------------------------------------------------------------------
 # A page upload of more rows than this is imported by a Celery job with a progress page;

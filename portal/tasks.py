@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from portal.audit import audit_channel
+from portal.audit_seal import seal_pending
 from portal.idempotency import idempotency_keys_prune
 from portal.notification_delivery import (
     DeliveryInterrupted,
@@ -108,6 +109,14 @@ def _retry_interrupted(task, interrupted: DeliveryInterrupted) -> int:
 def sweep_notification_outbox() -> int:
     """Beat job: re-queue notifications still pending (see ``notification_outbox_sweep``)."""
     return notification_outbox_sweep()
+
+
+@shared_task
+def audit_seal() -> int:
+    """Beat job, every second: seal the committed, unsealed audit events (position and
+    keyed link, ``portal.audit_seal.seal_pending``). Returns how many; 0 when another
+    sealer holds the lock. Catches up on its own after a pause."""
+    return seal_pending().sealed
 
 
 @shared_task

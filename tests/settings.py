@@ -34,3 +34,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # The suite's own notification kind, "test": its subject and body are the context's
 # ``subject`` and ``body``, so tests of the outbox itself can send any text.
 TEMPLATES = [{**TEMPLATES[0], "DIRS": [*TEMPLATES[0]["DIRS"], BASE_DIR / "tests" / "templates"]}]
+# The audit log's HMAC key (the suite runs without DEBUG, which alone has a default).
+AUDIT_KEYS = "test:tests-only-audit-key"

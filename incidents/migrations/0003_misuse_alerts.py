@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("last_event_id", models.BigIntegerField(default=0)),
+                ("last_position", models.BigIntegerField(default=0)),
                 ("last_run_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),

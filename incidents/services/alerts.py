@@ -17,6 +17,7 @@ from incidents.policies import require_may_handle_alerts
 from incidents.services.reports import incident_report
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
+from portal.audit_seal import seal_pending
 from portal.errors import ApplicationError
 from portal.history import save_with_history
 from portal.models import AuditEvent, User
@@ -108,25 +109,28 @@ def alerts_evaluate(*, now: datetime | None = None) -> int:
 
     Batches of ``BATCH_EVENTS`` events, each in one transaction holding the cursor's lock:
     two runs never read the same events at once, and a run that fails leaves the cursor
-    before the batch it failed on. Audit events are appended under the chain head's lock,
-    so an id visible here has every smaller id visible too: reading up to the largest id
-    misses none. ``now`` (UTC) is the time the alerts are stamped with.
+    before the batch it failed on. It reads the sealed log only (``portal.audit_seal``):
+    writers append without a shared lock, so ids can become visible out of order, but
+    positions are given to committed events in order with no gap. Pending events are
+    sealed first (the sealer's own lock keeps it single), so a refusal's evaluation sees
+    its event. ``now`` (UTC) is the time the alerts are stamped with.
     """
+    seal_pending()
     raised = 0
     while True:
         with transaction.atomic():
             cursor = _cursor()
-            head = AuditEvent.objects.aggregate(last=Max("pk"))["last"] or 0
-            upto = min(head, cursor.last_event_id + BATCH_EVENTS)
-            if upto <= cursor.last_event_id:
+            head = AuditEvent.objects.aggregate(last=Max("position"))["last"] or 0
+            upto = min(head, cursor.last_position + BATCH_EVENTS)
+            if upto <= cursor.last_position:
                 cursor.last_run_at = now or timezone.now()
                 cursor.save(update_fields=["last_run_at"])
                 return raised
-            events = EventRange(after_id=cursor.last_event_id, upto_id=upto)
+            events = EventRange(after_position=cursor.last_position, upto_position=upto)
             found = [occurrence for signal in SIGNALS for occurrence in signal.detect(events)]
             raised += len(_alerts_write(_fresh(found), now or timezone.now()))
-            cursor.last_event_id, cursor.last_run_at = upto, now or timezone.now()
-            cursor.save(update_fields=["last_event_id", "last_run_at"])
+            cursor.last_position, cursor.last_run_at = upto, now or timezone.now()
+            cursor.save(update_fields=["last_position", "last_run_at"])
 
 
 def _locked_open(alert: Alert) -> Alert:

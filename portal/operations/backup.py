@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from portal.selectors import AuditVerification, verify_audit
+from portal.audit_verify import AuditVerification, verify_audit
 
 DUMP = "portal.dump"
 ANCHORS = "audit-anchors"

@@ -25,9 +25,9 @@ from health_check.contrib.redis import Redis
 from health_check.exceptions import ServiceUnavailable
 from redis.asyncio import Redis as RedisClient
 
+from portal.audit_verify import audit_anchors, verify_audit
 from portal.models import Notification
 from portal.scheduled_jobs import scheduled_jobs_overdue
-from portal.selectors import audit_anchors, verify_audit
 
 # The oldest undelivered e-mail may wait this long (retries back off; past it, mail is stuck).
 OUTBOX_MAX_AGE = timedelta(minutes=15)

@@ -15,9 +15,9 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from customers.models.access import AccessGrant
 from incidents.models import DutyState, Incident, Status
+from portal.audit_verify import audit_anchors
 from portal.models import ApprovalRole, ApprovalStep, StepStatus
 from portal.operations.health import outbox_oldest_pending
-from portal.selectors import audit_anchors
 
 # Age bands of pending approval steps (by their request's age): label and upper bound.
 APPROVAL_AGE_BANDS = (("under_1d", timedelta(days=1)), ("1d_to_7d", timedelta(days=7)))

@@ -119,7 +119,7 @@ def test_a_job_that_did_not_run_catches_up_and_a_reset_cursor_raises_no_duplicat
         refuse(requester, asset, email_marketing)
     assert evaluate_misuse_signals() == 1
 
-    MisuseSignalCursor.objects.update(last_event_id=0)  # everything read again
+    MisuseSignalCursor.objects.update(last_position=0)  # everything read again
     assert evaluate_misuse_signals() == 0
     assert Alert.objects.count() == 1
 

@@ -12,17 +12,21 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from portal.audit import compute_hash
+from portal.audit_seal import seal_pending
+from portal.audit_verify import verify_audit
 from portal.models import AuditChainHead, AuditEvent, AuditTrailIsAppendOnly
-from portal.selectors import verify_audit
 from portal.services import audit_anchor_write
 from portal.tasks import audit_anchor_daily
 from tests.portal.audit_tampering import (
     TABLE,
+    append_forged,
     as_json,
+    insert_forged,
     raw_sql,
     skip_an_id,
+    swap,
     tamper,
+    truncate_after,
     write_events,
 )
 
@@ -130,9 +134,9 @@ def test_content_edited_with_raw_sql_is_named_by_verify_on_every_database(field)
     result = verify_audit()
 
     assert (result.ok, result.first_bad) == (False, events[4].pk)
-    assert (
-        result.reason
-        == f"Event #{events[4].pk} was altered: its content no longer matches its hash."
+    assert result.reason == (
+        f"Event #{events[4].pk} was altered, inserted or forged: its content does not match "
+        "its keyed link."
     )
 
 
@@ -180,23 +184,75 @@ def test_an_event_inserted_in_the_middle_is_named():
     events += write_events(4)
     gap = events[3].pk + 1
     assert events[4].pk == gap + 1
-    # The forger chains the fake to its predecessor and hashes it correctly.
-    forged = AuditEvent(
-        pk=gap,
-        created_at=events[3].created_at,
-        actor_label="system",
-        action="grant.create",
-        detail={"forged": True},
-        channel="command",
-        previous_hash=events[3].hash,
-    )
-    forged.hash = compute_hash(forged)
-    forged.save()
+    # The forger moves the later events one place on and chains the fake to its predecessor.
+    insert_forged(events[3], gap)
 
     result = verify_audit()
 
     assert (result.ok, result.first_bad) == (False, gap)
     assert "inserted" in result.reason
+
+
+@pytest.mark.django_db
+def test_a_forged_event_appended_with_a_recomputed_plain_hash_and_the_head_moved_is_named():
+    events = write_events(5)
+    last = events[-1]
+    append_forged(last)
+
+    result = verify_audit()
+
+    assert (result.ok, result.first_bad) == (False, last.pk + 100)
+    assert "forged" in result.reason
+
+
+@pytest.mark.django_db
+def test_two_events_swapped_in_the_log_are_named():
+    events = write_events(6)
+    first, second = events[2], events[3]
+    swap(first, second)
+
+    result = verify_audit()
+
+    assert (result.ok, result.first_bad) == (False, second.pk)
+    assert f"does not chain to #{events[1].pk}" in result.reason
+
+
+@pytest.mark.django_db
+def test_the_tail_cut_with_the_head_row_rewritten_is_caught_by_the_heads_written_outside():
+    events = write_events(10)
+    survivor = events[6]
+    truncate_after(survivor)
+
+    result = verify_audit()
+
+    assert not result.ok
+    assert f"Events after #{survivor.pk} were removed" in result.reason
+    assert "outside the database" in result.reason
+
+
+@pytest.mark.django_db
+def test_an_untouched_log_written_in_many_batches_verifies(settings):
+    for _ in range(3):
+        write_events(7)
+    seal_pending(batch_size=2)
+
+    result = verify_audit(chunk_size=3)
+
+    assert (result.ok, result.checked, result.unsealed) == (True, 21, 0)
+
+
+@pytest.mark.django_db
+def test_without_the_key_nothing_verifies_and_a_rotated_key_still_checks_old_events(settings):
+    write_events(3)
+    settings.AUDIT_KEYS = "new:a-new-secret,test:tests-only-audit-key"
+    write_events(2)
+    assert verify_audit().ok
+    assert AuditEvent.objects.order_by("id").last().key_id == "new"
+
+    settings.AUDIT_KEYS = "new:a-new-secret"
+    result = verify_audit()
+
+    assert not result.ok and "key 'test'" in result.reason
 
 
 @pytest.mark.django_db
@@ -242,7 +298,7 @@ def test_an_anchor_that_no_longer_matches_its_event_fails_verification(settings)
 @pytest.mark.django_db
 def test_an_unreadable_anchor_file_fails_verification(settings):
     write_events(2)
-    Path(settings.AUDIT_ANCHOR_DIR).mkdir(parents=True)
+    Path(settings.AUDIT_ANCHOR_DIR).mkdir(parents=True, exist_ok=True)
     (Path(settings.AUDIT_ANCHOR_DIR) / "anchor-broken.json").write_text("{not json")
 
     result = verify_audit()
@@ -317,15 +373,18 @@ WRITER = textwrap.dedent(
     AuditChainHead.objects.exists()  # connected
     print("ready", flush=True)
     sys.stdin.readline()  # every writer starts at the same moment
+    from portal.audit_seal import seal_pending
     for n in range(int(sys.argv[2])):
         audit_record(actor=None, action="records.view", detail={"writer": sys.argv[1], "n": n})
+        if n % 50 == 49:
+            seal_pending()  # sealers racing each other: one at a time gets the lock
     """
 )
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_four_processes_writing_1000_events_at_once_leave_one_unforked_chain():
+def test_four_processes_writing_1000_events_at_once_leave_one_unforked_log():
     settings_dict = connection.settings_dict
     url = (
         f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
@@ -352,6 +411,7 @@ def test_four_processes_writing_1000_events_at_once_leave_one_unforked_chain():
     for writer in writers:
         _, errors = writer.communicate(timeout=300)
         assert writer.returncode == 0, errors
+    seal_pending()
 
     result = verify_audit()
 

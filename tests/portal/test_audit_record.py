@@ -2,29 +2,46 @@ import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from portal.audit import GENESIS_HASH, audit_channel, audit_record, compute_hash
+from portal.audit import GENESIS_HASH, audit_channel, audit_record
+from portal.audit_seal import event_link, seal_pending
 from portal.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
 
-def test_events_chain_each_to_the_previous_one(requester, asset):
+def test_events_are_written_unsealed_then_sealed_each_linked_to_the_previous_one(requester, asset):
     first = audit_record(actor=requester, action="records.view", target=asset)
     second = audit_record(actor=None, action="grant.expire", detail={"count": 3})
+    assert (first.position, first.hash) == (None, None)
 
+    assert seal_pending().sealed == 2
+    first, second = AuditEvent.objects.get(pk=first.pk), AuditEvent.objects.get(pk=second.pk)
+
+    assert (first.position, second.position) == (1, 2)
     assert first.previous_hash == GENESIS_HASH
     assert second.previous_hash == first.hash
-    assert first.hash == compute_hash(AuditEvent.objects.get(pk=first.pk))
+    assert first.hash == event_link(first) and first.key_id == "test"
     assert second.actor_label == "system"
     assert first.asset_id == asset.pk
     assert first.target_type == "customers.dataasset"
 
 
-def test_an_edited_event_no_longer_matches_its_hash(requester):
-    event = audit_record(actor=requester, action="export.download", detail={"rows": 10})
+def test_an_edited_event_no_longer_matches_its_link(requester):
+    audit_record(actor=requester, action="export.download", detail={"rows": 10})
+    seal_pending()
+    event = AuditEvent.objects.get()
     event.detail = {"rows": 1}
 
-    assert compute_hash(event) != event.hash
+    assert event_link(event) != event.hash
+
+
+def test_a_link_needs_the_key_a_plain_hash_of_the_content_is_not_one(requester, settings):
+    audit_record(actor=requester, action="export.download", detail={"rows": 10})
+    seal_pending()
+    event = AuditEvent.objects.get()
+    settings.AUDIT_KEYS = "test:another-secret"
+
+    assert event_link(event) != event.hash
 
 
 def test_commands_and_tasks_name_their_channel(requester):

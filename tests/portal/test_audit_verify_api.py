@@ -11,9 +11,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from portal.audit import compute_hash
 from portal.models import AuditEvent
-from tests.portal.audit_tampering import TABLE, skip_an_id, tamper, write_events
+from tests.portal.audit_tampering import (
+    TABLE,
+    append_forged,
+    insert_forged,
+    skip_an_id,
+    swap,
+    tamper,
+    truncate_after,
+    write_events,
+)
 
 URL = "/api/audit/verify/"
 
@@ -90,35 +98,8 @@ def test_an_event_inserted_mid_chain_is_named_by_the_api_and_the_command(
     events += write_events(4)
     gap = events[3].pk + 1
     assert events[4].pk == gap + 1
-    # The forger chains the fake to its predecessor and hashes it correctly.
-    forged = AuditEvent(
-        pk=gap,
-        created_at=events[3].created_at,
-        actor_label="system",
-        action="grant.create",
-        detail={"forged": True},
-        channel="command",
-        previous_hash=events[3].hash,
-    )
-    forged.hash = compute_hash(forged)
-    tamper(
-        f"INSERT INTO {TABLE} (id, created_at, actor_label, action, target_type, target_id, "
-        "target_label, detail, channel, request_id, token_id, previous_hash, hash) "
-        "VALUES (%s, %s, %s, %s, '', '', '', %s, %s, '', '', %s, %s)",
-        [
-            gap,
-            forged.created_at,
-            forged.actor_label,
-            forged.action,
-            '{"forged": true}',
-            forged.channel,
-            forged.previous_hash,
-            forged.hash,
-        ],
-    )
-
-    # The walk notices at the event after the forgery, which chains past it.
-    checked = events_up_to(events[4].pk)
+    insert_forged(events[3], gap)
+    checked = events_up_to(gap)  # named at the forged event itself
 
     answer = verify_by_api(api_client, compliance_officer)
 
@@ -150,3 +131,57 @@ def test_an_event_whose_time_was_overwritten_with_garbage_is_named_as_altered(
     assert (answer["ok"], answer["checked"], answer["first_bad"]) == (False, checked, events[2].pk)
     assert "altered" in answer["reason"]
     assert f"BROKEN at event #{events[2].pk}" in command_failure()
+
+
+def forge_at_the_end(events):
+    return append_forged(events[-1]), "forged"
+
+
+def swap_two(events):
+    swap(events[4], events[5])
+    return events[5].pk, f"does not chain to #{events[3].pk}"
+
+
+def cut_the_tail(events):
+    truncate_after(events[6])
+    return events[6].pk, "outside the database"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "tampering", [forge_at_the_end, swap_two, cut_the_tail], ids=["forged", "swapped", "truncated"]
+)
+def test_a_forged_swapped_or_truncated_log_is_named_by_the_api_and_the_command(
+    api_client, compliance_officer, tampering
+):
+    events = write_events(10)
+    first_bad, words = tampering(events)
+
+    answer = verify_by_api(api_client, compliance_officer)
+
+    assert (answer["ok"], answer["first_bad"]) == (False, first_bad)
+    assert words in answer["reason"]
+    assert f"BROKEN at event #{first_bad} " in command_failure()
+
+
+@pytest.mark.django_db
+def test_the_api_answers_200_when_the_key_is_missing(api_client, compliance_officer, settings):
+    write_events(3)
+    settings.AUDIT_KEYS = ""
+
+    answer = verify_by_api(api_client, compliance_officer)
+
+    assert (answer["ok"], answer["checked"], answer["first_bad"]) == (False, 0, None)
+    assert "AUDIT_KEYS" in answer["reason"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_api_answers_200_when_the_database_stops_the_walk(api_client, compliance_officer):
+    write_events(3)
+    tamper(f"ALTER TABLE {TABLE} RENAME COLUMN detail TO detail_gone")
+
+    answer = verify_by_api(api_client, compliance_officer)
+
+    assert (answer["ok"], answer["first_bad"]) == (False, None)
+    assert "could not be read" in answer["reason"]

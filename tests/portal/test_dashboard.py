@@ -247,7 +247,8 @@ def test_audit_trail_status_is_the_latest_anchor_not_a_new_walk(
 
 def test_a_failed_verification_is_shown_as_broken(client, compliance_officer, tmp_path):
     (tmp_path / "anchor-20200101T000000000000Z-999999.json").write_text(
-        '{"event_id": 999999, "hash": "x", "anchored_at": "2020-01-01T00:00:00Z"}'
+        '{"event_id": 999999, "position": 999999, "hash": "x", '
+        '"anchored_at": "2020-01-01T00:00:00Z"}'
     )
     audit_anchor_write(actor=None, directory=tmp_path)
 

@@ -48,21 +48,6 @@ ALLOWED_UPDATES = {
         "marker: the beat job's conditional claim that today's reminder went out (the "
         "notification row is the record)",
     ),
-    ("portal/audit.py", "_lock_head"): (
-        "portal.AuditChainHead",
-        {"last_event_id"},
-        "not history-tracked: the audit chain's lock row",
-    ),
-    ("portal/audit.py", "audit_record"): (
-        "portal.AuditChainHead",
-        {"last_event_id", "last_hash"},
-        "not history-tracked: the audit chain's head pointer",
-    ),
-    ("portal/management/commands/seed_scale.py", "seed_audit_trail"): (
-        "portal.AuditChainHead",
-        {"last_event_id", "last_hash"},
-        "not history-tracked: the scale loader's chain head",
-    ),
     # Notification delivery bookkeeping: the notification row itself is the record of its
     # delivery, and a claim must be one conditional statement.
     ("portal/notification_delivery.py", "_mark_sent"): (

@@ -11,8 +11,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from portal.audit import audit_record, security_event
+from portal.audit_verify import verify_audit
 from portal.models import AuditEvent
-from portal.selectors import verify_audit
 from tests.factories import DataAssetFactory
 from tests.portal.audit_tampering import without_trigger
 

@@ -24,3 +24,12 @@ def test_production_sessions_are_secure_http_only_and_end_when_idle(tmp_path):
     assert result.stdout.split() == [
         "True", "True", "True", "31536000", "1800", "True", "5", "0:15:00", "DENY",
     ]  # fmt: skip
+
+
+def test_deploy_check_fails_without_an_audit_key(tmp_path):
+    env = {**production_env(tmp_path), "AUDIT_KEYS": ""}
+
+    result = manage("check", "--deploy", **env)
+
+    assert result.returncode != 0
+    assert "portal.E001" in result.stdout + result.stderr

@@ -15,8 +15,8 @@ from customers.models.access import AccessGrant, AccessRequest
 from customers.models.catalogue import AssetCustomer, Customer, DataAsset
 from incidents.models import Incident
 from portal import roles
+from portal.audit_verify import verify_audit
 from portal.models import ApprovalChain, ApprovalStep, AuditChainHead, AuditEvent, User
-from portal.selectors import verify_audit
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_KEY = "k3y-" + "Zq8#vL2@pX9!mR4$wT7%nB1^cF6&hJ0*dG5(sK3)yU8" + "a" * 10
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    if "PYTHONPATH" in os.environ:  # where extra packages are installed, if anywhere
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -22,10 +27,20 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def production_env(tmp_path) -> dict:
+    signing_key = tmp_path / "audit-signing.pem"
+    signing_key.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return {
         "SECRET_KEY": STRONG_KEY,
         "ALLOWED_HOSTS": "portal.example.com",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "AUDIT_KEYS": "2026-11:" + STRONG_KEY,
+        "AUDIT_SIGNING_KEY_FILE": str(signing_key),
     }
 
 

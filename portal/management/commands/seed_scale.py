@@ -23,7 +23,6 @@ Users are ``scale-user-0001`` ..., ``scale-owner-001`` ..., ``scale-compliance-0
 (one hash computed once: this is benchmark data, never a real deployment).
 """
 
-import hashlib
 import json
 import random
 import sys
@@ -57,13 +56,13 @@ from customers.models.catalogue import (
 from customers.models.exports import Export
 from customers.services.access import CHAIN_BY_CLASSIFICATION
 from portal import roles
-from portal.audit import GENESIS_HASH, HASHED_FIELDS, canonical_values
+from portal.audit import HASHED_FIELDS
 from portal.audit_actions import AuditAction
+from portal.audit_seal import seal_pending
 from portal.models import (
     ApprovalChain,
     ApprovalRole,
     ApprovalStep,
-    AuditChainHead,
     AuditEvent,
     ChainStatus,
     Notification,
@@ -977,20 +976,14 @@ class Command(BaseCommand):
         self.load(Notification, fields, rows(), plan.notifications, "notifications")
 
     def seed_audit_trail(self) -> None:
-        """Events appended to the existing chain, hashed in order with the same canonical
-        form as ``audit_record``, the head row locked and moved to the last one, so
-        ``verify_audit`` passes."""
+        """Events appended unsealed, as ``audit_record`` writes them, then sealed by the
+        sealer itself (position and keyed link), so ``verify_audit`` passes."""
         rng, plan = self.rng, self.plan
-        if not AuditChainHead.objects.filter(pk=1).update(last_event_id=models.F("last_event_id")):
-            AuditChainHead.objects.create(pk=1)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-        last_hash = head.last_hash or GENESIS_HASH
         first = next_id(AuditEvent)
         start = self.now - timedelta(days=730)
         step = (self.now - timedelta(minutes=1) - start) / plan.audit_events
         people = self.employees + self.owners
         grants = self.active_grants or [(None, rng.choice(people), self.assets[0][0], "view")]
-        state = {"last_hash": last_hash, "last_id": head.last_event_id}
 
         def event(n: int) -> dict:
             kind = rng.random()
@@ -1028,18 +1021,13 @@ class Command(BaseCommand):
 
         def rows() -> Iterator[tuple]:
             for n in range(plan.audit_events):
-                values = event(n)
-                values["previous_hash"] = state["last_hash"]
-                digest = hashlib.sha256(canonical_values(values).encode()).hexdigest()
-                state["last_hash"], state["last_id"] = digest, first + n
-                row = [values[name] for name in AUDIT_FIELDS[1:-1]]
+                values = {**event(n), "previous_hash": "", "key_id": ""}
+                row = [values[name] for name in AUDIT_FIELDS[1:]]
                 row[AUDIT_FIELDS.index("detail") - 1] = json.dumps(values["detail"])
-                yield (first + n, *row, digest)
+                yield (first + n, *row)
 
         self.load(AuditEvent, AUDIT_FIELDS, rows(), plan.audit_events, "audit events")
-        AuditChainHead.objects.filter(pk=1).update(
-            last_event_id=state["last_id"], last_hash=state["last_hash"]
-        )
+        seal_pending(batch_size=20_000)
         self.seed_export_ledger(first)
 
     def seed_export_ledger(self, first: int) -> None:
@@ -1103,4 +1091,4 @@ class Command(BaseCommand):
 
 
 # The audit event columns in COPY order: id, the hashed fields, hash.
-AUDIT_FIELDS = ["id", *HASHED_FIELDS, "hash"]
+AUDIT_FIELDS = ["id", *HASHED_FIELDS, "key_id"]
