@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -62,6 +63,9 @@ def restore_in_a_new_process(backup_dir: Path, database: str, anchors: Path):
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": url,
         "AUDIT_ANCHOR_DIR": str(anchors),
+        # The audit keys live outside the database and the backup: the restored instance
+        # is given the same ones, as an operator would.
+        "AUDIT_KEYS": settings.AUDIT_KEYS,
         "LOG_LEVEL": "WARNING",
     }
     return subprocess.run(
