@@ -179,8 +179,13 @@ class ReviewViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return review_list_for(self.request.user).annotate(
-            item_count=Count("items"), undecided_count=Count("items", filter=Q(items__decision=""))
+        return (
+            review_list_for(self.request.user)
+            .annotate(
+                item_count=Count("items"),
+                undecided_count=Count("items", filter=Q(items__decision="")),
+            )
+            .order_by("-started_at", "-id")
         )
 
     def get_object(self):

@@ -105,6 +105,7 @@ def _bars(progress) -> list[dict]:
 @require_POST
 def review_item_decide(request, pk):
     item = get_review_item_for_user(request.user, pk)
+    policies.require_may_decide_review_item(request.user, item)
     form = ReviewDecideForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose keep or revoke and give a reason.")
