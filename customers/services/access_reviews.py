@@ -353,12 +353,19 @@ def reviews_remind(*, now: datetime | None = None) -> int:
         )
         for review in list(due):
             with transaction.atomic():
-                claimed = AccessReview.objects.filter(
-                    pk=review.pk, **{f"{marker}__isnull": True}
-                ).update(**{marker: now})
-                if claimed:
+                if _claim_reminder(review, marker, now):
                     sent += _remind(review, days)
     return sent
+
+
+def _claim_reminder(review: AccessReview, marker: str, now: datetime) -> bool:
+    """Set the reminder's job marker unless another run did: whether this run sends it."""
+    unclaimed = AccessReview.objects.filter(pk=review.pk)
+    if marker == "week_reminder_sent_at":
+        claimed = unclaimed.filter(week_reminder_sent_at=None).update(week_reminder_sent_at=now)
+    else:
+        claimed = unclaimed.filter(day_reminder_sent_at=None).update(day_reminder_sent_at=now)
+    return claimed == 1
 
 
 def _remind(review: AccessReview, days: int) -> int:
