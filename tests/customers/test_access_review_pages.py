@@ -158,3 +158,49 @@ def test_an_owners_review_page_costs_the_same_queries_at_5_and_500_items(
     client.force_login(compliance_officer)
     with django_assert_max_num_queries(14):
         assert client.get(review.get_absolute_url()).status_code == 200
+
+
+def test_compliance_starts_a_campaign_from_the_page_over_one_owners_assets(
+    client, grant, owner, compliance_officer
+):
+    client.force_login(compliance_officer)
+
+    response = client.post(
+        reverse("customers:review_list"),
+        {
+            "name": "Otto's assets",
+            "due_on": (timezone.localdate() + timedelta(days=10)).isoformat(),
+            "undecided_outcome": "revoke",
+            "repeat": "none",
+            "unused_days": 45,
+            "owner": owner.username,
+        },
+    )
+
+    review = AccessReview.objects.get()
+    assert response.status_code == 302 and response.url == review.get_absolute_url()
+    assert (review.scope_owner, review.unused_days, review.undecided_outcome) == (
+        owner,
+        45,
+        "revoke",
+    )
+    assert review.items.get().grant == grant
+
+
+def test_a_campaign_with_an_empty_name_is_refused_on_the_page(client, compliance_officer):
+    client.force_login(compliance_officer)
+
+    response = client.post(
+        reverse("customers:review_list"),
+        {
+            "name": "   ",
+            "due_on": (timezone.localdate() + timedelta(days=10)).isoformat(),
+            "undecided_outcome": "keep",
+            "repeat": "none",
+            "unused_days": 30,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not AccessReview.objects.exists()
