@@ -296,14 +296,21 @@ def review_close(*, review: AccessReview, now: datetime | None = None) -> Access
     applied = _close_undecided(review, now)
     review.closed_at = now
     save_with_history(review, actor=None, reason="Closed at its due date")
+    months = REPEAT_MONTHS.get(ReviewRepeat(review.repeat))
+    # The next round starts in the name of whoever started this one; once they have left
+    # Compliance it does not start (the close event says so) and compliance starts anew.
+    repeats = bool(months) and policies.may_start_access_review(review.started_by)
     audit_record(
         actor=None,
         action=AuditAction.ACCESS_REVIEW_CLOSE,
         target=review,
-        detail={"undecided": applied, "outcome": review.undecided_outcome},
+        detail={
+            "undecided": applied,
+            "outcome": review.undecided_outcome,
+            "next_round": "started" if repeats else ("not started" if months else "none"),
+        },
     )
-    months = REPEAT_MONTHS.get(ReviewRepeat(review.repeat))
-    if months:
+    if months and repeats:
         _start_next(review, months)
     return review
 

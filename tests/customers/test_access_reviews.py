@@ -192,6 +192,20 @@ def test_a_quarterly_campaign_starts_its_next_round_when_it_closes(grant, compli
     assert later.items.get().grant == grant
 
 
+def test_a_repeating_campaign_whose_starter_left_compliance_closes_without_a_next_round(
+    grant, compliance_officer
+):
+    review = start(compliance_officer, repeat="yearly")
+    compliance_officer.groups.clear()
+
+    with time_machine.travel(review.due_at + timedelta(minutes=1), tick=False):
+        assert reviews_close_due() == 1
+
+    assert list(AccessReview.objects.all()) == [review]
+    closed = AuditEvent.objects.get(action="access_review.close")
+    assert closed.detail["next_round"] == "not started"
+
+
 def test_reviewers_are_reminded_a_week_and_a_day_before_once_each(grant, owner, compliance_officer):
     review = start(compliance_officer, days=14)
 
