@@ -204,3 +204,32 @@ def test_a_campaign_with_an_empty_name_is_refused_on_the_page(client, compliance
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
     assert not AccessReview.objects.exists()
+
+
+def test_out_of_range_ids_are_refused_without_a_server_error(
+    client, api_client, grant, owner, compliance_officer
+):
+    review = start(compliance_officer)
+    huge = "9" * 25
+    api_client.force_authenticate(compliance_officer)
+    due = (timezone.now() + timedelta(days=14)).isoformat()
+
+    started = api_client.post(
+        "/api/reviews/",
+        {"name": "X", "due_at": due, "undecided_outcome": "keep", "asset": huge},
+        format="json",
+    )
+    api_client.force_authenticate(owner)
+    accepted = api_client.post(
+        "/api/review-items/accept-recommendations/",
+        {"items": [int(huge)], "reason": REASON},
+        format="json",
+    )
+    client.force_login(owner)
+    page = client.post(
+        reverse("customers:review_accept", args=[review.pk]), {"item": huge, "reason": REASON}
+    )
+
+    assert started.status_code == 400 and accepted.status_code == 400
+    assert page.status_code == 302
+    assert review.items.get().decision == ""
