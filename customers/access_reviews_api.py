@@ -34,6 +34,7 @@ from customers.services.access_reviews import (
     review_items_accept_recommendations,
     review_start,
 )
+from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 from portal.models import User
 from portal.serializers import KeyRelatedField, ReasonSerializer
 
@@ -207,8 +208,13 @@ class ReviewViewSet(
         ]
         return Response(data)
 
-    @extend_schema(request=ReviewCreateSerializer, responses=ReviewSerializer)
-    def create(self, request, *args, **kwargs):
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=ReviewCreateSerializer,
+        responses={201: ReviewSerializer},
+    )
+    @idempotent_create
+    def create(self, request):
         policies.require_may_start_access_review(request.user)
         body = ReviewCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

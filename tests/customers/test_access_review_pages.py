@@ -233,3 +233,21 @@ def test_out_of_range_ids_are_refused_without_a_server_error(
     assert started.status_code == 400 and accepted.status_code == 400
     assert page.status_code == 302
     assert review.items.get().decision == ""
+
+
+def test_a_start_repeated_with_the_same_idempotency_key_starts_one_campaign(
+    api_client, grant, compliance_officer
+):
+    api_client.force_authenticate(compliance_officer)
+    body = {
+        "name": "Q3 review",
+        "due_at": (timezone.now() + timedelta(days=14)).isoformat(),
+        "undecided_outcome": "keep",
+    }
+
+    first = api_client.post("/api/reviews/", body, format="json", HTTP_IDEMPOTENCY_KEY="q3-1")
+    again = api_client.post("/api/reviews/", body, format="json", HTTP_IDEMPOTENCY_KEY="q3-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert AccessReview.objects.count() == 1
