@@ -64,6 +64,7 @@ def review_detail(request, pk):
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     for item in page.object_list:
         item.recommended = recommendation(item)
+        item.may_decide = policies.may_decide_review_item(request.user, item)
     progress = review_progress(review)
     return render(
         request,
@@ -129,7 +130,11 @@ def review_item_decide(request, pk):
 def review_accept(request, pk):
     review = get_review_for_user(request.user, pk)
     ids = [int(value) for value in request.POST.getlist("item") if value.isdigit()]
-    items = list(review_item_list_for(request.user).filter(review=review, pk__in=ids[:PAGE_SIZE]))
+    items = [
+        item
+        for item in review_item_list_for(request.user).filter(review=review, pk__in=ids[:PAGE_SIZE])
+        if policies.may_decide_review_item(request.user, item)
+    ]
     try:
         decided = reviews_services.review_items_accept_recommendations(
             items=items, actor=request.user, reason=request.POST.get("reason", "")

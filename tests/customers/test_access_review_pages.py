@@ -251,3 +251,22 @@ def test_a_start_repeated_with_the_same_idempotency_key_starts_one_campaign(
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
     assert AccessReview.objects.count() == 1
+
+
+def test_accepting_a_pages_recommendations_decides_only_the_viewers_own_items(
+    client, grant, owner, compliance_officer
+):
+    review = start(compliance_officer)
+    item = review.items.get()
+    accept = reverse("customers:review_accept", args=[review.pk])
+    client.force_login(compliance_officer)
+
+    page = client.get(review.get_absolute_url()).content.decode()
+    client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
+    item.refresh_from_db()
+    assert "waiting for Otto Owner" in page and item.decision == ""
+
+    client.force_login(owner)
+    client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
+    item.refresh_from_db()
+    assert item.decision == "revoke" and item.reason == "Accepted the evidence as shown."
