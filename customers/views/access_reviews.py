@@ -75,6 +75,7 @@ def review_detail(request, pk):
             "progress": progress,
             "bars": _bars(progress),
             "chart_height": len(progress) * 28,
+            "acceptable": any(i.may_decide and not i.decision for i in page.object_list),
             "decide_form": ReviewDecideForm(),
         },
     )

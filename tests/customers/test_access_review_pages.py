@@ -265,6 +265,7 @@ def test_accepting_a_pages_recommendations_decides_only_the_viewers_own_items(
     client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
     item.refresh_from_db()
     assert "waiting for Otto Owner" in page and item.decision == ""
+    assert "Accept all recommendations" not in page
 
     client.force_login(owner)
     client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
