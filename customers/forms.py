@@ -3,9 +3,11 @@ from django.contrib.auth import get_user_model
 
 from consent.models import DataCategory, Purpose
 from customers.models.access import AccessLevel
-from customers.models.catalogue import Classification
+from customers.models.access_reviews import DEFAULT_UNUSED_DAYS, ReviewDecision, ReviewRepeat
+from customers.models.catalogue import Classification, DataAsset
 from customers.models.subject_requests import ReceivedVia, SubjectRequestType
 from customers.selectors.catalogue import asset_owner_choices
+from customers.services.access_reviews import ReviewScope, ReviewSettings
 from customers.visibility import active_grants, asset_list_for
 from portal.input_limits import FILTER_DATE
 from portal.reasons import reason_field
@@ -271,3 +273,64 @@ class RetentionExtendForm(forms.Form):
 
 class RetentionDeleteForm(forms.Form):
     reason = forms.CharField(max_length=2000, label="How and where the data was deleted")
+
+
+class ReviewStartForm(forms.Form):
+    """Compliance starts an access review (``access_reviews.review_start``)."""
+
+    name = forms.CharField(max_length=200, help_text="For example “Q3 2026 customer data”.")
+    due_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The campaign closes at the end of this day (site time).",
+    )
+    undecided_outcome = forms.ChoiceField(
+        choices=ReviewDecision.choices, label="Grants nobody decided, at the due date"
+    )
+    repeat = forms.ChoiceField(choices=ReviewRepeat.choices)
+    unused_days = forms.IntegerField(
+        min_value=1,
+        max_value=365,
+        initial=DEFAULT_UNUSED_DAYS,
+        label="Recommend revoking after days unused",
+    )
+    classification = forms.ChoiceField(
+        choices=[("", "Any classification"), *Classification.choices], required=False
+    )
+    asset = forms.ModelChoiceField(
+        queryset=DataAsset.objects.order_by("name"), required=False, empty_label="Any asset"
+    )
+    owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        to_field_name="username",
+        widget=forms.TextInput,
+        required=False,
+        label="Owner (username)",
+        error_messages={"invalid_choice": "No active user has this username."},
+    )
+    purpose = forms.ModelChoiceField(
+        queryset=Purpose.objects.filter(active=True).order_by("key"),
+        to_field_name="key",
+        required=False,
+        empty_label="Any purpose",
+    )
+
+    def review_settings(self) -> ReviewSettings:
+        data = self.cleaned_data
+        return ReviewSettings(
+            name=data["name"],
+            due_at=end_of_day(data["due_on"]),
+            undecided_outcome=data["undecided_outcome"],
+            repeat=data["repeat"],
+            unused_days=data["unused_days"],
+            scope=ReviewScope(
+                classification=data["classification"],
+                asset=data["asset"],
+                owner=data["owner"],
+                purpose=data["purpose"],
+            ),
+        )
+
+
+class ReviewDecideForm(forms.Form):
+    decision = forms.ChoiceField(choices=ReviewDecision.choices)
+    reason = forms.CharField(max_length=2000, help_text="Why this access stays or ends.")

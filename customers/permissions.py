@@ -5,8 +5,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from customers.models.access import AccessGrant, AccessLevel, AccessRequest
+from customers.models.access_reviews import AccessReview, AccessReviewItem
 from customers.models.catalogue import Customer
 from customers.selectors.access import access_request_list_for, access_requests_waiting_for
+from customers.selectors.access_reviews import review_item_list_for, review_list_for
 from customers.selectors.grants import grant_list_for
 from customers.visibility import get_customer_for_user
 from portal.permissions import check_compliance_page
@@ -75,3 +77,13 @@ def get_customer_footprint_for_user(user, pk) -> Customer:
     up, but the footprint with every grant and export is compliance's); 404 otherwise."""
     check_compliance_page(user)
     return get_customer_for_user(user, pk)
+
+
+def get_review_for_user(user, pk) -> AccessReview:
+    """A campaign compliance or one of its reviewers may see; 404 for anyone else."""
+    return get_object_or_404(review_list_for(user), pk=pk)
+
+
+def get_review_item_for_user(user, pk) -> AccessReviewItem:
+    """A review item its reviewer or compliance may see; 404 for anyone else."""
+    return get_object_or_404(review_item_list_for(user).select_related("review"), pk=pk)

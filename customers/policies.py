@@ -55,3 +55,27 @@ def require_may_record_retention(user, asset) -> None:
     """``NotAllowed`` unless ``may_record_retention(user, asset)``."""
     if not may_record_retention(user, asset):
         raise NotAllowed("Only the asset's owner or compliance can record this.")
+
+
+def may_start_access_review(user) -> bool:
+    """Start an access review campaign: members of Compliance only (they run certification)."""
+    return roles.is_compliance(user)
+
+
+def require_may_start_access_review(user) -> None:
+    """``NotAllowed`` unless ``may_start_access_review(user)``."""
+    roles.require_compliance(user, "start an access review")
+
+
+def may_decide_review_item(user, item) -> bool:
+    """Keep or revoke a grant under review: the item's reviewer (the asset's owner at the
+    campaign's start) or, for an item given to the fallback reviewer, a member of Compliance."""
+    if item.reviewer_id is None:
+        return roles.is_compliance(user)
+    return item.reviewer_id == getattr(user, "pk", None)
+
+
+def require_may_decide_review_item(user, item) -> None:
+    """``NotAllowed`` unless ``may_decide_review_item(user, item)``."""
+    if not may_decide_review_item(user, item):
+        raise NotAllowed("Only the item's reviewer can decide it.")

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from customers.services.access_reviews import reviews_close_due, reviews_remind
 from customers.services.grants import grants_expire, grants_remind_expiring
 from customers.services.retention import retention_remind
 from customers.services.subject_requests import subject_requests_remind
@@ -33,3 +34,10 @@ def remind_retention_owners() -> int:
     """Weekly reminders to the owners of assets past their retention date."""
     with audit_channel("task"):
         return retention_remind()
+
+
+@shared_task
+def run_access_reviews() -> dict[str, int]:
+    """Close the access reviews past their due date, then send the due reminders."""
+    with audit_channel("task"):
+        return {"closed": reviews_close_due(), "reminded": reviews_remind()}

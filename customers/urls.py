@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers.views import access, assets, grants, retention, subject_requests
+from customers.views import access, access_reviews, assets, grants, retention, subject_requests
 
 app_name = "customers"
 
@@ -22,6 +22,16 @@ urlpatterns = [
     path("grants/<int:pk>/revoke/", grants.grant_revoke, name="grant_revoke"),
     path("grants/<int:pk>/records/", grants.grant_records, name="grant_records"),
     path("grants/<int:pk>/export/", grants.grant_export, name="grant_export"),
+    # Access reviews
+    path("reviews/", access_reviews.review_list, name="review_list"),
+    path("reviews/<int:pk>/", access_reviews.review_detail, name="review_detail"),
+    path("reviews/<int:pk>/accept/", access_reviews.review_accept, name="review_accept"),
+    path("reviews/<int:pk>/report/", access_reviews.review_report, name="review_report"),
+    path(
+        "review-items/<int:pk>/decide/",
+        access_reviews.review_item_decide,
+        name="review_item_decide",
+    ),
     # Data subject requests and retention
     path("customers/", subject_requests.customer_search, name="customer_search"),
     path(

@@ -61,6 +61,15 @@ class AuditAction(models.TextChoices):
     RECORDS_VIEW = "records.view", "Records viewed"
     EXPORT_DOWNLOAD = "export.download", "Export downloaded"
 
+    # Access reviews (certification campaigns)
+    ACCESS_REVIEW_START = "access_review.start", "Access review started"
+    ACCESS_REVIEW_DECIDE = "access_review.decide", "Access review item decided"
+    ACCESS_REVIEW_AUTO_REVOKE = (
+        "access_review.auto_revoke",
+        "Grant revoked by an access review's close",
+    )
+    ACCESS_REVIEW_CLOSE = "access_review.close", "Access review closed"
+
     # Data subject requests and erasure (customers)
     SUBJECT_REQUEST_CREATE = "subject_request.create", "Subject request received"
     SUBJECT_REQUEST_CLOSE = "subject_request.close", "Subject request closed"

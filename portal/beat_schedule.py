@@ -130,6 +130,14 @@ def _grant_jobs(expiry_interval: int) -> dict[str, dict]:
             "schedule": HOUR,
             "options": {"expires": HOUR},
         },
+        # Access reviews: the week and day reminders go out once each; a campaign past its
+        # due date closes, its undecided items kept or revoked as it says, the next round
+        # of a repeating one started (quarterly, yearly).
+        "access-reviews-run": {
+            "task": "customers.tasks.run_access_reviews",
+            "schedule": HOUR,
+            "options": {"expires": HOUR},
+        },
     }
 
 

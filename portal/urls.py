@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
+from customers import access_reviews_api
 from customers import api as customers_api
 from incidents import api as incidents_api
 from portal import audit_api, notification_api, views
@@ -23,6 +24,9 @@ router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
 router.register("alerts", incidents_api.AlertViewSet, basename="alert")
 router.register("access-requests", customers_api.AccessRequestViewSet, basename="access-request")
 router.register("grants", customers_api.GrantViewSet, basename="grant")
+# Access reviews
+router.register("reviews", access_reviews_api.ReviewViewSet, basename="review")
+router.register("review-items", access_reviews_api.ReviewItemViewSet, basename="review-item")
 # Consent
 # The customer viewset extends consent's (search, footprint; consents unchanged).
 router.register("customers", customers_api.CustomerViewSet, basename="customer")

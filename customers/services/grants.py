@@ -82,6 +82,21 @@ def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> AccessGrant
     """The asset's owner or compliance ends a grant now, with a reason."""
     policies.require_may_revoke_grant(actor, grant)
     reason = clean_reason(reason, what="the reason for revoking this grant")
+    return _revoke(grant=grant, actor=actor, reason=reason, told_as=str(actor))
+
+
+@transaction.atomic
+def grant_revoke_unattended(*, grant: AccessGrant, reason: str, by: str) -> AccessGrant:
+    """The system ends a grant now, nobody acting: an access review's close revoking a grant
+    no reviewer decided on. ``by`` names the rule in the holder's notification ("The access
+    review “Q3”"); ``reason`` (at least 10 characters) is kept as the revocation's reason.
+    The same revocation as ``grant_revoke`` (row history, permissions, audit event, notice),
+    with no revoking user. Raises ``ApplicationError`` when the grant is already revoked."""
+    reason = clean_reason(reason, what="the reason for revoking this grant")
+    return _revoke(grant=grant, actor=None, reason=reason, told_as=by)
+
+
+def _revoke(*, grant: AccessGrant, actor: User | None, reason: str, told_as: str) -> AccessGrant:
     grant = AccessGrant.objects.select_for_update().select_related("asset", "user").get(pk=grant.pk)
     if grant.revoked_at:
         raise ApplicationError("This grant is already revoked.")
@@ -103,7 +118,7 @@ def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> AccessGrant
     notify(
         users=[grant.user],
         kind="grant_revoked",
-        context={"grant": grant, "actor": actor, "reason": reason},
+        context={"grant": grant, "actor": told_as, "reason": reason},
         link=reverse("customers:grant_list"),
         target=grant,
     )

@@ -22,12 +22,14 @@ from portal.dashboard.incidents import (
 )
 from portal.dashboard.layout import Section, SectionBuilder, Viewer
 from portal.dashboard.owners import access_to_my_assets_section, expiring_grants_section
+from portal.dashboard.reviewers import access_reviews_section
 
 # The sections, in the order the page shows them; each returns None when it is not for the
 # viewer. Each must cost a fixed number of queries (tests/portal/test_dashboard.py checks
 # every role at two sizes with one bound).
 SECTIONS: list[SectionBuilder] = [
     approvals_section,
+    access_reviews_section,
     open_incidents_section,
     breaches_section,
     misuse_alerts_section,

@@ -37,6 +37,12 @@ ALLOWED_UPDATES = {
         "marker: the beat job's conditional claim that it reminded once (the notification "
         "row is the record)",
     ),
+    ("customers/services/access_reviews.py", "_claim_reminder"): (
+        "customers.AccessReview",
+        {"week_reminder_sent_at", "day_reminder_sent_at"},
+        "marker: the beat job's conditional claim that it sent an access review's week or "
+        "day reminder once (the notification rows are the record)",
+    ),
     ("consent/services/packages.py", "sharing_package_download"): (
         "consent.SharingPackage",
         {"download_count"},

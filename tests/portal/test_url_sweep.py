@@ -110,6 +110,14 @@ def add_alerts() -> None:
         alert.subjects.add(users[person])
 
 
+def add_access_review() -> None:
+    """The demo starts no access review: olivia's over every grant of the demo (carl's on
+    bob's assets), so every access review URL with an id is swept over real objects."""
+    from tests.customers.reviews import start
+
+    start(get_user_model().objects.get(username="olivia"))
+
+
 @pytest.fixture(scope="module")
 def demo_data(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
@@ -117,6 +125,7 @@ def demo_data(django_db_setup, django_db_blocker):
         add_sharing_requests()
         add_import_job()
         add_alerts()
+        add_access_review()
         yield
         transaction.set_rollback(True)
 

@@ -129,6 +129,23 @@ def grant_holder(role, grant) -> bool:
     return role == grant.user.username
 
 
+def review_seen(role, review) -> bool:
+    """An access review: compliance, and the reviewers of its items."""
+    return role == "olivia" or review.items.filter(reviewer__username=role).exists()
+
+
+def review_item_seen(role, item) -> bool:
+    """A review item: its reviewer and compliance."""
+    return role == "olivia" or (item.reviewer is not None and item.reviewer.username == role)
+
+
+def _review_decide(role, item):
+    """Only the item's reviewer decides it (compliance only the fallback items)."""
+    if item.reviewer is None:
+        return None if role == "olivia" else DENIED
+    return None if role == item.reviewer.username else DENIED
+
+
 def customer_seen(role, customer) -> bool:
     """Customer records one by one: compliance and legal only."""
     return role in {"olivia", "lena"}
@@ -259,6 +276,10 @@ DEMO_OBJECTS: dict[str, Callable[[], list]] = {
     "requests": _all("customers.AccessRequest", "requester", "asset__owner"),
     "grants": _all("customers.AccessGrant", "user", "asset__owner"),
     "customers": _customers_sample,
+    # seed_demo starts no access review: the sweep's fixture starts one over the demo's
+    # grants (``test_url_sweep.add_access_review``).
+    "reviews": _all("customers.AccessReview"),
+    "review_items": _all("customers.AccessReviewItem", "reviewer"),
     "notifications": _all("portal.Notification", "recipient"),
     "incidents": _all("incidents.Incident", "reporter"),
     "duties": _all("incidents.IncidentDuty", "incident__reporter"),
@@ -330,6 +351,21 @@ EXPECTED: dict[str, Url] = {
         objects="grants", get=signed_in(NOT_ALLOWED), post=visible(grant_seen, PASSED)
     ),
     "customers:grant_records": Url(objects="grants", get=visible(grant_holder)),
+    # Access reviews
+    "customers:review_list": Url(get=signed_in(PAGE), post=signed_in(DENIED, olivia=PASSED)),
+    "customers:review_detail": Url(objects="reviews", get=visible(review_seen)),
+    "customers:review_accept": Url(
+        objects="reviews", get=signed_in(NOT_ALLOWED), post=visible(review_seen, PASSED)
+    ),
+    # The auditors' report: compliance; a reviewer sees the campaign but not the report.
+    "customers:review_report": Url(
+        objects="reviews", get=visible(review_seen, refused={"bob": DENIED})
+    ),
+    "customers:review_item_decide": Url(
+        objects="review_items",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(review_item_seen, PASSED, refused=_review_decide),
+    ),
     "customers:grant_export": Url(objects="grants", get=visible(grant_holder, refused=_export)),
     # Consent
     "consent:customer_detail": Url(objects="customers", get=visible(customer_seen)),
@@ -495,6 +531,16 @@ EXPECTED: dict[str, Url] = {
     ),
     "grant-records": Url(objects="grants", get=visible(grant_holder)),
     "grant-export": Url(objects="grants", get=visible(grant_holder, refused=_export)),
+    # API: access reviews
+    "review-list": Url(get=signed_in(PAGE), post=signed_in(DENIED, olivia=PASSED)),
+    "review-detail": Url(objects="reviews", get=visible(review_seen)),
+    "review-items": Url(objects="reviews", get=visible(review_seen)),
+    "review-item-decide": Url(
+        objects="review_items",
+        get=signed_in(NOT_ALLOWED),
+        post=visible(review_item_seen, PASSED, refused=_review_decide),
+    ),
+    "review-item-accept-recommendations": Url(get=signed_in(NOT_ALLOWED), post=signed_in(PASSED)),
     # API: consent
     "customer-consents": Url(objects="customers", get=visible(customer_seen)),
     "consent-list": Url(

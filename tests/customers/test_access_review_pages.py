@@ -1,0 +1,273 @@
+"""Access reviews through the API and the pages: the contract's URLs, who gets what, the
+reviewer's dashboard, the auditors' report, and query counts that do not grow with items."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models.access_reviews import AccessReview
+from tests.customers.reviews import REASON, many_grants, start
+from tests.customers.test_grants import approved_grant
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def grant(requester, compliance_officer, confidential_asset, email_marketing):
+    return approved_grant(requester, confidential_asset, email_marketing, level="view")
+
+
+def test_compliance_starts_a_campaign_through_the_api(api_client, grant, compliance_officer):
+    api_client.force_authenticate(compliance_officer)
+    due = (timezone.now() + timedelta(days=14)).isoformat()
+
+    response = api_client.post(
+        "/api/reviews/",
+        {"name": "Q3 review", "due_at": due, "undecided_outcome": "revoke", "repeat": "yearly"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["items"] == 1 and response.json()["undecided"] == 1
+    listed = api_client.get("/api/reviews/").json()["results"]
+    assert [row["name"] for row in listed] == ["Q3 review"]
+
+
+def test_a_bad_campaign_is_refused_with_a_message_and_nothing_starts(
+    api_client, grant, compliance_officer, owner
+):
+    api_client.force_authenticate(compliance_officer)
+    past = (timezone.now() - timedelta(days=1)).isoformat()
+
+    response = api_client.post(
+        "/api/reviews/",
+        {"name": "Late", "due_at": past, "undecided_outcome": "keep"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"due_at": ["The due date must be in the future."]}
+    api_client.force_authenticate(owner)
+    refused = api_client.post("/api/reviews/", {}, format="json")
+    assert refused.status_code == 403
+    assert not AccessReview.objects.exists()
+
+
+def test_the_owner_revokes_through_the_api_and_the_holder_loses_the_grant(
+    api_client, grant, requester, owner, compliance_officer
+):
+    review = start(compliance_officer)
+    api_client.force_authenticate(owner)
+    item = api_client.get(f"/api/reviews/{review.pk}/items/").json()["results"][0]
+
+    response = api_client.post(
+        f"/api/review-items/{item['id']}/decide/",
+        {"decision": "revoke", "reason": "Campaign finished in spring."},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["decision"] == "revoke"
+    assert response.json()["grant_status"] == "revoked"
+    again = api_client.post(
+        f"/api/review-items/{item['id']}/decide/",
+        {"decision": "keep", "reason": "Changed my mind about this."},
+        format="json",
+    )
+    assert again.status_code == 400
+    api_client.force_authenticate(requester)
+    assert api_client.get(f"/api/grants/{grant.pk}/").json()["status"] == "revoked"
+    assert api_client.get(f"/api/reviews/{review.pk}/items/").status_code == 404
+
+
+def test_the_reviewer_sees_the_campaign_on_the_dashboard_and_decides_on_its_page(
+    client, grant, owner, compliance_officer
+):
+    review = start(compliance_officer)
+    client.force_login(owner)
+
+    home = client.get("/").content.decode()
+    assert "Access reviews waiting for you" in home and "Q3 customer data" in home
+    page = client.get(review.get_absolute_url())
+    item = review.items.get()
+    assert "never" in page.content.decode()
+    client.post(
+        reverse("customers:review_item_decide", args=[item.pk]),
+        {"decision": "keep", "reason": REASON},
+    )
+
+    grant.refresh_from_db()
+    item.refresh_from_db()
+    assert item.decision == "keep" and grant.revoked_at is None
+    assert "Access reviews waiting for you" not in client.get("/").content.decode()
+
+
+def test_the_auditors_report_lists_every_item_with_decision_and_evidence(
+    client, grant, owner, compliance_officer
+):
+    review = start(compliance_officer)
+    client.force_login(owner)
+    client.post(
+        reverse("customers:review_item_decide", args=[review.items.get().pk]),
+        {"decision": "revoke", "reason": "Nobody uses this list now."},
+    )
+    client.force_login(compliance_officer)
+
+    response = client.get(reverse("customers:review_report", args=[review.pk]) + "?format=csv")
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(r["holder"], r["decision"], r["decided_by"], r["reason"]) for r in rows] == [
+        ("req", "revoke", "own", "Nobody uses this list now.")
+    ]
+    assert rows[0]["last_viewed_at"] == "never" and rows[0]["coverage_total"] == "10"
+    printable = client.get(reverse("customers:review_report", args=[review.pk]))
+    assert "Nobody uses this list now." in printable.content.decode()
+    client.force_login(owner)
+    assert client.get(reverse("customers:review_report", args=[review.pk])).status_code == 403
+
+
+@pytest.mark.parametrize("count", [5, 500])
+def test_an_owners_review_page_costs_the_same_queries_at_5_and_500_items(
+    client,
+    api_client,
+    owner,
+    compliance_officer,
+    confidential_asset,
+    email_marketing,
+    count,
+    django_assert_max_num_queries,
+):
+    holders = UserFactory.create_batch(count)
+    many_grants(holders, confidential_asset, email_marketing)
+    review = start(compliance_officer)
+    assert review.items.count() == count
+
+    client.force_login(owner)
+    with django_assert_max_num_queries(12):
+        page = client.get(review.get_absolute_url())
+    assert len(page.context["page"].object_list) == min(count, 50)
+    api_client.force_authenticate(owner)
+    with django_assert_max_num_queries(8):
+        items = api_client.get(f"/api/reviews/{review.pk}/items/?page_size=200")
+    assert len(items.json()["results"]) == min(count, 200)
+    client.force_login(compliance_officer)
+    with django_assert_max_num_queries(14):
+        assert client.get(review.get_absolute_url()).status_code == 200
+
+
+def test_compliance_starts_a_campaign_from_the_page_over_one_owners_assets(
+    client, grant, owner, compliance_officer
+):
+    client.force_login(compliance_officer)
+
+    response = client.post(
+        reverse("customers:review_list"),
+        {
+            "name": "Otto's assets",
+            "due_on": (timezone.localdate() + timedelta(days=10)).isoformat(),
+            "undecided_outcome": "revoke",
+            "repeat": "none",
+            "unused_days": 45,
+            "owner": owner.username,
+        },
+    )
+
+    review = AccessReview.objects.get()
+    assert response.status_code == 302 and response.url == review.get_absolute_url()
+    assert (review.scope_owner, review.unused_days, review.undecided_outcome) == (
+        owner,
+        45,
+        "revoke",
+    )
+    assert review.items.get().grant == grant
+
+
+def test_a_campaign_with_an_empty_name_is_refused_on_the_page(client, compliance_officer):
+    client.force_login(compliance_officer)
+
+    response = client.post(
+        reverse("customers:review_list"),
+        {
+            "name": "   ",
+            "due_on": (timezone.localdate() + timedelta(days=10)).isoformat(),
+            "undecided_outcome": "keep",
+            "repeat": "none",
+            "unused_days": 30,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not AccessReview.objects.exists()
+
+
+def test_out_of_range_ids_are_refused_without_a_server_error(
+    client, api_client, grant, owner, compliance_officer
+):
+    review = start(compliance_officer)
+    huge = "9" * 25
+    api_client.force_authenticate(compliance_officer)
+    due = (timezone.now() + timedelta(days=14)).isoformat()
+
+    started = api_client.post(
+        "/api/reviews/",
+        {"name": "X", "due_at": due, "undecided_outcome": "keep", "asset": huge},
+        format="json",
+    )
+    api_client.force_authenticate(owner)
+    accepted = api_client.post(
+        "/api/review-items/accept-recommendations/",
+        {"items": [int(huge)], "reason": REASON},
+        format="json",
+    )
+    client.force_login(owner)
+    page = client.post(
+        reverse("customers:review_accept", args=[review.pk]), {"item": huge, "reason": REASON}
+    )
+
+    assert started.status_code == 400 and accepted.status_code == 400
+    assert page.status_code == 302
+    assert review.items.get().decision == ""
+
+
+def test_a_start_repeated_with_the_same_idempotency_key_starts_one_campaign(
+    api_client, grant, compliance_officer
+):
+    api_client.force_authenticate(compliance_officer)
+    body = {
+        "name": "Q3 review",
+        "due_at": (timezone.now() + timedelta(days=14)).isoformat(),
+        "undecided_outcome": "keep",
+    }
+
+    first = api_client.post("/api/reviews/", body, format="json", HTTP_IDEMPOTENCY_KEY="q3-1")
+    again = api_client.post("/api/reviews/", body, format="json", HTTP_IDEMPOTENCY_KEY="q3-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert AccessReview.objects.count() == 1
+
+
+def test_accepting_a_pages_recommendations_decides_only_the_viewers_own_items(
+    client, grant, owner, compliance_officer
+):
+    review = start(compliance_officer)
+    item = review.items.get()
+    accept = reverse("customers:review_accept", args=[review.pk])
+    client.force_login(compliance_officer)
+
+    page = client.get(review.get_absolute_url()).content.decode()
+    client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
+    item.refresh_from_db()
+    assert "waiting for Otto Owner" in page and item.decision == ""
+    assert "Accept all recommendations" not in page
+
+    client.force_login(owner)
+    client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
+    item.refresh_from_db()
+    assert item.decision == "revoke" and item.reason == "Accepted the evidence as shown."
