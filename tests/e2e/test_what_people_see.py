@@ -1,0 +1,103 @@
+"""What a newcomer notices on the demo, in a real browser: the portal's own error pages with
+DEBUG on, the request form saying what each access level allows and checking coverage
+without JavaScript, a navigation on one line at laptop widths, and the administrator's way
+to the admin site. Every page visited is checked with axe (tests/e2e/conftest.py)."""
+
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+NORDIC = "Nordic retail customers"
+EMAIL = "marketing.communications.email"
+
+
+def test_carl_sees_the_portals_not_found_page_not_djangos_debug_page(visit, settings):
+    settings.DEBUG = True  # as in `make run`
+    carl = visit()
+    carl.login("carl")
+    page = carl.page
+    for path in ("/assets/3/", "/incidents/1/", "/customers/1/", "/no-such-page/"):
+        answer = carl.goto(path)
+        assert answer.status == 404, path
+        assert page.get_by_role("heading", level=1).inner_text() == "Not found", path
+        assert "URLconf" not in page.content(), path
+        # In the portal's layout: the navigation is there to go on from.
+        assert page.get_by_role("button", name="Log out").is_visible(), path
+        carl.check_accessibility()
+
+
+def test_the_request_form_says_what_each_level_allows(visit):
+    alice = visit()
+    alice.login("alice")
+    alice.goto("/requests/new/")
+    page = alice.page
+    view = page.get_by_label("View records: see the eligible customers on screen")
+    export = page.get_by_label("View and export records: also download them as a CSV file")
+    assert view.is_checked() and not export.is_checked()
+    assert "Choose Export if you will need the customers in a file" in page.inner_text("main")
+    alice.check_accessibility()
+
+
+def test_check_coverage_works_without_javascript_before_the_justification(visit):
+    alice = visit(java_script_enabled=False)
+    alice.login("alice")
+    alice.goto("/requests/new/")
+    page = alice.page
+    page.get_by_label("Asset").select_option(label=NORDIC)
+    page.get_by_label("Purpose").select_option(value=EMAIL)
+    page.get_by_label("View and export records").check()
+    page.get_by_role("button", name="Check coverage").click()
+    page.wait_for_load_state("load")
+    coverage = page.locator("#coverage")
+    # The same number format as everywhere else: 1,200, not 1200.
+    assert re.match(r"[1-9][0-9,]* of 1,200 customers are eligible", coverage.inner_text())
+    # What was chosen stays chosen, and nothing is flagged yet.
+    assert page.get_by_label("View and export records").is_checked()
+    assert page.locator(".invalid-feedback").count() == 0
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_olivias_navigation_stays_on_one_line(visit, width):
+    olivia = visit(viewport={"width": width, "height": 800})
+    olivia.login("olivia")
+    page = olivia.page
+    items = page.evaluate(
+        """() => [...document.querySelectorAll(
+            '.navbar-brand, .navbar .nav-link, .navbar button')]
+            .filter(e => e.offsetParent !== null)
+            .map(e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+                        const box = ['paddingTop', 'paddingBottom', 'borderTopWidth',
+                                     'borderBottomWidth'].map(p => parseFloat(s[p]));
+                        return {text: e.innerText.trim(), top: r.top, bottom: r.bottom,
+                                lines: (r.height - box.reduce((a, b) => a + b)) /
+                                       parseFloat(s.lineHeight)}; })"""
+    )
+    wrapped = [item["text"] for item in items if item["lines"] > 1.5]
+    assert wrapped == [], f"broken onto two lines at {width}px: {wrapped}"
+    # One row: every item overlaps the brand's height.
+    brand = items[0]
+    below = [item["text"] for item in items if item["top"] >= brand["bottom"]]
+    assert below == [], f"on a second row at {width}px: {below}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    last = page.get_by_role("button", name="Log out").bounding_box()
+    assert last["x"] + last["width"] <= width
+    page.locator("#nav-account > summary").click()
+    page.get_by_role("link", name="Change password").click()
+    page.wait_for_url("**/password/")
+    olivia.screenshot(f"navigation-olivia-{width}", clip={"x": 0, "y": 0, "width": width, "height": 80})
+
+
+def test_the_administrator_finds_the_admin_site_in_the_navigation(visit):
+    admin = visit()
+    admin.login("admin")
+    page = admin.page
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Admin site").click()
+    page.wait_for_url("**/admin/")
+    assert "Site administration" in page.inner_text("body")
+
+    alice = visit()
+    alice.login("alice")
+    nav = alice.page.get_by_role("navigation", name="Main navigation")
+    assert nav.get_by_role("link", name="Admin site").count() == 0
