@@ -101,3 +101,42 @@ def test_the_administrator_finds_the_admin_site_in_the_navigation(visit):
     alice.login("alice")
     nav = alice.page.get_by_role("navigation", name="Main navigation")
     assert nav.get_by_role("link", name="Admin site").count() == 0
+
+
+def test_opening_an_inbox_item_marks_it_read_and_kinds_read_as_words(visit):
+    olivia = visit()
+    olivia.login("olivia")
+    page = olivia.page
+    bell = page.locator("#notification-bell")
+    unread = int(bell.locator(".badge").inner_text())
+    olivia.goto("/notifications/")
+    olivia.check_accessibility()
+    main = page.locator("main")
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", main.locator(".text-muted").first.inner_text())
+    item = main.locator("li.notification-unread").first
+    item.get_by_role("button").first.click()  # its subject
+    page.wait_for_load_state("load")
+    assert "/notifications/" not in page.url  # on the page it is about
+    assert int(page.locator("#notification-bell .badge").inner_text() or 0) == unread - 1
+
+
+def test_dora_sees_her_pending_erasure_on_her_dashboard(visit):
+    dora = visit()
+    dora.login("dora")
+    page = dora.page
+    section = page.locator("#erasure-tasks")
+    assert section.is_visible()
+    assert "Erase " in section.inner_text()
+    assert page.locator("#needs-you").get_by_role("link", name="Erasures to carry out").is_visible()
+    section.get_by_role("link", name="All my erasure tasks").click()
+    page.wait_for_url("**/erasure-tasks/")
+    assert page.get_by_role("button", name="Confirm erased").first.is_visible()
+
+
+def test_the_my_requests_badge_says_what_it_counts(visit):
+    alice = visit()
+    alice.login("alice")
+    badge = alice.page.locator("#my-requests .badge").first
+    pending = alice.page.locator("#my-requests").inner_text()
+    assert badge.locator(".visually-hidden").inner_text().strip() == "pending"
+    assert "in total" not in pending
