@@ -86,14 +86,18 @@ def test_olivias_navigation_stays_on_one_line(visit, width):
     page.locator("#nav-account > summary").click()
     page.get_by_role("link", name="Change password").click()
     page.wait_for_url("**/password/")
-    olivia.screenshot(f"navigation-olivia-{width}", clip={"x": 0, "y": 0, "width": width, "height": 80})
+    olivia.screenshot(
+        f"navigation-olivia-{width}", clip={"x": 0, "y": 0, "width": width, "height": 80}
+    )
 
 
 def test_the_administrator_finds_the_admin_site_in_the_navigation(visit):
     admin = visit()
     admin.login("admin")
     page = admin.page
-    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Admin site").click()
+    page.get_by_role("navigation", name="Main navigation").get_by_role(
+        "link", name="Admin site"
+    ).click()
     page.wait_for_url("**/admin/")
     assert "Site administration" in page.inner_text("body")
 
