@@ -144,3 +144,45 @@ def test_the_my_requests_badge_says_what_it_counts(visit):
     pending = alice.page.locator("#my-requests").inner_text()
     assert badge.locator(".visually-hidden").inner_text().strip() == "pending"
     assert "in total" not in pending
+
+
+def test_incident_pages_use_distinct_labels_and_tell_the_reporter_it_was_acknowledged(visit):
+    from django.contrib.auth import get_user_model
+
+    from incidents.models import Incident
+    from incidents.services.reports import incident_acknowledge
+
+    carl = visit()
+    carl.login("carl")
+    carl.goto("/incidents/report/")
+    page = carl.page
+    labels = [
+        text.strip().rstrip("*").strip() for text in page.locator("main label").all_inner_texts()
+    ]
+    assert "Short title" in labels and "What happened" in labels
+    assert not any(label.startswith("What happened,") for label in labels)
+    page.get_by_label("Short title").fill("Printed customer list left in a meeting room")
+    page.get_by_label("What happened").fill("Found on the table of room 4 after a workshop.")
+    page.get_by_role("button", name="Send the report").click()
+    page.wait_for_url(re.compile(r"/incidents/\d+/$"))
+    assert "A member will acknowledge it" in page.locator("#next").locator("..").inner_text()
+
+    incident = Incident.objects.get(title="Printed customer list left in a meeting room")
+    olivia = get_user_model().objects.get(username="olivia")
+    incident_acknowledge(actor=olivia, incident=incident)
+    page.reload()
+    news = page.locator("#next").locator("..").inner_text()
+    assert "acknowledged your report" in news and "A member will acknowledge it" not in news
+    carl.check_accessibility()
+
+    officer = visit()
+    officer.login("olivia")
+    officer.goto(f"/incidents/{incident.pk}/")
+    boxes = officer.page.locator("main textarea")
+    names = [
+        officer.page.locator(f"label[for='{box.get_attribute('id')}']").inner_text().strip()
+        for box in boxes.all()
+    ]
+    assert "Note" not in [name.rstrip("*").strip() for name in names]
+    assert len(set(names)) == len(names), f"two boxes with the same label: {names}"
+    officer.check_accessibility()
