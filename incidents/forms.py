@@ -29,7 +29,7 @@ def moment_field(label: str, *, required: bool = True, help_text: str = ""):
 class IncidentReportForm(forms.Form):
     title = forms.CharField(
         label="Short title",
-        help_text="A few words to recognise it by, such as \"Laptop lost on the train\".",
+        help_text='A few words to recognise it by, such as "Laptop lost on the train".',
         max_length=200,
         widget=forms.TextInput(attrs={"autofocus": True}),
     )
@@ -144,9 +144,7 @@ class TriageForm(IncidentActionForm):
 
 
 class NoteForm(IncidentActionForm):
-    text = forms.CharField(
-        label="Note for the timeline", widget=forms.Textarea(attrs={"rows": 3})
-    )
+    text = forms.CharField(label="Note for the timeline", widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class RegimeApplyForm(IncidentActionForm):
