@@ -9,6 +9,9 @@ DEMO_ENV := DEBUG=1 OTP_REQUIRED=0
 
 .PHONY: run setup install install-dev test lint typecheck format worker beat run-prod need-redis vendor
 
+# `make run` prints the accounts once, last, just before serving: its setup step loads the
+# demo data without printing them (a target-specific variable reaches the prerequisites).
+run: SEED_ARGS := --no-accounts
 run: setup
 	@$(DEMO_ENV) $(BIN)/python manage.py seed_demo --accounts-only
 	@echo ""
@@ -20,7 +23,7 @@ run: setup
 setup: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py load_taxonomy
-	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo $(SEED_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

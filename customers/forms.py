@@ -91,6 +91,13 @@ class AssetCollectionPurposesForm(forms.Form):
     reason = reason_field("Where it says so (notice, contract, record); kept in its history.")
 
 
+# The request form's words for each level: what the person may do with it.
+LEVEL_CHOICES = [
+    (AccessLevel.VIEW, "View records: see the eligible customers on screen, no download"),
+    (AccessLevel.EXPORT, "View and export records: also download them as a CSV file"),
+]
+
+
 class AccessRequestForm(forms.Form):
     asset = forms.ModelChoiceField(queryset=None, empty_label="Choose an asset")
     purpose = forms.ModelChoiceField(
@@ -106,7 +113,14 @@ class AccessRequestForm(forms.Form):
         help_text="The business need, in at least a sentence. Approvers read this.",
     )
     level = forms.ChoiceField(
-        choices=AccessLevel.choices, initial=AccessLevel.VIEW, widget=forms.RadioSelect
+        # What each level allows, said at the choice: a grant's level cannot be raised later,
+        # only asked for again (and approved again).
+        choices=LEVEL_CHOICES,
+        initial=AccessLevel.VIEW,
+        widget=forms.RadioSelect,
+        label="Access level",
+        help_text="Choose Export if you will need the customers in a file (a mailing, a "
+        "report): a View grant has no Export link, and a higher level means a new request.",
     )
     duration_days = forms.IntegerField(
         min_value=1, max_value=90, initial=30, label="Duration (days)"

@@ -28,7 +28,8 @@ def moment_field(label: str, *, required: bool = True, help_text: str = ""):
 
 class IncidentReportForm(forms.Form):
     title = forms.CharField(
-        label="What happened, in a few words",
+        label="Short title",
+        help_text='A few words to recognise it by, such as "Laptop lost on the train".',
         max_length=200,
         widget=forms.TextInput(attrs={"autofocus": True}),
     )
@@ -106,6 +107,8 @@ class TriageForm(IncidentActionForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     note = forms.CharField(
+        # Not "Note": the page's own note box below is the one for the timeline.
+        label="Reason for this change",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required when moving the status back.",
@@ -141,7 +144,7 @@ class TriageForm(IncidentActionForm):
 
 
 class NoteForm(IncidentActionForm):
-    text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(label="Note for the timeline", widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class RegimeApplyForm(IncidentActionForm):

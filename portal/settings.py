@@ -96,6 +96,8 @@ MIDDLEWARE = [
     # NUL characters in a path, query string or form: a 400 naming the field
     # (portal/input_limits.py).
     "portal.input_limits.InputLimitsMiddleware",
+    # The portal's 404/400/500 pages even with DEBUG on (portal/error_pages.py).
+    "portal.error_pages.ErrorPagesMiddleware",
     # A service's NotAllowed escaping a view: the 403 page (portal/refusals.py).
     "portal.refusals.NotAllowedMiddleware",
     # Last but the metrics: it turns its lockout exception into the lockout page.

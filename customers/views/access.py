@@ -29,12 +29,10 @@ def request_create(request):
         initial["asset"] = request.GET["asset"]
     form = AccessRequestForm(request.POST or None, user=request.user, initial=initial)
     context = {"form": form, "coverage": None, "refusal": None}
+    if request.method == "POST" and "check" in request.POST:
+        return _check_coverage(request, form, context)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if "check" in request.POST:
-            # The no-JavaScript way to see the coverage before submitting.
-            context["coverage"] = cached_coverage_for(data["asset"], data["purpose"])
-            return render(request, "customers/request_form.html", context)
         try:
             access_request, url = create_once(
                 request,
@@ -59,6 +57,23 @@ def request_create(request):
             return redirect(url)
     status = 400 if request.method == "POST" else 200
     return render(request, "customers/request_form.html", context, status=status)
+
+
+def _check_coverage(request, form, context):
+    """The no-JavaScript "Check coverage" button: how many customers of the chosen asset may
+    be used for the chosen purpose, before the rest of the form is filled in.
+
+    Only the asset and the purpose are needed; the other fields keep what was typed and show
+    no error yet. Without both, the form is shown with its errors. Nothing is saved.
+    """
+    form.is_valid()
+    chosen = form.cleaned_data
+    if "asset" not in chosen or "purpose" not in chosen:
+        return render(request, "customers/request_form.html", context, status=400)
+    context["form"] = AccessRequestForm(initial=request.POST.dict(), user=request.user)
+    context["coverage"] = cached_coverage_for(chosen["asset"], chosen["purpose"])
+    context["coverage_purpose"] = chosen["purpose"]
+    return render(request, "customers/request_form.html", context)
 
 
 @login_required

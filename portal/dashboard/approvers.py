@@ -19,6 +19,7 @@ def approvals_section(viewer: Viewer) -> Section | None:
         template="portal/dashboard/approvals.html",
         context={"waiting": rows},
         count=count,
+        count_label="need you",
         link=reverse("customers:approvals"),
         link_text="All approvals",
         attention=bool(count),

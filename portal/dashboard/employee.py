@@ -22,6 +22,7 @@ def my_requests_section(viewer: Viewer) -> Section:
         template="portal/dashboard/my_requests.html",
         context={"requests": rows, "pending": pending},
         count=pending,
+        count_label="pending",
         link=reverse("customers:request_list"),
         link_text="All my requests",
     )

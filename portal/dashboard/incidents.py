@@ -52,6 +52,7 @@ def _incidents_section(viewer: Viewer, incidents, *, late: int, **shown) -> Sect
             "empty": empty,
         },
         count=late,
+        count_label="late",
         attention=bool(late),
         wide=True,
         **shown,

@@ -102,6 +102,7 @@ class Section:
     template: str
     context: dict = field(default_factory=dict)
     count: int | None = None  # shown beside the title
+    count_label: str = "in total"  # what the count counts, read after it by screen readers
     link: str = ""  # the complete list
     link_text: str = ""
     attention: bool = False  # something here is late or waiting: the card stands out

@@ -1,7 +1,9 @@
-"""Sections for data owners: who holds access to my assets, and grants on them expiring."""
+"""Sections for data owners: who holds access to my assets, grants on them expiring, and the
+erasures they must carry out."""
 
 from django.urls import reverse
 
+from customers.selectors.subject_requests import erasure_tasks_of
 from customers.visibility import active_grants
 from portal.dashboard.layout import EXPIRING_WITHIN_DAYS, LIST_LIMIT, Section, Viewer
 from portal.site_calendar import add_calendar_days
@@ -44,6 +46,29 @@ def expiring_grants_section(viewer: Viewer) -> Section | None:
         template="portal/dashboard/expiring_grants.html",
         context={"grants": rows},
         count=soon.count(),
+        count_label="expiring",
         link=reverse("customers:grant_list_owned"),
         link_text="All grants on my assets",
+    )
+
+
+def erasure_tasks_section(viewer: Viewer) -> Section | None:
+    """The owner's erasure tasks not yet confirmed (GDPR Art. 17: a customer asked to be
+    erased; the owner deletes them from the asset's source systems and confirms), soonest
+    due first; None when nothing waits. Two queries (the tasks with their assets)."""
+    if not viewer.is_owner:
+        return None
+    tasks = list(erasure_tasks_of(viewer.user).filter(confirmed_at__isnull=True)[:LIST_LIMIT])
+    if not tasks:
+        return None
+    return Section(
+        key="erasure-tasks",
+        title="Erasures to carry out",
+        template="portal/dashboard/erasure_tasks.html",
+        context={"tasks": tasks},
+        count=len(tasks),
+        count_label="to confirm",
+        link=reverse("customers:erasure_task_list"),
+        link_text="All my erasure tasks",
+        attention=True,
     )

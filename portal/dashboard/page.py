@@ -21,7 +21,11 @@ from portal.dashboard.incidents import (
     open_incidents_section,
 )
 from portal.dashboard.layout import Section, SectionBuilder, Viewer
-from portal.dashboard.owners import access_to_my_assets_section, expiring_grants_section
+from portal.dashboard.owners import (
+    access_to_my_assets_section,
+    erasure_tasks_section,
+    expiring_grants_section,
+)
 from portal.dashboard.reviewers import access_reviews_section
 
 # The sections, in the order the page shows them; each returns None when it is not for the
@@ -38,6 +42,7 @@ SECTIONS: list[SectionBuilder] = [
     # sharing requests (those waiting for an approver are already in ``approvals``).
     subject_requests_section,
     retention_section,
+    erasure_tasks_section,
     access_to_my_assets_section,
     expiring_grants_section,
     my_requests_section,

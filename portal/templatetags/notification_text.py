@@ -21,3 +21,10 @@ def format_as(value, spec: str) -> str:
 def utc_text(moment: datetime) -> str:
     """``moment`` as ``14 Apr 2025 08:00 UTC`` (``portal.site_calendar.utc_text``)."""
     return _utc_text(moment)
+
+
+@register.filter
+def kind_label(kind: str) -> str:
+    """A notification kind as people read it: ``incident_reported`` as ``Incident reported``
+    (the kinds are the template names of ``templates/notifications/``, snake case)."""
+    return kind.replace("_", " ").capitalize()

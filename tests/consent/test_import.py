@@ -201,3 +201,18 @@ def test_the_import_page_is_refused_to_anyone_but_compliance(client, legal_couns
     assert client.get(reverse("consent:consent_import")).status_code == 403
     assert upload(client, good_csv(people)).status_code == 403
     assert not ConsentRecord.objects.exists()
+
+
+def test_a_file_missing_a_header_column_names_it_on_the_import_page(
+    client, compliance_officer, people
+):
+    client.force_login(compliance_officer)
+
+    response = upload(client, "customer,purpose,effective_at\n1,marketing,2024-01-01\n")
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "the file's first line, its header, was refused" in html
+    assert "missing column(s) status" in html
+    assert "out of 0" not in html
+    assert not ConsentRecord.objects.exists()

@@ -327,3 +327,21 @@ def test_logins_logouts_and_failed_logins_are_audited_without_the_password(clien
     assert (login.action, login.actor, login.channel) == ("auth.login", requester, "web")
     assert (logout.action, logout.actor) == ("auth.logout", requester)
     assert "wrong password" not in str(failed.detail) + failed.target_label
+
+
+def test_the_audit_log_shows_each_events_detail_as_readable_fields(
+    client, compliance_officer, asset
+):
+    audit_record(
+        actor=compliance_officer,
+        action="records.view",
+        target=asset,
+        detail={"purpose_key": "marketing.communications.email", "customer_ids": [3, 5]},
+    )
+    client.force_login(compliance_officer)
+
+    page = client.get("/audit/").content.decode()
+
+    assert "Purpose key:</span> marketing.communications.email" in page
+    assert "Customer ids:</span> 3, 5" in page
+    assert "{&quot;" not in page and "{'" not in page  # no raw JSON

@@ -24,7 +24,7 @@ def test_bell_shows_the_unread_count_on_every_page(client, requester, outsider):
         assert 'aria-label="Notifications: 3 unread"' in response.content.decode()
 
 
-def test_inbox_lists_own_notifications_newest_first_with_a_link(client, requester, outsider):
+def test_inbox_lists_own_notifications_newest_first_opening_each(client, requester, outsider):
     first, second = tell(requester, 2, link="/assets/7/")
     tell(outsider, subject="For somebody else")
     client.force_login(requester)
@@ -33,8 +33,13 @@ def test_inbox_lists_own_notifications_newest_first_with_a_link(client, requeste
 
     assert [n.pk for n in response.context["page"].object_list] == [second.pk, first.pk]
     html = response.content.decode()
-    assert 'href="/assets/7/"' in html
+    # The subject opens the item through its read form: marked read on the way.
+    assert f'form="notification-form-{second.pk}" name="open"' in html
     assert "For somebody else" not in html
+    opened = client.post(reverse("notification_read", args=[second.pk]), {"open": "1"})
+    assert opened["Location"] == "/assets/7/"
+    second.refresh_from_db()
+    assert second.read_at is not None
 
 
 def test_inbox_is_paginated(client, requester):

@@ -52,3 +52,17 @@ def test_make_setup_twice_on_a_fresh_database_changes_nothing_the_second_time(tm
     assert after_first["portal_user"] == 6 + 1
     assert "alice" in first.stdout and "password for all: demo" in first.stdout
     assert "0 assets created, 4 already there" in second.stdout
+
+
+def test_make_run_prints_the_demo_accounts_once():
+    planned = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    seeding = [line for line in planned.splitlines() if "manage.py seed_demo" in line]
+    printing = [line for line in seeding if "--no-accounts" not in line]
+    assert len(seeding) == 2, planned  # load the data, then print the accounts
+    assert len(printing) == 1 and "--accounts-only" in printing[0], planned

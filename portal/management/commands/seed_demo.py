@@ -136,6 +136,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Only print the demo accounts and what to try.",
         )
+        parser.add_argument(
+            "--no-accounts",
+            action="store_true",
+            help="Load the data without printing the accounts (`make run` prints them last).",
+        )
 
     def handle(self, *args, **options):
         if options["accounts_only"]:
@@ -159,7 +164,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo access requests created: {requests}.")
         if subject_requests:
             self.stdout.write(f"Demo data subject requests created: {subject_requests}.")
-        self.stdout.write(self.accounts_text())
+        if not options["no_accounts"]:
+            self.stdout.write(self.accounts_text())
 
     def seed_users(self) -> dict:
         User = get_user_model()
