@@ -37,6 +37,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Status",
         "ConsentStatusEnum": "consent.models.ConsentStatus",
+        # An asset's class is also an access review's scope; a review item's decision is also
+        # the outcome of the items nobody decided: one name each.
+        "ClassificationEnum": "customers.models.catalogue.Classification",
+        "ReviewDecisionEnum": "customers.models.access_reviews.ReviewDecision",
     },
     # Every API operation documents its JSON error answers (400/401/403/404) in the schema.
     "POSTPROCESSING_HOOKS": [
