@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from consent.countries import COUNTRIES
 from consent.models import (
@@ -165,3 +166,17 @@ class DeletionConfirmForm(forms.Form):
     evidence = forms.CharField(
         max_length=500, help_text="Where the recipient's confirmation of deletion is kept."
     )
+
+
+class RecordAsOfForm(forms.Form):
+    """The day the record of processing activities is asked for (``as_of``); empty is today."""
+
+    as_of = forms.DateField(
+        required=False, label="As of", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_as_of(self):
+        day = self.cleaned_data.get("as_of")
+        if day is not None and day > timezone.localdate():
+            raise forms.ValidationError("The record cannot be produced for a day to come.")
+        return day

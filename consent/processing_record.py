@@ -177,6 +177,8 @@ class ProcessingRecord:
     moment: datetime
     rows: list[RecordRow]
     gaps: RecordGaps
+    controller: str = ""
+    dpo: str = ""
 
 
 def end_of_day(day: date) -> datetime:
@@ -201,7 +203,14 @@ def processing_record(*, as_of: date | None = None) -> ProcessingRecord:
     builder = _RowBuilder(assets, purposes, categories, grants, sharing, moment.date())
     rows = [builder.row(activity) for activity in activities]
     gaps = builder.gaps(activities)
-    return ProcessingRecord(as_of=as_of, moment=moment, rows=rows, gaps=gaps)
+    return ProcessingRecord(
+        as_of=as_of,
+        moment=moment,
+        rows=rows,
+        gaps=gaps,
+        controller=settings.RECORD_CONTROLLER,
+        dpo=settings.RECORD_DPO_CONTACT,
+    )
 
 
 # --- Reading the state: live rows, or their history at a moment ----------------------------
@@ -249,9 +258,12 @@ def _live_purposes() -> dict[int, _Purpose]:
 
 def _latest_history(model: type, moment: datetime) -> list:
     """The latest historical row of each object at ``moment``, objects deleted by then left
-    out (simple-history's ``latest_of_each``)."""
+    out. simple-history's ``latest_of_each`` keeps every row of an object that share its
+    latest ``history_date`` (a save and its many-to-many change in the same instant): the
+    last written of them (highest ``history_id``) is the state."""
     rows = model.history.filter(history_date__lte=moment).latest_of_each()  # type: ignore[attr-defined]
-    return [row for row in rows if row.history_type != "-"]
+    latest = {row.id: row for row in sorted(rows, key=lambda row: row.history_id)}
+    return [row for row in latest.values() if row.history_type != "-"]
 
 
 def _m2m_at(history_rows: list, through_attr: str, target_attr: str) -> dict[int, set[int]]:

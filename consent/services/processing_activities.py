@@ -68,6 +68,7 @@ def processing_activity_save(
     return activity
 
 
+@transaction.atomic
 def processing_record_exported(*, actor: User, file_format: str, as_of: str, rows: int) -> None:
     """Write the audit event ``record.export`` for one export of the record (``file_format``
     ``csv``, ``xlsx``, ``print`` or ``api``; ``as_of`` an ISO date or ``""`` for today).

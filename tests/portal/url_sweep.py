@@ -368,6 +368,12 @@ EXPECTED: dict[str, Url] = {
     "consent:sharing_create": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
     "consent:sharing_withdrawals": Url(get=signed_in(PAGE)),
     "consent:sharing_deletions": Url(get=signed_in(PAGE)),
+    # The record of processing activities (GDPR Art. 30): compliance and legal only
+    "consent:record": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "consent:record_print": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "consent:record_csv": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "consent:record_xlsx": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "api-records-of-processing": Url(get=only({"olivia": PAGE, "lena": PAGE})),
     "consent:sharing_detail": Url(objects="sharing_requests", get=visible(sharing_seen)),
     "consent:sharing_decide": Url(
         objects="sharing_requests", get=signed_in(NOT_ALLOWED), post=visible(sharing_seen, PASSED)

@@ -17,8 +17,7 @@ from django.utils import timezone
 from faker import Faker
 from simple_history.utils import bulk_create_with_history
 
-from consent.models import ConsentRecord, DataCategory, Purpose
-from consent.models import ProcessingActivity
+from consent.models import ConsentRecord, DataCategory, ProcessingActivity, Purpose
 from consent.services.processing_activities import processing_activity_save
 from consent.services.records import consent_record
 from customers.emails import normalise_email
@@ -124,19 +123,11 @@ DEMO_CONSENT_PURPOSES = ("marketing", "marketing.communications.email", "third_p
 DEMO_DSR_NOTE = "demo"
 DEMO_EVENTS_ASSET = "Event attendees 2024"
 
-# The record of processing activities: name, purposes, description.
-DEMO_ACTIVITIES = [
-    (
-        "Customer service",
-        ("essential.service",),
-        "Orders, deliveries, support and key account management.",
-    ),
-    (
-        "E-mail marketing",
-        ("marketing.communications.email",),
-        "The monthly product newsletter to subscribers who asked for it.",
-    ),
-]
+# The activities of the record of processing activities, and the purpose each serves.
+DEMO_ACTIVITIES = {
+    "Customer service": "essential.service",
+    "E-mail marketing": "marketing.communications.email",
+}
 
 COUNTRIES = ["NO", "SE", "DK", "FI"]
 LOCALES = {"NO": "no_NO", "SE": "sv_SE", "DK": "da_DK", "FI": "fi_FI"}
@@ -163,7 +154,10 @@ class Command(BaseCommand):
             consents = self.seed_consents(users)
             requests = self.seed_access_requests(users)
             subject_requests = self.seed_subject_requests(users)
-            self.seed_processing_activities(users)
+            for name, key in DEMO_ACTIVITIES.items():  # skipped when already there
+                if not ProcessingActivity.objects.filter(name=name).exists():
+                    purposes = Purpose.objects.filter(key=key)
+                    processing_activity_save(actor=users["olivia"], name=name, purposes=purposes)
         self.stdout.write(
             f"Demo data ready ({created} assets created, {len(ASSETS) - created} already there)."
         )
@@ -471,18 +465,6 @@ class Command(BaseCommand):
             collected_for=Purpose.objects.filter(key__in=["essential.service"]),
             customers=[*attendees, *also],
         )
-
-    def seed_processing_activities(self, users) -> None:
-        """The record of processing activities' two demo activities, which cover every
-        purpose the demo assets and grants use. Skipped when already there."""
-        for name, keys, description in DEMO_ACTIVITIES:
-            if not ProcessingActivity.objects.filter(name=name).exists():
-                processing_activity_save(
-                    actor=users["olivia"],
-                    name=name,
-                    purposes=Purpose.objects.filter(key__in=keys),
-                    description=description,
-                )
 
     @staticmethod
     def accounts_text() -> str:
