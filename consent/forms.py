@@ -180,3 +180,23 @@ class RecordAsOfForm(forms.Form):
         if day is not None and day > timezone.localdate():
             raise forms.ValidationError("The record cannot be produced for a day to come.")
         return day
+
+
+class ProcessingActivityForm(forms.Form):
+    """A processing activity of the record: what the portal's data cannot tell."""
+
+    name = forms.CharField(max_length=200, help_text='For example "E-mail marketing".')
+    purposes = forms.ModelMultipleChoiceField(
+        queryset=Purpose.objects.filter(active=True).order_by("key"),
+        help_text="A purpose covers its narrower ones (marketing covers marketing e-mail).",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    data_subject_categories = forms.CharField(
+        max_length=500, initial="Customers", label="Categories of data subjects"
+    )
+    joint_controllers = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    security_measures = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Empty: the portal's own controls (grants, classification, audit trail).",
+    )

@@ -32,6 +32,12 @@ urlpatterns = [
     path("sharing/<int:pk>/deletion/", views.sharing_deletion_confirm, name="sharing_deletion"),
     # The record of processing activities (GDPR Art. 30)
     path("records-of-processing/", record_views.record_page, name="record"),
+    path("records-of-processing/activities/new/", record_views.activity_edit, name="activity_new"),
+    path(
+        "records-of-processing/activities/<int:pk>/",
+        record_views.activity_edit,
+        name="activity_edit",
+    ),
     path("records-of-processing/print/", record_views.record_print, name="record_print"),
     path("records-of-processing/export.csv", record_views.record_csv, name="record_csv"),
     path("records-of-processing/export.xlsx", record_views.record_xlsx, name="record_xlsx"),

@@ -292,3 +292,27 @@ def test_the_page_costs_the_same_queries_with_4_or_400_assets(client, compliance
 
     assert many == few
     assert len(processing_record().rows[0].assets) == 400
+
+
+def test_compliance_names_an_activity_on_its_page_and_the_record_shows_it(client, demo):
+    client.force_login(user("olivia"))
+    personalize = Purpose.objects.get(key="personalize")
+
+    refused = client.post(reverse("consent:activity_new"), {"name": "", "purposes": []})
+    response = client.post(
+        reverse("consent:activity_new"),
+        {
+            "name": "Recommendations",
+            "purposes": [personalize.pk],
+            "data_subject_categories": "Customers, web shop visitors",
+        },
+    )
+
+    assert refused.status_code == 400
+    assert response.status_code == 302
+    row = rows_by_name(processing_record())["Recommendations"]
+    assert row.lawful_bases == ["personalize: Consent"]
+    assert row.data_subjects == ["Customers, web shop visitors"]
+    assert client.get(reverse("consent:activity_new")).status_code == 200
+    client.force_login(user("lena"))
+    assert client.get(reverse("consent:activity_new")).status_code == 404

@@ -267,6 +267,7 @@ DEMO_OBJECTS: dict[str, Callable[[], list]] = {
     # seed_demo makes no import job: the sweep's fixture adds a rejected one
     # (``test_url_sweep.add_import_job``).
     "import_jobs": _all("consent.ConsentImportJob", "created_by"),
+    "processing_activities": _all("consent.ProcessingActivity"),
 }
 
 # --- The expected matrix ----------------------------------------------------------------------
@@ -374,6 +375,13 @@ EXPECTED: dict[str, Url] = {
     "consent:record_csv": Url(get=only({"olivia": PAGE, "lena": PAGE})),
     "consent:record_xlsx": Url(get=only({"olivia": PAGE, "lena": PAGE})),
     "api-records-of-processing": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    # Compliance keeps the activities; legal reads the record only.
+    "consent:activity_new": Url(get=only({"olivia": PAGE}), post=only({"olivia": PASSED})),
+    "consent:activity_edit": Url(
+        objects="processing_activities",
+        get=only({"olivia": PAGE}),
+        post=only({"olivia": PASSED}),
+    ),
     "consent:sharing_detail": Url(objects="sharing_requests", get=visible(sharing_seen)),
     "consent:sharing_decide": Url(
         objects="sharing_requests", get=signed_in(NOT_ALLOWED), post=visible(sharing_seen, PASSED)
