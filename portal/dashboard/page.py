@@ -18,6 +18,7 @@ from portal.dashboard.employee import my_grants_section, my_reports_section, my_
 from portal.dashboard.incidents import breaches_section, open_incidents_section
 from portal.dashboard.layout import Section, SectionBuilder, Viewer
 from portal.dashboard.owners import access_to_my_assets_section, expiring_grants_section
+from portal.dashboard.record import record_gaps_section
 
 # The sections, in the order the page shows them; each returns None when it is not for the
 # viewer. Each must cost a fixed number of queries (tests/portal/test_dashboard.py checks
@@ -31,6 +32,7 @@ SECTIONS: list[SectionBuilder] = [
     # sharing requests (those waiting for an approver are already in ``approvals``).
     subject_requests_section,
     retention_section,
+    record_gaps_section,
     access_to_my_assets_section,
     expiring_grants_section,
     my_requests_section,

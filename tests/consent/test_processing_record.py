@@ -316,3 +316,18 @@ def test_compliance_names_an_activity_on_its_page_and_the_record_shows_it(client
     assert client.get(reverse("consent:activity_new")).status_code == 200
     client.force_login(user("lena"))
     assert client.get(reverse("consent:activity_new")).status_code == 404
+
+
+def test_the_gaps_reach_compliances_dashboard_and_nobody_elses(client, compliance_officer, owner):
+    DataAssetFactory(
+        name="Loyalty", owner=owner, collected_for=["personalize"], categories=["user.name"]
+    )
+
+    client.force_login(compliance_officer)
+    [card] = [s for s in client.get("/").context["dashboard"].sections if s.key == "record-gaps"]
+    client.force_login(owner)
+    owner_keys = [s.key for s in client.get("/").context["dashboard"].sections]
+
+    assert card.count == 1 and card.attention
+    assert card.context["gaps"].uncovered_purposes == ["personalize"]
+    assert "record-gaps" not in owner_keys
