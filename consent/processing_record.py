@@ -27,20 +27,14 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from consent import processing_state as state
 from consent.countries import country_name, outside_eu_eea
 from consent.models import (
     DataCategory,
     LawfulBasis,
-    ProcessingActivity,
-    Purpose,
     SharingRequest,
-    TransferSafeguard,
     key_and_ancestors,
 )
-from consent.services.sharing import TRANSFER_SAFEGUARD
-from customers.models.access import AccessGrant
-from customers.models.catalogue import DataAsset
-from portal.models import ChainStatus
 
 # Art. 30(1)(g): the general description of the security measures, when the activity names
 # none of its own: the controls every asset in the portal is under.
@@ -88,43 +82,6 @@ class Evidence:
 
     label: str
     url: str
-
-
-@dataclass(frozen=True)
-class _Activity:
-    id: int
-    name: str
-    description: str
-    joint_controllers: str
-    data_subject_categories: str
-    security_measures: str
-    purpose_ids: frozenset[int]
-
-
-@dataclass(frozen=True)
-class _Asset:
-    id: int
-    name: str
-    retention_date: date | None
-    category_ids: frozenset[int]
-    purpose_ids: frozenset[int]
-
-
-@dataclass(frozen=True)
-class _Grant:
-    """A grant in force: who holds it, on what, for which purpose, until when."""
-
-    request_id: int
-    asset_id: int
-    purpose_id: int
-    holder: str
-    label: str
-
-
-@dataclass(frozen=True)
-class _Purpose:
-    key: str
-    lawful_basis: str
 
 
 @dataclass
@@ -200,16 +157,20 @@ def end_of_day(day: date) -> datetime:
 def processing_record(*, as_of: date | None = None) -> ProcessingRecord:
     """The record of processing activities today (``as_of=None``) or as it stood at the end
     of ``as_of`` (a date in the site's time zone). Reads only; a fixed number of queries.
-    Who may read it is the caller's question (``consent.policies.require_may_read_record``).
+    Who may read it is the caller's question (``consent.permissions.check_record_reader``).
     """
     moment = timezone.now() if as_of is None else end_of_day(as_of)
     if as_of is None:
-        activities, assets, purposes = _live_activities(), _live_assets(), _live_purposes()
+        activities, assets, purposes = (
+            state.live_activities(),
+            state.live_assets(),
+            state.live_purposes(),
+        )
     else:
-        activities = _activities_at(moment)
-        assets, purposes = _assets_at(moment), _purposes_at(moment)
-    grants = _grants_at(moment)
-    sharing = _sharing_at(moment)
+        activities = state.activities_at(moment)
+        assets, purposes = state.assets_at(moment), state.purposes_at(moment)
+    grants = state.grants_at(moment)
+    sharing = state.sharing_at(moment)
     categories = dict(DataCategory.objects.values_list("id", "key"))
     builder = _RowBuilder(assets, purposes, categories, grants, sharing, moment.date())
     rows = [builder.row(activity) for activity in activities]
@@ -224,174 +185,6 @@ def processing_record(*, as_of: date | None = None) -> ProcessingRecord:
     )
 
 
-# --- Reading the state: live rows, or their history at a moment ----------------------------
-
-
-def _live_activities() -> list[_Activity]:
-    activities = ProcessingActivity.objects.prefetch_related("purposes").order_by("name")
-    return [_activity(a, frozenset(p.pk for p in a.purposes.all())) for a in activities]
-
-
-def _activity(row: ProcessingActivity, purpose_ids: frozenset[int]) -> _Activity:
-    return _Activity(
-        id=row.pk,
-        name=row.name,
-        description=row.description,
-        joint_controllers=row.joint_controllers,
-        data_subject_categories=row.data_subject_categories,
-        security_measures=row.security_measures,
-        purpose_ids=purpose_ids,
-    )
-
-
-def _live_assets() -> list[_Asset]:
-    assets = DataAsset.objects.filter(retired_at__isnull=True).values_list(
-        "id", "name", "retention_date"
-    )
-    categories = _pairs(DataAsset.data_categories.through, "dataasset_id", "datacategory_id")
-    purposes = _pairs(DataAsset.collected_for.through, "dataasset_id", "purpose_id")
-    return [
-        _Asset(
-            id=pk,
-            name=name,
-            retention_date=retention,
-            category_ids=frozenset(categories.get(pk, ())),
-            purpose_ids=frozenset(purposes.get(pk, ())),
-        )
-        for pk, name, retention in assets
-    ]
-
-
-def _pairs(through: type, source: str, target: str) -> dict[int, set[int]]:
-    """``{source id: target ids}`` of a many-to-many table, read in one query."""
-    result: dict[int, set[int]] = {}
-    for source_id, target_id in through.objects.values_list(source, target):  # type: ignore[attr-defined]
-        result.setdefault(source_id, set()).add(target_id)
-    return result
-
-
-def _live_purposes() -> dict[int, _Purpose]:
-    return {
-        pk: _Purpose(key, basis)
-        for pk, key, basis in Purpose.objects.values_list("id", "key", "lawful_basis")
-    }
-
-
-def _latest_history(model: type, moment: datetime) -> list:
-    """The latest historical row of each object at ``moment``, objects deleted by then left
-    out. simple-history's ``latest_of_each`` keeps every row of an object that share its
-    latest ``history_date`` (a save and its many-to-many change in the same instant): the
-    last written of them (highest ``history_id``) is the state."""
-    rows = model.history.filter(history_date__lte=moment).latest_of_each()  # type: ignore[attr-defined]
-    latest = {row.id: row for row in sorted(rows, key=lambda row: row.history_id)}
-    return [row for row in latest.values() if row.history_type != "-"]
-
-
-def _m2m_at(history_rows: list, through_attr: str, target_attr: str) -> dict[int, set[int]]:
-    """``{object id: target ids}`` of a many-to-many field as saved with ``history_rows``."""
-    if not history_rows:
-        return {}
-    through = getattr(history_rows[0], through_attr).model
-    by_history = {row.history_id: row.id for row in history_rows}
-    result: dict[int, set[int]] = {row.id: set() for row in history_rows}
-    pairs = through.objects.filter(history_id__in=by_history).values_list(
-        "history_id", f"{target_attr}_id"
-    )
-    for history_id, target_id in pairs:
-        result[by_history[history_id]].add(target_id)
-    return result
-
-
-def _activities_at(moment: datetime) -> list[_Activity]:
-    rows = sorted(_latest_history(ProcessingActivity, moment), key=lambda row: row.name)
-    purposes = _m2m_at(rows, "purposes", "purpose")
-    return [_activity(row, frozenset(purposes[row.id])) for row in rows]
-
-
-def _assets_at(moment: datetime) -> list[_Asset]:
-    rows = [
-        row
-        for row in _latest_history(DataAsset, moment)
-        if row.retired_at is None or row.retired_at > moment
-    ]
-    categories = _m2m_at(rows, "data_categories", "datacategory")
-    purposes = _m2m_at(rows, "collected_for", "purpose")
-    return [
-        _Asset(
-            id=row.id,
-            name=row.name,
-            retention_date=row.retention_date,
-            category_ids=frozenset(categories[row.id]),
-            purpose_ids=frozenset(purposes[row.id]),
-        )
-        for row in rows
-    ] + _assets_without_history(moment)
-
-
-def _assets_without_history(moment: datetime) -> list[_Asset]:
-    """Assets loaded in bulk with no history row at all (``seed_scale``, an import): as they
-    are now, from their creation on; the record cannot know their past."""
-    loaded = DataAsset.objects.filter(created_at__lte=moment).exclude(
-        pk__in=DataAsset.history.values("id")
-    )
-    ids = set(loaded.values_list("pk", flat=True))
-    return [asset for asset in _live_assets() if asset.id in ids] if ids else []
-
-
-def _purposes_at(moment: datetime) -> dict[int, _Purpose]:
-    purposes = _live_purposes()  # a purpose created later keeps its key, basis as now
-    for row in _latest_history(Purpose, moment):
-        purposes[row.id] = _Purpose(row.key, row.lawful_basis)
-    return purposes
-
-
-def _grants_at(moment: datetime) -> list[_Grant]:
-    """Grants in force at ``moment``: created, not yet expired and not revoked by then. Read
-    as plain values: at scale size some 10,000 are in force."""
-    rows = (
-        AccessGrant.objects.filter(created_at__lte=moment, expires_at__gt=moment)
-        .exclude(revoked_at__lte=moment)
-        .order_by("pk")
-        .values_list(
-            "request_id",
-            "asset_id",
-            "purpose_id",
-            "expires_at",
-            "user__first_name",
-            "user__last_name",
-            "user__username",
-            "asset__name",
-        )
-    )
-    grants = []
-    for request_id, asset_id, purpose_id, expires, first, last, username, asset in rows:
-        holder = f"{first} {last}".strip() or username  # as User.__str__
-        label = f"{holder} on {asset} until {expires.date().isoformat()}"
-        grants.append(_Grant(request_id, asset_id, purpose_id, holder, label))
-    return grants
-
-
-def _sharing_at(moment: datetime) -> list[SharingRequest]:
-    """Sharing requests approved by ``moment`` (the chain's final decision)."""
-    return list(
-        SharingRequest.objects.filter(
-            chain__status=ChainStatus.APPROVED, chain__decided_at__lte=moment
-        )
-        .select_related("chain", "asset")
-        .prefetch_related("chain__steps")
-        .order_by("pk")
-    )
-
-
-def safeguard_of(sharing_request: SharingRequest) -> str:
-    """The transfer safeguard legal named when approving, in words; empty when none."""
-    for step in sharing_request.chain.steps.all():
-        value = step.inputs.get(TRANSFER_SAFEGUARD)
-        if value in TransferSafeguard.values:
-            return str(TransferSafeguard(value).label)
-    return ""
-
-
 # --- Building the rows ---------------------------------------------------------------------
 
 
@@ -400,10 +193,10 @@ class _RowBuilder:
 
     def __init__(
         self,
-        assets: list[_Asset],
-        purposes: dict[int, _Purpose],
+        assets: list[state.AssetState],
+        purposes: dict[int, state.PurposeState],
         categories: dict[int, str],
-        grants: list[_Grant],
+        grants: list[state.GrantState],
         sharing: list[SharingRequest],
         today: date,
     ) -> None:
@@ -421,7 +214,7 @@ class _RowBuilder:
         purpose = self.purposes.get(purpose_id)
         return purpose is not None and bool(keys & set(key_and_ancestors(purpose.key)))
 
-    def row(self, activity: _Activity) -> RecordRow:
+    def row(self, activity: state.ActivityState) -> RecordRow:
         keys = {self.purposes[pk].key for pk in activity.purpose_ids if pk in self.purposes}
         grants = [g for g in self.grants if self._covered(g.purpose_id, keys)]
         sharing = [s for s in self.sharing if self._covered(s.purpose_id, keys)]
@@ -457,7 +250,7 @@ class _RowBuilder:
             sharing=[Evidence(str(s), s.get_absolute_url()) for s in sharing],
         )
 
-    def _bases(self, activity: _Activity) -> list[str]:
+    def _bases(self, activity: state.ActivityState) -> list[str]:
         labels = dict(LawfulBasis.choices)
         return sorted(
             f"{self.purposes[pk].key}: {labels.get(self.purposes[pk].lawful_basis, '')}"
@@ -465,7 +258,7 @@ class _RowBuilder:
             if pk in self.purposes
         )
 
-    def gaps(self, activities: Iterable[_Activity]) -> RecordGaps:
+    def gaps(self, activities: Iterable[state.ActivityState]) -> RecordGaps:
         activities = list(activities)
         keys = {
             self.purposes[pk].key for a in activities for pk in a.purpose_ids if pk in self.purposes
@@ -480,7 +273,7 @@ class _RowBuilder:
             unsafe_transfers=[
                 Evidence(str(s), s.get_absolute_url())
                 for s in self.sharing
-                if outside_eu_eea(s.recipient_country) and not safeguard_of(s)
+                if outside_eu_eea(s.recipient_country) and not state.safeguard_of(s)
             ],
             past_retention=[
                 Evidence(a.name, self.asset_path(a.id))
@@ -490,7 +283,7 @@ class _RowBuilder:
         )
 
 
-def _recipients(grants: list[_Grant], sharing: list[SharingRequest]) -> list[str]:
+def _recipients(grants: list[state.GrantState], sharing: list[SharingRequest]) -> list[str]:
     """Internal recipients (the people holding grants: the portal keeps no departments) and
     external ones (approved sharing recipients, with their country)."""
     internal = {f"Internal: {grant.holder}" for grant in grants}
@@ -499,12 +292,12 @@ def _recipients(grants: list[_Grant], sharing: list[SharingRequest]) -> list[str
 
 
 def _transfer(sharing_request: SharingRequest) -> str:
-    safeguard = safeguard_of(sharing_request) or "NO SAFEGUARD"
+    safeguard = state.safeguard_of(sharing_request) or "NO SAFEGUARD"
     country = country_name(sharing_request.recipient_country)
     return f"{sharing_request.recipient} ({country}): {safeguard}"
 
 
-def _erasure_limit(asset: _Asset) -> str:
+def _erasure_limit(asset: state.AssetState) -> str:
     if asset.retention_date is None:
         return f"{asset.name}: no retention date set"
     return f"{asset.name}: erase by {asset.retention_date.isoformat()}"
