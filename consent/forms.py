@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from consent.countries import COUNTRIES
 from consent.models import (
@@ -164,4 +165,38 @@ class WithdrawalForwardedForm(forms.Form):
 class DeletionConfirmForm(forms.Form):
     evidence = forms.CharField(
         max_length=500, help_text="Where the recipient's confirmation of deletion is kept."
+    )
+
+
+class RecordAsOfForm(forms.Form):
+    """The day the record of processing activities is asked for (``as_of``); empty is today."""
+
+    as_of = forms.DateField(
+        required=False, label="As of", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_as_of(self):
+        day = self.cleaned_data.get("as_of")
+        if day is not None and day > timezone.localdate():
+            raise forms.ValidationError("The record cannot be produced for a day to come.")
+        return day
+
+
+class ProcessingActivityForm(forms.Form):
+    """A processing activity of the record: what the portal's data cannot tell."""
+
+    name = forms.CharField(max_length=200, help_text='For example "E-mail marketing".')
+    purposes = forms.ModelMultipleChoiceField(
+        queryset=Purpose.objects.filter(active=True).order_by("key"),
+        help_text="A purpose covers its narrower ones (marketing covers marketing e-mail).",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    data_subject_categories = forms.CharField(
+        max_length=500, initial="Customers", label="Categories of data subjects"
+    )
+    joint_controllers = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    security_measures = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Empty: the portal's own controls (grants, classification, audit trail).",
     )

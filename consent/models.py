@@ -403,3 +403,36 @@ class ConsentImportJob(models.Model):
             ImportJobStatus.REJECTED,
             ImportJobStatus.FAILED,
         }
+
+
+class ProcessingActivity(models.Model):
+    """One processing activity of the record of processing activities (GDPR Art. 30(1)),
+    named by compliance ("E-mail marketing") and mapped to the purposes it serves.
+
+    It holds what the live data cannot tell: its description, joint controllers, the
+    categories of data subjects and the general description of the security measures
+    (Art. 32). Everything else in the record's row is computed from the assets, grants and
+    sharing requests under its purposes (``consent.processing_record``).
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    purposes = models.ManyToManyField(Purpose, related_name="processing_activities")
+    joint_controllers = models.TextField(
+        blank=True, help_text="Joint controllers and their contact details (Art. 26), if any."
+    )
+    data_subject_categories = models.CharField(
+        max_length=500, default="Customers", help_text="Whose data: customers, prospects, ..."
+    )
+    security_measures = models.TextField(
+        blank=True, help_text="Art. 32 measures; empty means the portal's own controls."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(m2m_fields=[purposes])
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "processing activities"
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,6 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from consent.models import ConsentImportJob, SharingRequest, SharingWithdrawal
+from consent.policies import may_read_record
 from consent.selectors import (
     import_job_list_for,
     sharing_request_list_for,
@@ -42,3 +43,10 @@ def get_withdrawal_for_user(user, sharing_request: SharingRequest, pk) -> Sharin
 def get_import_job_for_user(user, pk) -> ConsentImportJob:
     """A consent import job: compliance only; 404 for everyone else."""
     return get_object_or_404(import_job_list_for(user), pk=pk)
+
+
+def check_record_reader(user) -> None:
+    """The record of processing activities exists for compliance and legal only: ``Http404``
+    for anyone else (``consent.policies.may_read_record``)."""
+    if not may_read_record(user):
+        raise Http404("No such page.")

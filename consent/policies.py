@@ -53,3 +53,15 @@ def require_may_record_recipient_deletion(user) -> None:
     """``NotAllowed`` unless ``may_record_recipient_deletion(user)``."""
     if not may_record_recipient_deletion(user):
         raise NotAllowed("Only a compliance officer records a recipient's deletion.")
+
+
+def may_read_record(user) -> bool:
+    """Read and export the record of processing activities (GDPR Art. 30): compliance and
+    legal, who answer the supervisory authority; to anyone else the record does not exist
+    (the pages and the API answer 404, ``consent.permissions.check_record_reader``)."""
+    return roles.is_compliance_or_legal(user)
+
+
+def may_edit_record(user) -> bool:
+    """Name processing activities and map them to purposes: members of Compliance only."""
+    return roles.is_compliance(user)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent import views
+from consent import record_views, views
 
 app_name = "consent"
 
@@ -30,4 +30,15 @@ urlpatterns = [
         name="sharing_withdrawal_forwarded",
     ),
     path("sharing/<int:pk>/deletion/", views.sharing_deletion_confirm, name="sharing_deletion"),
+    # The record of processing activities (GDPR Art. 30)
+    path("records-of-processing/", record_views.record_page, name="record"),
+    path("records-of-processing/activities/new/", record_views.activity_edit, name="activity_new"),
+    path(
+        "records-of-processing/activities/<int:pk>/",
+        record_views.activity_edit,
+        name="activity_edit",
+    ),
+    path("records-of-processing/print/", record_views.record_print, name="record_print"),
+    path("records-of-processing/export.csv", record_views.record_csv, name="record_csv"),
+    path("records-of-processing/export.xlsx", record_views.record_xlsx, name="record_xlsx"),
 ]

@@ -111,6 +111,10 @@ class AuditAction(models.TextChoices):
         "Withdrawal forwarded to a recipient",
     )
 
+    # The record of processing activities, GDPR Art. 30 (consent)
+    RECORD_ACTIVITY_SAVE = "record.activity_save", "Processing activity saved"
+    RECORD_EXPORT = "record.export", "Record of processing activities exported"
+
     # Incidents
     INCIDENT_REPORT = "incident.report", "Incident reported"
     INCIDENT_ACKNOWLEDGE = "incident.acknowledge", "Incident acknowledged"

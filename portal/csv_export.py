@@ -57,6 +57,12 @@ def _safe_cell(value):
     return text
 
 
+def safe_cell(value):
+    """``value`` as a cell no spreadsheet runs as a formula (see ``_safe_cell``); the XLSX
+    writer (``portal/xlsx_export.py``) neutralises its cells with the same rule."""
+    return _safe_cell(value)
+
+
 class SafeWriter:
     """``csv.writer`` (Excel dialect) with formula cells neutralised; ``writerow`` returns
     what the file object's ``write`` returns (the line, for ``_Line``)."""

@@ -365,6 +365,9 @@ CONSENT_IMPORT_ABANDON_MARGIN = env_int("CONSENT_IMPORT_ABANDON_MARGIN", 10 * 60
 # --- External sharing ------------------------------------------------------------------
 # How often expired packages' files are deleted (downloads refuse them at once).
 SHARING_PACKAGE_DELETE_INTERVAL = env_int("SHARING_PACKAGE_DELETE_INTERVAL", 60 * 60)
+# The controller and DPO named in the record of processing activities (GDPR Art. 30(1)(a)).
+RECORD_CONTROLLER = env_str("RECORD_CONTROLLER", "The company (set RECORD_CONTROLLER)")
+RECORD_DPO_CONTACT = env_str("RECORD_DPO_CONTACT", "")
 
 # --- Idempotent creates -----------------------------------------------------------------
 # How long (seconds) an Idempotency-Key answers the first outcome of a create (the IETF

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
+from consent import record_api
 from customers import access_reviews_api
 from customers import api as customers_api
 from incidents import api as incidents_api
@@ -64,6 +65,11 @@ urlpatterns = [
     path("notifications/<int:pk>/retry/", views.notification_retry_view, name="notification_retry"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs_view, name="api-docs"),
+    path(
+        "api/records-of-processing/",
+        record_api.RecordOfProcessingView.as_view(),
+        name="api-records-of-processing",
+    ),
     path("api/", include(router.urls)),
     # Audit log: compliance only, 404 for everyone else.
     path("audit/", views.audit_log, name="audit_log"),

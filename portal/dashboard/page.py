@@ -26,6 +26,7 @@ from portal.dashboard.owners import (
     erasure_tasks_section,
     expiring_grants_section,
 )
+from portal.dashboard.record import record_gaps_section
 from portal.dashboard.reviewers import access_reviews_section
 
 # The sections, in the order the page shows them; each returns None when it is not for the
@@ -43,6 +44,7 @@ SECTIONS: list[SectionBuilder] = [
     subject_requests_section,
     retention_section,
     erasure_tasks_section,
+    record_gaps_section,
     access_to_my_assets_section,
     expiring_grants_section,
     my_requests_section,

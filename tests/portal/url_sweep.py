@@ -299,6 +299,7 @@ DEMO_OBJECTS: dict[str, Callable[[], list]] = {
     # seed_demo raises no misuse alert: the sweep's fixture adds one about alice and one
     # about olivia herself (``test_url_sweep.add_alerts``).
     "alerts": _all("incidents.Alert"),
+    "processing_activities": _all("consent.ProcessingActivity"),
 }
 
 # --- The expected matrix ----------------------------------------------------------------------
@@ -424,6 +425,19 @@ EXPECTED: dict[str, Url] = {
     "consent:sharing_create": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
     "consent:sharing_withdrawals": Url(get=signed_in(PAGE)),
     "consent:sharing_deletions": Url(get=signed_in(PAGE)),
+    # The record of processing activities (GDPR Art. 30): compliance and legal only
+    "consent:record": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "consent:record_print": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "consent:record_csv": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "consent:record_xlsx": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    "api-records-of-processing": Url(get=only({"olivia": PAGE, "lena": PAGE})),
+    # Compliance keeps the activities; legal reads the record only.
+    "consent:activity_new": Url(get=only({"olivia": PAGE}), post=only({"olivia": PASSED})),
+    "consent:activity_edit": Url(
+        objects="processing_activities",
+        get=only({"olivia": PAGE}),
+        post=only({"olivia": PASSED}),
+    ),
     "consent:sharing_detail": Url(objects="sharing_requests", get=visible(sharing_seen)),
     "consent:sharing_decide": Url(
         objects="sharing_requests", get=signed_in(NOT_ALLOWED), post=visible(sharing_seen, PASSED)

@@ -13,11 +13,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from faker import Faker
 from simple_history.utils import bulk_create_with_history
 
-from consent.models import ConsentRecord, DataCategory, Purpose
+from consent.models import ConsentRecord, DataCategory, ProcessingActivity, Purpose
+from consent.services.processing_activities import processing_activity_save
 from consent.services.records import consent_record
 from customers.emails import normalise_email
 from customers.models.catalogue import Classification, Customer, DataAsset
@@ -123,6 +125,12 @@ DEMO_CONSENT_PURPOSES = ("marketing", "marketing.communications.email", "third_p
 DEMO_DSR_NOTE = "demo"
 DEMO_EVENTS_ASSET = "Event attendees 2024"
 
+# The activities of the record of processing activities, and the purpose each serves.
+DEMO_ACTIVITIES = {
+    "Customer service": "essential.service",
+    "E-mail marketing": "marketing.communications.email",
+}
+
 COUNTRIES = ["NO", "SE", "DK", "FI"]
 LOCALES = {"NO": "no_NO", "SE": "sv_SE", "DK": "da_DK", "FI": "fi_FI"}
 
@@ -142,6 +150,14 @@ class Command(BaseCommand):
             help="Load the data without printing the accounts (`make run` prints them last).",
         )
 
+    def seed_activities(self, users):
+        """The record of processing activities' demo activities, each serving one purpose
+        (skipped when already there)."""
+        for name, key in DEMO_ACTIVITIES.items():
+            if not ProcessingActivity.objects.filter(name=name).exists():
+                purposes = Purpose.objects.filter(key=key)
+                processing_activity_save(actor=users["olivia"], name=name, purposes=purposes)
+
     def handle(self, *args, **options):
         if options["accounts_only"]:
             self.stdout.write(self.accounts_text())
@@ -153,6 +169,7 @@ class Command(BaseCommand):
             consents = self.seed_consents(users)
             requests = self.seed_access_requests(users)
             subject_requests = self.seed_subject_requests(users)
+            self.seed_activities(users)
         # The demo's audit events verify at once, without waiting for the beat sealer.
         seal_pending()
         self.stdout.write(
@@ -466,33 +483,10 @@ class Command(BaseCommand):
 
     @staticmethod
     def accounts_text() -> str:
+        """The demo accounts and what to try with them (``templates/portal/
+        demo_what_to_try.txt``), printed by ``make run``."""
         lines = ["", "Demo accounts (password for all: demo):"]
         for username, first, last, _, _, what in USERS:
             lines.append(f"  {username:<7} {first} {last}, {what}")
-        lines += [
-            "",
-            "What to try:",
-            "  - log in as carl and look for 'Key accounts' in the catalogue: it is not there,",
-            "    and its address answers 'not found' (restricted assets are need-to-know);",
-            "  - log in as olivia (compliance): confirm or change a classification, with a",
-            "    reason, and see it in the asset's history;",
-            "  - 'Legacy import 2019' is still unconfirmed, so it counts as confidential;",
-            "  - the JSON API is at /api/assets/ and its documentation at /api/docs/;",
-            "  - log in as carl and report a concern under Incidents; as olivia or lena see",
-            "    the incident list: a breach with its 72-hour clock, carl's confidential",
-            "    report waiting to be acknowledged, and a closed one.",
-            "  - on 'Nordic retail customers', choose marketing.communications.email under",
-            "    'Consent coverage': only about a fifth of the customers agreed;",
-            "  - as olivia or lena, open a customer at /customers/<id>/ for their consents;",
-            "    olivia records consent there and imports CSV files at /consents/import/;",
-            "  - as alice, request 'Nordic retail customers' for marketing.communications.email",
-            "    (Request access): the form shows who agreed; bob, then olivia, approve it under",
-            "    Approvals; alice then reads the records and exports them under Grants;",
-            "  - as alice, ask for 'Legacy import 2019' for marketing: refused, with what would",
-            "    work instead; bob has a request waiting, olivia another, carl holds a grant.",
-            "  - as olivia, 'Subject requests': an erasure waiting for dora (bob confirmed)",
-            "    and an answered access request with its report; 'Find a customer' shows a",
-            "    customer's footprint; 'Retention' lists dora's Event attendees 2024;",
-            "  - as dora, 'Erasure tasks': confirm the erasure; the request then closes.",
-        ]
+        lines += ["", render_to_string("portal/demo_what_to_try.txt").rstrip()]
         return "\n".join(lines)
