@@ -5,6 +5,7 @@ Every export, the printable page included, is an audit event (``record.export``)
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
@@ -58,27 +59,37 @@ def record_page(request):
     return render(request, "consent/processing_record.html", context)
 
 
+def _exported(request, file_format: str) -> tuple[ProcessingRecord | None, HttpResponse | None]:
+    """The record for an export in ``file_format`` (``print``, ``csv``, ``xlsx``), its export
+    recorded in the audit trail; or the refusal page when the date is refused (nothing
+    recorded then)."""
+    form, record = _record_for(request)
+    if record is None:
+        return None, _refused(request, form)
+    processing_record_exported(
+        actor=request.user,
+        file_format=file_format,
+        as_of=_as_of_text(record),
+        rows=len(record.rows),
+    )
+    return record, None
+
+
 @login_required
 @require_GET
 def record_print(request):
-    form, record = _record_for(request)
+    record, refused = _exported(request, "print")
     if record is None:
-        return _refused(request, form)
-    processing_record_exported(
-        actor=request.user, file_format="print", as_of=_as_of_text(record), rows=len(record.rows)
-    )
+        return refused
     return render(request, "consent/processing_record_print.html", {"record": record})
 
 
 @login_required
 @require_GET
 def record_csv(request):
-    form, record = _record_for(request)
+    record, refused = _exported(request, "csv")
     if record is None:
-        return _refused(request, form)
-    processing_record_exported(
-        actor=request.user, file_format="csv", as_of=_as_of_text(record), rows=len(record.rows)
-    )
+        return refused
     content = csv_text(COLUMNS, (row.as_cells() for row in record.rows))
     return csv_file_response(filename=_filename(record, "csv"), content=content)
 
@@ -86,12 +97,9 @@ def record_csv(request):
 @login_required
 @require_GET
 def record_xlsx(request):
-    form, record = _record_for(request)
+    record, refused = _exported(request, "xlsx")
     if record is None:
-        return _refused(request, form)
-    processing_record_exported(
-        actor=request.user, file_format="xlsx", as_of=_as_of_text(record), rows=len(record.rows)
-    )
+        return refused
     return xlsx_response(
         filename=_filename(record, "xlsx"),
         title="Records of processing",
