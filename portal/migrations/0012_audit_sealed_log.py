@@ -144,14 +144,6 @@ class Migration(migrations.Migration):
             name="previous_hash",
             field=models.CharField(blank=True, max_length=64),
         ),
-        migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(
-                condition=models.Q(("position__isnull", True)),
-                fields=["id"],
-                name="portal_audit_unsealed",
-            ),
-        ),
         migrations.RunPython(_on_postgresql(SEALING_TRIGGER), _on_postgresql(REFUSING_TRIGGER)),
         migrations.RunPython(verify_old_chain_then_seal, migrations.RunPython.noop),
     ]
