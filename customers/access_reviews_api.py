@@ -204,7 +204,7 @@ class ReviewViewSet(
                 "revoked": row.revoked,
                 "undecided": row.undecided,
             }
-            for row in review_progress(review)
+            for row in review_progress(review, request.user)
         ]
         return Response(data)
 

@@ -40,6 +40,7 @@ from django.db.models.functions import Cast, TruncDate
 
 from customers.models.access import AccessGrant
 from portal.audit_actions import AuditAction
+from portal.input_limits import as_id
 from portal.models import ApprovalChain, AuditEvent, User
 
 REFUSALS = (AuditAction.ACCESS_REQUEST_REFUSED, AuditAction.SHARING_REQUEST_REFUSED)
@@ -94,14 +95,12 @@ def _denials(q: Q) -> list[tuple[int, int, datetime]]:
         .filter(target_type="portal.approvalchain")
         .values_list("pk", "target_id", "created_at")
     )
-    chain_ids = {int(target) for _, target, _ in rows if target.isdigit()}
+    chain_ids = {pk for _, target, _ in rows if (pk := as_id(target)) is not None}
     requester = dict(
         ApprovalChain.objects.filter(pk__in=chain_ids).values_list("pk", "requester_id")
     )
     return [
-        (requester[int(target)], pk, at)
-        for pk, target, at in rows
-        if target.isdigit() and int(target) in requester
+        (requester[int(target)], pk, at) for pk, target, at in rows if as_id(target) in requester
     ]
 
 
@@ -284,7 +283,7 @@ def purpose_breadth(events: EventRange) -> list[Occurrence]:
     new = AuditEvent.objects.filter(
         events.new(), action=AuditAction.GRANT_CREATE, target_type=GRANT_TARGET
     ).values_list("pk", "target_id", "created_at")
-    created = {int(target): (pk, at) for pk, target, at in new if target.isdigit()}
+    created = {grant: (pk, at) for pk, target, at in new if (grant := as_id(target)) is not None}
     if not created:
         return []
     granted = AccessGrant.objects.filter(pk__in=created).values_list("pk", "user_id", "purpose_id")
@@ -347,7 +346,11 @@ def read_after_notice(events: EventRange) -> list[Occurrence]:
             "pk", "actor_id", "created_at", "target_type", "target_id"
         )
     )
-    grant_ids = {int(t) for _, _, _, kind, t in reads if kind == GRANT_TARGET and t.isdigit()}
+    grant_ids = {
+        grant
+        for _, _, _, kind, t in reads
+        if kind == GRANT_TARGET and (grant := as_id(t)) is not None
+    }
     revoked: dict[int, datetime] = {
         pk: at
         for pk, at in AccessGrant.objects.filter(
@@ -358,7 +361,7 @@ def read_after_notice(events: EventRange) -> list[Occurrence]:
     inactive = _inactive_at({person for _, person, _, _, _ in reads})
     found = []
     for pk, person, at, kind, target in reads:
-        grant = int(target) if kind == GRANT_TARGET and target.isdigit() else None
+        grant = as_id(target) if kind == GRANT_TARGET else None
         if grant in revoked and revoked[grant] < at:
             why, group = f"through grant {grant}, revoked before", f"user:{person}:grant:{grant}"
         elif inactive(person, at):

@@ -5,6 +5,7 @@ import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -26,6 +27,16 @@ class AuditAnchor:
     anchored_at: str
     file: str
     position: int = 0
+
+    @property
+    def written_at(self) -> datetime | None:
+        """``anchored_at`` as an aware datetime (a time without a zone is UTC, as the anchor
+        job writes it), or ``None`` when the file's text is not an ISO 8601 time."""
+        try:
+            moment = datetime.fromisoformat(self.anchored_at)
+        except (TypeError, ValueError):
+            return None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ to the purposes it serves; exporting the record is an audit event."""
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from consent.models import ProcessingActivity, Purpose
 from consent.policies import may_read_record
@@ -48,8 +48,9 @@ def processing_activity_save(
     if activity is not None:
         taken = taken.exclude(pk=activity.pk)
         activity = ProcessingActivity.objects.select_for_update().get(pk=activity.pk)
+    taken_message = f"An activity named {name!r} exists already."
     if taken.exists():
-        raise ApplicationError(f"An activity named {name!r} exists already.", field="name")
+        raise ApplicationError(taken_message, field="name")
     activity = activity or ProcessingActivity()
     activity.name = name
     activity.description = description.strip()
@@ -57,7 +58,11 @@ def processing_activity_save(
     activity.data_subject_categories = one_line(data_subject_categories) or "Customers"
     activity.security_measures = security_measures.strip()
     history_user_set(activity, actor)
-    activity.save()
+    try:
+        with transaction.atomic():  # two people creating the same name at once: one wins
+            activity.save()
+    except IntegrityError:
+        raise ApplicationError(taken_message, field="name") from None
     activity.purposes.set(purposes)
     audit_record(
         actor=actor,

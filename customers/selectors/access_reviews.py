@@ -145,9 +145,13 @@ class ReviewerProgress:
         return self.done + self.undecided
 
 
-def review_progress(review: AccessReview) -> list[ReviewerProgress]:
+def review_progress(review: AccessReview, viewer: User) -> list[ReviewerProgress]:
     """Per reviewer: kept, revoked and undecided items of ``review``, in one query, ordered
-    by reviewer's username (compliance, the fallback, last)."""
+    by reviewer's username (compliance, the fallback, last). Compliance's alone: for any
+    other ``viewer`` (a reviewer sees only their own items) an empty list, so no page or API
+    shows one reviewer another's progress."""
+    if not roles.is_compliance(viewer):
+        return []
     rows = (
         review.items.order_by()
         .values("reviewer__username")

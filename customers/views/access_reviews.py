@@ -21,6 +21,7 @@ from customers.selectors.access_reviews import (
 from customers.services import access_reviews as reviews_services
 from portal.csv_export import csv_response
 from portal.errors import ApplicationError
+from portal.input_limits import as_id
 from portal.refusals import show_refusal
 from portal.security import local_url
 
@@ -65,7 +66,7 @@ def review_detail(request, pk):
     for item in page.object_list:
         item.recommended = recommendation(item)
         item.may_decide = policies.may_decide_review_item(request.user, item)
-    progress = review_progress(review)
+    progress = review_progress(review, request.user)
     return render(
         request,
         "customers/review_detail.html",
@@ -130,7 +131,7 @@ def review_item_decide(request, pk):
 @require_POST
 def review_accept(request, pk):
     review = get_review_for_user(request.user, pk)
-    ids = [int(value) for value in request.POST.getlist("item") if value.isdigit()]
+    ids = [pk for value in request.POST.getlist("item") if (pk := as_id(value)) is not None]
     items = [
         item
         for item in review_item_list_for(request.user).filter(review=review, pk__in=ids[:PAGE_SIZE])
@@ -211,6 +212,6 @@ def review_report(request, pk):
         {
             "review": review,
             "rows": [_report_row(item) for item in items],
-            "progress": review_progress(review),
+            "progress": review_progress(review, request.user),
         },
     )

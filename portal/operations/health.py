@@ -12,7 +12,7 @@ out of the load balancer.
 """
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -129,9 +129,9 @@ def audit_anchor_problem(now: datetime | None = None) -> str:
         return str(error)
     if not anchors:
         return "No audit anchor written yet"
-    newest = datetime.fromisoformat(anchors[-1].anchored_at)
-    if newest.tzinfo is None:
-        newest = newest.replace(tzinfo=UTC)
+    newest = anchors[-1].written_at
+    if newest is None:
+        return f"The newest audit anchor's time cannot be read ({anchors[-1].file})"
     if now - newest > AUDIT_ANCHOR_MAX_AGE:
         return f"Newest audit anchor is from {newest:%Y-%m-%d %H:%M} UTC"
     try:

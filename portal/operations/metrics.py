@@ -13,11 +13,12 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from customers.models.access import AccessGrant
+from customers.visibility import active_grants
 from incidents.models import DutyState, Incident, Status
 from portal.audit_verify import audit_anchors
 from portal.models import ApprovalRole, ApprovalStep, StepStatus
 from portal.operations.health import outbox_oldest_pending
+from portal.site_calendar import add_calendar_days
 
 # Age bands of pending approval steps (by their request's age): label and upper bound.
 APPROVAL_AGE_BANDS = (("under_1d", timedelta(days=1)), ("1d_to_7d", timedelta(days=7)))
@@ -52,10 +53,9 @@ def pending_approval_steps(now: datetime) -> dict[tuple[str, str], int]:
 
 
 def grants_expiring_within(now: datetime, days: int = 7) -> int:
-    """Grants not revoked whose ``expires_at`` falls in the next ``days`` days."""
-    return AccessGrant.objects.filter(
-        revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + timedelta(days=days)
-    ).count()
+    """Active grants (``customers.visibility.active_grants``) that end within the next
+    ``days`` calendar days in the site's zone, as the owners' dashboard counts them."""
+    return active_grants(now).filter(expires_at__lte=add_calendar_days(now, days)).count()
 
 
 class PortalCollector(Collector):
@@ -103,7 +103,7 @@ def _audit_gauges() -> Iterator[GaugeMetricFamily]:
     yield _gauge(
         "portal_audit_last_anchor_timestamp_seconds",
         "When the newest audit anchor was written, Unix time (0: never).",
-        datetime.fromisoformat(newest.anchored_at).timestamp() if newest else 0,
+        written.timestamp() if newest and (written := newest.written_at) else 0,
     )
 
 

@@ -227,7 +227,9 @@ def test_out_of_range_ids_are_refused_without_a_server_error(
     )
     client.force_login(owner)
     page = client.post(
-        reverse("customers:review_accept", args=[review.pk]), {"item": huge, "reason": REASON}
+        # "²" passes str.isdigit but not int(): it must be no id, not a server error.
+        reverse("customers:review_accept", args=[review.pk]),
+        {"item": [huge, "²"], "reason": REASON},
     )
 
     assert started.status_code == 400 and accepted.status_code == 400
@@ -271,3 +273,16 @@ def test_accepting_a_pages_recommendations_decides_only_the_viewers_own_items(
     client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
     item.refresh_from_db()
     assert item.decision == "revoke" and item.reason == "Accepted the evidence as shown."
+
+
+def test_only_compliance_sees_each_reviewers_progress(api_client, grant, owner, compliance_officer):
+    review = start(compliance_officer)
+
+    api_client.force_authenticate(owner)
+    as_reviewer = api_client.get(f"/api/reviews/{review.pk}/")
+    api_client.force_authenticate(compliance_officer)
+    as_compliance = api_client.get(f"/api/reviews/{review.pk}/")
+
+    assert as_reviewer.status_code == as_compliance.status_code == 200
+    assert as_reviewer.json()["progress"] == []
+    assert [row["reviewer"] for row in as_compliance.json()["progress"]] == [owner.username]

@@ -73,6 +73,14 @@ def test_anonymous_probe_gets_only_a_status_and_staff_the_details(client, staff_
     assert "Connection" in failing(checks)["Redis"]
 
 
+def test_a_malformed_accept_header_is_no_server_error(client, staff_client):
+    anonymous = client.get("/health/ready", HTTP_ACCEPT="garbage")
+    staff = staff_client.get("/health/ready", HTTP_ACCEPT="text/html, foo bar")
+
+    assert anonymous.status_code in (200, 503) and set(anonymous.json()) == {"status"}
+    assert staff.status_code == 406
+
+
 @pytest.mark.redis
 def test_readiness_is_red_with_redis_at_a_closed_port_and_green_again(staff_client, settings):
     settings.REDIS_URL = CLOSED_PORT
