@@ -16,7 +16,7 @@ run: setup
 	@$(DEMO_ENV) $(BIN)/python manage.py seed_demo --accounts-only
 	@echo ""
 	@echo "Two-factor authentication is OFF for this local demo (OTP_REQUIRED=0): olivia, lena"
-	@echo "and admin log in with their password alone. Production requires it (README, Security)."
+	@echo "and admin log in with their password alone. Production requires it (docs/security.md)."
 	@echo "Serving the portal on http://127.0.0.1:8000 (Ctrl-C stops it)."
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 

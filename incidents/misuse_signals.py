@@ -8,7 +8,7 @@ those events complete. Thresholds come from settings (``MISUSE_*``, read at call
 tests can change them). Detecting writes nothing:
 ``incidents.services.alerts`` turns occurrences into alerts, one per occurrence key.
 
-The rules (README "Misuse signals"):
+The rules (docs/misuse-signals.md):
 
 - ``repeated_refusals``: ``MISUSE_REFUSALS_COUNT`` (3) or more requests by one person
   refused for lack of coverage, or denied by an approver, within ``MISUSE_REFUSALS_DAYS``

@@ -50,7 +50,7 @@ def audit_key_set(app_configs, **kwargs):
         Error(
             problem,
             hint='Set AUDIT_KEYS="<id>:<secret>" (a random secret of at least 32 characters, '
-            "kept outside the database); see the README's audit trail section.",
+            "kept outside the database); see docs/audit-trail.md.",
             id="portal.E001",
         )
     ]

@@ -9,7 +9,7 @@ door refuses them with a message naming the field: forms and serializers through
 validators and limits here, services through ``require_*``, every query string and form body
 through ``InputLimitsMiddleware``, every JSON body through ``JSONParser``.
 
-The windows (README "Input limits"):
+The windows (docs/security.md, "Input limits"):
 
 - an event the portal records (an incident and the times of its handling, a subject request's
   receipt) happened on or after ``EARLIEST_EVENT`` and not in the future;

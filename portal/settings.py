@@ -398,7 +398,7 @@ DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = DJANGO_STRUCTLOG_CELERY_TASK_START_LOG
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")  # others get 404 at /metrics
 
 # --- Logins, two-factor, sessions and headers ------------------------------------------
-# Apps and middleware are in the lists at the top; README "Security" explains each setting.
+# Apps and middleware are in the lists at the top; docs/security.md explains each setting.
 
 # Lockout: AXES_FAILURE_LIMIT wrong passwords for one username from one IP address lock that
 # pair for AXES_COOLOFF_MINUTES; a success resets the count. The IP is REMOTE_ADDR: behind a

@@ -192,7 +192,7 @@ def subject_request_close(request, pk):
 
 @login_required
 def subject_request_report(request, pk):
-    """The access report as a JSON download (see README: why JSON)."""
+    """The access report as a JSON download (see docs/subject-requests.md: why JSON)."""
     subject_request = get_subject_request_for_user(request.user, pk)
     report = subject_requests_services.subject_request_report(
         actor=request.user, subject_request=subject_request

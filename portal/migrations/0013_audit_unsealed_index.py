@@ -2,7 +2,7 @@
 
 Its own migration because PostgreSQL builds an index ``CONCURRENTLY`` only outside a
 transaction: audit events are written by every request, and a plain ``CREATE INDEX`` would
-hold their inserts for as long as it reads the table (README "Operations", upgrades).
+hold their inserts for as long as it reads the table (docs/operations.md, upgrades).
 SQLite (the local demo) builds it the ordinary way.
 """
 

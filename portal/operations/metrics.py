@@ -59,7 +59,7 @@ def grants_expiring_within(now: datetime, days: int = 7) -> int:
 
 
 class PortalCollector(Collector):
-    """Yields the portal's gauges (see README "Operations" for their meaning)."""
+    """Yields the portal's gauges (see docs/operations.md for their meaning)."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()

@@ -135,7 +135,7 @@ def test_the_writer_escapes_every_cell_exactly_as_defusedcsv_does():
 
 
 def read_as_recipient(cell: str) -> str:
-    """The reading rule the README gives a recipient: a cell starting with ``'`` followed by
+    """The reading rule docs/sharing.md gives a recipient: a cell starting with ``'`` followed by
     one of = + - @ % tab CR, or by ``\\|`` (a ``|`` written escaped): drop the ``'`` and
     read every ``\\|`` in it as ``|``. Any other cell is the value as it is."""
     if cell.startswith(("'=", "'+", "'-", "'@", "'%", "'\t", "'\r", "'\\|")):

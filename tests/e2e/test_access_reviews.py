@@ -1,6 +1,6 @@
 """An access review in a real browser: bob reviews his items from his dashboard and revokes
 alice's grant; alice's grant is gone from her grants at once. Every page is checked by axe;
-the campaign page as compliance sees it is the README's screenshot."""
+the campaign page as compliance sees it is the screenshot in docs/access-reviews.md."""
 
 import pytest
 

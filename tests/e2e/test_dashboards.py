@@ -1,6 +1,6 @@
 """Each role's dashboard in a real browser: accessible, charts drawn with their tables kept
 for screen readers, usable at phone width and without JavaScript. The screenshots in
-docs/screenshots/ (embedded in the README) are taken here."""
+docs/screenshots/ (embedded in docs/dashboards.md) are taken here."""
 
 import pytest
 

@@ -2,7 +2,7 @@
 message naming the field (a 400 on the API, a form error on pages), never a 500, and change
 nothing.
 
-The ranges (README "Input limits"): an incident happened on or after 1 Jan 2000 and not in
+The ranges (docs/security.md "Input limits"): an incident happened on or after 1 Jan 2000 and not in
 the future; a whole number fits its column; no text holds a NUL character; a JSON body is
 at most 32 levels deep.
 """

@@ -4,7 +4,7 @@ trail). ``sqlmigrate`` prints each migration's SQL; a statement on a large table
 rewrites it or holds its lock for a scan is flagged, unless the table is created in the
 same migration (it is empty then).
 
-How to write such a change instead: README "Operations", upgrades.
+How to write such a change instead: docs/operations.md, upgrades.
 """
 
 import re

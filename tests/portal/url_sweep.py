@@ -221,7 +221,7 @@ def task_owner(role, task) -> bool:
 
 
 def _retention(role, asset):
-    """Retention (README "Retention"; ``customers.views.retention_*``): the list
+    """Retention (docs/subject-requests.md "Retention"; ``customers.views.retention_*``): the list
     page answers every employee with what they may act on (compliance: every asset past its
     retention date; an owner: their own). Recording a deletion or a new date on an asset is
     for its owner or compliance: the asset is loaded under the catalogue rule (404 for one
@@ -465,7 +465,7 @@ EXPECTED: dict[str, Url] = {
     # Data subject requests and retention: compliance only (404 for anyone else,
     # legal included), except an owner's own erasure tasks and retention (``_retention``).
     # The search page is compliance's (subject requests are their work); the API search also
-    # answers legal (README "legal may search too"; legal reads customer records one by
+    # answers legal (docs/subject-requests.md "legal may search too"; legal reads customer records one by
     # one already, ``customer_seen``). Reported to the lead: the two doors disagree.
     "customers:customer_search": Url(get=only({"olivia": PAGE})),
     "customers:customer_footprint": Url(objects="customers", get=visible(compliance_only)),

@@ -27,8 +27,8 @@ class Command(BaseCommand):
         if not verification.ok:
             raise CommandError(
                 f"Restored, but the audit trail is BROKEN at event #{verification.first_bad}: "
-                f"{verification.reason} Do not put this database into service (README "
-                '"Operations", restore).'
+                f"{verification.reason} Do not put this database into service (docs/operations.md, "
+                'restore).'
             )
         if report.differences:
             tables = ", ".join(

@@ -72,7 +72,7 @@ from portal.models import (
 PASSWORD = "scale"
 USER_PREFIX = "scale-"
 
-# Counts at --scale 1: a large company's portal (README "Scale data").
+# Counts at --scale 1: a large company's portal (docs/performance.md).
 FULL = {
     "users": 1_000,
     "customers": 100_000,
