@@ -465,8 +465,8 @@ EXPECTED: dict[str, Url] = {
     # Data subject requests and retention: compliance only (404 for anyone else,
     # legal included), except an owner's own erasure tasks and retention (``_retention``).
     # The search page is compliance's (subject requests are their work); the API search also
-    # answers legal (docs/subject-requests.md "legal may search too"; legal reads customer records one by
-    # one already, ``customer_seen``). Reported to the lead: the two doors disagree.
+    # answers legal (docs/subject-requests.md "legal may search too"; legal reads customer
+    # records one by one already, ``customer_seen``). Reported to the lead: the two doors disagree.
     "customers:customer_search": Url(get=only({"olivia": PAGE})),
     "customers:customer_footprint": Url(objects="customers", get=visible(compliance_only)),
     "customers:subject_request_list": Url(get=only({"olivia": PAGE})),

@@ -28,7 +28,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Restored, but the audit trail is BROKEN at event #{verification.first_bad}: "
                 f"{verification.reason} Do not put this database into service (docs/operations.md, "
-                'restore).'
+                "restore)."
             )
         if report.differences:
             tables = ", ".join(
