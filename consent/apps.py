@@ -8,8 +8,9 @@ class ConsentConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        # Registered in every process: import jobs queue their task by name.
-        from consent import tasks  # noqa: F401
+        # Registered in every process: import jobs queue their task by name; the taxonomy
+        # names forget their map when the taxonomy text is saved (its signals).
+        from consent import tasks, taxonomy_names  # noqa: F401
         from consent.coverage_cache import coverage_changed
         from consent.models import SHARING_CHAIN_KIND, Purpose
         from consent.selectors import sharing_requests_for_approvers

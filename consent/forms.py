@@ -10,8 +10,10 @@ from consent.models import (
     Purpose,
     TransferSafeguard,
 )
+from consent.selectors import suggested_purpose_keys
+from consent.taxonomy_choices import group_by_name, group_categories
 from customers.visibility import asset_list_for
-from portal.input_limits import as_id
+from portal.forms import chosen_object
 from portal.reasons import reason_field
 
 
@@ -36,6 +38,10 @@ class LawfulBasisForm(forms.Form):
     lawful_basis = forms.ChoiceField(choices=LawfulBasis.choices)
     reason = reason_field("The legal ground and where it is documented; kept in the history.")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        group_by_name(self.fields["purpose"])
+
 
 class ConsentRecordForm(forms.Form):
     """A consent or withdrawal recorded by a compliance officer on the customer page."""
@@ -56,6 +62,10 @@ class ConsentRecordForm(forms.Form):
         help_text="When the customer agreed or withdrew (YYYY-MM-DD HH:MM); empty: now.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        group_by_name(self.fields["purpose"])
+
 
 class ConsentImportForm(forms.Form):
     file = forms.FileField(
@@ -71,6 +81,10 @@ class CoverageForm(forms.Form):
     """The purpose whose coverage the asset page shows."""
 
     purpose = purpose_choice_field(required=False, empty_label="Choose a purpose")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        group_by_name(self.fields["purpose"])
 
 
 # --- External sharing ------------------------------------------------------------------
@@ -127,10 +141,9 @@ class SharingRequestForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         # The catalogue's selector: an id typed by hand cannot reach an unseen asset.
-        assets = asset_list_for(user).order_by("name")
-        self.fields["asset"].queryset = assets
-        chosen = self.data.get("asset") or self.initial.get("asset")
-        asset = assets.filter(pk=as_id(chosen)).first() if as_id(chosen) is not None else None
+        self.fields["asset"].queryset = asset_list_for(user).order_by("name")
+        # The asset chosen so far (``None`` before one is): its categories and suggestions.
+        self.asset = asset = chosen_object(self, "asset")
         if asset is None:
             self.fields["categories"].queryset = DataCategory.objects.none()
             self.fields[
@@ -138,6 +151,10 @@ class SharingRequestForm(forms.Form):
             ].help_text = "Choose the asset, then *Show categories and coverage*."
         else:
             self.fields["categories"].queryset = asset.data_categories.order_by("key")
+        group_categories(self.fields["categories"])
+        # The purposes that make sense for the chosen asset first, the rest by name.
+        suggested = suggested_purpose_keys(asset) if asset is not None else ()
+        group_by_name(self.fields["purpose"], suggested=suggested)
 
 
 class SharingDecisionForm(forms.Form):
@@ -200,3 +217,7 @@ class ProcessingActivityForm(forms.Form):
         required=False,
         help_text="Empty: the portal's own controls (grants, classification, audit trail).",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        group_by_name(self.fields["purposes"])

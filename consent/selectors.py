@@ -33,7 +33,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Exists, F, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from consent.models import (
@@ -371,3 +371,29 @@ def import_job_list_for(user: User | AnonymousUser | None) -> QuerySet[ConsentIm
     if user is None or not user.is_active or not roles.is_compliance(user):
         return ConsentImportJob.objects.none()
     return ConsentImportJob.objects.select_related("created_by").defer("content")
+
+
+def suggested_purpose_keys(asset: DataAsset) -> set[str]:
+    """The purposes that make sense for ``asset``, offered first on the request and sharing
+    forms: the keys it was collected for and the keys any of its customers currently
+    consents to (a ``granted`` ``ConsentState``). Exact keys only: the narrower keys they
+    cover stay in their groups, so the suggestions stay a short list.
+
+    One query. The consent part is an ``EXISTS`` per active purpose on ``ConsentState``'s
+    (purpose, customer) index joined to the asset's memberships: it stops at the first
+    consenting customer, so a million-customer asset is not scanned for a common purpose.
+    Returns a set of keys.
+    """
+    consented = ConsentState.objects.filter(
+        purpose_id=OuterRef("pk"),
+        status=ConsentStatus.GRANTED,
+        customer__memberships__asset=asset,
+    )
+    collected = DataAsset.collected_for.through.objects.filter(
+        purpose_id=OuterRef("pk"), dataasset_id=asset.pk
+    )
+    return set(
+        Purpose.objects.filter(active=True)
+        .filter(Exists(collected) | Exists(consented))
+        .values_list("key", flat=True)
+    )

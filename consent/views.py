@@ -56,7 +56,6 @@ from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.idempotency import ALREADY_SENT, create_once
-from portal.input_limits import as_id
 from portal.models import ChainStatus
 from portal.permissions import check_compliance_page
 from portal.refusals import show_refusal
@@ -231,10 +230,8 @@ def _checked_form(request) -> tuple[SharingRequestForm, object]:
     if request.method == "POST":
         initial["deletion_confirmation_required"] = "deletion_confirmation_required" in source
     form = SharingRequestForm(initial=initial, user=request.user)
-    asset_id, key = initial.get("asset", ""), initial.get("purpose", "")
-    assets = form.fields["asset"].queryset
-    asset = assets.filter(pk=as_id(asset_id)).first() if as_id(asset_id) is not None else None
-    purpose = active_purpose_for_key(key)
+    asset = form.asset
+    purpose = active_purpose_for_key(initial.get("purpose", ""))
     coverage = sharing_coverage(asset, purpose) if asset and purpose else None
     return form, coverage
 

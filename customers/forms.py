@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from consent.models import DataCategory, Purpose
+from consent.selectors import suggested_purpose_keys
+from consent.taxonomy_choices import group_by_name, group_categories
 from customers.models.access import AccessLevel
 from customers.models.access_reviews import DEFAULT_UNUSED_DAYS, ReviewDecision, ReviewRepeat
 from customers.models.catalogue import Classification, DataAsset
@@ -9,6 +11,7 @@ from customers.models.subject_requests import ReceivedVia, SubjectRequestType
 from customers.selectors.catalogue import asset_owner_choices
 from customers.services.access_reviews import ReviewScope, ReviewSettings
 from customers.visibility import active_grants, asset_list_for
+from portal.forms import chosen_object
 from portal.input_limits import FILTER_DATE
 from portal.reasons import reason_field
 from portal.site_calendar import end_of_day, start_of_day
@@ -46,6 +49,7 @@ class AssetFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = asset_owner_choices(user)
+        group_categories(self.fields["category"])
 
     def filters(self) -> dict:
         data = self.cleaned_data
@@ -90,6 +94,10 @@ class AssetCollectionPurposesForm(forms.Form):
     )
     reason = reason_field("Where it says so (notice, contract, record); kept in its history.")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        group_by_name(self.fields["purposes"])
+
 
 # The request form's words for each level: what the person may do with it.
 LEVEL_CHOICES = [
@@ -131,7 +139,10 @@ class AccessRequestForm(forms.Form):
         # The same selector as the catalogue: an id typed by hand cannot reach an asset the
         # menu would not offer.
         self.fields["asset"].queryset = asset_list_for(user).order_by("name")
-        self.fields["purpose"].label_from_instance = lambda p: f"{p.key} — {p.name}"
+        # The purposes that make sense for the chosen asset first, the rest by name.
+        self.asset = asset = chosen_object(self, "asset")
+        suggested = suggested_purpose_keys(asset) if asset is not None else ()
+        group_by_name(self.fields["purpose"], suggested=suggested)
 
 
 class DecisionForm(forms.Form):
@@ -253,6 +264,10 @@ class SubjectRequestForm(forms.Form):
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        group_by_name(self.fields["purposes"])
+
 
 class SubjectRequestExtendForm(forms.Form):
     months = forms.TypedChoiceField(choices=[(1, "1 month"), (2, "2 months")], coerce=int)
@@ -327,6 +342,10 @@ class ReviewStartForm(forms.Form):
         required=False,
         empty_label="Any purpose",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        group_by_name(self.fields["purpose"])
 
     def review_settings(self) -> ReviewSettings:
         data = self.cleaned_data

@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from portal.input_limits import FILTER_DATE, column_max
+from portal.input_limits import FILTER_DATE, as_id, column_max
 from portal.models import AuditEvent
 
 
@@ -69,3 +69,15 @@ class OTPTokenForm(forms.Form):
 
     def clean_otp_token(self) -> str:
         return self.cleaned_data["otp_token"].strip()
+
+
+def chosen_object(form: forms.Form, name: str):
+    """The object chosen in ``form``'s field ``name`` before the form is validated: the
+    submitted id, else the initial one, looked up in the field's queryset (so an id typed by
+    hand cannot reach an object the menu would not offer). ``None`` when nothing valid is
+    chosen. One query when an id is given, none otherwise.
+    """
+    chosen = as_id(form.data.get(name) or form.initial.get(name))
+    if chosen is None:
+        return None
+    return form.fields[name].queryset.filter(pk=chosen).first()

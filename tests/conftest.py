@@ -78,6 +78,15 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _taxonomy_names_forgotten():
+    """The names of taxonomy keys are kept per process (consent/taxonomy_names.py): each
+    test reads the names of its own database, never those a test before it loaded."""
+    from consent import taxonomy_names
+
+    taxonomy_names.forget()
+
+
+@pytest.fixture(autouse=True)
 def _audit_anchor_dir(settings, tmp_path):
     """Each test anchors the audit chain in its own directory: anchors outlive the database
     rows a test rolls back, and would fail the next test's verification."""

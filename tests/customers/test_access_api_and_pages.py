@@ -400,7 +400,7 @@ def test_approvers_see_the_latest_five_other_grants_and_the_request_page_all(
     client.force_login(owner)
 
     waiting = client.get(reverse("customers:approvals")).content.decode()
-    shown = [f"List {n} (marketing.communications.email" for n in range(7)]
+    shown = [f"List {n} (Marketing Email Communications" for n in range(7)]
     assert [name in waiting for name in shown] == [False, False, True, True, True, True, True]
     assert "and 2 more" in waiting
     detail = client.get(reverse("customers:request_detail", args=[access_request.pk]))
@@ -431,6 +431,6 @@ def test_other_grants_on_restricted_assets_are_counted_not_named_to_an_owner(
 
     client.force_login(compliance_officer)
     detail = client.get(reverse("customers:request_detail", args=[access_request.pk]))
-    assert "Board members&#x27; private contacts (marketing.communications.email" in (
+    assert "Board members&#x27; private contacts (Marketing Email Communications" in (
         detail.content.decode()
     )

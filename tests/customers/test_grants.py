@@ -86,7 +86,11 @@ def test_records_page_shows_only_eligible_customers_and_is_audited(client, reque
     shown = {row["id"] for row in response.context["page"].object_list}
     assert shown == eligible_ids(grant.asset)
     assert response.context["columns"] == ["id", "name", "email"]
-    assert "eligible for <code>marketing.communications.email</code>" in response.content.decode()
+    assert (
+        'eligible for <span class="taxonomy-name">Marketing Email Communications</span> '
+        '<small class="taxonomy-key text-body-secondary"><code>marketing.communications.email'
+        in response.content.decode()
+    )
     event = AuditEvent.objects.get(action="records.view")
     assert (event.actor, event.detail["shown"]) == (requester, 4)
 
@@ -398,6 +402,7 @@ def test_grant_lists_by_scope(client, requester, owner, compliance_officer, outs
     page = client.get(reverse("customers:grant_list_all"), {"user": requester.pk})
     assert [g.pk for g in page.context["page"]] == [grant.pk]
     assert "Showing only the grants of <strong>Rita Requester</strong>" in page.content.decode()
+    assert "Marketing Email Communications</span>" in page.content.decode()
     assert "<code>marketing.communications.email</code>" in page.content.decode()
     assert grant.expires_at > timezone.now()
 

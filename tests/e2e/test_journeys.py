@@ -21,6 +21,7 @@ from incidents.models import Incident
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 EMAIL = "marketing.communications.email"
+EMAIL_NAME = "Marketing Email Communications"
 NORDIC = "Nordic retail customers"
 LEGACY = "Legacy import 2019"
 KEY_ACCOUNTS = "Key accounts"
@@ -48,7 +49,7 @@ def fill_request_form_with_the_keyboard(person, asset: str, purpose: str) -> Non
     """Tab to each field, choose or type, and send with Enter: no mouse."""
     page = person.page
     choose_with_the_keyboard(person, "#id_asset", asset)
-    choose_with_the_keyboard(person, "#id_purpose", purpose + " ")
+    choose_with_the_keyboard(person, "#id_purpose", purpose)
     person.tab_to("#id_justification")
     page.keyboard.type("Spring newsletter to the customers who agreed to hear from us by e-mail.")
     person.tab_to("input[name=level]")
@@ -83,9 +84,9 @@ def test_alice_requests_nordic_retail_for_email_sees_coverage_is_approved_and_ex
     page.get_by_role("link", name="Request access").first.click()
     page.wait_for_url("**/requests/new/")
     alice.check_accessibility()
-    fill_request_form_with_the_keyboard(alice, NORDIC, EMAIL)
+    fill_request_form_with_the_keyboard(alice, NORDIC, f"{EMAIL_NAME} ({EMAIL})")
     coverage = page.locator("#coverage")
-    coverage.get_by_text("customers are eligible for marketing.communications.email").wait_for()
+    coverage.get_by_text(f"customers are eligible for {EMAIL_NAME} ({EMAIL})").wait_for()
     assert re.match(r"[1-9][0-9,]* of 1,200 customers are eligible", coverage.inner_text())
     alice.check_accessibility()
     alice.tab_to("button:not([name=check])[type=submit]")

@@ -186,3 +186,32 @@ def test_incident_pages_use_distinct_labels_and_tell_the_reporter_it_was_acknowl
     assert "Note" not in [name.rstrip("*").strip() for name in names]
     assert len(set(names)) == len(names), f"two boxes with the same label: {names}"
     officer.check_accessibility()
+
+
+def test_alice_reads_purposes_and_categories_by_name_the_assets_own_purposes_first(visit):
+    alice = visit()
+    alice.login("alice")
+    page = alice.page
+    alice.goto("/assets/")
+    category = page.get_by_label("Data category")
+    in_user_data = category.locator("optgroup[label='User Data'] [value='user.contact.email']")
+    assert in_user_data.inner_text() == "User Contact Email (user.contact.email)"
+    assert category.locator("optgroup").first.get_attribute("label") == "System Data"
+    alice.check_accessibility()
+
+    page.get_by_role("link", name=NORDIC).click()
+    page.wait_for_load_state("load")
+    categories = page.locator("dt:has-text('Data categories') + dd")
+    assert categories.inner_text().startswith("User Contact Email user.contact.email")
+    alice.check_accessibility()
+
+    page.get_by_role("link", name="Request access").click()
+    page.wait_for_load_state("load")
+    suggested = page.locator("#id_purpose optgroup").first
+    assert suggested.get_attribute("label") == "Suggested for this asset"
+    assert suggested.locator("option").all_inner_texts() == [
+        "Essential for Service (essential.service)",
+        f"Marketing Email Communications ({EMAIL})",
+        "Third Party Sharing (third_party_sharing)",
+    ]
+    alice.check_accessibility()

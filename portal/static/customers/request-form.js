@@ -18,6 +18,8 @@
   function update() {
     if (!asset.value || !purpose.value) { box.classList.add("d-none"); return; }
     var key = purpose.value;
+    // What the person chose, as the form says it: "Marketing Email Communications (key)".
+    var chosen = purpose.options[purpose.selectedIndex].text;
     var url = form.dataset.coverageUrl + encodeURIComponent(asset.value) +
       "/?purpose=" + encodeURIComponent(key);
     var ticket = ++latest;
@@ -27,11 +29,23 @@
         if (ticket !== latest || !body || !body.coverage) { return; }
         var c = body.coverage;
         show(c.eligible.toLocaleString("en") + " of " + c.total.toLocaleString("en") +
-          " customers are eligible for " + key + ".", c.eligible === 0);
+          " customers are eligible for " + chosen + ".", c.eligible === 0);
       })
       .catch(function () { /* the Check coverage button still works */ });
   }
 
+  // The purposes suggested for the asset the page was loaded with (what it was collected
+  // for, what its customers agreed to): once another asset is chosen, say whose they are.
+  var suggested = purpose.querySelector("optgroup[label='Suggested for this asset']");
+  var loadedAsset = asset.value;
+  var loadedName = asset.selectedIndex > 0 ? asset.options[asset.selectedIndex].text : "";
+  function relabel() {
+    if (!suggested) { return; }
+    suggested.label = asset.value === loadedAsset ? "Suggested for this asset"
+      : "Suggested for " + loadedName;
+  }
+
+  asset.addEventListener("change", relabel);
   asset.addEventListener("change", update);
   purpose.addEventListener("change", update);
   update();

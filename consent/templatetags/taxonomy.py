@@ -1,0 +1,86 @@
+"""Purposes and data categories as people read them: the name first, the key small beside it.
+
+``{% load taxonomy %}``, then ``{{ grant.purpose|purpose_label }}`` or
+``{{ "user.contact.email"|category_label }}``: a ``Purpose`` / ``DataCategory`` or a bare
+key. An object already holds its name (no query); a bare key is named from the per-process
+map of ``consent.taxonomy_names`` (no query per row). A key the taxonomy lacks is printed as
+it is. ``purpose_name`` / ``category_name`` give the name alone, as plain text, for a link, a
+sentence or an attribute.
+"""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from consent.taxonomy_names import CATEGORY, PURPOSE, name_of
+
+register = template.Library()
+
+LABEL = (
+    '<span class="taxonomy-name">{}</span> '
+    '<small class="taxonomy-key text-body-secondary"><code>{}</code></small>'
+)
+KEY_ONLY = '<small class="taxonomy-key text-body-secondary"><code>{}</code></small>'
+
+
+def key_and_name(kind: str, value) -> tuple[str, str | None]:
+    """``(key, name)`` of a taxonomy object or a bare key (``name`` ``None`` when unknown).
+
+    ``value``: a ``Purpose`` / ``DataCategory`` (its own ``name``, no query) or a key
+    (``str``; named from the process's map, see ``consent.taxonomy_names``).
+    """
+    if value is None or value == "":
+        return "", None
+    key = getattr(value, "key", None)
+    if key is not None:
+        return key, getattr(value, "name", None) or None
+    key = str(value)
+    return key, name_of(kind, key)
+
+
+def _label(kind: str, value) -> SafeString | str:
+    key, name = key_and_name(kind, value)
+    if not key:
+        return ""
+    if name is None or name == key:
+        return format_html(KEY_ONLY, key)
+    return format_html(LABEL, name, key)
+
+
+def _name(kind: str, value) -> str:
+    key, name = key_and_name(kind, value)
+    return name or key
+
+
+@register.filter
+def purpose_label(value) -> SafeString | str:
+    """A purpose (``Purpose`` or key) as HTML: its name, then its key small in ``<code>``."""
+    return _label(PURPOSE, value)
+
+
+@register.filter
+def category_label(value) -> SafeString | str:
+    """A data category (``DataCategory`` or key) as HTML: its name, then its key small."""
+    return _label(CATEGORY, value)
+
+
+@register.filter
+def purpose_name(value) -> str:
+    """A purpose's name as plain text (its key when the taxonomy lacks it)."""
+    return _name(PURPOSE, value)
+
+
+@register.filter
+def category_name(value) -> str:
+    """A data category's name as plain text (its key when the taxonomy lacks it)."""
+    return _name(CATEGORY, value)
+
+
+@register.filter
+def purpose_basis_label(value: str) -> SafeString | str:
+    """``"key: Lawful basis"`` (a row of the record of processing activities) as the
+    purpose's label followed by ``: Lawful basis``."""
+    key, sep, basis = str(value).partition(": ")
+    if not sep:
+        return _label(PURPOSE, key)
+    return format_html("{}: {}", _label(PURPOSE, key), basis)
