@@ -462,6 +462,9 @@ OIDC_GROUP_ROLES = env_mapping("OIDC_GROUP_ROLES", ("Compliance", "Legal", "supe
 OIDC_MFA_REQUIRED = env_bool("OIDC_MFA_REQUIRED", True)
 OIDC_MFA_CLAIM = env_choice("OIDC_MFA_CLAIM", ("amr", "acr"), "amr")
 OIDC_MFA_VALUES = env_list("OIDC_MFA_VALUES", "mfa")
+# acr_values asked of the provider at every sign-in (a step-up to MFA: Okta, Keycloak).
+OIDC_ACR_VALUES = env_str("OIDC_ACR_VALUES")
+OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"acr_values": OIDC_ACR_VALUES} if OIDC_ACR_VALUES else {}
 # Local passwords: on (everyone, the demo), breakglass (superusers only, with TOTP), off.
 LOCAL_LOGIN = env_choice(
     "LOCAL_LOGIN", ("on", "breakglass", "off"), "breakglass" if OIDC_ISSUER else "on"

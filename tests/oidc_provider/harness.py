@@ -100,3 +100,26 @@ def sign_in_without_browser(
     return session.post(
         issuer + action.group(1), data={"username": username, "password": password}, timeout=20
     )
+
+
+GROUP_ROLES = {
+    "portal-compliance": "Compliance",
+    "portal-legal": "Legal",
+    "portal-admins": "superuser",
+}
+
+
+def started_for(live_server, settings, work_dir: Path) -> TestProvider:
+    """A provider for the live server, and the portal configured for it as
+    docs/single-sign-on.md says (``settings`` is pytest-django's fixture). Stop it after."""
+    provider = TestProvider(work_dir, redirect_uri=live_server.url + "/accounts/sso/callback/")
+    settings.OIDC_ISSUER = provider.issuer
+    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
+    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
+    settings.OIDC_RP_SCOPES = "openid email profile groups"
+    settings.OIDC_PROVIDER_NAME = "Test IdP"
+    settings.OIDC_GROUP_ROLES = GROUP_ROLES
+    settings.LOCAL_LOGIN = "breakglass"
+    # Production's switch: a single sign-on session must not be asked for the portal's TOTP.
+    settings.OTP_REQUIRED = True
+    return provider

@@ -150,6 +150,11 @@ async function interaction(req, res) {
 }
 
 server.on('request', (req, res) => {
+  if (req.url === '/favicon.ico') {
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   if (req.url.startsWith('/interaction/')) {
     interaction(req, res).catch((error) => {
       res.writeHead(400, { 'content-type': 'text/plain' });

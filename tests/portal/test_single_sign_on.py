@@ -12,36 +12,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from portal.models import AuditEvent, SingleSignOnIdentity
-from tests.oidc_provider.harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    PASSWORD,
-    TestProvider,
-    sign_in_without_browser,
-)
+from tests.oidc_provider.harness import PASSWORD, sign_in_without_browser, started_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-GROUP_ROLES = {
-    "portal-compliance": "Compliance",
-    "portal-legal": "Legal",
-    "portal-admins": "superuser",
-}
 
 
 @pytest.fixture
 def idp(live_server, settings, tmp_path):
-    """The provider, and the portal configured for it as docs/single-sign-on.md says."""
-    provider = TestProvider(tmp_path, redirect_uri=live_server.url + "/accounts/sso/callback/")
-    settings.OIDC_ISSUER = provider.issuer
-    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
-    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
-    settings.OIDC_RP_SCOPES = "openid email profile groups"
-    settings.OIDC_PROVIDER_NAME = "Test IdP"
-    settings.OIDC_GROUP_ROLES = GROUP_ROLES
-    settings.LOCAL_LOGIN = "breakglass"
-    # Production's switch: the SSO session must not be asked for the portal's TOTP.
-    settings.OTP_REQUIRED = True
+    provider = started_for(live_server, settings, tmp_path)
     yield provider
     provider.stop()
 
