@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Two-factor is off for the demo accounts only here (OTP_REQUIRED=0); production keeps it on.
 DEMO_ENV := DEBUG=1 OTP_REQUIRED=0
 
-.PHONY: run setup install install-dev test lint typecheck format worker beat run-prod need-redis vendor
+.PHONY: run setup install install-dev test lint typecheck format worker beat run-prod need-redis vendor oidc-provider
 
 # `make run` prints the accounts once, last, just before serving: its setup step loads the
 # demo data without printing them (a target-specific variable reaches the prerequisites).

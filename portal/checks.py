@@ -70,3 +70,29 @@ def audit_signing_key_set(app_configs, **kwargs):
             id="portal.W003",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def single_sign_on_configured(app_configs, **kwargs):
+    """A half-configured single sign-on: the button would lead to a provider that refuses
+    the portal, or privileged roles would sign in without a second factor."""
+    issuer, client_id = settings.OIDC_ISSUER, settings.OIDC_RP_CLIENT_ID
+    if not (issuer or client_id or settings.OIDC_RP_CLIENT_SECRET):
+        return []
+    problems = []
+    if not (issuer and client_id and settings.OIDC_RP_CLIENT_SECRET):
+        problems.append("single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
+    if issuer and not issuer.startswith("https://"):
+        problems.append(f"OIDC_ISSUER {issuer!r} is not an https:// address")
+    if issuer and not settings.OIDC_MFA_REQUIRED:
+        problems.append("OIDC_MFA_REQUIRED is off: privileged roles sign in with one factor")
+    if issuer and settings.LOCAL_LOGIN == "on":
+        problems.append("LOCAL_LOGIN=on: every account can still log in with a password")
+    return [
+        Warning(
+            f"Single sign-on: {problem}.",
+            hint="See docs/single-sign-on.md for the settings per identity provider.",
+            id="portal.W004",
+        )
+        for problem in problems
+    ]

@@ -44,3 +44,30 @@ def env_int(name: str, default: int) -> int:
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list, items stripped, empty items dropped."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices`` (any case, stored lower-case); ``default`` when unset or blank.
+    Raises ``ImproperlyConfigured`` naming the variable and the choices otherwise."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return value
+
+
+def env_mapping(name: str, values: tuple[str, ...]) -> dict[str, str]:
+    """``key=value`` pairs separated by commas (``portal-compliance=Compliance,...``), each
+    value one of ``values``; keys keep their case and inner spaces. Raises
+    ``ImproperlyConfigured`` naming the variable for a pair without ``=``, an empty key or
+    a value outside ``values``."""
+    mapping: dict[str, str] = {}
+    for pair in env_list(name):
+        key, sep, value = (part.strip() for part in pair.rpartition("="))
+        if not sep or not key or value not in values:
+            raise ImproperlyConfigured(
+                f"{name}: {pair!r} is not <directory group>=<{'|'.join(values)}>."
+            )
+        mapping[key] = value
+    return mapping

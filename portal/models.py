@@ -27,6 +27,33 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+class SingleSignOnIdentity(models.Model):
+    """The person at the identity provider behind an account: the issuer and its ``sub``.
+
+    ``sub`` is the one claim OpenID Connect promises never to reassign within an issuer
+    (OIDC Core 1.0, section 5.7); a user name or e-mail can change or be reused. The first
+    sign-in links the account (an existing local one of the same user name, or a new one);
+    every later sign-in finds it by this row alone.
+    """
+
+    user = models.ForeignKey(
+        "portal.User", on_delete=models.CASCADE, related_name="single_sign_on_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique"),
+            # One identity per issuer and account: a second person cannot take it over.
+            models.UniqueConstraint(fields=["issuer", "user"], name="sso_identity_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
+
 class AuditChannel(models.TextChoices):
     WEB = "web", "Web"
     API = "api", "API"

@@ -6,7 +6,9 @@
   request moves it).
 - ``OTPRequiredMiddleware``: members of Compliance and Legal and superusers reach nothing
   but enrolment, verification, logout and static files until they verify a TOTP device in
-  this session (unless ``OTP_REQUIRED`` is off, for the local demo only).
+  this session (unless ``OTP_REQUIRED`` is off, for the local demo only). A session opened
+  by single sign-on is exempt: there the identity provider's multi-factor sign-in is the
+  second factor (``portal.sso.accounts.require_provider_mfa`` refused it otherwise).
 - ``EnrolledTokenAuthentication``: the API token of such a user works only once they have
   a confirmed device; a token is a second way in and must not bypass the second factor.
 - ``AddressLimitAxesHandler``: django-axes' lockout per name and address, plus a limit per
@@ -36,17 +38,23 @@ from rest_framework.authentication import TokenAuthentication
 
 from portal import roles
 from portal.audit import security_event
+from portal.sso import provider
 
 LAST_SEEN_SESSION_KEY = "portal_last_seen"
 LOGIN_AT_SESSION_KEY = "portal_login_at"
+# Set on a session opened by single sign-on: the issuer and whether the provider used MFA.
+SINGLE_SIGN_ON_SESSION_KEY = "portal_single_sign_on"
 # The last-seen time is rewritten at most once a minute, so a session may end up to a minute
 # before SESSION_IDLE_TIMEOUT of real inactivity, never after.
 LAST_SEEN_RESOLUTION = 60
 
 
 def otp_required_for(user) -> bool:
-    """Must ``user`` verify a second factor? Compliance, legal and superusers, when on."""
-    if not settings.OTP_REQUIRED or not getattr(user, "is_authenticated", False):
+    """Must ``user`` verify a second factor? Compliance, legal and superusers, when
+    ``OTP_REQUIRED`` is on, and always under ``LOCAL_LOGIN=breakglass`` (a break-glass
+    password login needs its TOTP whatever the demo switch says)."""
+    required = settings.OTP_REQUIRED or provider.local_login_mode() == provider.BREAKGLASS
+    if not required or not getattr(user, "is_authenticated", False):
         return False
     return user.is_superuser or roles.is_compliance_or_legal(user)
 
@@ -122,6 +130,12 @@ def session_started(sender, request, user, **kwargs):
         now = int(time.time())
         request.session[LAST_SEEN_SESSION_KEY] = now
         request.session[LOGIN_AT_SESSION_KEY] = now
+        single_sign_on = getattr(request, "portal_single_sign_on", None)
+        if single_sign_on:
+            request.session[SINGLE_SIGN_ON_SESSION_KEY] = {
+                "issuer": single_sign_on["issuer"],
+                "mfa": single_sign_on["mfa"],
+            }
         ends = now + settings.SESSION_ABSOLUTE_TIMEOUT + settings.SESSION_IDLE_TIMEOUT
         request.session.set_expiry(datetime.fromtimestamp(ends, tz=UTC))
 
@@ -146,6 +160,7 @@ class OTPRequiredMiddleware:
         if (
             otp_required_for(user)
             and not user.is_verified()
+            and SINGLE_SIGN_ON_SESSION_KEY not in request.session
             and not request.path_info.startswith(_otp_exempt_paths())
         ):
             if request.path_info.startswith("/api/"):

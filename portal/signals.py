@@ -21,7 +21,12 @@ from portal.audit_actions import AuditAction
 
 
 def _logged_in(sender, request, user, **kwargs):
-    audit_record(actor=user, action=AuditAction.AUTH_LOGIN)
+    single_sign_on = getattr(request, "portal_single_sign_on", None)
+    if single_sign_on:
+        # Which provider, how it signed the person in, the roles the directory changed.
+        audit_record(actor=user, action=AuditAction.AUTH_SSO_LOGIN, detail=single_sign_on)
+    else:
+        audit_record(actor=user, action=AuditAction.AUTH_LOGIN)
 
 
 def _logged_out(sender, request, user, **kwargs):

@@ -14,6 +14,7 @@ from customers import api as customers_api
 from incidents import api as incidents_api
 from portal import audit_api, notification_api, views
 from portal.operations import views as operations_views
+from portal.sso import views as sso_views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -48,7 +49,10 @@ api_docs_view = csp_update({"style-src": ["'unsafe-inline'"]})(
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sso_views.LoginView.as_view(), name="login"),
+    # Single sign-on (OpenID Connect): 404 while OIDC_ISSUER is unset.
+    path("accounts/sso/start/", sso_views.SignInStart.as_view(), name="sso_start"),
+    path("accounts/sso/callback/", sso_views.SignInReturn.as_view(), name="sso_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("customers.urls")),
     path("incidents/", include("incidents.urls")),
