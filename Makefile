@@ -39,7 +39,20 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev oidc-provider
+
+# The test identity provider of the single sign-on tests (tests/oidc_provider): npm's
+# oidc-provider, pinned by its lock file; node_modules is git-ignored. Without npm the
+# tests that need it skip locally and fail under CI=true.
+OIDC_PROVIDER_DIR := tests/oidc_provider
+oidc-provider:
+	@if command -v npm >/dev/null 2>&1; then \
+	  if [ ! -f $(OIDC_PROVIDER_DIR)/node_modules/.installed ] || \
+	     [ $(OIDC_PROVIDER_DIR)/package-lock.json -nt $(OIDC_PROVIDER_DIR)/node_modules/.installed ]; then \
+	    (cd $(OIDC_PROVIDER_DIR) && npm ci --no-audit --no-fund --loglevel=error) && \
+	    touch $(OIDC_PROVIDER_DIR)/node_modules/.installed; \
+	  fi; \
+	else echo "npm not found: the single sign-on tests need it (Node.js 20+)"; fi
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
