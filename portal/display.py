@@ -21,11 +21,13 @@ it for every page; ``portal.notifications.notify`` renders each recipient's text
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import formats, timezone
+from rest_framework.views import APIView
 
 
 def zone_for(user: object) -> ZoneInfo:
@@ -85,4 +87,13 @@ class TimeZoneMiddleware:
         try:
             return self.get_response(request)
         finally:
+            timezone.deactivate()
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> None:
+        """The JSON API answers in the site's zone whoever asks: its times are ISO 8601 with
+        their offset (a machine format, the contract's), the same for every client."""
+        view_class = getattr(view, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
             timezone.deactivate()

@@ -163,7 +163,7 @@ def notification_read(request, pk):
 @require_POST
 def notification_read_all(request):
     changed = notification_mark_all_read(actor=request.user)
-    messages.success(request, f"{changed} notification(s) marked read.")
+    messages.success(request, f"{number_text(changed)} notification(s) marked read.")
     return redirect(_inbox_return(request))
 
 

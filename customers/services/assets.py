@@ -62,7 +62,9 @@ def asset_create(
     # One history row with the many-to-many values (simple-history copies them into the row
     # it writes), marked as the creation it is.
     save_with_history(asset, actor=actor, reason=reason)
-    asset.history.filter(history_id=asset.history.latest().history_id).update(history_type="+")
+    creation = asset.history.latest()
+    creation.history_type = "+"
+    creation.save(update_fields=["history_type"])
     asset_add_customers(asset=asset, actor=actor, customers=customers)
     return asset
 

@@ -44,6 +44,17 @@ def test_the_inbox_shows_times_in_the_readers_zone_in_the_one_format(client, in_
     assert "a.m." not in new_york + oslo
 
 
+def test_the_api_answers_iso_times_in_the_sites_zone_whoever_asks(api_client, in_new_york):
+    with time_machine.travel(MOMENT, tick=False):
+        notify(users=[in_new_york], kind="test", context={"subject": "S", "body": "B"})
+    api_client.force_authenticate(in_new_york)
+
+    (item,) = api_client.get("/api/notifications/").json()["results"]
+
+    assert item["created_at"].startswith("2026-11-30T10:12:00")
+    assert item["created_at"].endswith("+01:00")
+
+
 def test_each_recipient_reads_the_grant_e_mail_in_their_own_zone_not_utc(in_new_york, owner):
     grant = SimpleNamespace(
         asset=SimpleNamespace(name="Nordic retail customers"),
