@@ -52,6 +52,7 @@ from consent.models import (
 from customers.models.catalogue import AssetCustomer, Customer, DataAsset
 from portal import roles
 from portal.approvals import open_steps_for, steps_with_deciders
+from portal.display import number_text
 from portal.errors import ApplicationError
 from portal.models import ChainStatus, User
 
@@ -68,7 +69,7 @@ class Coverage:
     @property
     def sentence(self) -> str:
         """ "312 of 1,204 customers agreed to marketing.communications.email"."""
-        counted = f"{self.eligible:,} of {self.total:,} customers"
+        counted = f"{number_text(self.eligible)} of {number_text(self.total)} customers"
         if self.lawful_basis == LawfulBasis.CONSENT:
             return f"{counted} agreed to {self.purpose}"
         basis = LawfulBasis(self.lawful_basis).label.lower()

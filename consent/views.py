@@ -54,6 +54,7 @@ from consent.services.sharing import TRANSFER_SAFEGUARD
 from customers.visibility import get_customer_for_user
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
+from portal.display import number_text
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.models import ChainStatus
@@ -173,8 +174,9 @@ def consent_import(request):
             if job.status == ImportJobStatus.DONE:
                 messages.success(
                     request,
-                    f"Imported {job.imported:,} of {job.rows_processed:,} rows "
-                    f"({job.already_recorded:,} already recorded).",
+                    f"Imported {number_text(job.imported)} of "
+                    f"{number_text(job.rows_processed)} rows "
+                    f"({number_text(job.already_recorded)} already recorded).",
                 )
                 return redirect("consent:consent_import")
             status = 400
@@ -263,8 +265,8 @@ def sharing_create(request):
             else:
                 messages.success(
                     request,
-                    f"Sharing request sent: {sharing_request.eligible_at_request:,} of "
-                    f"{sharing_request.total_at_request:,} customers may be shared. The "
+                    f"Sharing request sent: {number_text(sharing_request.eligible_at_request)} of "
+                    f"{number_text(sharing_request.total_at_request)} customers may be shared. The "
                     "owner, compliance and legal decide; you are notified of each decision.",
                 )
             return redirect(url)

@@ -11,8 +11,8 @@ from customers.selectors.access import access_request_list_for, access_requests_
 from customers.selectors.access_reviews import review_item_list_for, review_list_for
 from customers.selectors.grants import grant_list_for
 from customers.visibility import get_customer_for_user
+from portal.display import datetime_text
 from portal.permissions import check_compliance_page
-from portal.site_calendar import utc_text
 
 
 def get_access_request_for_user(user, pk) -> AccessRequest:
@@ -43,9 +43,9 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
         AccessGrant.objects.select_related("asset", "purpose", "user"), pk=pk, user=user
     )
     if grant.revoked_at:
-        raise PermissionDenied(f"This grant was revoked on {grant.revoked_at:%d %b %Y}.")
+        raise PermissionDenied(f"This grant was revoked on {datetime_text(grant.revoked_at)}.")
     if not grant.is_active():
-        raise PermissionDenied(f"This grant expired on {utc_text(grant.expires_at)}.")
+        raise PermissionDenied(f"This grant expired on {datetime_text(grant.expires_at)}.")
     if export and grant.level != AccessLevel.EXPORT:
         raise PermissionDenied("This grant allows viewing only, not exporting.")
     codename = "export_records" if export else "view_records"

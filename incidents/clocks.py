@@ -8,9 +8,6 @@ results are aware UTC datetimes.
 """
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from django.conf import settings
 
 from portal.site_calendar import add_calendar_months
 
@@ -31,21 +28,6 @@ def due_after(
     if latest_hours_after_awareness is not None and aware_at is not None:
         due = min(due, aware_at.astimezone(UTC) + timedelta(hours=latest_hours_after_awareness))
     return due
-
-
-def zone_for(user) -> ZoneInfo:
-    """The zone times are shown in to ``user``: theirs, else the site's."""
-    name = getattr(user, "time_zone", "") or settings.TIME_ZONE
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
-
-
-def format_in_zone(moment: datetime, zone: ZoneInfo) -> str:
-    """``1 Apr 2025 13:00 CEST``: how a time reads in a notification."""
-    local = moment.astimezone(zone)
-    return f"{local.day} {local:%b %Y %H:%M} {local.tzname()}"
 
 
 def hours_between(earlier: datetime, later: datetime) -> float:

@@ -40,6 +40,7 @@ from django.db.models.functions import Cast, TruncDate
 
 from customers.models.access import AccessGrant
 from portal.audit_actions import AuditAction
+from portal.display import date_text, number_text
 from portal.input_limits import as_id
 from portal.models import ApprovalChain, AuditEvent, User
 
@@ -261,8 +262,8 @@ def export_volume(events: EventRange) -> list[Occurrence]:
                     group=f"user:{person}:{day.isoformat()}",
                     subjects=(person,),
                     occurred_at=max(at for _, at in new_events),
-                    summary=f"{total:,} rows exported on {day.isoformat()} "
-                    f"(usual day: {median:,.0f})",
+                    summary=f"{number_text(total)} rows exported on {date_text(day)} "
+                    f"(usual day: {number_text(round(median))})",
                     evidence={
                         "events": sorted(pk for pk, _ in new_events),
                         "day": day.isoformat(),

@@ -1,9 +1,8 @@
 """Incident pages: report, my reports, the list for Compliance and Legal, the detail page with
 its triage forms. Every page shows times in the viewer's zone (``User.time_zone``, else the
-site's) and works without JavaScript."""
+site's: ``portal.display.TimeZoneMiddleware``) and works without JavaScript."""
 
 from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from incidents import clocks, policies
+from incidents import policies
 from incidents.forms import (
     AlertDismissForm,
     AwarenessForm,
@@ -60,18 +59,7 @@ from portal.refusals import show_refusal
 PAGE_SIZE = 25
 
 
-def in_user_zone(view):
-    """Render and read times in the viewer's zone; they are stored in UTC."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        with timezone.override(clocks.zone_for(request.user)):
-            return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
-
-
-@in_user_zone
+@login_required
 def report(request):
     form = IncidentReportForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -101,14 +89,14 @@ def _paginate(request, incidents):
     return Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-@in_user_zone
+@login_required
 def mine(request):
     incidents = with_clocks(incident_list_for(request.user).filter(reporter=request.user))
     page = _paginate(request, incidents.order_by("-reported_at", "-id"))
     return render(request, "incidents/mine.html", {"page": page})
 
 
-@in_user_zone
+@login_required
 def incident_list(request):
     if not policies.may_triage(request.user):
         return redirect("incidents:mine")
@@ -161,7 +149,7 @@ def _detail_context(request, incident, **bound) -> dict:
     return context
 
 
-@in_user_zone
+@login_required
 def detail(request, pk):
     incident = get_incident_for_user(request.user, pk)
     return render(request, "incidents/detail.html", _detail_context(request, incident))
@@ -191,7 +179,7 @@ def _incident_action(service, form_class, name: str, done: str, *, arguments=dic
     the keyword arguments of ``service(actor=..., incident=..., ...)``."""
 
     @require_POST
-    @in_user_zone
+    @login_required
     def view(request, pk):
         return _act(
             request,
@@ -254,7 +242,7 @@ customer_notice = _incident_action(
 
 
 @require_POST
-@in_user_zone
+@login_required
 def duty_record(request, pk, duty_pk):
     duty = get_duty_for_user(request.user, pk, duty_pk)
     return _act(
@@ -270,7 +258,7 @@ def duty_record(request, pk, duty_pk):
 # --- Misuse alerts (Compliance only; 404 for everyone else and for the person concerned) --
 
 
-@in_user_zone
+@login_required
 def alert_list(request):
     if not policies.may_handle_alerts(request.user):
         raise Http404
@@ -291,13 +279,13 @@ def _alert_page(request, alert, form=None, status=200):
     return render(request, "incidents/alert_detail.html", context, status=status)
 
 
-@in_user_zone
+@login_required
 def alert_detail(request, pk):
     return _alert_page(request, get_alert_for_user(request.user, pk))
 
 
 @require_POST
-@in_user_zone
+@login_required
 def alert_dismiss_view(request, pk):
     alert = get_alert_for_user(request.user, pk)
     form = AlertDismissForm(request.POST)
@@ -313,7 +301,7 @@ def alert_dismiss_view(request, pk):
 
 
 @require_POST
-@in_user_zone
+@login_required
 def alert_incident_view(request, pk):
     alert = get_alert_for_user(request.user, pk)
     try:

@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from portal.display import time_zone_names
 from portal.input_limits import FILTER_DATE, as_id, column_max
 from portal.models import AuditEvent
 
@@ -81,3 +82,19 @@ def chosen_object(form: forms.Form, name: str):
     if chosen is None:
         return None
     return form.fields[name].queryset.filter(pk=chosen).first()
+
+
+class TimeZoneForm(forms.Form):
+    """The zone a person reads times in (``portal.display``): any IANA zone of the tz
+    database, by its name (``Europe/Oslo``)."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Dates and times in the portal and in your e-mails are shown in this zone.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            (name, name.replace("_", " ")) for name in time_zone_names()
+        ]

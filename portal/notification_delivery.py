@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from portal import roles
 from portal.models import Notification
-from portal.notifications import excerpt, header_text, notify
+from portal.notifications import excerpt, header_text, link_mentions, notify, portal_address
 
 # The logger of the whole outbox, as operators filter it.
 logger = logging.getLogger("portal.notifications")
@@ -58,7 +58,14 @@ def notification_email(
     and a Message-ID derived from the row (a resent copy is recognisable)."""
     body = excerpt(notification.body)
     if notification.link:
-        body = f"{body}\n\nOpen it in the portal: {settings.PORTAL_URL}{notification.link}"
+        address = portal_address(notification.link)
+        mentions = link_mentions(body, notification.link)
+        # A body that quotes its own path ("Decide in the portal: /requests/4/") gets the
+        # whole address there; every other body gets it on a line of its own.
+        for start, end in reversed(mentions):
+            body = body[:start] + address + body[end:]
+        if not mentions:
+            body = f"{body}\n\nOpen it in the portal: {address}"
     return EmailMessage(
         subject=header_text(notification.subject),
         body=body.strip(),

@@ -45,6 +45,7 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from celery import current_app
 from django.conf import settings
@@ -57,6 +58,7 @@ from simple_history.utils import bulk_create_with_history
 from portal import roles
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
+from portal.display import zone_for
 from portal.errors import ApplicationError
 from portal.history import history_user_set
 from portal.input_limits import one_line
@@ -80,11 +82,24 @@ def notification_kinds() -> set[str]:
     return {path.name.removesuffix("-subject.txt") for path in directory.glob("*-subject.txt")}
 
 
-def notification_texts(kind: str, context: dict) -> tuple[str, str]:
+def _by_zone(users: Iterable[User]) -> dict[ZoneInfo, list[User]]:
+    """``users`` grouped by the zone they read times in (``portal.display.zone_for``)."""
+    groups: dict[ZoneInfo, list[User]] = {}
+    for user in users:
+        groups.setdefault(zone_for(user), []).append(user)
+    return groups
+
+
+def notification_texts(
+    kind: str, context: dict, *, zone: ZoneInfo | None = None
+) -> tuple[str, str]:
     """The subject and body of a notification of ``kind``, rendered from its templates with
     ``context``, as plain text: nothing is HTML-escaped (``<``, ``&`` and quotes in titles
     and reasons reach the reader as typed); each loses the one newline that ends its file.
     Raises ``UnknownNotificationKind`` when either template is missing.
+
+    Times are rendered in ``zone`` (the recipients'; default the site's ``TIME_ZONE``) in
+    the portal's one format (``{{ moment|date:"DATETIME_FORMAT" }}``, ``portal.display``).
 
     The context must hold only what every recipient may read: a template can print any
     attribute of the objects it is given.
@@ -99,10 +114,11 @@ def notification_texts(kind: str, context: dict) -> tuple[str, str]:
         body = engine.get_template(f"{TEXTS}/{kind}-body.txt")
     except TemplateDoesNotExist as error:
         raise UnknownNotificationKind(f"No texts for notifications of kind {kind!r}.") from error
-    subject_text, body_text = (
-        template.render(Context(context, autoescape=False)).removesuffix("\n")
-        for template in (subject, body)
-    )
+    with timezone.override(zone or ZoneInfo(settings.TIME_ZONE)):
+        subject_text, body_text = (
+            template.render(Context(context, autoescape=False)).removesuffix("\n")
+            for template in (subject, body)
+        )
     return subject_text, body_text
 
 
@@ -134,7 +150,6 @@ def notify(
     per recipient; the whole text stays on the object the link leads to. Templates put such
     text last, after the lines that say what to do.
     """
-    subject, body = notification_texts(kind, context or {})
     if link is None:
         absolute_url = getattr(target, "get_absolute_url", None)
         link = absolute_url() if absolute_url is not None else ""
@@ -143,18 +158,23 @@ def notify(
     if target is not None:
         target_type = f"{target._meta.app_label}.{target._meta.model_name}"
         target_id = str(target.pk)
-    rows = [
-        Notification(
-            recipient=user,
-            kind=kind,
-            subject=header_text(subject)[:255],
-            body=excerpt(body),
-            link=link,
-            target_type=target_type,
-            target_id=target_id,
-        )
-        for user in recipients.values()
-    ]
+    rows = []
+    for zone, members in _by_zone(recipients.values()).items():
+        subject, body = notification_texts(kind, context or {}, zone=zone)
+        rows += [
+            Notification(
+                recipient=user,
+                kind=kind,
+                subject=header_text(subject)[:255],
+                body=excerpt(body),
+                link=link,
+                target_type=target_type,
+                target_id=target_id,
+            )
+            for user in members
+        ]
+    if not recipients:
+        notification_texts(kind, context or {})  # an unknown kind is refused all the same
     rows = bulk_create_with_history(rows, Notification)
     ids = [row.pk for row in rows]
     if ids:
@@ -206,6 +226,23 @@ def header_text(text: str) -> str:
     into a header; RFC 5322 section 2.2 allows no bare CR or LF in a header field body.
     """
     return one_line(_NOT_IN_A_HEADER.sub(" ", str(text)))
+
+
+def portal_address(path: str) -> str:
+    """The address people follow to a portal ``path``: ``PORTAL_URL`` in front of it when
+    the site's base URL is set (always in e-mail, and in the inbox for the same text), else
+    the path itself."""
+    return f"{settings.PORTAL_URL}{path}"
+
+
+def link_mentions(text: str, path: str) -> list[tuple[int, int]]:
+    """Where ``text`` quotes the portal ``path`` as a word of its own ("Decide in the
+    portal: /requests/4/"), as (start, end) character spans; none for an empty path. A
+    longer path that only starts with it (``/requests/41/``) is not a mention."""
+    if not path.startswith("/"):
+        return []
+    pattern = re.compile(rf"(?<![\w/.:]){re.escape(path)}(?![\w/-])")
+    return [match.span() for match in pattern.finditer(text)]
 
 
 CONTINUED = "… (continued in the portal)"

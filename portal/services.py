@@ -21,7 +21,9 @@ from portal.audit_actions import AuditAction
 from portal.audit_checkpoint import sign
 from portal.audit_seal import seal_pending
 from portal.audit_verify import AuditAnchor, AuditVerification, verify_audit
+from portal.display import time_zone_names
 from portal.errors import ApplicationError
+from portal.history import save_with_history
 from portal.models import AuditEvent, User
 from portal.notifications import notify
 from portal.selectors import audit_event_list_for
@@ -41,7 +43,13 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
     even with the head row rewritten, cannot make ``verify_audit`` pass. A broken chain is
     not anchored (an anchor would vouch for a rewritten head); compliance is told instead.
     An empty chain has nothing to anchor.
+
+    ``actor``: ``None`` for the command and the beat job; a person (the dashboard's button)
+    must be a compliance officer (``NotAllowed`` otherwise) and is recorded as the actor of
+    the ``audit.anchor`` event.
     """
+    if actor is not None:
+        roles.require_compliance(actor, "anchor the audit trail")
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR)
     # Everything committed so far is sealed first, so the anchor covers it.
     seal_pending(heads_dir=directory)
@@ -233,3 +241,15 @@ def password_change(*, actor: User, new_password: str) -> None:
     actor.set_password(new_password)
     actor.save(update_fields=["password"])
     audit_record(actor=actor, action=AuditAction.AUTH_PASSWORD_CHANGE, target=actor)
+
+
+def user_time_zone_set(*, actor: User, time_zone: str) -> User:
+    """Show ``actor`` every time in ``time_zone`` from now on (pages and e-mails): an IANA
+    zone name the tz database knows (``portal.display.time_zone_names``), else
+    ``ApplicationError`` on ``time_zone`` and nothing changes. Recorded in the account's
+    row history, with the person as its user."""
+    if time_zone not in time_zone_names():
+        raise ApplicationError(f"{time_zone!r} is not a time zone.", field="time_zone")
+    actor.time_zone = time_zone
+    save_with_history(actor, actor=actor, reason="Time zone chosen", update_fields=["time_zone"])
+    return actor

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages in the person's time zone (User.time_zone, else TIME_ZONE): portal/display.py.
+    "portal.display.TimeZoneMiddleware",
     # The request id and user id on every log line of the request (after auth: reads the user).
     "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -191,6 +193,10 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Oslo")
 USE_I18N = True
 USE_TZ = True
+# One format for dates, times and numbers, per language (portal/formats/, portal/display.py);
+# numbers print with grouped thousands ("1,200"), ids in addresses and forms with |unlocalize.
+FORMAT_MODULE_PATH = ["portal.formats"]
+USE_THOUSAND_SEPARATOR = True
 
 # --- Static files (served by whitenoise, no CDN) ---------------------------------------
 STATIC_URL = "/static/"
@@ -244,7 +250,10 @@ COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 600)
 
 # --- Celery ----------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Without Redis the in-memory transport, named with a host: a bare "memory://" makes kombu warn
+# "No hostname was supplied" at the first task of every process (the demo's seeding, its
+# first request), though the transport needs none.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # Results are not used by any task (the outcome is on the Notification row); a task that
 # needs one opts in with ignore_result=False and finds the backend on the same Redis.
 CELERY_RESULT_BACKEND = REDIS_URL or None
@@ -395,7 +404,9 @@ REST_FRAMEWORK = api_settings.REST_FRAMEWORK
 SPECTACULAR_SETTINGS = api_settings.SPECTACULAR_SETTINGS
 
 # --- Logging ---------------------------------------------------------------------------
-LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"))  # JSON lines: portal/operations/logs.py
+# JSON lines (portal/operations/logs.py); with tasks run in-process (the local demo) Celery's
+# line per finished task says nothing the request's own line does not, so it is left out.
+LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"), tasks_in_process=CELERY_TASK_ALWAYS_EAGER)
 # Request id into queued tasks, no IP (personal data), one line per request/task ("started": DEBUG).
 DJANGO_STRUCTLOG_CELERY_ENABLED, DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = True, False
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = DJANGO_STRUCTLOG_CELERY_TASK_START_LOG_LEVEL = 10

@@ -67,9 +67,3 @@ def end_of_day(day: date) -> datetime:
     """The last moment (to the microsecond) of the local date ``day``, an aware datetime in
     the site's zone: what "by the end of ``day``" and an inclusive "until ``day``" mean."""
     return datetime.combine(day, time.max, tzinfo=site_zone())
-
-
-def utc_text(moment: datetime) -> str:
-    """``moment`` (an aware datetime, any zone) as ``14 Apr 2025 08:00 UTC``: converted to
-    UTC, not relabelled, so a text that says UTC is right whatever zone the value came in."""
-    return f"{moment.astimezone(UTC):%d %b %Y %H:%M} UTC"

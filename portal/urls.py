@@ -78,6 +78,8 @@ urlpatterns = [
     # Audit log: compliance only, 404 for everyone else.
     path("audit/", views.audit_log, name="audit_log"),
     path("audit/export.csv", views.audit_log_csv, name="audit_log_csv"),
+    # Compliance's button on the dashboard: verify and anchor now (POST; 404 for others).
+    path("audit/anchor/", views.audit_anchor, name="audit_anchor"),
     path("api/audit/", audit_api.AuditEventListView.as_view(), name="api-audit"),
     path("api/audit/verify/", audit_api.AuditVerifyView.as_view(), name="api-audit-verify"),
     path("admin/", admin.site.urls),
@@ -88,6 +90,8 @@ urlpatterns += [
     path("accounts/two-factor/", views.two_factor_verify, name="two_factor_verify"),
     path("accounts/two-factor/enrol/", views.two_factor_enrol, name="two_factor_enrol"),
     path("accounts/password/", views.password_change, name="password_change"),
+    # The person's own settings (the time zone times are shown in), from the account menu.
+    path("accounts/", views.account, name="account"),
 ]
 
 # Operations (portal/operations/views.py): probes for the orchestrator and monitoring, no

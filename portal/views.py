@@ -24,8 +24,9 @@ from portal import services
 from portal.audit import HASHED_FIELDS, security_event
 from portal.csv_export import csv_response
 from portal.dashboard.page import dashboard_for
+from portal.display import datetime_text, number_text, zone_for
 from portal.errors import ApplicationError
-from portal.forms import AuditFilterForm, OTPTokenForm
+from portal.forms import AuditFilterForm, OTPTokenForm, TimeZoneForm
 from portal.input_limits import as_id
 from portal.notifications import (
     notification_mark_all_read,
@@ -162,7 +163,7 @@ def notification_read(request, pk):
 @require_POST
 def notification_read_all(request):
     changed = notification_mark_all_read(actor=request.user)
-    messages.success(request, f"{changed} notification(s) marked read.")
+    messages.success(request, f"{number_text(changed)} notification(s) marked read.")
     return redirect(_inbox_return(request))
 
 
@@ -236,6 +237,32 @@ def audit_log_csv(request):
     events = services.audit_log_export(actor=request.user, filters=form.filters())
     name = f"audit-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
     return csv_response(filename=name, columns=AUDIT_CSV_COLUMNS, rows=_csv_rows(events))
+
+
+@login_required
+@require_POST
+def audit_anchor(request):
+    """Compliance: verify the audit chain and anchor its head now (``audit_anchor_write``,
+    the same work as ``manage.py audit_anchor`` and the daily beat job), recorded as
+    ``audit.anchor`` with the officer as actor; 404 for everyone else."""
+    check_compliance_page(request.user)
+    result = services.audit_anchor_write(actor=request.user)
+    verification = result.verification
+    if not verification.ok:
+        messages.error(
+            request,
+            f"The audit trail is broken at event #{verification.first_bad}: "
+            f"{verification.reason} Nothing was anchored; Compliance has been told.",
+        )
+    elif result.anchor is None:
+        messages.info(request, "The audit trail is empty: there is nothing to anchor yet.")
+    else:
+        messages.success(
+            request,
+            f"The audit trail is intact: {number_text(verification.checked)} events verified; "
+            f"its head, event #{result.anchor.event_id}, is anchored in {result.anchor.file}.",
+        )
+    return redirect(reverse("home") + "#audit-chain")
 
 
 def _csv_rows(events):
@@ -329,3 +356,27 @@ def password_change(request):
         return redirect("home")
     status = 400 if form.errors else 200
     return render(request, "registration/password_change.html", {"form": form}, status=status)
+
+
+@login_required
+def account(request):
+    """The person's own settings: the time zone every time is shown in (``portal.display``)
+    and the way to change the password."""
+    current = zone_for(request.user).key
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": current})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_time_zone_set(
+                actor=request.user, time_zone=form.cleaned_data["time_zone"]
+            )
+        except ApplicationError as error:
+            show_refusal(error, request=request, form=form)
+        else:
+            zone = zone_for(request.user)
+            messages.success(
+                request,
+                f"Times are now shown in {zone.key}: it is {datetime_text(timezone.now(), zone)}.",
+            )
+            return redirect("account")
+    status = 400 if form.errors else 200
+    return render(request, "portal/account.html", {"form": form, "zone": current}, status=status)

@@ -21,11 +21,12 @@ from customers.models.exports import Export
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.csv_export import csv_text, safe_writer
+from portal.display import date_text, datetime_text
 from portal.errors import ApplicationError, NotAllowed
 from portal.history import history_user_set
 from portal.models import ChainStatus, User
 from portal.notifications import notify
-from portal.site_calendar import add_calendar_days, utc_text
+from portal.site_calendar import add_calendar_days
 
 PACKAGE_DAYS = 7
 
@@ -149,16 +150,16 @@ def sharing_package_download(*, sharing_request: SharingRequest, actor: User) ->
         raise NotAllowed("Only the person who asked can download the package.")
     if package.deleted_at:
         raise PackageGone(
-            f"This package was deleted on {package.deleted_at:%d %b %Y}: packages are kept "
+            f"This package was deleted on {datetime_text(package.deleted_at)}: packages are kept "
             f"for {PACKAGE_DAYS} days."
         )
     if not package.is_available():
         raise PackageGone(
-            f"This package expired on {utc_text(package.expires_at)}: packages are "
+            f"This package expired on {datetime_text(package.expires_at)}: packages are "
             f"kept for {PACKAGE_DAYS} days."
         )
     if shared.agreement_end < timezone.localdate():
-        raise PackageGone(f"The agreement ended on {shared.agreement_end:%d %b %Y}.")
+        raise PackageGone(f"The agreement ended on {date_text(shared.agreement_end)}.")
     still_eligible = set(
         sharing_eligible_customers(shared.asset, shared.purpose)
         .filter(pk__in=package.members.values("customer_id"))

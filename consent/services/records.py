@@ -18,6 +18,7 @@ from consent.services.withdrawal_forwarding import sharing_withdrawals_record
 from customers.models.catalogue import Customer
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
+from portal.display import date_text
 from portal.errors import ApplicationError
 from portal.input_limits import max_length, require_no_nul
 from portal.models import User
@@ -75,7 +76,7 @@ def parse_effective_at(value: object, *, now: datetime | None = None) -> datetim
     # Compared as aware datetimes (no conversion to UTC, which overflows near year 1).
     if value < timezone.make_aware(datetime.combine(EARLIEST_EFFECTIVE_DATE, time())):
         raise ApplicationError(
-            f"The effective date is before {EARLIEST_EFFECTIVE_DATE.isoformat()}: give the "
+            f"The effective date is before {date_text(EARLIEST_EFFECTIVE_DATE)}: give the "
             "date the customer agreed or withdrew.",
             field="effective_at",
         )

@@ -22,6 +22,7 @@ from customers.models.catalogue import DataAsset
 from portal import approvals
 from portal.audit import audit_record, misuse_signals_evaluate_soon
 from portal.audit_actions import AuditAction
+from portal.display import date_text, number_text
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.input_limits import max_length, one_line, require_ahead, require_visible_text
 from portal.models import ApprovalChain, ApprovalRole, ChainStatus, User
@@ -78,7 +79,7 @@ def _clean_agreement(reference: str, end: object) -> str:
         raise ApplicationError("Give the agreement's end date.", field="agreement_end")
     if end < timezone.localdate():
         raise ApplicationError(
-            f"The agreement ended on {end:%d %b %Y}: nothing can be shared under it.",
+            f"The agreement ended on {date_text(end)}: nothing can be shared under it.",
             field="agreement_end",
         )
     # An end beyond any real agreement is a typing error, and 9999-12-31 leaves no room for
@@ -109,7 +110,11 @@ def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
 def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
     if coverage.total == 0:
         return f"{asset.name} holds no customers, so there is nothing to share."
-    count = "the one customer" if coverage.total == 1 else f"the {coverage.total:,} customers"
+    count = (
+        "the one customer"
+        if coverage.total == 1
+        else f"the {number_text(coverage.total)} customers"
+    )
     if SHARING_PURPOSE_KEY in purpose.ancestor_keys:
         condition = f"agreed to {purpose.key}"
     elif purpose.needs_consent:
@@ -193,7 +198,8 @@ def _sharing_chain_start(
         ],
         title=f"Share {asset.name} with {recipient} ({country}) for {purpose.key}"[:300],
         summary=(
-            f"{coverage.eligible:,} of {coverage.total:,} customers may be shared"
+            f"{number_text(coverage.eligible)} of {number_text(coverage.total)} customers "
+            "may be shared"
             + ("; recipient outside the EU/EEA: transfer safeguard needed" if outside else "")
         ),
     )
@@ -308,7 +314,7 @@ def sharing_request_decide(
         # Raised after the engine checked who may decide (403 first); rolls the step back.
         raise ApplicationError(
             f"The agreement {sharing_request.agreement_reference} ended on "
-            f"{sharing_request.agreement_end:%d %b %Y}: deny this request."
+            f"{date_text(sharing_request.agreement_end)}: deny this request."
         )
     sharing_request.chain = decision.chain
     if decision.final_approval:

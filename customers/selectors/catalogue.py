@@ -1,7 +1,5 @@
 """The catalogue as a person browses it: search and filters over the assets they may see
-(``customers.visibility``), the owner choices and an asset's history."""
-
-from typing import Any
+(``customers.visibility``) and the owner choices; an asset's history is in ``asset_history``."""
 
 from django.db.models import Q, QuerySet
 
@@ -61,11 +59,4 @@ def asset_owner_choices(user: User) -> QuerySet[User]:
         get_user_model()
         .objects.filter(pk__in=asset_list_for(user).values("owner_id"))
         .order_by("first_name", "last_name", "username")
-    )
-
-
-def asset_history(asset: DataAsset) -> QuerySet[Any]:
-    """The asset's row history, newest first, with who made each change."""
-    return asset.history.select_related("history_user", "owner").order_by(
-        "-history_date", "-history_id"
     )

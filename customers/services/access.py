@@ -14,6 +14,7 @@ from customers.services.grants import grant_create
 from portal import approvals
 from portal.audit import audit_record, misuse_signals_evaluate_soon
 from portal.audit_actions import AuditAction
+from portal.display import number_text
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.models import ApprovalRole, ChainStatus, User
 from portal.reasons import clean_justification
@@ -33,7 +34,11 @@ CHAIN_BY_CLASSIFICATION: dict[str, list[str]] = {
 def refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
     if coverage.total == 0:
         return f"{asset.name} holds no customers, so there is nothing to grant."
-    count = "the one customer" if coverage.total == 1 else f"the {coverage.total:,} customers"
+    count = (
+        "the one customer"
+        if coverage.total == 1
+        else f"the {number_text(coverage.total)} customers"
+    )
     verb = "agreed to" if purpose.needs_consent else "may be used for"
     return f"None of {count} in {asset.name} {verb} {purpose.key}."
 
@@ -71,7 +76,10 @@ def access_request_create(
             owner=asset.owner,
             steps=[approvals.StepSpec(role) for role in CHAIN_BY_CLASSIFICATION[classification]],
             title=f"{AccessLevel(level).label} of {asset.name} for {purpose.key}",
-            summary=f"{coverage.eligible:,} of {coverage.total:,} customers eligible",
+            summary=(
+                f"{number_text(coverage.eligible)} of {number_text(coverage.total)} "
+                "customers eligible"
+            ),
         )
         access_request = AccessRequest.objects.create(
             requester=actor,

@@ -16,7 +16,7 @@ from customers.models.catalogue import AssetCustomer, Classification, Customer, 
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
-from portal.history import change_reason, history_user_set, save_with_history
+from portal.history import change_reason, history_paused, save_with_history
 from portal.input_limits import require_visible_text
 from portal.models import User
 from portal.reasons import clean_reason
@@ -34,9 +34,15 @@ def asset_create(
     data_categories: Iterable = (),
     collected_for: Iterable = (),
     customers: Iterable[Customer] = (),
+    reason: str = "Registered in the catalogue",
 ) -> DataAsset:
     """Register a data asset. It is ``confidential`` and unconfirmed whatever the caller
-    says: only a compliance officer can confirm it or lower the class afterwards."""
+    says: only a compliance officer can confirm it or lower the class afterwards.
+
+    The asset's history starts with one row, the creation, holding its data categories
+    and collection purposes, with ``actor`` and ``reason`` (cut to 100 characters):
+    setting the many-to-many fields would otherwise add a "changed" row each, with no
+    reason and no visible change."""
     require_visible_text(name, field="name", what="The asset's name")
     if DataAsset.objects.filter(name=name).exists():
         raise ApplicationError(f"An asset called {name!r} already exists.", field="name")
@@ -49,10 +55,16 @@ def asset_create(
         classification=Classification.CONFIDENTIAL,
         classification_confirmed=False,
     )
-    history_user_set(asset, actor)
-    asset.save()
-    asset.data_categories.set(list(data_categories))
-    asset.collected_for.set(list(collected_for))
+    with history_paused(asset):
+        asset.save()
+        asset.data_categories.set(list(data_categories))
+        asset.collected_for.set(list(collected_for))
+    # One history row with the many-to-many values (simple-history copies them into the row
+    # it writes), marked as the creation it is.
+    save_with_history(asset, actor=actor, reason=reason)
+    creation = asset.history.latest()
+    creation.history_type = "+"
+    creation.save(update_fields=["history_type"])
     asset_add_customers(asset=asset, actor=actor, customers=customers)
     return asset
 

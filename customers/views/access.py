@@ -16,6 +16,7 @@ from customers.selectors.grants import NO_OTHER_GRANTS, other_active_grants_by_u
 from customers.services import access as access_services
 from customers.views.assets import PAGE_SIZE
 from portal.approvals import approvals_waiting_for, why_not_decider
+from portal.display import number_text
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.input_limits import as_id
@@ -50,8 +51,8 @@ def request_create(request):
             else:
                 messages.success(
                     request,
-                    f"Request sent: {access_request.eligible_at_request:,} of "
-                    f"{access_request.total_at_request:,} customers eligible. "
+                    f"Request sent: {number_text(access_request.eligible_at_request)} of "
+                    f"{number_text(access_request.total_at_request)} customers eligible. "
                     "You will be notified of each decision.",
                 )
             return redirect(url)

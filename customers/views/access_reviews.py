@@ -20,6 +20,7 @@ from customers.selectors.access_reviews import (
 )
 from customers.services import access_reviews as reviews_services
 from portal.csv_export import csv_response
+from portal.display import number_text
 from portal.errors import ApplicationError
 from portal.input_limits import as_id
 from portal.refusals import show_refusal
@@ -48,7 +49,9 @@ def review_list(request):
             except ApplicationError as error:
                 show_refusal(error, request=request, form=form)
             else:
-                messages.success(request, f"Access review started: {review.items.count()} items.")
+                messages.success(
+                    request, f"Access review started: {number_text(review.items.count())} items."
+                )
                 return redirect(review)
     elif request.method == "POST":
         policies.require_may_start_access_review(request.user)

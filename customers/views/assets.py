@@ -16,7 +16,8 @@ from customers.forms import (
     AssetFilterForm,
     AssetOwnerForm,
 )
-from customers.selectors.catalogue import asset_catalogue, asset_history
+from customers.selectors.asset_history import asset_history_entries
+from customers.selectors.catalogue import asset_catalogue
 from customers.services import assets as assets_services
 from customers.services.stewardship import asset_collection_purposes_change, asset_owner_change
 from customers.visibility import get_asset_for_user
@@ -58,7 +59,7 @@ def _detail_context(request, asset, classify_form=None, owner_form=None, purpose
         context["classify_form"] = classify_form or AssetClassifyForm(
             initial={"classification": asset.classification}
         )
-        context["history"] = asset_history(asset)[:50]
+        context["history"] = asset_history_entries(asset)
         context["owner_form"] = owner_form or AssetOwnerForm()
         context["purposes_form"] = purposes_form or AssetCollectionPurposesForm(
             initial={"purposes": list(asset.collected_for.values_list("key", flat=True))}

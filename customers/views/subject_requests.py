@@ -31,6 +31,7 @@ from customers.selectors.subject_requests import erasure_tasks_of, subject_reque
 from customers.services import subject_requests as subject_requests_services
 from customers.views.assets import PAGE_SIZE
 from customers.visibility import get_customer_for_user
+from portal.display import date_text
 from portal.errors import ApplicationError
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.permissions import check_compliance_page
@@ -112,7 +113,7 @@ def subject_request_create(request):
                     messages.success(
                         request,
                         f"{subject_request.reference} registered; "
-                        f"due {subject_request.due_on:%d %b %Y}.",
+                        f"due {date_text(subject_request.due_on)}.",
                     )
                 return redirect(url)
     status = 400 if request.method == "POST" else 200

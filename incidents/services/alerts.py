@@ -18,6 +18,7 @@ from incidents.services.reports import incident_report
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.audit_seal import seal_pending
+from portal.display import datetime_text
 from portal.errors import ApplicationError
 from portal.history import save_with_history
 from portal.models import AuditEvent, User
@@ -186,7 +187,8 @@ def _incident_description(alert: Alert) -> str:
     return (
         f"Opened from alert {alert.pk} ({SIGNAL_LABELS.get(alert.signal, alert.signal)}): "
         f"{alert.summary}. People concerned: {alert.subject_label}. "
-        f"Occurred at {alert.occurred_at.isoformat()}. Evidence, audit events: {events or 'none'}."
+        f"Occurred at {datetime_text(alert.occurred_at)}. "
+        f"Evidence, audit events: {events or 'none'}."
     )
 
 

@@ -1,7 +1,7 @@
 """The regulators' clocks: regimes and their duties (e.g. GDPR Art. 33's 72 hours from
 awareness), recording a duty done, the no-risk decision and the customer notice (Art. 34)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -22,6 +22,7 @@ from incidents.models import (
 from incidents.selectors import open_duties, responders
 from incidents.services.timeline import lock_incident, require_past, tell, timeline_record
 from portal.audit_actions import AuditAction
+from portal.display import datetime_text
 from portal.errors import ApplicationError
 from portal.history import history_user_set, update_with_history
 from portal.input_limits import require_visible_text
@@ -82,9 +83,7 @@ def regime_apply(
         actor,
         EntryKind.DEADLINE,
         f"{regime.name} applies: "
-        + "; ".join(
-            f"{d.duty.name} due {d.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" for d in duties
-        ),
+        + "; ".join(f"{d.duty.name} due {datetime_text(d.due_at)}" for d in duties),
         action=AuditAction.INCIDENT_REGIME_APPLY,
         detail={"regime": regime.key, "due": {d.duty.key: d.due_at for d in duties}},
     )
@@ -153,7 +152,7 @@ def incident_duty_record(
         incident,
         actor,
         EntryKind.DEADLINE,
-        f"{duty.duty.name} made on {completed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{duty.duty.name} made on {datetime_text(completed_at)}, "
         f"reference {reference}"
         + (f"; {late_hours:.1f} hours late: {delay_reason}" if late_hours > 0 else "."),
         action=AuditAction.INCIDENT_DUTY_RECORD,
@@ -214,7 +213,7 @@ def incident_awareness_set(
         incident,
         actor,
         EntryKind.DEADLINE,
-        f"Awareness set to {aware_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {reason}",
+        f"Awareness set to {datetime_text(aware_at)}: {reason}",
         action=AuditAction.INCIDENT_AWARENESS,
         detail={"aware_at": [before, aware_at], "reason": reason},
     )

@@ -1,13 +1,11 @@
 """What every incident write does: lock the incident, add a timeline entry, write the audit
 event and tell the people concerned, never naming a confidential reporter."""
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from incidents import clocks
 from incidents.models import Incident, TimelineEntry
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
@@ -58,27 +56,14 @@ def timeline_record(
 def tell(
     incident: Incident, users: Iterable[User], *, kind: str, context: dict | None = None
 ) -> int:
-    """Notify ``users`` of ``kind``, each reading times in their own zone (``zone`` in the
-    texts' context). Returns the number of people told.
+    """Notify ``users`` of ``kind``; returns the number of people told. Each reads the
+    times in their own zone (``notify`` renders the texts per zone).
 
     The texts see the incident as ``_incident_facts``, never the row: it names a
     confidential reporter.
     """
-    by_zone = defaultdict(list)
-    for user in users:
-        by_zone[clocks.zone_for(user).key].append(user)
-    told = 0
-    for members in by_zone.values():
-        facts = {**(context or {}), "incident": _incident_facts(incident)}
-        told += len(
-            notify(
-                users=members,
-                kind=kind,
-                context={**facts, "zone": clocks.zone_for(members[0])},
-                target=incident,
-            )
-        )
-    return told
+    facts = {**(context or {}), "incident": _incident_facts(incident)}
+    return len(notify(users=users, kind=kind, context=facts, target=incident))
 
 
 def _incident_facts(incident: Incident) -> dict:

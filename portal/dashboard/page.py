@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from incidents.clocks import zone_for
 from portal.dashboard.approvers import approvals_section
 from portal.dashboard.charts import incidents_chart_section, requests_chart_section
 from portal.dashboard.compliance import (
@@ -28,6 +27,7 @@ from portal.dashboard.owners import (
 )
 from portal.dashboard.record import record_gaps_section
 from portal.dashboard.reviewers import access_reviews_section
+from portal.display import zone_for
 
 # The sections, in the order the page shows them; each returns None when it is not for the
 # viewer. Each must cost a fixed number of queries (tests/portal/test_dashboard.py checks

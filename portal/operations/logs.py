@@ -36,9 +36,14 @@ _SHARED_PROCESSORS: list[Any] = [
 ]
 
 
-def logging_config(level: str) -> dict[str, Any]:
+def logging_config(level: str, *, tasks_in_process: bool = False) -> dict[str, Any]:
     """Configure structlog for stdlib ``logging`` and return the ``LOGGING`` setting: every
-    record at ``level`` or above (the security log at INFO) as one JSON line."""
+    record at ``level`` or above (the security log at INFO) as one JSON line.
+
+    ``tasks_in_process``: Celery runs tasks eagerly (the local demo, no ``REDIS_URL``);
+    Celery's ``celery.app.trace`` logger is then kept at WARNING, so seeding the demo does
+    not print one "Task ... succeeded" line per notification batch (a failed task still
+    logs). With a worker those lines are the task's record and stay at ``level``."""
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
@@ -75,5 +80,6 @@ def logging_config(level: str) -> dict[str, Any]:
             "portal.security": {"level": "INFO"},
             # One line per request (request_finished); request_started is DEBUG.
             "django_structlog": {"level": "INFO"},
+            **({"celery.app.trace": {"level": "WARNING"}} if tasks_in_process else {}),
         },
     }

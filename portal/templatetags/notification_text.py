@@ -1,26 +1,32 @@
-"""Filters for the plain-text notification templates (``templates/notifications/``)."""
+"""Filters for notification pages (``templates/portal/notification_list.html``).
 
-from datetime import datetime
+Dates, times and numbers in notification texts need no filter of their own: the portal's
+named formats (``|date:"DATETIME_FORMAT"``, ``|date:"DATE_FORMAT"``) and grouped numbers,
+rendered in each recipient's zone (``portal.notifications.notification_texts``)."""
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
+from django.utils.html import format_html
 
-from portal.site_calendar import utc_text as _utc_text
+from portal.models import Notification
+from portal.notifications import link_mentions, portal_address
 
 register = template.Library()
 
 
-@register.filter(name="format")
-def format_as(value, spec: str) -> str:
-    """``value`` formatted by Python's format ``spec``: ``"%d %b %Y"`` for a date as
-    ``05 Mar 2026`` (in the value's own zone, not converted), ``","`` for ``12,345``,
-    ``".0f"`` for a whole number of hours."""
-    return format(value, spec)
-
-
 @register.filter
-def utc_text(moment: datetime) -> str:
-    """``moment`` as ``14 Apr 2025 08:00 UTC`` (``portal.site_calendar.utc_text``)."""
-    return _utc_text(moment)
+def body_with_link(notification: Notification) -> str:
+    """The notification's body as HTML (escaped, line breaks kept) with every mention of
+    its own portal path ("Decide in the portal: /requests/4/") made a link to it, reading
+    as the e-mail's full address (``portal.notifications.portal_address``)."""
+    body, path = notification.body, notification.link
+    pieces, last = [], 0
+    for start, end in link_mentions(body, path):
+        pieces.append(linebreaksbr(body[last:start], autoescape=True))
+        pieces.append(format_html('<a href="{}">{}</a>', path, portal_address(path)))
+        last = end
+    pieces.append(linebreaksbr(body[last:], autoescape=True))
+    return format_html("".join(["{}"] * len(pieces)), *pieces)
 
 
 @register.filter

@@ -21,6 +21,7 @@ from incidents.services.escalation import (
 )
 from incidents.services.reports import incident_acknowledge, incident_report
 from incidents.services.triage import incident_triage
+from portal.display import datetime_text
 from portal.models import Notification
 from tests.customers.conftest import EMAIL_MARKETING, JUSTIFICATION, consent
 from tests.factories import DataAssetFactory, UserFactory
@@ -121,7 +122,7 @@ def test_an_access_request_from_ask_to_revoke(
             "req",
             "Access granted: Newsletter <EU> & friends",
             "You may use Newsletter <EU> & friends for marketing.communications.email until "
-            f"{grant.expires_at.astimezone(UTC):%d %b %Y %H:%M} UTC. Only customers who are "
+            f"{datetime_text(grant.expires_at, ZoneInfo('Europe/Oslo'))}. Only customers who are "
             "eligible for this purpose at the moment you read are shown.",
             f"/grants/{grant.pk}/records/",
         )

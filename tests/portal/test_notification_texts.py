@@ -162,6 +162,6 @@ def test_the_body_keeps_its_lines_and_loses_only_the_files_final_newline():
         },
     )
     assert body == (
-        "The Access request DSR-7 must be answered by 05 Mar 2026. "
+        "The Access request DSR-7 must be answered by 5 Mar 2026. "
         "Waiting for: Olav Owner, Kari Keeper."
     )

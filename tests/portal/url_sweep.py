@@ -317,6 +317,7 @@ EXPECTED: dict[str, Url] = {
     # Employees are sent on to enrolment; the privileged roles are enrolled and verified.
     "two_factor_enrol": Url(get=signed_in(PAGE, **dict.fromkeys(PRIVILEGED, REDIRECT))),
     "password_change": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    "account": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
     # Catalogue and classification
     "customers:asset_list": Url(get=signed_in(PAGE)),
     "customers:asset_detail": Url(objects="assets", get=visible(asset_seen)),
@@ -517,6 +518,7 @@ EXPECTED: dict[str, Url] = {
     # Audit log: compliance only, 404 for everyone else
     "audit_log": Url(get=only({"olivia": PAGE})),
     "audit_log_csv": Url(get=only({"olivia": PAGE})),
+    "audit_anchor": Url(get=signed_in(NOT_ALLOWED), post=only({"olivia": PASSED})),
     "api-audit": Url(get=only({"olivia": PAGE})),
     "api-audit-verify": Url(get=only({"olivia": PAGE})),
     # API: schema and docs

@@ -38,6 +38,7 @@ from portal import roles
 from portal.audit_seal import seal_pending
 
 DEMO_PASSWORD = "demo"
+DEMO_REASON = "Demo data loaded"  # in the row history of the assets and customers it creates
 SEED = 2019
 
 USERS = [
@@ -221,6 +222,7 @@ class Command(BaseCommand):
                 data_categories=DataCategory.objects.filter(key__in=spec.categories),
                 collected_for=Purpose.objects.filter(key__in=spec.collected_for),
                 customers=customers,
+                reason=DEMO_REASON,
             )
             if spec.confirmed:
                 asset_classify(
@@ -320,7 +322,8 @@ class Command(BaseCommand):
                     country=country,
                 )
             )
-        return bulk_create_with_history(rows, Customer, batch_size=1000, default_user=actor)
+        demo = {"default_user": actor, "default_change_reason": DEMO_REASON}
+        return bulk_create_with_history(rows, Customer, batch_size=1000, **demo)
 
     # --- Consent ----------------------------------------------------------------------
     def seed_consents(self, users) -> int:
@@ -479,6 +482,7 @@ class Command(BaseCommand):
             ),
             collected_for=Purpose.objects.filter(key__in=["essential.service"]),
             customers=[*attendees, *also],
+            reason=DEMO_REASON,
         )
 
     @staticmethod

@@ -28,7 +28,9 @@
       .then(function (body) {
         if (ticket !== latest || !body || !body.coverage) { return; }
         var c = body.coverage;
-        show(c.eligible.toLocaleString("en") + " of " + c.total.toLocaleString("en") +
+        // Grouped as the page's language groups them, as the server prints numbers.
+        var lang = document.documentElement.lang || "en";
+        show(c.eligible.toLocaleString(lang) + " of " + c.total.toLocaleString(lang) +
           " customers are eligible for " + chosen + ".", c.eligible === 0);
       })
       .catch(function () { /* the Check coverage button still works */ });

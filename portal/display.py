@@ -1,0 +1,99 @@
+"""How dates, times and numbers read to people: one format for each, in the reader's zone.
+
+The formats are Django's named formats, defined once per language in a format module
+(``portal/formats/<language>/formats.py``, found through ``FORMAT_MODULE_PATH``):
+``DATETIME_FORMAT`` ("30 Nov 2026 14:05 CET"), ``DATE_FORMAT`` ("30 Nov 2026") and the
+number format (grouped thousands: "1,200"). A language added later brings its own module
+(Norwegian Bokmål: "30.11.2026", "1 200") and every page, e-mail and message follows.
+
+Templates use the named formats directly (``{{ moment|date:"DATETIME_FORMAT" }}``,
+``{{ day|date:"DATE_FORMAT" }}``; a number prints grouped by itself, since
+``USE_THOUSAND_SEPARATOR`` is on, and ids, years and page numbers in addresses, attributes
+and form values are printed with ``|unlocalize``). Python code that writes text for people
+(messages, refusals, timeline entries) uses the functions below. Machine formats (ISO 8601
+in JSON, CSV and file names, ids in URLs) are not human text and do not use them.
+
+Times are stored in UTC and shown in the reader's zone: ``User.time_zone`` (chosen on the
+account page), else the site's ``TIME_ZONE`` (Europe/Oslo). ``TimeZoneMiddleware`` activates
+it for every page; ``portal.notifications.notify`` renders each recipient's texts in it.
+"""
+
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import formats, timezone
+from rest_framework.views import APIView
+
+
+def zone_for(user: object) -> ZoneInfo:
+    """The zone times are shown in to ``user`` (any object; a ``portal.User`` has
+    ``time_zone``): their chosen IANA zone, else the site's ``TIME_ZONE``. A stored name
+    this machine's tz database does not know falls back to the site's zone."""
+    name = getattr(user, "time_zone", "") or settings.TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """The IANA zones a person may choose, sorted: every ``Area/City`` zone of the tz
+    database (``zoneinfo.available_timezones``) and ``UTC``; aliases such as ``Factory``,
+    ``localtime`` or ``posixrules`` are left out."""
+    names = {name for name in available_timezones() if "/" in name and not name.startswith("Etc/")}
+    return tuple(sorted(names | {"UTC"}))
+
+
+def datetime_text(moment: datetime, zone: ZoneInfo | None = None) -> str:
+    """``moment`` (an aware datetime, any zone) in ``DATETIME_FORMAT`` of the active
+    language, converted to ``zone`` (default: the active zone: the reader's on a page, the
+    recipient's while a notification is rendered): ``30 Nov 2026 14:05 CET``."""
+    return formats.date_format(timezone.localtime(moment, zone), "DATETIME_FORMAT")
+
+
+def date_text(day: date) -> str:
+    """A calendar date (no zone) in ``DATE_FORMAT`` of the active language:
+    ``30 Nov 2026``. For the date of a moment, convert it first (``timezone.localdate``)."""
+    return formats.date_format(day, "DATE_FORMAT")
+
+
+def number_text(value: int | float) -> str:
+    """A count or amount grouped as the active language groups thousands: ``1,200`` (the
+    same as a template prints it)."""
+    return formats.number_format(value, force_grouping=True)
+
+
+class TimeZoneMiddleware:
+    """Every page in the signed-in person's zone (``zone_for``); the site's zone for
+    everyone else. Placed after the authentication middleware, which sets ``request.user``.
+    Forms read typed times in the same zone (Django interprets naive input in the current
+    zone), so what a person types and reads agree."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            timezone.activate(zone_for(user))
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> None:
+        """The JSON API answers in the site's zone whoever asks: its times are ISO 8601 with
+        their offset (a machine format, the contract's), the same for every client."""
+        view_class = getattr(view, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            timezone.deactivate()

@@ -1,0 +1,184 @@
+"""One format for dates and times, in the person's zone, and one number format everywhere
+(portal/display.py, portal/formats/): pages, the inbox, e-mails; ids, page numbers and
+coordinates in addresses and attributes never grouped."""
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from customers.models.catalogue import DataAsset
+from portal.models import Notification
+from portal.notification_delivery import notification_email
+from portal.notifications import notify
+from tests.factories import DataAssetFactory
+
+MOMENT = datetime(2026, 11, 30, 9, 12, tzinfo=UTC)  # 10:12 in Oslo, 04:12 in New York
+DECIDE = "Decide in the portal: "
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+@pytest.fixture
+def in_new_york(requester):
+    requester.time_zone = "America/New_York"
+    requester.save(update_fields=["time_zone"])
+    return requester
+
+
+def test_the_inbox_shows_times_in_the_readers_zone_in_the_one_format(client, in_new_york, owner):
+    with time_machine.travel(MOMENT, tick=False):
+        notify(users=[in_new_york, owner], kind="test", context={"subject": "S", "body": "B"})
+
+    client.force_login(in_new_york)
+    new_york = client.get(reverse("notification_list")).content.decode()
+    client.force_login(owner)
+    oslo = client.get(reverse("notification_list")).content.decode()
+
+    assert "30 Nov 2026 04:12 EST</time>" in new_york
+    assert "30 Nov 2026 10:12 CET</time>" in oslo
+    assert "a.m." not in new_york + oslo
+
+
+def test_the_api_answers_iso_times_in_the_sites_zone_whoever_asks(api_client, in_new_york):
+    with time_machine.travel(MOMENT, tick=False):
+        notify(users=[in_new_york], kind="test", context={"subject": "S", "body": "B"})
+    api_client.force_authenticate(in_new_york)
+
+    (item,) = api_client.get("/api/notifications/").json()["results"]
+
+    assert item["created_at"].startswith("2026-11-30T10:12:00")
+    assert item["created_at"].endswith("+01:00")
+
+
+def test_each_recipient_reads_the_grant_e_mail_in_their_own_zone_not_utc(in_new_york, owner):
+    grant = SimpleNamespace(
+        asset=SimpleNamespace(name="Nordic retail customers"),
+        purpose=SimpleNamespace(key="marketing.communications.email"),
+        expires_at=MOMENT,
+    )
+    notify(users=[in_new_york, owner], kind="grant_created", context={"grant": grant})
+
+    bodies = {n.recipient_id: n.body for n in Notification.objects.filter(kind="grant_created")}
+    assert "until 30 Nov 2026 04:12 EST." in bodies[in_new_york.pk]
+    assert "until 30 Nov 2026 10:12 CET." in bodies[owner.pk]
+    assert "UTC" not in "".join(bodies.values())
+
+
+def test_a_person_chooses_their_time_zone_on_the_account_page(client, requester):
+    client.force_login(requester)
+    page = client.get(reverse("account")).content.decode()
+    assert 'value="Europe/Oslo" selected' in page  # the site's zone until one is chosen
+
+    answer = client.post(reverse("account"), {"time_zone": "America/New_York"}, follow=True)
+
+    requester.refresh_from_db()
+    assert requester.time_zone == "America/New_York"
+    assert "Times are now shown in America/New_York" in answer.content.decode()
+    assert requester.history.first().history_change_reason == "Time zone chosen"
+
+
+@pytest.mark.parametrize("typed", ["Mars/Olympus_Mons", "", "localtime", "Europe/Oslo\x00"])
+def test_an_unknown_time_zone_is_refused_with_a_message_and_nothing_changes(
+    client, requester, typed
+):
+    client.force_login(requester)
+
+    answer = client.post(reverse("account"), {"time_zone": typed})
+
+    assert answer.status_code == 400
+    assert "time zone" in answer.content.decode().lower() or "choice" in answer.content.decode()
+    requester.refresh_from_db()
+    assert requester.time_zone == ""
+
+
+def test_the_path_in_an_inbox_body_is_a_link_and_the_e_mail_carries_the_full_address(
+    client, requester, settings, django_capture_on_commit_callbacks
+):
+    settings.PORTAL_URL = "https://portal.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        (row,) = notify(
+            users=[requester],
+            kind="test",
+            context={
+                "subject": "Decide",
+                "body": "Step 1: Data owner. Decide in the portal: /requests/4/",
+            },
+            link="/requests/4/",
+        )
+    client.force_login(requester)
+
+    page = client.get(reverse("notification_list")).content.decode()
+
+    assert (
+        'Decide in the portal: <a href="/requests/4/">https://portal.example.com/requests/4/</a>'
+        in page
+    )
+    email = notification_email(row)
+    assert email.body.endswith("Decide in the portal: https://portal.example.com/requests/4/")
+    assert email.body.count("https://portal.example.com/requests/4/") == 1
+    assert mail.outbox[0].body == email.body
+
+
+def test_ids_and_page_numbers_in_addresses_and_attributes_are_never_grouped(
+    client, requester, owner
+):
+    for _ in range(26):  # two pages: the pagination's links and hidden page number
+        notify(users=[requester], kind="test", context={"subject": "S", "body": "B"})
+    Notification.objects.create(
+        id=123456, recipient=requester, kind="test", subject="Newest", body="B", link="/x/"
+    )
+    DataAssetFactory(id=54321, owner=owner, name="Large ids", customers=1)
+    DataAsset.objects.filter(pk=54321).update(customer_count=1234)
+    client.force_login(requester)
+
+    inbox = client.get(reverse("notification_list")).content.decode()
+    catalogue = client.get(reverse("customers:asset_list")).content.decode()
+
+    assert 'id="notification-123456"' in inbox
+    assert 'action="/notifications/123456/read/"' in inbox
+    assert "/assets/54321/" in catalogue
+    assert "1,234" in catalogue  # the count is grouped ...
+    for html in (inbox, catalogue):  # ... no address, id or form value is
+        assert not re.search(r'(href|id|value|action|form)="[^"]*\d,\d', html)
+
+
+# --- Guards for templates written later ---------------------------------------------------
+
+ATTRIBUTE = re.compile(r"""\s[\w:-]+=(["'])(.*?)\1""", re.S)
+VARIABLE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+NUMERIC_NAME = re.compile(r"(\bpk|\bid|_id|number|count|total|\.x|\.y|width|height|progress)$")
+NAMED_FORMATS = {"DATETIME_FORMAT", "DATE_FORMAT", "TIME_FORMAT", "c"}
+
+
+def templates():
+    return sorted(TEMPLATES.rglob("*.html")) + sorted(TEMPLATES.rglob("*.txt"))
+
+
+def test_no_template_prints_a_number_into_an_attribute_with_a_thousands_separator():
+    unguarded = []
+    for path in templates():
+        for attribute in ATTRIBUTE.finditer(path.read_text()):
+            for expression in VARIABLE.findall(attribute.group(2)):
+                bare = expression.split("|")[0].strip()
+                if NUMERIC_NAME.search(bare) and "unlocalize" not in expression:
+                    unguarded.append(f"{path.relative_to(TEMPLATES)}: {{{{ {expression} }}}}")
+    assert unguarded == []
+
+
+def test_every_template_date_uses_a_named_format_of_the_locale():
+    hand_written = []
+    for path in templates():
+        text = path.read_text()
+        for fmt in re.findall(r"""\|date:["']([^"']*)["']""", text):
+            if fmt not in NAMED_FORMATS and not (fmt == "Y-m-d" and "with q=" in text):
+                hand_written.append(f"{path.relative_to(TEMPLATES)}: {fmt}")
+        hand_written += [
+            f"{path.relative_to(TEMPLATES)}: {found}"
+            for found in re.findall(r"\|(?:time|format|utc_text|in_zone)\b[^}]*", text)
+        ]
+    assert hand_written == []
