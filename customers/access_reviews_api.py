@@ -3,6 +3,8 @@
 sees, with their evidence), ``POST /api/review-items/{id}/decide/`` and
 ``POST /api/review-items/accept-recommendations/``."""
 
+from datetime import datetime
+
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -20,7 +22,7 @@ from customers.models.access_reviews import (
 from customers.models.catalogue import Classification, DataAsset
 from customers.permissions import get_review_for_user, get_review_item_for_user
 from customers.selectors.access_reviews import (
-    last_use,
+    evidence,
     recommendation,
     review_item_list_for,
     review_items_for,
@@ -139,17 +141,16 @@ class ReviewItemSerializer(serializers.ModelSerializer):
         return item.reviewer.username if item.reviewer else "compliance"
 
     def get_evidence(self, item: AccessReviewItem) -> dict:
-        if item.decided_at:
-            viewed, exported = item.last_viewed_at, item.last_exported_at
-            uses = item.uses_in_window
-        else:
-            viewed, exported = item.seen_viewed_at, item.seen_exported_at
-            uses = item.seen_uses
+        seen = evidence(item)
+
+        def when(value: datetime | None) -> str:
+            return value.isoformat() if value else "never"
+
         return {
-            "last_viewed_at": viewed.isoformat() if viewed else "never",
-            "last_exported_at": exported.isoformat() if exported else "never",
-            "uses_last_90_days": uses,
-            "last_used_at": last_use(item).isoformat() if last_use(item) else "never",
+            "last_viewed_at": when(seen.viewed_at),
+            "last_exported_at": when(seen.exported_at),
+            "uses_last_90_days": seen.uses,
+            "last_used_at": when(seen.last_used_at),
             "coverage": {"eligible": item.coverage_eligible, "total": item.coverage_total},
         }
 

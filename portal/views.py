@@ -25,7 +25,7 @@ from portal.audit import HASHED_FIELDS, security_event
 from portal.csv_export import csv_response
 from portal.dashboard.page import dashboard_for
 from portal.display import datetime_text, number_text, zone_for
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotAllowed
 from portal.forms import AuditFilterForm, OTPTokenForm, TimeZoneForm
 from portal.input_limits import as_id
 from portal.notifications import (
@@ -73,9 +73,14 @@ def permission_denied(request, exception=None):
     # Objects a user may not see are 404s: a 403 is a refusal about something that exists,
     # worth a line in the security log.
     security_event("permission_denied", user=request.user, path=request.path[:200])
+    # A service's refusal (NotAllowed, turned into PermissionDenied by NotAllowedMiddleware)
+    # says why; any other PermissionDenied gets the general sentence.
+    cause = getattr(exception, "__cause__", None)
+    reason = cause.message if isinstance(cause, NotAllowed) else ""
     if _wants_json(request):
-        return JsonResponse({"detail": "You do not have permission to do this."}, status=403)
-    return render(request, "403.html", status=403)
+        detail = reason or "You do not have permission to do this."
+        return JsonResponse({"detail": detail}, status=403)
+    return render(request, "403.html", {"reason": reason}, status=403)
 
 
 def bad_request(request, exception=None):

@@ -110,10 +110,39 @@ def _waiting_for(user: User) -> QuerySet[AccessReviewItem]:
 
 
 def last_use(item: AccessReviewItem) -> datetime | None:
-    """The last view or export through the item's grant (``with_evidence``), ``None`` for
-    never."""
-    seen = [when for when in (item.seen_viewed_at, item.seen_exported_at) if when]  # type: ignore[attr-defined]
-    return max(seen) if seen else None
+    """The last view or export through the item's grant (``evidence``: live before the
+    decision, as kept after it), ``None`` for never."""
+    return evidence(item).last_used_at
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a reviewer sees of a grant's use: the last view and the last export through it
+    (aware datetimes, ``None`` for never) and the number of both in the
+    ``EVIDENCE_WINDOW_DAYS`` days before it was read."""
+
+    viewed_at: datetime | None
+    exported_at: datetime | None
+    uses: int
+
+    @property
+    def last_used_at(self) -> datetime | None:
+        """The later of ``viewed_at`` and ``exported_at``, ``None`` for never."""
+        seen = [when for when in (self.viewed_at, self.exported_at) if when]
+        return max(seen) if seen else None
+
+
+def evidence(item: AccessReviewItem) -> Evidence:
+    """The evidence shown beside ``item`` on the page, in the API and in the report: as kept
+    when it was decided (what the reviewer saw; an access review is evidence for auditors,
+    ISO/IEC 27001 A.5.18), live from the audit trail (``with_evidence``) before that."""
+    if item.decided_at:
+        return Evidence(item.last_viewed_at, item.last_exported_at, item.uses_in_window)
+    return Evidence(
+        item.seen_viewed_at,  # type: ignore[attr-defined]
+        item.seen_exported_at,  # type: ignore[attr-defined]
+        item.seen_uses,  # type: ignore[attr-defined]
+    )
 
 
 def recommendation(item: AccessReviewItem, *, now: datetime | None = None) -> str:

@@ -12,6 +12,7 @@ from customers import policies
 from customers.forms import ReviewDecideForm, ReviewStartForm
 from customers.permissions import get_review_for_user, get_review_item_for_user
 from customers.selectors.access_reviews import (
+    evidence,
     recommendation,
     review_item_list_for,
     review_items_for,
@@ -68,6 +69,7 @@ def review_detail(request, pk):
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     for item in page.object_list:
         item.recommended = recommendation(item)
+        item.evidence = evidence(item)
         item.may_decide = policies.may_decide_review_item(request.user, item)
     progress = review_progress(review, request.user)
     return render(
@@ -135,11 +137,9 @@ def review_item_decide(request, pk):
 def review_accept(request, pk):
     review = get_review_for_user(request.user, pk)
     ids = [pk for value in request.POST.getlist("item") if (pk := as_id(value)) is not None]
-    items = [
-        item
-        for item in review_item_list_for(request.user).filter(review=review, pk__in=ids[:PAGE_SIZE])
-        if policies.may_decide_review_item(request.user, item)
-    ]
+    # Every item sent is decided or none is: one the viewer may not decide is refused with
+    # its reason (the service checks), as the API does, never dropped in silence.
+    items = list(review_item_list_for(request.user).filter(review=review, pk__in=ids[:PAGE_SIZE]))
     try:
         decided = reviews_services.review_items_accept_recommendations(
             items=items, actor=request.user, reason=request.POST.get("reason", "")
@@ -175,6 +175,7 @@ def _report_row(item) -> dict:
     def when(value):
         return value.isoformat() if value else "never"
 
+    seen = evidence(item)
     return {
         "item": item.pk,
         "holder": item.grant.user.username,
@@ -187,11 +188,9 @@ def _report_row(item) -> dict:
         "decided_at": item.decided_at.isoformat() if item.decided_at else "",
         "reason": item.reason,
         "automatic": "yes" if item.automatic else "no",
-        "last_viewed_at": when(item.last_viewed_at if item.decided_at else item.seen_viewed_at),
-        "last_exported_at": when(
-            item.last_exported_at if item.decided_at else item.seen_exported_at
-        ),
-        "uses_last_90_days": item.uses_in_window if item.decided_at else item.seen_uses,
+        "last_viewed_at": when(seen.viewed_at),
+        "last_exported_at": when(seen.exported_at),
+        "uses_last_90_days": seen.uses,
         "coverage_eligible": item.coverage_eligible,
         "coverage_total": item.coverage_total,
     }

@@ -4,12 +4,15 @@ reviewer's dashboard, the auditors' report, and query counts that do not grow wi
 import csv
 import io
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models.access_reviews import AccessReview
+from customers.services.access_reviews import review_item_decide
+from customers.services.exports import records_viewed
 from tests.customers.reviews import REASON, many_grants, start
 from tests.customers.test_grants import approved_grant
 from tests.factories import UserFactory
@@ -264,9 +267,12 @@ def test_accepting_a_pages_recommendations_decides_only_the_viewers_own_items(
     client.force_login(compliance_officer)
 
     page = client.get(review.get_absolute_url()).content.decode()
-    client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
+    refused = client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
     item.refresh_from_db()
     assert "waiting for Otto Owner" in page and item.decision == ""
+    # Refused with its reason, as the API refuses it, not dropped in silence.
+    assert refused.status_code == 403
+    assert "Only the item's reviewer can decide it." in unescape(refused.content.decode())
     assert "Accept all recommendations" not in page
 
     client.force_login(owner)
@@ -286,3 +292,28 @@ def test_only_compliance_sees_each_reviewers_progress(api_client, grant, owner, 
     assert as_reviewer.status_code == as_compliance.status_code == 200
     assert as_reviewer.json()["progress"] == []
     assert [row["reviewer"] for row in as_compliance.json()["progress"]] == [owner.username]
+
+
+def test_a_decided_item_shows_the_evidence_kept_at_the_decision_on_page_api_and_report(
+    client, api_client, grant, requester, owner, compliance_officer
+):
+    """Auditors read what the reviewer saw: a use after the decision changes none of the
+    three places that show the evidence."""
+    review = start(compliance_officer)
+    item = review.items.get()
+    review_item_decide(item=item, actor=owner, decision="keep", reason=REASON)
+    records_viewed(grant=grant, actor=requester, page_number=1, shown=4)
+
+    client.force_login(owner)
+    page = client.get(review.get_absolute_url()).content.decode()
+    api_client.force_authenticate(owner)
+    api = api_client.get(f"/api/reviews/{review.pk}/items/").json()["results"][0]
+    client.force_login(compliance_officer)
+    report = client.get(reverse("customers:review_report", args=[review.pk]) + "?format=csv")
+    text = b"".join(report.streaming_content).decode()
+    row = next(csv.DictReader(io.StringIO(text)))
+
+    assert "Last viewed: never" in page and "0 uses in 90 days" in page
+    assert api["evidence"]["last_viewed_at"] == "never"
+    assert api["evidence"]["uses_last_90_days"] == 0
+    assert row["last_viewed_at"] == "never" and row["uses_last_90_days"] == "0"
