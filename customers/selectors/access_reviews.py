@@ -137,7 +137,7 @@ def evidence(item: AccessReviewItem) -> Evidence:
     when it was decided (what the reviewer saw; an access review is evidence for auditors,
     ISO/IEC 27001 A.5.18), live from the audit trail (``with_evidence``) before that."""
     if item.decided_at:
-        return Evidence(item.last_viewed_at, item.last_exported_at, item.uses_in_window)
+        return Evidence(item.last_viewed_at, item.last_exported_at, item.uses_in_window or 0)
     return Evidence(
         item.seen_viewed_at,  # type: ignore[attr-defined]
         item.seen_exported_at,  # type: ignore[attr-defined]
