@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from portal.audit import audit_record
+from portal.audit_heads import heads_files
 from portal.audit_seal import seal_lag_seconds, seal_pending
 from portal.audit_verify import verify_audit
 from portal.models import AuditEvent
@@ -99,7 +100,9 @@ def test_the_sealer_catches_up_after_a_pause_in_batches(settings):
     result = seal_pending(batch_size=10)
 
     assert (result.sealed, result.position) == (25, 25)
-    heads = (settings.AUDIT_ANCHOR_DIR / "heads.log").read_text().splitlines()
+    files = heads_files(settings.AUDIT_ANCHOR_DIR)
+    assert [file.name for file in files] == [f"heads-{timezone.now():%Y-%m-%d}.log"]
+    heads = files[0].read_text().splitlines()
     assert [line.split()[0] for line in heads] == ["10", "20", "25"]
     assert heads[-1].split()[1] == AuditEvent.objects.get(position=25).hash
     assert seal_pending().sealed == 0
