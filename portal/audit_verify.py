@@ -350,6 +350,21 @@ class _Walk:
                 return
             self._next_head = next(self.heads, None)
 
+    def _check_range_end(self, end: int) -> None:
+        """A range that stops before the log's end: what lies beyond is not this walk's,
+        but every checkpoint inside it must have been met."""
+        within = {a.event_id for a in self.anchors.values() if a.position <= end}
+        missing = sorted(within - self.seen_anchors)
+        if missing:
+            anchor = self.anchors[missing[0]]
+            self.bad = (
+                anchor.event_id,
+                (
+                    f"Anchored event #{anchor.event_id} ({anchor.file}) is no longer at "
+                    f"position {anchor.position}."
+                ),
+            )
+
     def check_end(self, head: tuple[int, str]) -> None:
         """After the last event: nothing the sealer, an anchor or the head row recorded
         may lie beyond it (a truncated tail)."""
@@ -357,18 +372,7 @@ class _Walk:
         if self.bad is not None:
             return
         if self.end is not None and self.position >= self.end:
-            # The range stops before the log's end: what lies beyond is not this walk's.
-            within = {a.event_id for a in self.anchors.values() if a.position <= self.end}
-            missing = sorted(within - self.seen_anchors)
-            if missing:
-                anchor = self.anchors[missing[0]]
-                self.bad = (
-                    anchor.event_id,
-                    (
-                        f"Anchored event #{anchor.event_id} ({anchor.file}) is no longer at "
-                        f"position {anchor.position}."
-                    ),
-                )
+            self._check_range_end(self.end)
             return
         missing = sorted(set(self.anchors) - self.seen_anchors)
         if missing:
