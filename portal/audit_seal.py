@@ -5,23 +5,35 @@ every second) takes the committed, unsealed events in id order and gives each it
 ``position`` (1, 2, 3, ... with no gap) and its link: HMAC-SHA-256, with a key that is not
 in the database (``AUDIT_KEYS``), over its canonical content, its id, position, key id and
 the link before it (``previous_hash``). One sealer at a time: a PostgreSQL advisory lock.
-After each batch the head (position, link, time) is appended to ``heads.log`` in
-``AUDIT_ANCHOR_DIR``, outside the database, so a truncated tail cannot go unnoticed.
+After each batch the head (position, link, time) is appended to the day's heads file in
+``AUDIT_ANCHOR_DIR`` (``portal.audit_heads``), outside the database, so a truncated tail
+cannot go unnoticed.
 """
 
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+import queue
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.audit import HASHED_FIELDS, canonical_values
+from portal.audit import (
+    HASHED_FIELDS,
+    canonical_json,
+    canonical_template,
+    canonical_values,
+    json_text,
+)
+from portal.audit_heads import append_head
 from portal.models import AuditChainHead, AuditEvent
 
 # What the link covers: the content, where the event sits, and which key sealed it.
@@ -30,7 +42,6 @@ ROW_NAMES = ("id", "position", "key_id", "hash", *HASHED_FIELDS)
 DEVELOPMENT_KEY_ID = "dev"
 # Any constant shared by every sealer: pg_try_advisory_xact_lock's key ("audit" in ASCII).
 _SEALER_LOCK = 0x6175646974
-HEADS_LOG = "heads.log"
 
 
 class AuditKeyError(ValueError):
@@ -68,16 +79,127 @@ def event_link(event: AuditEvent) -> str:
     return link_of({name: getattr(event, name) for name in LINKED_FIELDS}, keys[event.key_id])
 
 
+# Where each value sits in the rows ``event_rows`` yields (``ROW_NAMES`` order).
+ID, POSITION, KEY_ID, HASH = range(4)
+PREVIOUS_HASH = ROW_NAMES.index("previous_hash")
+# Columns that are text and never NULL: encoded by the json module's own C function.
+_TEXT_COLUMNS = {
+    "key_id", "created_at", "actor_label", "action", "target_type", "target_id",
+    "target_label", "channel", "request_id", "token_id", "previous_hash",
+}  # fmt: skip
+
+
+def _column_encoder(name: str) -> Callable[[Any], str]:
+    if name in _TEXT_COLUMNS:
+        return encode_basestring_ascii
+    if name in ("id", "position"):
+        return int.__repr__
+    if name == "detail":
+        return canonical_json
+    return json_text
+
+
+class RowLinker:
+    """Links of events given as rows (``ROW_NAMES`` order), for the sealer and the
+    verification, which compute one per event: the canonical text straight from the
+    row's columns, each by the encoder its column type allows, and the HMAC from a copy
+    of the key's prepared state. Byte for byte ``link_of`` of the same values (a test holds
+    it to that); a value of an unexpected type (a tampered SQLite cell) takes
+    ``link_of``'s own way."""
+
+    def __init__(self, keys: Mapping[str, bytes]) -> None:
+        self.states = {
+            key_id: hmac.new(key, digestmod=hashlib.sha256) for key_id, key in keys.items()
+        }
+        order, self.template = canonical_template(LINKED_FIELDS)
+        self.plan = [(_column_encoder(name), ROW_NAMES.index(name)) for name in order]
+
+    def link(self, row: Sequence) -> str:
+        """Hex HMAC-SHA-256 of ``row`` under the key its ``key_id`` names (``KeyError``
+        when ``AUDIT_KEYS`` does not hold it)."""
+        state = self.states[row[KEY_ID]].copy()
+        try:
+            text = self.template % tuple([encode(row[index]) for encode, index in self.plan])
+        except TypeError:
+            text = canonical_values(dict(zip(ROW_NAMES, row, strict=True)), LINKED_FIELDS)
+        state.update(text.encode())
+        return state.hexdigest()
+
+
 def event_rows(
     where: str = "", params: tuple = (), *, order: str, chunk_size: int = 5000
-) -> Iterator[dict]:
-    """Events' raw values (``ROW_NAMES``), streamed in ``order`` with a server-side cursor
-    on PostgreSQL: constant memory however long the log is.
+) -> Iterator[tuple]:
+    """Events' raw values as tuples in ``ROW_NAMES`` order, ``detail`` decoded, streamed
+    in ``order`` with a server-side cursor on PostgreSQL: constant memory however long
+    the log is.
 
     Raw rows, not the ORM: its per-value converters are two thirds of a verification, and
     they raise on a value a tamperer wrote past them (a month 13 in SQLite's text column),
     where the walk must report the event as altered instead. A value that cannot be decoded
     is handed on as stored; it then no longer matches the event's link."""
+    sql = _rows_sql(where, order)
+    parse_time = connection.vendor != "postgresql"
+    detail = ROW_NAMES.index("detail")
+    created_at = ROW_NAMES.index("created_at")
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        chunks = (
+            _fetched_ahead(cursor, chunk_size) if not parse_time else _fetched(cursor, chunk_size)
+        )
+        for rows in chunks:
+            for row in rows:
+                values = list(row)
+                values[detail] = _decoded_json(values[detail])
+                if parse_time:
+                    values[created_at] = _stored_utc_time(values[created_at])
+                yield tuple(values)
+
+
+def _fetched(cursor: Any, chunk_size: int) -> Iterator[list]:
+    while rows := cursor.fetchmany(chunk_size):
+        yield rows
+
+
+def _fetched_ahead(cursor: Any, chunk_size: int) -> Iterator[list]:
+    """The cursor's rows a chunk at a time, the next chunk fetched by a thread while the
+    caller works on this one: PostgreSQL reads and sends a chunk while Python checks the
+    last, a third off a verification on two cores. The caller uses the connection for
+    nothing else meanwhile; a database error reaches the caller; leaving early stops the
+    thread before the cursor closes."""
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    done = threading.Event()
+
+    def hand_over(item: object) -> None:
+        while not done.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def fetch() -> None:
+        try:
+            while not done.is_set():
+                rows = cursor.fetchmany(chunk_size)
+                hand_over(rows)
+                if not rows:
+                    return
+        except Exception as error:  # noqa: BLE001 - handed to the caller, raised there
+            hand_over(error)
+
+    thread = threading.Thread(target=fetch, name="audit-rows", daemon=True)
+    thread.start()
+    try:
+        while rows := ahead.get():
+            if isinstance(rows, Exception):
+                raise rows
+            yield rows
+    finally:
+        done.set()
+        thread.join()
+
+
+def _rows_sql(where: str, order: str) -> str:
     meta = AuditEvent._meta
     column_of = {field.attname: field.column for field in meta.concrete_fields if field.column}
     columns = []
@@ -92,26 +214,21 @@ def event_rows(
             column = f"CAST({column} AS TEXT)"
         columns.append(column)
     table = connection.ops.quote_name(meta.db_table)
-    sql = f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY {order}"
-    parse_time = connection.vendor != "postgresql"
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk_size):
-            for row in rows:
-                values = dict(zip(ROW_NAMES, row, strict=True))
-                values["detail"] = _decoded_json(values["detail"])
-                if parse_time:
-                    values["created_at"] = _stored_utc_time(values["created_at"])
-                yield values
+    return f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY {order}"
+
+
+_json_decoder = json.JSONDecoder()
 
 
 def _decoded_json(stored: object) -> object:
     if not isinstance(stored, str):
         return stored  # psycopg decodes jsonb itself
     try:
-        return json.loads(stored)
+        # raw_decode: json.loads without its two whitespace scans (jsonb's text has none).
+        value, end = _json_decoder.raw_decode(stored)
     except ValueError:
         return stored
+    return value if end == len(stored) else stored
 
 
 def _stored_utc_time(stored: object) -> object:
@@ -137,10 +254,11 @@ def seal_pending(*, batch_size: int = 5000, heads_dir: Path | None = None) -> Se
 
     Returns how many were sealed and the head they ended on. When another sealer holds
     the lock, returns at once with ``sealed=0`` (it does the work). Each batch commits on
-    its own and its head is appended to ``heads.log`` in ``heads_dir`` (default
+    its own and its head is appended to the day's heads file in ``heads_dir`` (default
     ``AUDIT_ANCHOR_DIR``). Raises ``AuditKeyError`` without a key: nothing is sealed then.
     """
     key_id, keys = audit_keys()
+    linker = RowLinker({key_id: keys[key_id]})
     directory = Path(heads_dir or settings.AUDIT_ANCHOR_DIR)
     total = 0
     while True:
@@ -150,10 +268,10 @@ def seal_pending(*, batch_size: int = 5000, heads_dir: Path | None = None) -> Se
                 done = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead()
                 return SealResult(sealed=total, position=done.last_position, link=done.last_hash)
             head = _head()
-            count = _seal_batch(head, key_id, keys[key_id], batch_size)
+            count = _seal_batch(head, key_id, linker, batch_size)
         total += count
         if count:
-            _append_head(directory, head)
+            append_head(directory, head.last_position, head.last_hash)
         if count < batch_size:
             return SealResult(sealed=total, position=head.last_position, link=head.last_hash)
 
@@ -171,34 +289,41 @@ def _head() -> AuditChainHead:
     return head
 
 
-def _seal_batch(head: AuditChainHead, key_id: str, key: bytes, batch_size: int) -> int:
-    rows = list(event_rows("WHERE position IS NULL", order=f"id LIMIT {int(batch_size)}"))
-    if not rows:
-        return 0
-    position, link = head.last_position, head.last_hash
+def _seal_batch(head: AuditChainHead, key_id: str, linker: RowLinker, batch_size: int) -> int:
+    rows = event_rows("WHERE position IS NULL", order=f"id LIMIT {int(batch_size)}")
+    position, link, last_id = head.last_position, head.last_hash, 0
     sealed = []
-    for values in rows:
+    for row in rows:
         position += 1
-        values["position"], values["key_id"], values["previous_hash"] = position, key_id, link
-        link = link_of(values, key)
-        sealed.append((values["id"], position, key_id, values["previous_hash"], link))
+        values = list(row)
+        values[POSITION], values[KEY_ID], values[PREVIOUS_HASH] = position, key_id, link
+        previous, link, last_id = link, linker.link(values), row[ID]
+        sealed.append((last_id, position, key_id, previous, link))
+    if not sealed:
+        return 0
     _write_seals(sealed)
-    head.last_event_id, head.last_position, head.last_hash = rows[-1]["id"], position, link
+    head.last_event_id, head.last_position, head.last_hash = last_id, position, link
     head.save(update_fields=["last_event_id", "last_position", "last_hash"])
-    return len(rows)
+    return len(sealed)
 
 
 def _write_seals(sealed: list[tuple]) -> None:
+    """Write a batch's seals, ``(id, position, key_id, previous_hash, hash)`` each: on
+    PostgreSQL one UPDATE joined to the batch passed as five arrays (``unnest``), so the
+    statement and its parameters stay five whatever the batch size; a VALUES list of
+    25,000 placeholders cost more to build and parse than the sealing itself."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            values = ", ".join(["(%s::bigint, %s::bigint, %s, %s, %s)"] * len(sealed))
             cursor.execute(
                 f"UPDATE {table} AS e SET position = v.position, key_id = v.key_id, "
                 "previous_hash = v.previous_hash, hash = v.hash "
-                f"FROM (VALUES {values}) AS v(id, position, key_id, previous_hash, hash) "
-                "WHERE e.id = v.id",
-                [value for row in sealed for value in row],
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], "
+                "%s::varchar[]) AS v(id, position, key_id, previous_hash, hash) "
+                # Only unsealed rows: the join reads the small partial index of the
+                # unsealed, never the whole log.
+                "WHERE e.id = v.id AND e.position IS NULL",
+                [list(column) for column in zip(*sealed, strict=True)],
             )
         else:
             cursor.executemany(
@@ -206,41 +331,6 @@ def _write_seals(sealed: list[tuple]) -> None:
                 "WHERE id = %s",
                 [(*row[1:], row[0]) for row in sealed],
             )
-
-
-def _append_head(directory: Path, head: AuditChainHead) -> None:
-    """One line per batch, ``position link time``, to a file only ever opened for append.
-    Written after the batch committed: a line never names a head that was rolled back."""
-    directory.mkdir(parents=True, exist_ok=True)
-    line = f"{head.last_position} {head.last_hash} {timezone.now().isoformat()}\n"
-    with open(directory / HEADS_LOG, "a", encoding="ascii") as file:
-        file.write(line)
-
-
-def recorded_heads(directory: Path | None = None) -> Iterator[tuple[int, str]]:
-    """The heads the sealer wrote outside the database, ``(position, link)``, in the order
-    written (rising positions), as far as the file reached when this was called: a line
-    appended later may name a batch committed after a verifier's snapshot. Read lazily:
-    memory stays flat. A line that cannot be read raises ``ValueError`` when reached: a
-    head nobody can check must not pass silently."""
-    path = Path(directory or settings.AUDIT_ANCHOR_DIR) / HEADS_LOG
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return iter(())
-    return _head_lines(path, size)
-
-
-def _head_lines(path: Path, size: int) -> Iterator[tuple[int, str]]:
-    with open(path, "rb") as file:
-        for number, raw in enumerate(file, start=1):
-            size -= len(raw)
-            if size < 0:
-                return
-            parts = raw.decode("ascii", errors="replace").split()
-            if len(parts) != 3 or not parts[0].isdigit() or len(parts[1]) != 64:
-                raise ValueError(f"Line {number} of {path} cannot be read: {raw!r}")
-            yield int(parts[0]), parts[1]
 
 
 def seal_lag_seconds() -> float:

@@ -14,8 +14,22 @@ from django.db import DatabaseError, connection, transaction
 
 from portal.audit import GENESIS_HASH, security_event
 from portal.audit_checkpoint import public_key, signature_valid
-from portal.audit_seal import AuditKeyError, audit_keys, event_rows, link_of, recorded_heads
+from portal.audit_heads import recorded_heads
+from portal.audit_seal import (
+    HASH,
+    ID,
+    KEY_ID,
+    POSITION,
+    PREVIOUS_HASH,
+    AuditKeyError,
+    RowLinker,
+    audit_keys,
+    event_rows,
+)
 from portal.models import AuditChainHead, AuditEvent
+
+# The largest position a range may name: PostgreSQL's bigint.
+MAX_POSITION = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -89,34 +103,66 @@ def audit_anchors(
     return anchors
 
 
+def range_error(
+    from_position: int | None, to_position: int | None, from_checkpoint: bool = False
+) -> tuple[str, str] | None:
+    """What is wrong with a range to verify, as ``(parameter, message)``, or ``None``.
+
+    Positions count from 1; ``to_position`` may not come before ``from_position``; a walk
+    starts either at a position or at the newest checkpoint, not both."""
+    for name, value in (("from_position", from_position), ("to_position", to_position)):
+        if value is not None and not 1 <= value <= MAX_POSITION:
+            return name, f"{name} must be a whole number from 1 to {MAX_POSITION}."
+    if from_position is not None and to_position is not None and to_position < from_position:
+        return (
+            "to_position",
+            f"to_position ({to_position}) is before from_position ({from_position}).",
+        )
+    if from_checkpoint and from_position is not None:
+        return (
+            "from_position",
+            "from_position and from_checkpoint both say where to start: give one.",
+        )
+    return None
+
+
 def verify_audit(
     *,
     anchor_dir: Path | None = None,
     public_key_file: Path | None = None,
     chunk_size: int = 5000,
     from_checkpoint: bool = False,
+    from_position: int | None = None,
+    to_position: int | None = None,
 ) -> AuditVerification:
     """Is the audit log intact? The one verification every door calls: ``manage.py
-    verify_audit``, ``GET /api/audit/verify/`` and the daily anchor job.
+    verify_audit``, ``GET /api/audit/verify/``, the daily anchor job and the compliance
+    health check.
 
-    Walks the sealed events by position, streamed (constant memory), and checks with the
-    HMAC keys of ``AUDIT_KEYS`` and the heads and anchors written outside the database
-    (``anchor_dir``, default ``AUDIT_ANCHOR_DIR``), each anchor's Ed25519 signature with
-    the public key in ``public_key_file`` (default: that of ``AUDIT_SIGNING_KEY_FILE``; no
-    signature check when neither is set). ``from_checkpoint``: start after the newest
-    checkpoint instead of at the first event (the daily check of a long log).
+    Walks the sealed events by position, streamed (a server-side cursor, ``chunk_size``
+    rows a fetch: constant memory), and checks with the HMAC keys of ``AUDIT_KEYS`` and
+    the heads and anchors written outside the database (``anchor_dir``, default
+    ``AUDIT_ANCHOR_DIR``), each anchor's Ed25519 signature with the public key in
+    ``public_key_file`` (default: that of ``AUDIT_SIGNING_KEY_FILE``; no signature check
+    when neither is set). Where to walk: the whole log; ``from_checkpoint``, after the
+    newest checkpoint (the frequent check of a long log); or ``from_position`` to
+    ``to_position`` (both included, either open), the first event's link checked against
+    the link stored before it, and the heads and checkpoints inside the range. A range
+    that stops before the log's end does not check the end.
 
     Returns an ``AuditVerification`` whatever the log holds (``ok``, ``checked`` events,
     ``first_bad`` event id or ``None``, the ``reason`` in words); tampering, a missing key,
     an unreadable head file or a database error is an answer, never an exception. A log
-    found broken is also a line in the security log. Source: the design's append-only
-    audit trail (GDPR Art. 5(2) accountability, Art. 32
-    integrity)."""
+    found broken is also a line in the security log. Raises ``ValueError`` only for a
+    range ``range_error`` refuses. Source: the design's append-only audit trail (GDPR
+    Art. 5(2) accountability, Art. 32 integrity)."""
+    if problem := range_error(from_position, to_position, from_checkpoint):
+        raise ValueError(problem[1])
     result = _verify(
         anchor_dir=anchor_dir,
         key_file=public_key_file,
         chunk_size=chunk_size,
-        from_checkpoint=from_checkpoint,
+        span=(from_checkpoint, from_position, to_position),
     )
     if not result.ok:
         security_event(
@@ -129,18 +175,25 @@ def verify_audit(
 
 
 def _verify(
-    *, anchor_dir: Path | None, key_file: Path | None, chunk_size: int, from_checkpoint: bool
+    *,
+    anchor_dir: Path | None,
+    key_file: Path | None,
+    chunk_size: int,
+    span: tuple[bool, int | None, int | None],
 ) -> AuditVerification:
+    from_checkpoint, from_position, to_position = span
     try:
         _, keys = audit_keys()
         signed_by = public_key(key_file)
         anchors = {a.event_id: a for a in audit_anchors(anchor_dir, key=signed_by)}
-        heads = recorded_heads(anchor_dir)
-        start = (
-            max(anchors.values(), key=lambda a: a.position) if from_checkpoint and anchors else None
-        )
-        walk = _Walk(keys, anchors, heads, start=start)
-        head, unsealed = _walk_in_one_snapshot(walk, chunk_size)
+        walk = _Walk(RowLinker(keys), anchors, end=to_position)
+        if from_checkpoint and anchors:
+            newest = max(anchors.values(), key=lambda a: a.position)
+            walk.begin(newest.position, newest.event_id, newest.hash)
+        # The heads as far as written now, before the snapshot below: each names a batch
+        # committed before it, so one the snapshot holds.
+        walk.heads = recorded_heads(anchor_dir, after=max(walk.position, (from_position or 1) - 1))
+        head, unsealed = _walk_in_one_snapshot(walk, chunk_size, from_position)
     except (AuditKeyError, ValueError, OSError) as error:
         return AuditVerification(ok=False, checked=0, reason=str(error))
     except DatabaseError as error:
@@ -171,9 +224,11 @@ def _verify(
     )
 
 
-def _walk_in_one_snapshot(walk: "_Walk", chunk_size: int) -> tuple[tuple[int, str], int]:
-    """Run ``walk`` over the sealed events after its start; the head row and the number of
-    unsealed events, all read in one snapshot."""
+def _walk_in_one_snapshot(
+    walk: "_Walk", chunk_size: int, from_position: int | None
+) -> tuple[tuple[int, str], int]:
+    """Run ``walk`` over the sealed events after its start (up to its end); the head row
+    and the number of unsealed events, all read in one snapshot."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
@@ -182,96 +237,104 @@ def _walk_in_one_snapshot(walk: "_Walk", chunk_size: int) -> tuple[tuple[int, st
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         head = AuditChainHead.objects.filter(pk=1).values_list("last_event_id", "last_hash").first()
-        rows = event_rows(
-            "WHERE position > %s", (walk.position,), order="position", chunk_size=chunk_size
-        )
-        walk.run(rows)
+        if from_position and from_position > 1:
+            # The range's first link is checked against the link stored before it; that
+            # event itself is outside the range (an id of 0 and no link when it is gone).
+            before = AuditEvent.objects.filter(position=from_position - 1)
+            event_id, link = before.values_list("id", "hash").first() or (0, "")
+            walk.begin(from_position - 1, event_id, link or "")
+        where, params = "WHERE position > %s", [walk.position]
+        if walk.end is not None:
+            where, params = f"{where} AND position <= %s", [walk.position, walk.end]
+        walk.run(event_rows(where, tuple(params), order="position", chunk_size=chunk_size))
         unsealed = AuditEvent.objects.filter(position__isnull=True).count()
     return head or (0, GENESIS_HASH), unsealed
 
 
 class _Walk:
-    """One pass over the sealed events in position order; stops at the first bad one
-    (``bad`` = its id and the reason in words)."""
+    """One pass over the sealed events in position order, from the start of the log or
+    from a known event (``begin``) up to ``end`` (a position; ``None``: the log's end);
+    stops at the first bad one (``bad`` = its id and the reason in words). ``heads`` are
+    the heads written outside the database, set before the walk runs."""
 
     def __init__(
-        self,
-        keys: dict[str, bytes],
-        anchors: dict[int, AuditAnchor],
-        heads: Iterator[tuple[int, str]],
-        *,
-        start: AuditAnchor | None = None,
+        self, linker: RowLinker, anchors: dict[int, AuditAnchor], *, end: int | None = None
     ) -> None:
-        self.keys, self.anchors, self.heads = keys, anchors, heads
+        self.linker, self.anchors, self.end = linker, anchors, end
+        self.heads: Iterator[tuple[int, str]] = iter(())
         self.checked = self.position = self.last_id = 0
         self.last_link = GENESIS_HASH
         self.seen_anchors: set[int] = set()
-        if start is not None:
-            # From a (signed) checkpoint: what it vouches for is taken as verified.
-            self.position, self.last_id, self.last_link = start.position, start.event_id, start.hash
-            self.seen_anchors = {
-                a.event_id for a in anchors.values() if a.position <= start.position
-            }
-        self.next_head = next(heads, None)
+        self._next_head: tuple[int, str] | None | bool = False  # False: not read yet
         self.bad: tuple[int, str] | None = None
 
-    def run(self, rows: Iterator[dict]) -> None:
-        for values in rows:
-            self.checked += 1
-            self.bad = self._check(values)
-            if self.bad is not None:
-                return
-            self.position, self.last_id, self.last_link = (
-                values["position"],
-                values["id"],
-                values["hash"],
-            )
-            self._check_heads()
-            if self.bad is not None:
-                return
+    def begin(self, position: int, event_id: int, link: str) -> None:
+        """Start after the event ``event_id`` at ``position`` whose link is ``link``: a
+        (signed) checkpoint, taken as verified, or the event before a range."""
+        self.position, self.last_id, self.last_link = position, event_id, link
+        self.seen_anchors = {a.event_id for a in self.anchors.values() if a.position <= position}
 
-    def _check(self, values: dict) -> tuple[int, str] | None:
-        event_id, previous_id = values["id"], self.last_id
-        if values["position"] != self.position + 1:
+    @property
+    def next_head(self) -> tuple[int, str] | None:
+        if self._next_head is False:
+            self._next_head = next(self.heads, None)
+        return self._next_head  # type: ignore[return-value]
+
+    def run(self, rows: Iterator[tuple]) -> None:
+        for row in rows:
+            self.checked += 1
+            self.bad = self._check(row)
+            if self.bad is not None:
+                return
+            self.position, self.last_id, self.last_link = row[POSITION], row[ID], row[HASH]
+            if self.next_head is not None and self.next_head[0] <= self.position:
+                self._check_heads()
+                if self.bad is not None:
+                    return
+
+    def _check(self, row: tuple) -> tuple[int, str] | None:
+        event_id, previous_id = row[ID], self.last_id
+        if row[POSITION] != self.position + 1:
             if previous_id:
                 return event_id, (
-                    f"Event #{event_id} sits at position {values['position']}, not "
+                    f"Event #{event_id} sits at position {row[POSITION]}, not "
                     f"{self.position + 1}: events were removed after #{previous_id}."
                 )
-            return (
-                event_id,
-                f"Event #{event_id} does not start the log: earlier events were removed.",
-            )
-        if values["previous_hash"] != self.last_link:
+            return event_id, self._no_predecessor(event_id)
+        if row[PREVIOUS_HASH] != self.last_link:
             if previous_id:
                 return event_id, (
                     f"Event #{event_id} does not chain to #{previous_id}: events were removed "
                     f"after #{previous_id}, reordered, or #{previous_id} was rewritten."
                 )
-            return (
-                event_id,
-                f"Event #{event_id} does not start the log: earlier events were removed.",
-            )
-        key = self.keys.get(values["key_id"])
-        if key is None:
+            return event_id, self._no_predecessor(event_id)
+        if row[KEY_ID] not in self.linker.states:
             return event_id, (
-                f"Event #{event_id} is sealed with key {values['key_id']!r}, which AUDIT_KEYS "
+                f"Event #{event_id} is sealed with key {row[KEY_ID]!r}, which AUDIT_KEYS "
                 "does not hold: it was forged, or the key was dropped too early."
             )
-        if not hmac.compare_digest(link_of(values, key), values["hash"] or ""):
+        if not hmac.compare_digest(self.linker.link(row), row[HASH] or ""):
             return event_id, (
                 f"Event #{event_id} was altered, inserted or forged: its content does not "
                 "match its keyed link."
             )
         anchor = self.anchors.get(event_id)
         if anchor is not None:
-            if (anchor.hash, anchor.position) != (values["hash"], values["position"]):
+            if (anchor.hash, anchor.position) != (row[HASH], row[POSITION]):
                 return event_id, (
                     f"Event #{event_id} differs from the anchor of {anchor.anchored_at} "
                     f"({anchor.file}): the log was rewritten from there."
                 )
             self.seen_anchors.add(event_id)
         return None
+
+    def _no_predecessor(self, event_id: int) -> str:
+        if self.position:
+            return (
+                f"Event #{event_id} follows position {self.position}, which is not in the log: "
+                "events were removed."
+            )
+        return f"Event #{event_id} does not start the log: earlier events were removed."
 
     def _check_heads(self) -> None:
         while self.next_head is not None and self.next_head[0] <= self.position:
@@ -285,13 +348,31 @@ class _Walk:
                     ),
                 )
                 return
-            self.next_head = next(self.heads, None)
+            self._next_head = next(self.heads, None)
+
+    def _check_range_end(self, end: int) -> None:
+        """A range that stops before the log's end: what lies beyond is not this walk's,
+        but every checkpoint inside it must have been met."""
+        within = {a.event_id for a in self.anchors.values() if a.position <= end}
+        missing = sorted(within - self.seen_anchors)
+        if missing:
+            anchor = self.anchors[missing[0]]
+            self.bad = (
+                anchor.event_id,
+                (
+                    f"Anchored event #{anchor.event_id} ({anchor.file}) is no longer at "
+                    f"position {anchor.position}."
+                ),
+            )
 
     def check_end(self, head: tuple[int, str]) -> None:
         """After the last event: nothing the sealer, an anchor or the head row recorded
         may lie beyond it (a truncated tail)."""
         self._check_heads()  # those at or before the start, when nothing came after it
         if self.bad is not None:
+            return
+        if self.end is not None and self.position >= self.end:
+            self._check_range_end(self.end)
             return
         missing = sorted(set(self.anchors) - self.seen_anchors)
         if missing:

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from customers.visibility import active_grants
 from incidents.models import DutyState, Incident, Status
+from portal.audit_seal import seal_lag_seconds
 from portal.audit_verify import audit_anchors
 from portal.models import ApprovalRole, ApprovalStep, StepStatus
 from portal.operations.health import outbox_oldest_pending
@@ -99,6 +100,11 @@ def _audit_gauges() -> Iterator[GaugeMetricFamily]:
         "portal_audit_last_verified_event_id",
         "Id of the newest audit event verified and anchored (0: none).",
         newest.event_id if newest else 0,
+    )
+    yield _gauge(
+        "portal_audit_seal_lag_seconds",
+        "Age of the oldest audit event not sealed yet, seconds (0: all sealed).",
+        seal_lag_seconds(),
     )
     yield _gauge(
         "portal_audit_last_anchor_timestamp_seconds",

@@ -12,7 +12,15 @@ import pytest
 from django.db import connection, transaction
 
 from portal.audit import audit_record, canonical_values
-from portal.audit_seal import LINKED_FIELDS, seal_pending
+from portal.audit_seal import (
+    ID,
+    LINKED_FIELDS,
+    PREVIOUS_HASH,
+    RowLinker,
+    audit_keys,
+    event_rows,
+    seal_pending,
+)
 from portal.models import AuditChainHead, AuditEvent
 
 TABLE = AuditEvent._meta.db_table
@@ -147,3 +155,25 @@ def truncate_after(survivor: AuditEvent) -> None:
     AuditChainHead.objects.filter(pk=1).update(
         last_event_id=survivor.pk, last_position=survivor.position, last_hash=survivor.hash
     )
+
+
+# --- What a forger holding the HMAC key does ---------------------------------------------------
+
+
+def rewrite_with_the_key(event: AuditEvent, action: str) -> None:
+    """``event``'s action rewritten and every link from it on recomputed with the key, as
+    someone holding both the database and the HMAC key can: each link matches its content
+    again, and only the heads and checkpoints written outside the database tell."""
+    tamper(f"UPDATE {TABLE} SET action = %s WHERE id = %s", [action, event.pk])
+    _, keys = audit_keys()
+    linker, link = RowLinker(keys), None
+    for row in list(event_rows("WHERE position >= %s", (event.position,), order="position")):
+        values = list(row)
+        if link is not None:
+            values[PREVIOUS_HASH] = link
+        link = linker.link(values)
+        tamper(
+            f"UPDATE {TABLE} SET previous_hash = %s, hash = %s WHERE id = %s",
+            [values[PREVIOUS_HASH], link, row[ID]],
+        )
+    AuditChainHead.objects.filter(pk=1).update(last_hash=link)

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from portal.audit_checkpoint import sign
+from portal.audit_heads import heads_files
 from portal.audit_verify import verify_audit
 from portal.services import audit_anchor_write
 from tests.portal.audit_tampering import truncate_after, write_events
@@ -63,7 +64,8 @@ def test_a_checkpoint_rewritten_and_re_signed_with_another_key_is_named(
     # The forger cuts the tail, then rewrites the checkpoint onto the survivor, signing it
     # with a key of their own (they do not hold the portal's).
     truncate_after(events[6])
-    (Path(settings.AUDIT_ANCHOR_DIR) / "heads.log").write_text("")
+    for heads in heads_files(settings.AUDIT_ANCHOR_DIR):
+        heads.write_text("")
     forger_key, _ = pem_files(tmp_path, "forger")
     settings.AUDIT_SIGNING_KEY_FILE = str(forger_key)
     path = Path(settings.AUDIT_ANCHOR_DIR) / anchor.file

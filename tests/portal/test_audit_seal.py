@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from portal.audit import audit_record
+from portal.audit_heads import heads_files
 from portal.audit_seal import seal_lag_seconds, seal_pending
 from portal.audit_verify import verify_audit
 from portal.models import AuditEvent
@@ -99,7 +100,9 @@ def test_the_sealer_catches_up_after_a_pause_in_batches(settings):
     result = seal_pending(batch_size=10)
 
     assert (result.sealed, result.position) == (25, 25)
-    heads = (settings.AUDIT_ANCHOR_DIR / "heads.log").read_text().splitlines()
+    files = heads_files(settings.AUDIT_ANCHOR_DIR)
+    assert [file.name for file in files] == [f"heads-{timezone.now():%Y-%m-%d}.log"]
+    heads = files[0].read_text().splitlines()
     assert [line.split()[0] for line in heads] == ["10", "20", "25"]
     assert heads[-1].split()[1] == AuditEvent.objects.get(position=25).hash
     assert seal_pending().sealed == 0
@@ -138,3 +141,26 @@ def test_check_deploy_passes_with_a_real_audit_key(settings):
     errors = [message.id for message in run_checks(include_deployment_checks=True)]
 
     assert "portal.E001" not in errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_lag_is_one_query_that_reads_the_index_of_the_unsealed(django_assert_num_queries):
+    # A long sealed log and a few events waiting, the table's statistics current.
+    raw_sql(
+        f"INSERT INTO {TABLE} (created_at, actor_label, action, target_type, target_id,"
+        " target_label, detail, channel, request_id, token_id, previous_hash, key_id, position,"
+        " hash) SELECT now(), 'system', 'records.view', '', '', '', '{}', 'command', '', '', '',"
+        " 'test', g, md5(g::text) || md5(g::text) FROM generate_series(1, 50000) g"
+    )
+    for _ in range(3):
+        audit_record(actor=None, action="records.view")
+    raw_sql(f"ANALYZE {TABLE}")
+
+    with django_assert_num_queries(1) as captured:
+        assert seal_lag_seconds() >= 0
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "portal_audit_unsealed" in plan and "Seq Scan" not in plan

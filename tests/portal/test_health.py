@@ -8,7 +8,10 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from portal.models import Notification, ScheduledJobRun, User
+from portal.audit import audit_record
+from portal.audit_seal import seal_pending
+from portal.audit_verify import verify_audit
+from portal.models import AuditEvent, Notification, ScheduledJobRun, User
 from portal.scheduled_jobs import scheduled_jobs
 from portal.services import audit_anchor_write
 from tests.conftest import redis_url
@@ -160,3 +163,36 @@ def test_no_worker_answering_turns_the_worker_check_red(staff_client, compliance
 
     assert status == 503
     assert failing(checks) == {"CeleryWorker": "Unavailable: Celery workers unavailable"}
+
+
+def test_an_event_unsealed_for_over_two_minutes_turns_the_sealer_check_red(
+    staff_client, compliance_green
+):
+    seal_pending()  # the anchor's own event
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        audit_record(actor=None, action="records.view")
+        clock.shift(timedelta(seconds=150))  # and the sealer has not kept up since
+        all_jobs_succeeded()  # while beat ran its jobs (the heartbeat is its own check)
+
+        status, checks = report(staff_client, "/health/compliance")
+        assert status == 503
+        assert failing(checks) == {
+            "AuditSealer()": "Unavailable: Audit events wait 150 s to be sealed"
+        }
+
+        seal_pending()  # the sealer is back
+        assert report(staff_client, "/health/compliance") == (200, checks | {"AuditSealer()": "OK"})
+
+
+def test_the_compliance_probe_verifies_from_the_newest_checkpoint_only(client, compliance_green):
+    # An event the checkpoint vouches for, rewritten: the daily anchor job's whole walk
+    # names it; the probe, scraped every few minutes, walks only what came after.
+    before_checkpoint = AuditEvent.objects.get(position=1)
+    tamper(f"UPDATE {TABLE} SET action = 'grant.create' WHERE id = %s", [before_checkpoint.pk])
+    after_checkpoint = write_events(2)[0]
+
+    assert client.get("/health/compliance").status_code == 200
+    assert verify_audit().first_bad == before_checkpoint.pk
+
+    tamper(f"UPDATE {TABLE} SET action = 'grant.create' WHERE id = %s", [after_checkpoint.pk])
+    assert client.get("/health/compliance").status_code == 503

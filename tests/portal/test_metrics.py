@@ -5,12 +5,15 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from customers.models.access import AccessGrant
 from incidents.models import IncidentDuty
+from portal.audit import audit_record
+from portal.audit_seal import seal_pending
 from portal.models import ApprovalStep, Notification
 from portal.services import audit_anchor_write
 
@@ -92,3 +95,16 @@ def test_metrics_are_hidden_from_addresses_outside_the_allowed_list(client, db, 
 
     settings.METRICS_ALLOWED_IPS = ["203.0.113.9"]
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 200
+
+
+def test_the_seal_lag_gauge_is_the_age_of_the_oldest_unsealed_event(client, db):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert scrape(client)[("portal_audit_seal_lag_seconds", ())] == 0
+        audit_record(actor=None, action="records.view")
+        audit_record(actor=None, action="records.view")
+        clock.shift(timedelta(seconds=42))
+
+        assert scrape(client)[("portal_audit_seal_lag_seconds", ())] == 42
+
+        seal_pending()
+        assert scrape(client)[("portal_audit_seal_lag_seconds", ())] == 0

@@ -3,7 +3,7 @@ bad event if not."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.audit_verify import verify_audit
+from portal.audit_verify import range_error, verify_audit
 
 
 class Command(BaseCommand):
@@ -21,6 +21,20 @@ class Command(BaseCommand):
             "the first event.",
         )
         parser.add_argument(
+            "--from-position",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Start at position N (its link checked against the one stored before it).",
+        )
+        parser.add_argument(
+            "--to-position",
+            type=int,
+            default=None,
+            metavar="M",
+            help="Stop after position M (the log's end is then not checked).",
+        )
+        parser.add_argument(
             "--anchor-dir", default=None, help="Anchors to check (default AUDIT_ANCHOR_DIR)."
         )
         parser.add_argument(
@@ -31,10 +45,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        span = options["from_position"], options["to_position"], options["from_checkpoint"]
+        if problem := range_error(*span):
+            name, message = problem
+            raise CommandError(f"--{name.replace('_', '-')}: {message}")
         result = verify_audit(
             anchor_dir=options["anchor_dir"],
             public_key_file=options["public_key"],
             from_checkpoint=options["from_checkpoint"],
+            from_position=options["from_position"],
+            to_position=options["to_position"],
         )
         if not result.ok:
             raise CommandError(
