@@ -36,11 +36,13 @@ from django.http import HttpResponse, StreamingHttpResponse
 _ALWAYS_QUOTED_START = frozenset("=+@|%\t\r")
 # A cell starting with "-" is a formula unless it is a number: defusedcsv's own rule decides.
 _NUMBER_OR_FORMULA_START = "-"
-# A cell of a column joined with NUL (which no text cell read from PostgreSQL holds) that
-# can start a formula: at the start of the joined text or right after a separator. A NUL
-# inside some other cell can only add a false alarm, which the per-cell rule then settles.
-_FORMULA_AT_A_CELL_START = re.compile("(?:^|\x00)[=+\\-@|%\t\r]")
-_LEFT_ALONE = (int, float, type(None))
+# A column's cells are joined with NUL (which no text cell read from PostgreSQL holds)
+# after a leading NUL: a cell that can start a formula then shows as NUL followed by one of
+# these characters, found in one C scan (the pattern starts with a literal, which the
+# regular-expression engine looks for first). A NUL inside some other cell can only add a
+# false alarm, which the per-cell rule then settles.
+_FORMULA_AFTER_SEPARATOR = re.compile("\x00[=+\\-@|%\t\r]")
+_LEFT_ALONE = frozenset({int, float, type(None)})
 _NO_ROW = object()
 
 
@@ -102,14 +104,14 @@ def _safe_column(column: Sequence) -> Sequence:
     """The cells of one column of a batch, neutralised by ``_safe_cell``: unchanged (the
     same object) when no cell can start a formula, which is found in C for a text column."""
     try:
-        joined = "\x00".join(column)
+        joined = "\x00" + "\x00".join(column)
     except TypeError:  # not all text: numbers and None pass, anything else by the rule
-        if all(value.__class__ in _LEFT_ALONE for value in column):
+        if _LEFT_ALONE.issuperset(map(type, column)):
             return column
         return [_safe_cell(value) for value in column]
-    if _FORMULA_AT_A_CELL_START.search(joined) is None:
-        return column
-    return [_safe_cell(value) for value in column]
+    if _FORMULA_AFTER_SEPARATOR.search(joined):
+        return [_safe_cell(value) for value in column]
+    return column
 
 
 def safe_rows(batch: list[Sequence]) -> Iterable[Sequence]:
