@@ -137,6 +137,10 @@ def build(customers: int, records: int, sizes: list[int], seed: float) -> None:
             )
         ids = list(Purpose.objects.filter(key__in=TREE).values_list("pk", flat=True))
         assert len(ids) == len(TREE), "load the taxonomy first (migrate does)"
+        # Benchmark data only: the generated rows reference customers and purposes that
+        # exist, so the deferred foreign-key checks (millions of them at commit, most of
+        # the build's time) are skipped for this transaction.
+        cursor.execute("SET LOCAL session_replication_role = replica")
         missing = records
         while missing > 0:
             # Half the dates fall on midnight of a day in three years (ties happen), the
@@ -220,7 +224,7 @@ def measure(asset, repeat: int, with_records: bool) -> tuple[float, float] | Non
     if len(answers) != 1:
         print("MISMATCH: the answers differ")
         return None
-    best_state = min(best[name][0] for name in STATE_FORMS)
+    best_state = min(best[name][0] for name in [*STATE_FORMS, "best form again"])
     again = best["best form again"][0] / best[best_name][0]
     return best["coverage_for"][0] / best_state, again
 

@@ -126,7 +126,7 @@ def _recorded_by(export_id: str) -> RawSQL:
     blocks = connection.ops.quote_name(ExportedCustomerBlock._meta.db_table)
     customer_id = (
         f"{connection.ops.quote_name(Customer._meta.db_table)}."
-        f"{connection.ops.quote_name(Customer._meta.pk.column)}"
+        f"{connection.ops.quote_name(str(Customer._meta.pk.column))}"
     )
     if connection.vendor == "postgresql":
         sql = (
