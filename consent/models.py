@@ -179,7 +179,17 @@ class ConsentState(models.Model):
             models.UniqueConstraint(fields=["customer", "purpose"], name="consentstate_unique"),
         ]
         # Coverage reads "which customers have a state for these purpose ids".
-        indexes = [models.Index(fields=["purpose", "customer"], name="consentstate_purpose")]
+        indexes = [
+            models.Index(fields=["purpose", "customer"], name="consentstate_purpose"),
+            # Coverage and eligibility of a large asset read its customers' states in
+            # customer order (a merge with the asset's memberships) from this index alone,
+            # never the table: 1,000,000 customers' states without a random heap read each.
+            models.Index(
+                fields=["customer", "purpose"],
+                include=["status", "effective_at"],
+                name="consentstate_covering",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"customer {self.customer_id} {self.status} {self.purpose_id}"

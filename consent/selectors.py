@@ -207,6 +207,26 @@ def eligible_customers(
     )
 
 
+def eligible_customer_ids(
+    asset: DataAsset, purpose: Purpose, *, also_requires: Iterable[Purpose] = ()
+) -> QuerySet[AssetCustomer, Any]:
+    """The ids of the same customers as ``eligible_customers``, as a lazy queryset of
+    ``{"customer_id": id}`` read from the asset's memberships only (one row per customer:
+    a membership is unique per asset and customer), unordered. For a statement that needs
+    only the ids (the export ledger's INSERT ... SELECT): it does not read the customer
+    table."""
+    return (
+        AssetCustomer.objects.filter(asset_id=asset.pk)
+        .filter(
+            eligibility(
+                asset, purpose, also_requires=tuple(also_requires), customer_ref="customer_id"
+            )
+        )
+        .order_by()
+        .values("customer_id")
+    )
+
+
 def coverage_for(
     asset: DataAsset, purpose: Purpose, *, also_requires: Iterable[Purpose] = ()
 ) -> Coverage:

@@ -7,23 +7,26 @@ from customers.models.access import AccessGrant
 from customers.models.catalogue import Customer, DataAsset
 
 
-class ExportedCustomer(models.Model):
-    """One customer included in one export: written with the export, in one INSERT ...
-    SELECT of the same eligible set the file streams, so the footprint of a customer names
-    exactly the exports that carried them (the audit event holds only the count)."""
-
-    # An export of 100,000 customers inserts 100,000 rows in one statement: two indexes
-    # only (by export, by customer) and no per-row foreign-key trigger. The rows are copied
-    # from existing customers and a grant inside the export's transaction, and neither
-    # customers nor grants are ever deleted (erasure removes memberships, not customers).
-    export_id = models.CharField(max_length=32)
-    grant = models.ForeignKey(
+def _ledger_grant() -> models.ForeignKey:
+    """The grant a ledger row's export was made under: no index and no per-row foreign-key
+    trigger (the rows are copied inside the export's transaction from a grant that is never
+    deleted), so writing an export's rows costs one statement and nothing per row."""
+    return models.ForeignKey(
         AccessGrant,
         on_delete=models.DO_NOTHING,
         related_name="+",
         db_index=False,
         db_constraint=False,
     )
+
+
+class ExportedCustomer(models.Model):
+    """One customer included in one export, as exports recorded them until
+    ``ExportedCustomerBlock`` replaced these rows (see there). Nothing writes here any
+    more; a customer's footprint still reads these rows for the exports made before."""
+
+    export_id = models.CharField(max_length=32)
+    grant = _ledger_grant()
     customer = models.ForeignKey(
         Customer,
         on_delete=models.DO_NOTHING,
@@ -41,6 +44,47 @@ class ExportedCustomer(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.customer_id} in export {self.export_id}"
+
+
+# Customers per block: a footprint decodes one block per export it checks (a list of at
+# most this many ids), and an export of 100,000 customers writes 100 rows.
+EXPORT_BLOCK_CUSTOMERS = 1000
+
+
+class ExportedCustomerBlock(models.Model):
+    """Which customers one export carried: up to ``EXPORT_BLOCK_CUSTOMERS`` of them per
+    row, the ids of the customers ``first_customer_id`` to ``last_customer_id`` (ascending
+    on PostgreSQL) in ``customer_ids``. Written with the export by one INSERT ... SELECT of
+    the eligible set the file then streams, so the footprint of a customer names exactly
+    the exports that carried them (the audit event holds only the count).
+
+    Blocks rather than a row per customer: a row per customer needs an index keyed by
+    customer, and keeping it cost an export of 50,000 customers more than PostgreSQL's own
+    COPY of the same rows took (``benchmarks/export.py``, docs/access-requests.md). A
+    footprint knows which exports to ask about (those of the customer's assets in the
+    window), so it reads one block per export through (export, first customer).
+    """
+
+    export_id = models.CharField(max_length=32)
+    grant = _ledger_grant()
+    first_customer_id = models.BigIntegerField()
+    last_customer_id = models.BigIntegerField()
+    customers = models.PositiveIntegerField(help_text="How many ids customer_ids holds.")
+    customer_ids = models.JSONField(help_text="The customers' ids, a list of integers.")
+    exported_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["export_id", "first_customer_id"], name="exported_block_by_export"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"customers {self.first_customer_id} to {self.last_customer_id} "
+            f"in export {self.export_id}"
+        )
 
 
 class ExportManager(models.Manager):
@@ -118,8 +162,8 @@ class Export(models.Model):
     columns = models.JSONField(default=list)
     customers_recorded = models.BooleanField(
         default=False,
-        help_text="Each customer carried has an ExportedCustomer row (grant exports since "
-        "per-customer records exist); otherwise the export may have carried anyone eligible.",
+        help_text="Each customer carried is recorded (ExportedCustomerBlock, earlier "
+        "ExportedCustomer rows); otherwise the export may have carried anyone eligible.",
     )
     left_out_withdrawn = models.PositiveIntegerField(
         default=0, help_text="Package rows left out because the customer withdrew since."

@@ -10,7 +10,7 @@ from consent.models import ConsentRecord
 from consent.selectors import consent_history, current_consents, eligible_customers
 from customers.models.access import AccessGrant
 from customers.models.catalogue import AssetCustomer, Customer, DataAsset
-from customers.models.exports import Export, ExportedCustomer
+from customers.models.exports import Export, ExportedCustomer, ExportedCustomerBlock
 from customers.models.subject_requests import DataSubjectRequest
 
 
@@ -102,7 +102,7 @@ def customer_footprint(
       they were shown at a given read depends on their consent then);
     * exports: every export (``Export``: through a grant or a sharing package download)
       from those assets in that window.
-      Exports record each customer they carried (``ExportedCustomer``): one that did not
+      Exports record each customer they carried (``ExportedCustomerBlock``): one that did not
       carry this customer is left out, one that did is ``included``; an export from before
       those records existed is listed with ``included`` None (it may have carried them);
     * the customer's data subject requests.
@@ -161,6 +161,25 @@ def _grants_reaching(customer: Customer, holdings: _Holdings) -> list[dict]:
     return grants
 
 
+def _exports_carrying(customer: Customer, export_ids: list[str]) -> set[str]:
+    """Which of ``export_ids`` recorded ``customer`` among the customers they carried: the
+    one block of each export whose id range holds the customer (``ExportedCustomerBlock``,
+    through its (export, first customer) index), and the per-customer rows exports wrote
+    before blocks existed (``ExportedCustomer``). Two queries."""
+    blocks = ExportedCustomerBlock.objects.filter(
+        export_id__in=export_ids,
+        first_customer_id__lte=customer.pk,
+        last_customer_id__gte=customer.pk,
+    ).values_list("export_id", "customer_ids")
+    carried = {export_id for export_id, ids in blocks if customer.pk in ids}
+    carried.update(
+        ExportedCustomer.objects.filter(customer=customer, export_id__in=export_ids).values_list(
+            "export_id", flat=True
+        )
+    )
+    return carried
+
+
 def _exports_reaching(customer: Customer, holdings: _Holdings) -> list[dict]:
     """Each export from a holding asset made while it held the customer, as the
     footprint's rows; one that recorded its customers without this one is left out."""
@@ -174,11 +193,7 @@ def _exports_reaching(customer: Customer, holdings: _Holdings) -> list[dict]:
         for e in exports_in_window.select_related("grant__purpose", "package__request__purpose")
         if holdings.held_between(e.asset_id, e.created_at, e.created_at)
     ]
-    carried = set(
-        ExportedCustomer.objects.filter(
-            customer=customer, export_id__in=[e.export_id for e in made]
-        ).values_list("export_id", flat=True)
-    )
+    carried = _exports_carrying(customer, [e.export_id for e in made])
     exports = []
     for export in made:
         if export.export_id in carried:

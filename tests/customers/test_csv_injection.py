@@ -134,6 +134,50 @@ def test_the_writer_escapes_every_cell_exactly_as_defusedcsv_does():
         assert ours.writerow([cell, "x"]) == theirs.writerow([cell, "x"]), repr(cell)
 
 
+@pytest.mark.parametrize("with_tab_and_cr", [False, True])
+def test_the_streaming_writer_is_byte_for_byte_defusedcsvs_writer_in_every_batch(with_tab_and_cr):
+    """Exports hand the writer rows in batches and it rewrites only a column holding a cell
+    that can start a formula (found by one scan of the column): whatever the mix of cells,
+    batches and row shapes, the file must be exactly what defusedcsv's writer gives, and
+    with cells starting with a tab or carriage return (which defusedcsv leaves alone) what
+    the row-by-row writer gives."""
+    import datetime
+    import decimal
+    import random
+
+    from defusedcsv import csv as defused
+
+    from portal.csv_export import _Line, csv_chunks, safe_writer
+
+    alphabet = "=+-@|%'\\\"a1., ;é\n" + ("\t\r" if with_tab_and_cr else "")
+    generator = random.Random(11)
+
+    def text():
+        return "".join(generator.choice(alphabet) for _ in range(generator.randint(0, 5)))
+
+    others = [None, 0, -3, 2.5, True, decimal.Decimal("-7.10"), datetime.date(2025, 1, 31)]
+    rows = [
+        (
+            number,  # numbers only
+            text(),  # any text
+            f"plain {number}" if number % 50 else "=1+2",  # rarely a formula
+            generator.choice([*others, text()]),  # mixed kinds
+            "a\x00=b" if number % 7 == 0 else "x",  # a NUL inside a cell: a false alarm only
+        )
+        for number in range(1000)
+    ]
+    columns = ["id", "text", "rare", "mixed", "nul"]
+    reference = safe_writer(_Line()) if with_tab_and_cr else defused.writer(_Line())
+    expected = "".join(reference.writerow(row) for row in [columns, *rows])
+
+    for batch_rows in (1, 7, 333, 5000):
+        as_tuples = "".join(csv_chunks(columns, rows, size=4096, batch_rows=batch_rows))
+        as_dicts = "".join(
+            csv_chunks(columns, (dict(zip(columns, row, strict=True)) for row in rows))
+        )
+        assert as_tuples == as_dicts == expected, batch_rows
+
+
 def read_as_recipient(cell: str) -> str:
     """The reading rule docs/sharing.md gives a recipient: a cell starting with ``'`` followed by
     one of = + - @ % tab CR, or by ``\\|`` (a ``|`` written escaped): drop the ``'`` and
