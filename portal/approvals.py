@@ -101,11 +101,13 @@ def open_steps_for(user: User) -> QuerySet[ApprovalStep]:
         if group in groups:
             mine |= Q(role=role)
     decided_by_me = ApprovalStep.objects.filter(chain=OuterRef("chain"), decided_by=user)
+    # Only a pending chain has an open step: saying so lets the database start from the
+    # pending chains (an index) instead of joining every chain ever decided.
     return (
-        ApprovalStep.objects.filter(mine, status=StepStatus.OPEN)
+        ApprovalStep.objects.filter(mine, status=StepStatus.OPEN, chain__status=ChainStatus.PENDING)
         .exclude(chain__requester=user)
         .exclude(Exists(decided_by_me))
-        .select_related("chain", "chain__requester")
+        .select_related("chain")
         .order_by("chain__created_at", "chain_id")
     )
 

@@ -109,6 +109,9 @@ class AccessGrant(models.Model):
                 name="grant_active_by_asset",
                 condition=models.Q(revoked_at__isnull=True),
             ),
+            # Compliance's "All grants", newest first: a page read from the index instead
+            # of sorting every grant of the company (20,000 at scale).
+            models.Index(fields=["-created_at", "-id"], name="grant_newest_first"),
         ]
 
     def __str__(self) -> str:
