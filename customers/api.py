@@ -18,7 +18,7 @@ from customers.permissions import (
     get_grant_for_user,
     get_subject_request_for_user,
 )
-from customers.selectors.access import access_requests_of
+from customers.selectors.access import access_request_pages, access_requests_of
 from customers.selectors.catalogue import asset_catalogue
 from customers.selectors.customer_search import customer_search
 from customers.selectors.footprint import customer_footprint, footprint_as_dict
@@ -130,7 +130,7 @@ class AccessRequestViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return access_requests_of(self.request.user).order_by("-created_at", "-id")
+        return access_request_pages(access_requests_of(self.request.user))
 
     def get_object(self):
         return get_access_request_for_user(self.request.user, self.kwargs["pk"])

@@ -13,6 +13,7 @@ the owner's step.
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -117,14 +118,14 @@ def open_steps_for(user: User) -> QuerySet[ApprovalStep]:
 # The kinds of request that go through the engine, by ``ApprovalChain.kind``: each app
 # registers its own in its ``AppConfig.ready`` (``register_request_kind``), so the engine
 # lists access and sharing requests without importing the apps that sit above it.
-_REQUEST_KINDS: dict[str, Callable[[], QuerySet]] = {}
+_REQUEST_KINDS: dict[str, Callable[[list[int]], Iterable[Any]]] = {}
 
 
-def register_request_kind(kind: str, *, requests: Callable[[], QuerySet]) -> None:
+def register_request_kind(kind: str, *, requests: Callable[[list[int]], Iterable[Any]]) -> None:
     """Make the requests of ``kind`` (an ``ApprovalChain.kind``) appear in the approvals
-    list. ``requests`` returns the kind's requests (a model with a one-to-one ``chain``)
-    with everything their row shows selected or prefetched; the list filters it by chain.
-    Registering a kind again replaces its loader (a reload in the test runner)."""
+    list. ``requests`` takes chain ids and returns the kind's requests on those chains
+    (each with a ``chain_id``), with everything their row shows, in a fixed number of
+    queries. Registering a kind again replaces its loader (a reload in the test runner)."""
     _REQUEST_KINDS[kind] = requests
 
 
@@ -151,7 +152,7 @@ def _waiting_approvals(steps: QuerySet[ApprovalStep]) -> list[WaitingApproval]:
         by_kind.setdefault(step.chain.kind, []).append(step.chain_id)
     requests = {}
     for kind, chain_ids in by_kind.items():
-        for request in _REQUEST_KINDS[kind]().filter(chain_id__in=chain_ids):
+        for request in _REQUEST_KINDS[kind](chain_ids):
             requests[request.chain_id] = request
     # A chain whose request is not written yet (its kind's transaction is still open)
     # has nothing to show and is left out of the page.
