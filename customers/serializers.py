@@ -37,7 +37,7 @@ class AssetSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)
     description = serializers.CharField(read_only=True)
-    owner = serializers.CharField(source="owner_username", read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True)
     owner_name = serializers.CharField(source="owner", read_only=True)
     classification = serializers.ChoiceField(choices=Classification.choices, read_only=True)
     classification_confirmed = serializers.BooleanField(read_only=True)
@@ -145,7 +145,7 @@ class GrantSerializer(serializers.Serializer):
     """A grant, from its plain row (``customers.selectors.grants.GrantRow``)."""
 
     id = serializers.IntegerField(read_only=True)
-    user = serializers.CharField(source="user_username", read_only=True)
+    user = serializers.CharField(source="user.username", read_only=True)
     asset = serializers.IntegerField(source="asset_id", read_only=True)
     asset_name = serializers.CharField(read_only=True)
     purpose = serializers.CharField(source="purpose_key", read_only=True)
@@ -155,7 +155,7 @@ class GrantSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(read_only=True)
     revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
     revoked_by = serializers.CharField(
-        source="revoked_by_username", read_only=True, allow_null=True
+        source="revoked_by.username", read_only=True, default=None, allow_null=True
     )
     revoke_reason = serializers.CharField(read_only=True)
     request = serializers.IntegerField(source="request_id", read_only=True)

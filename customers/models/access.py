@@ -129,6 +129,21 @@ class AccessGrant(models.Model):
         return grant_status(self.revoked_at, self.expires_at)
 
 
+class LevelRow:
+    """What the plain rows of grants and access requests (the lists' rows, read as values)
+    share with their models: the id under both names and the level's label."""
+
+    pk: int
+    level: str
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    def get_level_display(self) -> str:
+        return str(AccessLevel(self.level).label)
+
+
 def grant_status(revoked_at: datetime | None, expires_at: datetime) -> str:
     """``revoked``, ``active`` or ``expired``: a grant's state now, from when it was
     revoked (if it was) and when it expires (aware datetimes). Shared by the model and the

@@ -9,7 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from consent.models import ConsentState, ConsentStatus, Purpose
 from consent.selectors import coverage_for
-from customers.models.access import AccessLevel, AccessRequest
+from customers.models.access import AccessRequest, LevelRow
 from customers.models.catalogue import AssetCustomer, DataAsset
 from customers.visibility import asset_list_for
 from portal import roles
@@ -118,7 +118,7 @@ class ChainRow:
 
 
 @dataclass(frozen=True)
-class AccessRequestRow:
+class AccessRequestRow(LevelRow):
     """An access request as the lists show it (my requests, the approvals list, the API),
     from plain values: the same names a template or serializer reads from the model
     (``asset.name``, ``purpose.key``, ``chain.steps.all``...)."""
@@ -139,15 +139,8 @@ class AccessRequestRow:
     grant: Ref | None
 
     @property
-    def id(self) -> int:
-        return self.pk
-
-    @property
     def status(self) -> str:
         return self.chain.status
-
-    def get_level_display(self) -> str:
-        return str(AccessLevel(self.level).label)
 
 
 REQUEST_ROW_FIELDS = (

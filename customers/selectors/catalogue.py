@@ -13,7 +13,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from consent.models import DataCategory
 from customers.models.catalogue import Classification, DataAsset, effective_classification
 from customers.visibility import asset_list_for
-from portal.models import User, person_name
+from portal.approval_rows import PersonRow
+from portal.models import User
 from portal.pagination import PagedRows
 
 
@@ -85,8 +86,7 @@ class CatalogueRow:
     name: str
     description: str
     owner_id: int
-    owner_username: str
-    owner: str  # the owner as every page names a person (``portal.models.person_name``)
+    owner: PersonRow
     classification: str
     classification_confirmed: bool
     customer_count: int
@@ -164,9 +164,8 @@ def _row(values: dict[str, Any]) -> CatalogueRow:
         name=values["name"],
         description=values["description"],
         owner_id=values["owner_id"],
-        owner_username=values["owner__username"],
-        owner=person_name(
-            values["owner__first_name"], values["owner__last_name"], values["owner__username"]
+        owner=PersonRow(
+            values["owner__username"], values["owner__first_name"], values["owner__last_name"]
         ),
         classification=values["classification"],
         classification_confirmed=values["classification_confirmed"],

@@ -12,11 +12,12 @@ from django.db.models.functions import RowNumber
 
 from consent.categories import record_columns
 from consent.selectors import eligible_customers
-from customers.models.access import AccessGrant, AccessLevel, grant_status
+from customers.models.access import AccessGrant, LevelRow, grant_status
 from customers.models.catalogue import Customer
 from customers.visibility import active_grants, asset_list_for
 from portal import roles
-from portal.models import User, person_name
+from portal.approval_rows import PersonRow, person_row
+from portal.models import User
 from portal.pagination import PagedRows
 
 
@@ -29,14 +30,13 @@ def grant_list_for(user: User) -> QuerySet[AccessGrant]:
 
 
 @dataclass(frozen=True)
-class GrantRow:
+class GrantRow(LevelRow):
     """A grant as the grant lists (pages and API) show it, read as plain values. People
     are named as every page names them (``portal.models.person_name``)."""
 
     pk: int
     user_id: int
-    user_username: str
-    user: str
+    user: PersonRow
     asset_id: int
     asset_name: str
     purpose_key: str
@@ -45,20 +45,12 @@ class GrantRow:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
-    revoked_by_username: str | None
-    revoked_by: str | None
+    revoked_by: PersonRow | None
     revoke_reason: str
-
-    @property
-    def id(self) -> int:
-        return self.pk
 
     @property
     def status(self) -> str:
         return grant_status(self.revoked_at, self.expires_at)
-
-    def get_level_display(self) -> str:
-        return str(AccessLevel(self.level).label)
 
 
 GRANT_ROW_FIELDS = (
@@ -87,13 +79,11 @@ def grant_rows(grants: QuerySet[AccessGrant]) -> list[GrantRow]:
     values, whatever the number of rows."""
     rows = []
     for v in grants.values(*GRANT_ROW_FIELDS):
-        revoker = v["revoked_by__username"]
         rows.append(
             GrantRow(
                 pk=v["pk"],
                 user_id=v["user_id"],
-                user_username=v["user__username"],
-                user=person_name(v["user__first_name"], v["user__last_name"], v["user__username"]),
+                user=PersonRow(v["user__username"], v["user__first_name"], v["user__last_name"]),
                 asset_id=v["asset_id"],
                 asset_name=v["asset__name"],
                 purpose_key=v["purpose__key"],
@@ -102,10 +92,11 @@ def grant_rows(grants: QuerySet[AccessGrant]) -> list[GrantRow]:
                 created_at=v["created_at"],
                 expires_at=v["expires_at"],
                 revoked_at=v["revoked_at"],
-                revoked_by_username=revoker,
-                revoked_by=None
-                if revoker is None
-                else person_name(v["revoked_by__first_name"], v["revoked_by__last_name"], revoker),
+                revoked_by=person_row(
+                    v["revoked_by__username"],
+                    v["revoked_by__first_name"],
+                    v["revoked_by__last_name"],
+                ),
                 revoke_reason=v["revoke_reason"],
             )
         )
