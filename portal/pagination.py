@@ -1,6 +1,7 @@
 """Pagination of very long lists, and lists read a page at a time."""
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar, overload
 
@@ -70,3 +71,22 @@ class PagedRows(Sequence[Row]):
         if not rows:
             raise IndexError("No row at this position.")
         return rows[0]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A related object as a row names it: its id and, as ``str()``, its text."""
+
+    pk: int
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.text
+
+    @property
+    def key(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text

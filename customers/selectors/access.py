@@ -16,7 +16,7 @@ from portal import roles
 from portal.approval_rows import PersonRow, StepRows, steps_by_chain
 from portal.approvals import open_steps_for, steps_with_deciders
 from portal.models import ChainStatus, User
-from portal.pagination import PagedRows
+from portal.pagination import PagedRows, Ref
 
 
 def access_alternatives(user: User, asset: DataAsset, purpose: Purpose, *, limit: int = 5) -> dict:
@@ -83,25 +83,6 @@ def access_requests_of(user: User) -> QuerySet[AccessRequest]:
 def access_requests_for_approvers() -> QuerySet[AccessRequest]:
     """Every access request with what its page shows."""
     return with_request_details(AccessRequest.objects.all())
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A related object as a row names it: its id and, as ``str()``, its text."""
-
-    pk: int
-    text: str
-
-    @property
-    def name(self) -> str:
-        return self.text
-
-    @property
-    def key(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
 
 
 @dataclass(frozen=True)

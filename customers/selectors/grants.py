@@ -18,7 +18,7 @@ from customers.visibility import active_grants, asset_list_for
 from portal import roles
 from portal.approval_rows import PersonRow, person_row
 from portal.models import User
-from portal.pagination import PagedRows
+from portal.pagination import PagedRows, Ref
 
 
 def grant_list_for(user: User) -> QuerySet[AccessGrant]:
@@ -38,8 +38,8 @@ class GrantRow(LevelRow):
     user_id: int
     user: PersonRow
     asset_id: int
-    asset_name: str
-    purpose_key: str
+    asset: Ref
+    purpose: Ref
     level: str
     request_id: int
     created_at: datetime
@@ -61,6 +61,7 @@ GRANT_ROW_FIELDS = (
     "user__last_name",
     "asset_id",
     "asset__name",
+    "purpose_id",
     "purpose__key",
     "level",
     "request_id",
@@ -85,8 +86,8 @@ def grant_rows(grants: QuerySet[AccessGrant]) -> list[GrantRow]:
                 user_id=v["user_id"],
                 user=PersonRow(v["user__username"], v["user__first_name"], v["user__last_name"]),
                 asset_id=v["asset_id"],
-                asset_name=v["asset__name"],
-                purpose_key=v["purpose__key"],
+                asset=Ref(v["asset_id"], v["asset__name"]),
+                purpose=Ref(v["purpose_id"], v["purpose__key"]),
                 level=v["level"],
                 request_id=v["request_id"],
                 created_at=v["created_at"],
