@@ -18,7 +18,12 @@ class ConsentConfig(AppConfig):
         from portal.approvals import register_request_kind
 
         # Sharing requests appear in the one approvals list of the engine (portal.approvals).
-        register_request_kind(SHARING_CHAIN_KIND, requests=sharing_requests_for_approvers)
+        register_request_kind(
+            SHARING_CHAIN_KIND,
+            requests=lambda chain_ids: sharing_requests_for_approvers().filter(
+                chain_id__in=chain_ids
+            ),
+        )
 
         # Edits through the ORM (the admin, load_taxonomy) that change who is eligible: a
         # purpose's lawful basis or place in the tree, what an asset was collected for.

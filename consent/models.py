@@ -446,3 +446,44 @@ class ProcessingActivity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CoverageGeneration(models.Model):
+    """The one row numbering the changes of who is eligible: every change (a consent, a
+    member of an asset, a purpose's basis, what an asset was collected for) adds one once it
+    has committed (``consent.coverage_cache.coverage_changed``). In the database, so a
+    flushed cache forgets nothing."""
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"coverage generation {self.number}"
+
+
+class CoverageFigure(models.Model):
+    """The coverage of a large asset for a purpose, counted in the background, for the
+    pages that show it (``consent.coverage_cache``): counted as of ``generation``, current
+    while that is ``CoverageGeneration.number``. Decisions never read it."""
+
+    asset = models.ForeignKey("customers.DataAsset", on_delete=models.CASCADE, related_name="+")
+    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+")
+    # The ids of the purposes whose consent is also required, comma-separated ("" for none).
+    requires = models.CharField(max_length=200, blank=True)
+    eligible = models.PositiveIntegerField()
+    total = models.PositiveIntegerField()
+    lawful_basis = models.CharField(max_length=32, choices=LawfulBasis.choices)
+    generation = models.PositiveBigIntegerField()
+    counted_at = models.DateTimeField(default=timezone.now)
+    # Since when a later change makes it out of date (null while current): shown for at
+    # most COVERAGE_CACHE_SECONDS after that while the recount is on its way.
+    stale_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "purpose", "requires"], name="coveragefigure_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.eligible} of {self.total} of asset {self.asset_id} for {self.purpose_id}"

@@ -4,6 +4,7 @@ external sharing, long consent imports)."""
 from celery import shared_task
 from django.conf import settings
 
+from consent.coverage_cache import coverage_figures_recount, coverage_figures_warm
 from consent.services.import_jobs import import_job_run, import_jobs_abandoned_fail
 from consent.services.packages import sharing_packages_delete_expired
 from consent.services.recipient_deletion import sharing_deletion_remind
@@ -42,3 +43,17 @@ def fail_abandoned_consent_import_jobs() -> int:
     their files; returns how many."""
     with audit_channel("task"):
         return import_jobs_abandoned_fail()
+
+
+@shared_task
+def recount_coverage_figures() -> int:
+    """Recount the kept coverage figures a change put out of date (queued by
+    ``consent.coverage_cache.coverage_changed`` once the change has committed)."""
+    return coverage_figures_recount()
+
+
+@shared_task
+def warm_coverage_figures() -> int:
+    """Count the coverage figures of large assets nobody has looked at yet (a new large
+    asset, a new grant's purpose), so their first view reads a kept figure."""
+    return coverage_figures_warm()

@@ -18,11 +18,11 @@ from customers.permissions import (
     get_grant_for_user,
     get_subject_request_for_user,
 )
-from customers.selectors.access import access_requests_of
+from customers.selectors.access import access_request_pages, access_requests_of
 from customers.selectors.catalogue import asset_catalogue
 from customers.selectors.customer_search import customer_search
 from customers.selectors.footprint import customer_footprint, footprint_as_dict
-from customers.selectors.grants import grant_list_for, grant_records
+from customers.selectors.grants import grant_list_for, grant_pages, grant_records, grant_rows
 from customers.selectors.subject_requests import erasure_tasks_of, subject_request_list_for
 from customers.serializers import (
     AccessRequestCreateSerializer,
@@ -130,7 +130,7 @@ class AccessRequestViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return access_requests_of(self.request.user).order_by("-created_at", "-id")
+        return access_request_pages(access_requests_of(self.request.user))
 
     def get_object(self):
         return get_access_request_for_user(self.request.user, self.kwargs["pk"])
@@ -215,7 +215,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 grants = grants.filter(**{f"{name}_id": wanted})
         else:
             grants = grants.filter(user=self.request.user)
-        return grants.order_by("-created_at", "-id")
+        return grant_pages(grants)
 
     def get_object(self):
         return get_grant_for_user(self.request.user, self.kwargs["pk"])
@@ -236,7 +236,16 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         grant_revoke(grant=grant, actor=request.user, reason=body.validated_data["reason"])
-        return Response(GrantSerializer(self.get_object()).data)
+        return Response(GrantSerializer(self._row(grant)).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(GrantSerializer(self._row(self.get_object())).data)
+
+    @staticmethod
+    def _row(grant: AccessGrant):
+        """The grant's plain row, as the list shows it, read fresh (after a revocation)."""
+        (row,) = grant_rows(AccessGrant.objects.filter(pk=grant.pk))
+        return row
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])

@@ -7,8 +7,8 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from customers.models.access import ACCESS_CHAIN_KIND
-        from customers.selectors.access import access_requests_for_approvers
+        from customers.selectors.access import access_requests_on_chains
         from portal.approvals import register_request_kind
 
         # Access requests appear in the one approvals list of the engine (portal.approvals).
-        register_request_kind(ACCESS_CHAIN_KIND, requests=access_requests_for_approvers)
+        register_request_kind(ACCESS_CHAIN_KIND, requests=access_requests_on_chains)

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from consent.models import Purpose
 from consent.serializers import CoverageSerializer
-from customers.models.access import AccessGrant, AccessLevel, AccessRequest
+from customers.models.access import AccessLevel, AccessRequest
 from customers.models.catalogue import Classification, Customer, DataAsset
 from customers.models.subject_requests import (
     DataSubjectRequest,
@@ -13,39 +13,53 @@ from customers.models.subject_requests import (
 )
 from portal.serializers import KeyRelatedField, StepSerializer
 
+ASSET_FIELDS = [
+    "id",
+    "name",
+    "description",
+    "owner",
+    "owner_name",
+    "classification",
+    "classification_confirmed",
+    "effective_classification",
+    "data_categories",
+    "collected_for",
+    "customer_count",
+    "source_system",
+    "retention_date",
+]
 
-class AssetSerializer(serializers.ModelSerializer):
+
+class AssetSerializer(serializers.Serializer):
+    """An asset of the catalogue list, from its plain row (``customers.selectors.catalogue.
+    CatalogueRow``): the same fields as one asset's answer, without building the model."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    owner_name = serializers.CharField(source="owner", read_only=True)
+    classification = serializers.ChoiceField(choices=Classification.choices, read_only=True)
+    classification_confirmed = serializers.BooleanField(read_only=True)
+    effective_classification = serializers.CharField(read_only=True)
+    data_categories = serializers.ListField(
+        child=serializers.CharField(), source="data_category_keys", read_only=True
+    )
+    collected_for = serializers.ListField(
+        child=serializers.CharField(), source="collected_for_keys", read_only=True
+    )
+    customer_count = serializers.IntegerField(read_only=True)
+    source_system = serializers.CharField(read_only=True)
+    retention_date = serializers.DateField(read_only=True, allow_null=True)
+
+
+class AssetDetailSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     owner_name = serializers.SerializerMethodField()
     effective_classification = serializers.CharField(read_only=True)
     data_categories = serializers.SlugRelatedField(many=True, read_only=True, slug_field="key")
     collected_for = serializers.SlugRelatedField(many=True, read_only=True, slug_field="key")
     customer_count = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = DataAsset
-        fields = [
-            "id",
-            "name",
-            "description",
-            "owner",
-            "owner_name",
-            "classification",
-            "classification_confirmed",
-            "effective_classification",
-            "data_categories",
-            "collected_for",
-            "customer_count",
-            "source_system",
-            "retention_date",
-        ]
-        read_only_fields = fields
-
-    def get_owner_name(self, asset) -> str:
-        return str(asset.owner)
-
-
-class AssetDetailSerializer(AssetSerializer):
     classification_reason = serializers.CharField(read_only=True)
     # Null until a compliance officer confirms the class (the schema says so: schemathesis).
     classified_by = serializers.CharField(
@@ -54,13 +68,18 @@ class AssetDetailSerializer(AssetSerializer):
     classified_at = serializers.DateTimeField(read_only=True, allow_null=True)
     coverage = serializers.SerializerMethodField()
 
-    class Meta(AssetSerializer.Meta):
-        fields = AssetSerializer.Meta.fields + [
+    class Meta:
+        model = DataAsset
+        fields = ASSET_FIELDS + [
             "classification_reason",
             "classified_by",
             "classified_at",
             "coverage",
         ]
+        read_only_fields = fields
+
+    def get_owner_name(self, asset) -> str:
+        return str(asset.owner)
 
     @extend_schema_field(CoverageSerializer(allow_null=True))
     def get_coverage(self, asset) -> dict | None:
@@ -122,31 +141,24 @@ class AccessRequestCreateSerializer(serializers.Serializer):
     duration_days = serializers.IntegerField(min_value=1, max_value=90, default=30)
 
 
-class GrantSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username")
-    asset_name = serializers.CharField(source="asset.name")
-    purpose = serializers.CharField(source="purpose.key")
-    status = serializers.CharField()
-    revoked_by = serializers.CharField(source="revoked_by.username", default=None)
+class GrantSerializer(serializers.Serializer):
+    """A grant, from its plain row (``customers.selectors.grants.GrantRow``)."""
 
-    class Meta:
-        model = AccessGrant
-        fields = [
-            "id",
-            "user",
-            "asset",
-            "asset_name",
-            "purpose",
-            "level",
-            "status",
-            "created_at",
-            "expires_at",
-            "revoked_at",
-            "revoked_by",
-            "revoke_reason",
-            "request",
-        ]
-        read_only_fields = fields
+    id = serializers.IntegerField(read_only=True)
+    user = serializers.CharField(source="user.username", read_only=True)
+    asset = serializers.IntegerField(source="asset_id", read_only=True)
+    asset_name = serializers.CharField(source="asset.name", read_only=True)
+    purpose = serializers.CharField(source="purpose.key", read_only=True)
+    level = serializers.ChoiceField(choices=AccessLevel.choices, read_only=True)
+    status = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
+    revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    revoked_by = serializers.CharField(
+        source="revoked_by.username", read_only=True, default=None, allow_null=True
+    )
+    revoke_reason = serializers.CharField(read_only=True)
+    request = serializers.IntegerField(source="request_id", read_only=True)
 
 
 # --- Data subject requests -------------------------------------------------------------

@@ -10,7 +10,7 @@ decides two steps of one request, and when the requester owns the asset, complia
 the owner's step.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,7 @@ from portal.models import (
     User,
 )
 from portal.notifications import notify
+from portal.pagination import PagedRows
 from portal.reasons import clean_reason
 
 ROLE_GROUP: dict[str, str] = {
@@ -101,11 +102,13 @@ def open_steps_for(user: User) -> QuerySet[ApprovalStep]:
         if group in groups:
             mine |= Q(role=role)
     decided_by_me = ApprovalStep.objects.filter(chain=OuterRef("chain"), decided_by=user)
+    # Only a pending chain has an open step: saying so lets the database start from the
+    # pending chains (an index) instead of joining every chain ever decided.
     return (
-        ApprovalStep.objects.filter(mine, status=StepStatus.OPEN)
+        ApprovalStep.objects.filter(mine, status=StepStatus.OPEN, chain__status=ChainStatus.PENDING)
         .exclude(chain__requester=user)
         .exclude(Exists(decided_by_me))
-        .select_related("chain", "chain__requester")
+        .select_related("chain")
         .order_by("chain__created_at", "chain_id")
     )
 
@@ -115,14 +118,14 @@ def open_steps_for(user: User) -> QuerySet[ApprovalStep]:
 # The kinds of request that go through the engine, by ``ApprovalChain.kind``: each app
 # registers its own in its ``AppConfig.ready`` (``register_request_kind``), so the engine
 # lists access and sharing requests without importing the apps that sit above it.
-_REQUEST_KINDS: dict[str, Callable[[], QuerySet]] = {}
+_REQUEST_KINDS: dict[str, Callable[[list[int]], Iterable[Any]]] = {}
 
 
-def register_request_kind(kind: str, *, requests: Callable[[], QuerySet]) -> None:
+def register_request_kind(kind: str, *, requests: Callable[[list[int]], Iterable[Any]]) -> None:
     """Make the requests of ``kind`` (an ``ApprovalChain.kind``) appear in the approvals
-    list. ``requests`` returns the kind's requests (a model with a one-to-one ``chain``)
-    with everything their row shows selected or prefetched; the list filters it by chain.
-    Registering a kind again replaces its loader (a reload in the test runner)."""
+    list. ``requests`` takes chain ids and returns the kind's requests on those chains
+    (each with a ``chain_id``), with everything their row shows, in a fixed number of
+    queries. Registering a kind again replaces its loader (a reload in the test runner)."""
     _REQUEST_KINDS[kind] = requests
 
 
@@ -139,49 +142,30 @@ class WaitingApproval:
         return self.step.chain.kind
 
 
-class WaitingApprovals(Sequence[WaitingApproval]):
-    """The approvals list as a ``Paginator`` (Django's or the API's) reads it.
+def _waiting_approvals(steps: QuerySet[ApprovalStep]) -> list[WaitingApproval]:
+    """The rows of a slice of open ``steps``: the steps (one query, ordered and cut in the
+    database), then each kind's requests of the slice (one query per kind plus that kind's
+    prefetches)."""
+    steps_read = list(steps)
+    by_kind: dict[str, list[int]] = {}
+    for step in steps_read:
+        by_kind.setdefault(step.chain.kind, []).append(step.chain_id)
+    requests = {}
+    for kind, chain_ids in by_kind.items():
+        for request in _REQUEST_KINDS[kind](chain_ids):
+            requests[request.chain_id] = request
+    # A chain whose request is not written yet (its kind's transaction is still open)
+    # has nothing to show and is left out of the page.
+    return [
+        WaitingApproval(step=step, request=requests[step.chain_id])
+        for step in steps_read
+        if step.chain_id in requests
+    ]
 
-    ``len()`` is one count; a slice reads the open steps of that slice alone (one query,
-    ordered and cut in the database), then each kind's requests of the slice (one query per
-    kind plus that kind's prefetches). Its cost does not grow with its rows."""
 
-    def __init__(self, steps: QuerySet[ApprovalStep]):
-        self.steps = steps
-        self._count: int | None = None
-
-    def __len__(self) -> int:
-        if self._count is None:
-            self._count = self.steps.count()
-        return self._count
-
-    def __iter__(self) -> Iterator[WaitingApproval]:
-        # Every row in one read, not Sequence's default of one read per index.
-        return iter(self[:])
-
-    def __getitem__(self, index: int | slice) -> Any:
-        if not isinstance(index, slice):
-            if index < 0:
-                index += len(self)
-            rows = self[index : index + 1] if index >= 0 else []
-            if not rows:
-                raise IndexError("No approval waiting at this position.")
-            return rows[0]
-        steps = list(self.steps[index])
-        by_kind: dict[str, list[int]] = {}
-        for step in steps:
-            by_kind.setdefault(step.chain.kind, []).append(step.chain_id)
-        requests = {}
-        for kind, chain_ids in by_kind.items():
-            for request in _REQUEST_KINDS[kind]().filter(chain_id__in=chain_ids):
-                requests[request.chain_id] = request
-        # A chain whose request is not written yet (its kind's transaction is still open)
-        # has nothing to show and is left out of the page.
-        return [
-            WaitingApproval(step=step, request=requests[step.chain_id])
-            for step in steps
-            if step.chain_id in requests
-        ]
+# The approvals list as a ``Paginator`` (Django's or the API's) reads it: ``len()`` is one
+# count, a slice reads that slice alone; its cost does not grow with its rows.
+WaitingApprovals = PagedRows[WaitingApproval]
 
 
 def approvals_waiting_for(user: User, *, kinds: Iterable[str] | None = None) -> WaitingApprovals:
@@ -194,7 +178,7 @@ def approvals_waiting_for(user: User, *, kinds: Iterable[str] | None = None) -> 
     The approvals page, the dashboard and ``?waiting=1`` of the request APIs all read it."""
     wanted = _REQUEST_KINDS if kinds is None else kinds
     registered = [kind for kind in wanted if kind in _REQUEST_KINDS]
-    return WaitingApprovals(open_steps_for(user).filter(chain__kind__in=registered))
+    return PagedRows(open_steps_for(user).filter(chain__kind__in=registered), _waiting_approvals)
 
 
 def steps_with_deciders() -> QuerySet[ApprovalStep]:

@@ -156,6 +156,13 @@ def _consent_and_sharing_jobs(package_delete_interval: int) -> dict[str, dict]:
             "schedule": package_delete_interval,
             "options": {"expires": package_delete_interval},
         },
+        # Coverage of large assets is kept for the pages that show it; new pairs (a new
+        # large asset, a new purpose asked for) are counted before anyone waits for them.
+        "coverage-warm-figures": {
+            "task": "consent.tasks.warm_coverage_figures",
+            "schedule": HOUR,
+            "options": {"expires": HOUR},
+        },
         # Deletion-confirmation reminders: hourly runs, each request reminded once a day.
         "sharing-remind-deletion-confirmation": {
             "task": "consent.tasks.remind_sharing_deletion_confirmation",

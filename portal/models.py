@@ -24,7 +24,14 @@ class User(AbstractUser):
         db_table = "portal_user"
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return person_name(self.first_name, self.last_name, self.username)
+
+
+def person_name(first_name: str, last_name: str, username: str) -> str:
+    """How a person is named on every page: their full name (Django's ``get_full_name``:
+    first and last name, trimmed), else their username. Lists read from plain values
+    (the catalogue, grants) name people with it without building ``User`` objects."""
+    return f"{first_name} {last_name}".strip() or username
 
 
 class SingleSignOnIdentity(models.Model):

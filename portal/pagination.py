@@ -1,8 +1,14 @@
-"""Pagination of very long lists."""
+"""Pagination of very long lists, and lists read a page at a time."""
 
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, TypeVar, overload
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
+
+Row = TypeVar("Row")
 
 
 class CappedPaginator(Paginator):
@@ -15,7 +21,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def _counted(self) -> int:
-        return self.object_list[: self.cap + 1].count()
+        # Always handed a queryset (the audit log's), whose slice counts in the database.
+        return self.object_list[: self.cap + 1].count()  # type: ignore[attr-defined]
 
     @cached_property
     def count(self) -> int:
@@ -24,3 +31,62 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self._counted > self.cap
+
+
+class PagedRows(Sequence[Row]):
+    """A list that ``Paginator`` (Django's, or the API's) reads a page at a time.
+
+    ``queryset`` (ordered) says which objects and in what order; ``len()`` is one count of
+    it; a slice hands ``read`` that slice of the queryset, still lazy, and returns what it
+    builds (plain rows, a few fields read as values): the page's cost does not grow with
+    the list, and no model instance is built only to print a few fields.
+    """
+
+    def __init__(self, queryset: QuerySet[Any], read: Callable[[QuerySet[Any]], list[Row]]):
+        self.queryset = queryset
+        self.read = read
+        self._count: int | None = None
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = self.queryset.count()
+        return self._count
+
+    def __iter__(self) -> Iterator[Row]:
+        # Every row in one read, not Sequence's default of one read per index.
+        return iter(self[:])
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        if isinstance(index, slice):
+            return self.read(self.queryset[index])
+        if index < 0:
+            index += len(self)
+        rows = self.read(self.queryset[index : index + 1]) if index >= 0 else []
+        if not rows:
+            raise IndexError("No row at this position.")
+        return rows[0]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A related object as a row names it: its id and, as ``str()``, its text."""
+
+    pk: int
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.text
+
+    @property
+    def key(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,5 +1,7 @@
 """Access requests and the per-object, time-limited grants they become."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -107,6 +109,9 @@ class AccessGrant(models.Model):
                 name="grant_active_by_asset",
                 condition=models.Q(revoked_at__isnull=True),
             ),
+            # Compliance's "All grants", newest first: a page read from the index instead
+            # of sorting every grant of the company (20,000 at scale).
+            models.Index(fields=["-created_at", "-id"], name="grant_newest_first"),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +126,28 @@ class AccessGrant(models.Model):
 
     @property
     def status(self) -> str:
-        if self.revoked_at:
-            return "revoked"
-        return "active" if self.is_active() else "expired"
+        return grant_status(self.revoked_at, self.expires_at)
+
+
+class LevelRow:
+    """What the plain rows of grants and access requests (the lists' rows, read as values)
+    share with their models: the id under both names and the level's label."""
+
+    pk: int
+    level: str
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    def get_level_display(self) -> str:
+        return str(AccessLevel(self.level).label)
+
+
+def grant_status(revoked_at: datetime | None, expires_at: datetime) -> str:
+    """``revoked``, ``active`` or ``expired``: a grant's state now, from when it was
+    revoked (if it was) and when it expires (aware datetimes). Shared by the model and the
+    grant lists' plain rows."""
+    if revoked_at:
+        return "revoked"
+    return "active" if expires_at > timezone.now() else "expired"

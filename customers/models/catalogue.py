@@ -25,6 +25,18 @@ CLASSIFICATION_RANK = {
 }
 
 
+def effective_classification(classification: str, confirmed: bool) -> str:
+    """The class the rules apply to an asset of ``classification`` (a ``Classification``
+    value), ``confirmed`` or not by compliance: an unconfirmed asset is treated as at least
+    confidential (design.md, customers and data assets). Shared by the model and the
+    catalogue's plain rows."""
+    if confirmed:
+        return classification
+    if CLASSIFICATION_RANK[classification] < CLASSIFICATION_RANK["confidential"]:
+        return Classification.CONFIDENTIAL
+    return classification
+
+
 class Customer(models.Model):
     """A person or organisation whose data the company holds."""
 
@@ -143,11 +155,7 @@ class DataAsset(models.Model):
     @property
     def effective_classification(self) -> str:
         """The class the rules apply: an unconfirmed asset is at least confidential."""
-        if self.classification_confirmed:
-            return self.classification
-        if CLASSIFICATION_RANK[self.classification] < CLASSIFICATION_RANK["confidential"]:
-            return Classification.CONFIDENTIAL
-        return self.classification
+        return effective_classification(self.classification, self.classification_confirmed)
 
 
 class AssetCustomer(models.Model):

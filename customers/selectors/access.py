@@ -1,18 +1,22 @@
 """Access requests as their requester and deciders see them, and the alternatives offered when a
 request is refused for lack of consent coverage."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
 from consent.models import ConsentState, ConsentStatus, Purpose
 from consent.selectors import coverage_for
-from customers.models.access import AccessRequest
+from customers.models.access import AccessRequest, LevelRow
 from customers.models.catalogue import AssetCustomer, DataAsset
 from customers.visibility import asset_list_for
 from portal import roles
+from portal.approval_rows import PersonRow, StepRows, steps_by_chain
 from portal.approvals import open_steps_for, steps_with_deciders
-from portal.models import User
+from portal.models import ChainStatus, User
+from portal.pagination import PagedRows, Ref
 
 
 def access_alternatives(user: User, asset: DataAsset, purpose: Purpose, *, limit: int = 5) -> dict:
@@ -77,9 +81,114 @@ def access_requests_of(user: User) -> QuerySet[AccessRequest]:
 
 
 def access_requests_for_approvers() -> QuerySet[AccessRequest]:
-    """Every access request with what its row in the approvals list shows (the loader this
-    kind registers with ``portal.approvals``; the list filters it to the open steps)."""
+    """Every access request with what its page shows."""
     return with_request_details(AccessRequest.objects.all())
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    """A request's approval chain as its row shows it."""
+
+    pk: int
+    status: str
+    summary: str
+    steps: StepRows
+
+    def get_status_display(self) -> str:
+        return str(ChainStatus(self.status).label)
+
+
+@dataclass(frozen=True)
+class AccessRequestRow(LevelRow):
+    """An access request as the lists show it (my requests, the approvals list, the API),
+    from plain values: the same names a template or serializer reads from the model
+    (``asset.name``, ``purpose.key``, ``chain.steps.all``...)."""
+
+    pk: int
+    asset: Ref
+    purpose: Ref
+    requester: PersonRow
+    requester_id: int
+    justification: str
+    level: str
+    duration_days: int
+    created_at: datetime
+    eligible_at_request: int
+    total_at_request: int
+    chain_id: int
+    chain: ChainRow
+    grant: Ref | None
+
+    @property
+    def status(self) -> str:
+        return self.chain.status
+
+
+REQUEST_ROW_FIELDS = (
+    "pk",
+    "asset_id",
+    "asset__name",
+    "purpose_id",
+    "purpose__key",
+    "requester_id",
+    "requester__username",
+    "requester__first_name",
+    "requester__last_name",
+    "justification",
+    "level",
+    "duration_days",
+    "created_at",
+    "eligible_at_request",
+    "total_at_request",
+    "chain_id",
+    "chain__status",
+    "chain__summary",
+    "grant__id",
+)
+
+
+def access_request_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequestRow]:
+    """The rows of ``requests`` (a page, in its order): two queries of plain values (the
+    requests, then their steps), whatever the number of rows."""
+    values = list(requests.prefetch_related(None).values(*REQUEST_ROW_FIELDS))
+    steps = steps_by_chain(v["chain_id"] for v in values)
+    return [
+        AccessRequestRow(
+            pk=v["pk"],
+            asset=Ref(v["asset_id"], v["asset__name"]),
+            purpose=Ref(v["purpose_id"], v["purpose__key"]),
+            requester=PersonRow(
+                v["requester__username"], v["requester__first_name"], v["requester__last_name"]
+            ),
+            requester_id=v["requester_id"],
+            justification=v["justification"],
+            level=v["level"],
+            duration_days=v["duration_days"],
+            created_at=v["created_at"],
+            eligible_at_request=v["eligible_at_request"],
+            total_at_request=v["total_at_request"],
+            chain_id=v["chain_id"],
+            chain=ChainRow(
+                v["chain_id"],
+                v["chain__status"],
+                v["chain__summary"],
+                steps.get(v["chain_id"], StepRows()),
+            ),
+            grant=None if v["grant__id"] is None else Ref(v["grant__id"], str(v["grant__id"])),
+        )
+        for v in values
+    ]
+
+
+def access_request_pages(requests: QuerySet[AccessRequest]) -> PagedRows[AccessRequestRow]:
+    """``requests`` newest first, read a page at a time as plain rows."""
+    return PagedRows(requests.order_by("-created_at", "-id"), access_request_rows)
+
+
+def access_requests_on_chains(chain_ids: list[int]) -> list[AccessRequestRow]:
+    """The access requests on these approval chains, as rows: the loader this kind
+    registers with ``portal.approvals`` for the approvals list."""
+    return access_request_rows(AccessRequest.objects.filter(chain_id__in=chain_ids))
 
 
 def access_requests_waiting_for(user: User) -> QuerySet[AccessRequest]:

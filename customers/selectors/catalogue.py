@@ -1,12 +1,21 @@
 """The catalogue as a person browses it: search and filters over the assets they may see
 (``customers.visibility``) and the owner choices; an asset's history is in ``asset_history``."""
 
-from django.db.models import Q, QuerySet
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from consent.models import DataCategory
-from customers.models.catalogue import DataAsset
-from customers.visibility import asset_list_for, with_catalogue_details
+from customers.models.catalogue import Classification, DataAsset, effective_classification
+from customers.visibility import asset_list_for
+from portal.approval_rows import PersonRow
 from portal.models import User
+from portal.pagination import PagedRows
 
 
 def asset_catalogue(
@@ -17,8 +26,9 @@ def asset_catalogue(
     owner: User | None = None,
     category: DataCategory | None = None,
     confirmed: bool | None = None,
-) -> QuerySet[DataAsset]:
-    """The catalogue as ``user`` sees it, searched and filtered.
+) -> "PagedRows[CatalogueRow]":
+    """The catalogue as ``user`` sees it, searched and filtered, by name: plain rows
+    (``CatalogueRow``), read a page at a time.
 
     ``category`` matches the category and its sub-categories (``user.contact`` finds assets
     holding ``user.contact.email``).
@@ -47,7 +57,124 @@ def asset_catalogue(
         )
     if confirmed is not None:
         assets = assets.filter(classification_confirmed=confirmed)
-    return with_catalogue_details(assets).order_by("name")
+    return PagedRows(assets.order_by("name", "pk"), catalogue_rows)
+
+
+# What a catalogue row shows, read as plain values: no model instance, no prefetch.
+ROW_FIELDS = (
+    "pk",
+    "name",
+    "description",
+    "owner_id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "classification",
+    "classification_confirmed",
+    "customer_count",
+    "source_system",
+    "retention_date",
+)
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    """One asset as the catalogue lists it (page and API): its metadata, its owner's name
+    and the keys of its data categories and collection purposes, sorted."""
+
+    pk: int
+    name: str
+    description: str
+    owner_id: int
+    owner: PersonRow
+    classification: str
+    classification_confirmed: bool
+    customer_count: int
+    source_system: str
+    retention_date: date | None
+    data_category_keys: tuple[str, ...]
+    collected_for_keys: tuple[str, ...]
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    @property
+    def effective_classification(self) -> str:
+        return effective_classification(self.classification, self.classification_confirmed)
+
+    def get_classification_display(self) -> str:
+        return str(Classification(self.classification).label)
+
+
+def _keys_subquery(relation: str, key_path: str) -> Subquery:
+    """The sorted keys of one many-to-many relation of the asset in the outer query, as
+    one array (PostgreSQL's ``array_agg``), computed in the row's own query."""
+    through = getattr(DataAsset, relation).through
+    return Subquery(
+        through.objects.filter(dataasset_id=OuterRef("pk"))
+        .order_by()
+        .values("dataasset_id")
+        .annotate(keys=ArrayAgg(key_path, order_by=key_path))
+        .values("keys")
+    )
+
+
+def _keys_by_asset(relation: str, key_path: str, asset_ids: list[int]) -> dict[int, list[str]]:
+    """The fallback of ``_keys_subquery`` for other databases (SQLite: the demo and part of
+    the tests): one query for the keys of every asset of a page."""
+    through = getattr(DataAsset, relation).through
+    keys: defaultdict[int, list[str]] = defaultdict(list)
+    rows = through.objects.filter(dataasset_id__in=asset_ids).order_by(key_path)
+    for asset_id, key in rows.values_list("dataasset_id", key_path):
+        keys[asset_id].append(key)
+    return keys
+
+
+# (relation on DataAsset, path of its key from the through table)
+KEY_RELATIONS = {
+    "data_category_keys": ("data_categories", "datacategory__key"),
+    "collected_for_keys": ("collected_for", "purpose__key"),
+}
+
+
+def catalogue_rows(assets: QuerySet[DataAsset]) -> list[CatalogueRow]:
+    """The rows of ``assets`` (a page of the catalogue): one query of plain values, the
+    keys aggregated in SQL on PostgreSQL (one more query per relation on other
+    databases), whatever the number of rows."""
+    values = assets.values(*ROW_FIELDS)
+    aggregated = connection.vendor == "postgresql"
+    if aggregated:
+        values = values.annotate(
+            **{name: _keys_subquery(*relation) for name, relation in KEY_RELATIONS.items()}
+        )
+    page = list(values)
+    if not aggregated:
+        ids = [row["pk"] for row in page]
+        for name, relation in KEY_RELATIONS.items():
+            keys = _keys_by_asset(*relation, ids)
+            for row in page:
+                row[name] = keys.get(row["pk"])
+    return [_row(row) for row in page]
+
+
+def _row(values: dict[str, Any]) -> CatalogueRow:
+    return CatalogueRow(
+        pk=values["pk"],
+        name=values["name"],
+        description=values["description"],
+        owner_id=values["owner_id"],
+        owner=PersonRow(
+            values["owner__username"], values["owner__first_name"], values["owner__last_name"]
+        ),
+        classification=values["classification"],
+        classification_confirmed=values["classification_confirmed"],
+        customer_count=values["customer_count"],
+        source_system=values["source_system"],
+        retention_date=values["retention_date"],
+        data_category_keys=tuple(values["data_category_keys"] or ()),
+        collected_for_keys=tuple(values["collected_for_keys"] or ()),
+    )
 
 
 def asset_owner_choices(user: User) -> QuerySet[User]:

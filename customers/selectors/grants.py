@@ -12,11 +12,13 @@ from django.db.models.functions import RowNumber
 
 from consent.categories import record_columns
 from consent.selectors import eligible_customers
-from customers.models.access import AccessGrant
+from customers.models.access import AccessGrant, LevelRow, grant_status
 from customers.models.catalogue import Customer
 from customers.visibility import active_grants, asset_list_for
 from portal import roles
+from portal.approval_rows import PersonRow, person_row
 from portal.models import User
+from portal.pagination import PagedRows, Ref
 
 
 def grant_list_for(user: User) -> QuerySet[AccessGrant]:
@@ -25,6 +27,87 @@ def grant_list_for(user: User) -> QuerySet[AccessGrant]:
     if not roles.is_compliance(user):
         grants = grants.filter(Q(user=user) | Q(asset__owner=user))
     return grants.select_related("asset", "purpose", "user", "revoked_by")
+
+
+@dataclass(frozen=True)
+class GrantRow(LevelRow):
+    """A grant as the grant lists (pages and API) show it, read as plain values. People
+    are named as every page names them (``portal.models.person_name``)."""
+
+    pk: int
+    user_id: int
+    user: PersonRow
+    asset_id: int
+    asset: Ref
+    purpose: Ref
+    level: str
+    request_id: int
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_by: PersonRow | None
+    revoke_reason: str
+
+    @property
+    def status(self) -> str:
+        return grant_status(self.revoked_at, self.expires_at)
+
+
+GRANT_ROW_FIELDS = (
+    "pk",
+    "user_id",
+    "user__username",
+    "user__first_name",
+    "user__last_name",
+    "asset_id",
+    "asset__name",
+    "purpose_id",
+    "purpose__key",
+    "level",
+    "request_id",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+    "revoked_by__username",
+    "revoked_by__first_name",
+    "revoked_by__last_name",
+    "revoke_reason",
+)
+
+
+def grant_rows(grants: QuerySet[AccessGrant]) -> list[GrantRow]:
+    """The rows of ``grants`` (a page of a grant list, in its order): one query of plain
+    values, whatever the number of rows."""
+    rows = []
+    for v in grants.values(*GRANT_ROW_FIELDS):
+        rows.append(
+            GrantRow(
+                pk=v["pk"],
+                user_id=v["user_id"],
+                user=PersonRow(v["user__username"], v["user__first_name"], v["user__last_name"]),
+                asset_id=v["asset_id"],
+                asset=Ref(v["asset_id"], v["asset__name"]),
+                purpose=Ref(v["purpose_id"], v["purpose__key"]),
+                level=v["level"],
+                request_id=v["request_id"],
+                created_at=v["created_at"],
+                expires_at=v["expires_at"],
+                revoked_at=v["revoked_at"],
+                revoked_by=person_row(
+                    v["revoked_by__username"],
+                    v["revoked_by__first_name"],
+                    v["revoked_by__last_name"],
+                ),
+                revoke_reason=v["revoke_reason"],
+            )
+        )
+    return rows
+
+
+def grant_pages(grants: QuerySet[AccessGrant]) -> PagedRows[GrantRow]:
+    """``grants`` newest first, as a list a ``Paginator`` reads a page at a time
+    (``grant_rows``)."""
+    return PagedRows(grants.order_by("-created_at", "-id"), grant_rows)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from consent.coverage_cache import cached_coverage_for
 from customers.forms import AccessRequestForm, DecisionForm
 from customers.permissions import get_access_request_for_user
-from customers.selectors.access import access_requests_of
+from customers.selectors.access import access_request_pages, access_requests_of
 from customers.selectors.grants import NO_OTHER_GRANTS, other_active_grants_by_user
 from customers.services import access as access_services
 from customers.views.assets import PAGE_SIZE
@@ -79,7 +79,8 @@ def _check_coverage(request, form, context):
 
 @login_required
 def request_list(request):
-    page = Paginator(access_requests_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    requests = access_request_pages(access_requests_of(request.user))
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/request_list.html", {"page": page})
 
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from customers.forms import GrantFilterForm, RevokeForm
 from customers.permissions import get_grant_for_reading, get_grant_for_user
-from customers.selectors.grants import grant_list_for
+from customers.selectors.grants import grant_list_for, grant_pages
 from customers.selectors.grants import grant_records as grant_records_selector
 from customers.services import exports as exports_services
 from customers.services import grants as grants_services
@@ -34,9 +34,7 @@ def grant_list(request, scope="mine"):
     form = GrantFilterForm(request.GET or None, user=request.user)
     if form.is_valid():
         grants = form.apply(grants)
-    page = Paginator(grants.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(grant_pages(grants), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -2,11 +2,16 @@
 change of who is eligible shows at once."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 import redis
+from django.core.cache import cache
+from django.core.management import call_command
+from django.utils import timezone
 
-from consent.models import LawfulBasis, Purpose
+from consent.coverage_cache import coverage_figures_recount
+from consent.models import CoverageFigure, CoverageGeneration, LawfulBasis, Purpose
 from consent.services.records import consent_record
 from customers.services.assets import asset_add_customers, memberships_remove
 from tests.conftest import redis_url
@@ -162,3 +167,90 @@ def test_the_figures_are_kept_in_redis_for_every_web_process(
         stored = server.keys(f"{prefix}:*")
         if stored:
             server.delete(*stored)
+
+
+# --- kept in the database: no count while a person waits ----------------------------------
+
+
+def counted(captured) -> bool:
+    """Whether a request counted coverage (read the consent states)."""
+    return any("consent_consentstate" in q["sql"] for q in captured.captured_queries)
+
+
+def test_after_a_cache_flush_the_first_view_reads_the_kept_figure_without_counting(
+    api_client, outsider, asset, django_assert_max_num_queries
+):
+    api_client.force_authenticate(outsider)
+    assert shown(api_client, asset) == (0, 4)  # counted once and kept
+    cache.clear()  # a deployment, a Redis restart
+
+    with django_assert_max_num_queries(6) as captured:
+        assert shown(api_client, asset) == (0, 4)
+    assert not counted(captured)
+
+
+def test_an_out_of_date_figure_is_shown_until_the_background_recount_then_the_new_one(
+    api_client, outsider, asset, django_assert_max_num_queries
+):
+    api_client.force_authenticate(outsider)
+    assert shown(api_client, asset) == (0, 4)
+    # A consent recorded, its commit seen as coverage_changed sees it (the test's own
+    # transaction never commits): the generation goes up and the kept figures are out of
+    # date; the worker has not recounted yet.
+    agree(asset.customers.first())
+    CoverageGeneration.objects.update_or_create(pk=1, defaults={"number": 1})
+    CoverageFigure.objects.update(stale_since=timezone.now())
+    cache.clear()
+
+    with django_assert_max_num_queries(6) as captured:
+        assert shown(api_client, asset) == (0, 4)  # the figure before the change, no wait
+    assert not counted(captured)
+
+    assert coverage_figures_recount() == 1
+    assert shown(api_client, asset) == (1, 4)
+
+
+def test_a_figure_whose_recount_is_overdue_is_counted_live(settings, api_client, outsider, asset):
+
+    api_client.force_authenticate(outsider)
+    assert shown(api_client, asset) == (0, 4)
+    agree(asset.customers.first())
+    # Out of date for longer than COVERAGE_CACHE_SECONDS: no worker recounted it.
+    overdue = timezone.now() - timedelta(seconds=settings.COVERAGE_CACHE_SECONDS + 1)
+    CoverageFigure.objects.update(stale_since=overdue)
+    cache.clear()
+
+    assert shown(api_client, asset) == (1, 4)
+    assert CoverageFigure.objects.get().stale_since is None  # and kept again
+
+
+def test_a_committed_change_recounts_the_kept_figures_in_the_background_task(
+    api_client, outsider, asset, django_capture_on_commit_callbacks
+):
+    api_client.force_authenticate(outsider)
+    assert shown(api_client, asset) == (0, 4)
+
+    # Celery runs eagerly here: the task queued on commit has run when the block ends.
+    with django_capture_on_commit_callbacks(execute=True):
+        agree(asset.customers.first())
+    figure = CoverageFigure.objects.get()
+    assert (figure.eligible, figure.total, figure.stale_since) == (1, 4, None)
+
+
+def test_coverage_warm_counts_the_purposes_of_large_assets_before_anyone_looks(
+    api_client, outsider, owner, asset, django_assert_max_num_queries
+):
+
+    small = DataAssetFactory(owner=owner, name="Two customers", customers=2)
+    email = Purpose.objects.get(key=EMAIL)
+    for listed in (asset, small):
+        listed.collected_for.add(email)
+    call_command("coverage_warm")
+    assert list(CoverageFigure.objects.values_list("asset_id", "purpose__key")) == [
+        (asset.pk, EMAIL)
+    ]
+
+    api_client.force_authenticate(outsider)
+    with django_assert_max_num_queries(7) as captured:
+        assert shown(api_client, asset) == (0, 4)
+    assert not counted(captured)

@@ -76,6 +76,23 @@ ALLOWED_UPDATES = {
         {None},  # ``**fields``: last_started_at, last_success_at or last_error, by event
         "not history-tracked: a scheduled job's last start, success and error",
     ),
+    # Kept coverage figures are a cache of counts (consent/coverage_cache.py): the consent
+    # records and memberships they are counted from carry the history.
+    ("consent/coverage_cache.py", "_start_new_generation"): (
+        "consent.CoverageFigure",
+        {"number", "stale_since"},
+        "not history-tracked: the generation counter and the figures' out-of-date marker",
+    ),
+    ("consent/coverage_cache.py", "_mark_if_overtaken"): (
+        "consent.CoverageFigure",
+        {"stale_since"},
+        "not history-tracked: a kept figure's out-of-date marker",
+    ),
+    ("consent/coverage_cache.py", "coverage_figures_recount"): (
+        "consent.CoverageFigure",
+        {"eligible", "total", "lawful_basis", "generation", "counted_at", "stale_since"},
+        "not history-tracked: a kept figure recounted",
+    ),
     ("portal/notification_delivery.py", "_record_failure"): (
         "portal.Notification",
         {"claimed_at", "last_error", "next_attempt_at"},
