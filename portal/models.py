@@ -66,6 +66,18 @@ class ScimToken(models.Model):
         return f"SCIM token {self.name} ({self.prefix}…)"
 
 
+class DirectoryGroup(models.Model):
+    """What the directory (SCIM) says of a group beyond its name: its own id for it."""
+
+    group = models.OneToOneField(
+        "auth.Group", on_delete=models.CASCADE, related_name="directory", primary_key=True
+    )
+    external_id = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"directory id of {self.group_id}"
+
+
 class AuditChannel(models.TextChoices):
     WEB = "web", "Web"
     API = "api", "API"

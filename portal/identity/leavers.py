@@ -111,6 +111,7 @@ def deactivate_account(
                     "api_tokens_deleted": tokens,
                     "sessions_ended": sessions,
                 },
+                actor_label=None if actor else channel,
             )
     return Ended(ended=ended, api_tokens=tokens, sessions=sessions, changed=changed)
 
@@ -169,6 +170,7 @@ def reactivate_account(user: User, *, reason: str, channel: str, actor: User | N
             action=AuditAction.ACCOUNT_REACTIVATE,
             target=user,
             detail={"user": user.get_username(), "reason": reason, "via": channel},
+            actor_label=None if actor else channel,
         )
     return True
 
@@ -194,5 +196,6 @@ def account_moved(
         action=AuditAction.ACCOUNT_MOVE,
         target=user,
         detail={"user": user.get_username(), "change": change, "via": channel, **started},
+        actor_label=None if actor else channel,
     )
     return started
