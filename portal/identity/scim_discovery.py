@@ -96,7 +96,9 @@ class ResourceTypesView(ScimView):
     http_method_names = ["get"]
 
     def get(self, request: HttpRequest, key: str = "") -> HttpResponse:
-        return _json(_one_or_all(_resource_types(base_url(request)), key, "resource type", ResourceType))
+        return _json(
+            _one_or_all(_resource_types(base_url(request)), key, "resource type", ResourceType)
+        )
 
 
 class SchemasView(ScimView):

@@ -5,18 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('portal', '0014_user_directory_fields_scimtoken'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("portal", "0014_user_directory_fields_scimtoken"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DirectoryGroup',
+            name="DirectoryGroup",
             fields=[
-                ('group', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='directory', serialize=False, to='auth.group')),
-                ('external_id', models.CharField(blank=True, max_length=255)),
+                (
+                    "group",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="directory",
+                        serialize=False,
+                        to="auth.group",
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, max_length=255)),
             ],
         ),
     ]

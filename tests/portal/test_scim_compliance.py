@@ -24,7 +24,9 @@ def test_scim2_tester_passes_every_check_against_the_live_portal(live_server):
     admin = UserFactory(username="root", is_superuser=True, is_staff=True)
     _token, raw = scim_token_create(actor=admin, name="scim2-tester")
     http = httpx2.Client(
-        base_url=f"{live_server.url}/scim/v2", headers={"Authorization": f"Bearer {raw}"}
+        base_url=f"{live_server.url}/scim/v2",
+        headers={"Authorization": f"Bearer {raw}"},
+        timeout=60,  # two shared cores: the first answer can take seconds
     )
     client = SyncSCIMClient(http)
 
