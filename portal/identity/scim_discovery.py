@@ -22,7 +22,7 @@ from scim2_models import (
     Sort,
 )
 
-from portal.identity.scim_models import EnterpriseUser, Group, User
+from portal.identity.scim_models import EnterpriseUser, Group, User, UserWithExtension
 from portal.identity.scim_views import MAX_COUNT, ScimView, _json, base_url
 
 SCHEMAS = {
@@ -33,7 +33,7 @@ SCHEMAS = {
 
 def _resource_types(base: str) -> dict[str, ResourceType]:
     types = {}
-    for model in (User[EnterpriseUser], Group):
+    for model in (UserWithExtension, Group):
         resource_type = ResourceType.from_resource(model)
         resource_type.meta = Meta(
             resource_type="ResourceType", location=f"{base}/ResourceTypes/{resource_type.id}"

@@ -25,7 +25,7 @@ from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.errors import NotAllowed
 from portal.identity.scim_models import Group as ScimGroup
-from portal.identity.scim_models import GroupMember
+from portal.identity.scim_models import GroupMember, ref
 from portal.identity.scim_users import scim_users
 from portal.models import DirectoryGroup, User
 
@@ -47,7 +47,7 @@ def group_get(resource_id: str) -> Group:
 
 def _external_id(group: Group) -> str:
     try:
-        return group.directory.external_id  # type: ignore[attr-defined]
+        return group.directory.external_id
     except DirectoryGroup.DoesNotExist:
         return ""
 
@@ -60,7 +60,7 @@ def group_to_scim(group: Group, base: str) -> ScimGroup:
         external_id=_external_id(group) or None,
         display_name=group.name,
         members=[
-            GroupMember(value=str(pk), ref=f"{base}/Users/{pk}", type="User") for pk in members
+            GroupMember(value=str(pk), ref=ref(f"{base}/Users/{pk}"), type="User") for pk in members
         ]
         or None,
         meta=Meta(resource_type="Group", location=f"{base}/Groups/{group.pk}"),
@@ -102,7 +102,7 @@ def group_save(group: Group, resource: ScimGroup) -> Group:
     directory, _ = DirectoryGroup.objects.update_or_create(
         group=group, defaults={"external_id": (resource.external_id or "")[:255]}
     )
-    group.directory = directory  # type: ignore[attr-defined]
+    group.directory = directory
     group.user_set.set(members)  # role groups: audited member by member (portal.signals)
     if creating:
         audit_record(

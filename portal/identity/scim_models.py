@@ -84,3 +84,12 @@ class Group(Resource[Any]):
 
     display_name: Annotated[str | None, Required.true] = None
     members: list[GroupMember] | None = None
+
+
+# The User resource with its enterprise extension, as endpoints read and write it.
+UserWithExtension: Any = User[EnterpriseUser]
+
+
+def ref(url: str) -> Any:
+    """A ``$ref`` value: the absolute URL of a resource (pydantic makes it a Reference)."""
+    return url

@@ -26,7 +26,7 @@ from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.history import save_with_history
 from portal.identity import leavers
-from portal.identity.scim_models import Email, EnterpriseUser, Name
+from portal.identity.scim_models import Email, EnterpriseUser, Name, UserWithExtension, ref
 from portal.identity.scim_models import User as ScimUser
 from portal.models import User
 
@@ -55,7 +55,7 @@ def user_get(resource_id: str) -> User:
 def user_to_scim(user: User, base: str) -> ScimUser:
     """``user`` as a SCIM User; ``base`` is the ``/scim/v2`` URL, without a final slash.
     Reads the user's groups (prefetch ``groups`` for lists) and their manager."""
-    resource = ScimUser[EnterpriseUser](
+    resource = UserWithExtension(
         id=str(user.pk),
         external_id=user.scim_external_id or None,
         user_name=user.username,
@@ -66,7 +66,10 @@ def user_to_scim(user: User, base: str) -> ScimUser:
         emails=[Email(value=user.email, primary=True)] if user.email else None,
         groups=[
             GroupMembership(
-                value=str(group.pk), ref=f"{base}/Groups/{group.pk}", display=group.name
+                value=str(group.pk),
+                ref=ref(f"{base}/Groups/{group.pk}"),
+                display=group.name,
+                type="direct",
             )
             for group in user.groups.all()
         ]
@@ -82,7 +85,7 @@ def user_to_scim(user: User, base: str) -> ScimUser:
     if user.department or manager is not None:
         resource[EnterpriseUser] = EnterpriseUser(
             department=user.department or None,
-            manager=Manager(value=str(manager.pk), ref=f"{base}/Users/{manager.pk}")
+            manager=Manager(value=str(manager.pk), ref=ref(f"{base}/Users/{manager.pk}"))
             if manager is not None
             else None,
         )

@@ -33,7 +33,7 @@ from scim2_models import (
 from portal.errors import NotAllowed
 from portal.identity import scim_groups, scim_users
 from portal.identity.scim_filters import GROUP_ATTRIBUTES, USER_ATTRIBUTES, filter_q
-from portal.identity.scim_models import EnterpriseUser, Group, User
+from portal.identity.scim_models import Group, UserWithExtension
 from portal.identity.scim_tokens import scim_token_authenticate
 
 CONTENT_TYPE = "application/scim+json"
@@ -209,7 +209,7 @@ class _Resources(ScimView):
 
 
 class UsersView(_Resources):
-    model = User[EnterpriseUser]
+    model = UserWithExtension
     attributes = USER_ATTRIBUTES
     get_one = staticmethod(scim_users.user_get)
     to_scim = staticmethod(scim_users.user_to_scim)
