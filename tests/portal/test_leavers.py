@@ -186,7 +186,8 @@ def test_a_mover_s_grants_go_to_their_owners_to_re_confirm(
     review = AccessReview.objects.get(scope_holder=requester)
     assert review.started_by is None and review.undecided_outcome == "revoke"
     assert [(i.grant_id, i.reviewer_id) for i in review.items.all()] == [(grant.pk, owner.pk)]
-    assert Notification.objects.filter(recipient=owner, kind="access_review_started").exists()
+    told = Notification.objects.get(recipient=owner, kind="access_review_started")
+    assert "changed department or manager" in told.body and "None" not in told.body
     event = AuditEvent.objects.get(action="account.move")
     assert "department" in event.detail["change"] and event.detail["reviews_started"] == [review.pk]
     # The same department again is no move.
