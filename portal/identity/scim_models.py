@@ -2,7 +2,7 @@
 keeps, and nothing else, so the schemas it publishes promise only what it stores.
 
 Users (RFC 7643 §4.1): ``userName``, ``name.givenName``/``familyName``, ``emails`` (one,
-the primary), ``active`` (required here), ``externalId``, ``groups`` (read-only) and the enterprise
+the first), ``active`` (required here), ``externalId``, ``groups`` (read-only) and the enterprise
 extension's ``department`` and ``manager`` (§4.3). Groups (§4.2): ``displayName`` and
 ``members`` (users only). scim2-models (python-scim) validates the payloads, applies PATCH
 operations and writes the schemas; it is the library scim2-tester checks against.
@@ -22,8 +22,14 @@ from scim2_models import (
     Reference,
     Required,
     Resource,
+    ScimPolicy,
     Uniqueness,
 )
+
+# Robustness (RFC 7644 §3.3: attributes the service provider does not support are ignored):
+# a directory sends more than the portal keeps (titles, phone numbers, an e-mail's type);
+# what the published schemas do not declare is dropped, never an error.
+POLICY = ScimPolicy(unknown=ScimPolicy.Unknown.ignore)
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -38,10 +44,10 @@ class Name(ComplexAttribute):
 
 
 class Email(ComplexAttribute):
-    """An e-mail address; the portal keeps one, the primary."""
+    """An e-mail address; the portal keeps one, the first sent (``primary`` and ``type``
+    are accepted and ignored, as every attribute the portal does not keep)."""
 
     value: EmailStr | None = None
-    primary: bool | None = None
 
 
 class EnterpriseUser(Extension):

@@ -63,7 +63,7 @@ def user_to_scim(user: User, base: str) -> ScimUser:
         if (user.first_name or user.last_name)
         else None,
         active=user.is_active,
-        emails=[Email(value=user.email, primary=True)] if user.email else None,
+        emails=[Email(value=user.email)] if user.email else None,
         groups=[
             GroupMembership(
                 value=str(group.pk),
@@ -123,9 +123,8 @@ def _apply(user: User, resource: ScimUser) -> None:
     user.username = _clean_username(user, resource.user_name)
     user.first_name = ((resource.name and resource.name.given_name) or "")[:150]
     user.last_name = ((resource.name and resource.name.family_name) or "")[:150]
-    emails = resource.emails or []
-    primary = next((e for e in emails if e.primary), emails[0] if emails else None)
-    user.email = str(primary.value) if primary and primary.value else ""
+    first = next((email.value for email in resource.emails or [] if email.value), None)
+    user.email = str(first) if first else ""
     user.scim_external_id = (resource.external_id or "")[:255]
     user.department = ((extension and extension.department) or "")[:200]
     user.manager = _manager(user, extension)

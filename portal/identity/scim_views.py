@@ -33,7 +33,7 @@ from scim2_models import (
 from portal.errors import NotAllowed
 from portal.identity import scim_groups, scim_users
 from portal.identity.scim_filters import GROUP_ATTRIBUTES, USER_ATTRIBUTES, filter_q
-from portal.identity.scim_models import Group, UserWithExtension
+from portal.identity.scim_models import POLICY, Group, UserWithExtension
 from portal.identity.scim_tokens import scim_token_authenticate
 
 CONTENT_TYPE = "application/scim+json"
@@ -134,7 +134,7 @@ class _Resources(ScimView):
         body = _body(request)
         if not isinstance(body, dict):
             raise InvalidSyntaxException(detail="The body must be a JSON object.")
-        return self.model.model_validate(body, scim_ctx=ctx)
+        return self.model.model_validate(body, scim_ctx=ctx, scim_policy=POLICY)
 
     def get(self, request: HttpRequest, resource_id: str = "") -> HttpResponse:
         if resource_id:
@@ -179,7 +179,7 @@ class _Resources(ScimView):
             body = _body(request)
             if not isinstance(body, dict):
                 raise InvalidSyntaxException(detail="The body must be a SearchRequest object.")
-            return self.listing(request, SearchRequest.model_validate(body))
+            return self.listing(request, SearchRequest.model_validate(body, scim_policy=POLICY))
         if resource_id:
             raise NotImplementedException(detail="POST goes to the collection.")
         resource = self._payload(request, Context.RESOURCE_CREATION_REQUEST)
@@ -196,10 +196,10 @@ class _Resources(ScimView):
         if not isinstance(body, dict):
             raise InvalidSyntaxException(detail="The body must be a PatchOp object.")
         patch = PatchOp[self.model].model_validate(  # type: ignore[name-defined]
-            body, scim_ctx=Context.RESOURCE_PATCH_REQUEST
+            body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
         resource = type(self).to_scim(row, base_url(request))
-        if patch.patch(resource):
+        if patch.patch(resource, scim_policy=POLICY):
             row = self.save(row, resource)
         return self._resource(request, row)
 

@@ -62,7 +62,8 @@ def test_a_user_is_provisioned_and_found_by_user_name(scim):
         "schemas": [USER],
         "userName": "Jane.Doe@corp.example",
         "name": {"givenName": "Jane", "familyName": "Doe"},
-        "emails": [{"value": "jane@corp.example", "primary": True}],
+        "emails": [{"value": "jane@corp.example", "primary": True, "type": "work"}],
+        "title": "Engineer",  # not kept by the portal: accepted and ignored
         "active": True,
         "externalId": "00u1",
     }
