@@ -5,5 +5,6 @@
 - ``scim_tokens``: the SCIM client's bearer tokens (only a hash is stored).
 - ``scim_models``, ``scim_users``, ``scim_groups``: the SCIM 2.0 resources the portal
   serves (scim2-models) and how they map to accounts and groups.
-- ``scim_views``, ``scim_urls``: the ``/scim/v2/`` endpoints.
+- ``scim_filters``: SCIM filters as database conditions.
+- ``scim_views``, ``scim_discovery``, ``scim_urls``: the ``/scim/v2/`` endpoints.
 """
