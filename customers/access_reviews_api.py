@@ -42,7 +42,8 @@ from portal.serializers import KeyRelatedField, ReasonSerializer
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    started_by = serializers.CharField(source="started_by.username")
+    # Null for a campaign the portal started itself (a mover's re-confirmation).
+    started_by = serializers.CharField(source="started_by.username", default=None)
     status = serializers.SerializerMethodField()
     items = serializers.IntegerField(source="item_count", read_only=True)
     undecided = serializers.IntegerField(source="undecided_count", read_only=True)
@@ -56,6 +57,7 @@ class ReviewSerializer(serializers.ModelSerializer):
             "scope_asset",
             "scope_owner",
             "scope_purpose",
+            "scope_holder",
             "due_at",
             "undecided_outcome",
             "repeat",

@@ -19,7 +19,7 @@ included, a back door around everything above.
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -32,7 +32,9 @@ from rest_framework.authtoken.models import TokenProxy
 from portal import roles
 from portal.audit import audit_record, token_fingerprint
 from portal.audit_actions import AuditAction
-from portal.models import User
+from portal.identity import leavers
+from portal.identity.scim_tokens import scim_token_create, scim_token_revoke
+from portal.models import ScimToken, User
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -125,7 +127,10 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     must), and accounts are deactivated, never deleted: their audit events and history
     keep naming them."""
 
-    fieldsets = DjangoUserAdmin.fieldsets + (("Portal", {"fields": ("time_zone",)}),)
+    fieldsets = DjangoUserAdmin.fieldsets + (
+        ("Portal", {"fields": ("time_zone", "department", "manager")}),
+    )
+    raw_id_fields = ("manager",)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -135,6 +140,61 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        """Unticking "active" runs the leaver in the admin's transaction, before the form is
+        saved: every grant, request, held approval step, API token and session of the
+        person ends, listed in one ``account.deactivate`` event. Ticking it again restores
+        none of them (the admin's own ``admin.change`` event records it). A new department
+        or manager runs the mover."""
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            leavers.deactivate_account(
+                obj,
+                reason=f"Deactivated in the Django admin by {request.user}.",
+                channel="admin",
+                actor=request.user,
+            )
+        super().save_model(request, obj, form, change)
+        moved = [field for field in ("department", "manager") if field in form.changed_data]
+        if change and moved:
+            before = {
+                "department": form.initial.get("department") or "",
+                "manager": User.objects.filter(pk=form.initial.get("manager")).first() or "",
+            }
+            changes = {
+                field: (str(before[field]), str(getattr(obj, field) or "")) for field in moved
+            }
+            leavers.account_moved(obj, changes=changes, channel="admin", actor=request.user)
+
+
+@admin.register(ScimToken)
+class ScimTokenAdmin(AuditedAdmin):
+    """SCIM bearer tokens: created here (the token is shown once, in the message) or with
+    ``manage.py create_scim_token``; revoked with the list's action. Only a hash is kept,
+    so no token can be read back."""
+
+    list_display = ("name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    fields = ("name",)
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        token, raw = scim_token_create(actor=request.user, name=form.cleaned_data["name"])
+        obj.pk = token.pk
+        messages.warning(request, f"The SCIM token, shown this once: {raw}")
+
+    def log_addition(self, request, obj, message):
+        return None  # scim_token_create wrote the audit event, without the token
+
+    @admin.action(description="Revoke the selected SCIM tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            scim_token_revoke(actor=request.user, token=token)
 
 
 admin.site.unregister(Group)

@@ -240,10 +240,11 @@ def chain_publish(chain: ApprovalChain, *, link: str) -> None:
     chain.save(update_fields=["link"])
     first = chain.open_step
     if first is not None:  # a chain is built with its first step open
-        _notify_deciders(first)
+        notify_deciders(first)
 
 
-def _notify_deciders(step: ApprovalStep) -> None:
+def notify_deciders(step: ApprovalStep) -> None:
+    """Tell the people who may decide the open ``step`` now (``deciders_for``) that it waits."""
     chain = step.chain
     notify(
         users=deciders_for(step),
@@ -339,7 +340,7 @@ def _step_open_after(next_step: ApprovalStep, *, decided: ApprovalStep, actor: U
         reason=f"Opened: step {decided.position} approved.",
         update_fields=["status"],
     )
-    _notify_deciders(next_step)
+    notify_deciders(next_step)
 
 
 def _chain_conclude(
@@ -377,74 +378,25 @@ def chain_withdraw(*, chain: ApprovalChain, actor: User) -> ApprovalChain:
         raise NotAllowed("Only the person who asked can withdraw a request.")
     if chain.status != ChainStatus.PENDING:
         raise ApplicationError(f"This request is already {chain.get_status_display().lower()}.")
-    chain.status = ChainStatus.WITHDRAWN
-    chain.decided_at = timezone.now()
-    save_with_history(
-        chain,
-        actor=actor,
-        reason="Withdrawn by the requester.",
-        update_fields=["status", "decided_at"],
-    )
-    update_with_history(
-        chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]),
-        actor=actor,
-        reason=f"Cancelled: the request was withdrawn by {actor}.",
-        status=StepStatus.CANCELLED,
-    )
-    audit_record(
-        actor=actor, action=AuditAction.APPROVAL_WITHDRAW, target=chain, detail={"kind": chain.kind}
-    )
+    withdraw_locked(chain, actor=actor, why="Withdrawn by the requester.", detail={})
     return chain
 
 
-@transaction.atomic
-def owner_steps_reassign(
-    *, chains: QuerySet[ApprovalChain], old_owner: User, new_owner: User, actor: User, reason: str
-) -> int:
-    """Hand the undecided owner steps of the pending ``chains`` from ``old_owner`` to
-    ``new_owner`` (the asset they ask for changed owner); returns how many moved.
-
-    As ``chain_start`` decides: when ``new_owner`` is the requester, compliance takes the
-    step instead. Each moved step keeps its history (who, the reason), is an audit event
-    ``approval.reassign``, and an open one is announced to its new deciders. Decided steps
-    stay as they were: a decision is not undone by a change of owner.
-    """
-    # Lock the chains first, as step_decide does: a decision racing this move waits for it,
-    # then finds the step's new approver.
-    chain_ids = list(
-        ApprovalChain.objects.select_for_update()
-        .filter(pk__in=chains.values("pk"), status=ChainStatus.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+def withdraw_locked(chain: ApprovalChain, *, actor: User | None, why: str, detail: dict) -> None:
+    """End the locked (``select_for_update``), pending ``chain`` as withdrawn (``why`` in its
+    history), cancel its open and waiting steps, and audit ``approval.withdraw``."""
+    chain.status = ChainStatus.WITHDRAWN
+    chain.decided_at = timezone.now()
+    save_with_history(chain, actor=actor, reason=why, update_fields=["status", "decided_at"])
+    update_with_history(
+        chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]),
+        actor=actor,
+        reason=f"Cancelled: {why}",
+        status=StepStatus.CANCELLED,
     )
-    steps = ApprovalStep.objects.filter(
-        chain_id__in=chain_ids,
-        role=ApprovalRole.OWNER,
-        approver=old_owner,
-        status__in=[StepStatus.OPEN, StepStatus.WAITING],
-    ).select_related("chain")
-    moved = 0
-    for step in steps:
-        if step.chain.requester_id == new_owner.pk:
-            step.role, step.replaces_owner, step.approver = ApprovalRole.COMPLIANCE, True, None
-        else:
-            step.approver = new_owner
-        save_with_history(
-            step, actor=actor, reason=reason, update_fields=["role", "replaces_owner", "approver"]
-        )
-        audit_record(
-            actor=actor,
-            action=AuditAction.APPROVAL_REASSIGN,
-            target=step.chain,
-            detail={
-                "kind": step.chain.kind,
-                "step": step.position,
-                "from": old_owner.get_username(),
-                "to": step.approver.get_username() if step.approver else ApprovalRole.COMPLIANCE,
-                "reason": reason,
-            },
-        )
-        if step.status == StepStatus.OPEN:
-            _notify_deciders(step)
-        moved += 1
-    return moved
+    audit_record(
+        actor=actor,
+        action=AuditAction.APPROVAL_WITHDRAW,
+        target=chain,
+        detail={"kind": chain.kind, **detail},
+    )

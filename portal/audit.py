@@ -122,6 +122,8 @@ def _request_details() -> dict:
     if request is None:
         return {"channel": _channel.get(), "request_id": "", "ip": None, "token_id": ""}
     channel = AuditChannel.API if request.path.startswith("/api/") else AuditChannel.WEB
+    if request.path.startswith("/scim/"):
+        channel = AuditChannel.SCIM
     if _identity_withheld.get():
         # The channel stays: web or API is shared by everyone and says nothing of who.
         return {"channel": channel, "request_id": "", "ip": None, "token_id": ""}

@@ -15,6 +15,21 @@ class User(AbstractUser):
         blank=True,
         help_text="IANA time zone used to show times to this person; empty means the site's.",
     )
+    # From the directory (SCIM provisioning, portal.identity): a change of department or
+    # manager makes the person a mover, whose grants their owners re-confirm.
+    department = models.CharField(max_length=200, blank=True)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    scim_external_id = models.CharField(
+        max_length=255, blank=True, help_text="The directory's own id (SCIM externalId)."
+    )
+    scim_deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Removed by the directory (SCIM DELETE): deactivated, kept for the audit "
+        "trail, no longer a SCIM resource.",
+    )
 
     # Passwords and login times are not business history; keeping hashes in a second
     # table would only widen what a leak exposes.
@@ -61,11 +76,48 @@ class SingleSignOnIdentity(models.Model):
         return f"{self.subject} at {self.issuer}"
 
 
+class ScimToken(models.Model):
+    """The bearer token of a SCIM provisioning client (the identity provider).
+
+    Only its SHA-256 is stored: the token is shown once, when an administrator creates it
+    (``manage.py create_scim_token`` or the admin), and cannot be read back. 32 random bytes
+    need no slow hash: nobody can guess them, so the hash only keeps a database leak from
+    being a way in. A revoked token stays, so audit events can keep naming it.
+    """
+
+    name = models.CharField(max_length=100, help_text="Which client holds it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="Its first characters, to recognise it.")
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"SCIM token {self.name} ({self.prefix}…)"
+
+
+class DirectoryGroup(models.Model):
+    """What the directory (SCIM) says of a group beyond its name: its own id for it."""
+
+    group = models.OneToOneField(
+        "auth.Group", on_delete=models.CASCADE, related_name="directory", primary_key=True
+    )
+    external_id = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"directory id of {self.group_id}"
+
+
 class AuditChannel(models.TextChoices):
     WEB = "web", "Web"
     API = "api", "API"
     COMMAND = "command", "Command"
     TASK = "task", "Task"
+    SCIM = "scim", "SCIM provisioning"
 
 
 class AuditTrailIsAppendOnly(DatabaseError):

@@ -83,6 +83,8 @@ urlpatterns = [
     path("api/audit/", audit_api.AuditEventListView.as_view(), name="api-audit"),
     path("api/audit/verify/", audit_api.AuditVerifyView.as_view(), name="api-audit-verify"),
     path("admin/", admin.site.urls),
+    # SCIM 2.0 provisioning by the identity provider (bearer token; portal/identity/).
+    path("scim/v2/", include("portal.identity.scim_urls")),
 ]
 
 # Security: the second step of a login, and changing one's password.

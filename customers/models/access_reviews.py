@@ -55,8 +55,14 @@ class AccessReview(models.Model):
         max_length=16, choices=ReviewRepeat.choices, default=ReviewRepeat.NONE
     )
     unused_days = models.PositiveSmallIntegerField(default=DEFAULT_UNUSED_DAYS)
+    # A mover's holder: the campaign covers the grants of this one person (their department
+    # or manager changed, portal.identity.leavers.account_moved).
+    scope_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Empty for a campaign the portal started itself (a mover's re-confirmation).
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     started_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -40,17 +40,21 @@ from portal.site_calendar import add_calendar_days, add_calendar_months
 REPEAT_MONTHS = {ReviewRepeat.QUARTERLY: 3, ReviewRepeat.YEARLY: 12}
 # Reminders of reviewers with undecided items: (days before the due date, the job marker).
 REMINDERS = ((7, "week_reminder_sent_at"), (1, "day_reminder_sent_at"))
+# A mover's grants wait this many calendar days for their owners' re-confirmation.
+MOVER_REVIEW_DAYS = 14
 
 
 @dataclass(frozen=True)
 class ReviewScope:
     """Which active grants a campaign covers: all of them when every field is empty; each
-    field set narrows it (the asset's classification, the asset, its owner, the purpose)."""
+    field set narrows it (the asset's classification, the asset, its owner, the purpose, the
+    person holding the grant)."""
 
     classification: str = ""
     asset: DataAsset | None = None
     owner: User | None = None
     purpose: Purpose | None = None
+    holder: User | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ def _grants_in_scope(scope: ReviewScope, now: datetime) -> QuerySet[AccessGrant]
         conditions &= Q(asset__owner=scope.owner)
     if scope.purpose is not None:
         conditions &= Q(purpose=scope.purpose)
+    if scope.holder is not None:
+        conditions &= Q(user=scope.holder)
     grants_in_scope = active_grants(now).filter(conditions)
     return grants_in_scope.select_related("asset__owner", "purpose").order_by("pk")
 
@@ -129,7 +135,35 @@ def review_start(
     reviewer is told. Raises ``NotAllowed`` for anyone but compliance and
     ``ApplicationError`` (naming the field) for a bad setting; nothing is written then."""
     policies.require_may_start_access_review(actor)
-    now = now or timezone.now()
+    return _review_create(started_by=actor, settings=settings, now=now or timezone.now())
+
+
+@transaction.atomic
+def mover_review_start(*, holder: User, change: str, actor: User | None) -> AccessReview | None:
+    """The portal asks the owners to re-confirm the active grants of ``holder``, whose
+    department or manager changed (the mover; ``change`` says how, e.g. ``department
+    Sales → Marketing``). One campaign over the holder's grants, each item for the asset's
+    owner (compliance when the owner has left or is the holder), due in
+    ``MOVER_REVIEW_DAYS`` calendar days; a grant nobody re-confirms by then is revoked.
+    ``actor`` (who changed the person, ``None`` for the directory) is not checked: the
+    change itself is the trigger. Returns ``None`` when the holder has no active grant.
+    Source: ISO/IEC 27002:2022 control 5.18 (access rights reviewed on a change of role)."""
+    now = timezone.now()
+    if not active_grants(now).filter(user=holder).exists():
+        return None
+    settings = ReviewSettings(
+        name=one_line(f"Mover: {holder} ({change})")[:200],
+        due_at=add_calendar_days(now, MOVER_REVIEW_DAYS),
+        undecided_outcome=ReviewDecision.REVOKE.value,
+        scope=ReviewScope(holder=holder),
+    )
+    return _review_create(started_by=actor, settings=settings, now=now)
+
+
+def _review_create(
+    *, started_by: User | None, settings: ReviewSettings, now: datetime
+) -> AccessReview:
+    """Write a campaign, its items and its audit event, and tell each reviewer."""
     name = _clean_settings(settings, now)
     scope = settings.scope
     review = AccessReview(
@@ -142,19 +176,23 @@ def review_start(
         scope_asset=scope.asset,
         scope_owner=scope.owner,
         scope_purpose=scope.purpose,
-        started_by=actor,
+        scope_holder=scope.holder,
+        started_by=started_by,
     )
-    save_with_history(review, actor=actor, reason="Access review started")
+    save_with_history(review, actor=started_by, reason="Access review started")
     coverages: dict = {}
     items = [_item_for(review, grant, coverages) for grant in _grants_in_scope(scope, now)]
-    bulk_create_with_history(items, AccessReviewItem, batch_size=1000, default_user=actor)
+    bulk_create_with_history(items, AccessReviewItem, batch_size=1000, default_user=started_by)
     audit_record(
-        actor=actor,
+        actor=started_by,
         action=AuditAction.ACCESS_REVIEW_START,
         target=review,
         detail={"name": name, "items": len(items), "due_at": review.due_at.isoformat()},
     )
     reviewers = {item.reviewer for item in items if item.reviewer is not None}
+    # Compliance, the fallback reviewer, started the campaign itself unless the portal did.
+    if started_by is None and any(item.reviewer is None for item in items):
+        reviewers |= set(roles.role_members(roles.COMPLIANCE))
     notify(
         users=sorted(reviewers, key=lambda user: user.pk),
         kind="access_review_started",
@@ -328,9 +366,11 @@ def _start_next(review: AccessReview, months: int) -> None:
             asset=review.scope_asset,
             owner=review.scope_owner,
             purpose=review.scope_purpose,
+            holder=review.scope_holder,
         ),
     )
-    review_start(actor=review.started_by, settings=settings, now=review.closed_at)
+    if review.started_by is not None:  # repeats is False for a portal-started campaign
+        review_start(actor=review.started_by, settings=settings, now=review.closed_at)
 
 
 def reviews_close_due(*, now: datetime | None = None) -> int:

@@ -17,7 +17,7 @@ from consent.coverage_cache import coverage_changed
 from consent.models import Purpose
 from customers import policies
 from customers.models.catalogue import DataAsset
-from portal import approvals
+from portal import approval_handover
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
@@ -46,7 +46,7 @@ def asset_owner_change(*, actor: User, asset: DataAsset, owner: User, reason: st
     only compliance (else ``NotAllowed``); the new owner is active and not the current one
     (else ``ApplicationError`` on ``owner``); a reason of at least a sentence (on
     ``reason``). Open owner steps of pending requests and sharing requests for the asset move
-    to the new owner (``portal.approvals.owner_steps_reassign``: compliance takes a step of
+    to the new owner (``portal.approval_handover.owner_steps_reassign``: compliance takes a step of
     the new owner's own request); decided steps stay as decided. Open erasure tasks stay
     with the owner who received them. History row with the reason, audit event
     ``asset.owner_change``, both owners told.
@@ -64,7 +64,7 @@ def asset_owner_change(*, actor: User, asset: DataAsset, owner: User, reason: st
     chains = ApprovalChain.objects.filter(
         Q(access_request__asset=asset) | Q(sharing_request__asset=asset)
     )
-    moved = approvals.owner_steps_reassign(
+    moved = approval_handover.owner_steps_reassign(
         chains=chains, old_owner=previous, new_owner=owner, actor=actor, reason=reason
     )
     audit_record(

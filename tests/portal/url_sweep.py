@@ -658,7 +658,13 @@ EXPECTED: dict[str, Url] = {
     "admin:autocomplete": Url(get={**dict.fromkeys(ROLES, ADMIN_LOGIN), "admin": DENIED}),
     # Log out is POST only; others are sent to the admin's index (and from there to login).
     "admin:logout": Url(get={**dict.fromkeys(ROLES, REDIRECT), "admin": NOT_ALLOWED}),
+    # SCIM provisioning: only the directory's bearer token opens it; a session, even an
+    # administrator's, is refused with 401 (tests/portal/test_scim.py covers the token).
+    "scim:*": Url(get=dict.fromkeys(ROLES, "401"), post=dict.fromkeys(ROLES, "401")),
 }
+
+# Values for the SCIM URLs' parameters (a user or group id, a schema, any other path).
+SCIM_VALUES = {"resource_id": "1", "key": "User", "rest": "nowhere"}
 
 # Values for the admin's URL parameters (its objects, apps and catch-all).
 ADMIN_VALUES = {
@@ -736,6 +742,8 @@ def _fillings(endpoint: Endpoint, entry: Url, objects: dict[str, list]):
     values = {"format": "json"}
     if endpoint.namespace == "admin":
         values.update(ADMIN_VALUES)
+    if endpoint.namespace == "scim":
+        values.update(SCIM_VALUES)
     if entry.objects is None:
         yield build_path(endpoint.route, values), None
         return

@@ -1,0 +1,146 @@
+"""SCIM provisioning at /scim/v2/: who gets in, filtering by userName, the mover, the
+groups that are portal roles, and bad input (a SCIM error naming it, nothing changed)."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+
+from portal import roles
+from portal.identity.scim_tokens import scim_token_create, scim_token_revoke
+from portal.models import AuditEvent, ScimToken, User
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+SCIM = "application/scim+json"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+@pytest.fixture
+def root(db):
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def token(root):
+    return scim_token_create(actor=root, name="directory")
+
+
+@pytest.fixture
+def scim(token):
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token[1]}")
+
+
+def test_only_a_valid_unrevoked_bearer_token_opens_scim(client, root, token, scim):
+    assert client.get("/scim/v2/Users").status_code == 401
+    client.force_login(root)  # an administrator's session is no SCIM client
+    assert client.get("/scim/v2/Users").status_code == 401
+    wrong = Client(HTTP_AUTHORIZATION="Bearer not-the-token")
+    assert wrong.get("/scim/v2/Users").status_code == 401
+    assert scim.get("/scim/v2/Users").status_code == 200
+    scim_token_revoke(actor=root, token=token[0])
+    response = scim.get("/scim/v2/Users")
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_only_an_administrator_creates_a_token_and_only_its_hash_is_kept(root, capsys):
+    with pytest.raises(Exception, match="administrator"):
+        scim_token_create(actor=UserFactory(username="emp"), name="x")
+    call_command("create_scim_token", "root", "Entra ID")
+    raw = capsys.readouterr().out.strip().splitlines()[-1]
+    stored = ScimToken.objects.get(name="Entra ID")
+    assert raw not in stored.key_hash and len(raw) > 30
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/scim/v2/Groups").status_code == 200
+    event = AuditEvent.objects.get(action="scim_token.create")
+    assert raw not in json.dumps(event.detail)
+
+
+def test_a_user_is_provisioned_and_found_by_user_name(scim):
+    body = {
+        "schemas": [USER],
+        "userName": "Jane.Doe@corp.example",
+        "name": {"givenName": "Jane", "familyName": "Doe"},
+        "emails": [{"value": "jane@corp.example", "primary": True, "type": "work"}],
+        "title": "Engineer",  # not kept by the portal: accepted and ignored
+        "active": True,
+        "externalId": "00u1",
+    }
+    response = scim.post("/scim/v2/Users", json.dumps(body), content_type=SCIM)
+    assert response.status_code == 201, response.content
+    user = User.objects.get(username="Jane.Doe@corp.example")
+    assert (user.email, user.scim_external_id, user.has_usable_password()) == (
+        "jane@corp.example",
+        "00u1",
+        False,
+    )
+    found = scim.get('/scim/v2/Users?filter=userName eq "jane.doe@corp.example"').json()
+    assert found["totalResults"] == 1 and found["Resources"][0]["id"] == str(user.pk)
+    none = scim.get('/scim/v2/Users?filter=userName eq "nobody"').json()
+    assert none["totalResults"] == 0
+    again = scim.post("/scim/v2/Users", json.dumps(body), content_type=SCIM)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("{not json", "not JSON"),
+        (json.dumps({"schemas": [USER], "active": True}), "userName"),
+        (json.dumps({"schemas": [USER], "userName": "a b!", "active": True}), "userName"),
+        (json.dumps([1, 2]), "JSON object"),
+    ],
+)
+def test_bad_input_is_a_scim_error_naming_it_and_changes_nothing(scim, body, words):
+    users = User.objects.count()
+    response = scim.post("/scim/v2/Users", body, content_type=SCIM)
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+    assert User.objects.count() == users
+
+
+def test_an_unsupported_filter_is_a_400_naming_it(scim):
+    response = scim.get('/scim/v2/Users?filter=title eq "x"')
+    assert response.status_code == 400 and "title" in response.json()["detail"]
+    assert scim.get("/scim/v2/Users?filter=userName eq").status_code == 400
+
+
+def test_role_groups_keep_their_names_and_their_members_are_audited(scim):
+    compliance = Group.objects.get(name=roles.COMPLIANCE)
+    person = UserFactory(username="newcomp")
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": str(person.pk)}]}],
+    }
+    response = scim.patch(f"/scim/v2/Groups/{compliance.pk}", json.dumps(patch), content_type=SCIM)
+    assert response.status_code == 200, response.content
+    assert roles.is_compliance(User.objects.get(pk=person.pk))
+    assert AuditEvent.objects.filter(action="group.member_add").exists()
+    rename = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Friends"}],
+    }
+    response = scim.patch(f"/scim/v2/Groups/{compliance.pk}", json.dumps(rename), content_type=SCIM)
+    assert response.status_code == 400
+    assert scim.delete(f"/scim/v2/Groups/{compliance.pk}").status_code == 403
+    assert Group.objects.filter(name=roles.COMPLIANCE).exists()
+
+
+def test_a_deleted_user_is_deactivated_kept_and_gone_from_scim(scim):
+    person = UserFactory(username="gone")
+    assert scim.delete(f"/scim/v2/Users/{person.pk}").status_code == 204
+    person.refresh_from_db()
+    assert not person.is_active and person.scim_deleted_at is not None
+    assert scim.get(f"/scim/v2/Users/{person.pk}").status_code == 404
+    assert AuditEvent.objects.filter(action="account.deactivate", target_id=str(person.pk))
+
+
+def test_listing_users_costs_the_same_queries_for_one_or_many(scim, django_assert_num_queries):
+    UserFactory.create_batch(3)
+    scim.get("/scim/v2/Users")  # the token's first use is recorded once
+    with django_assert_num_queries(4):  # token, count, page, groups
+        scim.get("/scim/v2/Users")
+    UserFactory.create_batch(10)
+    with django_assert_num_queries(4):
+        scim.get("/scim/v2/Users")
