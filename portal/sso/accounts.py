@@ -23,6 +23,7 @@ from portal import roles
 from portal.audit import audit_record, security_event
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
+from portal.identity.leavers import deactivate_account
 from portal.models import SingleSignOnIdentity, User
 
 SUPERUSER = "superuser"
@@ -111,6 +112,41 @@ def _existing_account(issuer: str, username: str) -> User | None:
             "provider. Ask the service desk to check your user name.",
         )
     return matches[0]
+
+
+def require_access_group(*, issuer: str, claims: Mapping[str, Any]) -> None:
+    """The leaver at sign-in. With ``OIDC_ACCESS_GROUP`` set (the directory group whose
+    members may use the portal: the application's assignment group at the provider), a
+    person the provider signs in without that group is refused; if their account is linked
+    to this provider (``issuer`` and ``sub``) and still active, the leaver process ends it
+    first (``portal.identity.leavers.deactivate_account``, channel ``sign-in``): every
+    grant, pending request, held step, token and session, in one transaction, committed
+    before the refusal. An unlinked local account of the same name is never touched.
+
+    Raises ``SignInRefused`` (reason ``not_in_access_group``). Does nothing while the
+    setting is empty (anyone the provider signs in may use the portal).
+    """
+    group = settings.OIDC_ACCESS_GROUP
+    if not group or group in claimed_groups(claims):
+        return
+    subject = claims.get("sub")
+    identity = (
+        SingleSignOnIdentity.objects.select_related("user")
+        .filter(issuer=issuer, subject=str(subject)[:255])
+        .first()
+    )
+    if identity is not None and identity.user.is_active:
+        deactivate_account(
+            identity.user,
+            reason=f"The identity provider no longer lists this person in the directory "
+            f"group {group!r} that gives access to the portal.",
+            channel="sign-in",
+        )
+    raise _refusal(
+        "not_in_access_group",
+        f"Your directory account is not in the group {group!r} that gives access to the "
+        "portal, so you cannot sign in. Ask your manager or the service desk for access.",
+    )
 
 
 @transaction.atomic

@@ -101,6 +101,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         claims = self.get_userinfo(access_token, id_token, payload)
         issuer = self.get_settings("OIDC_ISSUER")
         try:
+            accounts.require_access_group(issuer=issuer, claims=claims)
             user = accounts.account_for_sign_in(issuer=issuer, claims=claims)
             changes = accounts.directory_roles_apply(user=user, issuer=issuer, claims=claims)
             user.refresh_from_db()

@@ -23,6 +23,7 @@ __all__ = [
     "OIDC_MFA_VALUES",
     "OIDC_ACR_VALUES",
     "OIDC_AUTH_REQUEST_EXTRA_PARAMS",
+    "OIDC_ACCESS_GROUP",
     "LOCAL_LOGIN",
     "LOGIN_REDIRECT_URL_FAILURE",
     "OIDC_AUTHENTICATION_CALLBACK_URL",
@@ -61,6 +62,10 @@ OIDC_MFA_VALUES = env_list("OIDC_MFA_VALUES", "mfa")
 # acr_values asked of the provider at every sign-in (a step-up to MFA: Okta, Keycloak).
 OIDC_ACR_VALUES = env_str("OIDC_ACR_VALUES")
 OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"acr_values": OIDC_ACR_VALUES} if OIDC_ACR_VALUES else {}
+# The directory group whose members may use the portal (the application's assignment
+# group). Empty: anyone the provider signs in. Set: a person signed in without it is refused,
+# and their linked account goes through the leaver process (portal/identity/leavers.py).
+OIDC_ACCESS_GROUP = env_str("OIDC_ACCESS_GROUP")
 # Local passwords: on (everyone, the demo), breakglass (superusers only, with TOTP), off.
 LOCAL_LOGIN = env_choice(
     "LOCAL_LOGIN", ("on", "breakglass", "off"), "breakglass" if OIDC_ISSUER else "on"

@@ -11,7 +11,13 @@ import requests
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from customers.visibility import active_grants
 from portal.models import AuditEvent, SingleSignOnIdentity
+from tests.customers.conftest import (  # noqa: F401 (fixtures)
+    confidential_asset,
+    email_marketing,
+)
+from tests.customers.test_grants import approved_grant
 from tests.oidc_provider.harness import PASSWORD, sign_in_without_browser, started_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -178,3 +184,37 @@ def test_a_replayed_provider_answer_is_refused(idp, live_server):
         "The sign-in could not be completed. Start again with the button below."
     ]
     assert AuditEvent.objects.filter(action="auth.sso_login").count() == 1
+
+
+def test_dropped_from_the_access_group_the_person_is_a_leaver_at_the_next_sign_in(
+    idp,
+    live_server,
+    settings,
+    requester,
+    confidential_asset,  # noqa: F811 - the imported fixture
+    email_marketing,  # noqa: F811 - the imported fixture
+    compliance_officer,
+    second_compliance_officer,
+):
+    settings.OIDC_ACCESS_GROUP = "portal-users"
+    idp.person("req", groups=["portal-users"])
+    first = sign_in_without_browser(requests.Session(), live_server.url, "req")
+    assert first.url == live_server.url + "/", alerts(first.text)
+    approved_grant(requester, confidential_asset, email_marketing)
+    assert active_grants().filter(user=requester).count() == 1
+
+    idp.person("req", groups=["all-staff"])
+    second = sign_in_without_browser(requests.Session(), live_server.url, "req")
+
+    assert second.url == live_server.url + "/accounts/login/"
+    assert alerts(second.text) == [
+        "Your directory account is not in the group 'portal-users' that gives access to the "
+        "portal, so you cannot sign in. Ask your manager or the service desk for access."
+    ]
+    requester.refresh_from_db()
+    assert not requester.is_active
+    assert active_grants().filter(user=requester).count() == 0
+    ended = AuditEvent.objects.get(action="account.deactivate", target_id=str(requester.pk))
+    assert ended.detail["via"] == "sign-in" and len(ended.detail["grants_revoked"]) == 1
+    refused = AuditEvent.objects.filter(action="auth.sso_refused").latest("pk")
+    assert refused.detail["reason"] == "not_in_access_group"
