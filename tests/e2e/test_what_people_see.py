@@ -215,3 +215,19 @@ def test_alice_reads_purposes_and_categories_by_name_the_assets_own_purposes_fir
         "Third Party Sharing (third_party_sharing)",
     ]
     alice.check_accessibility()
+
+
+def test_olivia_reads_the_record_of_processing_by_activity_and_purpose_name(visit):
+    """The Art. 30 record as the compliance officer reads it on the demo data: each demo
+    activity with its purpose by name (the key small beside it). Its screenshot is the one
+    in docs/records-of-processing.md."""
+    olivia = visit()
+    olivia.login("olivia")
+    olivia.goto("/records-of-processing/")
+    main = olivia.page.inner_text("main")
+    assert "Record of processing activities" in main
+    for activity in ("Customer service", "E-mail marketing"):
+        assert activity in main
+    assert "Marketing Email Communications" in main
+    olivia.check_accessibility()
+    olivia.screenshot("records-of-processing", full_page=True)
