@@ -26,14 +26,18 @@ KEY_ONLY = '<small class="taxonomy-key text-body-secondary"><code>{}</code></sma
 def key_and_name(kind: str, value) -> tuple[str, str | None]:
     """``(key, name)`` of a taxonomy object or a bare key (``name`` ``None`` when unknown).
 
-    ``value``: a ``Purpose`` / ``DataCategory`` (its own ``name``, no query) or a key
-    (``str``; named from the process's map, see ``consent.taxonomy_names``).
+    ``value``: a ``Purpose`` / ``DataCategory`` (its own ``name``, no query), a row's
+    reference holding only the key, or a key (``str``); the last two are named from the
+    process's map (``consent.taxonomy_names``).
     """
     if value is None or value == "":
         return "", None
     key = getattr(value, "key", None)
     if key is not None:
-        return key, getattr(value, "name", None) or None
+        # A row of plain values (portal.pagination.Ref) carries the key alone: name it from
+        # the map, as a bare key.
+        name = getattr(value, "name", None)
+        return key, name if name and name != key else name_of(kind, key)
     key = str(value)
     return key, name_of(kind, key)
 

@@ -201,4 +201,6 @@ def user_delete(user: User) -> None:
     """SCIM DELETE: the leaver, then the account is no longer a SCIM resource (404 from
     now on). The account itself stays, deactivated, for the audit trail."""
     leavers.deactivate_account(user, reason=REMOVED, channel=SCIM_CHANNEL)
-    User.objects.filter(pk=user.pk).update(scim_deleted_at=timezone.now())
+    user = User.objects.get(pk=user.pk)
+    user.scim_deleted_at = timezone.now()
+    save_with_history(user, actor=None, reason=REMOVED, update_fields=["scim_deleted_at"])

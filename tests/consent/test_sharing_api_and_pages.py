@@ -370,7 +370,7 @@ def test_sharing_form_with_a_past_end_date_shows_the_message_and_writes_nothing(
     )
 
     assert response.status_code == 400
-    assert "ended on 03 Feb 2001" in response.content.decode()
+    assert "ended on 3 Feb 2001" in response.content.decode()
     assert not SharingRequest.objects.exists()
 
 

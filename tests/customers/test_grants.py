@@ -163,7 +163,9 @@ def test_an_expired_grant_is_refused_before_the_job_runs_and_loses_its_permissio
 
     requester = type(requester).objects.get(pk=requester.pk)
     assert not requester.has_perm("customers.view_records", grant.asset)
-    assert Notification.objects.filter(recipient=requester, kind="grant_expired").count() == 1
+    expired = Notification.objects.get(recipient=requester, kind="grant_expired")
+    # The purpose by name and key, never its row id.
+    assert f"({grant.purpose.key}) has expired" in expired.body
     assert AuditEvent.objects.filter(action="grant.expire").count() == 1
 
 

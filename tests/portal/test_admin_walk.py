@@ -24,6 +24,7 @@ from consent.models import Purpose
 from customers.models.catalogue import Customer, DataAsset
 from incidents.models import Incident
 from incidents.services.reports import incident_acknowledge, incident_report
+from portal.identity.scim_tokens import scim_token_create
 from tests.portal import url_sweep
 from tests.portal.test_url_sweep import client_for
 
@@ -51,6 +52,7 @@ def demo_data(django_db_setup, django_db_blocker):
         users = {user.username: user for user in get_user_model().objects.all()}
         # One object of every kind the operator's admin lists.
         Token.objects.get_or_create(user=users["alice"])
+        scim_token_create(actor=users["admin"], name="The directory (walk test)")
         AccessAttempt.objects.create(
             username="carl",
             ip_address="10.0.0.7",

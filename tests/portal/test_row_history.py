@@ -26,6 +26,12 @@ PROJECT_PACKAGES = ("portal", "customers", "consent", "incidents")
 # "done once" marker of a job, never a state a person decides. A state change goes
 # through ``portal.history.update_with_history`` instead.
 ALLOWED_UPDATES = {
+    ("portal/identity/scim_tokens.py", "scim_token_authenticate"): (
+        "portal.ScimToken",
+        {"last_used_at"},
+        "marker: when the directory last used the token, at most once a minute (the SCIM "
+        "requests' own effects carry their history and audit events)",
+    ),
     ("customers/services/assets.py", "asset_customer_counts_refresh"): (
         "customers.DataAsset",
         {"customer_count"},

@@ -356,6 +356,8 @@ class Command(BaseCommand):
                     True,
                     self.now - timedelta(days=rng.randint(30, 1500)),
                     "",
+                    "",
+                    "",
                 )
             )
             if group:
@@ -373,6 +375,8 @@ class Command(BaseCommand):
             "is_active",
             "date_joined",
             "time_zone",
+            "department",
+            "scim_external_id",
         ]
         self.load(User, fields, rows, len(rows), "users")
         through = User.groups.through
