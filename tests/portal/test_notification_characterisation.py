@@ -121,7 +121,8 @@ def test_an_access_request_from_ask_to_revoke(
         (
             "req",
             "Access granted: Newsletter <EU> & friends",
-            "You may use Newsletter <EU> & friends for marketing.communications.email until "
+            "You may use Newsletter <EU> & friends for Marketing Email Communications "
+            "(marketing.communications.email) until "
             f"{datetime_text(grant.expires_at, ZoneInfo('Europe/Oslo'))}. Only customers who are "
             "eligible for this purpose at the moment you read are shown.",
             f"/grants/{grant.pk}/records/",
