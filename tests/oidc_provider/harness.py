@@ -38,21 +38,24 @@ class TestProvider:
         self.people: dict[str, dict] = {}
         self._write()
         # Up to three starts: on a busy machine node has been seen to exit before listening.
+        # node's own messages go to a log beside the users file, quoted if it never starts.
+        log = work_dir / "provider.log"
         for attempt in range(3):
-            self.process = subprocess.Popen(
-                [node, str(HERE / "provider.mjs")],
-                cwd=HERE,
-                env={
-                    "PATH": "/usr/bin:/bin",
-                    "OIDC_TEST_USERS_FILE": str(self.users_file),
-                    "OIDC_TEST_CLIENT_ID": CLIENT_ID,
-                    "OIDC_TEST_CLIENT_SECRET": CLIENT_SECRET,
-                    "OIDC_TEST_REDIRECT_URIS": redirect_uri,
-                },
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
+            with log.open("a") as err:  # the child keeps its own copy
+                self.process = subprocess.Popen(
+                    [node, str(HERE / "provider.mjs")],
+                    cwd=HERE,
+                    env={
+                        "PATH": "/usr/bin:/bin",
+                        "OIDC_TEST_USERS_FILE": str(self.users_file),
+                        "OIDC_TEST_CLIENT_ID": CLIENT_ID,
+                        "OIDC_TEST_CLIENT_SECRET": CLIENT_SECRET,
+                        "OIDC_TEST_REDIRECT_URIS": redirect_uri,
+                    },
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    text=True,
+                )
             first_line: list[str] = []
             reader = threading.Thread(
                 target=lambda lines=first_line: lines.append(self.process.stdout.readline())
@@ -62,7 +65,10 @@ class TestProvider:
             if not first_line or not first_line[0].strip():
                 self.stop()
                 if attempt == 2:
-                    raise RuntimeError("the test identity provider did not start, three times")
+                    said = log.read_text()[-2000:] if log.exists() else ""
+                    raise RuntimeError(
+                        f"the test identity provider did not start, three times: {said}"
+                    )
                 continue
             break
         self.issuer = json.loads(first_line[0])["issuer"]
