@@ -14,6 +14,8 @@ from django.db.models import Q
 from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path.expressions import Comparison, LogicalExpr, Not, Present
 
+from portal.input_limits import as_id
+
 # SCIM attribute path (lower case) -> (model field, compares without case).
 USER_ATTRIBUTES: dict[str, tuple[str, bool]] = {
     "id": ("pk", False),
@@ -79,9 +81,10 @@ def _comparison(node: Comparison, attributes: dict[str, tuple[str, bool]]) -> Q:
         raise InvalidFilterException(detail=f"The operator {op!r} is not supported.")
     value = node.value
     if field in ("pk", "manager_id", "user__pk"):
-        if not (isinstance(value, str) and value.isascii() and value.isdigit() and op in "eqne"):
+        # An id as portal.input_limits reads it: ASCII digits within a bigint, else no row.
+        value = as_id(value) if isinstance(value, str) else None
+        if value is None or op not in ("eq", "ne"):
             return Q(pk__in=[]) if op == "eq" else Q()
-        value = int(value)
     elif field == "is_active":
         if not isinstance(value, bool) or op not in ("eq", "ne"):
             raise InvalidFilterException(detail="active compares with eq or ne to true or false.")

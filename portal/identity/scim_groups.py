@@ -27,6 +27,7 @@ from portal.errors import NotAllowed
 from portal.identity.scim_models import Group as ScimGroup
 from portal.identity.scim_models import GroupMember, ref
 from portal.identity.scim_users import scim_users
+from portal.input_limits import as_id
 from portal.models import DirectoryGroup, User
 
 
@@ -37,9 +38,10 @@ def scim_groups() -> QuerySet[Group]:
 
 def group_get(resource_id: str) -> Group:
     """The group of SCIM id ``resource_id``; ``NotFoundException`` (404) for anything else."""
-    if not resource_id.isascii() or not resource_id.isdigit() or len(resource_id) > 18:
+    pk = as_id(resource_id)
+    if pk is None:
         raise NotFoundException(detail=f"No group {resource_id[:40]!r}.")
-    group = scim_groups().filter(pk=int(resource_id)).first()
+    group = scim_groups().filter(pk=pk).first()
     if group is None:
         raise NotFoundException(detail=f"No group {resource_id!r}.")
     return group
@@ -82,8 +84,8 @@ def _clean_name(group: Group, value: str | None) -> str:
 
 def _members(resource: ScimGroup) -> list[User]:
     wanted = {member.value or "" for member in resource.members or []}
-    ids = {int(value) for value in wanted if value.isascii() and value.isdigit()}
-    users = list(scim_users().filter(pk__in=ids)) if len(ids) == len(wanted) else []
+    ids = {as_id(value) for value in wanted}
+    users = [] if None in ids else list(scim_users().filter(pk__in=ids))
     if len(users) != len(wanted):
         raise InvalidValueException(detail="members: every member must be an existing user.")
     return users

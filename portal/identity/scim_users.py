@@ -28,6 +28,7 @@ from portal.history import save_with_history
 from portal.identity import leavers
 from portal.identity.scim_models import Email, EnterpriseUser, Name, UserWithExtension, ref
 from portal.identity.scim_models import User as ScimUser
+from portal.input_limits import as_id
 from portal.models import User
 
 SCIM_CHANNEL = "scim"
@@ -44,9 +45,10 @@ def scim_users() -> QuerySet[User]:
 def user_get(resource_id: str) -> User:
     """The account of SCIM id ``resource_id`` (its primary key, as text); raises
     ``NotFoundException`` (404) for anything else."""
-    if not resource_id.isascii() or not resource_id.isdigit() or len(resource_id) > 18:
+    pk = as_id(resource_id)
+    if pk is None:
         raise NotFoundException(detail=f"No user {resource_id[:40]!r}.")
-    user = scim_users().filter(pk=int(resource_id)).select_related("manager").first()
+    user = scim_users().filter(pk=pk).select_related("manager").first()
     if user is None:
         raise NotFoundException(detail=f"No user {resource_id!r}.")
     return user
@@ -110,7 +112,8 @@ def _manager(user: User, extension: EnterpriseUser | None) -> User | None:
     if extension is None or extension.manager is None or not extension.manager.value:
         return None
     value = extension.manager.value
-    manager = scim_users().filter(pk=int(value)).first() if value.isdigit() else None
+    pk = as_id(value)
+    manager = None if pk is None else scim_users().filter(pk=pk).first()
     if manager is None or (user.pk and manager.pk == user.pk):
         raise InvalidValueException(detail=f"manager: no other user {value[:40]!r}.")
     return manager

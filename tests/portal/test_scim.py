@@ -16,6 +16,8 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 SCIM = "application/scim+json"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 @pytest.fixture
@@ -144,3 +146,27 @@ def test_listing_users_costs_the_same_queries_for_one_or_many(scim, django_asser
     UserFactory.create_batch(10)
     with django_assert_num_queries(4):
         scim.get("/scim/v2/Users")
+
+
+@pytest.mark.parametrize("hostile", ["²", "٣", str(10**25), "-1", ""])
+def test_an_id_no_row_can_have_is_a_scim_answer_never_a_server_error(scim, hostile):
+    """Ids are read as portal.input_limits.as_id reads them (ASCII digits within a bigint):
+    in the path, in a filter, as a group member and as a manager."""
+    groups = Group.objects.count()
+    assert scim.get(f"/scim/v2/Users/{hostile}").status_code in (404, 405)
+    assert scim.get(f"/scim/v2/Groups/{hostile}").status_code in (404, 405)
+    found = scim.get(f'/scim/v2/Users?filter=id eq "{hostile}"')
+    assert found.status_code == 200 and found.json()["totalResults"] == 0
+    group = {"schemas": [GROUP], "displayName": "Field sales", "members": [{"value": hostile}]}
+    made = scim.post("/scim/v2/Groups", json.dumps(group), content_type=SCIM)
+    assert made.status_code == 400 and "members" in made.json()["detail"]
+    user = {
+        "schemas": [USER, ENTERPRISE],
+        "userName": "mo",
+        "active": True,
+        ENTERPRISE: {"manager": {"value": hostile}},
+    }
+    refused = scim.post("/scim/v2/Users", json.dumps(user), content_type=SCIM)
+    assert refused.status_code == 400 and "manager" in refused.json()["detail"]
+    assert Group.objects.count() == groups
+    assert not User.objects.filter(username="mo").exists()
