@@ -84,8 +84,8 @@ def _clean_name(group: Group, value: str | None) -> str:
 
 def _members(resource: ScimGroup) -> list[User]:
     wanted = {member.value or "" for member in resource.members or []}
-    ids = {as_id(value) for value in wanted}
-    users = [] if None in ids else list(scim_users().filter(pk__in=ids))
+    ids = {pk for value in wanted if (pk := as_id(value)) is not None}
+    users = list(scim_users().filter(pk__in=ids)) if len(ids) == len(wanted) else []
     if len(users) != len(wanted):
         raise InvalidValueException(detail="members: every member must be an existing user.")
     return users
