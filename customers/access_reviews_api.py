@@ -25,6 +25,7 @@ from customers.selectors.access_reviews import (
     evidence,
     recommendation,
     review_item_list_for,
+    review_items_chosen,
     review_items_for,
     review_list_for,
     review_progress,
@@ -269,10 +270,8 @@ class ReviewItemViewSet(viewsets.GenericViewSet):
     def accept_recommendations(self, request):
         body = AcceptRecommendationsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        wanted = set(body.validated_data["items"])
-        items = list(review_item_list_for(request.user).filter(pk__in=wanted))
-        if len(items) != len(wanted):
-            missing = sorted(wanted - {item.pk for item in items})
+        items, missing = review_items_chosen(request.user, body.validated_data["items"])
+        if missing:
             raise serializers.ValidationError({"items": [f"No such review items: {missing}."]})
         decided = review_items_accept_recommendations(
             items=items, actor=request.user, reason=body.validated_data["reason"]

@@ -148,9 +148,10 @@ def evidence(item: AccessReviewItem) -> Evidence:
 def recommendation(item: AccessReviewItem, *, now: datetime | None = None) -> str:
     """``"revoke"`` when the item's grant was never used or not for ``unused_days`` days or
     more (the campaign's setting, default 30) before ``now``; ``"keep"`` otherwise. Reads
-    the evidence of ``with_evidence``."""
+    the evidence of ``evidence``; a decided item keeps the recommendation of the moment it
+    was decided (``decided_at``), which is what the reviewer was shown."""
     used = last_use(item)
-    now = now or timezone.now()
+    now = item.decided_at or now or timezone.now()
     if used is None or now - used >= timedelta(days=item.review.unused_days):
         return ReviewDecision.REVOKE.value
     return ReviewDecision.KEEP.value
@@ -215,3 +216,16 @@ def reviews_waiting_for(user: User) -> list[dict]:
     )
     reviews = AccessReview.objects.filter(pk__in=counts).order_by("due_at", "pk")
     return [{"review": review, "undecided": counts[review.pk]} for review in reviews]
+
+
+def review_items_chosen(
+    user: User, ids: list[int], *, review: AccessReview | None = None
+) -> tuple[list[AccessReviewItem], list[int]]:
+    """The review items of ``ids`` that ``user`` sees (``review_item_list_for``; within
+    ``review`` when given), and the ids among ``ids`` that name none of them (sorted), for
+    the page and the API to refuse alike."""
+    items = review_item_list_for(user).filter(pk__in=ids)
+    if review is not None:
+        items = items.filter(review=review)
+    found = list(items)
+    return found, sorted(set(ids) - {item.pk for item in found})

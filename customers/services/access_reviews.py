@@ -3,6 +3,7 @@ the reviewers' keep-or-revoke decisions (a revocation goes through the grant rev
 the reminders before the due date, and the close that applies the configured outcome to the
 items nobody decided (and starts the next campaign of a repeating one)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -272,12 +273,19 @@ def review_item_decide(
 
 @transaction.atomic
 def review_items_accept_recommendations(
-    *, items: list[AccessReviewItem], actor: User, reason: str
+    *,
+    items: list[AccessReviewItem],
+    actor: User,
+    reason: str,
+    shown: Mapping[int, str] | None = None,
 ) -> int:
     """Decide each undecided item of ``items`` (a page the reviewer saw) as recommended
-    (``selectors.access_reviews.recommendation``), all with one ``reason``. All or nothing:
-    ``NotAllowed`` if ``actor`` may not decide one of them, ``ApplicationError`` for a short
-    reason. Items decided meanwhile are skipped. Returns how many were decided."""
+    (``selectors.access_reviews.recommendation``), all with one ``reason``. ``shown``: the
+    recommendation the page showed per item id; when the evidence changed since (a use, or
+    days passing), the decision would not be the one the reviewer accepted, so nothing is
+    decided. All or nothing: ``NotAllowed`` if ``actor`` may not decide one of them,
+    ``ApplicationError`` for a short reason or a changed recommendation. Items decided
+    meanwhile are skipped. Returns how many were decided."""
     for item in items:
         policies.require_may_decide_review_item(actor, item)
     reason = clean_reason(reason, what="the reason for these decisions")
@@ -289,6 +297,12 @@ def review_items_accept_recommendations(
         except ApplicationError:
             continue
         decision = recommendation(item, now=now)
+        if shown is not None and shown.get(pk) != decision:
+            raise ApplicationError(
+                f"The recommendation for {item.grant.user} on {item.grant.asset.name} is now "
+                f"“{decision}”, not what the page showed: nothing was decided. Reload the page "
+                "and check the evidence."
+            )
         _decide(item, actor=actor, decision=decision, reason=reason, now=now)
         audit_record(
             actor=actor,

@@ -14,7 +14,7 @@ from customers.permissions import get_review_for_user, get_review_item_for_user
 from customers.selectors.access_reviews import (
     evidence,
     recommendation,
-    review_item_list_for,
+    review_items_chosen,
     review_items_for,
     review_list_for,
     review_progress,
@@ -137,12 +137,16 @@ def review_item_decide(request, pk):
 def review_accept(request, pk):
     review = get_review_for_user(request.user, pk)
     ids = [pk for value in request.POST.getlist("item") if (pk := as_id(value)) is not None]
-    # Every item sent is decided or none is: one the viewer may not decide is refused with
-    # its reason (the service checks), as the API does, never dropped in silence.
-    items = list(review_item_list_for(request.user).filter(review=review, pk__in=ids[:PAGE_SIZE]))
+    # Every item sent is decided or none is: one the viewer cannot see, or may not decide,
+    # or whose recommendation changed since the page was shown, is refused with its reason,
+    # as the API refuses it, never dropped in silence.
+    shown = {pk: request.POST.get(f"shown-{pk}", "") for pk in ids[:PAGE_SIZE]}
     try:
+        items, missing = review_items_chosen(request.user, ids[:PAGE_SIZE], review=review)
+        if missing or len(ids) != len(request.POST.getlist("item")):
+            raise ApplicationError("Some of these review items are not yours to decide here.")
         decided = reviews_services.review_items_accept_recommendations(
-            items=items, actor=request.user, reason=request.POST.get("reason", "")
+            items=items, actor=request.user, reason=request.POST.get("reason", ""), shown=shown
         )
     except ApplicationError as error:
         show_refusal(error, request=request)

@@ -7,10 +7,12 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models.access_reviews import AccessReview
+from customers.selectors.access_reviews import recommendation, review_items_for
 from customers.services.access_reviews import review_item_decide
 from customers.services.exports import records_viewed
 from tests.customers.reviews import REASON, many_grants, start
@@ -276,9 +278,48 @@ def test_accepting_a_pages_recommendations_decides_only_the_viewers_own_items(
     assert "Accept all recommendations" not in page
 
     client.force_login(owner)
-    client.post(accept, {"item": item.pk, "reason": "Accepted the evidence as shown."})
+    shown = {"item": item.pk, f"shown-{item.pk}": "revoke", "reason": REASON}
+    client.post(accept, shown)
     item.refresh_from_db()
-    assert item.decision == "revoke" and item.reason == "Accepted the evidence as shown."
+    assert item.decision == "revoke" and item.reason == REASON
+
+
+def test_accepting_refuses_when_the_recommendation_changed_since_the_page_was_shown(
+    client, grant, requester, owner, compliance_officer
+):
+    """The page showed "revoke" (never used); the holder reads the records before the owner
+    clicks: the owner's click must not decide what they were not shown."""
+    review = start(compliance_officer)
+    item = review.items.get()
+    client.force_login(owner)
+    page = client.get(review.get_absolute_url()).content.decode()
+    assert f'name="shown-{item.pk}" value="revoke"' in page
+    records_viewed(grant=grant, actor=requester, page_number=1, shown=4)
+
+    answer = client.post(
+        reverse("customers:review_accept", args=[review.pk]),
+        {"item": item.pk, f"shown-{item.pk}": "revoke", "reason": REASON},
+        follow=True,
+    )
+
+    item.refresh_from_db()
+    assert item.decision == ""
+    assert "is now “keep”, not what the page showed" in unescape(answer.content.decode())
+
+
+def test_a_decided_items_recommendation_stays_what_the_reviewer_was_shown(
+    grant, requester, owner, compliance_officer
+):
+    yesterday = timezone.now() - timedelta(days=1)
+    with time_machine.travel(yesterday, tick=False):
+        records_viewed(grant=grant, actor=requester, page_number=1, shown=4)
+    review = start(compliance_officer)
+    item = review.items.get()
+    review_item_decide(item=item, actor=owner, decision="keep", reason=REASON)
+
+    with time_machine.travel(timezone.now() + timedelta(days=60)):
+        decided = review_items_for(owner, review).get()
+        assert recommendation(decided) == "keep"
 
 
 def test_only_compliance_sees_each_reviewers_progress(api_client, grant, owner, compliance_officer):
