@@ -67,14 +67,18 @@ def recorded_heads(directory: Path | None = None, *, after: int = 0) -> Iterator
 
 
 def _heads_of(sized: list[tuple[Path, int]], after: int) -> Iterator[tuple[int, str]]:
-    for path, size in sized:
+    for number, (path, size) in enumerate(sized, start=1):
         # Two sealers racing may append their lines in the other order (each appends after
-        # its commit); a file passed over for its last line then hides at most the line of
-        # one batch just before it, whose head the next line vouches for anyway.
-        last = _last_position(path, size)
-        if after and last is not None and last <= after:
-            continue
-        yield from _head_lines(path, size)
+        # its commit), so the newest file is always read in full; an older one is passed
+        # over when its last line is at or before ``after``.
+        try:
+            if number < len(sized) and after:
+                last = _last_position(path, size)
+                if last is not None and last <= after:
+                    continue
+            yield from _head_lines(path, size)
+        except FileNotFoundError:
+            continue  # archived while the walk ran: a removed file is no alarm (docs)
 
 
 def _last_position(path: Path, size: int) -> int | None:

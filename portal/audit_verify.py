@@ -241,7 +241,13 @@ def _walk_in_one_snapshot(
             # The range's first link is checked against the link stored before it; that
             # event itself is outside the range (an id of 0 and no link when it is gone).
             before = AuditEvent.objects.filter(position=from_position - 1)
-            event_id, link = before.values_list("id", "hash").first() or (0, "")
+            found = before.values_list("id", "hash").first()
+            sealed_to = AuditChainHead.objects.filter(pk=1).values_list("last_position", flat=True)
+            if found is None and from_position - 1 > (sealed_to.first() or 0):
+                # A range that starts after the sealed log ends holds nothing yet: nothing
+                # to check, and nothing missing (the whole-log walk checks the tail).
+                walk.past_end = True
+            event_id, link = found or (0, "")
             walk.begin(from_position - 1, event_id, link or "")
         where, params = "WHERE position > %s", [walk.position]
         if walk.end is not None:
@@ -267,6 +273,7 @@ class _Walk:
         self.seen_anchors: set[int] = set()
         self._next_head: tuple[int, str] | None | bool = False  # False: not read yet
         self.bad: tuple[int, str] | None = None
+        self.past_end = False  # a range that starts after the sealed log's last position
 
     def begin(self, position: int, event_id: int, link: str) -> None:
         """Start after the event ``event_id`` at ``position`` whose link is ``link``: a
@@ -368,6 +375,8 @@ class _Walk:
     def check_end(self, head: tuple[int, str]) -> None:
         """After the last event: nothing the sealer, an anchor or the head row recorded
         may lie beyond it (a truncated tail)."""
+        if self.past_end:
+            return
         self._check_heads()  # those at or before the start, when nothing came after it
         if self.bad is not None:
             return

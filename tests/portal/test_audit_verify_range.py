@@ -183,3 +183,7 @@ def test_a_range_beyond_the_logs_end_checks_the_end_as_a_whole_walk_does(verify)
 
     assert (answer["ok"], answer["checked"]) == (True, last - events[1].position + 1) and ok
     assert verify_audit(from_position=last + 1).checked == 0
+    # "Everything since N" asked before N exists: nothing to check, and no false alarm.
+    for first in (last + 1, last + 2, last + 100):
+        answer, (ok, _) = verify(first, None)
+        assert (answer["ok"], answer["checked"]) == (True, 0) and ok, first
