@@ -52,16 +52,19 @@ def latest_future_date(today: date | None = None) -> date:
     return add_months(today or timezone.localdate(), 12 * FUTURE_YEARS)
 
 
-def day_text(day: date) -> str:
-    """``3 Mar 2031``: a date as messages write it."""
-    return f"{day.day} {day:%b %Y}"
+def date_text(day: date) -> str:
+    """``day`` as every message writes a date: ``portal.display.date_text``, imported here
+    when called (portal.display imports DRF, whose settings import this module's parser)."""
+    from portal.display import date_text as shown
+
+    return shown(day)
 
 
 def date_window_error(day: date, *, earliest: date, latest: date, what: str) -> str:
     """The message for a ``day`` outside ``earliest``..``latest`` (both included), or ""."""
     if earliest <= day <= latest:
         return ""
-    return f"{what} must be between {day_text(earliest)} and {day_text(latest)}."
+    return f"{what} must be between {date_text(earliest)} and {date_text(latest)}."
 
 
 def require_date_between(
@@ -97,7 +100,7 @@ def require_plausible_moment(
     Raises ``ApplicationError`` naming ``field``. (Comparing aware times subtracts their
     offsets without converting either, so year 1 at +14:00 compares without overflowing.)"""
     if moment < start_of_day(earliest):
-        raise ApplicationError(f"{what} cannot be before {day_text(earliest)}.", field=field)
+        raise ApplicationError(f"{what} cannot be before {date_text(earliest)}.", field=field)
     if moment > (latest or timezone.now()):
         raise ApplicationError(f"{what} cannot be in the future.", field=field)
 

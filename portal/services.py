@@ -250,6 +250,11 @@ def user_time_zone_set(*, actor: User, time_zone: str) -> User:
     row history, with the person as its user."""
     if time_zone not in time_zone_names():
         raise ApplicationError(f"{time_zone!r} is not a time zone.", field="time_zone")
+    with transaction.atomic():
+        # The row as stored now (a directory update may have changed it meanwhile): the
+        # history row is a snapshot of what is saved.
+        user = User.objects.select_for_update().get(pk=actor.pk)
+        user.time_zone = time_zone
+        save_with_history(user, actor=user, reason="Time zone chosen", update_fields=["time_zone"])
     actor.time_zone = time_zone
-    save_with_history(actor, actor=actor, reason="Time zone chosen", update_fields=["time_zone"])
-    return actor
+    return user

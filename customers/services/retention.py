@@ -15,9 +15,10 @@ from customers.services.assets import memberships_remove
 from portal import roles
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
+from portal.display import date_text
 from portal.errors import ApplicationError
 from portal.history import save_with_history
-from portal.input_limits import day_text, require_ahead
+from portal.input_limits import require_ahead
 from portal.models import User
 from portal.notifications import notify
 from portal.reasons import clean_reason
@@ -55,7 +56,7 @@ def asset_retention_extend(
         and not roles.is_compliance(actor)
     ):
         raise ApplicationError(
-            f"The data must be kept until {day_text(before)}. Only compliance can shorten a "
+            f"The data must be kept until {date_text(before)}. Only compliance can shorten a "
             "retention period.",
             field="retention_date",
         )
@@ -94,7 +95,7 @@ def asset_retention_delete(*, actor: User, asset: DataAsset, reason: str) -> Dat
     early = bool(asset.retention_date and asset.retention_date >= timezone.localdate())
     if early and asset.retention_date and not roles.is_compliance(actor):
         raise ApplicationError(
-            f"The data of {asset.name} must be kept until {day_text(asset.retention_date)} "
+            f"The data of {asset.name} must be kept until {date_text(asset.retention_date)} "
             "(its retention date). Record the deletion after that date; if the law requires "
             "deleting it earlier (an erasure request, a court order), ask compliance to record "
             "it."
