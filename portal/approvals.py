@@ -205,7 +205,9 @@ def chain_start(
     """Create a pending chain with its steps, the first one open.
 
     Call inside the kind's transaction, then ``chain_publish`` once the kind's page exists.
-    An owner step of a requester who owns the asset is decided by compliance instead.
+    An owner step of a requester who owns the asset, or of an owner whose account is
+    deactivated (a leaver, until compliance names a new owner), is decided by compliance
+    instead: a step nobody can decide would hold the request forever.
     """
     chain = ApprovalChain.objects.create(
         kind=kind, requester=requester, title=title, summary=summary
@@ -214,7 +216,7 @@ def chain_start(
     for position, spec in enumerate(steps, start=1):
         role, replaces_owner, approver = spec.role, False, None
         if role == ApprovalRole.OWNER:
-            if owner.pk == requester.pk:
+            if owner.pk == requester.pk or not owner.is_active:
                 role, replaces_owner = ApprovalRole.COMPLIANCE, True
             else:
                 approver = owner

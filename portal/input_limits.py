@@ -147,7 +147,7 @@ def column_max(model, field_name: str) -> int:
 
 
 # The largest id a PostgreSQL bigint holds: 19 digits at most.
-_ID_MAX = 2**63 - 1
+ID_MAX = 2**63 - 1
 
 
 def as_id(text) -> int | None:
@@ -161,7 +161,7 @@ def as_id(text) -> int | None:
     if not (text.isascii() and text.isdigit()):
         return None
     value = int(text)
-    return value if value <= _ID_MAX else None
+    return value if value <= ID_MAX else None
 
 
 def require_in_column(value: int, *, model, field: str, what: str) -> None:
@@ -307,10 +307,11 @@ class VisibleText:
 # --- JSON bodies ---------------------------------------------------------------------------------
 
 
-def _json_problem(data) -> tuple[str, str] | None:
+def json_problem(data) -> tuple[str, str] | None:
     """("depth", "") when ``data`` nests deeper than ``MAX_JSON_DEPTH``; ("nul", field) for
     the top-level field holding a NUL anywhere inside; None when fine. Iterative: the check
-    must not recurse on what it protects against."""
+    must not recurse on what it protects against. For every JSON door (DRF's parser here,
+    the SCIM views)."""
     stack = [(data, 1, None)]
     while stack:
         value, depth, field = stack.pop()
@@ -343,7 +344,7 @@ class JSONParser(parsers.JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError(too_deep) from None
-        problem = _json_problem(data)
+        problem = json_problem(data)
         if problem is None:
             return data
         kind, field = problem

@@ -61,6 +61,10 @@ def _node(node: Any, attributes: dict[str, tuple[str, bool]]) -> Q:
         return ~_node(node.expr, attributes)
     if isinstance(node, Present):
         field, _ = _field(node.attr_path, attributes)
+        if field in ("pk", "is_active"):
+            return Q()  # every resource has an id and an active flag
+        if field in ("manager_id", "user__pk"):
+            return Q(**{f"{field}__isnull": False})
         return Q(**{f"{field}__isnull": False}) & ~Q(**{field: ""})
     if isinstance(node, Comparison):
         return _comparison(node, attributes)

@@ -11,7 +11,7 @@ pushes is kept and carries no permission in the portal.
 
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from scim2_models import (
     InvalidValueException,
     Meta,
@@ -36,6 +36,15 @@ def scim_groups() -> QuerySet[Group]:
     return Group.objects.select_related("directory").order_by("pk")
 
 
+def scim_groups_listed() -> QuerySet[Group]:
+    """``scim_groups`` for a list page: the members of a whole page in one query
+    (``group_to_scim`` reads them); a group that is then changed is read again."""
+    members = Prefetch(
+        "user_set", queryset=scim_users().only("pk").order_by("pk"), to_attr="scim_members"
+    )
+    return scim_groups().prefetch_related(members)
+
+
 def group_get(resource_id: str) -> Group:
     """The group of SCIM id ``resource_id``; ``NotFoundException`` (404) for anything else."""
     pk = as_id(resource_id)
@@ -54,9 +63,15 @@ def _external_id(group: Group) -> str:
         return ""
 
 
+def _members_of(group: Group) -> list[User]:
+    return list(scim_users().filter(groups=group).only("pk").order_by("pk"))
+
+
 def group_to_scim(group: Group, base: str) -> ScimGroup:
     """``group`` as a SCIM Group (members: its users that are SCIM resources)."""
-    members = scim_users().filter(groups=group).order_by("pk").values_list("pk", flat=True)
+    # Prefetched by scim_groups_listed for a page of groups; read here for one group.
+    people = group.scim_members if hasattr(group, "scim_members") else _members_of(group)
+    members = [user.pk for user in people]
     return ScimGroup(
         id=str(group.pk),
         external_id=_external_id(group) or None,

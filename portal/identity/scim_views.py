@@ -22,6 +22,7 @@ from scim2_models import (
     Context,
     Error,
     InvalidSyntaxException,
+    InvalidValueException,
     ListResponse,
     NotImplementedException,
     PatchOp,
@@ -35,6 +36,7 @@ from portal.identity import scim_groups, scim_users
 from portal.identity.scim_filters import GROUP_ATTRIBUTES, USER_ATTRIBUTES, filter_q
 from portal.identity.scim_models import POLICY, Group, UserWithExtension
 from portal.identity.scim_tokens import scim_token_authenticate
+from portal.input_limits import ID_MAX, MAX_JSON_DEPTH, json_problem
 
 CONTENT_TYPE = "application/scim+json"
 MAX_COUNT = 200
@@ -62,9 +64,16 @@ def base_url(request: HttpRequest) -> str:
 
 def _body(request: HttpRequest) -> Any:
     try:
-        return json.loads(request.body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, ValueError):
+        data = json.loads(request.body.decode("utf-8") or "null")
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidSyntaxException(detail="The body is not JSON.") from None
+    # The portal's JSON limits (portal.input_limits): no deep nesting, no NUL anywhere.
+    problem = json_problem(data)
+    if problem == ("depth", ""):
+        raise InvalidSyntaxException(detail=f"The body nests more than {MAX_JSON_DEPTH} levels.")
+    if problem is not None:
+        raise InvalidValueException(detail=f"{problem[1]} holds a NUL character (\\x00).")
+    return data
 
 
 def _parameters(request: HttpRequest) -> ResponseParameters:
@@ -155,7 +164,8 @@ class _Resources(ScimView):
         rows = self.rows()
         if search.filter:
             rows = rows.filter(filter_q(str(search.filter), self.attributes)).distinct()
-        start = max(search.start_index or 1, 1)
+        # Beyond the last row a page is empty; capped so the OFFSET stays within a bigint.
+        start = min(max(search.start_index or 1, 1), ID_MAX)
         count = min(max(search.count if search.count is not None else 100, 0), MAX_COUNT)
         total = rows.count()
         base = base_url(request)
@@ -233,7 +243,7 @@ class GroupsView(_Resources):
     to_scim = staticmethod(scim_groups.group_to_scim)
 
     def rows(self) -> QuerySet:
-        return scim_groups.scim_groups()
+        return scim_groups.scim_groups_listed()
 
     def save(self, row: Any, resource: Any) -> Any:
         return scim_groups.group_save(row if row is not None else DjangoGroup(), resource)

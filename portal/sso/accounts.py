@@ -111,6 +111,16 @@ def _existing_account(issuer: str, username: str) -> User | None:
             f"The portal account {username!r} belongs to another person at the identity "
             "provider. Ask the service desk to check your user name.",
         )
+    if matches[0].is_superuser or matches[0].is_staff:
+        # A claimed user name is only as trustworthy as the provider's rules for it (an
+        # editable name, an e-mail as user name): an administrator's account, the
+        # break-glass door, is never handed to a sign-in by its name.
+        raise _refusal(
+            "administrator",
+            f"The portal account {username!r} is an administrator's and is not opened by "
+            "single sign-on. Sign in with your own directory account, or ask an "
+            "administrator.",
+        )
     return matches[0]
 
 
@@ -162,6 +172,13 @@ def account_for_sign_in(*, issuer: str, claims: Mapping[str, Any]) -> User:
     """
     subject = claims.get("sub")
     username = claimed_username(claims)
+    said = [username, *_names_from_claims(claims).values()]
+    if any("\x00" in text for text in said):
+        raise _refusal(
+            "claims_invalid",
+            "The identity provider sent a name or e-mail holding a NUL character, which the "
+            "portal cannot store. Ask the service desk to correct your directory profile.",
+        )
     if not isinstance(subject, str) or not subject or not username:
         raise _refusal(
             "claims_missing",

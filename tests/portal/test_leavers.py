@@ -5,11 +5,13 @@ mover: a new department or manager sends the person's grants to their owners."""
 import json
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from consent.models import Purpose
 from customers.models.access_reviews import AccessReview
+from customers.models.catalogue import DataAsset
 from customers.services.access import access_request_create
 from customers.visibility import active_grants
 from portal.approvals import why_not_decider
@@ -118,6 +120,8 @@ def test_a_leaver_loses_every_grant_request_step_token_and_session_at_once(
     api = Client(HTTP_AUTHORIZATION=f"Token {world['token'].key}")
     assert api.get("/api/grants/").status_code in (401, 403)
     assert world["browser"].get("/").status_code == 302  # the session ended: to the login
+    # Ended, not only refused: the session row itself is gone.
+    assert not Session.objects.filter(session_key=world["browser"].session.session_key).exists()
 
     events = AuditEvent.objects.filter(action="account.deactivate", target_id=str(requester.pk))
     assert events.count() == 1
@@ -195,3 +199,23 @@ def test_a_mover_s_grants_go_to_their_owners_to_re_confirm(
         f"/scim/v2/Users/{requester.pk}", json.dumps(body), content_type="application/scim+json"
     )
     assert AccessReview.objects.filter(scope_holder=requester).count() == 1
+
+
+def test_a_request_for_an_asset_the_leaver_owned_goes_to_compliance_not_to_nobody(
+    leaver_world, requester, compliance_officer
+):
+    """The leaver still owns their assets until compliance names a new owner; a request
+    made meanwhile must have an owner step someone can decide."""
+    deactivate_account(requester, reason="Left the company on 30 November.", channel="command")
+    owned = DataAsset.objects.get(pk=leaver_world["waiting"].asset_id)  # as a page loads it
+
+    later = access_request_create(
+        actor=UserFactory(username="newcomer"),
+        asset=owned,
+        purpose=Purpose.objects.get(key="essential.service"),
+        justification=JUSTIFICATION,
+    )
+
+    step = ApprovalStep.objects.get(chain=later.chain, position=1)
+    assert (step.role, step.approver_id, step.replaces_owner) == ("compliance", None, True)
+    assert why_not_decider(compliance_officer, step) == ""

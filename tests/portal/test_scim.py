@@ -170,3 +170,50 @@ def test_an_id_no_row_can_have_is_a_scim_answer_never_a_server_error(scim, hosti
     assert refused.status_code == 400 and "manager" in refused.json()["detail"]
     assert Group.objects.count() == groups
     assert not User.objects.filter(username="mo").exists()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/scim/v2/Users?filter=id pr",
+        "/scim/v2/Users?filter=active pr",
+        "/scim/v2/Users?filter=manager pr",
+        "/scim/v2/Groups?filter=id pr",
+        "/scim/v2/Groups?filter=members pr",
+        f"/scim/v2/Users?startIndex={10**30}",
+    ],
+)
+def test_valid_filters_and_paging_on_any_attribute_answer_a_scim_list(scim, query):
+    """RFC 7644 section 3.4.2.2: ``pr`` applies to every attribute; a start beyond the last
+    row is an empty page. None of these is a server error."""
+    response = scim.get(query)
+    assert response.status_code == 200, response.content
+    assert "totalResults" in response.json()
+
+
+def test_a_body_too_deep_or_holding_a_nul_is_a_400_and_changes_nothing(scim):
+    users = User.objects.count()
+    deep = "[" * 5000 + "]" * 5000
+    nul = {"schemas": [USER], "userName": "nul", "active": True, "externalId": "a\x00b"}
+    for body in (deep, json.dumps(nul)):
+        response = scim.post("/scim/v2/Users", body, content_type=SCIM)
+        assert response.status_code == 400, response.content
+    assert "NUL" in scim.post("/scim/v2/Users", json.dumps(nul), content_type=SCIM).json()["detail"]
+    assert User.objects.count() == users
+
+
+def test_listing_groups_costs_the_same_queries_for_few_or_many(scim):
+    def listed() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert scim.get("/scim/v2/Groups").status_code == 200
+        return len(queries.captured_queries)
+
+    listed()  # the token's first use of the minute marks it (portal.identity.scim_tokens)
+    few = listed()
+    for n in range(20):
+        group = Group.objects.create(name=f"Team {n}")
+        group.user_set.add(UserFactory(username=f"member{n}"))
+    assert listed() == few

@@ -218,3 +218,18 @@ def test_dropped_from_the_access_group_the_person_is_a_leaver_at_the_next_sign_i
     assert ended.detail["via"] == "sign-in" and len(ended.detail["grants_revoked"]) == 1
     refused = AuditEvent.objects.filter(action="auth.sso_refused").latest("pk")
     assert refused.detail["reason"] == "not_in_access_group"
+
+
+def test_an_administrators_account_is_never_opened_by_a_sign_in_of_the_same_name(idp, live_server):
+    """A claimed user name is only as trustworthy as the provider's rules for it: the
+    break-glass administrator's account is not handed to whoever the provider calls "root"."""
+    root = get_user_model().objects.create_superuser("root", password="break-glass-123")
+    idp.person("root", groups=["all-staff"], amr=["pwd", "mfa"])
+
+    answer = sign_in_without_browser(requests.Session(), live_server.url, "root")
+
+    assert answer.url == live_server.url + "/accounts/login/"
+    assert "is an administrator's and is not opened by single sign-on" in alerts(answer.text)[0]
+    assert not SingleSignOnIdentity.objects.filter(user=root).exists()
+    root.refresh_from_db()
+    assert root.is_superuser
