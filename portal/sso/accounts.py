@@ -93,6 +93,17 @@ def _names_from_claims(claims: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def _require_storable(texts: list[str]) -> None:
+    """``SignInRefused`` when a claimed name or e-mail holds a NUL character, which
+    PostgreSQL cannot store (the portal's other doors refuse it too: portal.input_limits)."""
+    if any("\x00" in text for text in texts):
+        raise _refusal(
+            "claims_invalid",
+            "The identity provider sent a name or e-mail holding a NUL character, which the "
+            "portal cannot store. Ask the service desk to correct your directory profile.",
+        )
+
+
 def _existing_account(issuer: str, username: str) -> User | None:
     """A local account of the same user name (any case) that no other identity of this
     issuer holds; ``SignInRefused`` when two accounts match or it is taken."""
@@ -172,13 +183,7 @@ def account_for_sign_in(*, issuer: str, claims: Mapping[str, Any]) -> User:
     """
     subject = claims.get("sub")
     username = claimed_username(claims)
-    said = [username, *_names_from_claims(claims).values()]
-    if any("\x00" in text for text in said):
-        raise _refusal(
-            "claims_invalid",
-            "The identity provider sent a name or e-mail holding a NUL character, which the "
-            "portal cannot store. Ask the service desk to correct your directory profile.",
-        )
+    _require_storable([username, *_names_from_claims(claims).values()])
     if not isinstance(subject, str) or not subject or not username:
         raise _refusal(
             "claims_missing",
