@@ -1,4 +1,5 @@
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, renderers, status, viewsets
@@ -211,7 +212,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 # is: an id beyond the column would be a server error.
                 wanted = as_id(value)
                 if wanted is None or wanted > column_max(AccessGrant, name):
-                    raise exceptions.ValidationError({name: ["Give an id (a whole number)."]})
+                    raise exceptions.ValidationError({name: [_("Give an id (a whole number).")]})
                 grants = grants.filter(**{f"{name}_id": wanted})
         else:
             grants = grants.filter(user=self.request.user)
@@ -297,7 +298,7 @@ class CustomerViewSet(CustomerConsentViewSet):
     )
     def list(self, request):
         if not roles.is_compliance_or_legal(request.user):
-            raise Http404("Not found.")
+            raise Http404(_("Not found."))
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)
 
@@ -360,7 +361,7 @@ class SubjectRequestViewSet(
         try:
             data["customer"] = get_customer_for_user(request.user, data["customer"])
         except Http404 as error:
-            raise exceptions.ValidationError({"customer": ["Unknown customer."]}) from error
+            raise exceptions.ValidationError({"customer": [_("Unknown customer.")]}) from error
         subject_request = subject_request_create(actor=request.user, **data)
         return Response(self._fresh(subject_request.pk), status=status.HTTP_201_CREATED)
 
