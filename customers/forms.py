@@ -46,7 +46,9 @@ class AssetFilterForm(forms.Form):
         choices=[("", _("Any")), *Classification.choices],
         label=_("Classification"),
     )
-    owner = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
+    owner = forms.ModelChoiceField(
+        required=False, queryset=None, widget=forms.HiddenInput, label=_("Owner")
+    )
     category = forms.ModelChoiceField(
         required=False,
         queryset=DataCategory.objects.filter(active=True),
@@ -195,8 +197,12 @@ class GrantFilterForm(forms.Form):
         help_text=_("Part of a name, username or asset name."),
     )
     status = forms.ChoiceField(required=False, choices=GRANT_STATUS_CHOICES, label=_("Status"))
-    user = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
-    asset = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
+    user = forms.ModelChoiceField(
+        required=False, queryset=None, widget=forms.HiddenInput, label=_("Holder")
+    )
+    asset = forms.ModelChoiceField(
+        required=False, queryset=None, widget=forms.HiddenInput, label=_("Asset")
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
