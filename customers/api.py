@@ -81,11 +81,21 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "q", OpenApiTypes.STR, description="Search name, description and owner"
+                "q",
+                OpenApiTypes.STR,
+                description="Search name, description and owner",  # i18n: not shown (API schema)
             ),
             OpenApiParameter("classification", OpenApiTypes.STR),
-            OpenApiParameter("owner", OpenApiTypes.INT, description="Owner's user id"),
-            OpenApiParameter("category", OpenApiTypes.STR, description="Data category key"),
+            OpenApiParameter(
+                "owner",
+                OpenApiTypes.INT,
+                description="Owner's user id",  # i18n: not shown (API schema)
+            ),
+            OpenApiParameter(
+                "category",
+                OpenApiTypes.STR,
+                description="Data category key",  # i18n: not shown (API schema)
+            ),
             OpenApiParameter("confirmed", OpenApiTypes.STR, enum=["yes", "no"]),
         ]
     )
@@ -97,7 +107,10 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             OpenApiParameter(
                 "purpose",
                 OpenApiTypes.STR,
-                description="Purpose key: adds `coverage` {eligible, total} for it",
+                description=(
+                    "Purpose key: adds `coverage` "  # i18n: not shown (API schema)
+                    "{eligible, total} for it"
+                ),
             )
         ],
         responses=AssetDetailSerializer,
@@ -293,7 +306,13 @@ class CustomerViewSet(CustomerConsentViewSet):
         return customer_search(self.request.user, self.request.query_params.get("q", ""))
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="E-mail, name or id")],
+        parameters=[
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                description="E-mail, name or id",  # i18n: not shown (API schema)
+            )
+        ],
         responses=CustomerSerializer(many=True),
     )
     def list(self, request):
@@ -304,8 +323,16 @@ class CustomerViewSet(CustomerConsentViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("since", OpenApiTypes.DATE, description="First day of the period"),
-            OpenApiParameter("until", OpenApiTypes.DATE, description="Last day of the period"),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATE,
+                description="First day of the period",  # i18n: not shown (API schema)
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATE,
+                description="Last day of the period",  # i18n: not shown (API schema)
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT},
     )

@@ -219,7 +219,7 @@ class SubjectRequestSerializer(serializers.ModelSerializer):
     closed_by = serializers.CharField(source="closed_by.username", default=None)
     tasks = ErasureTaskSerializer(source="erasure_tasks", many=True)
     # Plain text in the schema: a second "status" enum would collide with the others'.
-    status = serializers.CharField(help_text="open or closed")
+    status = serializers.CharField(help_text="open or closed")  # i18n: not shown (API schema)
 
     class Meta:
         model = DataSubjectRequest
