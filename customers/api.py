@@ -1,4 +1,5 @@
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, renderers, status, viewsets
@@ -80,11 +81,21 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "q", OpenApiTypes.STR, description="Search name, description and owner"
+                "q",
+                OpenApiTypes.STR,
+                description="Search name, description and owner",  # i18n: not shown (API schema)
             ),
             OpenApiParameter("classification", OpenApiTypes.STR),
-            OpenApiParameter("owner", OpenApiTypes.INT, description="Owner's user id"),
-            OpenApiParameter("category", OpenApiTypes.STR, description="Data category key"),
+            OpenApiParameter(
+                "owner",
+                OpenApiTypes.INT,
+                description="Owner's user id",  # i18n: not shown (API schema)
+            ),
+            OpenApiParameter(
+                "category",
+                OpenApiTypes.STR,
+                description="Data category key",  # i18n: not shown (API schema)
+            ),
             OpenApiParameter("confirmed", OpenApiTypes.STR, enum=["yes", "no"]),
         ]
     )
@@ -96,7 +107,10 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             OpenApiParameter(
                 "purpose",
                 OpenApiTypes.STR,
-                description="Purpose key: adds `coverage` {eligible, total} for it",
+                description=(
+                    "Purpose key: adds `coverage` "  # i18n: not shown (API schema)
+                    "{eligible, total} for it"
+                ),
             )
         ],
         responses=AssetDetailSerializer,
@@ -211,7 +225,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 # is: an id beyond the column would be a server error.
                 wanted = as_id(value)
                 if wanted is None or wanted > column_max(AccessGrant, name):
-                    raise exceptions.ValidationError({name: ["Give an id (a whole number)."]})
+                    raise exceptions.ValidationError({name: [_("Give an id (a whole number).")]})
                 grants = grants.filter(**{f"{name}_id": wanted})
         else:
             grants = grants.filter(user=self.request.user)
@@ -292,19 +306,33 @@ class CustomerViewSet(CustomerConsentViewSet):
         return customer_search(self.request.user, self.request.query_params.get("q", ""))
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="E-mail, name or id")],
+        parameters=[
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                description="E-mail, name or id",  # i18n: not shown (API schema)
+            )
+        ],
         responses=CustomerSerializer(many=True),
     )
     def list(self, request):
         if not roles.is_compliance_or_legal(request.user):
-            raise Http404("Not found.")
+            raise Http404(_("Not found."))
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("since", OpenApiTypes.DATE, description="First day of the period"),
-            OpenApiParameter("until", OpenApiTypes.DATE, description="Last day of the period"),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATE,
+                description="First day of the period",  # i18n: not shown (API schema)
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATE,
+                description="Last day of the period",  # i18n: not shown (API schema)
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
@@ -360,7 +388,7 @@ class SubjectRequestViewSet(
         try:
             data["customer"] = get_customer_for_user(request.user, data["customer"])
         except Http404 as error:
-            raise exceptions.ValidationError({"customer": ["Unknown customer."]}) from error
+            raise exceptions.ValidationError({"customer": [_("Unknown customer.")]}) from error
         subject_request = subject_request_create(actor=request.user, **data)
         return Response(self._fresh(subject_request.pk), status=status.HTTP_201_CREATED)
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from consent.models import DataCategory, Purpose
 from consent.selectors import suggested_purpose_keys
@@ -16,7 +17,14 @@ from portal.input_limits import FILTER_DATE
 from portal.reasons import reason_field
 from portal.site_calendar import end_of_day, start_of_day
 
-CONFIRMED_CHOICES = [("", "Any"), ("yes", "Confirmed"), ("no", "Not yet confirmed")]
+CONFIRMED_CHOICES = [("", _("Any")), ("yes", _("Confirmed")), ("no", _("Not yet confirmed"))]
+
+
+def _reason_field(help_text: str, *, rows: int = 3) -> forms.CharField:
+    """``portal.reasons.reason_field``, labelled in the reader's language."""
+    field = reason_field(help_text, rows=rows)
+    field.label = _("Reason")
+    return field
 
 
 class AssetFilterForm(forms.Form):
@@ -30,21 +38,25 @@ class AssetFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Search",
-        help_text="Name, description or owner.",
+        label=_("Search"),
+        help_text=_("Name, description or owner."),
     )
     classification = forms.ChoiceField(
-        required=False, choices=[("", "Any")] + Classification.choices
+        required=False,
+        choices=[("", _("Any")), *Classification.choices],
+        label=_("Classification"),
     )
-    owner = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
+    owner = forms.ModelChoiceField(
+        required=False, queryset=None, widget=forms.HiddenInput, label=_("Owner")
+    )
     category = forms.ModelChoiceField(
         required=False,
         queryset=DataCategory.objects.filter(active=True),
         to_field_name="key",
-        empty_label="Any",
-        label="Data category",
+        empty_label=_("Any"),
+        label=_("Data category"),
     )
-    confirmed = forms.ChoiceField(required=False, choices=CONFIRMED_CHOICES)
+    confirmed = forms.ChoiceField(required=False, choices=CONFIRMED_CHOICES, label=_("Confirmed"))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,8 +76,8 @@ class AssetFilterForm(forms.Form):
 
 
 class AssetClassifyForm(forms.Form):
-    classification = forms.ChoiceField(choices=Classification.choices)
-    reason = reason_field("Why this class is right for this asset; kept in its history.")
+    classification = forms.ChoiceField(choices=Classification.choices, label=_("Classification"))
+    reason = _reason_field(_("Why this class is right for this asset; kept in its history."))
 
 
 class AssetOwnerForm(forms.Form):
@@ -75,10 +87,10 @@ class AssetOwnerForm(forms.Form):
         queryset=get_user_model().objects.filter(is_active=True),
         to_field_name="username",
         widget=forms.TextInput,
-        label="New owner (username)",
-        error_messages={"invalid_choice": "No active user has this username."},
+        label=_("New owner (username)"),
+        error_messages={"invalid_choice": _("No active user has this username.")},
     )
-    reason = reason_field("Why this person answers for the asset now; kept in its history.")
+    reason = _reason_field(_("Why this person answers for the asset now; kept in its history."))
 
 
 class AssetCollectionPurposesForm(forms.Form):
@@ -89,10 +101,10 @@ class AssetCollectionPurposesForm(forms.Form):
         to_field_name="key",
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Collected for",
-        error_messages={"invalid_choice": "Unknown purpose: choose from the list."},
+        label=_("Collected for"),
+        error_messages={"invalid_choice": _("Unknown purpose: choose from the list.")},
     )
-    reason = reason_field("Where it says so (notice, contract, record); kept in its history.")
+    reason = _reason_field(_("Where it says so (notice, contract, record); kept in its history."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,24 +113,30 @@ class AssetCollectionPurposesForm(forms.Form):
 
 # The request form's words for each level: what the person may do with it.
 LEVEL_CHOICES = [
-    (AccessLevel.VIEW, "View records: see the eligible customers on screen, no download"),
-    (AccessLevel.EXPORT, "View and export records: also download them as a CSV file"),
+    (AccessLevel.VIEW, _("View records: see the eligible customers on screen, no download")),
+    (AccessLevel.EXPORT, _("View and export records: also download them as a CSV file")),
 ]
 
 
 class AccessRequestForm(forms.Form):
-    asset = forms.ModelChoiceField(queryset=None, empty_label="Choose an asset")
+    asset = forms.ModelChoiceField(
+        queryset=None, empty_label=_("Choose an asset"), label=_("Asset")
+    )
     purpose = forms.ModelChoiceField(
         queryset=Purpose.objects.filter(active=True).order_by("key"),
         to_field_name="key",
-        empty_label="Choose what you will use it for",
-        help_text="The data use from the privacy taxonomy; only customers who may be used for "
-        "it are ever shown to you.",
+        empty_label=_("Choose what you will use it for"),
+        label=_("Purpose"),
+        help_text=_(
+            "The data use from the privacy taxonomy; only customers who may be used for "
+            "it are ever shown to you."
+        ),
     )
     justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
-        help_text="The business need, in at least a sentence. Approvers read this.",
+        label=_("Justification"),
+        help_text=_("The business need, in at least a sentence. Approvers read this."),
     )
     level = forms.ChoiceField(
         # What each level allows, said at the choice: a grant's level cannot be raised later,
@@ -126,12 +144,14 @@ class AccessRequestForm(forms.Form):
         choices=LEVEL_CHOICES,
         initial=AccessLevel.VIEW,
         widget=forms.RadioSelect,
-        label="Access level",
-        help_text="Choose Export if you will need the customers in a file (a mailing, a "
-        "report): a View grant has no Export link, and a higher level means a new request.",
+        label=_("Access level"),
+        help_text=_(
+            "Choose Export if you will need the customers in a file (a mailing, a "
+            "report): a View grant has no Export link, and a higher level means a new request."
+        ),
     )
     duration_days = forms.IntegerField(
-        min_value=1, max_value=90, initial=30, label="Duration (days)"
+        min_value=1, max_value=90, initial=30, label=_("Duration (days)")
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -146,14 +166,20 @@ class AccessRequestForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    reason = reason_field("Kept in the request's timeline and the audit trail.", rows=2)
+    reason = _reason_field(_("Kept in the request's timeline and the audit trail."), rows=2)
 
 
 class RevokeForm(forms.Form):
-    reason = forms.CharField(max_length=2000, help_text="Why this access ends now.")
+    reason = forms.CharField(
+        max_length=2000, label=_("Reason"), help_text=_("Why this access ends now.")
+    )
 
 
-GRANT_STATUS_CHOICES = [("", "Any"), ("active", "Active"), ("ended", "Expired or revoked")]
+GRANT_STATUS_CHOICES = [
+    ("", _("Any")),
+    ("active", _("Active")),
+    ("ended", _("Expired or revoked")),
+]
 
 
 class GrantFilterForm(forms.Form):
@@ -167,12 +193,16 @@ class GrantFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Holder or asset",
-        help_text="Part of a name, username or asset name.",
+        label=_("Holder or asset"),
+        help_text=_("Part of a name, username or asset name."),
     )
-    status = forms.ChoiceField(required=False, choices=GRANT_STATUS_CHOICES)
-    user = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
-    asset = forms.ModelChoiceField(required=False, queryset=None, widget=forms.HiddenInput)
+    status = forms.ChoiceField(required=False, choices=GRANT_STATUS_CHOICES, label=_("Status"))
+    user = forms.ModelChoiceField(
+        required=False, queryset=None, widget=forms.HiddenInput, label=_("Holder")
+    )
+    asset = forms.ModelChoiceField(
+        required=False, queryset=None, widget=forms.HiddenInput, label=_("Asset")
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -211,16 +241,22 @@ class FootprintPeriodForm(forms.Form):
     """The period of a footprint; either end may be left open (default: all time)."""
 
     since = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[FILTER_DATE]
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[FILTER_DATE],
+        label=_("Since"),
     )
     until = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[FILTER_DATE]
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[FILTER_DATE],
+        label=_("Until"),
     )
 
     def clean(self):
         data = super().clean()
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            raise forms.ValidationError("The period ends before it starts.")
+            raise forms.ValidationError(_("The period ends before it starts."))
         return data
 
     def period(self) -> dict:
@@ -237,7 +273,7 @@ class FootprintPeriodForm(forms.Form):
 
 class CustomerSearchForm(forms.Form):
     q = forms.CharField(
-        required=False, max_length=200, label="E-mail, name or customer id", strip=True
+        required=False, max_length=200, label=_("E-mail, name or customer id"), strip=True
     )
 
 

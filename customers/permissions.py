@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from customers.models.access import AccessGrant, AccessLevel, AccessRequest
 from customers.models.access_reviews import AccessReview, AccessReviewItem
@@ -23,7 +24,7 @@ def get_access_request_for_user(user, pk) -> AccessRequest:
     if request is None:
         request = access_requests_waiting_for(user).filter(pk=pk).first()
     if request is None:
-        raise Http404("No such request.")
+        raise Http404(_("No such request."))
     return request
 
 
@@ -43,14 +44,18 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
         AccessGrant.objects.select_related("asset", "purpose", "user"), pk=pk, user=user
     )
     if grant.revoked_at:
-        raise PermissionDenied(f"This grant was revoked on {datetime_text(grant.revoked_at)}.")
+        raise PermissionDenied(
+            _("This grant was revoked on %(when)s.") % {"when": datetime_text(grant.revoked_at)}
+        )
     if not grant.is_active():
-        raise PermissionDenied(f"This grant expired on {datetime_text(grant.expires_at)}.")
+        raise PermissionDenied(
+            _("This grant expired on %(when)s.") % {"when": datetime_text(grant.expires_at)}
+        )
     if export and grant.level != AccessLevel.EXPORT:
-        raise PermissionDenied("This grant allows viewing only, not exporting.")
+        raise PermissionDenied(_("This grant allows viewing only, not exporting."))
     codename = "export_records" if export else "view_records"
     if not user.has_perm(f"customers.{codename}", grant.asset):
-        raise PermissionDenied("Your permission on this asset has been removed.")
+        raise PermissionDenied(_("Your permission on this asset has been removed."))
     return grant
 
 

@@ -7,6 +7,8 @@ read. Whether a person may *see* an object is not here: the loaders of
 ``customers/permissions.py`` answer 404 for that.
 """
 
+from django.utils.translation import gettext as _
+
 from portal import roles
 from portal.errors import NotAllowed
 
@@ -30,7 +32,7 @@ def may_revoke_grant(user, grant) -> bool:
 def require_may_revoke_grant(user, grant) -> None:
     """``NotAllowed`` unless ``may_revoke_grant(user, grant)``."""
     if not may_revoke_grant(user, grant):
-        raise NotAllowed("Only the asset's owner or compliance can revoke a grant.")
+        raise NotAllowed(_("Only the asset's owner or compliance can revoke a grant."))
 
 
 def may_confirm_erasure(user, task) -> bool:
@@ -41,7 +43,7 @@ def may_confirm_erasure(user, task) -> bool:
 def require_may_confirm_erasure(user, task) -> None:
     """``NotAllowed`` unless ``may_confirm_erasure(user, task)``."""
     if not may_confirm_erasure(user, task):
-        raise NotAllowed("Only the owner of these assets can confirm this erasure.")
+        raise NotAllowed(_("Only the owner of these assets can confirm this erasure."))
 
 
 def may_record_retention(user, asset) -> bool:
@@ -54,7 +56,7 @@ def may_record_retention(user, asset) -> bool:
 def require_may_record_retention(user, asset) -> None:
     """``NotAllowed`` unless ``may_record_retention(user, asset)``."""
     if not may_record_retention(user, asset):
-        raise NotAllowed("Only the asset's owner or compliance can record this.")
+        raise NotAllowed(_("Only the asset's owner or compliance can record this."))
 
 
 def may_start_access_review(user) -> bool:
@@ -64,7 +66,7 @@ def may_start_access_review(user) -> bool:
 
 def require_may_start_access_review(user) -> None:
     """``NotAllowed`` unless ``may_start_access_review(user)``."""
-    roles.require_compliance(user, "start an access review")
+    roles.require_compliance(user, _("start an access review"))
 
 
 def may_decide_review_item(user, item) -> bool:
@@ -78,4 +80,4 @@ def may_decide_review_item(user, item) -> bool:
 def require_may_decide_review_item(user, item) -> None:
     """``NotAllowed`` unless ``may_decide_review_item(user, item)``."""
     if not may_decide_review_item(user, item):
-        raise NotAllowed("Only the item's reviewer can decide it.")
+        raise NotAllowed(_("Only the item's reviewer can decide it."))

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -218,7 +219,7 @@ class SubjectRequestSerializer(serializers.ModelSerializer):
     closed_by = serializers.CharField(source="closed_by.username", default=None)
     tasks = ErasureTaskSerializer(source="erasure_tasks", many=True)
     # Plain text in the schema: a second "status" enum would collide with the others'.
-    status = serializers.CharField(help_text="open or closed")
+    status = serializers.CharField(help_text="open or closed")  # i18n: not shown (API schema)
 
     class Meta:
         model = DataSubjectRequest
@@ -261,7 +262,7 @@ class SubjectRequestCreateSerializer(serializers.Serializer):
         slug_field="key",
         queryset=Purpose.objects.filter(active=True),
         required=False,
-        error_messages={"does_not_exist": "Unknown purpose {value!r}."},
+        error_messages={"does_not_exist": _("Unknown purpose {value!r}.")},
     )
     notes = serializers.CharField(max_length=5000, allow_blank=True, required=False)
 

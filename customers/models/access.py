@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from customers.models.catalogue import Classification, DataAsset
@@ -15,8 +16,8 @@ ACCESS_CHAIN_KIND = "access"
 
 
 class AccessLevel(models.TextChoices):
-    VIEW = "view", "View records"
-    EXPORT = "export", "View and export records"
+    VIEW = "view", _("View records")
+    EXPORT = "export", _("View and export records")
 
 
 class AccessRequest(models.Model):
@@ -91,7 +92,7 @@ class AccessGrant(models.Model):
     revoke_reason = models.TextField(blank=True)
     expiry_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     expiry_processed = models.BooleanField(
-        default=False, help_text="The expiry job has removed the permissions of this grant."
+        default=False, help_text=_("The expiry job has removed the permissions of this grant.")
     )
 
     history = HistoricalRecords()

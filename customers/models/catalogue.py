@@ -4,6 +4,7 @@ otherwise), which customers an asset holds, and guardian's per-asset permission 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -11,10 +12,10 @@ from customers.emails import normalise_email
 
 
 class Classification(models.TextChoices):
-    PUBLIC = "public", "Public"
-    INTERNAL = "internal", "Internal"
-    CONFIDENTIAL = "confidential", "Confidential"
-    RESTRICTED = "restricted", "Restricted"
+    PUBLIC = "public", _("Public")
+    INTERNAL = "internal", _("Internal")
+    CONFIDENTIAL = "confidential", _("Confidential")
+    RESTRICTED = "restricted", _("Restricted")
 
 
 CLASSIFICATION_RANK = {
@@ -44,7 +45,7 @@ class Customer(models.Model):
     email = models.EmailField(max_length=254, blank=True, db_index=True)
     phone = models.CharField(max_length=50, blank=True)
     organisation = models.CharField(max_length=200, blank=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
+    country = models.CharField(max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2 code"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -83,7 +84,7 @@ class DataAsset(models.Model):
         "consent.Purpose",
         related_name="assets_collected_for",
         blank=True,
-        help_text="The data uses the customers' data was collected for.",
+        help_text=_("The data uses the customers' data was collected for."),
     )
     source_system = models.CharField(max_length=200, blank=True)
     retention_date = models.DateField(null=True, blank=True)
@@ -124,8 +125,8 @@ class DataAsset(models.Model):
     class Meta:
         ordering = ["name"]
         permissions = [
-            ("view_records", "Can read the customer records of the asset"),
-            ("export_records", "Can export the customer records of the asset"),
+            ("view_records", _("Can read the customer records of the asset")),
+            ("export_records", _("Can export the customer records of the asset")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -156,6 +157,11 @@ class DataAsset(models.Model):
     def effective_classification(self) -> str:
         """The class the rules apply: an unconfirmed asset is at least confidential."""
         return effective_classification(self.classification, self.classification_confirmed)
+
+    @property
+    def effective_classification_label(self) -> str:
+        """The effective class as people read it, in their language ("Confidential")."""
+        return str(Classification(self.effective_classification).label)
 
 
 class AssetCustomer(models.Model):

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from customers.models.access import AccessGrant
 from customers.models.catalogue import Customer, DataAsset
@@ -69,8 +70,8 @@ class ExportedCustomerBlock(models.Model):
     grant = _ledger_grant()
     first_customer_id = models.BigIntegerField()
     last_customer_id = models.BigIntegerField()
-    customers = models.PositiveIntegerField(help_text="How many ids customer_ids holds.")
-    customer_ids = models.JSONField(help_text="The customers' ids, a list of integers.")
+    customers = models.PositiveIntegerField(help_text=_("How many ids customer_ids holds."))
+    customer_ids = models.JSONField(help_text=_("The customers' ids, a list of integers."))
     exported_at = models.DateTimeField()
 
     class Meta:
@@ -156,17 +157,19 @@ class Export(models.Model):
         related_name="exports",
     )
     actor_label = models.CharField(
-        max_length=150, help_text="Username then, or 'confidential' as in the audit event."
+        max_length=150, help_text=_("Username then, or 'confidential' as in the audit event.")
     )
-    rows = models.PositiveIntegerField(help_text="Customers the file carried.")
+    rows = models.PositiveIntegerField(help_text=_("Customers the file carried."))
     columns = models.JSONField(default=list)
     customers_recorded = models.BooleanField(
         default=False,
-        help_text="Each customer carried is recorded (ExportedCustomerBlock, earlier "
-        "ExportedCustomer rows); otherwise the export may have carried anyone eligible.",
+        help_text=_(
+            "Each customer carried is recorded (ExportedCustomerBlock, earlier "
+            "ExportedCustomer rows); otherwise the export may have carried anyone eligible."
+        ),
     )
     left_out_withdrawn = models.PositiveIntegerField(
-        default=0, help_text="Package rows left out because the customer withdrew since."
+        default=0, help_text=_("Package rows left out because the customer withdrew since.")
     )
     created_at = models.DateTimeField(db_index=True)
     audit_event = models.OneToOneField(

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext, gettext_lazy
 
-from customers.models.catalogue import DataAsset
+from customers.models.catalogue import Classification, DataAsset
 
 # Rows shown on the asset's page, newest first.
 HISTORY_ROWS = 50
@@ -14,18 +15,18 @@ HISTORY_ROWS = 50
 # The fields whose change the page names, with how people call them. The reason, time and
 # person of a classification change travel with the classification itself.
 _FIELDS = {
-    "name": "name",
-    "description": "description",
-    "source_system": "source system",
-    "retention_date": "retention date",
-    "retired_at": "retired",
+    "name": gettext_lazy("name"),
+    "description": gettext_lazy("description"),
+    "source_system": gettext_lazy("source system"),
+    "retention_date": gettext_lazy("retention date"),
+    "retired_at": gettext_lazy("retired"),
 }
 # The many-to-many fields, as their row history stores them: the accessor on a history row
 # (``<history model>_<field>``, Django's default ``_set`` name), the related row's field
 # and how people call it.
 _SETS = {
-    "historicaldataasset_data_categories_set": ("datacategory", "data categories"),
-    "historicaldataasset_collected_for_set": ("purpose", "collected for"),
+    "historicaldataasset_data_categories_set": ("datacategory", gettext_lazy("data categories")),
+    "historicaldataasset_collected_for_set": ("purpose", gettext_lazy("collected for")),
 }
 
 
@@ -36,6 +37,18 @@ class HistoryEntry:
 
     row: Any
     changes: list[str]
+
+    @property
+    def reason(self) -> str:
+        """The row's reason as written; a fixed reason the portal wrote itself (stored in
+        English, such as "Registered in the catalogue") in the reader's language."""
+        reason = self.row.history_change_reason or ""
+        return gettext(reason) if reason else ""
+
+    @property
+    def classification(self) -> str:
+        """The row's class as a word of the reader's language ("confidential")."""
+        return class_word(self.row.classification)
 
 
 def asset_history_entries(asset: DataAsset, limit: int = HISTORY_ROWS) -> list[HistoryEntry]:
@@ -70,23 +83,37 @@ def _changes(before: Any, after: Any) -> list[str]:
     """What ``after`` changed compared with ``before`` (the row before it, ``None`` when
     there is none stored), in words."""
     if after.history_type == "+":
-        return ["created"]
+        return [gettext("created")]
     if after.history_type == "-":
-        return ["removed"]
+        return [gettext("removed")]
     if before is None:
-        return ["recorded"]  # history began after the asset existed: nothing to compare
+        # History began after the asset existed: nothing to compare.
+        return [gettext("recorded")]
     changes = []
     decision = ("classification", "classification_confirmed", "classified_at")
     if any(getattr(before, field) != getattr(after, field) for field in decision):
         # A compliance officer's decision: a new class, or the same class confirmed.
         if before.classification != after.classification:
-            changes.append(f"classification {before.classification} → {after.classification}")
+            changes.append(
+                gettext("classification %(before)s → %(after)s")
+                % {
+                    "before": class_word(before.classification),
+                    "after": class_word(after.classification),
+                }
+            )
         else:
-            changes.append(f"classification {after.classification} confirmed")
+            changes.append(
+                gettext("classification %(class)s confirmed")
+                % {"class": class_word(after.classification)}
+            )
     if before.owner_id != after.owner_id:
-        changes.append(f"owner {before.owner} → {after.owner}")
+        changes.append(
+            gettext("owner %(before)s → %(after)s") % {"before": before.owner, "after": after.owner}
+        )
     changes += [
-        label for field, label in _FIELDS.items() if getattr(before, field) != getattr(after, field)
+        str(label)
+        for field, label in _FIELDS.items()
+        if getattr(before, field) != getattr(after, field)
     ]
     for name, (target, label) in _SETS.items():
         old, new = _members(before, name, target), _members(after, name, target)
@@ -95,6 +122,14 @@ def _changes(before: Any, after: Any) -> list[str]:
             removed = [f"− {key}" for key in sorted(old - new)]
             changes.append(f"{label}: {', '.join(added + removed)}")
     return changes
+
+
+def class_word(classification: str) -> str:
+    """A class as a word in a sentence: its label in lower case ("confidential"); a value
+    that is no class (none is stored, a constraint says so) as stored."""
+    if classification in Classification.values:
+        return str(Classification(classification).label).lower()
+    return classification
 
 
 def _members(row: Any, name: str, target: str) -> set[str]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from consent.models import ConsentRecord
 from consent.selectors import consent_history, current_consents, eligible_customers
@@ -315,7 +316,8 @@ def access_report(customer: Customer) -> dict:
     the structure a CSV would flatten and is machine-readable for the customer."""
     report = footprint_as_dict(customer_footprint(customer))
     report["generated_at"] = timezone.now()
-    report["explanation"] = (
+    # Read by the customer: in the language of the person who makes the report.
+    report["explanation"] = gettext(
         "Assets: the customer lists that held your data, their owner and since when. "
         "Consents: what you agreed to or withdrew, and the evidence. Grants: who could read "
         "the lists holding your data, for which purpose and until when. Exports: files made "

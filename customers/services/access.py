@@ -4,6 +4,8 @@ then decided step by step through the approval engine (``portal.approvals``)."""
 from typing import NoReturn
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from consent.models import Purpose
 from consent.selectors import Coverage, coverage_for
@@ -32,15 +34,32 @@ CHAIN_BY_CLASSIFICATION: dict[str, list[str]] = {
 
 
 def refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
+    """Why a request no customer is eligible for is refused, in the active language (it is
+    also kept in the refusal's audit event as written)."""
+    values = {
+        "asset": asset.name,
+        "purpose": purpose.key,
+        "count": number_text(coverage.total),
+    }
     if coverage.total == 0:
-        return f"{asset.name} holds no customers, so there is nothing to grant."
-    count = (
-        "the one customer"
-        if coverage.total == 1
-        else f"the {number_text(coverage.total)} customers"
+        return _("%(asset)s holds no customers, so there is nothing to grant.") % values
+    if purpose.needs_consent:
+        return (
+            ngettext(
+                "None of the one customer in %(asset)s agreed to %(purpose)s.",
+                "None of the %(count)s customers in %(asset)s agreed to %(purpose)s.",
+                coverage.total,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "None of the one customer in %(asset)s may be used for %(purpose)s.",
+            "None of the %(count)s customers in %(asset)s may be used for %(purpose)s.",
+            coverage.total,
+        )
+        % values
     )
-    verb = "agreed to" if purpose.needs_consent else "may be used for"
-    return f"None of {count} in {asset.name} {verb} {purpose.key}."
 
 
 def access_request_create(
@@ -75,11 +94,11 @@ def access_request_create(
             requester=actor,
             owner=asset.owner,
             steps=[approvals.StepSpec(role) for role in CHAIN_BY_CLASSIFICATION[classification]],
-            title=f"{AccessLevel(level).label} of {asset.name} for {purpose.key}",
-            summary=(
-                f"{number_text(coverage.eligible)} of {number_text(coverage.total)} "
-                "customers eligible"
-            ),
+            # Stored on the chain and shown as written: in the requester's language.
+            title=_("%(level)s of %(asset)s for %(purpose)s")
+            % {"level": AccessLevel(level).label, "asset": asset.name, "purpose": purpose.key},
+            summary=_("%(eligible)s of %(total)s customers eligible")
+            % {"eligible": number_text(coverage.eligible), "total": number_text(coverage.total)},
         )
         access_request = AccessRequest.objects.create(
             requester=actor,
@@ -105,19 +124,24 @@ def _request_terms_check(
     outside 1 to ``MAX_DURATION_DAYS`` days, a purpose out of use, or a second pending
     request by the same requester for the same asset and purpose."""
     if level not in AccessLevel.values:
-        raise ApplicationError(f"Unknown access level {level!r}.", field="level")
+        raise ApplicationError(
+            _("Unknown access level %(level)r.") % {"level": level}, field="level"
+        )
     if not isinstance(duration_days, int) or not 1 <= duration_days <= MAX_DURATION_DAYS:
         raise ApplicationError(
-            f"Access lasts from 1 to {MAX_DURATION_DAYS} days.", field="duration_days"
+            _("Access lasts from 1 to %(max)s days.") % {"max": MAX_DURATION_DAYS},
+            field="duration_days",
         )
     if not purpose.active:
-        raise ApplicationError(f"The purpose {purpose.key} is not in use.", field="purpose")
+        raise ApplicationError(
+            _("The purpose %(purpose)s is not in use.") % {"purpose": purpose.key}, field="purpose"
+        )
     pending = AccessRequest.objects.filter(
         requester=actor, asset=asset, purpose=purpose, chain__status=ChainStatus.PENDING
     )
     if pending.exists():
         raise ApplicationError(
-            "You already have a pending request for this asset and purpose.", field="asset"
+            _("You already have a pending request for this asset and purpose."), field="asset"
         )
 
 

@@ -8,6 +8,8 @@ from django.db import connection, transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from simple_history.utils import bulk_create_with_history
 
 from consent.coverage_cache import coverage_changed
@@ -34,7 +36,8 @@ def asset_create(
     data_categories: Iterable = (),
     collected_for: Iterable = (),
     customers: Iterable[Customer] = (),
-    reason: str = "Registered in the catalogue",
+    # A fixed text, kept in English and translated where the history is shown.
+    reason: str = gettext_noop("Registered in the catalogue"),
 ) -> DataAsset:
     """Register a data asset. It is ``confidential`` and unconfirmed whatever the caller
     says: only a compliance officer can confirm it or lower the class afterwards.
@@ -43,9 +46,11 @@ def asset_create(
     and collection purposes, with ``actor`` and ``reason`` (cut to 100 characters):
     setting the many-to-many fields would otherwise add a "changed" row each, with no
     reason and no visible change."""
-    require_visible_text(name, field="name", what="The asset's name")
+    require_visible_text(name, field="name", what=_("The asset's name"))
     if DataAsset.objects.filter(name=name).exists():
-        raise ApplicationError(f"An asset called {name!r} already exists.", field="name")
+        raise ApplicationError(
+            _("An asset called %(name)r already exists.") % {"name": name}, field="name"
+        )
     asset = DataAsset(
         name=name,
         description=description,
@@ -128,12 +133,13 @@ def asset_classify(*, asset: DataAsset, actor: User, classification: str, reason
     Only a member of Compliance may, always with a written reason; the change and its reason
     are in the asset's history with who made it.
     """
-    policies.require_may_manage_asset(actor, "confirm or change a classification")
+    policies.require_may_manage_asset(actor, _("confirm or change a classification"))
     if classification not in Classification.values:
         raise ApplicationError(
-            f"Unknown classification {classification!r}.", field="classification"
+            _("Unknown classification %(classification)r.") % {"classification": classification},
+            field="classification",
         )
-    reason = clean_reason(reason, what="the reason for this classification")
+    reason = clean_reason(reason, what=_("the reason for this classification"))
     # Lock the row: two officers classifying at once must not interleave their writes.
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
     before = {"classification": asset.classification, "confirmed": asset.classification_confirmed}

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consent.categories import record_columns
 from consent.selectors import eligible_customer_ids
@@ -52,7 +53,7 @@ def grant_export_start(*, grant: AccessGrant, actor: User) -> ExportBatch:
     carries in ``ExportedCustomerBlock`` rows), in one transaction. The caller streams
     ``rows``. Raises ``NotAllowed`` for a ``view`` grant."""
     if grant.level != AccessLevel.EXPORT:
-        raise NotAllowed("This grant allows viewing only, not exporting.")
+        raise NotAllowed(_("This grant allows viewing only, not exporting."))
     columns = record_columns(grant.asset)
     export_id = uuid.uuid4().hex
     with transaction.atomic():

@@ -6,6 +6,9 @@ from datetime import datetime
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from guardian.shortcuts import assign_perm, remove_perm
 
 from customers import policies
@@ -33,7 +36,7 @@ GRANT_PERMISSIONS: dict[str, list[str]] = {
 def grant_create(*, access_request: AccessRequest, actor: User) -> AccessGrant:
     """Turn a fully approved request into a time-limited grant and its object permissions."""
     if hasattr(access_request, "grant"):
-        raise ApplicationError("This request already has its grant.")
+        raise ApplicationError(_("This request already has its grant."))
     grant = AccessGrant(
         user=access_request.requester,
         asset=access_request.asset,
@@ -81,30 +84,33 @@ def _remove_unneeded_permissions(grant: AccessGrant) -> None:
 def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> AccessGrant:
     """The asset's owner or compliance ends a grant now, with a reason."""
     policies.require_may_revoke_grant(actor, grant)
-    reason = clean_reason(reason, what="the reason for revoking this grant")
+    reason = clean_reason(reason, what=_("the reason for revoking this grant"))
     return _revoke(grant=grant, actor=actor, reason=reason, told_as=str(actor))
 
 
 @transaction.atomic
-def grant_revoke_unattended(*, grant: AccessGrant, reason: str, by: str) -> AccessGrant:
+def grant_revoke_unattended(*, grant: AccessGrant, reason: str, by: str | Promise) -> AccessGrant:
     """The system ends a grant now, nobody acting: an access review's close revoking a grant
     no reviewer decided on. ``by`` names the rule in the holder's notification ("The access
-    review “Q3”"); ``reason`` (at least 10 characters) is kept as the revocation's reason.
-    The same revocation as ``grant_revoke`` (row history, permissions, audit event, notice),
-    with no revoking user. Raises ``ApplicationError`` when the grant is already revoked."""
-    reason = clean_reason(reason, what="the reason for revoking this grant")
+    review “Q3”"; a lazy translation reads in the holder's language); ``reason`` (at least
+    10 characters) is kept as the revocation's reason. The same revocation as
+    ``grant_revoke`` (row history, permissions, audit event, notice), with no revoking user.
+    Raises ``ApplicationError`` when the grant is already revoked."""
+    reason = clean_reason(reason, what=_("the reason for revoking this grant"))
     return _revoke(grant=grant, actor=None, reason=reason, told_as=by)
 
 
-def _revoke(*, grant: AccessGrant, actor: User | None, reason: str, told_as: str) -> AccessGrant:
+def _revoke(
+    *, grant: AccessGrant, actor: User | None, reason: str, told_as: str | Promise
+) -> AccessGrant:
     grant = AccessGrant.objects.select_for_update().select_related("asset", "user").get(pk=grant.pk)
     if grant.revoked_at:
-        raise ApplicationError("This grant is already revoked.")
+        raise ApplicationError(_("This grant is already revoked."))
     grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), actor, reason
     save_with_history(
         grant,
         actor=actor,
-        reason=f"Revoked: {reason}",
+        reason=_("Revoked: %(reason)s") % {"reason": reason},
         update_fields=["revoked_at", "revoked_by", "revoke_reason"],
     )
     _remove_unneeded_permissions(grant)
@@ -144,7 +150,8 @@ def grants_expire(*, now: datetime | None = None) -> int:
             save_with_history(
                 grant,
                 actor=None,  # the system: the expiry job
-                reason="Expired: the expiry job removed its permissions.",
+                # A fixed text: kept in English, translated where the history is shown.
+                reason=gettext_noop("Expired: the expiry job removed its permissions."),
                 update_fields=["expiry_processed"],
             )
             _remove_unneeded_permissions(grant)

@@ -2,6 +2,7 @@
 (registered with ``portal.identity.leavers`` in ``CustomersConfig.ready``)."""
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from customers.models.access_reviews import AccessReviewItem
 from customers.services import access_reviews, grants
@@ -9,7 +10,8 @@ from customers.visibility import active_grants
 from portal.history import update_with_history
 from portal.models import User
 
-LEFT = "The reviewer has left."
+# A fixed history reason: kept in English, translated where the history is shown.
+LEFT = gettext_noop("The reviewer has left.")
 
 
 def leaver_grants_end(user: User, actor: User | None, reason: str) -> dict[str, list[int]]:
@@ -21,7 +23,7 @@ def leaver_grants_end(user: User, actor: User | None, reason: str) -> dict[str, 
     revoked = []
     for grant in active_grants(timezone.now()).filter(user=user).order_by("pk"):
         grants.grant_revoke_unattended(
-            grant=grant, reason=reason, by="The deactivation of your account"
+            grant=grant, reason=reason, by=gettext_lazy("The deactivation of your account")
         )
         revoked.append(grant.pk)
     items = AccessReviewItem.objects.filter(

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from consent.coverage_cache import coverage_changed
 from consent.models import Purpose
@@ -28,7 +29,7 @@ from portal.reasons import clean_reason
 
 
 def _reason(reason: str) -> str:
-    return clean_reason(reason, kept_in="the asset's history")
+    return clean_reason(reason, kept_in=_("the asset's history"))
 
 
 def _locked(asset: DataAsset) -> DataAsset:
@@ -51,14 +52,17 @@ def asset_owner_change(*, actor: User, asset: DataAsset, owner: User, reason: st
     with the owner who received them. History row with the reason, audit event
     ``asset.owner_change``, both owners told.
     """
-    policies.require_may_manage_asset(actor, "change an asset's owner")
+    policies.require_may_manage_asset(actor, _("change an asset's owner"))
     reason = _reason(reason)
     if owner is None or not owner.is_active:
-        raise ApplicationError("The new owner must be an active user.", field="owner")
+        raise ApplicationError(_("The new owner must be an active user."), field="owner")
     asset = _locked(asset)
     previous = get_user_model().objects.get(pk=asset.owner_id)
     if previous.pk == owner.pk:
-        raise ApplicationError(f"{owner} already owns {asset.name}.", field="owner")
+        raise ApplicationError(
+            _("%(owner)s already owns %(asset)s.") % {"owner": owner, "asset": asset.name},
+            field="owner",
+        )
     asset.owner = owner
     save_with_history(asset, actor=actor, reason=reason, update_fields=["owner", "updated_at"])
     chains = ApprovalChain.objects.filter(
@@ -108,17 +112,17 @@ def asset_collection_purposes_change(
     ``asset.collection_purposes_change`` with the keys before and after, cached coverage
     forgotten on commit.
     """
-    policies.require_may_manage_asset(actor, "change what an asset's data was collected for")
+    policies.require_may_manage_asset(actor, _("change what an asset's data was collected for"))
     reason = _reason(reason)
     purposes = list(purposes)
     if any(not purpose.active for purpose in purposes):
-        raise ApplicationError("Only active purposes can be chosen.", field="purposes")
+        raise ApplicationError(_("Only active purposes can be chosen."), field="purposes")
     asset = _locked(asset)
     before = sorted(asset.collected_for.values_list("key", flat=True))
     after = sorted({purpose.key for purpose in purposes})
     if before == after:
         raise ApplicationError(
-            "These are already the purposes it was collected for.", field="purposes"
+            _("These are already the purposes it was collected for."), field="purposes"
         )
     with history_paused(asset):
         asset.collected_for.set(purposes)

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from consent.coverage_cache import cached_coverage_for
@@ -51,9 +52,14 @@ def request_create(request):
             else:
                 messages.success(
                     request,
-                    f"Request sent: {number_text(access_request.eligible_at_request)} of "
-                    f"{number_text(access_request.total_at_request)} customers eligible. "
-                    "You will be notified of each decision.",
+                    _(
+                        "Request sent: %(eligible)s of %(total)s customers eligible. "
+                        "You will be notified of each decision."
+                    )
+                    % {
+                        "eligible": number_text(access_request.eligible_at_request),
+                        "total": number_text(access_request.total_at_request),
+                    },
                 )
             return redirect(url)
     status = 400 if request.method == "POST" else 200
@@ -149,7 +155,7 @@ def request_decide(request, pk):
         except ApplicationError as error:
             show_refusal(error, request=request)
         else:
-            messages.success(request, "Approved." if approve else "Denied.")
+            messages.success(request, _("Approved.") if approve else _("Denied."))
         return redirect("customers:request_detail", pk=access_request.pk)
     return render(
         request,
@@ -168,5 +174,5 @@ def request_withdraw(request, pk):
     except ApplicationError as error:
         show_refusal(error, request=request)
     else:
-        messages.success(request, "Request withdrawn.")
+        messages.success(request, _("Request withdrawn."))
     return redirect("customers:request_detail", pk=access_request.pk)

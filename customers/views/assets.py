@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from consent.coverage_cache import cached_coverage_for
@@ -16,7 +17,7 @@ from customers.forms import (
     AssetFilterForm,
     AssetOwnerForm,
 )
-from customers.selectors.asset_history import asset_history_entries
+from customers.selectors.asset_history import asset_history_entries, class_word
 from customers.selectors.catalogue import asset_catalogue
 from customers.services import assets as assets_services
 from customers.services.stewardship import asset_collection_purposes_change, asset_owner_change
@@ -78,7 +79,7 @@ def asset_detail(request, pk):
 def asset_classify(request, pk):
     asset = get_asset_for_user(request.user, pk)
     # Before the form is read: a refusal is a 403 whatever was posted.
-    policies.require_may_manage_asset(request.user, "confirm or change a classification")
+    policies.require_may_manage_asset(request.user, _("confirm or change a classification"))
     form = AssetClassifyForm(request.POST)
     if form.is_valid():
         try:
@@ -93,7 +94,11 @@ def asset_classify(request, pk):
         else:
             messages.success(
                 request,
-                f"{asset.name} is now {form.cleaned_data['classification']}, confirmed.",
+                _("%(asset)s is now %(class)s, confirmed.")
+                % {
+                    "asset": asset.name,
+                    "class": class_word(form.cleaned_data["classification"]),
+                },
             )
             return redirect("customers:asset_detail", pk=asset.pk)
     return render(
@@ -108,7 +113,7 @@ def _compliance_change(request, pk, *, form_class, context_key, service, done):
     """An asset page's compliance form: posted, validated, handed to ``service``; the page
     again with the form's errors (400) when the input or the rule says no."""
     asset = get_asset_for_user(request.user, pk)
-    policies.require_may_manage_asset(request.user, "make this change")
+    policies.require_may_manage_asset(request.user, _("make this change"))
     form = form_class(request.POST)
     if form.is_valid():
         try:
@@ -132,7 +137,9 @@ def asset_owner(request, pk):
         form_class=AssetOwnerForm,
         context_key="owner_form",
         service=asset_owner_change,
-        done=lambda asset, data: f"{data['owner']} now owns {asset.name}.",
+        done=lambda asset, data: (
+            _("%(owner)s now owns %(asset)s.") % {"owner": data["owner"], "asset": asset.name}
+        ),
     )
 
 
@@ -146,5 +153,7 @@ def asset_collected_for(request, pk):
         form_class=AssetCollectionPurposesForm,
         context_key="purposes_form",
         service=asset_collection_purposes_change,
-        done=lambda asset, data: f"Recorded what {asset.name} was collected for.",
+        done=lambda asset, data: (
+            _("Recorded what %(asset)s was collected for.") % {"asset": asset.name}
+        ),
     )

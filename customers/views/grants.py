@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from customers.forms import GrantFilterForm, RevokeForm
@@ -19,7 +21,22 @@ from portal.permissions import check_compliance_page
 from portal.refusals import show_refusal
 from portal.security import local_url
 
-GRANT_SCOPES = {"mine": "My grants", "owned": "Grants on my assets", "all": "All grants"}
+# The records page's column headings, as people read them (the CSV export's header row keeps
+# the column names: a machine format).
+RECORD_COLUMN_HEADINGS = {
+    "id": pgettext_lazy("record column", "id"),
+    "name": pgettext_lazy("record column", "name"),
+    "email": pgettext_lazy("record column", "email"),
+    "phone": pgettext_lazy("record column", "phone"),
+    "organisation": pgettext_lazy("record column", "organisation"),
+    "country": pgettext_lazy("record column", "country"),
+}
+
+GRANT_SCOPES = {
+    "mine": _("My grants"),
+    "owned": _("Grants on my assets"),
+    "all": _("All grants"),
+}
 
 
 @login_required
@@ -57,7 +74,7 @@ def grant_revoke(request, pk):
     grant = get_grant_for_user(request.user, pk)
     form = RevokeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the reason for revoking this grant.")
+        messages.error(request, gettext("Give the reason for revoking this grant."))
     else:
         try:
             grants_services.grant_revoke(
@@ -66,7 +83,11 @@ def grant_revoke(request, pk):
         except ApplicationError as error:
             show_refusal(error, request=request)
         else:
-            messages.success(request, f"Access of {grant.user} to {grant.asset} revoked.")
+            messages.success(
+                request,
+                gettext("Access of %(user)s to %(asset)s revoked.")
+                % {"user": grant.user, "asset": grant.asset},
+            )
     return redirect(local_url(request, request.POST.get("next"), default="customers:grant_list"))
 
 
@@ -81,7 +102,11 @@ def grant_records(request, pk):
     return render(
         request,
         "customers/grant_records.html",
-        {"grant": grant, "columns": columns, "page": page},
+        {
+            "grant": grant,
+            "columns": [RECORD_COLUMN_HEADINGS.get(column, column) for column in columns],
+            "page": page,
+        },
     )
 
 
