@@ -108,6 +108,22 @@ def _require_storable(texts: list[str]) -> None:
         )
 
 
+def _claimed_subject(claims: Mapping[str, Any], username: str) -> str:
+    """The ``sub`` claim; ``SignInRefused`` when it or the claimed ``username`` is missing:
+    the provider did not say who this is."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject or not username:
+        raise _refusal(
+            "claims_missing",
+            _(
+                "The identity provider did not say who you are (claims sub and %(claim)s). "
+                "Ask the service desk to check the portal's application at the provider."
+            )
+            % {"claim": settings.OIDC_USERNAME_CLAIM},
+        )
+    return subject
+
+
 def _existing_account(issuer: str, username: str) -> User | None:
     """A local account of the same user name (any case) that no other identity of this
     issuer holds; ``SignInRefused`` when two accounts match or it is taken."""
@@ -201,18 +217,9 @@ def account_for_sign_in(*, issuer: str, claims: Mapping[str, Any]) -> User:
     deactivated (``is_active`` False): a deactivated account is never reactivated here, it
     is the leaver process's decision.
     """
-    subject = claims.get("sub")
     username = claimed_username(claims)
     _require_storable([username, *_names_from_claims(claims).values()])
-    if not isinstance(subject, str) or not subject or not username:
-        raise _refusal(
-            "claims_missing",
-            _(
-                "The identity provider did not say who you are (claims sub and %(claim)s). "
-                "Ask the service desk to check the portal's application at the provider."
-            )
-            % {"claim": settings.OIDC_USERNAME_CLAIM},
-        )
+    subject = _claimed_subject(claims, username)
     identity = (
         SingleSignOnIdentity.objects.select_related("user")
         .filter(issuer=issuer, subject=subject[:255])
