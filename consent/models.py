@@ -95,15 +95,20 @@ class AppendOnlyError(Exception):
     """A consent record was about to be changed or deleted: records are evidence."""
 
 
+# The messages of AppendOnlyError: for programmers (no door of the portal changes a record).
+CHANGE_REFUSED = "Consent records are append-only: record a new one instead."  # i18n: not shown
+DELETE_REFUSED = "Consent records are append-only: they are never deleted."  # i18n: not shown
+
+
 class ConsentRecordQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise AppendOnlyError("Consent records are append-only: record a new one instead.")
+        raise AppendOnlyError(CHANGE_REFUSED)
 
     def delete(self):
-        raise AppendOnlyError("Consent records are append-only: they are never deleted.")
+        raise AppendOnlyError(DELETE_REFUSED)
 
     def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("Consent records are append-only: record a new one instead.")
+        raise AppendOnlyError(CHANGE_REFUSED)
 
 
 class ConsentRecord(models.Model):
@@ -163,12 +168,12 @@ class ConsentRecord(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise AppendOnlyError("Consent records are append-only: record a new one instead.")
+            raise AppendOnlyError(CHANGE_REFUSED)
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Consent records are append-only: they are never deleted.")
+        raise AppendOnlyError(DELETE_REFUSED)
 
 
 class ConsentState(models.Model):

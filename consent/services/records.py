@@ -107,7 +107,7 @@ FIELD_LABELS = {
 
 
 def require_no_nul_in_field(field: str, value: str) -> None:
-    require_no_nul(value, field=field, what=str(FIELD_LABELS.get(field, f"The {field}")))
+    require_no_nul(value, field=field, what=str(FIELD_LABELS[field]))
 
 
 def check_record_fields(*, status: str, source: str, evidence: str, notice_version: str) -> None:

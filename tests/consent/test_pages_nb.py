@@ -5,13 +5,16 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from consent.models import ConsentImportJob, ImportJobStatus
 
 pytestmark = pytest.mark.django_db
 
 NB = {"HTTP_ACCEPT_LANGUAGE": "nb"}
+HEADER = "customer,purpose,status,source,evidence,notice_version,effective_at\n"
 
 
 def text(response) -> str:
@@ -63,3 +66,29 @@ def test_a_refusal_reads_in_norwegian(client, compliance_officer):
 
     assert response.status_code == 400
     assert "Protokollen kan ikke lages for en dato fram i tid." in text(response)
+
+
+def test_a_background_import_writes_its_reasons_in_the_uploaders_language(
+    client, compliance_officer, settings, django_capture_on_commit_callbacks
+):
+    settings.CONSENT_IMPORT_SYNC_MAX_ROWS = 2
+    compliance_officer.language = "nb"
+    compliance_officer.save(update_fields=["language"])
+    client.force_login(compliance_officer)
+    rows = "".join(
+        f"nobody-{n}@example.org,marketing,granted,,,,2024-01-0{n + 1}\n" for n in range(3)
+    )
+    upload = SimpleUploadedFile("samtykker.csv", (HEADER + rows).encode(), "text/csv")
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(reverse("consent:consent_import"), {"file": upload})
+    # The worker has no request, and its own language is the site's: the task reads the
+    # uploader's saved language.
+    with translation.override("en-gb"):
+        for callback in queued:
+            callback()
+
+    assert response.status_code == 302
+    job = ConsentImportJob.objects.get()
+    assert job.status == ImportJobStatus.REJECTED
+    assert job.errors[0] == [2, "Ukjent kunde 'nobody-0@example.org'."]
