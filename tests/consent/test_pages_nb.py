@@ -17,6 +17,14 @@ NB = {"HTTP_ACCEPT_LANGUAGE": "nb"}
 HEADER = "customer,purpose,status,source,evidence,notice_version,effective_at\n"
 
 
+@pytest.fixture(autouse=True)
+def _site_language_after():
+    """A request leaves its language active in the thread (LocaleMiddleware activates it and
+    nothing deactivates it): later tests that call services directly expect the site's."""
+    yield
+    translation.deactivate()
+
+
 def text(response) -> str:
     """The page with its no-break spaces read as spaces (nb groups thousands with one)."""
     return response.content.decode().replace("\xa0", " ").replace("&nbsp;", " ")
