@@ -1,0 +1,83 @@
+"""The incident pages in Norwegian Bokmål: the report form, the breach clock and a refusal,
+for a browser that asks for nb (Accept-Language)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from incidents.models import Incident
+from incidents.services.reports import incident_acknowledge
+from incidents.services.triage import incident_triage
+
+pytestmark = pytest.mark.django_db
+
+NB = {"HTTP_ACCEPT_LANGUAGE": "nb"}
+# Saturday 29 March 2025, 10:00 in Oslo: the 72 hours end on 1 April, 11:00 CEST.
+AWARE = datetime(2025, 3, 29, 9, 0, tzinfo=UTC)
+
+
+def test_the_report_form_and_its_thanks_speak_norwegian(client, carl, responders):
+    client.force_login(carl)
+
+    page = client.get(reverse("incidents:report"), **NB).content.decode()
+
+    assert "Meld fra om mulig feil bruk av opplysninger" in page
+    assert "du trenger ikke være sikker" in page
+    assert "Hold navnet mitt konfidensielt" in page
+    assert "Send meldingen" in page
+    assert "Report suspected mishandling" not in page
+
+    response = client.post(
+        reverse("incidents:report"),
+        {"title": "Mistet PC", "description": "Glemt på toget.", "discovered_at": ""},
+        follow=True,
+        **NB,
+    )
+    reference = Incident.objects.get().reference
+    text = response.content.decode()
+    assert f"Takk. Meldingen din har referanse {reference}" in text
+    assert "Hva skjer nå" in text
+
+
+def test_the_breach_clock_reads_in_norwegian_with_norwegian_dates_and_decimals(
+    client, report, responders, deliver
+):
+    with time_machine.travel(AWARE + timedelta(minutes=30), tick=False):
+        incident = report(discovered_at=AWARE)
+        deliver(incident_acknowledge, actor=responders[0], incident=incident)
+        deliver(
+            incident_triage,
+            actor=responders[0],
+            incident=incident,
+            personal_data_breach=True,
+            breach_reason="Names and phone numbers reached an outside recipient.",
+        )
+    comp = responders[0]
+    comp.time_zone = "Europe/Oslo"
+    comp.save()
+    client.force_login(comp)
+
+    with time_machine.travel(AWARE + timedelta(hours=30), tick=False):
+        page = client.get(reverse("incidents:detail", args=[incident.pk]), **NB).content.decode()
+
+    assert "Frister" in page
+    assert "Brudd på personopplysningssikkerheten" in page
+    assert "42,0 timer igjen" in page  # a Norwegian decimal comma
+    assert "01.04.2025" in page  # the due date in the Norwegian date format
+    assert "hours left" not in page
+
+
+def test_a_refused_triage_says_why_in_norwegian(client, report, responders):
+    incident = report()
+    client.force_login(responders[0])
+
+    response = client.post(
+        reverse("incidents:triage", args=[incident.pk]), {"status": "closed"}, **NB
+    )
+
+    text = response.content.decode()
+    assert response.status_code == 400
+    assert "Bekreft mottak først; avviket kan ikke gå rett fra meldt til lukket." in text
+    assert "Ingenting ble endret; se meldingen ved skjemaet." in text
