@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Two-factor is off for the demo accounts only here (OTP_REQUIRED=0); production keeps it on.
 DEMO_ENV := DEBUG=1 OTP_REQUIRED=0
 
-.PHONY: run setup install install-dev test lint typecheck format worker beat run-prod need-redis vendor oidc-provider
+.PHONY: run setup install install-dev test lint typecheck format worker beat run-prod need-redis vendor oidc-provider messages
 
 # `make run` prints the accounts once, last, just before serving: its setup step loads the
 # demo data without printing them (a target-specific variable reaches the prerequisites).
@@ -53,6 +53,15 @@ oidc-provider:
 	    touch $(OIDC_PROVIDER_DIR)/node_modules/.installed; \
 	  fi; \
 	else echo "npm not found: the single sign-on tests need it (Node.js 20+)"; fi
+
+# The translations (docs/languages.md): collect every marked text into each language's
+# catalogue under locale/ (no source locations, so two branches' catalogues merge cleanly),
+# then compile the .mo files Django reads; both are committed. Needs GNU gettext.
+LANGUAGE_CODES ?= nb
+messages: install-dev
+	DEBUG=1 $(BIN)/python manage.py makemessages $(addprefix -l ,$(LANGUAGE_CODES)) \
+	  --no-location --no-obsolete --ignore=tests --ignore=benchmarks --ignore=node_modules
+	DEBUG=1 $(BIN)/python manage.py compilemessages $(addprefix -l ,$(LANGUAGE_CODES)) --ignore=.venv
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

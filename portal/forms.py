@@ -1,5 +1,7 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from portal.display import time_zone_names
 from portal.input_limits import FILTER_DATE, as_id, column_max
@@ -89,12 +91,33 @@ class TimeZoneForm(forms.Form):
     database, by its name (``Europe/Oslo``)."""
 
     time_zone = forms.ChoiceField(
-        label="Time zone",
-        help_text="Dates and times in the portal and in your e-mails are shown in this zone.",
+        label=_("Time zone"),
+        help_text=_("Dates and times in the portal and in your e-mails are shown in this zone."),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = [
             (name, name.replace("_", " ")) for name in time_zone_names()
+        ]
+
+
+class LanguageForm(forms.Form):
+    """The language a person reads the portal and their e-mails in (``portal.languages``):
+    a code of ``settings.LANGUAGES``, or empty for the browser's. ``next`` is the page to
+    return to (checked by the view)."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("Pages and the e-mails the portal sends you are written in this language."),
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language by its own name, so a person finds theirs whatever the page says.
+        self.fields["language"].choices = [
+            ("", _("The browser's language")),
+            *settings.LANGUAGES,
         ]

@@ -15,6 +15,13 @@ class User(AbstractUser):
         blank=True,
         help_text="IANA time zone used to show times to this person; empty means the site's.",
     )
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="Language of pages and e-mails (a code of settings.LANGUAGES); empty means "
+        "the browser's.",
+    )
     # From the directory (SCIM provisioning, portal.identity): a change of department or
     # manager makes the person a mover, whose grants their owners re-confirm.
     department = models.CharField(max_length=200, blank=True)

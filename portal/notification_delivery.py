@@ -20,9 +20,11 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from portal import roles
+from portal.languages import language_for
 from portal.models import Notification
 from portal.notifications import excerpt, header_text, link_mentions, notify, portal_address
 
@@ -65,7 +67,11 @@ def notification_email(
         for start, end in reversed(mentions):
             body = body[:start] + address + body[end:]
         if not mentions:
-            body = f"{body}\n\nOpen it in the portal: {address}"
+            with translation.override(language_for(notification.recipient)):
+                body = _("%(body)s\n\nOpen it in the portal: %(address)s") % {
+                    "body": body,
+                    "address": address,
+                }
     return EmailMessage(
         subject=header_text(notification.subject),
         body=body.strip(),

@@ -52,7 +52,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.template import Context, TemplateDoesNotExist, engines
-from django.utils import timezone
+from django.utils import timezone, translation
 from simple_history.utils import bulk_create_with_history
 
 from portal import roles
@@ -62,6 +62,7 @@ from portal.display import zone_for
 from portal.errors import ApplicationError
 from portal.history import history_user_set
 from portal.input_limits import one_line
+from portal.languages import language_for
 from portal.models import Notification, User
 
 logger = logging.getLogger(__name__)
@@ -82,16 +83,17 @@ def notification_kinds() -> set[str]:
     return {path.name.removesuffix("-subject.txt") for path in directory.glob("*-subject.txt")}
 
 
-def _by_zone(users: Iterable[User]) -> dict[ZoneInfo, list[User]]:
-    """``users`` grouped by the zone they read times in (``portal.display.zone_for``)."""
-    groups: dict[ZoneInfo, list[User]] = {}
+def _by_reader(users: Iterable[User]) -> dict[tuple[ZoneInfo, str], list[User]]:
+    """``users`` grouped by how they read a text: the zone of its times
+    (``portal.display.zone_for``) and its language (``portal.languages.language_for``)."""
+    groups: dict[tuple[ZoneInfo, str], list[User]] = {}
     for user in users:
-        groups.setdefault(zone_for(user), []).append(user)
+        groups.setdefault((zone_for(user), language_for(user)), []).append(user)
     return groups
 
 
 def notification_texts(
-    kind: str, context: dict, *, zone: ZoneInfo | None = None
+    kind: str, context: dict, *, zone: ZoneInfo | None = None, language: str | None = None
 ) -> tuple[str, str]:
     """The subject and body of a notification of ``kind``, rendered from its templates with
     ``context``, as plain text: nothing is HTML-escaped (``<``, ``&`` and quotes in titles
@@ -99,7 +101,9 @@ def notification_texts(
     Raises ``UnknownNotificationKind`` when either template is missing.
 
     Times are rendered in ``zone`` (the recipients'; default the site's ``TIME_ZONE``) in
-    the portal's one format (``{{ moment|date:"DATETIME_FORMAT" }}``, ``portal.display``).
+    the portal's one format (``{{ moment|date:"DATETIME_FORMAT" }}``, ``portal.display``),
+    and the words in ``language`` (the recipients'; default ``settings.LANGUAGE_CODE``),
+    whatever language the request that caused the notification was in.
 
     The context must hold only what every recipient may read: a template can print any
     attribute of the objects it is given.
@@ -114,7 +118,10 @@ def notification_texts(
         body = engine.get_template(f"{TEXTS}/{kind}-body.txt")
     except TemplateDoesNotExist as error:
         raise UnknownNotificationKind(f"No texts for notifications of kind {kind!r}.") from error
-    with timezone.override(zone or ZoneInfo(settings.TIME_ZONE)):
+    with (
+        timezone.override(zone or ZoneInfo(settings.TIME_ZONE)),
+        translation.override(language or settings.LANGUAGE_CODE),
+    ):
         subject_text, body_text = (
             template.render(Context(context, autoescape=False)).removesuffix("\n")
             for template in (subject, body)
@@ -159,8 +166,8 @@ def notify(
         target_type = f"{target._meta.app_label}.{target._meta.model_name}"
         target_id = str(target.pk)
     rows = []
-    for zone, members in _by_zone(recipients.values()).items():
-        subject, body = notification_texts(kind, context or {}, zone=zone)
+    for (zone, language), members in _by_reader(recipients.values()).items():
+        subject, body = notification_texts(kind, context or {}, zone=zone, language=language)
         rows += [
             Notification(
                 recipient=user,

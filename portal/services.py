@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
@@ -24,6 +26,7 @@ from portal.audit_verify import AuditAnchor, AuditVerification, verify_audit
 from portal.display import time_zone_names
 from portal.errors import ApplicationError
 from portal.history import save_with_history
+from portal.languages import language_codes
 from portal.models import AuditEvent, User
 from portal.notifications import notify
 from portal.selectors import audit_event_list_for
@@ -257,4 +260,24 @@ def user_time_zone_set(*, actor: User, time_zone: str) -> User:
         user.time_zone = time_zone
         save_with_history(user, actor=user, reason="Time zone chosen", update_fields=["time_zone"])
     actor.time_zone = time_zone
+    return user
+
+
+def user_language_set(*, actor: User, language: str) -> User:
+    """Show ``actor`` the portal and their e-mails in ``language`` from now on: a code of
+    ``settings.LANGUAGES`` (``"nb"``), or ``""`` to follow the browser again; anything else
+    is ``ApplicationError`` on ``language`` and nothing changes. Recorded in the account's
+    row history, with the person as its user (``portal.languages``)."""
+    if language and language not in language_codes():
+        raise ApplicationError(
+            _("%(language)s is not a language of the portal.") % {"language": repr(language)},
+            field="language",
+        )
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=actor.pk)
+        user.language = language
+        save_with_history(
+            user, actor=user, reason=gettext_noop("Language chosen"), update_fields=["language"]
+        )
+    actor.language = language
     return user

@@ -80,11 +80,16 @@ MIDDLEWARE = [
     # Cache-Control: no-store on every answer after the static files (portal/cache_control.py).
     "portal.cache_control.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the page: the chooser's cookie, else the browser's Accept-Language
+    # (after sessions, before CommonMiddleware); a signed-in person's saved choice wins below.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Pages in the person's time zone (User.time_zone, else TIME_ZONE): portal/display.py.
     "portal.display.TimeZoneMiddleware",
+    # A signed-in person's saved language (User.language) over the browser's: portal/languages.py.
+    "portal.languages.PersonLanguageMiddleware",
     # The request id and user id on every log line of the request (after auth: reads the user).
     "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -190,6 +195,10 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
+# The languages people may read the portal in (portal/languages.py; docs/languages.md says how
+# to add one: a .po file under locale/ and a line here).
+LANGUAGES = [("en-gb", "English"), ("nb", "Norsk bokmål")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Oslo")
 USE_I18N = True
 USE_TZ = True

@@ -94,6 +94,8 @@ urlpatterns += [
     path("accounts/password/", views.password_change, name="password_change"),
     # The person's own settings (the time zone times are shown in), from the account menu.
     path("accounts/", views.account, name="account"),
+    # The language chooser (menu, account page, sign-in page): portal/languages.py.
+    path("accounts/language/", views.language_choose, name="language_choose"),
 ]
 
 # Operations (portal/operations/views.py): probes for the orchestrator and monitoring, no

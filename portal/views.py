@@ -3,6 +3,7 @@ import sys
 from base64 import b32encode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -13,9 +14,11 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language_from_request
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -26,8 +29,9 @@ from portal.csv_export import csv_response
 from portal.dashboard.page import dashboard_for
 from portal.display import datetime_text, number_text, zone_for
 from portal.errors import ApplicationError, NotAllowed
-from portal.forms import AuditFilterForm, OTPTokenForm, TimeZoneForm
+from portal.forms import AuditFilterForm, LanguageForm, OTPTokenForm, TimeZoneForm
 from portal.input_limits import as_id
+from portal.languages import language_codes
 from portal.notifications import (
     notification_mark_all_read,
     notification_mark_read,
@@ -365,8 +369,9 @@ def password_change(request):
 
 @login_required
 def account(request):
-    """The person's own settings: the time zone every time is shown in (``portal.display``)
-    and the way to change the password."""
+    """The person's own settings: the language pages and e-mails are written in
+    (``portal.languages``), the time zone every time is shown in (``portal.display``) and the
+    way to change the password."""
     current = zone_for(request.user).key
     form = TimeZoneForm(request.POST or None, initial={"time_zone": current})
     if request.method == "POST" and form.is_valid():
@@ -380,8 +385,55 @@ def account(request):
             zone = zone_for(request.user)
             messages.success(
                 request,
-                f"Times are now shown in {zone.key}: it is {datetime_text(timezone.now(), zone)}.",
+                _("Times are now shown in %(zone)s: it is %(now)s.")
+                % {"zone": zone.key, "now": datetime_text(timezone.now(), zone)},
             )
             return redirect("account")
     status = 400 if form.errors else 200
-    return render(request, "portal/account.html", {"form": form, "zone": current}, status=status)
+    language_form = LanguageForm(
+        initial={"language": request.user.language, "next": reverse("account")}
+    )
+    context = {
+        "form": form,
+        "zone": current,
+        "language_form": language_form,
+        "language_name": dict(language_form.fields["language"].choices)[
+            request.user.language if request.user.language in language_codes() else ""
+        ],
+    }
+    return render(request, "portal/account.html", context, status=status)
+
+
+@require_POST
+def language_choose(request):
+    """The chooser in the menu and on the account page: read the portal in the posted
+    language from now on. Signed in, the choice is saved on the account (pages on every
+    device, and e-mails, follow it: ``services.user_language_set``); for everyone it is also
+    the language cookie, so the sign-in page follows it. An unknown language changes nothing
+    and says so. Returns to ``next`` when it is a page of this site, else the dashboard."""
+    form = LanguageForm(request.POST)
+    back = local_url(request, request.POST.get("next"), default="home")
+    if not form.is_valid():
+        messages.error(request, _("That is not a language of the portal; nothing changed."))
+        return redirect(back)
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        services.user_language_set(actor=request.user, language=language)
+    response = redirect(back)
+    if language:
+        translation.activate(language)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH)
+        translation.activate(get_language_from_request(request))
+    messages.success(request, _("The portal now speaks your chosen language."))
+    return response

@@ -22,7 +22,7 @@ def test_alice_reads_every_time_in_her_own_zone_and_format(visit):
     alice.login("alice")
     page = alice.page
     page.locator("#nav-account > summary").click()
-    page.get_by_role("link", name="Your account and time zone").click()
+    page.get_by_role("link", name="Your account, language and time zone").click()
     page.wait_for_url("**/accounts/")
     alice.check_accessibility()
     page.get_by_role("combobox", name="Time zone").select_option("America/New_York")

@@ -318,6 +318,9 @@ EXPECTED: dict[str, Url] = {
     "two_factor_enrol": Url(get=signed_in(PAGE, **dict.fromkeys(PRIVILEGED, REDIRECT))),
     "password_change": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
     "account": Url(get=signed_in(PAGE), post=signed_in(PASSED)),
+    # The language chooser: POST only, for everyone (the sign-in page has it too); an empty
+    # POST is refused with a message and a redirect back.
+    "language_choose": Url(get=POST_ONLY, post=dict.fromkeys(ROLES, PASSED)),
     # Catalogue and classification
     "customers:asset_list": Url(get=signed_in(PAGE)),
     "customers:asset_detail": Url(objects="assets", get=visible(asset_seen)),
