@@ -105,8 +105,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(
         responses=IncidentSerializer,
         description=(
-            "The reporter reads these fields; Compliance and Legal read the incident with "
-            "its triage, clocks and duties as well (the IncidentTriageDetail fields)."
+            "The reporter reads these fields; Compliance and Legal "  # i18n: not shown (schema)
+            "read the incident with its triage, clocks and duties as well "
+            "(the IncidentTriageDetail fields)."
         ),
     )
     def retrieve(self, request, pk=None):

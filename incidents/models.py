@@ -404,7 +404,7 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         # The audit target label: the signal and the occurrence, never more.
-        return f"Alert {self.pk}: {self.signal}"
+        return f"Alert {self.pk}: {self.signal}"  # i18n: not shown (audit target label, stored)
 
     def get_absolute_url(self) -> str:
         """The path of this alert on the alerts page."""

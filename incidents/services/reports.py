@@ -54,13 +54,13 @@ def incident_report(
     now = timezone.now()
     discovered_at = discovered_at or now
     title, description = _clean_report_text(title, description)
-    require_past(discovered_at, field="discovered_at", what="The discovery time")
+    require_past(discovered_at, field="discovered_at", what=_("The discovery time"))
     if estimated_customers is not None:
         require_in_column(
             estimated_customers,
             model=Incident,
             field="estimated_customers",
-            what="The estimate of customers affected",
+            what=_("The estimate of customers affected"),
         )
     visible = _assets_seen_by(actor, assets)
 
