@@ -1,11 +1,16 @@
 """The incident pages in Norwegian Bokmål: the report form, the breach clock and a refusal,
 for a browser that asks for nb (Accept-Language)."""
 
+import html as html_lib
+import re
 from datetime import UTC, datetime, timedelta
 
+import polib
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from incidents.models import Incident
 from incidents.services.reports import incident_acknowledge
@@ -81,3 +86,59 @@ def test_a_refused_triage_says_why_in_norwegian(client, report, responders):
     assert response.status_code == 400
     assert "Bekreft mottak først; avviket kan ikke gå rett fra meldt til lukket." in text
     assert "Ingenting ble endret; se meldingen ved skjemaet." in text
+
+
+# --- Every incident page in nb: no English sentence of the catalogue left -----------------
+
+
+def _english_sentences() -> set[str]:
+    """The catalogue's English sentences (three words or more, no placeholder) whose
+    Norwegian differs: none may show on a page rendered in nb."""
+    catalogue = polib.pofile(str(settings.BASE_DIR / "locale" / "nb" / "LC_MESSAGES" / "django.po"))
+    return {
+        entry.msgid
+        for entry in catalogue
+        if len(entry.msgid.split()) >= 3
+        and "%" not in entry.msgid
+        and "<" not in entry.msgid
+        and entry.msgstr != entry.msgid
+    }
+
+
+def _visible_text(html: str) -> str:
+    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_every_incident_page_reads_norwegian_to_a_norwegian_reader(
+    client, report, responders, deliver, asset, carl
+):
+    with translation.override("nb"), time_machine.travel(AWARE, tick=False):
+        incident = report(discovered_at=AWARE, assets=[asset])
+        deliver(incident_acknowledge, actor=responders[0], incident=incident)
+        deliver(
+            incident_triage,
+            actor=responders[0],
+            incident=incident,
+            personal_data_breach=True,
+            breach_reason="Navn og telefonnumre kom til en utenforstående mottaker.",
+        )
+    english = _english_sentences()
+    pages = {
+        carl: [
+            reverse("incidents:report"),
+            reverse("incidents:mine"),
+            reverse("incidents:detail", args=[incident.pk]),
+        ],
+        responders[0]: [
+            reverse("incidents:list"),
+            reverse("incidents:detail", args=[incident.pk]),
+            reverse("incidents:alert_list"),
+        ],
+    }
+    for person, urls in pages.items():
+        client.force_login(person)
+        for url in urls:
+            response = client.get(url, **NB)
+            assert response.status_code == 200, url
+            text = _visible_text(response.content.decode())
+            assert [sentence for sentence in english if sentence in text] == [], url
