@@ -297,7 +297,7 @@ def _literal_text(node: ast.AST) -> str:
         return node.value
     if isinstance(node, ast.JoinedStr):
         return "".join(
-            part.value if isinstance(part, ast.Constant) else " {} "
+            part.value if isinstance(part, ast.Constant) else "{}"
             for part in node.values
             if isinstance(part, ast.Constant | ast.FormattedValue)
         )
@@ -384,7 +384,13 @@ class _PythonChecker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
-        self._check_text(node, _literal_text(node))
+        # An f-string that reads as a sentence once its values are filled in: words, and a
+        # capital at the start or a full stop at the end ("{kind} is not a kind.").
+        text = _literal_text(node)
+        if not self._exempt_depth and has_words(text.replace("{}", " ")):
+            bare = text.replace("{}", "").strip()
+            if " " in bare and (_SENTENCE.match(bare) or bare.endswith((".", "!", "?"))):
+                self._report(node, text)
         # The values inside an f-string are expressions, not text.
         for part in node.values:
             if isinstance(part, ast.FormattedValue):

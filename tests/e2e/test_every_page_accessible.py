@@ -1,6 +1,7 @@
-"""axe on every page each demo role can reach, not only the journeys' pages: the pages linked
-from the navigation and the dashboard, and one of each kind of page linked from those (an
-asset, a request, an incident...), the inbox included. 0 serious or critical violations."""
+"""axe on every page each demo role can reach, in English and in Norwegian, not only the
+journeys' pages: the pages linked from the navigation and the dashboard, and one of each kind
+of page linked from those (an asset, a request, an incident...), the inbox included. 0 serious
+or critical violations."""
 
 import re
 from urllib.parse import urlsplit
@@ -43,15 +44,19 @@ def reachable_pages(person, limit: int = 60) -> list[str]:
     return list(seen.values())
 
 
+@pytest.mark.parametrize("locale", ["en-GB", "nb-NO"])
 @pytest.mark.parametrize("username", ROLES)
-def test_every_page_a_role_can_reach_passes_axe(visit, username):
-    person = visit()
+def test_every_page_a_role_can_reach_passes_axe(visit, username, locale):
+    """In both languages: a translation changes lengths, contrast of wrapped labels and the
+    ``lang`` attribute axe checks (``html-has-lang``, ``html-lang-valid``)."""
+    person = visit(locale=locale)
     person.login(username)
     pages = reachable_pages(person)
     assert "/notifications/" in pages  # the inbox, with its unread items
     for path in pages:
         answer = person.goto(path)
         assert answer.status < 400, f"{username} at {path}: {answer.status}"
+        assert person.page.get_attribute("html", "lang") == person.language
         person.check_accessibility()
     # Open menus and the account menu are part of the page too.
     person.goto("/notifications/")
