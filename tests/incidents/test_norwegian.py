@@ -142,3 +142,19 @@ def test_every_incident_page_reads_norwegian_to_a_norwegian_reader(
             assert response.status_code == 200, url
             text = _visible_text(response.content.decode())
             assert [sentence for sentence in english if sentence in text] == [], url
+
+
+def test_lines_stored_in_english_by_the_jobs_and_the_seed_read_norwegian_in_nb():
+    from incidents.templatetags.incident_texts import stored_text
+
+    with translation.override("nb"):
+        assert stored_text("Compliance and Legal notified (3 people).") == (
+            "Compliance og Juridisk er varslet (3 personer)."
+        )
+        assert stored_text("Reported by confidential reporter") == (
+            "Meldt av en konfidensiell melder"
+        )
+        assert stored_text("A note of my own, 50% sure.") == "A note of my own, 50% sure."
+    assert stored_text("Compliance and Legal notified (3 people).") == (
+        "Compliance and Legal notified (3 people)."
+    )
