@@ -1,4 +1,5 @@
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, renderers, status, viewsets
@@ -74,7 +75,7 @@ class ConsentViewSet(viewsets.GenericViewSet):
         try:
             customer = get_customer_for_user(request.user, data.pop("customer"))
         except Http404 as error:
-            raise exceptions.ValidationError({"customer": ["Unknown customer."]}) from error
+            raise exceptions.ValidationError({"customer": [_("Unknown customer.")]}) from error
         record = consent_record(actor=request.user, customer=customer, **data)
         return Response(ConsentRecordSerializer(record).data, status=status.HTTP_201_CREATED)
 

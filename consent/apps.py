@@ -1,8 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsentConfig(AppConfig):
-    verbose_name = "Purposes and consent"
+    verbose_name = _("Purposes and consent")
     name = "consent"
 
     def ready(self):

@@ -1,7 +1,9 @@
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from consent.countries import COUNTRIES
+from consent.countries import country_names
 from consent.models import (
     ConsentSource,
     ConsentStatus,
@@ -22,8 +24,8 @@ def purpose_choice_field(**kwargs) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         queryset=Purpose.objects.filter(active=True).order_by("key"),
         to_field_name="key",
-        error_messages={"invalid_choice": "Unknown purpose: choose one from the list."},
-        **kwargs,
+        error_messages={"invalid_choice": _("Unknown purpose: choose one from the list.")},
+        **{"label": _("Purpose"), **kwargs},
     )
 
 
@@ -32,11 +34,12 @@ class LawfulBasisForm(forms.Form):
 
     purpose = forms.ModelChoiceField(
         queryset=Purpose.objects.order_by("key"),
+        label=_("Purpose"),
         to_field_name="key",
-        error_messages={"invalid_choice": "Unknown purpose: choose one from the list."},
+        error_messages={"invalid_choice": _("Unknown purpose: choose one from the list.")},
     )
-    lawful_basis = forms.ChoiceField(choices=LawfulBasis.choices)
-    reason = reason_field("The legal ground and where it is documented; kept in the history.")
+    lawful_basis = forms.ChoiceField(choices=LawfulBasis.choices, label=_("Lawful basis"))
+    reason = reason_field(_("The legal ground and where it is documented; kept in the history."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,19 +50,24 @@ class ConsentRecordForm(forms.Form):
     """A consent or withdrawal recorded by a compliance officer on the customer page."""
 
     purpose = purpose_choice_field()
-    status = forms.ChoiceField(choices=ConsentStatus.choices)
-    source = forms.ChoiceField(choices=ConsentSource.choices)
+    status = forms.ChoiceField(choices=ConsentStatus.choices, label=_("Status"))
+    source = forms.ChoiceField(choices=ConsentSource.choices, label=_("Source"))
     evidence = forms.CharField(
         max_length=500,
+        label=_("Evidence"),
         required=False,
-        help_text="Where the proof is: form submission id, contract number, call log.",
+        help_text=_("Where the proof is: form submission id, contract number, call log."),
     )
     notice_version = forms.CharField(
-        max_length=50, required=False, help_text="Version of the privacy notice shown."
+        max_length=50,
+        required=False,
+        label=_("Notice version"),
+        help_text=_("Version of the privacy notice shown."),
     )
     effective_at = forms.DateTimeField(
         required=False,
-        help_text="When the customer agreed or withdrew (YYYY-MM-DD HH:MM); empty: now.",
+        label=_("Effective at"),
+        help_text=_("When the customer agreed or withdrew (YYYY-MM-DD HH:MM); empty: now."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -69,8 +77,8 @@ class ConsentRecordForm(forms.Form):
 
 class ConsentImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text=(
+        label=_("CSV file"),
+        help_text=_(
             "Columns: customer (id or e-mail), purpose, status, source, evidence, "
             "notice_version, effective_at. Any bad row and nothing is imported."
         ),
@@ -80,7 +88,7 @@ class ConsentImportForm(forms.Form):
 class CoverageForm(forms.Form):
     """The purpose whose coverage the asset page shows."""
 
-    purpose = purpose_choice_field(required=False, empty_label="Choose a purpose")
+    purpose = purpose_choice_field(required=False, empty_label=_("Choose a purpose"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,8 +99,9 @@ class CoverageForm(forms.Form):
 
 
 def country_choices() -> list[tuple[str, str]]:
-    by_name = sorted(COUNTRIES.items(), key=lambda item: item[1])
-    return [("", "Choose the recipient's country")] + [
+    """The countries by name in the active language (called each time the field is drawn)."""
+    by_name = sorted(country_names().items(), key=lambda item: item[1])
+    return [("", gettext("Choose the recipient's country"))] + [
         (code, f"{name} ({code})") for code, name in by_name
     ]
 
@@ -104,38 +113,43 @@ class SharingRequestForm(forms.Form):
     reloads the form with the chosen asset's categories.
     """
 
-    asset = forms.ModelChoiceField(queryset=None, empty_label="Choose an asset")
-    purpose = purpose_choice_field(
-        empty_label="Choose what the recipient will use it for",
-        help_text="Only customers who agreed to third_party_sharing, and who may be used for "
-        "this purpose, are shared.",
+    asset = forms.ModelChoiceField(
+        queryset=None, empty_label=_("Choose an asset"), label=_("Asset")
     )
-    recipient = forms.CharField(max_length=200, label="Recipient organisation")
-    recipient_country = forms.ChoiceField(choices=country_choices, label="Recipient country")
+    purpose = purpose_choice_field(
+        empty_label=_("Choose what the recipient will use it for"),
+        help_text=_(
+            "Only customers who agreed to third_party_sharing, and who may be used for "
+            "this purpose, are shared."
+        ),
+    )
+    recipient = forms.CharField(max_length=200, label=_("Recipient organisation"))
+    recipient_country = forms.ChoiceField(choices=country_choices, label=_("Recipient country"))
     justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Justification"),
         max_length=5000,
-        help_text="Why the recipient needs this data, in at least a sentence.",
+        help_text=_("Why the recipient needs this data, in at least a sentence."),
     )
     agreement_reference = forms.CharField(
-        max_length=200, label="Agreement reference (DPA)", help_text="Required."
+        max_length=200, label=_("Agreement reference (DPA)"), help_text=_("Required.")
     )
     agreement_end = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}),
-        label="Agreement end date",
-        help_text="YYYY-MM-DD; not in the past.",
+        label=_("Agreement end date"),
+        help_text=_("YYYY-MM-DD; not in the past."),
     )
     categories = forms.ModelMultipleChoiceField(
         queryset=None,
         to_field_name="key",
         widget=forms.CheckboxSelectMultiple,
-        label="Data categories to share",
-        error_messages={"invalid_choice": "Choose only categories the asset holds."},
+        label=_("Data categories to share"),
+        error_messages={"invalid_choice": _("Choose only categories the asset holds.")},
     )
     deletion_confirmation_required = forms.BooleanField(
         required=False,
         initial=True,
-        label="The recipient must confirm deletion when the agreement ends",
+        label=_("The recipient must confirm deletion when the agreement ends"),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -146,9 +160,9 @@ class SharingRequestForm(forms.Form):
         self.asset = asset = chosen_object(self, "asset")
         if asset is None:
             self.fields["categories"].queryset = DataCategory.objects.none()
-            self.fields[
-                "categories"
-            ].help_text = "Choose the asset, then *Show categories and coverage*."
+            self.fields["categories"].help_text = _(
+                "Choose the asset, then *Show categories and coverage*."
+            )
         else:
             self.fields["categories"].queryset = asset.data_categories.order_by("key")
         group_categories(self.fields["categories"])
@@ -160,13 +174,15 @@ class SharingRequestForm(forms.Form):
 class SharingDecisionForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Reason"),
         max_length=2000,
-        help_text="Kept in the request's timeline and the audit trail.",
+        help_text=_("Kept in the request's timeline and the audit trail."),
     )
     transfer_safeguard = forms.ChoiceField(
         required=False,
-        choices=[("", "Choose the safeguard")] + TransferSafeguard.choices,
-        help_text="Required to approve: the recipient is outside the EU/EEA.",
+        label=_("Transfer safeguard"),
+        choices=[("", _("Choose the safeguard")), *TransferSafeguard.choices],
+        help_text=_("Required to approve: the recipient is outside the EU/EEA."),
     )
 
     def __init__(self, *args, safeguard_required: bool = False, **kwargs):
@@ -176,12 +192,16 @@ class SharingDecisionForm(forms.Form):
 
 
 class WithdrawalForwardedForm(forms.Form):
-    note = forms.CharField(max_length=500, help_text="How and when the recipient was told.")
+    note = forms.CharField(
+        max_length=500, label=_("Note"), help_text=_("How and when the recipient was told.")
+    )
 
 
 class DeletionConfirmForm(forms.Form):
     evidence = forms.CharField(
-        max_length=500, help_text="Where the recipient's confirmation of deletion is kept."
+        max_length=500,
+        label=_("Evidence"),
+        help_text=_("Where the recipient's confirmation of deletion is kept."),
     )
 
 
@@ -189,33 +209,41 @@ class RecordAsOfForm(forms.Form):
     """The day the record of processing activities is asked for (``as_of``); empty is today."""
 
     as_of = forms.DateField(
-        required=False, label="As of", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("As of"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean_as_of(self):
         day = self.cleaned_data.get("as_of")
         if day is not None and day > timezone.localdate():
-            raise forms.ValidationError("The record cannot be produced for a day to come.")
+            raise forms.ValidationError(_("The record cannot be produced for a day to come."))
         return day
 
 
 class ProcessingActivityForm(forms.Form):
     """A processing activity of the record: what the portal's data cannot tell."""
 
-    name = forms.CharField(max_length=200, help_text='For example "E-mail marketing".')
+    name = forms.CharField(
+        max_length=200, label=_("Name"), help_text=_('For example "E-mail marketing".')
+    )
     purposes = forms.ModelMultipleChoiceField(
         queryset=Purpose.objects.filter(active=True).order_by("key"),
-        help_text="A purpose covers its narrower ones (marketing covers marketing e-mail).",
+        label=_("Purposes"),
+        help_text=_("A purpose covers its narrower ones (marketing covers marketing e-mail)."),
     )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Description")
+    )
     data_subject_categories = forms.CharField(
-        max_length=500, initial="Customers", label="Categories of data subjects"
+        max_length=500, initial=_("Customers"), label=_("Categories of data subjects")
     )
-    joint_controllers = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    joint_controllers = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Joint controllers")
+    )
     security_measures = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Security measures"),
         required=False,
-        help_text="Empty: the portal's own controls (grants, classification, audit trail).",
+        help_text=_("Empty: the portal's own controls (grants, classification, audit trail)."),
     )
 
     def __init__(self, *args, **kwargs):

@@ -2,14 +2,15 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
 class LawfulBasis(models.TextChoices):
-    CONTRACT = "contract", "Contract"
-    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation"
-    LEGITIMATE_INTEREST = "legitimate_interest", "Legitimate interest"
-    CONSENT = "consent", "Consent"
+    CONTRACT = "contract", _("Contract")
+    LEGAL_OBLIGATION = "legal_obligation", _("Legal obligation")
+    LEGITIMATE_INTEREST = "legitimate_interest", _("Legitimate interest")
+    CONSENT = "consent", _("Consent")
 
 
 def key_and_ancestors(key: str) -> list[str]:
@@ -21,13 +22,18 @@ def key_and_ancestors(key: str) -> list[str]:
 class TaxonomyEntry(models.Model):
     """A fideslang taxonomy key; the hierarchy is in the dotted key itself."""
 
-    key = models.CharField(max_length=200, unique=True)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
     )
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         abstract = True
@@ -46,9 +52,16 @@ class Purpose(TaxonomyEntry):
     it needs. Consent to a purpose covers its descendants; the reverse does not hold."""
 
     lawful_basis = models.CharField(
-        max_length=32, choices=LawfulBasis.choices, default=LawfulBasis.CONSENT
+        _("lawful basis"),
+        max_length=32,
+        choices=LawfulBasis.choices,
+        default=LawfulBasis.CONSENT,
     )
     history = HistoricalRecords()
+
+    class Meta(TaxonomyEntry.Meta):
+        verbose_name = _("purpose")
+        verbose_name_plural = _("purposes")
 
     @property
     def needs_consent(self) -> bool:
@@ -61,35 +74,41 @@ class DataCategory(TaxonomyEntry):
     history = HistoricalRecords()
 
     class Meta(TaxonomyEntry.Meta):
-        verbose_name_plural = "data categories"
+        verbose_name = _("data category")
+        verbose_name_plural = _("data categories")
 
 
 class ConsentStatus(models.TextChoices):
-    GRANTED = "granted", "Granted"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    GRANTED = "granted", _("Granted")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class ConsentSource(models.TextChoices):
-    WEB_FORM = "web_form", "Web form"
-    CONTRACT = "contract", "Contract"
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "E-mail"
-    IMPORT = "import", "Import"
+    WEB_FORM = "web_form", _("Web form")
+    CONTRACT = "contract", _("Contract")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+    IMPORT = "import", _("Import")
 
 
 class AppendOnlyError(Exception):
     """A consent record was about to be changed or deleted: records are evidence."""
 
 
+# The messages of AppendOnlyError: for programmers (no door of the portal changes a record).
+CHANGE_REFUSED = "Consent records are append-only: record a new one instead."  # i18n: not shown
+DELETE_REFUSED = "Consent records are append-only: they are never deleted."  # i18n: not shown
+
+
 class ConsentRecordQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise AppendOnlyError("Consent records are append-only: record a new one instead.")
+        raise AppendOnlyError(CHANGE_REFUSED)
 
     def delete(self):
-        raise AppendOnlyError("Consent records are append-only: they are never deleted.")
+        raise AppendOnlyError(DELETE_REFUSED)
 
     def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("Consent records are append-only: record a new one instead.")
+        raise AppendOnlyError(CHANGE_REFUSED)
 
 
 class ConsentRecord(models.Model):
@@ -108,10 +127,10 @@ class ConsentRecord(models.Model):
     status = models.CharField(max_length=16, choices=ConsentStatus.choices)
     source = models.CharField(max_length=16, choices=ConsentSource.choices)
     evidence = models.CharField(
-        max_length=500, blank=True, help_text="Where the proof is: form id, contract, call log."
+        max_length=500, blank=True, help_text=_("Where the proof is: form id, contract, call log.")
     )
     notice_version = models.CharField(
-        max_length=50, blank=True, help_text="Version of the privacy notice the customer saw."
+        max_length=50, blank=True, help_text=_("Version of the privacy notice the customer saw.")
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -119,10 +138,10 @@ class ConsentRecord(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty for a system import.",
+        help_text=_("Empty for a system import."),
     )
     recorded_at = models.DateTimeField(default=timezone.now)
-    effective_at = models.DateTimeField(help_text="When the customer agreed or withdrew.")
+    effective_at = models.DateTimeField(help_text=_("When the customer agreed or withdrew."))
 
     objects = ConsentRecordQuerySet.as_manager()
 
@@ -149,12 +168,12 @@ class ConsentRecord(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise AppendOnlyError("Consent records are append-only: record a new one instead.")
+            raise AppendOnlyError(CHANGE_REFUSED)
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Consent records are append-only: they are never deleted.")
+        raise AppendOnlyError(DELETE_REFUSED)
 
 
 class ConsentState(models.Model):
@@ -206,11 +225,11 @@ class TransferSafeguard(models.TextChoices):
     """What makes a transfer outside the EU/EEA lawful (GDPR Art. 45-49); legal names one
     to approve such a sharing request."""
 
-    ADEQUACY_DECISION = "adequacy_decision", "Adequacy decision (Art. 45)"
-    STANDARD_CONTRACTUAL_CLAUSES = "standard_contractual_clauses", "Standard contractual clauses"
-    BINDING_CORPORATE_RULES = "binding_corporate_rules", "Binding corporate rules (Art. 47)"
-    CODE_OR_CERTIFICATION = "code_or_certification", "Approved code of conduct or certification"
-    DEROGATION = "derogation", "Derogation for a specific situation (Art. 49)"
+    ADEQUACY_DECISION = "adequacy_decision", _("Adequacy decision (Art. 45)")
+    STANDARD_CONTRACTUAL_CLAUSES = "standard_contractual_clauses", _("Standard contractual clauses")
+    BINDING_CORPORATE_RULES = "binding_corporate_rules", _("Binding corporate rules (Art. 47)")
+    CODE_OR_CERTIFICATION = "code_or_certification", _("Approved code of conduct or certification")
+    DEROGATION = "derogation", _("Derogation for a specific situation (Art. 49)")
 
 
 class SharingRequest(models.Model):
@@ -228,18 +247,18 @@ class SharingRequest(models.Model):
     asset = models.ForeignKey(
         "customers.DataAsset", on_delete=models.PROTECT, related_name="sharing_requests"
     )
-    recipient = models.CharField(max_length=200, help_text="The receiving organisation.")
-    recipient_country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
+    recipient = models.CharField(max_length=200, help_text=_("The receiving organisation."))
+    recipient_country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2 code."))
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
     justification = models.TextField()
     agreement_reference = models.CharField(
-        max_length=200, help_text="The data processing / sharing agreement (DPA)."
+        max_length=200, help_text=_("The data processing / sharing agreement (DPA).")
     )
     agreement_end = models.DateField()
     categories = models.ManyToManyField(DataCategory, related_name="+")
     deletion_confirmation_required = models.BooleanField(
         default=True,
-        help_text="The recipient must confirm deletion when the agreement ends.",
+        help_text=_("The recipient must confirm deletion when the agreement ends."),
     )
     chain = models.OneToOneField(
         "portal.ApprovalChain", on_delete=models.PROTECT, related_name="sharing_request"
@@ -254,10 +273,10 @@ class SharingRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     deletion_evidence = models.CharField(
-        max_length=500, blank=True, help_text="Where the recipient's confirmation is kept."
+        max_length=500, blank=True, help_text=_("Where the recipient's confirmation is kept.")
     )
     deletion_reminded_on = models.DateField(
-        null=True, blank=True, help_text="Last day a deletion reminder went out (one a day)."
+        null=True, blank=True, help_text=_("Last day a deletion reminder went out (one a day).")
     )
 
     history = HistoricalRecords(m2m_fields=[categories])
@@ -291,7 +310,7 @@ class SharingPackage(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     row_count = models.PositiveIntegerField()
     columns = models.JSONField(default=list)
-    content = models.TextField(blank=True, help_text="The CSV file; emptied when deleted.")
+    content = models.TextField(blank=True, help_text=_("The CSV file; emptied when deleted."))
     deleted_at = models.DateTimeField(null=True, blank=True)
     download_count = models.PositiveIntegerField(default=0)
 
@@ -343,7 +362,7 @@ class SharingWithdrawal(models.Model):
     forwarded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    note = models.CharField(max_length=500, blank=True, help_text="How the recipient was told.")
+    note = models.CharField(max_length=500, blank=True, help_text=_("How the recipient was told."))
 
     history = HistoricalRecords()
 
@@ -358,11 +377,11 @@ class SharingWithdrawal(models.Model):
 
 
 class ImportJobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    REJECTED = "rejected", "Rejected: nothing imported"
-    FAILED = "failed", "Failed: nothing imported"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    REJECTED = "rejected", _("Rejected: nothing imported")
+    FAILED = "failed", _("Failed: nothing imported")
 
 
 class ConsentImportJob(models.Model):
@@ -381,8 +400,8 @@ class ConsentImportJob(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     file_name = models.CharField(max_length=200)
-    content = models.BinaryField(blank=True, help_text="The uploaded file; emptied at the end.")
-    size = models.PositiveBigIntegerField(help_text="Bytes")
+    content = models.BinaryField(blank=True, help_text=_("The uploaded file; emptied at the end."))
+    size = models.PositiveBigIntegerField(help_text=_("Bytes"))
     sha256 = models.CharField(max_length=64)
     status = models.CharField(
         max_length=16, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
@@ -429,20 +448,21 @@ class ProcessingActivity(models.Model):
     description = models.TextField(blank=True)
     purposes = models.ManyToManyField(Purpose, related_name="processing_activities")
     joint_controllers = models.TextField(
-        blank=True, help_text="Joint controllers and their contact details (Art. 26), if any."
+        blank=True, help_text=_("Joint controllers and their contact details (Art. 26), if any.")
     )
     data_subject_categories = models.CharField(
-        max_length=500, default="Customers", help_text="Whose data: customers, prospects, ..."
+        max_length=500, default="Customers", help_text=_("Whose data: customers, prospects, ...")
     )
     security_measures = models.TextField(
-        blank=True, help_text="Art. 32 measures; empty means the portal's own controls."
+        blank=True, help_text=_("Art. 32 measures; empty means the portal's own controls.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(m2m_fields=[purposes])
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "processing activities"
+        verbose_name = _("processing activity")
+        verbose_name_plural = _("processing activities")
 
     def __str__(self) -> str:
         return self.name

@@ -19,7 +19,7 @@ def get_sharing_request_for_user(user, pk) -> SharingRequest:
     if sharing_request is None:
         sharing_request = sharing_requests_waiting_for(user).filter(pk=pk).first()
     if sharing_request is None:
-        raise Http404("No such sharing request.")
+        raise Http404("No such sharing request.")  # i18n: not shown (the 404 page)
     return sharing_request
 
 
@@ -49,4 +49,4 @@ def check_record_reader(user) -> None:
     """The record of processing activities exists for compliance and legal only: ``Http404``
     for anyone else (``consent.policies.may_read_record``)."""
     if not may_read_record(user):
-        raise Http404("No such page.")
+        raise Http404("No such page.")  # i18n: not shown (the 404 page)

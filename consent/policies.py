@@ -7,6 +7,8 @@ its input is read. Whether a person may *see* a customer or a sharing request is
 the loaders answer 404 for that.
 """
 
+from django.utils.translation import gettext as _
+
 from portal import roles
 from portal.errors import NotAllowed
 
@@ -19,7 +21,7 @@ def may_record_consent(user) -> bool:
 def require_may_record_consent(user) -> None:
     """``NotAllowed`` unless ``may_record_consent(user)``."""
     if not may_record_consent(user):
-        raise NotAllowed("Only a compliance officer can record consent.")
+        raise NotAllowed(_("Only a compliance officer can record consent."))
 
 
 def may_import_consent(user) -> bool:
@@ -29,7 +31,7 @@ def may_import_consent(user) -> bool:
 
 def require_may_import_consent(user) -> None:
     """``NotAllowed`` unless ``may_import_consent(user)``."""
-    roles.require_compliance(user, "import consent records")
+    roles.require_compliance(user, _("import consent records"))
 
 
 def may_forward_withdrawal(user, sharing_request) -> bool:
@@ -41,7 +43,7 @@ def may_forward_withdrawal(user, sharing_request) -> bool:
 def require_may_forward_withdrawal(user, sharing_request) -> None:
     """``NotAllowed`` unless ``may_forward_withdrawal(user, sharing_request)``."""
     if not may_forward_withdrawal(user, sharing_request):
-        raise NotAllowed("Only the requester or compliance can mark a withdrawal forwarded.")
+        raise NotAllowed(_("Only the requester or compliance can mark a withdrawal forwarded."))
 
 
 def may_record_recipient_deletion(user) -> bool:
@@ -52,7 +54,7 @@ def may_record_recipient_deletion(user) -> bool:
 def require_may_record_recipient_deletion(user) -> None:
     """``NotAllowed`` unless ``may_record_recipient_deletion(user)``."""
     if not may_record_recipient_deletion(user):
-        raise NotAllowed("Only a compliance officer records a recipient's deletion.")
+        raise NotAllowed(_("Only a compliance officer records a recipient's deletion."))
 
 
 def may_read_record(user) -> bool:

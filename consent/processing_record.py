@@ -26,6 +26,8 @@ from datetime import date, datetime, time
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent import processing_state as state
 from consent.countries import country_name, outside_eu_eea
@@ -38,7 +40,7 @@ from consent.models import (
 
 # Art. 30(1)(g): the general description of the security measures, when the activity names
 # none of its own: the controls every asset in the portal is under.
-DEFAULT_SECURITY_MEASURES = (
+DEFAULT_SECURITY_MEASURES = gettext_lazy(
     "Access only through justified, approved and time-limited grants; "
     "every asset classified, restricted assets need-to-know; "
     "consent checked at every read and export; "
@@ -244,7 +246,7 @@ class _RowBuilder:
                 {_transfer(s) for s in sharing if outside_eu_eea(s.recipient_country)}
             ),
             erasure_limits=[_erasure_limit(asset) for asset in assets],
-            security_measures=activity.security_measures or DEFAULT_SECURITY_MEASURES,
+            security_measures=activity.security_measures or str(DEFAULT_SECURITY_MEASURES),
             assets=[Evidence(a.name, self.asset_path(a.id)) for a in assets],
             grants=[Evidence(g.label, self.request_path(g.request_id)) for g in grants],
             sharing=[Evidence(str(s), s.get_absolute_url()) for s in sharing],
@@ -286,21 +288,32 @@ class _RowBuilder:
 def _recipients(grants: list[state.GrantState], sharing: list[SharingRequest]) -> list[str]:
     """Internal recipients (the people holding grants: the portal keeps no departments) and
     external ones (approved sharing recipients, with their country)."""
-    internal = {f"Internal: {grant.holder}" for grant in grants}
-    external = {f"External: {s.recipient} ({country_name(s.recipient_country)})" for s in sharing}
+    internal = {_("Internal: %(holder)s") % {"holder": grant.holder} for grant in grants}
+    external = {
+        _("External: %(recipient)s (%(country)s)")
+        % {"recipient": s.recipient, "country": country_name(s.recipient_country)}
+        for s in sharing
+    }
     return sorted(internal) + sorted(external)
 
 
 def _transfer(sharing_request: SharingRequest) -> str:
-    safeguard = state.safeguard_of(sharing_request) or "NO SAFEGUARD"
+    safeguard = state.safeguard_of(sharing_request) or _("NO SAFEGUARD")
     country = country_name(sharing_request.recipient_country)
-    return f"{sharing_request.recipient} ({country}): {safeguard}"
+    return _("%(recipient)s (%(country)s): %(safeguard)s") % {
+        "recipient": sharing_request.recipient,
+        "country": country,
+        "safeguard": safeguard,
+    }
 
 
 def _erasure_limit(asset: state.AssetState) -> str:
     if asset.retention_date is None:
-        return f"{asset.name}: no retention date set"
-    return f"{asset.name}: erase by {asset.retention_date.isoformat()}"
+        return _("%(asset)s: no retention date set") % {"asset": asset.name}
+    return _("%(asset)s: erase by %(day)s") % {
+        "asset": asset.name,
+        "day": asset.retention_date.isoformat(),
+    }
 
 
 def _path_of(url_name: str) -> Callable[[int], str]:

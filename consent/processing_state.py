@@ -6,6 +6,8 @@ sharing requests approved by then. Plain values; a fixed number of queries each.
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.utils.translation import gettext as _
+
 from consent.models import ProcessingActivity, Purpose, SharingRequest, TransferSafeguard
 from consent.services.sharing import TRANSFER_SAFEGUARD
 from customers.models.access import AccessGrant
@@ -189,7 +191,11 @@ def grants_at(moment: datetime) -> list[GrantState]:
     grants = []
     for request_id, asset_id, purpose_id, expires, first, last, username, asset in rows:
         holder = f"{first} {last}".strip() or username  # as User.__str__
-        label = f"{holder} on {asset} until {expires.date().isoformat()}"
+        label = _("%(holder)s on %(asset)s until %(day)s") % {
+            "holder": holder,
+            "asset": asset,
+            "day": expires.date().isoformat(),
+        }
         grants.append(GrantState(request_id, asset_id, purpose_id, holder, label))
     return grants
 

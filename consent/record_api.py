@@ -54,12 +54,15 @@ class RecordSerializer(serializers.Serializer):
     gaps = RecordGapsSerializer()
 
 
+AS_OF_HELP = "A past day"  # i18n: not shown (the API schema, read by programmers)
+
+
 class RecordOfProcessingView(views.APIView):
     """The record today, or as it stood at the end of ``as_of`` (YYYY-MM-DD, not in the
     future: else 400 naming ``as_of``)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="A past day")],
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description=AS_OF_HELP)],
         responses=RecordSerializer,
     )
     def get(self, request):

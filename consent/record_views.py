@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from consent.forms import ProcessingActivityForm, RecordAsOfForm
@@ -102,7 +103,7 @@ def record_xlsx(request):
         return refused
     return xlsx_response(
         filename=_filename(record, "xlsx"),
-        title="Records of processing",
+        title=_("Records of processing"),
         columns=COLUMNS,
         rows=(row.as_cells() for row in record.rows),
     )
@@ -130,7 +131,9 @@ def activity_edit(request, pk=None):
         except ApplicationError as error:
             show_refusal(error, form=form)
         else:
-            messages.success(request, f"Saved the processing activity {saved.name}.")
+            messages.success(
+                request, _("Saved the processing activity %(name)s.") % {"name": saved.name}
+            )
             return redirect("consent:record")
     context = {"form": form, "activity": activity}
     status = 400 if form.is_bound else 200

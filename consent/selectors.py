@@ -35,6 +35,8 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from consent.models import (
     SHARING_PURPOSE_KEY,
@@ -69,11 +71,31 @@ class Coverage:
     @property
     def sentence(self) -> str:
         """ "312 of 1,204 customers agreed to marketing.communications.email"."""
-        counted = f"{number_text(self.eligible)} of {number_text(self.total)} customers"
+        values = {
+            "eligible": number_text(self.eligible),
+            "total": number_text(self.total),
+            "purpose": self.purpose,
+        }
         if self.lawful_basis == LawfulBasis.CONSENT:
-            return f"{counted} agreed to {self.purpose}"
-        basis = LawfulBasis(self.lawful_basis).label.lower()
-        return f"{counted} may be used for {self.purpose} (lawful basis: {basis})"
+            return (
+                ngettext(
+                    "%(eligible)s of %(total)s customer agreed to %(purpose)s",
+                    "%(eligible)s of %(total)s customers agreed to %(purpose)s",
+                    self.total,
+                )
+                % values
+            )
+        values["basis"] = LawfulBasis(self.lawful_basis).label.lower()
+        return (
+            ngettext(
+                "%(eligible)s of %(total)s customer may be used for %(purpose)s "
+                "(lawful basis: %(basis)s)",
+                "%(eligible)s of %(total)s customers may be used for %(purpose)s "
+                "(lawful basis: %(basis)s)",
+                self.total,
+            )
+            % values
+        )
 
     @property
     def none_eligible(self) -> bool:
@@ -96,7 +118,7 @@ def purpose_by_key(key: str, *, field: str = "purpose") -> Purpose:
     """``active_purpose_for_key(key)``, or an ``ApplicationError`` naming ``field``."""
     purpose = active_purpose_for_key(key)
     if purpose is None:
-        raise ApplicationError(f"Unknown purpose {key!r}.", field=field)
+        raise ApplicationError(_("Unknown purpose %(value)s.") % {"value": repr(key)}, field=field)
     return purpose
 
 
@@ -274,7 +296,8 @@ def sharing_purpose() -> Purpose:
     purpose = Purpose.objects.filter(key=SHARING_PURPOSE_KEY, active=True).first()
     if purpose is None:
         raise ApplicationError(
-            f"The purpose {SHARING_PURPOSE_KEY} is not in use: nothing can be shared."
+            _("The purpose %(purpose)s is not in use: nothing can be shared.")
+            % {"purpose": SHARING_PURPOSE_KEY}
         )
     return purpose
 
@@ -359,15 +382,21 @@ def sharing_deletions_for(user: User) -> QuerySet[SharingRequest]:
 
 
 def deletion_status(sharing_request: SharingRequest, *, today: date | None = None) -> str:
-    """In words: not required, not due yet, awaiting confirmation, or confirmed."""
+    """In words: not required, not due yet, awaiting confirmation, or confirmed. In English,
+    as the API answers it; pages show ``deletion_status_text``."""
     if not sharing_request.deletion_confirmation_required:
-        return "not required"
+        return gettext_noop("not required")
     if sharing_request.deletion_confirmed_at:
-        return "confirmed"
+        return gettext_noop("confirmed")
     today = today or timezone.localdate()
     if sharing_request.agreement_end > today:
-        return "due at agreement end"
-    return "awaiting confirmation"
+        return gettext_noop("due at agreement end")
+    return gettext_noop("awaiting confirmation")
+
+
+def deletion_status_text(sharing_request: SharingRequest) -> str:
+    """``deletion_status`` in the active language, for pages."""
+    return _(deletion_status(sharing_request))
 
 
 def purposes_by_key() -> QuerySet[Purpose]:

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -70,7 +71,7 @@ class ConsentCreateSerializer(serializers.Serializer):
     purpose = KeyRelatedField(
         slug_field="key",
         queryset=Purpose.objects.filter(active=True),
-        error_messages={"does_not_exist": "Unknown purpose {value!r}."},
+        error_messages={"does_not_exist": _("Unknown purpose {value!r}.")},
     )
     status = serializers.ChoiceField(choices=ConsentStatus.choices)
     source = serializers.ChoiceField(choices=ConsentSource.choices)
@@ -90,7 +91,7 @@ class SharingRequestCreateSerializer(serializers.Serializer):
     purpose = KeyRelatedField(
         slug_field="key",
         queryset=Purpose.objects.filter(active=True),
-        error_messages={"does_not_exist": "Unknown purpose {value!r}."},
+        error_messages={"does_not_exist": _("Unknown purpose {value!r}.")},
     )
     justification = serializers.CharField(max_length=5000)
     recipient = serializers.CharField(max_length=200)

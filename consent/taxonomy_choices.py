@@ -16,18 +16,20 @@ from collections.abc import Iterable, Iterator
 
 from django import forms
 from django.forms.models import ModelChoiceIterator
+from django.utils.translation import gettext, gettext_noop
 
-from consent.taxonomy_names import CATEGORY, PURPOSE, name_of
+from consent.taxonomy_names import CATEGORY, PURPOSE, display_name, kind_of, name_of
 
-SUGGESTED = "Suggested for this asset"
+# The first group's label, in English here; shown in the active language.
+SUGGESTED = gettext_noop("Suggested for this asset")
 
 
 def option_label(entry) -> str:
-    """``"Name (key)"`` for a ``Purpose`` or ``DataCategory``; the key alone when the name
-    says nothing more."""
+    """``"Name (key)"`` for a ``Purpose`` or ``DataCategory``, the name in the active
+    language; the key alone when the name says nothing more."""
     if not entry.name or entry.name == entry.key:
         return entry.key
-    return f"{entry.name} ({entry.key})"
+    return f"{display_name(kind_of(entry), entry.name)} ({entry.key})"
 
 
 def root_key(key: str) -> str:
@@ -49,7 +51,7 @@ class GroupedChoiceIterator(ModelChoiceIterator):
         suggested_keys = getattr(self.field, "suggested_keys", set())
         suggested = [e for e in entries if e.key in suggested_keys]
         if suggested:
-            yield (SUGGESTED, [self.choice(e) for e in suggested])
+            yield (gettext(SUGGESTED), [self.choice(e) for e in suggested])
         offered = {e.key for e in suggested}
         yield from self._by_root([e for e in entries if e.key not in offered])
 
@@ -60,8 +62,8 @@ class GroupedChoiceIterator(ModelChoiceIterator):
             groups.setdefault(root_key(entry.key), []).append(self.choice(entry))
         kind = getattr(self.field, "taxonomy_kind", PURPOSE)
         for root, choices in groups.items():
-            label = names.get(root) or name_of(kind, root) or root
-            yield (label, choices)
+            name = names.get(root) or name_of(kind, root)
+            yield (display_name(kind, name) if name else root, choices)
 
     def __len__(self) -> int:
         return self.queryset.count() + (1 if self.field.empty_label is not None else 0)

@@ -13,6 +13,13 @@ every other process compares its map's generation with the shared one at most ev
 ``CHECK_SECONDS`` and reloads when they differ. So an edited name shows at once in the process
 that saved it and within ``CHECK_SECONDS`` everywhere else. If the shared cache cannot be
 reached, a map is kept for ``CHECK_SECONDS`` only.
+
+The map holds the names as stored (fideslang's English, or an operator's edit); a page
+translates a name where it shows it (``display_name``), through the gettext catalogue, with
+the context of its kind (``purpose``, ``data category``: ``consent/taxonomy_messages.py``
+marks every name of the default taxonomy). A name the catalogue lacks (an edit) reads as
+stored. So the map is one per process whatever the languages, and a third language is one
+more ``.po`` file.
 """
 
 import logging
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import pgettext
 
 from consent.models import DataCategory, Purpose, TaxonomyEntry
 
@@ -35,6 +43,8 @@ CHECK_SECONDS = 30.0
 PURPOSE = "purpose"
 CATEGORY = "category"
 MODELS: dict[str, type[TaxonomyEntry]] = {PURPOSE: Purpose, CATEGORY: DataCategory}
+# The gettext context of each kind's names: one English word may need two translations.
+CONTEXTS = {PURPOSE: "purpose", CATEGORY: "data category"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,19 @@ def name_of(kind: str, key: str) -> str | None:
     """The name of ``key`` in the taxonomy of ``kind``, or ``None`` for a key it lacks."""
     entry = entries(kind).get(key)
     return entry.name if entry else None
+
+
+def display_name(kind: str, name: str) -> str:
+    """``name`` (of a ``kind`` entry, as stored) in the active language; as it is when the
+    catalogue lacks it (an operator's edit) or when it is empty."""
+    return pgettext(CONTEXTS[kind], name) if name else name
+
+
+def kind_of(entry: object) -> str:
+    """``PURPOSE`` or ``CATEGORY`` for a ``Purpose`` / ``DataCategory`` (or a historical
+    row of one)."""
+    instance_type = getattr(entry, "instance_type", type(entry))
+    return CATEGORY if issubclass(instance_type, DataCategory) else PURPOSE
 
 
 def forget() -> None:

@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from consent import policies
@@ -18,7 +20,7 @@ from consent.forms import (
     SharingRequestForm,
     WithdrawalForwardedForm,
 )
-from consent.models import ImportJobStatus, TransferSafeguard
+from consent.models import ConsentStatus, ImportJobStatus, TransferSafeguard
 from consent.permissions import (
     get_import_job_for_user,
     get_sharing_request_for_download,
@@ -29,7 +31,7 @@ from consent.selectors import (
     active_purpose_for_key,
     consent_history,
     current_consents,
-    deletion_status,
+    deletion_status_text,
     import_job_list_for,
     lawful_basis_history,
     purposes_by_key,
@@ -51,6 +53,7 @@ from consent.services.import_jobs import (
 )
 from consent.services.lawful_basis import purpose_lawful_basis_change
 from consent.services.sharing import TRANSFER_SAFEGUARD
+from customers.models.catalogue import Classification
 from customers.visibility import get_customer_for_user
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
@@ -78,7 +81,8 @@ def purposes(request):
         else:
             messages.success(
                 request,
-                f"{purpose.key} now relies on {purpose.get_lawful_basis_display().lower()}.",
+                _("%(purpose)s now relies on %(basis)s.")
+                % {"purpose": purpose.key, "basis": purpose.get_lawful_basis_display().lower()},
             )
             return redirect("consent:purposes")
     return render(
@@ -127,7 +131,11 @@ def customer_consent_record(request, pk):
             show_refusal(error, form=form)
         else:
             data = form.cleaned_data
-            messages.success(request, f"Recorded: {data['status']} {data['purpose'].key}.")
+            if data["status"] == ConsentStatus.GRANTED:
+                message = _("Recorded: granted %(purpose)s.")
+            else:
+                message = _("Recorded: withdrawn %(purpose)s.")
+            messages.success(request, message % {"purpose": data["purpose"].key})
             return redirect("consent:customer_detail", pk=customer.pk)
     return render(
         request,
@@ -174,9 +182,16 @@ def consent_import(request):
             if job.status == ImportJobStatus.DONE:
                 messages.success(
                     request,
-                    f"Imported {number_text(job.imported)} of "
-                    f"{number_text(job.rows_processed)} rows "
-                    f"({number_text(job.already_recorded)} already recorded).",
+                    ngettext(
+                        "Imported %(imported)s of %(rows)s row (%(already)s already recorded).",
+                        "Imported %(imported)s of %(rows)s rows (%(already)s already recorded).",
+                        job.rows_processed,
+                    )
+                    % {
+                        "imported": number_text(job.imported),
+                        "rows": number_text(job.rows_processed),
+                        "already": number_text(job.already_recorded),
+                    },
                 )
                 return redirect("consent:consent_import")
             status = 400
@@ -265,9 +280,19 @@ def sharing_create(request):
             else:
                 messages.success(
                     request,
-                    f"Sharing request sent: {number_text(sharing_request.eligible_at_request)} of "
-                    f"{number_text(sharing_request.total_at_request)} customers may be shared. The "
-                    "owner, compliance and legal decide; you are notified of each decision.",
+                    ngettext(
+                        "Sharing request sent: %(eligible)s of %(total)s customer may be "
+                        "shared. The owner, compliance and legal decide; you are notified of "
+                        "each decision.",
+                        "Sharing request sent: %(eligible)s of %(total)s customers may be "
+                        "shared. The owner, compliance and legal decide; you are notified of "
+                        "each decision.",
+                        sharing_request.total_at_request,
+                    )
+                    % {
+                        "eligible": number_text(sharing_request.eligible_at_request),
+                        "total": number_text(sharing_request.total_at_request),
+                    },
                 )
             return redirect(url)
     return render(request, "consent/sharing_form.html", context, status=400)
@@ -286,6 +311,14 @@ def _safeguard_of(steps) -> str:
         if value in TransferSafeguard.values:
             return TransferSafeguard(value).label
     return ""
+
+
+def _classification_text(value: str) -> str:
+    """The class the asset had when asked, in words of the active language ("confidential");
+    a value no longer known as it is."""
+    if value in Classification.values:
+        return str(Classification(value).label).lower()
+    return value
 
 
 def _sharing_context(request, sharing_request, decision_form=None) -> dict:
@@ -315,13 +348,14 @@ def _sharing_context(request, sharing_request, decision_form=None) -> dict:
         "can_withdraw": is_requester and sharing_request.chain.status == ChainStatus.PENDING,
         "coverage": sharing_coverage(sharing_request.asset, sharing_request.purpose),
         "country_name": country_name(sharing_request.recipient_country),
+        "classification": _classification_text(sharing_request.classification_at_request),
         "outside_eu_eea": outside_eu_eea(sharing_request.recipient_country),
         "package": package,
         "is_requester": is_requester,
         "withdrawals": list(package.withdrawals.all()) if package else [],
         "can_forward": policies.may_forward_withdrawal(user, sharing_request),
         "forward_form": WithdrawalForwardedForm(),
-        "deletion_status": deletion_status(sharing_request),
+        "deletion_status": deletion_status_text(sharing_request),
         "can_confirm_deletion": can_confirm_deletion,
         "deletion_form": DeletionConfirmForm() if can_confirm_deletion else None,
     }
@@ -355,7 +389,7 @@ def sharing_decide(request, pk):
         except ApplicationError as error:
             show_refusal(error, form=form)
         else:
-            messages.success(request, "Approved." if approve else "Denied.")
+            messages.success(request, _("Approved.") if approve else _("Denied."))
             return redirect("consent:sharing_detail", pk=sharing_request.pk)
     return render(
         request,
@@ -376,7 +410,7 @@ def sharing_withdraw(request, pk):
     except ApplicationError as error:
         show_refusal(error, request=request)
     else:
-        messages.success(request, "Sharing request withdrawn.")
+        messages.success(request, _("Sharing request withdrawn."))
     return redirect("consent:sharing_detail", pk=sharing_request.pk)
 
 
@@ -411,7 +445,7 @@ def sharing_withdrawal_forwarded(request, pk, withdrawal_pk):
     withdrawal = get_withdrawal_for_user(request.user, sharing_request, withdrawal_pk)
     form = WithdrawalForwardedForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say how the recipient was told.")
+        messages.error(request, _("Say how the recipient was told."))
     else:
         try:
             withdrawal_forwarding_services.sharing_withdrawal_forwarded(
@@ -420,7 +454,10 @@ def sharing_withdrawal_forwarded(request, pk, withdrawal_pk):
         except ApplicationError as error:
             show_refusal(error, request=request)
         else:
-            messages.success(request, f"Customer #{withdrawal.customer_id}: marked forwarded.")
+            messages.success(
+                request,
+                _("Customer #%(id)s: marked forwarded.") % {"id": withdrawal.customer_id},
+            )
     if request.POST.get("next") == "list":
         return redirect("consent:sharing_withdrawals")
     return redirect("consent:sharing_detail", pk=sharing_request.pk)
@@ -432,7 +469,7 @@ def sharing_deletions(request):
     page = Paginator(sharing_deletions_for(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = [(r, deletion_status(r)) for r in page.object_list]
+    rows = [(r, deletion_status_text(r)) for r in page.object_list]
     return render(request, "consent/sharing_deletions.html", {"page": page, "rows": rows})
 
 
@@ -442,7 +479,7 @@ def sharing_deletion_confirm(request, pk):
     sharing_request = get_sharing_request_for_user(request.user, pk)
     form = DeletionConfirmForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say where the recipient's confirmation is kept.")
+        messages.error(request, _("Say where the recipient's confirmation is kept."))
     else:
         try:
             recipient_deletion_services.sharing_deletion_confirm(
@@ -453,5 +490,5 @@ def sharing_deletion_confirm(request, pk):
         except ApplicationError as error:
             show_refusal(error, request=request)
         else:
-            messages.success(request, "The recipient's deletion is recorded.")
+            messages.success(request, _("The recipient's deletion is recorded."))
     return redirect("consent:sharing_detail", pk=sharing_request.pk)

@@ -6,6 +6,7 @@ sees, with their evidence), ``POST /api/review-items/{id}/decide/`` and
 from datetime import datetime
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -272,7 +273,9 @@ class ReviewItemViewSet(viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         items, missing = review_items_chosen(request.user, body.validated_data["items"])
         if missing:
-            raise serializers.ValidationError({"items": [f"No such review items: {missing}."]})
+            raise serializers.ValidationError(
+                {"items": [_("No such review items: %(ids)s.") % {"ids": missing}]}
+            )
         decided = review_items_accept_recommendations(
             items=items, actor=request.user, reason=body.validated_data["reason"]
         )

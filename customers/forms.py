@@ -278,27 +278,35 @@ class CustomerSearchForm(forms.Form):
 
 
 class SubjectRequestForm(forms.Form):
-    type = forms.ChoiceField(choices=SubjectRequestType.choices)
-    customer = forms.IntegerField(min_value=1, label="Customer id")
+    type = forms.ChoiceField(choices=SubjectRequestType.choices, label=_("Type"))
+    customer = forms.IntegerField(min_value=1, label=_("Customer id"))
     identity_verification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
-        help_text="How you verified that the requester is this customer. Required before "
-        "any work starts.",
+        label=_("Identity verification"),
+        help_text=_(
+            "How you verified that the requester is this customer. Required before any work starts."
+        ),
     )
     received_on = forms.DateField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Empty: today. The answer is due one month later.",
+        label=_("Received on"),
+        help_text=_("Empty: today. The answer is due one month later."),
     )
-    received_via = forms.ChoiceField(choices=ReceivedVia.choices, initial=ReceivedVia.EMAIL)
+    received_via = forms.ChoiceField(
+        choices=ReceivedVia.choices, initial=ReceivedVia.EMAIL, label=_("Received via")
+    )
     purposes = forms.ModelMultipleChoiceField(
         queryset=Purpose.objects.filter(active=True).order_by("key"),
         required=False,
         to_field_name="key",
-        help_text="Objections only: the purposes objected to; a withdrawal is recorded at once.",
+        label=_("Purposes"),
+        help_text=_("Objections only: the purposes objected to; a withdrawal is recorded at once."),
     )
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes")
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -306,11 +314,14 @@ class SubjectRequestForm(forms.Form):
 
 
 class SubjectRequestExtendForm(forms.Form):
-    months = forms.TypedChoiceField(choices=[(1, "1 month"), (2, "2 months")], coerce=int)
+    months = forms.TypedChoiceField(
+        choices=[(1, _("1 month")), (2, _("2 months"))], coerce=int, label=_("Months")
+    )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
-        help_text="Why more time is needed; the customer must be told within the first month.",
+        label=_("Reason"),
+        help_text=_("Why more time is needed; the customer must be told within the first month."),
     )
 
 
@@ -318,7 +329,7 @@ class SubjectRequestCloseForm(forms.Form):
     response = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=5000,
-        label="Answer given to the customer",
+        label=_("Answer given to the customer"),
     )
 
 
@@ -326,57 +337,68 @@ class ErasureConfirmForm(forms.Form):
     note = forms.CharField(
         required=False,
         max_length=2000,
-        label="What was deleted where",
-        widget=forms.TextInput(attrs={"placeholder": "e.g. deleted from the CRM on 3 May"}),
+        label=_("What was deleted where"),
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. deleted from the CRM on 3 May")}),
     )
 
 
 class RetentionExtendForm(forms.Form):
-    retention_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(max_length=2000, label="Why it must be kept longer")
+    retention_date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label=_("Retention date")
+    )
+    reason = forms.CharField(max_length=2000, label=_("Why it must be kept longer"))
 
 
 class RetentionDeleteForm(forms.Form):
-    reason = forms.CharField(max_length=2000, label="How and where the data was deleted")
+    reason = forms.CharField(max_length=2000, label=_("How and where the data was deleted"))
 
 
 class ReviewStartForm(forms.Form):
     """Compliance starts an access review (``access_reviews.review_start``)."""
 
-    name = forms.CharField(max_length=200, help_text="For example “Q3 2026 customer data”.")
+    name = forms.CharField(
+        max_length=200, label=_("Name"), help_text=_("For example “Q3 2026 customer data”.")
+    )
     due_on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The campaign closes at the end of this day (site time).",
+        label=_("Due on"),
+        help_text=_("The campaign closes at the end of this day (site time)."),
     )
     undecided_outcome = forms.ChoiceField(
-        choices=ReviewDecision.choices, label="Grants nobody decided, at the due date"
+        choices=ReviewDecision.choices, label=_("Grants nobody decided, at the due date")
     )
-    repeat = forms.ChoiceField(choices=ReviewRepeat.choices)
+    repeat = forms.ChoiceField(choices=ReviewRepeat.choices, label=_("Repeat"))
     unused_days = forms.IntegerField(
         min_value=1,
         max_value=365,
         initial=DEFAULT_UNUSED_DAYS,
-        label="Recommend revoking after days unused",
+        label=_("Recommend revoking after days unused"),
     )
     classification = forms.ChoiceField(
-        choices=[("", "Any classification"), *Classification.choices], required=False
+        choices=[("", _("Any classification")), *Classification.choices],
+        required=False,
+        label=_("Classification"),
     )
     asset = forms.ModelChoiceField(
-        queryset=DataAsset.objects.order_by("name"), required=False, empty_label="Any asset"
+        queryset=DataAsset.objects.order_by("name"),
+        required=False,
+        empty_label=_("Any asset"),
+        label=_("Asset"),
     )
     owner = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(is_active=True),
         to_field_name="username",
         widget=forms.TextInput,
         required=False,
-        label="Owner (username)",
-        error_messages={"invalid_choice": "No active user has this username."},
+        label=_("Owner (username)"),
+        error_messages={"invalid_choice": _("No active user has this username.")},
     )
     purpose = forms.ModelChoiceField(
         queryset=Purpose.objects.filter(active=True).order_by("key"),
         to_field_name="key",
         required=False,
-        empty_label="Any purpose",
+        empty_label=_("Any purpose"),
+        label=_("Purpose"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -401,5 +423,7 @@ class ReviewStartForm(forms.Form):
 
 
 class ReviewDecideForm(forms.Form):
-    decision = forms.ChoiceField(choices=ReviewDecision.choices)
-    reason = forms.CharField(max_length=2000, help_text="Why this access stays or ends.")
+    decision = forms.ChoiceField(choices=ReviewDecision.choices, label=_("Decision"))
+    reason = forms.CharField(
+        max_length=2000, label=_("Reason"), help_text=_("Why this access stays or ends.")
+    )

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -104,8 +105,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(
         responses=IncidentSerializer,
         description=(
-            "The reporter reads these fields; Compliance and Legal read the incident with "
-            "its triage, clocks and duties as well (the IncidentTriageDetail fields)."
+            "The reporter reads these fields; Compliance and Legal "  # i18n: not shown (schema)
+            "read the incident with its triage, clocks and duties as well "
+            "(the IncidentTriageDetail fields)."
         ),
     )
     def retrieve(self, request, pk=None):
@@ -126,7 +128,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def _triage(self, request, pk, perform, body_class=None):
         """Load (404), validate the body (400), call the service (403 if not allowed)."""
         incident = get_incident_for_user(request.user, pk)
-        policies.require_may_triage(request.user, "do this")
+        policies.require_may_triage(request.user, _("do this"))
         data = {}
         if body_class is not None:
             body = body_class(data=request.data)

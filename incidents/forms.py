@@ -3,6 +3,9 @@ same selectors the services check, so a hand-typed id cannot reach a hidden asse
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from customers.visibility import asset_list_for
 from incidents.models import CustomerNotice, Incident, Severity, Status
@@ -20,7 +23,9 @@ class IncidentActionForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-def moment_field(label: str, *, required: bool = True, help_text: str = ""):
+def moment_field(
+    label: StrOrPromise, *, required: bool = True, help_text: StrOrPromise = ""
+) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label, required=required, widget=LOCAL_INPUT, help_text=help_text
     )
@@ -28,38 +33,38 @@ def moment_field(label: str, *, required: bool = True, help_text: str = ""):
 
 class IncidentReportForm(forms.Form):
     title = forms.CharField(
-        label="Short title",
-        help_text='A few words to recognise it by, such as "Laptop lost on the train".',
+        label=_("Short title"),
+        help_text=_('A few words to recognise it by, such as "Laptop lost on the train".'),
         max_length=200,
         widget=forms.TextInput(attrs={"autofocus": True}),
     )
     description = forms.CharField(
-        label="What happened",
+        label=_("What happened"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What you saw or suspect, where, and who else knows. No customer records.",
+        help_text=_("What you saw or suspect, where, and who else knows. No customer records."),
     )
     discovered_at = moment_field(
-        "When you discovered it",
+        _("When you discovered it"),
         required=False,
-        help_text="In your time zone. Leave as is (or empty) if it was just now.",
+        help_text=_("In your time zone. Leave as is (or empty) if it was just now."),
     )
     assets = forms.ModelMultipleChoiceField(
-        label="Data assets involved",
+        label=_("Data assets involved"),
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Optional: leave empty if you do not know.",
+        help_text=_("Optional: leave empty if you do not know."),
     )
     estimated_customers = forms.IntegerField(
-        label="Customers affected (estimate)",
+        label=_("Customers affected (estimate)"),
         min_value=0,
         max_value=column_max(Incident, "estimated_customers"),
         required=False,
     )
     confidential_reporter = forms.BooleanField(
-        label="Keep my identity confidential",
+        label=_("Keep my identity confidential"),
         required=False,
-        help_text="Only Compliance and Legal will see that you reported it.",
+        help_text=_("Only Compliance and Legal will see that you reported it."),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -69,16 +74,25 @@ class IncidentReportForm(forms.Form):
 
 
 class IncidentFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
-    severity = forms.ChoiceField(choices=[("", "Any severity"), *Severity.choices], required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", _("Any status")), *Status.choices], required=False
+    )
+    severity = forms.ChoiceField(
+        label=_("Severity"), choices=[("", _("Any severity")), *Severity.choices], required=False
+    )
     breach = forms.ChoiceField(
-        label="Personal-data breach",
-        choices=[("", "Any"), ("yes", "Yes"), ("no", "No"), ("unknown", "Not decided")],
+        label=_("Personal-data breach"),
+        choices=[
+            ("", _("Any")),
+            ("yes", _("Yes")),
+            ("no", _("No")),
+            ("unknown", _("Not decided")),
+        ],
         required=False,
     )
     overdue = forms.ChoiceField(
-        label="Deadlines",
-        choices=[("", "Any"), ("yes", "Overdue"), ("no", "Not overdue")],
+        label=_("Deadlines"),
+        choices=[("", _("Any")), ("yes", _("Overdue")), ("no", _("Not overdue"))],
         required=False,
     )
 
@@ -93,25 +107,29 @@ class IncidentFilterForm(forms.Form):
 
 
 class TriageForm(IncidentActionForm):
-    status = forms.ChoiceField(choices=Status.choices)
-    severity = forms.ChoiceField(choices=[("", "Not set"), *Severity.choices], required=False)
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Nobody")
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+    severity = forms.ChoiceField(
+        label=_("Severity"), choices=[("", _("Not set")), *Severity.choices], required=False
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"), queryset=None, required=False, empty_label=_("Nobody")
+    )
     personal_data_breach = forms.ChoiceField(
-        label="Personal-data breach",
-        choices=[("", "Not decided"), ("yes", "Yes"), ("no", "No")],
+        label=_("Personal-data breach"),
+        choices=[("", _("Not decided")), ("yes", _("Yes")), ("no", _("No"))],
         required=False,
     )
     breach_reason = forms.CharField(
-        label="Reason for the breach decision",
+        label=_("Reason for the breach decision"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     note = forms.CharField(
         # Not "Note": the page's own note box below is the one for the timeline.
-        label="Reason for this change",
+        label=_("Reason for this change"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required when moving the status back.",
+        help_text=_("Required when moving the status back."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -144,15 +162,22 @@ class TriageForm(IncidentActionForm):
 
 
 class NoteForm(IncidentActionForm):
-    text = forms.CharField(label="Note for the timeline", widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(
+        label=_("Note for the timeline"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class RegimeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.label
 
 
 class RegimeApplyForm(IncidentActionForm):
-    regime = forms.ModelChoiceField(queryset=None, label="Regime")
+    regime = RegimeChoiceField(queryset=None, label=_("Regime"))
     applied_at = moment_field(
-        "Applies since",
+        _("Applies since"),
         required=False,
-        help_text="Empty means now. DORA: the moment the incident was classified as major.",
+        help_text=_("Empty means now. DORA: the moment the incident was classified as major."),
     )
 
     def __init__(self, *args, incident, **kwargs):
@@ -161,26 +186,26 @@ class RegimeApplyForm(IncidentActionForm):
 
 
 class DutyRecordForm(IncidentActionForm):
-    completed_at = moment_field("Made on", required=False, help_text="Empty means now.")
-    reference = forms.CharField(label="Reference (case or receipt number)", max_length=200)
+    completed_at = moment_field(_("Made on"), required=False, help_text=_("Empty means now."))
+    reference = forms.CharField(label=_("Reference (case or receipt number)"), max_length=200)
     delay_reason = forms.CharField(
-        label="Reasons for the delay",
+        label=_("Reasons for the delay"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required when it is made after its due time (GDPR Art. 33(1)).",
+        help_text=_("Required when it is made after its due time (GDPR Art. 33(1))."),
     )
 
 
 class AwarenessForm(IncidentActionForm):
-    aware_at = moment_field("Became aware on")
+    aware_at = moment_field(_("Became aware on"))
     reason = forms.CharField(
-        label="Why awareness came later than discovery", widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Why awareness came later than discovery"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class NoRiskProposeForm(IncidentActionForm):
     reason = forms.CharField(
-        label="Why the breach is unlikely to result in a risk",
+        label=_("Why the breach is unlikely to result in a risk"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -191,16 +216,18 @@ class ConfirmForm(IncidentActionForm):
 
 class CustomerNoticeForm(IncidentActionForm):
     decision = forms.ChoiceField(
-        label="Tell the affected customers (Art. 34)?",
+        label=_("Tell the affected customers (Art. 34)?"),
         choices=[c for c in CustomerNotice.choices if c[0]],
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=pgettext_lazy("why", "Reason"), widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class AlertDismissForm(forms.Form):
     reason = forms.CharField(
-        label="Why this is not misuse",
+        label=_("Why this is not misuse"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="At least 10 characters; kept as evidence with the alert.",
+        help_text=_("At least 10 characters; kept as evidence with the alert."),
     )

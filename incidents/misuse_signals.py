@@ -37,6 +37,8 @@ from django.conf import settings
 from django.db.models import IntegerField, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
+from django.utils.translation import gettext, gettext_lazy, ngettext
+from django_stubs_ext import StrOrPromise
 
 from customers.models.access import AccessGrant
 from portal.audit_actions import AuditAction
@@ -81,7 +83,7 @@ class Occurrence:
 @dataclass(frozen=True)
 class Signal:
     name: str
-    label: str
+    label: StrOrPromise
     quiet: Callable[[], timedelta]
     detect: Callable[[EventRange], list[Occurrence]]
 
@@ -149,8 +151,12 @@ def repeated_refusals(events: EventRange) -> list[Occurrence]:
                         group=f"user:{person}",
                         subjects=(person,),
                         occurred_at=at,
-                        summary=f"{len(inside)} requests refused or denied within "
-                        f"{window.days} days",
+                        summary=ngettext(
+                            "%(count)s requests refused or denied within %(days)s day",
+                            "%(count)s requests refused or denied within %(days)s days",
+                            window.days,
+                        )
+                        % {"count": number_text(len(inside)), "days": number_text(window.days)},
                         evidence={"events": inside},
                     )
                 )
@@ -197,8 +203,10 @@ def proxy_requests(events: EventRange) -> list[Occurrence]:
                     group=f"pair:{first}:{second}:{asset}:{purpose}",
                     subjects=(first, second),
                     occurred_at=at,
-                    summary=f"Asked for asset {asset} and {purpose} after another person "
-                    "was refused",
+                    summary=gettext(
+                        "Asked for asset %(asset)s and %(purpose)s after another person was refused"
+                    )
+                    % {"asset": asset, "purpose": purpose},
                     evidence={"events": [first_pk, pk], "asset": asset, "purpose": purpose},
                 )
     return list(found.values())
@@ -262,8 +270,12 @@ def export_volume(events: EventRange) -> list[Occurrence]:
                     group=f"user:{person}:{day.isoformat()}",
                     subjects=(person,),
                     occurred_at=max(at for _, at in new_events),
-                    summary=f"{number_text(total)} rows exported on {date_text(day)} "
-                    f"(usual day: {number_text(round(median))})",
+                    summary=gettext("%(rows)s rows exported on %(day)s (usual day: %(usual)s)")
+                    % {
+                        "rows": number_text(total),
+                        "day": date_text(day),
+                        "usual": number_text(round(median)),
+                    },
                     evidence={
                         "events": sorted(pk for pk, _ in new_events),
                         "day": day.isoformat(),
@@ -311,7 +323,8 @@ def purpose_breadth(events: EventRange) -> list[Occurrence]:
                     group=f"user:{user}:purpose:{purpose}",
                     subjects=(user,),
                     occurred_at=at,
-                    summary=f"Holds grants on {len(assets)} assets for {purpose}",
+                    summary=gettext("Holds grants on %(count)s assets for %(purpose)s")
+                    % {"count": number_text(len(assets)), "purpose": purpose},
                     evidence={"events": [pk], "purpose": purpose, "assets": sorted(assets)},
                 )
             )
@@ -364,9 +377,13 @@ def read_after_notice(events: EventRange) -> list[Occurrence]:
     for pk, person, at, kind, target in reads:
         grant = as_id(target) if kind == GRANT_TARGET else None
         if grant in revoked and revoked[grant] < at:
-            why, group = f"through grant {grant}, revoked before", f"user:{person}:grant:{grant}"
+            summary = gettext("Records read through grant %(grant)s, revoked before") % {
+                "grant": grant
+            }
+            group = f"user:{person}:grant:{grant}"
         elif inactive(person, at):
-            why, group = "after the account was deactivated", f"user:{person}:inactive"
+            summary = gettext("Records read after the account was deactivated")
+            group = f"user:{person}:inactive"
         else:
             continue
         found.append(
@@ -376,7 +393,7 @@ def read_after_notice(events: EventRange) -> list[Occurrence]:
                 group=group,
                 subjects=(person,),
                 occurred_at=at,
-                summary=f"Records read {why}",
+                summary=summary,
                 evidence={"events": [pk], "grant": grant},
             )
         )
@@ -389,19 +406,32 @@ def _days(setting: str) -> Callable[[], timedelta]:
 
 SIGNALS: tuple[Signal, ...] = (
     Signal(
-        "repeated_refusals", "Repeated refusals", _days("MISUSE_REFUSALS_DAYS"), repeated_refusals
+        "repeated_refusals",
+        gettext_lazy("Repeated refusals"),
+        _days("MISUSE_REFUSALS_DAYS"),
+        repeated_refusals,
     ),
-    Signal("proxy_request", "Request by proxy", _days("MISUSE_PROXY_DAYS"), proxy_requests),
-    Signal("export_volume", "Unusual export volume", lambda: timedelta(0), export_volume),
+    Signal(
+        "proxy_request",
+        gettext_lazy("Request by proxy"),
+        _days("MISUSE_PROXY_DAYS"),
+        proxy_requests,
+    ),
+    Signal(
+        "export_volume",
+        gettext_lazy("Unusual export volume"),
+        lambda: timedelta(0),
+        export_volume,
+    ),
     Signal(
         "purpose_breadth",
-        "Grants on many assets for one purpose",
+        gettext_lazy("Grants on many assets for one purpose"),
         _days("MISUSE_REFUSALS_DAYS"),
         purpose_breadth,
     ),
     Signal(
         "read_after_notice",
-        "Records read after notice",
+        gettext_lazy("Records read after notice"),
         lambda: timedelta(days=1),
         read_after_notice,
     ),

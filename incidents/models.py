@@ -9,35 +9,37 @@ regime to an incident creates one ``IncidentDuty`` per duty, with its due time i
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 CONFIDENTIAL = "confidential"
 
 
 class Status(models.TextChoices):
-    REPORTED = "reported", "Reported"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    INVESTIGATING = "investigating", "Investigating"
-    CONTAINED = "contained", "Contained"
-    CLOSED = "closed", "Closed"
+    REPORTED = "reported", _("Reported")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    INVESTIGATING = "investigating", _("Investigating")
+    CONTAINED = "contained", _("Contained")
+    CLOSED = "closed", _("Closed")
 
 
 STATUS_ORDER = {status: rank for rank, status in enumerate(Status.values)}
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
 
 class CustomerNotice(models.TextChoices):
     """The Art. 34 GDPR decision: must the affected customers be told?"""
 
-    UNDECIDED = "", "Not decided"
-    REQUIRED = "required", "Required"
-    NOT_REQUIRED = "not_required", "Not required"
+    UNDECIDED = "", _("Not decided")
+    REQUIRED = "required", _("Required")
+    NOT_REQUIRED = "not_required", _("Not required")
 
 
 class Incident(models.Model):
@@ -130,30 +132,56 @@ class Incident(models.Model):
 
 
 class Anchor(models.TextChoices):
-    AWARENESS = "awareness", "Awareness of the incident"
-    APPLIED = "applied", "Regime applied (e.g. classified as major)"
-    DUTY = "duty", "An earlier duty of the same regime"
+    AWARENESS = "awareness", _("Awareness of the incident")
+    APPLIED = "applied", _("Regime applied (e.g. classified as major)")
+    DUTY = "duty", _("An earlier duty of the same regime")
+
+
+# The names of the regimes and duties the data migration ``0002_notification_regimes`` loads:
+# data, shown through ``label`` in the reader's language. A name changed in the admin is
+# shown as typed. (The legal sources stay as cited.)
+REGIME_NAMES = (
+    gettext_noop("GDPR Art. 33: personal-data breach"),
+    gettext_noop("Notification of the supervisory authority"),
+    gettext_noop("NIS2 Art. 23: significant incident"),
+    gettext_noop("Early warning to the CSIRT or competent authority"),
+    gettext_noop("Incident notification"),
+    gettext_noop("Final report"),
+    gettext_noop("DORA Art. 19: major ICT-related incident"),
+    gettext_noop("Initial notification"),
+    gettext_noop("Intermediate report"),
+)
 
 
 class Regime(models.Model):
     """A notification regime: a law's list of reports and their deadlines."""
 
-    key = models.SlugField(max_length=50, unique=True)
-    name = models.CharField(max_length=200)
-    source = models.TextField(help_text="The legal text the offsets come from.")
-    applies_to_breaches = models.BooleanField(
-        default=False,
-        help_text="Applied automatically when an incident is marked a personal-data breach.",
+    key = models.SlugField(_("key"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    source = models.TextField(
+        _("legal source"), help_text=_("The legal text the offsets come from.")
     )
-    active = models.BooleanField(default=True)
+    applies_to_breaches = models.BooleanField(
+        _("applies to breaches"),
+        default=False,
+        help_text=_("Applied automatically when an incident is marked a personal-data breach."),
+    )
+    active = models.BooleanField(_("in use"), default=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("notification regime")
+        verbose_name_plural = _("notification regimes")
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The name in the active language (``REGIME_NAMES``)."""
+        return gettext(self.name)
 
 
 class RegimeDuty(models.Model):
@@ -166,24 +194,36 @@ class RegimeDuty(models.Model):
     """
 
     regime = models.ForeignKey(Regime, on_delete=models.CASCADE, related_name="duties")
-    key = models.SlugField(max_length=50)
-    name = models.CharField(max_length=200)
-    position = models.PositiveSmallIntegerField(default=0)
-    anchor = models.CharField(max_length=16, choices=Anchor.choices, default=Anchor.AWARENESS)
-    anchor_duty = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="dependents"
+    key = models.SlugField(_("key"), max_length=50)
+    name = models.CharField(_("name"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    anchor = models.CharField(
+        _("counted from"), max_length=16, choices=Anchor.choices, default=Anchor.AWARENESS
     )
-    offset_hours = models.PositiveIntegerField(default=0)
-    offset_months = models.PositiveSmallIntegerField(default=0)
-    latest_hours_after_awareness = models.PositiveIntegerField(null=True, blank=True)
-    reminder_hours_before_due = models.JSONField(default=list, blank=True)
-    source = models.CharField(max_length=300, blank=True)
+    anchor_duty = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dependents",
+        verbose_name=_("earlier duty"),
+    )
+    offset_hours = models.PositiveIntegerField(_("hours after"), default=0)
+    offset_months = models.PositiveSmallIntegerField(_("months after"), default=0)
+    latest_hours_after_awareness = models.PositiveIntegerField(
+        _("at the latest, hours after awareness"), null=True, blank=True
+    )
+    reminder_hours_before_due = models.JSONField(
+        _("reminders, hours before due"), default=list, blank=True
+    )
+    source = models.CharField(_("legal source"), max_length=300, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["regime", "position", "id"]
-        verbose_name_plural = "regime duties"
+        verbose_name = _("regime duty")
+        verbose_name_plural = _("regime duties")
         constraints = [
             models.UniqueConstraint(fields=["regime", "key"], name="regimeduty_unique_key"),
             models.CheckConstraint(
@@ -194,6 +234,11 @@ class RegimeDuty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.regime.key}: {self.name}"
+
+    @property
+    def label(self) -> str:
+        """The name in the active language (``REGIME_NAMES``)."""
+        return gettext(self.name)
 
 
 class IncidentRegime(models.Model):
@@ -219,9 +264,9 @@ class IncidentRegime(models.Model):
 
 
 class DutyState(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
-    WAIVED = "waived", "Not required"
+    OPEN = "open", pgettext_lazy("duty state", "Open")
+    DONE = "done", _("Done")
+    WAIVED = "waived", _("Not required")
 
 
 class IncidentDuty(models.Model):
@@ -244,7 +289,7 @@ class IncidentDuty(models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
-        verbose_name_plural = "incident duties"
+        verbose_name_plural = _("incident duties")
         constraints = [
             models.UniqueConstraint(fields=["incident", "duty"], name="incidentduty_unique"),
         ]
@@ -277,13 +322,13 @@ class Notice(models.Model):
 
 
 class EntryKind(models.TextChoices):
-    REPORTED = "reported", "Reported"
-    NOTE = "note", "Note"
-    STATUS = "status", "Status change"
-    TRIAGE = "triage", "Triage"
-    NOTIFICATION = "notification", "Notification"
-    DEADLINE = "deadline", "Deadline"
-    DECISION = "decision", "Decision"
+    REPORTED = "reported", _("Reported")
+    NOTE = "note", _("Note")
+    STATUS = "status", _("Status change")
+    TRIAGE = "triage", _("Triage")
+    NOTIFICATION = "notification", _("Notification")
+    DEADLINE = "deadline", _("Deadline")
+    DECISION = "decision", _("Decision")
 
 
 class TimelineEntry(models.Model):
@@ -304,16 +349,16 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name_plural = "timeline entries"
+        verbose_name_plural = _("timeline entries")
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.incident_id}"
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DISMISSED = "dismissed", "Dismissed"
-    INCIDENT = "incident", "Incident opened"
+    OPEN = "open", pgettext_lazy("alert status", "Open")
+    DISMISSED = "dismissed", _("Dismissed")
+    INCIDENT = "incident", _("Incident opened")
 
 
 class Alert(models.Model):
@@ -359,7 +404,7 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         # The audit target label: the signal and the occurrence, never more.
-        return f"Alert {self.pk}: {self.signal}"
+        return f"Alert {self.pk}: {self.signal}"  # i18n: not shown (audit target label, stored)
 
     def get_absolute_url(self) -> str:
         """The path of this alert on the alerts page."""

@@ -7,6 +7,9 @@ Whether a person may *see* an incident is not here: ``incidents/permissions.py``
 404 for that.
 """
 
+from django.utils.translation import gettext as _
+from django_stubs_ext import StrOrPromise
+
 from portal import roles
 from portal.errors import NotAllowed
 
@@ -17,11 +20,15 @@ def may_triage(user) -> bool:
     return roles.is_compliance_or_legal(user)
 
 
-def require_may_triage(user, doing: str = "work on incidents") -> None:
+def require_may_triage(user, doing: StrOrPromise = "") -> None:
     """``NotAllowed`` ``Only members of Compliance or Legal can <doing>.`` unless
-    ``may_triage(user)``."""
+    ``may_triage(user)``; ``doing`` (translated, in the active language) defaults to "work
+    on incidents"."""
     if not may_triage(user):
-        raise NotAllowed(f"Only members of Compliance or Legal can {doing}.")
+        raise NotAllowed(
+            _("Only members of Compliance or Legal can %(doing)s.")
+            % {"doing": doing or _("work on incidents")}
+        )
 
 
 def may_confirm_no_risk(user, incident) -> bool:
@@ -36,7 +43,7 @@ def require_may_confirm_no_risk(user, incident) -> None:
     """``NotAllowed`` unless ``may_confirm_no_risk(user, incident)``."""
     require_may_triage(user)
     if not may_confirm_no_risk(user, incident):
-        raise NotAllowed("You proposed it; a second member of Compliance or Legal must confirm.")
+        raise NotAllowed(_("You proposed it; a second member of Compliance or Legal must confirm."))
 
 
 def may_handle_alerts(user, alert=None) -> bool:
@@ -51,4 +58,4 @@ def may_handle_alerts(user, alert=None) -> bool:
 def require_may_handle_alerts(user, alert=None) -> None:
     """``NotAllowed`` unless ``may_handle_alerts(user, alert)``."""
     if not may_handle_alerts(user, alert):
-        raise NotAllowed("Only members of Compliance can handle misuse alerts.")
+        raise NotAllowed(_("Only members of Compliance can handle misuse alerts."))

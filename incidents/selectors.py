@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from customers.models.access import AccessGrant
 from customers.models.catalogue import AssetCustomer, DataAsset
@@ -78,6 +79,14 @@ def reporter_label(incident: Incident, viewer: User) -> str:
     if can_see_reporter(incident, viewer):
         return str(incident.reporter)
     return CONFIDENTIAL
+
+
+def reporter_shown(incident: Incident, viewer: User) -> str:
+    """``reporter_label`` as a page shows it: "confidential" in the viewer's language (the
+    API keeps the English value of the contract)."""
+    if can_see_reporter(incident, viewer):
+        return reporter_label(incident, viewer)
+    return pgettext("reporter", "confidential")
 
 
 def responders() -> QuerySet[User]:

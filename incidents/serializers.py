@@ -10,6 +10,9 @@ from incidents.selectors import incident_duties, reporter_label, responders
 from portal.input_limits import column_max
 from portal.serializers import KeyRelatedField
 
+# The OpenAPI schema's text, for programmers.
+REPORTER_HELP = 'A name, or "confidential".'  # i18n: not shown (schema)
+
 
 class IncidentReportSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
@@ -42,7 +45,9 @@ class IncidentSerializer(serializers.ModelSerializer):
     assets = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     # Empty until triage: a plain string, so the schema allows "" as well as the levels.
     severity = serializers.CharField(
-        read_only=True, help_text='"low", "medium", "high", "critical", or "" before triage.'
+        read_only=True,
+        # The OpenAPI schema's text, for programmers:
+        help_text='"low", "medium", "high", "critical", or "" before triage.',  # i18n: not shown
     )
 
     class Meta:
@@ -63,7 +68,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.CharField(help_text='A name, or "confidential".'))
+    @extend_schema_field(serializers.CharField(help_text=REPORTER_HELP))
     def get_reporter(self, incident) -> str:
         return reporter_label(incident, self.context["request"].user)
 

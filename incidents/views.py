@@ -11,7 +11,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_stubs_ext import StrOrPromise
 
 from incidents import policies
 from incidents.forms import (
@@ -38,7 +41,7 @@ from incidents.selectors import (
     incident_timeline,
     incident_triage_list,
     incidents_with_prefetched_assets,
-    reporter_label,
+    reporter_shown,
     with_clocks,
 )
 from incidents.services.alerts import alert_dismiss, alert_open_incident
@@ -77,8 +80,11 @@ def report(request):
             else:
                 messages.success(
                     request,
-                    f"Thank you. Your report is {incident.reference}; Compliance and Legal "
-                    "have been notified.",
+                    _(
+                        "Thank you. Your report is %(reference)s; Compliance and Legal "
+                        "have been notified."
+                    )
+                    % {"reference": incident.reference},
                 )
             return redirect(url)
     status = 400 if request.method == "POST" else 200
@@ -105,7 +111,7 @@ def incident_list(request):
     incidents = incidents_with_prefetched_assets(incident_triage_list(request.user, **filters))
     page = _paginate(request, incidents)
     for incident in page.object_list:
-        incident.reporter_shown = reporter_label(incident, request.user)
+        incident.reporter_shown = reporter_shown(incident, request.user)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -118,7 +124,7 @@ def incident_list(request):
 def _detail_context(request, incident, **bound) -> dict:
     context = {
         "incident": incident,
-        "reporter": reporter_label(incident, request.user),
+        "reporter": reporter_shown(incident, request.user),
         "is_own": incident.reporter_id == request.user.pk,
         "can_triage": policies.may_triage(request.user),
     }
@@ -155,7 +161,7 @@ def detail(request, pk):
     return render(request, "incidents/detail.html", _detail_context(request, incident))
 
 
-def _act(request, pk, *, form, name: str, perform: Callable, done: str):
+def _act(request, pk, *, form, name: str, perform: Callable, done: StrOrPromise):
     """Load (404), check the role (403), validate, call one service, redirect or re-render
     the page with the form's message (400, nothing changed)."""
     incident = get_incident_for_user(request.user, pk)
@@ -169,12 +175,12 @@ def _act(request, pk, *, form, name: str, perform: Callable, done: str):
         else:
             messages.success(request, done)
             return redirect("incidents:detail", pk=incident.pk)
-    messages.error(request, "Nothing was changed; see the message at the form.")
+    messages.error(request, _("Nothing was changed; see the message at the form."))
     context = _detail_context(request, incident, **{name: bound})
     return render(request, "incidents/detail.html", context, status=400)
 
 
-def _incident_action(service, form_class, name: str, done: str, *, arguments=dict):
+def _incident_action(service, form_class, name: str, done: StrOrPromise, *, arguments=dict):
     """A POST-only page action: ``form_class``'s cleaned data, through ``arguments``, are
     the keyword arguments of ``service(actor=..., incident=..., ...)``."""
 
@@ -199,45 +205,45 @@ acknowledge = _incident_action(
     incident_acknowledge,
     ConfirmForm,
     "acknowledge_form",
-    "Acknowledged. The reporter has been told.",
+    gettext_lazy("Acknowledged. The reporter has been told."),
 )
 triage = _incident_action(
     incident_triage,
     TriageForm,
     "triage_form",
-    "Saved.",
+    gettext_lazy("Saved."),
     arguments=TriageForm.changes_from,
 )
-note = _incident_action(incident_note_add, NoteForm, "note_form", "Note added.")
+note = _incident_action(incident_note_add, NoteForm, "note_form", gettext_lazy("Note added."))
 regime_apply = _incident_action(
     incident_regime_apply,
     RegimeApplyForm,
     "regime_form",
-    "The regime applies; its deadlines are running.",
+    gettext_lazy("The regime applies; its deadlines are running."),
 )
 awareness = _incident_action(
     incident_awareness_set,
     AwarenessForm,
     "awareness_form",
-    "Awareness time recorded; the clocks have moved with it.",
+    gettext_lazy("Awareness time recorded; the clocks have moved with it."),
 )
 no_risk_propose = _incident_action(
     incident_no_risk_propose,
     NoRiskProposeForm,
     "no_risk_form",
-    "Proposed. A second member of Compliance or Legal must confirm it.",
+    gettext_lazy("Proposed. A second member of Compliance or Legal must confirm it."),
 )
 no_risk_confirm = _incident_action(
     incident_no_risk_confirm,
     ConfirmForm,
     "no_risk_confirm_form",
-    "Confirmed: the authority is not notified; the clock has stopped.",
+    gettext_lazy("Confirmed: the authority is not notified; the clock has stopped."),
 )
 customer_notice = _incident_action(
     incident_customer_notice_decide,
     CustomerNoticeForm,
     "customer_notice_form",
-    "The Art. 34 decision is recorded.",
+    gettext_lazy("The Art. 34 decision is recorded."),
 )
 
 
@@ -251,7 +257,7 @@ def duty_record(request, pk, duty_pk):
         form=lambda incident: DutyRecordForm(request.POST, prefix=f"duty{duty.pk}"),
         name=f"duty_form_{duty.pk}",
         perform=lambda incident, data: incident_duty_record(actor=request.user, duty=duty, **data),
-        done=f"{duty.duty.name} recorded; its clock has stopped.",
+        done=_("%(duty)s recorded; its clock has stopped.") % {"duty": duty.duty.label},
     )
 
 
@@ -295,7 +301,7 @@ def alert_dismiss_view(request, pk):
         except ApplicationError as error:
             show_refusal(error, form=form)
         else:
-            messages.success(request, "Alert dismissed.")
+            messages.success(request, _("Alert dismissed."))
             return redirect("incidents:alert_list")
     return _alert_page(request, alert, form, status=400)
 
@@ -309,5 +315,8 @@ def alert_incident_view(request, pk):
     except ApplicationError as error:
         show_refusal(error, request=request)
         return redirect("incidents:alert_detail", pk=alert.pk)
-    messages.success(request, f"Incident {incident.reference} opened from the alert.")
+    messages.success(
+        request,
+        _("Incident %(reference)s opened from the alert.") % {"reference": incident.reference},
+    )
     return redirect("incidents:detail", pk=incident.pk)

@@ -78,6 +78,18 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Norwegian leaves it active in
+    the thread (LocaleMiddleware does not reset it), and a later test calling a service
+    directly would otherwise write Norwegian."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _taxonomy_names_forgotten():
     """The names of taxonomy keys are kept per process (consent/taxonomy_names.py): each
     test reads the names of its own database, never those a test before it loaded."""

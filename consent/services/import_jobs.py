@@ -20,6 +20,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from consent import policies
 from consent.models import ConsentImportJob, ImportJobStatus
@@ -50,6 +52,17 @@ PROGRESS_SECONDS = 24 * 60 * 60
 
 RUN_IMPORT_TASK = "consent.tasks.run_consent_import_job"
 
+# Fixed texts stored in the job's history (change reasons) and message, in English: the
+# pages that show them translate them (``gettext_noop`` marks them for the catalogue).
+QUEUE_DOWN_MESSAGE = gettext_noop(
+    "The job could not be queued (the task queue is down): upload again."
+)
+FINISHED_REASONS: dict[str, str] = {
+    ImportJobStatus.DONE: gettext_noop("Import done."),
+    ImportJobStatus.REJECTED: gettext_noop("Import rejected."),
+    ImportJobStatus.FAILED: gettext_noop("Import failed."),
+}
+
 
 FILE_NAME_MAX = max_length(ConsentImportJob, "file_name")
 
@@ -68,7 +81,9 @@ def import_job_submit(*, actor: User, file: IO[bytes], name: str) -> ConsentImpo
     content = file.read(limit + 1)
     if len(content) > limit:
         raise ApplicationError(
-            f"The file is larger than {limit // (1024 * 1024)} MB: split it.", field="file"
+            _("The file is larger than %(megabytes)s MB: split it.")
+            % {"megabytes": limit // (1024 * 1024)},
+            field="file",
         )
     # The browser's file name is stored and audited: no control characters (a NUL cannot
     # be stored in PostgreSQL text or JSON).
@@ -82,7 +97,7 @@ def import_job_submit(*, actor: User, file: IO[bytes], name: str) -> ConsentImpo
         rows_total=consent_import_count_rows(content),
     )
     with transaction.atomic():
-        save_with_history(job, actor=actor, reason="Uploaded for import.")
+        save_with_history(job, actor=actor, reason=gettext_noop("Uploaded for import."))
         audit_record(
             actor=actor,
             action=AuditAction.CONSENT_IMPORT_JOB_CREATE,
@@ -110,7 +125,7 @@ def _enqueue(job_id: int) -> None:
         current_app.tasks[RUN_IMPORT_TASK].delay(job_id)
     except Exception as error:  # noqa: BLE001 - a broker that is down must not lose the job
         logger.warning("Could not queue consent import job %s: %s", job_id, error)
-        _fail(job_id, "The job could not be queued (the task queue is down): upload again.")
+        _fail(job_id, QUEUE_DOWN_MESSAGE)
 
 
 def import_job_run(*, job_id: int) -> ConsentImportJob | None:
@@ -132,7 +147,7 @@ def import_job_run(*, job_id: int) -> ConsentImportJob | None:
         save_with_history(
             job,
             actor=job.created_by,
-            reason="Import started.",
+            reason=gettext_noop("Import started."),
             update_fields=["status", "started_at"],
         )
     try:
@@ -159,7 +174,10 @@ def import_job_run(*, job_id: int) -> ConsentImportJob | None:
     except Exception as error:  # noqa: BLE001 - whatever stopped it, the job must say so
         logger.exception("Consent import job %s failed", job_id)
         message = error.message if isinstance(error, ApplicationError) else type(error).__name__
-        return _fail(job_id, f"The import stopped ({message}); nothing was imported.")
+        return _fail(
+            job_id,
+            _("The import stopped (%(message)s); nothing was imported.") % {"message": message},
+        )
 
 
 def _progress(job_id: int, rows: int) -> None:
@@ -180,7 +198,7 @@ def _finish(job: ConsentImportJob, status: str, report: ImportReport) -> None:
     job.error_count = len(report.errors)
     job.content = b""
     job.finished_at = timezone.now()
-    save_with_history(job, actor=job.created_by, reason=f"Import {job.status}.")
+    save_with_history(job, actor=job.created_by, reason=FINISHED_REASONS[job.status])
     _audit_finish(job)
 
 
@@ -222,7 +240,9 @@ def _audit_finish(job: ConsentImportJob) -> None:
     )
 
 
-ABANDONED_MESSAGE = (
+# Stored on the job in English (``gettext_noop``), read in the reader's language: the
+# import page translates ``job.message`` where it shows it.
+ABANDONED_MESSAGE = gettext_noop(
     "The import stopped (no worker finished it in time: it was stopped by the time limit, "
     "or its task was lost); nothing was imported. Upload the file again."
 )

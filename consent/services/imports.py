@@ -11,6 +11,8 @@ from typing import IO
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from consent.coverage_cache import coverage_changed
 from consent.models import ConsentRecord, ConsentSource, ConsentState, ConsentStatus, Purpose
@@ -68,7 +70,12 @@ class ImportRejected(ApplicationError):
     def __init__(self, report: ImportReport):
         count = len(report.errors)
         super().__init__(
-            f"Nothing imported: {count} bad row{'s' if count != 1 else ''}.",
+            ngettext(
+                "Nothing imported: %(count)s bad row.",
+                "Nothing imported: %(count)s bad rows.",
+                count,
+            )
+            % {"count": count},
             extra={"errors": [{"line": line, "reason": reason} for line, reason in report.errors]},
         )
         self.report = report
@@ -162,28 +169,29 @@ def _parse_row(
     """One CSV row as an unsaved record, or an ``ApplicationError`` saying what is wrong."""
     values = row.values
     if None in values:
-        raise ApplicationError("More columns than the header names.")
+        raise ApplicationError(_("More columns than the header names."))
     if any(value is None for value in values.values()):
-        raise ApplicationError("Fewer columns than the header names.")
+        raise ApplicationError(_("Fewer columns than the header names."))
     for name in IMPORT_COLUMNS:
         require_no_nul_in_field(name, values.get(name) or "")
     customer_text = values.get("customer") or ""
     if not customer_text:
-        raise ApplicationError("No customer given.")
+        raise ApplicationError(_("No customer given."))
     if (pk := as_id(customer_text)) is not None:
         customer_id = known_ids.get(pk)
     else:
         matches = by_email.get(normalise_email(customer_text), [])
         if len(matches) > 1:
             raise ApplicationError(
-                f"The e-mail {customer_text!r} belongs to {len(matches)} customers: use the id."
+                _("The e-mail %(email)s belongs to %(count)s customers: use the id.")
+                % {"email": repr(customer_text), "count": len(matches)}
             )
         customer_id = matches[0] if matches else None
     if customer_id is None:
-        raise ApplicationError(f"Unknown customer {customer_text!r}.")
+        raise ApplicationError(_("Unknown customer %(value)s.") % {"value": repr(customer_text)})
     key = values.get("purpose") or ""
     if key not in purposes:
-        raise ApplicationError(f"Unknown purpose {key!r}.")
+        raise ApplicationError(_("Unknown purpose %(value)s.") % {"value": repr(key)})
     status = (values.get("status") or "").lower()
     source = (values.get("source") or "").lower() or ConsentSource.IMPORT
     evidence = values.get("evidence") or ""
@@ -192,7 +200,7 @@ def _parse_row(
         status=status, source=source, evidence=evidence, notice_version=notice_version
     )
     if not values.get("effective_at"):
-        raise ApplicationError("No effective date given.")
+        raise ApplicationError(_("No effective date given."))
     effective_at = parse_effective_at(values["effective_at"], now=now)
     return ConsentRecord(
         customer_id=customer_id,
@@ -236,12 +244,14 @@ def _check_header(reader: "csv.DictReader[str]", report: ImportReport) -> None:
     if unknown or missing:
         problems = []
         if missing:
-            problems.append(f"missing column(s) {', '.join(missing)}")
+            problems.append(_("missing column(s) %(columns)s") % {"columns": ", ".join(missing)})
         if unknown:
-            problems.append(f"unknown column(s) {', '.join(unknown)}")
-        report.errors.append(
-            (1, f"Bad header: {'; '.join(problems)}. Expected {', '.join(IMPORT_COLUMNS)}.")
-        )
+            problems.append(_("unknown column(s) %(columns)s") % {"columns": ", ".join(unknown)})
+        message = _("Bad header: %(problems)s. Expected %(columns)s.") % {
+            "problems": "; ".join(problems),
+            "columns": ", ".join(IMPORT_COLUMNS),
+        }
+        report.errors.append((1, message))
         raise ImportRejected(report)
     reader.fieldnames = header
 
@@ -274,7 +284,9 @@ def _check_batch(
             record.status,
         )
         if statement in seen:
-            report.errors.append((row.line, f"Duplicate of line {seen[statement]}."))
+            report.errors.append(
+                (row.line, _("Duplicate of line %(line)s.") % {"line": seen[statement]})
+            )
             continue
         seen[statement] = row.line
         good.append(record)
@@ -338,15 +350,17 @@ def consent_import(
             if progress is not None:
                 progress(report.rows)
     except UnicodeDecodeError:
-        report.errors.append((report.rows + 2, "The file is not UTF-8 text."))
+        report.errors.append((report.rows + 2, _("The file is not UTF-8 text.")))
     except csv.Error as error:
-        report.errors.append((report.rows + 2, f"Not a readable CSV file: {error}."))
+        report.errors.append(
+            (report.rows + 2, _("Not a readable CSV file: %(error)s.") % {"error": error})
+        )
     finally:
         text.detach()
     if report.errors:
         raise ImportRejected(report)
     if report.rows == 0:
-        report.errors.append((2, "The file has no rows."))
+        report.errors.append((2, _("The file has no rows.")))
         raise ImportRejected(report)
     report.already_recorded = report.rows - report.imported
     _audit_import(actor=actor, name=name, report=report)

@@ -6,6 +6,7 @@ coverage), so the change is compliance's alone, never the Django admin's.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from consent.coverage_cache import coverage_changed
 from consent.models import LawfulBasis, Purpose
@@ -31,15 +32,19 @@ def purpose_lawful_basis_change(
     the reason, the audit event ``purpose.lawful_basis_change`` the bases before and after,
     and every cached coverage is forgotten on commit.
     """
-    roles.require_compliance(actor, "change a purpose's lawful basis")
+    roles.require_compliance(actor, _("change a purpose's lawful basis"))
     if lawful_basis not in LawfulBasis.values:
-        raise ApplicationError(f"Unknown lawful basis {lawful_basis!r}.", field="lawful_basis")
-    reason = clean_reason(reason, kept_in="the purpose's history")
+        raise ApplicationError(
+            _("Unknown lawful basis %(value)s.") % {"value": repr(lawful_basis)},
+            field="lawful_basis",
+        )
+    reason = clean_reason(reason, kept_in=_("the purpose's history"))
     purpose = Purpose.objects.select_for_update().get(pk=purpose.pk)
     before = purpose.lawful_basis
     if before == lawful_basis:
         raise ApplicationError(
-            f"{purpose.key} already relies on {purpose.get_lawful_basis_display().lower()}.",
+            _("%(purpose)s already relies on %(basis)s.")
+            % {"purpose": purpose.key, "basis": purpose.get_lawful_basis_display().lower()},
             field="lawful_basis",
         )
     purpose.lawful_basis = lawful_basis

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consent.categories import columns_for_categories
 from consent.models import SharingPackage, SharingPackageCustomer, SharingRequest
@@ -76,9 +77,9 @@ def sharing_package_create(*, sharing_request: SharingRequest, actor: User) -> S
         .get(pk=sharing_request.pk)
     )
     if sharing_request.chain.status != ChainStatus.APPROVED:
-        raise ApplicationError("Only an approved sharing request produces a package.")
+        raise ApplicationError(_("Only an approved sharing request produces a package."))
     if SharingPackage.objects.filter(request=sharing_request).exists():
-        raise ApplicationError("This sharing request already has its package.")
+        raise ApplicationError(_("This sharing request already has its package."))
     columns = columns_for_categories([c.key for c in sharing_request.categories.all()])
     customer_ids: list[int] = []
 
@@ -147,19 +148,21 @@ def sharing_package_download(*, sharing_request: SharingRequest, actor: User) ->
     )
     shared = package.request
     if actor.pk != shared.requester_id:
-        raise NotAllowed("Only the person who asked can download the package.")
+        raise NotAllowed(_("Only the person who asked can download the package."))
     if package.deleted_at:
         raise PackageGone(
-            f"This package was deleted on {datetime_text(package.deleted_at)}: packages are kept "
-            f"for {PACKAGE_DAYS} days."
+            _("This package was deleted on %(moment)s: packages are kept for %(days)s days.")
+            % {"moment": datetime_text(package.deleted_at), "days": PACKAGE_DAYS}
         )
     if not package.is_available():
         raise PackageGone(
-            f"This package expired on {datetime_text(package.expires_at)}: packages are "
-            f"kept for {PACKAGE_DAYS} days."
+            _("This package expired on %(moment)s: packages are kept for %(days)s days.")
+            % {"moment": datetime_text(package.expires_at), "days": PACKAGE_DAYS}
         )
     if shared.agreement_end < timezone.localdate():
-        raise PackageGone(f"The agreement ended on {date_text(shared.agreement_end)}.")
+        raise PackageGone(
+            _("The agreement ended on %(day)s.") % {"day": date_text(shared.agreement_end)}
+        )
     still_eligible = set(
         sharing_eligible_customers(shared.asset, shared.purpose)
         .filter(pk__in=package.members.values("customer_id"))

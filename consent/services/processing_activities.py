@@ -4,6 +4,7 @@ to the purposes it serves; exporting the record is an audit event."""
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from consent.models import ProcessingActivity, Purpose
 from consent.policies import may_read_record
@@ -37,18 +38,18 @@ def processing_activity_save(
     changed; its history keeps the purposes (the record as of a date reads it) and the audit
     event ``record.activity_save`` the name and purpose keys.
     """
-    roles.require_compliance(actor, "keep the record of processing activities")
+    roles.require_compliance(actor, _("keep the record of processing activities"))
     name = one_line(name)
     purposes = list(purposes)
     if not name:
-        raise ApplicationError("Name the activity.", field="name")
+        raise ApplicationError(_("Name the activity."), field="name")
     if not purposes:
-        raise ApplicationError("Choose at least one purpose.", field="purposes")
+        raise ApplicationError(_("Choose at least one purpose."), field="purposes")
     taken = ProcessingActivity.objects.filter(name__iexact=name)
     if activity is not None:
         taken = taken.exclude(pk=activity.pk)
         activity = ProcessingActivity.objects.select_for_update().get(pk=activity.pk)
-    taken_message = f"An activity named {name!r} exists already."
+    taken_message = _("An activity named %(name)s exists already.") % {"name": repr(name)}
     if taken.exists():
         raise ApplicationError(taken_message, field="name")
     activity = activity or ProcessingActivity()
@@ -79,7 +80,7 @@ def processing_record_exported(*, actor: User, file_format: str, as_of: str, row
     ``csv``, ``xlsx``, ``print`` or ``api``; ``as_of`` an ISO date or ``""`` for today).
     Only compliance and legal read the record (else ``NotAllowed``)."""
     if not may_read_record(actor):
-        raise NotAllowed("Only compliance and legal read the record.")
+        raise NotAllowed(_("Only compliance and legal read the record."))
     audit_record(
         actor=actor,
         action=AuditAction.RECORD_EXPORT,

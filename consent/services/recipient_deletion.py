@@ -5,6 +5,7 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consent import policies
 from consent.models import SharingRequest
@@ -33,18 +34,22 @@ def sharing_deletion_confirm(
         .get(pk=sharing_request.pk)
     )
     if sharing_request.chain.status != ChainStatus.APPROVED:
-        raise ApplicationError("Nothing was shared under this request.")
+        raise ApplicationError(_("Nothing was shared under this request."))
     if sharing_request.deletion_confirmed_at:
-        raise ApplicationError("The recipient's deletion is already recorded.")
+        raise ApplicationError(_("The recipient's deletion is already recorded."))
     evidence = clean_reason(
         one_line(evidence),
         field="evidence",
-        message="Say where the recipient's confirmation is kept (letter, e-mail, ticket; "
-        f"at least {MIN_REASON_LENGTH} characters).",
+        message=_(
+            "Say where the recipient's confirmation is kept (letter, e-mail, ticket; at least "
+            "%(min)s characters)."
+        )
+        % {"min": MIN_REASON_LENGTH},
     )
     if len(evidence) > DELETION_EVIDENCE_MAX:
         raise ApplicationError(
-            f"The evidence is longer than {DELETION_EVIDENCE_MAX} characters.", field="evidence"
+            _("The evidence is longer than %(max)s characters.") % {"max": DELETION_EVIDENCE_MAX},
+            field="evidence",
         )
     sharing_request.deletion_confirmed_at = timezone.now()
     sharing_request.deletion_confirmed_by = actor

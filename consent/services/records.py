@@ -10,6 +10,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent import policies
 from consent.coverage_cache import coverage_changed
@@ -65,42 +67,47 @@ def parse_effective_at(value: object, *, now: datetime | None = None) -> datetim
             parsed = None
         if parsed is None:
             raise ApplicationError(
-                f"Bad date {value!r}: use ISO 8601, e.g. 2024-05-01 or 2024-05-01T14:30:00Z.",
+                _("Bad date %(value)s: use ISO 8601, e.g. 2024-05-01 or 2024-05-01T14:30:00Z.")
+                % {"value": repr(value)},
                 field="effective_at",
             )
         value = parsed
     if not isinstance(value, datetime):
-        raise ApplicationError("Bad date: give a date and time.", field="effective_at")
+        raise ApplicationError(_("Bad date: give a date and time."), field="effective_at")
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     # Compared as aware datetimes (no conversion to UTC, which overflows near year 1).
     if value < timezone.make_aware(datetime.combine(EARLIEST_EFFECTIVE_DATE, time())):
         raise ApplicationError(
-            f"The effective date is before {date_text(EARLIEST_EFFECTIVE_DATE)}: give the "
-            "date the customer agreed or withdrew.",
+            _(
+                "The effective date is before %(earliest)s: give the date the customer agreed "
+                "or withdrew."
+            )
+            % {"earliest": date_text(EARLIEST_EFFECTIVE_DATE)},
             field="effective_at",
         )
     if value > (now or timezone.now()):
         raise ApplicationError(
-            "The effective date is in the future: record consent once it is given.",
+            _("The effective date is in the future: record consent once it is given."),
             field="effective_at",
         )
     return value
 
 
+# A field as a refusal names it ("The evidence holds a NUL character").
 FIELD_LABELS = {
-    "customer": "customer",
-    "purpose": "purpose",
-    "status": "status",
-    "source": "source",
-    "evidence": "evidence",
-    "notice_version": "notice version",
-    "effective_at": "effective date",
+    "customer": gettext_lazy("The customer"),
+    "purpose": gettext_lazy("The purpose"),
+    "status": gettext_lazy("The status"),
+    "source": gettext_lazy("The source"),
+    "evidence": gettext_lazy("The evidence"),
+    "notice_version": gettext_lazy("The notice version"),
+    "effective_at": gettext_lazy("The effective date"),
 }
 
 
 def require_no_nul_in_field(field: str, value: str) -> None:
-    require_no_nul(value, field=field, what=f"The {FIELD_LABELS.get(field, field)}")
+    require_no_nul(value, field=field, what=str(FIELD_LABELS[field]))
 
 
 def check_record_fields(*, status: str, source: str, evidence: str, notice_version: str) -> None:
@@ -108,20 +115,29 @@ def check_record_fields(*, status: str, source: str, evidence: str, notice_versi
     require_no_nul_in_field("notice_version", notice_version)
     if status not in ConsentStatus.values:
         raise ApplicationError(
-            f"Bad status {status!r}: use {' or '.join(ConsentStatus.values)}.", field="status"
+            _("Bad status %(value)s: use %(granted)s or %(withdrawn)s.")
+            % {
+                "value": repr(status),
+                "granted": ConsentStatus.GRANTED.value,
+                "withdrawn": ConsentStatus.WITHDRAWN.value,
+            },
+            field="status",
         )
     if source not in ConsentSource.values:
         raise ApplicationError(
-            f"Bad source {source!r}: use one of {', '.join(ConsentSource.values)}.",
+            _("Bad source %(value)s: use one of %(values)s.")
+            % {"value": repr(source), "values": ", ".join(ConsentSource.values)},
             field="source",
         )
     if len(evidence) > EVIDENCE_MAX:
         raise ApplicationError(
-            f"The evidence reference is longer than {EVIDENCE_MAX} characters.", field="evidence"
+            _("The evidence reference is longer than %(max)s characters.") % {"max": EVIDENCE_MAX},
+            field="evidence",
         )
     if len(notice_version) > NOTICE_VERSION_MAX:
         raise ApplicationError(
-            f"The notice version is longer than {NOTICE_VERSION_MAX} characters.",
+            _("The notice version is longer than %(max)s characters.")
+            % {"max": NOTICE_VERSION_MAX},
             field="notice_version",
         )
 
@@ -199,12 +215,15 @@ def consent_record(
         status=status, source=source, evidence=evidence, notice_version=notice_version
     )
     if not purpose.active:
-        raise ApplicationError(f"The purpose {purpose.key} is no longer in use.", field="purpose")
+        raise ApplicationError(
+            _("The purpose %(purpose)s is no longer in use.") % {"purpose": purpose.key},
+            field="purpose",
+        )
     effective_at = timezone.now() if effective_at is None else parse_effective_at(effective_at)
     if ConsentRecord.objects.filter(
         customer=customer, purpose=purpose, effective_at=effective_at, status=status
     ).exists():
-        raise ApplicationError("This consent statement is already recorded.")
+        raise ApplicationError(_("This consent statement is already recorded."))
     record = ConsentRecord(
         customer=customer,
         purpose=purpose,

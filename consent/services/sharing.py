@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from consent.countries import COUNTRIES, outside_eu_eea
 from consent.models import (
@@ -42,20 +44,32 @@ def _clean_categories(asset: DataAsset, categories: Iterable) -> list[DataCatego
     from an asset holding ``user.contact``): data minimisation, never more than it holds."""
     keys = sorted({c.key if isinstance(c, DataCategory) else str(c) for c in categories or ()})
     if not keys:
-        raise ApplicationError("Choose the data categories to share.", field="categories")
+        raise ApplicationError(_("Choose the data categories to share."), field="categories")
     chosen = list(DataCategory.objects.filter(key__in=keys, active=True).order_by("key"))
     unknown = sorted(set(keys) - {c.key for c in chosen})
     if unknown:
         raise ApplicationError(
-            f"Unknown data categor{'ies' if len(unknown) > 1 else 'y'}: {', '.join(unknown)}.",
+            ngettext(
+                "Unknown data category: %(keys)s.",
+                "Unknown data categories: %(keys)s.",
+                len(unknown),
+            )
+            % {"keys": ", ".join(unknown)},
             field="categories",
         )
     held = sorted(asset.data_categories.values_list("key", flat=True))
     outside = [k for k in keys if not any(k == h or k.startswith(h + ".") for h in held)]
     if outside:
+        if held:
+            message = _(
+                "%(asset)s does not hold %(keys)s: share only its categories (%(held)s)."
+            ) % {"asset": asset.name, "keys": ", ".join(outside), "held": ", ".join(held)}
+        else:
+            message = _(
+                "%(asset)s does not hold %(keys)s: share only its categories (none recorded)."
+            ) % {"asset": asset.name, "keys": ", ".join(outside)}
         raise ApplicationError(
-            f"{asset.name} does not hold {', '.join(outside)}: share only its categories "
-            f"({', '.join(held) or 'none recorded'}).",
+            message,
             field="categories",
         )
     return chosen
@@ -65,63 +79,92 @@ def _clean_agreement(reference: str, end: object) -> str:
     reference = (reference or "").strip()
     if not reference:
         raise ApplicationError(
-            "Give the reference of the data sharing agreement (DPA): nothing is shared "
-            "without one.",
+            _(
+                "Give the reference of the data sharing agreement (DPA): nothing is shared "
+                "without one."
+            ),
             field="agreement_reference",
         )
     if len(reference) > REFERENCE_MAX:
         raise ApplicationError(
-            f"The agreement reference is longer than {REFERENCE_MAX} characters.",
+            _("The agreement reference is longer than %(max)s characters.")
+            % {"max": REFERENCE_MAX},
             field="agreement_reference",
         )
-    require_visible_text(reference, field="agreement_reference", what="The agreement reference")
+    require_visible_text(reference, field="agreement_reference", what=_("The agreement reference"))
     if not isinstance(end, date) or isinstance(end, datetime):
-        raise ApplicationError("Give the agreement's end date.", field="agreement_end")
+        raise ApplicationError(_("Give the agreement's end date."), field="agreement_end")
     if end < timezone.localdate():
         raise ApplicationError(
-            f"The agreement ended on {date_text(end)}: nothing can be shared under it.",
+            _("The agreement ended on %(day)s: nothing can be shared under it.")
+            % {"day": date_text(end)},
             field="agreement_end",
         )
     # An end beyond any real agreement is a typing error, and 9999-12-31 leaves no room for
     # the deletion reminders counted from it.
-    require_ahead(end, field="agreement_end", what="The agreement's end")
+    require_ahead(end, field="agreement_end", what=_("The agreement's end"))
     return reference
 
 
 def _clean_recipient(recipient: str, country: str) -> tuple[str, str]:
     recipient = one_line(recipient)
     if not recipient:
-        raise ApplicationError("Name the receiving organisation.", field="recipient")
-    require_visible_text(recipient, field="recipient", what="The recipient's name")
+        raise ApplicationError(_("Name the receiving organisation."), field="recipient")
+    require_visible_text(recipient, field="recipient", what=_("The recipient's name"))
     if len(recipient) > RECIPIENT_MAX:
         raise ApplicationError(
-            f"The recipient's name is longer than {RECIPIENT_MAX} characters.", field="recipient"
+            _("The recipient's name is longer than %(max)s characters.") % {"max": RECIPIENT_MAX},
+            field="recipient",
         )
     code = (country or "").strip().upper()
     if code not in COUNTRIES:
         raise ApplicationError(
-            f"Unknown country code {country!r}: give the two-letter ISO 3166-1 code "
-            "(DE, NO, US, ...).",
+            _(
+                "Unknown country code %(value)s: give the two-letter ISO 3166-1 code "
+                "(DE, NO, US, ...)."
+            )
+            % {"value": repr(country)},
             field="recipient_country",
         )
     return recipient, code
 
 
 def sharing_refusal_sentence(asset: DataAsset, purpose: Purpose, coverage: Coverage) -> str:
+    """Why nobody of ``asset`` may be shared for ``purpose``, in the active language."""
     if coverage.total == 0:
-        return f"{asset.name} holds no customers, so there is nothing to share."
-    count = (
-        "the one customer"
-        if coverage.total == 1
-        else f"the {number_text(coverage.total)} customers"
-    )
+        return _("%(asset)s holds no customers, so there is nothing to share.") % {
+            "asset": asset.name
+        }
+    values = {
+        "total": number_text(coverage.total),
+        # The same sentence as an access request's refusal (customers.services.access).
+        "count": number_text(coverage.total),
+        "asset": asset.name,
+        "sharing": SHARING_PURPOSE_KEY,
+        "purpose": purpose.key,
+    }
     if SHARING_PURPOSE_KEY in purpose.ancestor_keys:
-        condition = f"agreed to {purpose.key}"
+        sentence = ngettext(
+            "None of the one customer in %(asset)s agreed to %(purpose)s.",
+            "None of the %(count)s customers in %(asset)s agreed to %(purpose)s.",
+            coverage.total,
+        )
     elif purpose.needs_consent:
-        condition = f"agreed to both {SHARING_PURPOSE_KEY} and {purpose.key}"
+        sentence = ngettext(
+            "None of the one customer in %(asset)s agreed to both %(sharing)s and %(purpose)s.",
+            "None of the %(total)s customers in %(asset)s agreed to both %(sharing)s and "
+            "%(purpose)s.",
+            coverage.total,
+        )
     else:
-        condition = f"agreed to {SHARING_PURPOSE_KEY} and may be used for {purpose.key}"
-    return f"None of {count} in {asset.name} {condition}."
+        sentence = ngettext(
+            "None of the one customer in %(asset)s agreed to %(sharing)s and may be used for "
+            "%(purpose)s.",
+            "None of the %(total)s customers in %(asset)s agreed to %(sharing)s and may be "
+            "used for %(purpose)s.",
+            coverage.total,
+        )
+    return sentence % values
 
 
 def _refuse_duplicate_pending(
@@ -137,8 +180,10 @@ def _refuse_duplicate_pending(
     )
     if pending.exists():
         raise ApplicationError(
-            "You already have a pending request to share this asset with this recipient for "
-            "this purpose.",
+            _(
+                "You already have a pending request to share this asset with this recipient "
+                "for this purpose."
+            ),
             field="asset",
         )
 
@@ -172,6 +217,29 @@ def _refuse_without_coverage(
     raise CoverageRefusal(message)
 
 
+def _sharing_summary(coverage: Coverage, *, outside: bool) -> str:
+    values = {"eligible": number_text(coverage.eligible), "total": number_text(coverage.total)}
+    if outside:
+        return (
+            ngettext(
+                "%(eligible)s of %(total)s customer may be shared; recipient outside the EU/EEA: "
+                "transfer safeguard needed",
+                "%(eligible)s of %(total)s customers may be shared; recipient outside the EU/EEA: "
+                "transfer safeguard needed",
+                coverage.total,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "%(eligible)s of %(total)s customer may be shared",
+            "%(eligible)s of %(total)s customers may be shared",
+            coverage.total,
+        )
+        % values
+    )
+
+
 def _sharing_chain_start(
     actor: User,
     asset: DataAsset,
@@ -196,12 +264,18 @@ def _sharing_chain_start(
                 ApprovalRole.LEGAL, requirement=TRANSFER_SAFEGUARD if outside else ""
             ),
         ],
-        title=f"Share {asset.name} with {recipient} ({country}) for {purpose.key}"[:300],
-        summary=(
-            f"{number_text(coverage.eligible)} of {number_text(coverage.total)} customers "
-            "may be shared"
-            + ("; recipient outside the EU/EEA: transfer safeguard needed" if outside else "")
-        ),
+        # Stored on the chain and read in the approvals list: written in the language of
+        # the person who asks.
+        title=(
+            _("Share %(asset)s with %(recipient)s (%(country)s) for %(purpose)s")
+            % {
+                "asset": asset.name,
+                "recipient": recipient,
+                "country": country,
+                "purpose": purpose.key,
+            }
+        )[:300],
+        summary=_sharing_summary(coverage, outside=outside),
     )
 
 
@@ -256,7 +330,10 @@ def sharing_request_create(
     reference = _clean_agreement(agreement_reference, agreement_end)
     chosen = _clean_categories(asset, categories)
     if not purpose.active:
-        raise ApplicationError(f"The purpose {purpose.key} is not in use.", field="purpose")
+        raise ApplicationError(
+            _("The purpose %(purpose)s is not in use.") % {"purpose": purpose.key},
+            field="purpose",
+        )
     _refuse_duplicate_pending(actor=actor, asset=asset, purpose=purpose, recipient=recipient)
 
     coverage = sharing_coverage(asset, purpose)
@@ -302,8 +379,11 @@ def sharing_request_decide(
     if transfer_safeguard:
         if transfer_safeguard not in TransferSafeguard.values:
             raise ApplicationError(
-                f"Unknown transfer safeguard {transfer_safeguard!r}: use one of "
-                f"{', '.join(TransferSafeguard.values)}.",
+                _("Unknown transfer safeguard %(value)s: use one of %(values)s.")
+                % {
+                    "value": repr(transfer_safeguard),
+                    "values": ", ".join(TransferSafeguard.values),
+                },
                 field=TRANSFER_SAFEGUARD,
             )
         inputs[TRANSFER_SAFEGUARD] = transfer_safeguard
@@ -313,8 +393,11 @@ def sharing_request_decide(
     if approve and sharing_request.agreement_end < timezone.localdate():
         # Raised after the engine checked who may decide (403 first); rolls the step back.
         raise ApplicationError(
-            f"The agreement {sharing_request.agreement_reference} ended on "
-            f"{date_text(sharing_request.agreement_end)}: deny this request."
+            _("The agreement %(reference)s ended on %(day)s: deny this request.")
+            % {
+                "reference": sharing_request.agreement_reference,
+                "day": date_text(sharing_request.agreement_end),
+            }
         )
     sharing_request.chain = decision.chain
     if decision.final_approval:

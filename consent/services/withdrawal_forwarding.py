@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from consent import policies
@@ -94,7 +95,7 @@ def _withdrawals_to_forward(
     """Unsaved withdrawals for the candidates whose current state no longer allows the
     sharing (a withdrawal that changes nothing, an older record, adds nothing)."""
     by_purpose: dict[int, set[int]] = {}
-    for membership, _ in candidates:
+    for membership, _record in candidates:
         purpose = membership.package.request.purpose
         by_purpose.setdefault(purpose.pk, set()).add(membership.customer_id)
     still = {
@@ -181,11 +182,12 @@ def sharing_withdrawal_forwarded(
     shared = withdrawal.package.request
     policies.require_may_forward_withdrawal(actor, shared)
     if withdrawal.forwarded_at:
-        raise ApplicationError("This withdrawal is already marked forwarded.")
+        raise ApplicationError(_("This withdrawal is already marked forwarded."))
     note = clean_reason(
         one_line(note),
         field="note",
-        message=f"Say how the recipient was told (at least {MIN_REASON_LENGTH} characters).",
+        message=_("Say how the recipient was told (at least %(min)s characters).")
+        % {"min": MIN_REASON_LENGTH},
     )
     withdrawal.forwarded_at, withdrawal.forwarded_by, withdrawal.note = (
         timezone.now(),

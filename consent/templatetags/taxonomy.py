@@ -5,14 +5,14 @@
 key. An object already holds its name (no query); a bare key is named from the per-process
 map of ``consent.taxonomy_names`` (no query per row). A key the taxonomy lacks is printed as
 it is. ``purpose_name`` / ``category_name`` give the name alone, as plain text, for a link, a
-sentence or an attribute.
+sentence or an attribute. Names read in the active language (``consent.taxonomy_names``).
 """
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from consent.taxonomy_names import CATEGORY, PURPOSE, name_of
+from consent.taxonomy_names import CATEGORY, PURPOSE, display_name, name_of
 
 register = template.Library()
 
@@ -24,7 +24,8 @@ KEY_ONLY = '<small class="taxonomy-key text-body-secondary"><code>{}</code></sma
 
 
 def key_and_name(kind: str, value) -> tuple[str, str | None]:
-    """``(key, name)`` of a taxonomy object or a bare key (``name`` ``None`` when unknown).
+    """``(key, name)`` of a taxonomy object or a bare key (``name`` ``None`` when unknown),
+    the name in the active language (``display_name``).
 
     ``value``: a ``Purpose`` / ``DataCategory`` (its own ``name``, no query), a row's
     reference holding only the key, or a key (``str``); the last two are named from the
@@ -37,9 +38,13 @@ def key_and_name(kind: str, value) -> tuple[str, str | None]:
         # A row of plain values (portal.pagination.Ref) carries the key alone: name it from
         # the map, as a bare key.
         name = getattr(value, "name", None)
-        return key, name if name and name != key else name_of(kind, key)
-    key = str(value)
-    return key, name_of(kind, key)
+        name = name if name and name != key else name_of(kind, key)
+    else:
+        key = str(value)
+        name = name_of(kind, key)
+    if name is None or name == key:
+        return key, name
+    return key, display_name(kind, name)
 
 
 def _label(kind: str, value) -> SafeString | str:

@@ -5,6 +5,8 @@ decision."""
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from customers.models.access import AccessGrant
@@ -17,14 +19,14 @@ EVIDENCE_WINDOW_DAYS = 90
 
 
 class ReviewRepeat(models.TextChoices):
-    NONE = "none", "Once"
-    QUARTERLY = "quarterly", "Every quarter"
-    YEARLY = "yearly", "Every year"
+    NONE = "none", _("Once")
+    QUARTERLY = "quarterly", _("Every quarter")
+    YEARLY = "yearly", _("Every year")
 
 
 class ReviewDecision(models.TextChoices):
-    KEEP = "keep", "Keep"
-    REVOKE = "revoke", "Revoke"
+    KEEP = "keep", _("Keep")
+    REVOKE = "revoke", _("Revoke")
 
 
 class AccessReview(models.Model):
@@ -126,7 +128,7 @@ class AccessReviewItem(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True)
     automatic = models.BooleanField(
-        default=False, help_text="Decided by the campaign's close, nobody having decided."
+        default=False, help_text=_("Decided by the campaign's close, nobody having decided.")
     )
     last_viewed_at = models.DateTimeField(null=True, blank=True)
     last_exported_at = models.DateTimeField(null=True, blank=True)
@@ -143,3 +145,9 @@ class AccessReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.review} item {self.pk}"
+
+    @property
+    def fallback_reason_text(self) -> str:
+        """Why compliance reviews this item, in the reader's language (stored in English:
+        ``services.access_reviews`` marks the texts with ``gettext_noop``)."""
+        return gettext(self.fallback_reason) if self.fallback_reason else ""

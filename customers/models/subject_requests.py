@@ -4,29 +4,35 @@ reminders sent before and after their deadline."""
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from customers.models.catalogue import Customer, DataAsset
 
+# The answer recorded when the last owner confirms an erasure: stored in English, shown in
+# the reader's language (``DataSubjectRequest.response_text``).
+ERASED_RESPONSE = gettext_noop("Erased: every owner confirmed the deletion from their systems.")
+
 
 class SubjectRequestType(models.TextChoices):
-    ACCESS = "access", "Access (Art. 15)"
-    RECTIFICATION = "rectification", "Rectification (Art. 16)"
-    ERASURE = "erasure", "Erasure (Art. 17)"
-    OBJECTION = "objection", "Objection (Art. 21)"
+    ACCESS = "access", _("Access (Art. 15)")
+    RECTIFICATION = "rectification", _("Rectification (Art. 16)")
+    ERASURE = "erasure", _("Erasure (Art. 17)")
+    OBJECTION = "objection", _("Objection (Art. 21)")
 
 
 class SubjectRequestStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", pgettext_lazy("subject request status", "Open")
+    CLOSED = "closed", pgettext_lazy("subject request status", "Closed")
 
 
 class ReceivedVia(models.TextChoices):
-    WEB_FORM = "web_form", "Web form"
-    EMAIL = "email", "E-mail"
-    PHONE = "phone", "Phone"
-    LETTER = "letter", "Letter"
-    IN_PERSON = "in_person", "In person"
+    WEB_FORM = "web_form", _("Web form")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    LETTER = "letter", _("Letter")
+    IN_PERSON = "in_person", _("In person")
 
 
 class DataSubjectRequest(models.Model):
@@ -46,7 +52,7 @@ class DataSubjectRequest(models.Model):
         max_length=16, choices=ReceivedVia.choices, default=ReceivedVia.EMAIL
     )
     identity_verification = models.TextField(
-        help_text="How the requester's identity was verified (document, signed-in account...)."
+        help_text=_("How the requester's identity was verified (document, signed-in account...).")
     )
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -59,13 +65,13 @@ class DataSubjectRequest(models.Model):
         "consent.Purpose",
         blank=True,
         related_name="+",
-        help_text="The purposes objected to (objections only).",
+        help_text=_("The purposes objected to (objections only)."),
     )
     notes = models.TextField(blank=True)
     status = models.CharField(
         max_length=8, choices=SubjectRequestStatus.choices, default=SubjectRequestStatus.OPEN
     )
-    response = models.TextField(blank=True, help_text="What the customer was told.")
+    response = models.TextField(blank=True, help_text=_("What the customer was told."))
     report_generated_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
@@ -106,6 +112,12 @@ class DataSubjectRequest(models.Model):
     def is_open(self) -> bool:
         return self.status == SubjectRequestStatus.OPEN
 
+    @property
+    def response_text(self) -> str:
+        """``response`` as the reader reads it: the portal's own fixed answer translated,
+        an answer a person wrote as written."""
+        return gettext(self.response) if self.response == ERASED_RESPONSE else self.response
+
 
 class ErasureTask(models.Model):
     """One asset owner's part of an erasure: delete the customer from the source systems of
@@ -124,7 +136,7 @@ class ErasureTask(models.Model):
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    note = models.TextField(blank=True, help_text="What was deleted where.")
+    note = models.TextField(blank=True, help_text=_("What was deleted where."))
 
     history = HistoricalRecords(m2m_fields=[assets])
 
@@ -143,9 +155,9 @@ class ErasureTask(models.Model):
 
 
 class ReminderKind(models.TextChoices):
-    DUE_IN_7 = "due_in_7", "Due in 7 days"
-    DUE_IN_2 = "due_in_2", "Due in 2 days"
-    OVERDUE = "overdue", "Overdue"
+    DUE_IN_7 = "due_in_7", _("Due in 7 days")
+    DUE_IN_2 = "due_in_2", _("Due in 2 days")
+    OVERDUE = "overdue", _("Overdue")
 
 
 class SubjectRequestReminder(models.Model):

@@ -10,6 +10,8 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from simple_history.utils import bulk_create_with_history
 
 from consent.coverage_cache import cached_coverage_for
@@ -73,17 +75,17 @@ class ReviewSettings:
 def _clean_settings(settings: ReviewSettings, now: datetime) -> str:
     name = one_line(settings.name)
     if not name or len(name) > 200:
-        raise ApplicationError("Give the campaign a name of 1 to 200 characters.", field="name")
+        raise ApplicationError(_("Give the campaign a name of 1 to 200 characters."), field="name")
     if settings.due_at <= now:
-        raise ApplicationError("The due date must be in the future.", field="due_at")
+        raise ApplicationError(_("The due date must be in the future."), field="due_at")
     if settings.undecided_outcome not in ReviewDecision.values:
-        raise ApplicationError("Choose keep or revoke.", field="undecided_outcome")
+        raise ApplicationError(_("Choose keep or revoke."), field="undecided_outcome")
     if settings.repeat not in ReviewRepeat.values:
-        raise ApplicationError("Choose none, quarterly or yearly.", field="repeat")
+        raise ApplicationError(_("Choose none, quarterly or yearly."), field="repeat")
     if not 1 <= settings.unused_days <= 365:
-        raise ApplicationError("Give 1 to 365 days.", field="unused_days")
+        raise ApplicationError(_("Give 1 to 365 days."), field="unused_days")
     if settings.scope.classification not in ("", *Classification.values):
-        raise ApplicationError("Choose a classification.", field="classification")
+        raise ApplicationError(_("Choose a classification."), field="classification")
     return name
 
 
@@ -109,10 +111,11 @@ def _item_for(review: AccessReview, grant: AccessGrant, coverages: dict) -> Acce
     owner = grant.asset.owner
     reviewer: User | None = owner
     fallback = ""
+    # Stored in English and translated where shown (the campaign's page).
     if not owner.is_active:
-        reviewer, fallback = None, "The asset's owner has left."
+        reviewer, fallback = None, gettext_noop("The asset's owner has left.")
     elif owner.pk == grant.user_id:
-        reviewer, fallback = None, "The asset's owner holds the grant."
+        reviewer, fallback = None, gettext_noop("The asset's owner holds the grant.")
     pair = (grant.asset_id, grant.purpose_id)
     if pair not in coverages:
         coverages[pair] = cached_coverage_for(grant.asset, grant.purpose)
@@ -152,8 +155,9 @@ def mover_review_start(*, holder: User, change: str, actor: User | None) -> Acce
     now = timezone.now()
     if not active_grants(now).filter(user=holder).exists():
         return None
+    name = _("Mover: %(holder)s (%(change)s)") % {"holder": holder, "change": change}
     settings = ReviewSettings(
-        name=one_line(f"Mover: {holder} ({change})")[:200],
+        name=one_line(name)[:200],
         due_at=add_calendar_days(now, MOVER_REVIEW_DAYS),
         undecided_outcome=ReviewDecision.REVOKE.value,
         scope=ReviewScope(holder=holder),
@@ -180,7 +184,7 @@ def _review_create(
         scope_holder=scope.holder,
         started_by=started_by,
     )
-    save_with_history(review, actor=started_by, reason="Access review started")
+    save_with_history(review, actor=started_by, reason=gettext_noop("Access review started"))
     coverages: dict = {}
     items = [_item_for(review, grant, coverages) for grant in _grants_in_scope(scope, now)]
     bulk_create_with_history(items, AccessReviewItem, batch_size=1000, default_user=started_by)
@@ -218,12 +222,19 @@ def _decide(
     item.last_viewed_at = item.seen_viewed_at  # type: ignore[attr-defined]
     item.last_exported_at = item.seen_exported_at  # type: ignore[attr-defined]
     item.uses_in_window = item.seen_uses  # type: ignore[attr-defined]
-    save_with_history(item, actor=actor, reason=f"{decision.capitalize()}: {reason}")
+    save_with_history(
+        item,
+        actor=actor,
+        # The decision's label in the language active now (a stored text with values).
+        reason=f"{ReviewDecision(decision).label}: {reason}",
+    )
     grant = item.grant
     if decision == ReviewDecision.REVOKE and grant.is_active(now):
         if actor is None:
             grants.grant_revoke_unattended(
-                grant=grant, reason=reason, by=f"The access review “{item.review.name}”"
+                grant=grant,
+                reason=reason,
+                by=_("The access review “%(name)s”") % {"name": item.review.name},
             )
         else:
             grants.grant_revoke(grant=grant, actor=actor, reason=reason)
@@ -236,11 +247,14 @@ def _locked_undecided(pk: int, now: datetime) -> AccessReviewItem:
     item = with_evidence(AccessReviewItem.objects.filter(pk=pk), now=now).get()
     if item.decision:
         raise ApplicationError(
-            f"This item was already decided ({item.decision}) by "
-            f"{item.decided_by or 'the campaign close'}."
+            _("This item was already decided (%(decision)s) by %(by)s.")
+            % {
+                "decision": ReviewDecision(item.decision).label.lower(),
+                "by": item.decided_by or _("the campaign close"),
+            }
         )
     if not item.review.is_open:
-        raise ApplicationError("This access review is closed.")
+        raise ApplicationError(_("This access review is closed."))
     return item
 
 
@@ -256,8 +270,8 @@ def review_item_decide(
     campaign. Returns the item as decided."""
     policies.require_may_decide_review_item(actor, item)
     if decision not in ReviewDecision.values:
-        raise ApplicationError("Choose keep or revoke.", field="decision")
-    reason = clean_reason(reason, what="the reason for this decision")
+        raise ApplicationError(_("Choose keep or revoke."), field="decision")
+    reason = clean_reason(reason, what=_("the reason for this decision"))
     now = timezone.now()
     item = _locked_undecided(item.pk, now)
     _decide(item, actor=actor, decision=decision, reason=reason, now=now)
@@ -288,7 +302,7 @@ def review_items_accept_recommendations(
     meanwhile are skipped. Returns how many were decided."""
     for item in items:
         policies.require_may_decide_review_item(actor, item)
-    reason = clean_reason(reason, what="the reason for these decisions")
+    reason = clean_reason(reason, what=_("the reason for these decisions"))
     now = timezone.now()
     decided = 0
     for pk in sorted(item.pk for item in items):
@@ -299,9 +313,16 @@ def review_items_accept_recommendations(
         decision = recommendation(item, now=now)
         if shown is not None and shown.get(pk) != decision:
             raise ApplicationError(
-                f"The recommendation for {item.grant.user} on {item.grant.asset.name} is now "
-                f"“{decision}”, not what the page showed: nothing was decided. Reload the page "
-                "and check the evidence."
+                _(
+                    "The recommendation for %(holder)s on %(asset)s is now “%(decision)s”, "
+                    "not what the page showed: nothing was decided. Reload the page and "
+                    "check the evidence."
+                )
+                % {
+                    "holder": item.grant.user,
+                    "asset": item.grant.asset.name,
+                    "decision": ReviewDecision(decision).label.lower(),
+                }
             )
         _decide(item, actor=actor, decision=decision, reason=reason, now=now)
         audit_record(
@@ -317,7 +338,10 @@ def review_items_accept_recommendations(
 
 def _close_undecided(review: AccessReview, now: datetime) -> int:
     outcome = review.undecided_outcome
-    reason = f"Nobody decided by the due date of the access review “{review.name}”: {outcome}."
+    reason = _("Nobody decided by the due date of the access review “%(name)s”: %(outcome)s.") % {
+        "name": review.name,
+        "outcome": ReviewDecision(outcome).label.lower(),
+    }
     undecided = review.items.filter(decision="").order_by("pk").values_list("pk", flat=True)
     for pk in list(undecided):
         item = _locked_undecided(pk, now)
@@ -347,7 +371,7 @@ def review_close(*, review: AccessReview, now: datetime | None = None) -> Access
         return review
     applied = _close_undecided(review, now)
     review.closed_at = now
-    save_with_history(review, actor=None, reason="Closed at its due date")
+    save_with_history(review, actor=None, reason=gettext_noop("Closed at its due date"))
     months = REPEAT_MONTHS.get(ReviewRepeat(review.repeat))
     # The next round starts in the name of whoever started this one; once they have left
     # Compliance it does not start (the close event says so) and compliance starts anew.

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers import policies
 from customers.models.catalogue import AssetCustomer, DataAsset
@@ -38,16 +39,16 @@ def asset_retention_extend(
     two steps what ``asset_retention_delete`` refuses in one."""
     policies.require_may_record_retention(actor, asset)
     reason = clean_reason(
-        reason, field="reason", message="Give the reason the data must be kept longer."
+        reason, field="reason", message=_("Give the reason the data must be kept longer.")
     )
     if retention_date is None or retention_date <= timezone.localdate():
         raise ApplicationError(
-            "The new retention date must be in the future.", field="retention_date"
+            _("The new retention date must be in the future."), field="retention_date"
         )
-    require_ahead(retention_date, field="retention_date", what="The new retention date")
+    require_ahead(retention_date, field="retention_date", what=_("The new retention date"))
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
     if asset.retired_at:
-        raise ApplicationError("This asset's data was already deleted.")
+        raise ApplicationError(_("This asset's data was already deleted."))
     before = asset.retention_date
     if (
         before
@@ -56,8 +57,11 @@ def asset_retention_extend(
         and not roles.is_compliance(actor)
     ):
         raise ApplicationError(
-            f"The data must be kept until {date_text(before)}. Only compliance can shorten a "
-            "retention period.",
+            _(
+                "The data must be kept until %(date)s. Only compliance can shorten a "
+                "retention period."
+            )
+            % {"date": date_text(before)},
             field="retention_date",
         )
     asset.retention_date = retention_date
@@ -87,18 +91,20 @@ def asset_retention_delete(*, actor: User, asset: DataAsset, reason: str) -> Dat
     ``early``. Raises ``NotAllowed`` for anyone else, ``ApplicationError`` when refused."""
     policies.require_may_record_retention(actor, asset)
     reason = clean_reason(
-        reason, field="reason", message="Say how and where the data was deleted (a sentence)."
+        reason, field="reason", message=_("Say how and where the data was deleted (a sentence).")
     )
     asset = DataAsset.objects.select_for_update().get(pk=asset.pk)
     if asset.retired_at:
-        raise ApplicationError("This asset's data was already deleted.")
+        raise ApplicationError(_("This asset's data was already deleted."))
     early = bool(asset.retention_date and asset.retention_date >= timezone.localdate())
     if early and asset.retention_date and not roles.is_compliance(actor):
         raise ApplicationError(
-            f"The data of {asset.name} must be kept until {date_text(asset.retention_date)} "
-            "(its retention date). Record the deletion after that date; if the law requires "
-            "deleting it earlier (an erasure request, a court order), ask compliance to record "
-            "it."
+            _(
+                "The data of %(asset)s must be kept until %(date)s (its retention date). "
+                "Record the deletion after that date; if the law requires deleting it earlier "
+                "(an erasure request, a court order), ask compliance to record it."
+            )
+            % {"asset": asset.name, "date": date_text(asset.retention_date)}
         )
     removed = memberships_remove(
         memberships=AssetCustomer.objects.filter(asset=asset), actor=actor, reason=reason

@@ -7,12 +7,14 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consent.models import LawfulBasis, Purpose
 from consent.services.records import consent_record
 from customers import policies
 from customers.models.catalogue import AssetCustomer, Customer, DataAsset
 from customers.models.subject_requests import (
+    ERASED_RESPONSE,
     DataSubjectRequest,
     ErasureTask,
     ReceivedVia,
@@ -67,16 +69,24 @@ def subject_request_create(
     records, through the consent service, a withdrawal of each purpose objected to,
     effective at once in every grant and export, and is then answered.
     """
-    roles.require_compliance(actor, "register a data subject request")
+    roles.require_compliance(actor, _("register a data subject request"))
     if type not in SubjectRequestType.values:
-        raise ApplicationError(f"Unknown request type {type!r}.", field="type")
+        raise ApplicationError(
+            _("Unknown request type %(type)s.") % {"type": repr(type)}, field="type"
+        )
     if received_via not in ReceivedVia.values:
-        raise ApplicationError(f"Unknown channel {received_via!r}.", field="received_via")
+        raise ApplicationError(
+            _("Unknown channel %(channel)s.") % {"channel": repr(received_via)},
+            field="received_via",
+        )
     identity_verification = clean_reason(
         identity_verification,
         field="identity_verification",
-        message="Say how the requester's identity was verified before any work starts "
-        f"(at least {MIN_REASON_LENGTH} characters, e.g. 'passport checked at the desk').",
+        message=_(
+            "Say how the requester's identity was verified before any work starts "
+            "(at least %(minimum)s characters, e.g. 'passport checked at the desk')."
+        )
+        % {"minimum": MIN_REASON_LENGTH},
     )
     received_on = _received_on_check(received_on)
     purposes = _objected_purposes_check(type, purposes)
@@ -111,13 +121,15 @@ def _received_on_check(received_on: date | None) -> date:
     today = timezone.localdate()
     received_on = received_on or today
     if received_on > today:
-        raise ApplicationError("The request cannot be received in the future.", field="received_on")
+        raise ApplicationError(
+            _("The request cannot be received in the future."), field="received_on"
+        )
     require_date_between(
         received_on,
         field="received_on",
         earliest=EARLIEST_EVENT,
         latest=today,
-        what="The day the request was received",
+        what=_("The day the request was received"),
     )
     return received_on
 
@@ -128,17 +140,24 @@ def _objected_purposes_check(request_type: str, purposes: Iterable[Purpose]) -> 
     purposes = list(purposes)
     if request_type == SubjectRequestType.OBJECTION:
         if not purposes:
-            raise ApplicationError("Name the purposes the customer objects to.", field="purposes")
+            raise ApplicationError(
+                _("Name the purposes the customer objects to."), field="purposes"
+            )
         for purpose in purposes:
             if purpose.lawful_basis in (LawfulBasis.CONTRACT, LawfulBasis.LEGAL_OBLIGATION):
                 raise ApplicationError(
-                    f"{purpose.key} rests on {LawfulBasis(purpose.lawful_basis).label.lower()}"
-                    ": an objection (Art. 21) covers consent, legitimate interest and direct "
-                    "marketing only.",
+                    _(
+                        "%(purpose)s rests on %(basis)s: an objection (Art. 21) covers consent, "
+                        "legitimate interest and direct marketing only."
+                    )
+                    % {
+                        "purpose": purpose.key,
+                        "basis": LawfulBasis(purpose.lawful_basis).label.lower(),
+                    },
                     field="purposes",
                 )
     elif purposes:
-        raise ApplicationError("Purposes are given with an objection only.", field="purposes")
+        raise ApplicationError(_("Purposes are given with an objection only."), field="purposes")
     return purposes
 
 
@@ -225,7 +244,9 @@ def _objection_apply(
     _close(
         subject_request,
         actor=actor,
-        response="Withdrawal recorded for " + ", ".join(p.key for p in purposes) + ".",
+        # A stored text with values: written in the language active now.
+        response=_("Withdrawal recorded for %(purposes)s.")
+        % {"purposes": ", ".join(p.key for p in purposes)},
     )
 
 
@@ -252,7 +273,9 @@ def _close(subject_request: DataSubjectRequest, *, actor: User | None, response:
 def _lock(subject_request: DataSubjectRequest) -> DataSubjectRequest:
     locked = DataSubjectRequest.objects.select_for_update().get(pk=subject_request.pk)
     if not locked.is_open:
-        raise ApplicationError(f"{locked.reference} is already closed.")
+        raise ApplicationError(
+            _("%(reference)s is already closed.") % {"reference": locked.reference}
+        )
     return locked
 
 
@@ -262,20 +285,23 @@ def subject_request_extend(
 ) -> DataSubjectRequest:
     """Extend the deadline by one or two months, with the reason the customer is told
     (Art. 12(3): complexity or number of requests); never beyond three months in total."""
-    roles.require_compliance(actor, "extend a data subject request")
+    roles.require_compliance(actor, _("extend a data subject request"))
     reason = clean_reason(
         reason,
         field="reason",
-        message="Give the reason for the extension (the customer must be told why).",
+        message=_("Give the reason for the extension (the customer must be told why)."),
     )
     subject_request = _lock(subject_request)
     if not isinstance(months, int) or months < 1:
-        raise ApplicationError("Extend by one or two months.", field="months")
+        raise ApplicationError(_("Extend by one or two months."), field="months")
     total = subject_request.extension_months + months
     if total > MAX_EXTENSION_MONTHS:
         raise ApplicationError(
-            "A request may be extended by two months at most (three months in total); "
-            f"{subject_request.extension_months} already used.",
+            _(
+                "A request may be extended by two months at most (three months in total); "
+                "%(used)s already used."
+            )
+            % {"used": subject_request.extension_months},
             field="months",
         )
     before = subject_request.due_on
@@ -306,22 +332,21 @@ def subject_request_close(
     """Answer a request. An access request needs its report produced first; an erasure
     closes only when every owner has confirmed (and then removes the customer from every
     asset in the portal); objections are answered when registered."""
-    roles.require_compliance(actor, "close a data subject request")
+    roles.require_compliance(actor, _("close a data subject request"))
     response = clean_reason(
-        response, field="response", message="Say what the customer was told (a sentence)."
+        response, field="response", message=_("Say what the customer was told (a sentence).")
     )
     subject_request = _lock(subject_request)
     if subject_request.type == SubjectRequestType.ACCESS and not (
         subject_request.report_generated_at
     ):
-        raise ApplicationError("Produce the access report before answering the request.")
+        raise ApplicationError(_("Produce the access report before answering the request."))
     if subject_request.type == SubjectRequestType.ERASURE:
         pending = _waiting_owners(subject_request)
         if pending:
             raise ApplicationError(
-                "Waiting for the owners to confirm the erasure: "
-                + ", ".join(str(owner) for owner in pending)
-                + "."
+                _("Waiting for the owners to confirm the erasure: %(owners)s.")
+                % {"owners": ", ".join(str(owner) for owner in pending)}
             )
         _erasure_try_finish(subject_request, actor=actor, response=response)
         return subject_request
@@ -350,7 +375,7 @@ def _erasure_try_finish(subject_request: DataSubjectRequest, *, actor: User, res
     removed = memberships_remove(
         memberships=AssetCustomer.objects.filter(customer_id=subject_request.customer_id),
         actor=actor,
-        reason=f"Erasure {subject_request.reference}",
+        reason=_("Erasure %(reference)s") % {"reference": subject_request.reference},
     )
     audit_record(
         actor=actor,
@@ -370,7 +395,7 @@ def erasure_task_confirm(*, actor: User, task: ErasureTask, note: str = "") -> E
     policies.require_may_confirm_erasure(actor, task)
     subject_request = _lock(task.request)
     if task.confirmed_at:
-        raise ApplicationError("You already confirmed this erasure.")
+        raise ApplicationError(_("You already confirmed this erasure."))
     task.confirmed_at, task.confirmed_by, task.note = timezone.now(), actor, (note or "").strip()
     history_user_set(task, actor)
     task.save(update_fields=["confirmed_at", "confirmed_by", "note"])
@@ -383,7 +408,7 @@ def erasure_task_confirm(*, actor: User, task: ErasureTask, note: str = "") -> E
     if not _waiting_owners(subject_request) and _erasure_try_finish(
         subject_request,
         actor=actor,
-        response="Erased: every owner confirmed the deletion from their systems.",
+        response=ERASED_RESPONSE,
     ):
         notify(
             users=[subject_request.created_by],
@@ -399,7 +424,7 @@ def erasure_task_confirm(*, actor: User, task: ErasureTask, note: str = "") -> E
 def subject_request_report(*, actor: User, subject_request: DataSubjectRequest) -> dict:
     """Produce the access report (everything the portal holds about the customer) and
     record that it was produced and by whom."""
-    roles.require_compliance(actor, "produce an access report")
+    roles.require_compliance(actor, _("produce an access report"))
     subject_request = DataSubjectRequest.objects.select_for_update().get(pk=subject_request.pk)
     report = access_report(subject_request.customer)
     if subject_request.report_generated_at is None:

@@ -6,10 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from customers import policies
 from customers.forms import ReviewDecideForm, ReviewStartForm
+from customers.models.access_reviews import ReviewDecision
 from customers.permissions import get_review_for_user, get_review_item_for_user
 from customers.selectors.access_reviews import (
     evidence,
@@ -50,8 +53,15 @@ def review_list(request):
             except ApplicationError as error:
                 show_refusal(error, request=request, form=form)
             else:
+                count = review.items.count()
                 messages.success(
-                    request, f"Access review started: {number_text(review.items.count())} items."
+                    request,
+                    ngettext(
+                        "Access review started: %(count)s item.",
+                        "Access review started: %(count)s items.",
+                        count,
+                    )
+                    % {"count": number_text(count)},
                 )
                 return redirect(review)
     elif request.method == "POST":
@@ -69,6 +79,7 @@ def review_detail(request, pk):
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     for item in page.object_list:
         item.recommended = recommendation(item)
+        item.recommended_label = ReviewDecision(item.recommended).label.lower()
         item.evidence = evidence(item)
         item.may_decide = policies.may_decide_review_item(request.user, item)
     progress = review_progress(review, request.user)
@@ -116,7 +127,7 @@ def review_item_decide(request, pk):
     policies.require_may_decide_review_item(request.user, item)
     form = ReviewDecideForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose keep or revoke and give a reason.")
+        messages.error(request, _("Choose keep or revoke and give a reason."))
     else:
         try:
             reviews_services.review_item_decide(
@@ -128,7 +139,8 @@ def review_item_decide(request, pk):
         except ApplicationError as error:
             show_refusal(error, request=request)
         else:
-            messages.success(request, f"Decided: {form.cleaned_data['decision']}.")
+            decision = ReviewDecision(form.cleaned_data["decision"]).label.lower()
+            messages.success(request, _("Decided: %(decision)s.") % {"decision": decision})
     return _back(request, item.review)
 
 
@@ -144,14 +156,20 @@ def review_accept(request, pk):
     try:
         items, missing = review_items_chosen(request.user, ids[:PAGE_SIZE], review=review)
         if missing or len(ids) != len(request.POST.getlist("item")):
-            raise ApplicationError("Some of these review items are not yours to decide here.")
+            raise ApplicationError(_("Some of these review items are not yours to decide here."))
         decided = reviews_services.review_items_accept_recommendations(
             items=items, actor=request.user, reason=request.POST.get("reason", ""), shown=shown
         )
     except ApplicationError as error:
         show_refusal(error, request=request)
     else:
-        messages.success(request, f"{decided} recommendations accepted.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s recommendation accepted.", "%(count)s recommendations accepted.", decided
+            )
+            % {"count": number_text(decided)},
+        )
     return _back(request, review)
 
 
@@ -176,6 +194,8 @@ REPORT_COLUMNS = [
 
 
 def _report_row(item) -> dict:
+    """An item as a row of the CSV report: the contract's machine values, in English."""
+
     def when(value):
         return value.isoformat() if value else "never"
 
@@ -200,6 +220,30 @@ def _report_row(item) -> dict:
     }
 
 
+def _report_page_row(item) -> dict:
+    """An item as a row of the printable report: the same facts as ``_report_row``, in the
+    reader's language (labels, and times in the one format of the page)."""
+    seen = evidence(item)
+    return {
+        "item": item.pk,
+        "holder": item.grant.user.username,
+        "asset": item.grant.asset.name,
+        "purpose": item.grant.purpose.key,
+        "level": item.grant.get_level_display(),
+        "reviewer": item.reviewer.username if item.reviewer else _("compliance"),
+        "decision": ReviewDecision(item.decision).label.lower() if item.decision else "",
+        "decided_by": item.decided_by.username if item.decided_by else "",
+        "decided_at": item.decided_at,
+        "reason": item.reason,
+        "automatic": item.automatic,
+        "last_viewed_at": seen.viewed_at,
+        "last_exported_at": seen.exported_at,
+        "uses": seen.uses,
+        "coverage_eligible": item.coverage_eligible,
+        "coverage_total": item.coverage_total,
+    }
+
+
 @login_required
 def review_report(request, pk):
     """Every item of the campaign, as CSV (``?format=csv``) or a printable page."""
@@ -217,7 +261,7 @@ def review_report(request, pk):
         "customers/review_report.html",
         {
             "review": review,
-            "rows": [_report_row(item) for item in items],
+            "rows": [_report_page_row(item) for item in items],
             "progress": review_progress(review, request.user),
         },
     )

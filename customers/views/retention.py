@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers.forms import RetentionDeleteForm, RetentionExtendForm
@@ -43,7 +44,7 @@ def _retention_action(request, pk, form_class, call, done):
     except ApplicationError as error:
         show_refusal(error, request=request)
     else:
-        messages.success(request, done.format(asset=asset.name))
+        messages.success(request, done % {"asset": asset.name})
     return redirect("customers:retention_list")
 
 
@@ -57,7 +58,7 @@ def retention_extend(request, pk):
         lambda asset, data: retention_services.asset_retention_extend(
             actor=request.user, asset=asset, **data
         ),
-        "New retention date recorded for {asset}.",
+        _("New retention date recorded for %(asset)s."),
     )
 
 
@@ -71,5 +72,5 @@ def retention_delete(request, pk):
         lambda asset, data: retention_services.asset_retention_delete(
             actor=request.user, asset=asset, **data
         ),
-        "Deletion of {asset} recorded; the portal holds none of its customers now.",
+        _("Deletion of %(asset)s recorded; the portal holds none of its customers now."),
     )

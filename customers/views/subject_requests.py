@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers.forms import (
@@ -92,7 +93,7 @@ def subject_request_create(request):
         try:
             data["customer"] = get_customer_for_user(request.user, data["customer"])
         except Http404:
-            form.add_error("customer", "Unknown customer.")
+            form.add_error("customer", _("Unknown customer."))
         else:
             try:
                 subject_request, url = create_once(
@@ -112,8 +113,11 @@ def subject_request_create(request):
                 else:
                     messages.success(
                         request,
-                        f"{subject_request.reference} registered; "
-                        f"due {date_text(subject_request.due_on)}.",
+                        _("%(reference)s registered; due %(date)s.")
+                        % {
+                            "reference": subject_request.reference,
+                            "date": date_text(subject_request.due_on),
+                        },
                     )
                 return redirect(url)
     status = 400 if request.method == "POST" else 200
@@ -172,7 +176,7 @@ def subject_request_extend(request, pk):
         lambda sr, data: subject_requests_services.subject_request_extend(
             actor=request.user, subject_request=sr, **data
         ),
-        "Deadline extended.",
+        _("Deadline extended."),
     )
 
 
@@ -187,7 +191,7 @@ def subject_request_close(request, pk):
         lambda sr, data: subject_requests_services.subject_request_close(
             actor=request.user, subject_request=sr, **data
         ),
-        "Request answered.",
+        _("Request answered."),
     )
 
 
@@ -230,7 +234,10 @@ def erasure_task_confirm(request, pk):
         except ApplicationError as error:
             show_refusal(error, request=request)
         else:
-            messages.success(request, f"Erasure for {task.request.reference} confirmed.")
+            messages.success(
+                request,
+                _("Erasure for %(reference)s confirmed.") % {"reference": task.request.reference},
+            )
     else:
-        messages.error(request, "The note is too long.")
+        messages.error(request, _("The note is too long."))
     return redirect("customers:erasure_task_list")

@@ -10,6 +10,8 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from incidents.misuse_signals import SIGNAL_LABELS, SIGNALS, EventRange, Occurrence
 from incidents.models import Alert, AlertStatus, Incident, MisuseSignalCursor
@@ -77,7 +79,9 @@ def _alerts_write(occurrences: list[Occurrence], now: datetime) -> list[Alert]:
                 signal=found.signal,
                 key=found.key,
                 group=found.group,
-                subject_label=", ".join(names.get(pk, f"user {pk}") for pk in found.subjects)[:300],
+                subject_label=", ".join(
+                    names.get(pk) or _("user %(id)s") % {"id": pk} for pk in found.subjects
+                )[:300],
                 summary=found.summary[:300],
                 occurred_at=found.occurred_at,
                 raised_at=now,
@@ -136,8 +140,10 @@ def alerts_evaluate(*, now: datetime | None = None) -> int:
 
 def _locked_open(alert: Alert) -> Alert:
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status == AlertStatus.DISMISSED:
+        raise ApplicationError(_("This alert is already dismissed."))
     if alert.status != AlertStatus.OPEN:
-        raise ApplicationError(f"This alert is already {alert.get_status_display().lower()}.")
+        raise ApplicationError(_("An incident was already opened from this alert."))
     return alert
 
 
@@ -169,13 +175,13 @@ def alert_dismiss(*, alert: Alert, actor: User, reason: str) -> Alert:
     ``portal.reasons``). ``NotAllowed`` for anyone else or for the person it concerns,
     ``ApplicationError`` for an alert no longer open or a short reason."""
     require_may_handle_alerts(actor, alert)
-    reason = clean_reason(reason, what="the reason for dismissing this alert")
+    reason = clean_reason(reason, what=_("the reason for dismissing this alert"))
     alert = _locked_open(alert)
     _alert_close(
         alert,
         actor=actor,
         status=AlertStatus.DISMISSED,
-        why=f"Dismissed: {reason}",
+        why=_("Dismissed: %(reason)s") % {"reason": reason},
         detail={"reason": reason},
         dismiss_reason=reason,
     )
@@ -184,12 +190,18 @@ def alert_dismiss(*, alert: Alert, actor: User, reason: str) -> Alert:
 
 def _incident_description(alert: Alert) -> str:
     events = ", ".join(f"#{pk}" for pk in alert.evidence.get("events", []))
-    return (
-        f"Opened from alert {alert.pk} ({SIGNAL_LABELS.get(alert.signal, alert.signal)}): "
-        f"{alert.summary}. People concerned: {alert.subject_label}. "
-        f"Occurred at {datetime_text(alert.occurred_at)}. "
-        f"Evidence, audit events: {events or 'none'}."
-    )
+    return _(
+        "Opened from alert %(alert)s (%(signal)s): %(summary)s. "
+        "People concerned: %(people)s. Occurred at %(moment)s. "
+        "Evidence, audit events: %(events)s."
+    ) % {
+        "alert": alert.pk,
+        "signal": SIGNAL_LABELS.get(alert.signal, alert.signal),
+        "summary": alert.summary,
+        "people": alert.subject_label,
+        "moment": datetime_text(alert.occurred_at),
+        "events": events or pgettext("audit events", "none"),
+    }
 
 
 @transaction.atomic
@@ -202,7 +214,10 @@ def alert_open_incident(*, alert: Alert, actor: User) -> Incident:
     asset = alert.evidence.get("asset")
     incident = incident_report(
         actor=actor,
-        title=f"Misuse signal: {SIGNAL_LABELS.get(alert.signal, alert.signal)}"[:200],
+        title=(
+            _("Misuse signal: %(signal)s")
+            % {"signal": SIGNAL_LABELS.get(alert.signal, alert.signal)}
+        )[:200],
         description=_incident_description(alert),
         discovered_at=alert.raised_at,
         assets=[asset] if isinstance(asset, int) else [],
@@ -211,7 +226,7 @@ def alert_open_incident(*, alert: Alert, actor: User) -> Incident:
         alert,
         actor=actor,
         status=AlertStatus.INCIDENT,
-        why=f"Incident {incident.reference} opened",
+        why=_("Incident %(reference)s opened") % {"reference": incident.reference},
         detail={"incident": incident.reference},
         incident=incident,
     )

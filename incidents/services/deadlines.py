@@ -6,6 +6,8 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from incidents import clocks, policies
 from incidents.models import (
@@ -20,7 +22,13 @@ from incidents.models import (
     Status,
 )
 from incidents.selectors import open_duties, responders
-from incidents.services.timeline import lock_incident, require_past, tell, timeline_record
+from incidents.services.timeline import (
+    hours_text,
+    lock_incident,
+    require_past,
+    tell,
+    timeline_record,
+)
 from portal.audit_actions import AuditAction
 from portal.display import datetime_text
 from portal.errors import ApplicationError
@@ -82,8 +90,15 @@ def regime_apply(
         incident,
         actor,
         EntryKind.DEADLINE,
-        f"{regime.name} applies: "
-        + "; ".join(f"{d.duty.name} due {datetime_text(d.due_at)}" for d in duties),
+        _("%(regime)s applies: %(duties)s")
+        % {
+            "regime": regime.label,
+            "duties": "; ".join(
+                _("%(duty)s due %(moment)s")
+                % {"duty": d.duty.label, "moment": datetime_text(d.due_at)}
+                for d in duties
+            ),
+        },
         action=AuditAction.INCIDENT_REGIME_APPLY,
         detail={"regime": regime.key, "due": {d.duty.key: d.due_at for d in duties}},
     )
@@ -103,14 +118,18 @@ def incident_regime_apply(
     incident = lock_incident(incident)
     applied_at = applied_at or timezone.now()
     if incident.status == Status.CLOSED:
-        raise ApplicationError("This incident is closed.")
+        raise ApplicationError(_("This incident is closed."))
     if not regime.active:
-        raise ApplicationError(f"{regime.name} is not in use.", field="regime")
+        raise ApplicationError(
+            _("%(regime)s is not in use.") % {"regime": regime.label}, field="regime"
+        )
     if IncidentRegime.objects.filter(incident=incident, regime=regime).exists():
-        raise ApplicationError(f"{regime.name} already applies.", field="regime")
-    require_past(applied_at, field="applied_at", what="The time the regime applied")
+        raise ApplicationError(
+            _("%(regime)s already applies.") % {"regime": regime.label}, field="regime"
+        )
+    require_past(applied_at, field="applied_at", what=_("The time the regime applied"))
     if applied_at < incident.discovered_at:
-        raise ApplicationError("It cannot apply before the discovery.", field="applied_at")
+        raise ApplicationError(_("It cannot apply before the discovery."), field="applied_at")
     return regime_apply(incident, regime, actor=actor, applied_at=applied_at)
 
 
@@ -133,11 +152,14 @@ def incident_duty_record(
     duty = IncidentDuty.objects.select_for_update().select_related("duty").get(pk=duty.pk)
     completed_at = completed_at or timezone.now()
     if not duty.is_open:
-        raise ApplicationError(f"{duty.duty.name} is already {duty.get_state_display().lower()}.")
+        raise ApplicationError(
+            _("%(duty)s is already %(state)s.")
+            % {"duty": duty.duty.label, "state": str(duty.get_state_display()).lower()}
+        )
     reference = _clean_duty_reference(reference)
-    require_past(completed_at, field="completed_at", what="The time of the report")
+    require_past(completed_at, field="completed_at", what=_("The time of the report"))
     if completed_at < incident.discovered_at:
-        raise ApplicationError("The report cannot predate the discovery.", field="completed_at")
+        raise ApplicationError(_("The report cannot predate the discovery."), field="completed_at")
     late_hours = clocks.hours_between(duty.due_at, completed_at)
     delay_reason = _clean_delay_reason(delay_reason, late_hours=late_hours)
     duty.state = DutyState.DONE
@@ -152,9 +174,7 @@ def incident_duty_record(
         incident,
         actor,
         EntryKind.DEADLINE,
-        f"{duty.duty.name} made on {datetime_text(completed_at)}, "
-        f"reference {reference}"
-        + (f"; {late_hours:.1f} hours late: {delay_reason}" if late_hours > 0 else "."),
+        _duty_made_text(duty, late_hours),
         action=AuditAction.INCIDENT_DUTY_RECORD,
         detail={
             "duty": f"{duty.duty.regime.key}.{duty.duty.key}",
@@ -167,15 +187,32 @@ def incident_duty_record(
     return duty
 
 
+def _duty_made_text(duty: IncidentDuty, late_hours: float) -> str:
+    """The timeline line of a recorded duty, in the active language: when it was made, its
+    reference and, when late, by how much and why."""
+    text = (
+        _("%(duty)s made on %(moment)s, reference %(reference)s; %(hours)s hours late: %(reason)s")
+        if late_hours > 0
+        else _("%(duty)s made on %(moment)s, reference %(reference)s.")
+    )
+    return text % {
+        "duty": duty.duty.label,
+        "moment": datetime_text(duty.completed_at) if duty.completed_at else "",
+        "reference": duty.reference,
+        "hours": hours_text(late_hours),
+        "reason": duty.delay_reason,
+    }
+
+
 def _clean_duty_reference(reference: str) -> str:
     """The reference of a report made (the authority's case or receipt number), required."""
     reference = (reference or "").strip()
     if not reference:
         raise ApplicationError(
-            "Give the reference of the report (the authority's case or receipt number).",
+            _("Give the reference of the report (the authority's case or receipt number)."),
             field="reference",
         )
-    require_visible_text(reference, field="reference", what="The reference")
+    require_visible_text(reference, field="reference", what=_("The reference"))
     return reference
 
 
@@ -186,7 +223,8 @@ def _clean_delay_reason(delay_reason: str, *, late_hours: float) -> str:
         return clean_reason(
             delay_reason,
             field="delay_reason",
-            what=f"the reasons for the delay: it was made {late_hours:.1f} hours late",
+            what=_("the reasons for the delay: it was made %(hours)s hours late")
+            % {"hours": hours_text(late_hours)},
         )
     return (delay_reason or "").strip()
 
@@ -199,10 +237,10 @@ def incident_awareness_set(
     clocks that run from awareness move with it."""
     policies.require_may_triage(actor)
     incident = lock_incident(incident)
-    reason = clean_reason(reason, what="the reason awareness came later than discovery")
-    require_past(aware_at, field="aware_at", what="The awareness time")
+    reason = clean_reason(reason, what=_("the reason awareness came later than discovery"))
+    require_past(aware_at, field="aware_at", what=_("The awareness time"))
     if aware_at < incident.discovered_at:
-        raise ApplicationError("Awareness cannot come before the discovery.", field="aware_at")
+        raise ApplicationError(_("Awareness cannot come before the discovery."), field="aware_at")
     before = incident.aware_at
     incident.aware_at = aware_at
     incident.awareness_reason = reason
@@ -213,7 +251,8 @@ def incident_awareness_set(
         incident,
         actor,
         EntryKind.DEADLINE,
-        f"Awareness set to {datetime_text(aware_at)}: {reason}",
+        _("Awareness set to %(moment)s: %(reason)s")
+        % {"moment": datetime_text(aware_at), "reason": reason},
         action=AuditAction.INCIDENT_AWARENESS,
         detail={"aware_at": [before, aware_at], "reason": reason},
     )
@@ -233,13 +272,13 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
     """
     policies.require_may_triage(actor)
     incident = lock_incident(incident)
-    reason = clean_reason(reason, what="why the breach is unlikely to result in a risk")
+    reason = clean_reason(reason, what=_("why the breach is unlikely to result in a risk"))
     if not incident.personal_data_breach:
-        raise ApplicationError("Only a personal-data breach has an authority notification.")
+        raise ApplicationError(_("Only a personal-data breach has an authority notification."))
     if incident.no_risk_proposed_at is not None:
-        raise ApplicationError("This is already proposed; a second member must confirm it.")
+        raise ApplicationError(_("This is already proposed; a second member must confirm it."))
     if not _breach_duties(incident).exists():
-        raise ApplicationError("There is no open authority notification to rule out.")
+        raise ApplicationError(_("There is no open authority notification to rule out."))
     incident.no_risk_reason = reason
     incident.no_risk_proposed_by = actor
     incident.no_risk_proposed_at = timezone.now()
@@ -249,7 +288,7 @@ def incident_no_risk_propose(*, actor: User, incident: Incident, reason: str) ->
         incident,
         actor,
         EntryKind.DECISION,
-        f"Proposed: unlikely to result in a risk. {reason}",
+        _("Proposed: unlikely to result in a risk. %(reason)s") % {"reason": reason},
         action=AuditAction.INCIDENT_NO_RISK_PROPOSE,
         detail={"reason": reason},
     )
@@ -269,16 +308,19 @@ def incident_no_risk_confirm(*, actor: User, incident: Incident) -> Incident:
     incident = lock_incident(incident)
     proposer = incident.no_risk_proposed_by
     if incident.no_risk_proposed_at is None or proposer is None:
-        raise ApplicationError("Nothing to confirm: nobody proposed it.")
+        raise ApplicationError(_("Nothing to confirm: nobody proposed it."))
     if incident.no_risk_confirmed_at is not None:
-        raise ApplicationError("This is already confirmed.")
+        raise ApplicationError(_("This is already confirmed."))
     policies.require_may_confirm_no_risk(actor, incident)
     now = timezone.now()
     incident.no_risk_confirmed_by = actor
     incident.no_risk_confirmed_at = now
     history_user_set(incident, actor)
     incident.save()
-    waived_reason = f"Unlikely to result in a risk: {incident.no_risk_reason}"
+    # Stored with the duties and shown later: in the language of the person confirming.
+    waived_reason = _("Unlikely to result in a risk: %(reason)s") % {
+        "reason": incident.no_risk_reason
+    }
     update_with_history(
         _breach_duties(incident),
         actor=actor,
@@ -290,7 +332,8 @@ def incident_no_risk_confirm(*, actor: User, incident: Incident) -> Incident:
         incident,
         actor,
         EntryKind.DECISION,
-        "Confirmed: unlikely to result in a risk; the authority is not notified.",
+        # A fixed text: stored in English, translated where the timeline is shown.
+        gettext_noop("Confirmed: unlikely to result in a risk; the authority is not notified."),
         action=AuditAction.INCIDENT_NO_RISK_CONFIRM,
         detail={"proposed_by": proposer.get_username()},
     )
@@ -305,10 +348,10 @@ def incident_customer_notice_decide(
     policies.require_may_triage(actor)
     incident = lock_incident(incident)
     if decision not in (CustomerNotice.REQUIRED, CustomerNotice.NOT_REQUIRED):
-        raise ApplicationError("Choose required or not required.", field="decision")
-    reason = clean_reason(reason, what="the reason for the decision")
+        raise ApplicationError(_("Choose required or not required."), field="decision")
+    reason = clean_reason(reason, what=_("the reason for the decision"))
     if not incident.personal_data_breach:
-        raise ApplicationError("The Art. 34 decision is for personal-data breaches.")
+        raise ApplicationError(_("The Art. 34 decision is for personal-data breaches."))
     before = incident.customer_notice
     incident.customer_notice = decision
     incident.customer_notice_reason = reason
@@ -316,12 +359,13 @@ def incident_customer_notice_decide(
     incident.customer_notice_decided_at = timezone.now()
     history_user_set(incident, actor)
     incident.save()
-    label = CustomerNotice(decision).label.lower()
+    label = str(CustomerNotice(decision).label).lower()
     timeline_record(
         incident,
         actor,
         EntryKind.DECISION,
-        f"Art. 34: telling the customers is {label}. {reason}",
+        _("Art. 34: telling the customers is %(decision)s. %(reason)s")
+        % {"decision": label, "reason": reason},
         action=AuditAction.INCIDENT_CUSTOMER_NOTICE,
         detail={"decision": [before, decision], "reason": reason},
     )

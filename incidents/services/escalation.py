@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from incidents import clocks
 from incidents.models import EntryKind, Incident, IncidentDuty, Notice, RegimeDuty, Status
@@ -14,8 +16,15 @@ from incidents.selectors import (
     open_duties,
     responders,
 )
-from incidents.services.timeline import lock_incident, tell, timeline_record
+from incidents.services.timeline import (
+    hours_text,
+    lock_incident,
+    notified_text,
+    tell,
+    timeline_record,
+)
 from portal.audit_actions import AuditAction
+from portal.display import number_text
 
 
 def _claim_notice(incident: Incident, key: str, now: datetime) -> bool:
@@ -43,8 +52,14 @@ def _escalate_one(incident_pk: int, now: datetime) -> bool:
         incident,
         None,
         EntryKind.NOTIFICATION,
-        f"Escalation {level}: not acknowledged after "
-        f"{waited} minutes; Compliance and Legal notified again ({told} people).",
+        ngettext(
+            "Escalation %(level)s: not acknowledged after %(minutes)s minutes; "
+            "Compliance and Legal notified again (%(count)s person).",
+            "Escalation %(level)s: not acknowledged after %(minutes)s minutes; "
+            "Compliance and Legal notified again (%(count)s people).",
+            told,
+        )
+        % {"level": level, "minutes": number_text(waited), "count": number_text(told)},
         action=AuditAction.INCIDENT_ESCALATE,
         detail={"level": level},
     )
@@ -103,8 +118,12 @@ def _remind_one(duty_pk: int, now: datetime) -> bool:
         incident,
         None,
         EntryKind.NOTIFICATION,
-        f"Reminder: {duty.duty.name} due in {hours} "
-        f"hours; Compliance and Legal notified ({told} people).",
+        ngettext(
+            "Reminder: %(duty)s due in %(hours)s hour; %(notified)s",
+            "Reminder: %(duty)s due in %(hours)s hours; %(notified)s",
+            hours,
+        )
+        % {"duty": duty.duty.label, "hours": number_text(hours), "notified": notified_text(told)},
         action=AuditAction.INCIDENT_REMINDER,
         detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_before_due": hours},
     )
@@ -144,8 +163,8 @@ def _overdue_one(duty_pk: int, now: datetime) -> bool:
         incident,
         None,
         EntryKind.NOTIFICATION,
-        f"Overdue: {duty.duty.name}, {late:.0f} hours "
-        f"late; Compliance and Legal notified ({told} people).",
+        _("Overdue: %(duty)s, %(hours)s hours late; %(notified)s")
+        % {"duty": duty.duty.label, "hours": hours_text(late, 0), "notified": notified_text(told)},
         action=AuditAction.INCIDENT_OVERDUE,
         detail={"duty": f"{duty.duty.regime.key}.{duty.duty.key}", "hours_late": round(late, 2)},
     )

@@ -6,6 +6,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from customers.models.catalogue import DataAsset
 from customers.visibility import asset_list_for
@@ -14,6 +16,7 @@ from incidents.models import CONFIDENTIAL, EntryKind, Incident, Status
 from incidents.selectors import responders
 from incidents.services.timeline import (
     lock_incident,
+    notified_text,
     require_past,
     tell,
     timeline_add,
@@ -51,13 +54,13 @@ def incident_report(
     now = timezone.now()
     discovered_at = discovered_at or now
     title, description = _clean_report_text(title, description)
-    require_past(discovered_at, field="discovered_at", what="The discovery time")
+    require_past(discovered_at, field="discovered_at", what=_("The discovery time"))
     if estimated_customers is not None:
         require_in_column(
             estimated_customers,
             model=Incident,
             field="estimated_customers",
-            what="The estimate of customers affected",
+            what=_("The estimate of customers affected"),
         )
     visible = _assets_seen_by(actor, assets)
 
@@ -86,10 +89,10 @@ def _clean_report_text(title: str, description: str) -> tuple[str, str]:
     """The title and description of a report, stripped; both are required."""
     title, description = (title or "").strip(), (description or "").strip()
     if not title:
-        raise ApplicationError("Say in a few words what happened.", field="title")
+        raise ApplicationError(_("Say in a few words what happened."), field="title")
     if not description:
-        raise ApplicationError("Describe what happened.", field="description")
-    require_visible_text(title, field="title", what="The title")
+        raise ApplicationError(_("Describe what happened."), field="description")
+    require_visible_text(title, field="title", what=_("The title"))
     return title, description
 
 
@@ -99,7 +102,7 @@ def _assets_seen_by(actor: User, assets: Iterable) -> list[DataAsset]:
     asset_ids = {getattr(asset, "pk", asset) for asset in assets}
     visible = list(asset_list_for(actor).filter(pk__in=asset_ids))
     if len(visible) != len(asset_ids):
-        raise ApplicationError("One of the assets does not exist.", field="assets")
+        raise ApplicationError(_("One of the assets does not exist."), field="assets")
     return visible
 
 
@@ -114,7 +117,10 @@ def _announce_report(incident: Incident, actor: User, assets: list[DataAsset]) -
         incident,
         None if confidential else actor,
         EntryKind.REPORTED,
-        "Reported by " + (CONFIDENTIAL + " reporter" if confidential else str(actor)),
+        # The confidential line is a fixed text (translated where the timeline is shown).
+        gettext_noop("Reported by confidential reporter")
+        if confidential
+        else _("Reported by %(person)s") % {"person": actor},
         action=AuditAction.INCIDENT_REPORT,
         detail={
             "reporter": CONFIDENTIAL if confidential else actor.get_username(),
@@ -128,7 +134,10 @@ def _announce_report(incident: Incident, actor: User, assets: list[DataAsset]) -
         context={"ack_minutes": settings.INCIDENT_ACK_SLA},
     )
     timeline_add(
-        incident, None, EntryKind.NOTIFICATION, f"Compliance and Legal notified ({told} people)."
+        incident,
+        None,
+        EntryKind.NOTIFICATION,
+        notified_text(told),
     )
 
 
@@ -139,7 +148,9 @@ def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
     policies.require_may_triage(actor)
     incident = lock_incident(incident)
     if incident.status != Status.REPORTED:
-        raise ApplicationError(f"{incident.reference} is already acknowledged.")
+        raise ApplicationError(
+            _("%(reference)s is already acknowledged.") % {"reference": incident.reference}
+        )
     incident.status = Status.ACKNOWLEDGED
     incident.acknowledged_at = timezone.now()
     incident.acknowledged_by = actor
@@ -151,7 +162,8 @@ def incident_acknowledge(*, actor: User, incident: Incident) -> Incident:
         incident,
         actor,
         EntryKind.STATUS,
-        f"Acknowledged by {actor}; assigned to {incident.assignee}.",
+        _("Acknowledged by %(person)s; assigned to %(assignee)s.")
+        % {"person": actor, "assignee": incident.assignee},
         action=AuditAction.INCIDENT_ACKNOWLEDGE,
         detail={"status": [Status.REPORTED, Status.ACKNOWLEDGED]},
     )

@@ -4,17 +4,34 @@ event and tell the people concerned, never naming a confidential reporter."""
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import ngettext
 
 from incidents.models import Incident, TimelineEntry
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
+from portal.display import number_text
 from portal.input_limits import require_plausible_moment
 from portal.models import User
 from portal.notifications import notify
 
 # A clock a few seconds ahead of the server's must not make "now" a future time.
 CLOCK_SKEW = timedelta(minutes=2)
+
+
+def hours_text(hours: float, decimals: int = 1) -> str:
+    """A number of hours as the active language writes it, with ``decimals`` decimals:
+    ``8.0`` (``8,0`` in Norwegian)."""
+    return formats.number_format(hours, decimal_pos=decimals, force_grouping=True)
+
+
+def notified_text(told: int) -> str:
+    """The timeline's "Compliance and Legal notified (3 people).", in the active language."""
+    return ngettext(
+        "Compliance and Legal notified (%(count)s person).",
+        "Compliance and Legal notified (%(count)s people).",
+        told,
+    ) % {"count": number_text(told)}
 
 
 def require_past(moment: datetime, *, field: str, what: str) -> None:

@@ -6,6 +6,8 @@ from typing import Final
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from incidents import policies
 from incidents.models import (
@@ -30,28 +32,37 @@ from portal.models import User
 from portal.reasons import clean_reason
 
 
+def _status_word(status: str) -> str:
+    """A status as a word inside a sentence: its label in lower case ("investigating")."""
+    return str(Status(status).label).lower()
+
+
 def _check_status_move(incident: Incident, new: str, note: str) -> None:
     current = incident.status
     if new not in STATUS_ORDER:
-        raise ApplicationError(f"Unknown status {new!r}.", field="status")
+        raise ApplicationError(
+            _("Unknown status %(status)s.") % {"status": repr(new)}, field="status"
+        )
     if STATUS_ORDER[new] < STATUS_ORDER[current]:
         if new == Status.REPORTED:
             raise ApplicationError(
-                "An acknowledged report cannot become new again.", field="status"
+                _("An acknowledged report cannot become new again."), field="status"
             )
         clean_reason(
             note,
             field="note",
-            message=f"Moving back from {current} to {new} needs a note saying why.",
+            message=_("Moving back from %(before)s to %(after)s needs a note saying why.")
+            % {"before": _status_word(current), "after": _status_word(new)},
         )
     if current == Status.REPORTED and new != Status.ACKNOWLEDGED:
         raise ApplicationError(
-            "Acknowledge the report first; it cannot jump from reported to " + new + ".",
+            _("Acknowledge the report first; it cannot jump from reported to %(status)s.")
+            % {"status": _status_word(new)},
             field="status",
         )
     if new == Status.CLOSED and incident.duties.filter(state=DutyState.OPEN).exists():
         raise ApplicationError(
-            "Record or rule out the open notification duties before closing.", field="status"
+            _("Record or rule out the open notification duties before closing."), field="status"
         )
 
 
@@ -105,7 +116,7 @@ def incident_triage(
     if status is not _UNSET and status != incident.status:
         _check_status_move(incident, status, note)
     elif incident.status == Status.CLOSED:
-        raise ApplicationError("This incident is closed; reopen it (with a note) first.")
+        raise ApplicationError(_("This incident is closed; reopen it (with a note) first."))
 
     if severity is not _UNSET and severity != incident.severity:
         _change_severity(incident, severity, changes)
@@ -120,7 +131,7 @@ def incident_triage(
 
     if not changes.detail:
         if note:
-            raise ApplicationError("Nothing changed; add the note with the note form.")
+            raise ApplicationError(_("Nothing changed; add the note with the note form."))
         return incident
 
     history_user_set(incident, actor)
@@ -129,7 +140,7 @@ def incident_triage(
         incident,
         actor,
         EntryKind.STATUS if "status" in changes.detail else EntryKind.TRIAGE,
-        " ".join(changes.lines) + (f" Note: {note}" if note else ""),
+        " ".join([*changes.lines, *([_("Note: %(note)s") % {"note": note}] if note else [])]),
         action=AuditAction.INCIDENT_TRIAGE,
         detail=changes.detail,
     )
@@ -142,12 +153,16 @@ def incident_triage(
 def _change_severity(incident: Incident, severity: str, changes: _Changes) -> None:
     """Set a new severity, one of ``Severity``."""
     if severity not in Severity.values:
-        raise ApplicationError(f"Unknown severity {severity!r}.", field="severity")
+        raise ApplicationError(
+            _("Unknown severity %(severity)s.") % {"severity": repr(severity)}, field="severity"
+        )
+    before = str(Severity(incident.severity).label).lower() if incident.severity else _("not set")
     changes.add(
         "severity",
         incident.severity,
         severity,
-        f"Severity {incident.severity or 'not set'} → {severity}.",
+        _("Severity %(before)s → %(after)s.")
+        % {"before": before, "after": str(Severity(severity).label).lower()},
     )
     incident.severity = severity
 
@@ -156,13 +171,13 @@ def _change_assignee(incident: Incident, assignee: User | None, changes: _Change
     """Assign an active member of Compliance or Legal, or nobody (``None``)."""
     if assignee is not None and not (assignee.is_active and roles.is_compliance_or_legal(assignee)):
         raise ApplicationError(
-            "Assign the incident to a member of Compliance or Legal.", field="assignee"
+            _("Assign the incident to a member of Compliance or Legal."), field="assignee"
         )
     changes.add(
         "assignee",
         incident.assignee.get_username() if incident.assignee else None,
         assignee.get_username() if assignee else None,
-        f"Assigned to {assignee or 'nobody'}.",
+        _("Assigned to %(person)s.") % {"person": assignee or _("nobody")},
     )
     incident.assignee = assignee
 
@@ -173,17 +188,21 @@ def _change_breach_decision(
     """Decide yes or no on the personal-data breach; either way with a reason."""
     if personal_data_breach is None:
         raise ApplicationError(
-            "Say whether it is a personal-data breach.", field="personal_data_breach"
+            _("Say whether it is a personal-data breach."), field="personal_data_breach"
         )
     reason = clean_reason(
-        breach_reason, field="breach_reason", what="the reason for the breach decision"
+        breach_reason, field="breach_reason", what=_("the reason for the breach decision")
     )
     changes.add(
         "personal_data_breach",
         incident.personal_data_breach,
         personal_data_breach,
-        ("Personal-data breach: yes. " if personal_data_breach else "Not a personal-data breach. ")
-        + reason,
+        (
+            _("Personal-data breach: yes. %(reason)s")
+            if personal_data_breach
+            else _("Not a personal-data breach. %(reason)s")
+        )
+        % {"reason": reason},
     )
     incident.personal_data_breach = personal_data_breach
     incident.breach_reason = reason
@@ -192,7 +211,13 @@ def _change_breach_decision(
 def _change_status(incident: Incident, status: str, actor: User, changes: _Changes) -> None:
     """Move to ``status`` (already checked by ``_check_status_move``), stamping the first
     acknowledgement and the closing time."""
-    changes.add("status", incident.status, status, f"Status {incident.status} → {status}.")
+    changes.add(
+        "status",
+        incident.status,
+        status,
+        _("Status %(before)s → %(after)s.")
+        % {"before": _status_word(incident.status), "after": _status_word(status)},
+    )
     if status == Status.ACKNOWLEDGED and incident.acknowledged_at is None:
         incident.acknowledged_at = timezone.now()
         incident.acknowledged_by = actor
@@ -229,12 +254,14 @@ def _apply_breach_decision(incident: Incident, actor: User) -> None:
                 update_with_history(
                     applied.duties.filter(state=DutyState.WAIVED),
                     actor=actor,
-                    reason="Reopened: a personal-data breach after all.",
+                    # Kept in the duties' history; translated where it is shown.
+                    reason=gettext_noop("Reopened: a personal-data breach after all."),
                     state=DutyState.OPEN,
                     waived_reason="",
                 )
         return
-    waived_reason = "Not a personal-data breach: " + incident.breach_reason
+    # Stored with the duty and shown later: written in the language of the person deciding.
+    waived_reason = _("Not a personal-data breach: %(reason)s") % {"reason": incident.breach_reason}
     update_with_history(
         open_duties().filter(incident=incident, applied__regime__in=breach_regimes),
         actor=actor,
@@ -251,7 +278,7 @@ def incident_note_add(*, actor: User, incident: Incident, text: str) -> Timeline
     incident = lock_incident(incident)
     text = (text or "").strip()
     if not text:
-        raise ApplicationError("Write the note.", field="text")
+        raise ApplicationError(_("Write the note."), field="text")
     if incident.status == Status.CLOSED:
-        raise ApplicationError("This incident is closed; notes can no longer be added.")
+        raise ApplicationError(_("This incident is closed; notes can no longer be added."))
     return timeline_record(incident, actor, EntryKind.NOTE, text, action=AuditAction.INCIDENT_NOTE)

@@ -30,21 +30,27 @@
         var c = body.coverage;
         // Grouped as the page's language groups them, as the server prints numbers.
         var lang = document.documentElement.lang || "en";
-        show(c.eligible.toLocaleString(lang) + " of " + c.total.toLocaleString(lang) +
-          " customers are eligible for " + chosen + ".", c.eligible === 0);
+        // The page's sentence (data-coverage-text, translated by the server) with the
+        // figures and the purpose's name and key filled in.
+        var name = chosen.replace(" (" + key + ")", "");
+        show(form.dataset.coverageText.replace("__E__", c.eligible.toLocaleString(lang))
+          .replace("__T__", c.total.toLocaleString(lang)).replace("__P__", name)
+          .replace("__K__", key), c.eligible === 0);
       })
       .catch(function () { /* the Check coverage button still works */ });
   }
 
   // The purposes suggested for the asset the page was loaded with (what it was collected
   // for, what its customers agreed to): once another asset is chosen, say whose they are.
-  var suggested = purpose.querySelector("optgroup[label='Suggested for this asset']");
+  var here = form.dataset.suggestedHere;
+  var suggested = Array.prototype.find.call(
+    purpose.querySelectorAll("optgroup"), function (group) { return group.label === here; });
   var loadedAsset = asset.value;
   var loadedName = asset.selectedIndex > 0 ? asset.options[asset.selectedIndex].text : "";
   function relabel() {
     if (!suggested) { return; }
-    suggested.label = asset.value === loadedAsset ? "Suggested for this asset"
-      : "Suggested for " + loadedName;
+    suggested.label = asset.value === loadedAsset ? here
+      : form.dataset.suggestedElsewhere.replace("__A__", loadedName);
   }
 
   asset.addEventListener("change", relabel);
