@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from django.core import mail
+from django.test import Client
 from django.utils import translation
 
 from incidents.services.reports import incident_report
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
+from portal.identity.scim_tokens import scim_token_create
 from portal.models import Notification
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +89,17 @@ def test_the_inbox_reads_in_norwegian(client, requester):
     page = client.get("/notifications/").content.decode()
 
     assert "Ingen varsler ennå." in page
+
+
+def test_scim_explains_a_refusal_in_the_language_the_client_asks_for(db):
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    _token, raw = scim_token_create(actor=root, name="directory")
+    scim = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    norwegian = scim.get("/scim/v2/Users/abc", HTTP_ACCEPT_LANGUAGE="nb").json()
+    english = scim.get("/scim/v2/Users/abc").json()
+
+    # The protocol's tokens stay as they are; only the sentence for people is translated.
+    assert norwegian["status"] == english["status"] == "404"
+    assert norwegian["detail"] == "Ingen bruker 'abc'."
+    assert english["detail"] == "No user 'abc'."
