@@ -49,7 +49,7 @@ def test_one_incident_report_tells_each_responder_in_their_own_language(
 
     norwegian = Notification.objects.get(kind="incident_reported", recipient=legal_counsel)
     english = Notification.objects.get(kind="incident_reported", recipient=compliance_officer)
-    assert norwegian.subject == f"Nytt avvik meldt {incident.reference}: Laptop left on a train"
+    assert norwegian.subject == f"Ny avviksmelding {incident.reference}: Laptop left on a train"
     assert english.subject == (f"New incident report {incident.reference}: Laptop left on a train")
     # The dates in each reader's format: 30.11.2026 in Norwegian.
     assert "En melding om mulig feilbehandling ble sendt inn 30.11.2026 10:30" in norwegian.body
