@@ -24,6 +24,8 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp import admin as otp_totp_admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken import admin as authtoken_admin
@@ -150,7 +152,7 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
         if change and "is_active" in form.changed_data and not obj.is_active:
             leavers.deactivate_account(
                 obj,
-                reason=f"Deactivated in the Django admin by {request.user}.",
+                reason=_("Deactivated in the Django admin by %(user)s.") % {"user": request.user},
                 channel="admin",
                 actor=request.user,
             )
@@ -186,12 +188,12 @@ class ScimTokenAdmin(AuditedAdmin):
     def save_model(self, request, obj, form, change):
         token, raw = scim_token_create(actor=request.user, name=form.cleaned_data["name"])
         obj.pk = token.pk
-        messages.warning(request, f"The SCIM token, shown this once: {raw}")
+        messages.warning(request, _("The SCIM token, shown this once: %(token)s") % {"token": raw})
 
     def log_addition(self, request, obj, message):
         return None  # scim_token_create wrote the audit event, without the token
 
-    @admin.action(description="Revoke the selected SCIM tokens")
+    @admin.action(description=gettext_lazy("Revoke the selected SCIM tokens"))
     def revoke(self, request, queryset):
         for token in queryset:
             scim_token_revoke(actor=request.user, token=token)
@@ -242,7 +244,7 @@ class TokenAdmin(AuditedAdmin, authtoken_admin.TokenAdmin):
     fields = ("user", "fingerprint", "created")
     readonly_fields = fields
 
-    @admin.display(description="Fingerprint")
+    @admin.display(description=gettext_lazy("Fingerprint"))
     def fingerprint(self, token):
         return token_fingerprint(token.key)
 

@@ -83,16 +83,33 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+# The OpenAPI schema's texts are for the programmers of API clients: English, like the
+# field names and codes it documents (only the API's error messages are translated).
 ERROR_RESPONSES = {
-    "400": "Bad input: a message per field, or ``detail`` for a broken rule.",
-    "401": "Not authenticated (or a token refused).",
-    "403": "Not allowed: an action the caller may not take on something they can see.",
-    "404": "Not found: no such object, or one the caller may not see.",
+    "400": (
+        "Bad input: a message per field,"  # i18n: not shown (schema)
+        " or ``detail`` for a broken rule."
+    ),
+    "401": "Not authenticated (or a token refused).",  # i18n: not shown (schema)
+    "403": (
+        "Not allowed: an action the caller may not take"  # i18n: not shown (schema)
+        " on something they can see."
+    ),
+    "404": (
+        "Not found: no such object,"  # i18n: not shown (schema)
+        " or one the caller may not see."
+    ),
 }
 # What a create answers for its ``Idempotency-Key`` header (portal/idempotency.py).
 IDEMPOTENCY_RESPONSES = {
-    "409": "The first request with this Idempotency-Key is still running: retry later.",
-    "422": "This Idempotency-Key was already used with another request body.",
+    "409": (
+        "The first request with this Idempotency-Key"  # i18n: not shown (schema)
+        " is still running: retry later."
+    ),
+    "422": (
+        "This Idempotency-Key was already used"  # i18n: not shown (schema)
+        " with another request body."
+    ),
 }
 
 

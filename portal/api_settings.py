@@ -23,8 +23,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Compliance portal API",
-    "DESCRIPTION": "Customer data assets, access requests, consent and incidents.",
+    "TITLE": "Compliance portal API",  # i18n: not shown (schema, for programmers)
+    "DESCRIPTION": (
+        "Customer data assets, access requests,"  # i18n: not shown (schema, for programmers)
+        " consent and incidents."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

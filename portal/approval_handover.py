@@ -5,6 +5,7 @@ the owner steps they hold go to compliance). The rest of the engine is ``portal.
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from portal import approvals
 from portal.audit import audit_record
@@ -122,7 +123,7 @@ def chains_withdraw_for_leaver(*, requester: User, actor: User | None, reason: s
         approvals.withdraw_locked(
             chain,
             actor=actor,
-            why=f"Withdrawn: the requester left. {reason}",
+            why=_("Withdrawn: the requester left. %(reason)s") % {"reason": reason},
             detail={"reason": reason, "leaver": requester.get_username()},
         )
         ids.append(chain.pk)

@@ -19,6 +19,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portal import roles
 from portal.audit import audit_record
@@ -82,15 +84,15 @@ def deciders_for(step: ApprovalStep) -> QuerySet:
 def why_not_decider(user: User, step: ApprovalStep) -> str:
     """Empty when ``user`` may decide ``step``; otherwise the reason, in people's words."""
     if step.status != StepStatus.OPEN:
-        return "This step is not waiting for a decision."
+        return _("This step is not waiting for a decision.")
     if user.pk == step.chain.requester_id:
-        return "Nobody decides a step of their own request."
+        return _("Nobody decides a step of their own request.")
     if step.chain.steps.filter(decided_by=user).exclude(pk=step.pk).exists():
-        return "You already decided a step of this request; another person must decide this one."
+        return _("You already decided a step of this request; another person must decide this one.")
     if step.role == ApprovalRole.OWNER and user.pk != step.approver_id:
-        return "This step is for the data owner."
+        return _("This step is for the data owner.")
     if step.role in ROLE_GROUP and ROLE_GROUP[step.role] not in roles.group_names(user):
-        return f"This step is for {ROLE_GROUP[step.role]}."
+        return _("This step is for %(role)s.") % {"role": step.get_role_display()}
     return ""
 
 
@@ -256,15 +258,20 @@ def notify_deciders(step: ApprovalStep) -> None:
     )
 
 
+def _already_decided(chain: ApprovalChain) -> str:
+    """The refusal of a decision or withdrawal on a chain that is no longer pending."""
+    return _("This request is already %(status)s.") % {"status": chain.get_status_display().lower()}
+
+
 def _locked_open_step(chain: ApprovalChain) -> tuple[ApprovalChain, ApprovalStep]:
     # Lock the chain, then re-read its state: two approvers deciding the same step at the
     # same moment queue here, and the second finds the step already decided.
     chain = ApprovalChain.objects.select_for_update().get(pk=chain.pk)
     if chain.status != ChainStatus.PENDING:
-        raise ApplicationError(f"This request is already {chain.get_status_display().lower()}.")
+        raise ApplicationError(_already_decided(chain))
     step = chain.open_step
     if step is None:
-        raise ApplicationError("This request is not waiting for a decision.")
+        raise ApplicationError(_("This request is not waiting for a decision."))
     return chain, step
 
 
@@ -327,7 +334,8 @@ def _decision_inputs(step: ApprovalStep, *, approve: bool, inputs: dict | None) 
     inputs = {key: value for key, value in (inputs or {}).items() if value not in ("", None)}
     if approve and step.requirement and not inputs.get(step.requirement):
         raise ApplicationError(
-            f"This step needs {step.requirement.replace('_', ' ')} to be approved.",
+            _("This step needs %(requirement)s to be approved.")
+            % {"requirement": step.requirement.replace("_", " ")},
             field=step.requirement,
         )
     return inputs
@@ -339,7 +347,7 @@ def _step_open_after(next_step: ApprovalStep, *, decided: ApprovalStep, actor: U
     save_with_history(
         next_step,
         actor=actor,
-        reason=f"Opened: step {decided.position} approved.",
+        reason=_("Opened: step %(position)s approved.") % {"position": decided.position},
         update_fields=["status"],
     )
     notify_deciders(next_step)
@@ -367,7 +375,13 @@ def _chain_conclude(
     update_with_history(
         chain.steps.filter(status=StepStatus.WAITING),
         actor=actor,
-        reason=f"Cancelled: step {decided.position} {decided.status} by {actor}: {reason}",
+        reason=_("Cancelled: step %(position)s %(outcome)s by %(actor)s: %(reason)s")
+        % {
+            "position": decided.position,
+            "outcome": decided.get_status_display().lower(),
+            "actor": actor,
+            "reason": reason,
+        },
         status=StepStatus.CANCELLED,
     )
 
@@ -377,10 +391,11 @@ def chain_withdraw(*, chain: ApprovalChain, actor: User) -> ApprovalChain:
     """The requester withdraws a pending request; open and later steps are cancelled."""
     chain = ApprovalChain.objects.select_for_update().get(pk=chain.pk)
     if actor.pk != chain.requester_id:
-        raise NotAllowed("Only the person who asked can withdraw a request.")
+        raise NotAllowed(_("Only the person who asked can withdraw a request."))
     if chain.status != ChainStatus.PENDING:
-        raise ApplicationError(f"This request is already {chain.get_status_display().lower()}.")
-    withdraw_locked(chain, actor=actor, why="Withdrawn by the requester.", detail={})
+        raise ApplicationError(_already_decided(chain))
+    # A fixed text is stored in English and translated where it is shown.
+    withdraw_locked(chain, actor=actor, why=gettext_noop("Withdrawn by the requester."), detail={})
     return chain
 
 
@@ -393,7 +408,7 @@ def withdraw_locked(chain: ApprovalChain, *, actor: User | None, why: str, detai
     update_with_history(
         chain.steps.filter(status__in=[StepStatus.OPEN, StepStatus.WAITING]),
         actor=actor,
-        reason=f"Cancelled: {why}",
+        reason=_("Cancelled: %(why)s") % {"why": _(why)},
         status=StepStatus.CANCELLED,
     )
     audit_record(

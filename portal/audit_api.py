@@ -56,9 +56,21 @@ class AuditVerifyRangeSerializer(serializers.Serializer):
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("actor", OpenApiTypes.STR, description="Username, system or anonymous"),
-        OpenApiParameter("action", OpenApiTypes.STR, description="Action or its prefix"),
-        OpenApiParameter("asset", OpenApiTypes.INT, description="Data asset id"),
+        OpenApiParameter(
+            "actor",
+            OpenApiTypes.STR,
+            description="Username, system or anonymous",  # i18n: not shown (schema)
+        ),
+        OpenApiParameter(
+            "action",
+            OpenApiTypes.STR,
+            description="Action or its prefix",  # i18n: not shown (schema)
+        ),
+        OpenApiParameter(
+            "asset",
+            OpenApiTypes.INT,
+            description="Data asset id",  # i18n: not shown (schema)
+        ),
         OpenApiParameter("date_from", OpenApiTypes.DATE),
         OpenApiParameter("date_to", OpenApiTypes.DATE),
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.utils.translation import gettext as _
 
 from portal.audit import GENESIS_HASH, security_event
 from portal.audit_checkpoint import public_key, signature_valid
@@ -183,7 +184,7 @@ def _verify(
 ) -> AuditVerification:
     from_checkpoint, from_position, to_position = span
     try:
-        _, keys = audit_keys()
+        _current, keys = audit_keys()
         signed_by = public_key(key_file)
         anchors = {a.event_id: a for a in audit_anchors(anchor_dir, key=signed_by)}
         walk = _Walk(RowLinker(keys), anchors, end=to_position)
@@ -199,7 +200,9 @@ def _verify(
     except DatabaseError as error:
         # An answer, not a server error: the API says what stopped the walk.
         return AuditVerification(
-            ok=False, checked=0, reason=f"The audit log could not be read: {error}"
+            ok=False,
+            checked=0,
+            reason=_("The audit log could not be read: %(error)s") % {"error": error},
         )
     if walk.bad is None:
         walk.check_end(head)
@@ -303,45 +306,52 @@ class _Walk:
         event_id, previous_id = row[ID], self.last_id
         if row[POSITION] != self.position + 1:
             if previous_id:
-                return event_id, (
-                    f"Event #{event_id} sits at position {row[POSITION]}, not "
-                    f"{self.position + 1}: events were removed after #{previous_id}."
-                )
+                return event_id, _(
+                    "Event #%(event)s sits at position %(position)s, not %(expected)s: events "
+                    "were removed after #%(previous)s."
+                ) % {
+                    "event": event_id,
+                    "position": row[POSITION],
+                    "expected": self.position + 1,
+                    "previous": previous_id,
+                }
             return event_id, self._no_predecessor(event_id)
         if row[PREVIOUS_HASH] != self.last_link:
             if previous_id:
-                return event_id, (
-                    f"Event #{event_id} does not chain to #{previous_id}: events were removed "
-                    f"after #{previous_id}, reordered, or #{previous_id} was rewritten."
-                )
+                return event_id, _(
+                    "Event #%(event)s does not chain to #%(previous)s: events were removed "
+                    "after #%(previous)s, reordered, or #%(previous)s was rewritten."
+                ) % {"event": event_id, "previous": previous_id}
             return event_id, self._no_predecessor(event_id)
         if row[KEY_ID] not in self.linker.states:
-            return event_id, (
-                f"Event #{event_id} is sealed with key {row[KEY_ID]!r}, which AUDIT_KEYS "
+            return event_id, _(
+                "Event #%(event)s is sealed with key %(key)s, which AUDIT_KEYS "
                 "does not hold: it was forged, or the key was dropped too early."
-            )
+            ) % {"event": event_id, "key": repr(row[KEY_ID])}
         if not hmac.compare_digest(self.linker.link(row), row[HASH] or ""):
-            return event_id, (
-                f"Event #{event_id} was altered, inserted or forged: its content does not "
+            return event_id, _(
+                "Event #%(event)s was altered, inserted or forged: its content does not "
                 "match its keyed link."
-            )
+            ) % {"event": event_id}
         anchor = self.anchors.get(event_id)
         if anchor is not None:
             if (anchor.hash, anchor.position) != (row[HASH], row[POSITION]):
-                return event_id, (
-                    f"Event #{event_id} differs from the anchor of {anchor.anchored_at} "
-                    f"({anchor.file}): the log was rewritten from there."
-                )
+                return event_id, _(
+                    "Event #%(event)s differs from the anchor of %(anchored_at)s "
+                    "(%(file)s): the log was rewritten from there."
+                ) % {"event": event_id, "anchored_at": anchor.anchored_at, "file": anchor.file}
             self.seen_anchors.add(event_id)
         return None
 
     def _no_predecessor(self, event_id: int) -> str:
         if self.position:
-            return (
-                f"Event #{event_id} follows position {self.position}, which is not in the log: "
+            return _(
+                "Event #%(event)s follows position %(position)s, which is not in the log: "
                 "events were removed."
-            )
-        return f"Event #{event_id} does not start the log: earlier events were removed."
+            ) % {"event": event_id, "position": self.position}
+        return _("Event #%(event)s does not start the log: earlier events were removed.") % {
+            "event": event_id
+        }
 
     def _check_heads(self) -> None:
         while self.next_head is not None and self.next_head[0] <= self.position:
@@ -349,10 +359,11 @@ class _Walk:
             if position == self.position and link != self.last_link:
                 self.bad = (
                     self.last_id,
-                    (
-                        f"Event #{self.last_id} differs from the head the sealer wrote outside the "
-                        f"database for position {position}: the log was rewritten from there."
-                    ),
+                    _(
+                        "Event #%(event)s differs from the head the sealer wrote outside the "
+                        "database for position %(position)s: the log was rewritten from there."
+                    )
+                    % {"event": self.last_id, "position": position},
                 )
                 return
             self._next_head = next(self.heads, None)
@@ -366,10 +377,8 @@ class _Walk:
             anchor = self.anchors[missing[0]]
             self.bad = (
                 anchor.event_id,
-                (
-                    f"Anchored event #{anchor.event_id} ({anchor.file}) is no longer at "
-                    f"position {anchor.position}."
-                ),
+                _("Anchored event #%(event)s (%(file)s) is no longer at position %(position)s.")
+                % {"event": anchor.event_id, "file": anchor.file, "position": anchor.position},
             )
 
     def check_end(self, head: tuple[int, str]) -> None:
@@ -387,15 +396,20 @@ class _Walk:
         if missing:
             anchor = self.anchors[missing[0]]
             if anchor.position > self.position:
-                reason = (
-                    f"Events after #{self.last_id} were removed: the anchor of "
-                    f"{anchor.anchored_at} ({anchor.file}) names #{anchor.event_id}, "
-                    "which is gone."
-                )
+                reason = _(
+                    "Events after #%(last)s were removed: the anchor of "
+                    "%(anchored_at)s (%(file)s) names #%(event)s, which is gone."
+                ) % {
+                    "last": self.last_id,
+                    "anchored_at": anchor.anchored_at,
+                    "file": anchor.file,
+                    "event": anchor.event_id,
+                }
             else:
-                reason = (
-                    f"Anchored event #{anchor.event_id} ({anchor.file}) is no longer in the log."
-                )
+                reason = _("Anchored event #%(event)s (%(file)s) is no longer in the log.") % {
+                    "event": anchor.event_id,
+                    "file": anchor.file,
+                }
             self.bad = anchor.event_id, reason
             return
         head_id, head_link = head
@@ -403,25 +417,25 @@ class _Walk:
             if head_id > self.last_id:
                 self.bad = (
                     head_id,
-                    (
-                        f"Events after #{self.last_id} were removed: "
-                        f"the log's head names #{head_id}."
-                    ),
+                    _("Events after #%(last)s were removed: the log's head names #%(head)s.")
+                    % {"last": self.last_id, "head": head_id},
                 )
             else:
                 self.bad = (
                     self.last_id,
-                    (
-                        f"The log ends at #{self.last_id} but its head names #{head_id}: events "
+                    _(
+                        "The log ends at #%(last)s but its head names #%(head)s: events "
                         "were sealed outside the sealer."
-                    ),
+                    )
+                    % {"last": self.last_id, "head": head_id},
                 )
             return
         if self.next_head is not None:
             self.bad = (
                 self.last_id,
-                (
-                    f"Events after #{self.last_id} were removed: the sealer recorded position "
-                    f"{self.next_head[0]} outside the database, the log ends at {self.position}."
-                ),
+                _(
+                    "Events after #%(last)s were removed: the sealer recorded position "
+                    "%(recorded)s outside the database, the log ends at %(end)s."
+                )
+                % {"last": self.last_id, "recorded": self.next_head[0], "end": self.position},
             )

@@ -33,7 +33,7 @@ def change_reason(text: str) -> str:
     return text if len(text) <= CHANGE_REASON_MAX else text[: CHANGE_REASON_MAX - 1] + "…"
 
 
-def history_user_set(instance: Model, actor: "User | None") -> None:
+def history_user_set(instance: Model, actor: "User | None") -> None:  # i18n: not shown (a type)
     """Name ``actor`` (``None``: the system) as the user of the history row that the next
     save of ``instance`` (a model with row history) writes.
 

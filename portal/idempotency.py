@@ -36,6 +36,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
@@ -51,7 +53,7 @@ HEADER = "Idempotency-Key"
 FORM_FIELD = "idempotency_key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 # What a create form's page says when its key had already created the object it leads to.
-ALREADY_SENT = "This form was already sent; here is what it created."
+ALREADY_SENT = gettext_lazy("This form was already sent; here is what it created.")
 KEY_MAX_LENGTH = 255
 
 # The header in the API schema, for every create that accepts it.
@@ -61,7 +63,9 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
-        "Optional, 1 to 255 printable ASCII characters, new for each object you create (a "
+        # The API schema, for the programmers of clients: English.
+        "Optional, 1 to 255 printable ASCII characters,"  # i18n: not shown (schema)
+        " new for each object you create (a "
         "UUID). Repeating the request with the same key and body within 24 hours answers the "
         "first outcome and creates nothing; another body with the key answers 422; while the "
         "first request runs, 409."
@@ -89,7 +93,11 @@ def valid_key(key: str, *, field: str = HEADER) -> str:
     string), else ``ValidationError`` naming ``field`` (a 400)."""
     if not key or len(key) > KEY_MAX_LENGTH or not all(" " <= c <= "~" for c in key):
         raise exceptions.ValidationError(
-            {field: [f"Must be 1 to {KEY_MAX_LENGTH} printable ASCII characters."]}
+            {
+                field: [
+                    _("Must be 1 to %(max)s printable ASCII characters.") % {"max": KEY_MAX_LENGTH}
+                ]
+            }
         )
     return key
 
@@ -194,12 +202,12 @@ def idempotent_create(create):
             )
         except KeyInUse:
             return Response(
-                {"detail": "A request with this Idempotency-Key is still being processed."},
+                {"detail": _("A request with this Idempotency-Key is still being processed.")},
                 status=status.HTTP_409_CONFLICT,
             )
         except KeyReused:
             return Response(
-                {HEADER: ["This key was already used for a different request."]},
+                {HEADER: [_("This key was already used for a different request.")]},
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         if not outcome.replayed:
@@ -247,8 +255,10 @@ def create_once(
         outcome = run_once(user=request.user, key=key, request_hash=f"form {request.path}", run=run)
     except (KeyInUse, KeyReused) as error:
         raise ApplicationError(
-            "This form was already sent and is still being processed; look for what it "
-            "created in a moment instead of sending it again."
+            _(
+                "This form was already sent and is still being processed; look for what it "
+                "created in a moment instead of sending it again."
+            )
         ) from error
     return created.get("object"), outcome.body["location"]
 
@@ -257,5 +267,5 @@ def idempotency_keys_prune() -> int:
     """Delete keys older than ``IDEMPOTENCY_KEY_TTL``; returns how many. Beat runs it daily:
     an expired key no longer replays anyway (``run_once`` checks the age)."""
     cutoff = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _by_model = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted

@@ -1,6 +1,9 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import DatabaseError, models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from portal.audit_actions import AuditAction
 
 
 class User(AbstractUser):
@@ -13,14 +16,16 @@ class User(AbstractUser):
     time_zone = models.CharField(
         max_length=64,
         blank=True,
-        help_text="IANA time zone used to show times to this person; empty means the site's.",
+        help_text=_("IANA time zone used to show times to this person; empty means the site's."),
     )
     language = models.CharField(
         max_length=16,
         blank=True,
         default="",
-        help_text="Language of pages and e-mails (a code of settings.LANGUAGES); empty means "
-        "the browser's.",
+        help_text=_(
+            "Language of pages and e-mails (a code of settings.LANGUAGES); empty means "
+            "the browser's."
+        ),
     )
     # From the directory (SCIM provisioning, portal.identity): a change of department or
     # manager makes the person a mover, whose grants their owners re-confirm.
@@ -29,13 +34,15 @@ class User(AbstractUser):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
     scim_external_id = models.CharField(
-        max_length=255, blank=True, help_text="The directory's own id (SCIM externalId)."
+        max_length=255, blank=True, help_text=_("The directory's own id (SCIM externalId).")
     )
     scim_deleted_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Removed by the directory (SCIM DELETE): deactivated, kept for the audit "
-        "trail, no longer a SCIM resource.",
+        help_text=_(
+            "Removed by the directory (SCIM DELETE): deactivated, kept for the audit "
+            "trail, no longer a SCIM resource."
+        ),
     )
 
     # Passwords and login times are not business history; keeping hashes in a second
@@ -92,9 +99,9 @@ class ScimToken(models.Model):
     being a way in. A revoked token stays, so audit events can keep naming it.
     """
 
-    name = models.CharField(max_length=100, help_text="Which client holds it.")
+    name = models.CharField(max_length=100, help_text=_("Which client holds it."))
     key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=8, help_text="Its first characters, to recognise it.")
+    prefix = models.CharField(max_length=8, help_text=_("Its first characters, to recognise it."))
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -120,11 +127,11 @@ class DirectoryGroup(models.Model):
 
 
 class AuditChannel(models.TextChoices):
-    WEB = "web", "Web"
-    API = "api", "API"
-    COMMAND = "command", "Command"
-    TASK = "task", "Task"
-    SCIM = "scim", "SCIM provisioning"
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    COMMAND = "command", _("Command")
+    TASK = "task", _("Task")
+    SCIM = "scim", _("SCIM provisioning")
 
 
 class AuditTrailIsAppendOnly(DatabaseError):
@@ -135,21 +142,27 @@ class AuditTrailIsAppendOnly(DatabaseError):
     """
 
 
+# Refusals meant for the programmer whose code tried it; nobody using the portal can.
+_CANNOT_UPDATE = "Audit events are append-only: they cannot be updated."  # i18n: not shown
+_CANNOT_DELETE = "Audit events are append-only: they cannot be deleted."  # i18n: not shown
+_CANNOT_CHANGE = "Audit events are append-only: they cannot be changed."  # i18n: not shown
+
+
 class AuditEventQuerySet(models.QuerySet):
     """Events can be read and appended, never changed or removed (on every database)."""
 
     def update(self, **kwargs):
-        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be updated.")
+        raise AuditTrailIsAppendOnly(_CANNOT_UPDATE)
 
     def delete(self):
-        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be deleted.")
+        raise AuditTrailIsAppendOnly(_CANNOT_DELETE)
 
     # Django's own bulk paths go through these two; refuse them as well.
     def _update(self, values):
-        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be updated.")
+        raise AuditTrailIsAppendOnly(_CANNOT_UPDATE)
 
     def _raw_delete(self, using):
-        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be deleted.")
+        raise AuditTrailIsAppendOnly(_CANNOT_DELETE)
 
 
 class AuditEvent(models.Model):
@@ -167,13 +180,13 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
     )
-    actor_label = models.CharField(max_length=150, help_text="Username then, or 'system'.")
+    actor_label = models.CharField(max_length=150, help_text=_("Username then, or 'system'."))
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=100, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     target_label = models.CharField(max_length=255, blank=True)
     asset_id = models.BigIntegerField(
-        null=True, blank=True, db_index=True, help_text="The data asset the event concerns."
+        null=True, blank=True, db_index=True, help_text=_("The data asset the event concerns.")
     )
     detail = models.JSONField(default=dict, blank=True)
     channel = models.CharField(max_length=16, choices=AuditChannel.choices)
@@ -183,9 +196,9 @@ class AuditEvent(models.Model):
     previous_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     position = models.BigIntegerField(
-        unique=True, null=True, blank=True, help_text="Place in the sealed log, from 1."
+        unique=True, null=True, blank=True, help_text=_("Place in the sealed log, from 1.")
     )
-    key_id = models.CharField(max_length=32, blank=True, help_text="The HMAC key of the link.")
+    key_id = models.CharField(max_length=32, blank=True, help_text=_("The HMAC key of the link."))
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -208,12 +221,21 @@ class AuditEvent(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be changed.")
+            raise AuditTrailIsAppendOnly(_CANNOT_CHANGE)
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise AuditTrailIsAppendOnly("Audit events are append-only: they cannot be deleted.")
+        raise AuditTrailIsAppendOnly(_CANNOT_DELETE)
+
+    @property
+    def action_label(self) -> str:
+        """What ``action`` means, in the reader's language (its ``AuditAction`` label); the
+        key itself for an action no longer listed."""
+        try:
+            return str(AuditAction(self.action).label)
+        except ValueError:
+            return self.action
 
 
 class AuditChainHead(models.Model):
@@ -245,7 +267,7 @@ class Notification(models.Model):
     kind = models.CharField(max_length=64, db_index=True)
     subject = models.CharField(max_length=255)
     body = models.TextField(blank=True)
-    link = models.CharField(max_length=500, blank=True, help_text="Path of the object.")
+    link = models.CharField(max_length=500, blank=True, help_text=_("Path of the object."))
     target_type = models.CharField(max_length=100, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -257,12 +279,12 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="The outbox sweep leaves the row alone until then (retry backoff).",
+        help_text=_("The outbox sweep leaves the row alone until then (retry backoff)."),
     )
     failed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When delivery failed for good (see last_error); no retry until asked.",
+        help_text=_("When delivery failed for good (see last_error); no retry until asked."),
     )
 
     history = HistoricalRecords()
@@ -288,24 +310,24 @@ class Notification(models.Model):
 
 
 class ApprovalRole(models.TextChoices):
-    OWNER = "owner", "Data owner"
-    COMPLIANCE = "compliance", "Compliance"
-    LEGAL = "legal", "Legal"
+    OWNER = "owner", _("Data owner")
+    COMPLIANCE = "compliance", _("Compliance")
+    LEGAL = "legal", _("Legal")
 
 
 class ChainStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    DENIED = "denied", "Denied"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class StepStatus(models.TextChoices):
-    WAITING = "waiting", "Not yet reached"
-    OPEN = "open", "Waiting for a decision"
-    APPROVED = "approved", "Approved"
-    DENIED = "denied", "Denied"
-    CANCELLED = "cancelled", "Not needed"
+    WAITING = "waiting", _("Not yet reached")
+    OPEN = "open", _("Waiting for a decision")
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+    CANCELLED = "cancelled", _("Not needed")
 
 
 class ApprovalChain(models.Model):
@@ -317,11 +339,11 @@ class ApprovalChain(models.Model):
     status = models.CharField(
         max_length=16, choices=ChainStatus.choices, default=ChainStatus.PENDING, db_index=True
     )
-    title = models.CharField(max_length=300, help_text="What is asked, in a line.")
+    title = models.CharField(max_length=300, help_text=_("What is asked, in a line."))
     summary = models.CharField(
-        max_length=300, blank=True, help_text="What approvers should know first."
+        max_length=300, blank=True, help_text=_("What approvers should know first.")
     )
-    link = models.CharField(max_length=300, help_text="Path of the request's page.")
+    link = models.CharField(max_length=300, help_text=_("Path of the request's page."))
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -357,10 +379,10 @@ class ApprovalStep(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="For an owner step: the owner who decides it.",
+        help_text=_("For an owner step: the owner who decides it."),
     )
     replaces_owner = models.BooleanField(
-        default=False, help_text="Compliance decides because the requester owns the asset."
+        default=False, help_text=_("Compliance decides because the requester owns the asset.")
     )
     status = models.CharField(
         max_length=16, choices=StepStatus.choices, default=StepStatus.WAITING, db_index=True
@@ -373,7 +395,7 @@ class ApprovalStep(models.Model):
     requirement = models.CharField(
         max_length=64,
         blank=True,
-        help_text="Something the decider must supply to approve (e.g. a transfer safeguard).",
+        help_text=_("Something the decider must supply to approve (e.g. a transfer safeguard)."),
     )
     inputs = models.JSONField(default=dict, blank=True)
 

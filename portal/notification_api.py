@@ -30,7 +30,12 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("unread", OpenApiTypes.STR, enum=["1"], description="Unread only")
+            OpenApiParameter(
+                "unread",
+                OpenApiTypes.STR,
+                enum=["1"],
+                description="Unread only",  # i18n: not shown (schema)
+            )
         ]
     )
     def list(self, request, *args, **kwargs):

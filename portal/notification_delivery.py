@@ -22,6 +22,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portal import roles
 from portal.languages import language_for
@@ -58,7 +59,9 @@ def notification_email(
     """The e-mail of ``notification``: its subject as one header line and its body as an
     excerpt (also for rows stored before both were bounded), with a link into the portal,
     and a Message-ID derived from the row (a resent copy is recognisable)."""
-    body = excerpt(notification.body)
+    language = language_for(notification.recipient)
+    with translation.override(language):
+        body = excerpt(notification.body)
     if notification.link:
         address = portal_address(notification.link)
         mentions = link_mentions(body, notification.link)
@@ -67,7 +70,7 @@ def notification_email(
         for start, end in reversed(mentions):
             body = body[:start] + address + body[end:]
         if not mentions:
-            with translation.override(language_for(notification.recipient)):
+            with translation.override(language):
                 body = _("%(body)s\n\nOpen it in the portal: %(address)s") % {
                     "body": body,
                     "address": address,
@@ -287,7 +290,8 @@ def _send_claimed(
             if not notification.recipient.email:
                 # Nowhere to send it: the inbox is the delivery. Not an error to retry forever.
                 Notification.objects.filter(pk=notification.pk).update(
-                    sent_at=timezone.now(), last_error="The recipient has no e-mail address."
+                    sent_at=timezone.now(),
+                    last_error=gettext_noop("The recipient has no e-mail address."),
                 )
                 continue
             try:

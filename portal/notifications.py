@@ -53,6 +53,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.template import Context, TemplateDoesNotExist, engines
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from simple_history.utils import bulk_create_with_history
 
 from portal import roles
@@ -117,7 +119,9 @@ def notification_texts(
         subject = engine.get_template(f"{TEXTS}/{kind}-subject.txt")
         body = engine.get_template(f"{TEXTS}/{kind}-body.txt")
     except TemplateDoesNotExist as error:
-        raise UnknownNotificationKind(f"No texts for notifications of kind {kind!r}.") from error
+        raise UnknownNotificationKind(
+            f"No texts for notifications of kind {kind!r}."  # i18n: not shown (programmers)
+        ) from error
     with (
         timezone.override(zone or ZoneInfo(settings.TIME_ZONE)),
         translation.override(language or settings.LANGUAGE_CODE),
@@ -168,12 +172,14 @@ def notify(
     rows = []
     for (zone, language), members in _by_reader(recipients.values()).items():
         subject, body = notification_texts(kind, context or {}, zone=zone, language=language)
+        with translation.override(language):
+            body_excerpt = excerpt(body)  # its "continued" marker in the readers' language
         rows += [
             Notification(
                 recipient=user,
                 kind=kind,
                 subject=header_text(subject)[:255],
-                body=excerpt(body),
+                body=body_excerpt,
                 link=link,
                 target_type=target_type,
                 target_id=target_id,
@@ -252,13 +258,14 @@ def link_mentions(text: str, path: str) -> list[tuple[int, int]]:
     return [match.span() for match in pattern.finditer(text)]
 
 
-CONTINUED = "… (continued in the portal)"
+CONTINUED = gettext_noop("… (continued in the portal)")
 
 
 def excerpt(text: str, limit: int | None = None) -> str:
     """``text`` if it has at most ``limit`` characters (default
     ``NOTIFICATION_BODY_MAX_CHARS``), else its start, cut at a word boundary near the
-    limit, followed by ``CONTINUED``; never longer than ``limit`` plus that marker.
+    limit, followed by ``CONTINUED`` (in the active language); never longer than ``limit``
+    plus that marker.
 
     The one bound on text from people in messages: a notification carries an excerpt, the
     portal the whole (the object's page is one link away).
@@ -268,7 +275,7 @@ def excerpt(text: str, limit: int | None = None) -> str:
         return text
     cut = text[:limit]
     space = cut.rfind(" ", limit - 100)
-    return (cut[:space] if space > 0 else cut).rstrip() + " " + CONTINUED
+    return (cut[:space] if space > 0 else cut).rstrip() + " " + _(CONTINUED)
 
 
 def _claimable() -> Q:
@@ -290,11 +297,11 @@ def notification_retry(*, actor: User, notification: Notification) -> Notificati
     compliance again. Raises ``ApplicationError`` for anyone but compliance.
     """
     if not roles.is_compliance(actor):
-        raise ApplicationError("Only compliance can retry notifications.")
+        raise ApplicationError(_("Only compliance can retry notifications."))
     row = Notification.objects.select_for_update().get(pk=notification.pk)
     if not row.can_retry:
         raise ApplicationError(
-            "This notification has not failed: it was delivered or is still being retried."
+            _("This notification has not failed: it was delivered or is still being retried.")
         )
     row.failed_at, row.next_attempt_at, row.claimed_at = None, None, None
     history_user_set(row, actor)

@@ -134,7 +134,7 @@ def audit_log_export(*, actor: User, filters: dict) -> QuerySet[AuditEvent]:
     number of rows are in the event. Only compliance reads the audit log.
     """
     if not roles.is_compliance(actor):
-        raise ApplicationError("Only a compliance officer can read the audit log.")
+        raise ApplicationError(_("Only a compliance officer can read the audit log."))
     events = audit_event_list_for(actor, **filters)
     audit_record(
         actor=actor,
@@ -160,7 +160,7 @@ def otp_device_for_enrolment(*, actor: User) -> TOTPDevice:
     """
     with transaction.atomic():
         if TOTPDevice.objects.filter(user=actor, confirmed=True).exists():
-            raise ApplicationError("A two-factor device is already enrolled for you.")
+            raise ApplicationError(_("A two-factor device is already enrolled for you."))
         device = TOTPDevice.objects.filter(user=actor, confirmed=False).order_by("pk").first()
         if device is None:
             device = TOTPDevice.objects.create(user=actor, name="Authenticator", confirmed=False)
@@ -177,7 +177,7 @@ def otp_verify(*, actor: User, device: TOTPDevice, token: str) -> TOTPDevice:
     """
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=actor)
-        allowed, _ = device.verify_is_allowed()
+        allowed, _reason = device.verify_is_allowed()
         verified = allowed and device.verify_token(token)
         enrolling = not device.confirmed
         if verified:
@@ -201,10 +201,10 @@ def otp_verify(*, actor: User, device: TOTPDevice, token: str) -> TOTPDevice:
         security_event("auth.otp_failed", user=actor, throttled=not allowed)
         if not allowed:
             raise ApplicationError(
-                "Too many wrong codes: wait a little and try again.", field="otp_token"
+                _("Too many wrong codes: wait a little and try again."), field="otp_token"
             )
         raise ApplicationError(
-            "That code is not right. Use the current code of your authenticator app.",
+            _("That code is not right. Use the current code of your authenticator app."),
             field="otp_token",
         )
     return device
@@ -252,13 +252,17 @@ def user_time_zone_set(*, actor: User, time_zone: str) -> User:
     ``ApplicationError`` on ``time_zone`` and nothing changes. Recorded in the account's
     row history, with the person as its user."""
     if time_zone not in time_zone_names():
-        raise ApplicationError(f"{time_zone!r} is not a time zone.", field="time_zone")
+        raise ApplicationError(
+            _("%(name)s is not a time zone.") % {"name": repr(time_zone)}, field="time_zone"
+        )
     with transaction.atomic():
         # The row as stored now (a directory update may have changed it meanwhile): the
         # history row is a snapshot of what is saved.
         user = User.objects.select_for_update().get(pk=actor.pk)
         user.time_zone = time_zone
-        save_with_history(user, actor=user, reason="Time zone chosen", update_fields=["time_zone"])
+        save_with_history(
+            user, actor=user, reason=gettext_noop("Time zone chosen"), update_fields=["time_zone"]
+        )
     actor.time_zone = time_zone
     return user
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from portal import approval_handover
@@ -85,14 +86,19 @@ def deactivate_account(
     """
     reason = clean_reason(reason, what="the reason for deactivating this account")
     if channel not in CHANNELS:
-        raise ApplicationError(f"Unknown channel {channel!r}.", field="channel")
+        raise ApplicationError(
+            _("Unknown channel %(channel)s.") % {"channel": repr(channel)}, field="channel"
+        )
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         was_active = user.is_active
         if was_active:
             user.is_active = False
             save_with_history(
-                user, actor=actor, reason=f"Deactivated: {reason}", update_fields=["is_active"]
+                user,
+                actor=actor,
+                reason=_("Deactivated: %(reason)s") % {"reason": reason},
+                update_fields=["is_active"],
             )
         ended = _end_holdings(user, actor=actor, reason=reason)
         tokens = [token_fingerprint(key) for key in _tokens_delete(user)]
@@ -123,7 +129,9 @@ def _end_holdings(user: User, *, actor: User | None, reason: str) -> dict[str, l
             requester=user, actor=actor, reason=reason
         ),
         "steps_handed_over": approval_handover.owner_steps_hand_over(
-            approver=user, actor=actor, reason=f"The approver left: {reason}"
+            approver=user,
+            actor=actor,
+            reason=_("The approver left: %(reason)s") % {"reason": reason},
         ),
     }
     for name in sorted(_LEAVER_STEPS):
@@ -163,7 +171,10 @@ def reactivate_account(user: User, *, reason: str, channel: str, actor: User | N
             return False
         user.is_active = True
         save_with_history(
-            user, actor=actor, reason=f"Reactivated: {reason}", update_fields=["is_active"]
+            user,
+            actor=actor,
+            reason=_("Reactivated: %(reason)s") % {"reason": reason},
+            update_fields=["is_active"],
         )
         audit_record(
             actor=actor,

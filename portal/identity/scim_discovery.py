@@ -4,6 +4,7 @@ types and their schemas, all derived from ``scim_models`` so they cannot drift a
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -54,7 +55,9 @@ def _schemas(base: str) -> dict[str, Schema]:
 def _one_or_all(items: dict[str, Any], key: str, what: str, model: Any) -> dict:
     if key:
         if key not in items:
-            raise NotFoundException(detail=f"No {what} {key[:80]!r}.")
+            raise NotFoundException(
+                detail=_("No %(what)s %(key)s.") % {"what": what, "key": repr(key[:80])}
+            )
         return items[key].model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
     listing = ListResponse[model](  # type: ignore[valid-type]
         total_results=len(items),
@@ -79,8 +82,11 @@ class ServiceProviderConfigView(ScimView):
             authentication_schemes=[
                 AuthenticationScheme(
                     type="oauthbearertoken",
-                    name="Bearer token",
-                    description="A token an administrator creates: manage.py create_scim_token",
+                    name="Bearer token",  # i18n: not shown (protocol document)
+                    description=(
+                        "A token an administrator creates:"  # i18n: not shown (protocol)
+                        " manage.py create_scim_token"
+                    ),
                     primary=True,
                 )
             ],
@@ -97,7 +103,7 @@ class ResourceTypesView(ScimView):
 
     def get(self, request: HttpRequest, key: str = "") -> HttpResponse:
         return _json(
-            _one_or_all(_resource_types(base_url(request)), key, "resource type", ResourceType)
+            _one_or_all(_resource_types(base_url(request)), key, _("resource type"), ResourceType)
         )
 
 
@@ -105,7 +111,7 @@ class SchemasView(ScimView):
     http_method_names = ["get"]
 
     def get(self, request: HttpRequest, key: str = "") -> HttpResponse:
-        return _json(_one_or_all(_schemas(base_url(request)), key, "schema", Schema))
+        return _json(_one_or_all(_schemas(base_url(request)), key, _("schema"), Schema))
 
 
 class RootSearchView(ScimView):
@@ -114,7 +120,7 @@ class RootSearchView(ScimView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        raise NotImplementedException(detail="Search /Users/.search or /Groups/.search.")
+        raise NotImplementedException(detail=_("Search /Users/.search or /Groups/.search."))
 
 
 class NotFoundView(ScimView):
@@ -127,6 +133,6 @@ class NotFoundView(ScimView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        raise NotFoundException(detail="No such SCIM endpoint.")
+        raise NotFoundException(detail=_("No such SCIM endpoint."))
 
     post = put = patch = delete = get

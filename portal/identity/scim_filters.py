@@ -11,6 +11,7 @@ supported. Case: ``userName``, e-mails, names and ``displayName`` compare withou
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path.expressions import Comparison, LogicalExpr, Not, Present
 
@@ -46,7 +47,9 @@ def filter_q(text: str, attributes: dict[str, tuple[str, bool]]) -> Q:
     ``InvalidFilterException`` (400) for a filter that is malformed, too long (1,000
     characters) or uses what the portal does not support."""
     if len(text) > MAX_FILTER:
-        raise InvalidFilterException(detail=f"A filter has at most {MAX_FILTER} characters.")
+        raise InvalidFilterException(
+            detail=_("A filter has at most %(max)s characters.") % {"max": MAX_FILTER}
+        )
     return _node(ScimFilter(text).ast, attributes)
 
 
@@ -60,7 +63,7 @@ def _node(node: Any, attributes: dict[str, tuple[str, bool]]) -> Q:
     if isinstance(node, Not):
         return ~_node(node.expr, attributes)
     if isinstance(node, Present):
-        field, _ = _field(node.attr_path, attributes)
+        field, _caseless = _field(node.attr_path, attributes)
         if field in ("pk", "is_active"):
             return Q()  # every resource has an id and an active flag
         if field in ("manager_id", "user__pk"):
@@ -68,13 +71,15 @@ def _node(node: Any, attributes: dict[str, tuple[str, bool]]) -> Q:
         return Q(**{f"{field}__isnull": False}) & ~Q(**{field: ""})
     if isinstance(node, Comparison):
         return _comparison(node, attributes)
-    raise InvalidFilterException(detail=f"Not supported in a filter: {node}.")
+    raise InvalidFilterException(detail=_("Not supported in a filter: %(node)s.") % {"node": node})
 
 
 def _field(attr_path: Any, attributes: dict[str, tuple[str, bool]]) -> tuple[str, bool]:
     name = attr_path.attr + (f".{attr_path.sub_attr}" if attr_path.sub_attr else "")
     if name.lower() not in attributes:
-        raise InvalidFilterException(detail=f"The portal cannot filter on {name!r}.")
+        raise InvalidFilterException(
+            detail=_("The portal cannot filter on %(name)s.") % {"name": repr(name)}
+        )
     return attributes[name.lower()]
 
 
@@ -82,7 +87,9 @@ def _comparison(node: Comparison, attributes: dict[str, tuple[str, bool]]) -> Q:
     field, caseless = _field(node.attr_path, attributes)
     op = node.op.value
     if op not in LOOKUPS:
-        raise InvalidFilterException(detail=f"The operator {op!r} is not supported.")
+        raise InvalidFilterException(
+            detail=_("The operator %(op)s is not supported.") % {"op": repr(op)}
+        )
     value = node.value
     if field in ("pk", "manager_id", "user__pk"):
         # An id as portal.input_limits reads it: ASCII digits within a bigint, else no row.

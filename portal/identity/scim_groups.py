@@ -12,6 +12,7 @@ pushes is kept and carries no permission in the portal.
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 from scim2_models import (
     InvalidValueException,
     Meta,
@@ -49,10 +50,10 @@ def group_get(resource_id: str) -> Group:
     """The group of SCIM id ``resource_id``; ``NotFoundException`` (404) for anything else."""
     pk = as_id(resource_id)
     if pk is None:
-        raise NotFoundException(detail=f"No group {resource_id[:40]!r}.")
+        raise NotFoundException(detail=_("No group %(id)s.") % {"id": repr(resource_id[:40])})
     group = scim_groups().filter(pk=pk).first()
     if group is None:
-        raise NotFoundException(detail=f"No group {resource_id!r}.")
+        raise NotFoundException(detail=_("No group %(id)s.") % {"id": repr(resource_id)})
     return group
 
 
@@ -116,7 +117,7 @@ def group_save(group: Group, resource: ScimGroup) -> Group:
     group.name = _clean_name(group, resource.display_name)
     members = _members(resource)
     group.save()
-    directory, _ = DirectoryGroup.objects.update_or_create(
+    directory, _created = DirectoryGroup.objects.update_or_create(
         group=group, defaults={"external_id": (resource.external_id or "")[:255]}
     )
     group.directory = directory

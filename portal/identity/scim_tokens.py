@@ -9,6 +9,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
@@ -28,10 +29,10 @@ def scim_token_create(*, actor: User, name: str) -> tuple[ScimToken, str]:
     stored. Raises ``NotAllowed`` for anyone but an active superuser, ``ApplicationError``
     for a bad name. Audited ``scim_token.create`` (the prefix, never the token)."""
     if not (actor.is_active and actor.is_superuser):
-        raise NotAllowed("Only an administrator can create a SCIM token.")
+        raise NotAllowed(_("Only an administrator can create a SCIM token."))
     name = one_line(name)
     if not 1 <= len(name) <= 100:
-        raise ApplicationError("Name the SCIM client in 1 to 100 characters.", field="name")
+        raise ApplicationError(_("Name the SCIM client in 1 to 100 characters."), field="name")
     raw = secrets.token_urlsafe(32)
     token = ScimToken.objects.create(
         name=name, key_hash=_digest(raw), prefix=raw[:8], created_by=actor
@@ -51,7 +52,7 @@ def scim_token_revoke(*, actor: User, token: ScimToken) -> ScimToken:
     Revoking a revoked token changes nothing. Raises ``NotAllowed`` for anyone but an
     active superuser. Audited ``scim_token.revoke``."""
     if not (actor.is_active and actor.is_superuser):
-        raise NotAllowed("Only an administrator can revoke a SCIM token.")
+        raise NotAllowed(_("Only an administrator can revoke a SCIM token."))
     token = ScimToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
@@ -69,7 +70,7 @@ def scim_token_authenticate(header: str) -> ScimToken | None:
     """The unrevoked token an ``Authorization`` header value (``Bearer <token>``) carries,
     or ``None``. Compares hashes (the lookup is by the SHA-256 of the presented token, so
     no timing reveals a stored one). Marks the token's last use, at most once a minute."""
-    scheme, _, raw = header.partition(" ")
+    scheme, _space, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip() or len(raw) > 200:
         return None
     token = ScimToken.objects.filter(key_hash=_digest(raw.strip()), revoked_at=None).first()

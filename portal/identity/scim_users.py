@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from scim2_models import (
     GroupMembership,
     InvalidValueException,
@@ -32,8 +34,9 @@ from portal.input_limits import as_id
 from portal.models import User
 
 SCIM_CHANNEL = "scim"
-DEACTIVATED = "The directory deactivated the account (SCIM)."
-REMOVED = "The directory removed the account (SCIM DELETE)."
+# Fixed texts, stored in English (history, audit) and translated where they are shown.
+DEACTIVATED = gettext_noop("The directory deactivated the account (SCIM).")
+REMOVED = gettext_noop("The directory removed the account (SCIM DELETE).")
 FIELDS = ("username", "first_name", "last_name", "email", "scim_external_id", "department")
 
 
@@ -47,10 +50,10 @@ def user_get(resource_id: str) -> User:
     ``NotFoundException`` (404) for anything else."""
     pk = as_id(resource_id)
     if pk is None:
-        raise NotFoundException(detail=f"No user {resource_id[:40]!r}.")
+        raise NotFoundException(detail=_("No user %(id)s.") % {"id": repr(resource_id[:40])})
     user = scim_users().filter(pk=pk).select_related("manager").first()
     if user is None:
-        raise NotFoundException(detail=f"No user {resource_id!r}.")
+        raise NotFoundException(detail=_("No user %(id)s.") % {"id": repr(resource_id)})
     return user
 
 
@@ -142,7 +145,7 @@ def user_create(resource: ScimUser) -> User:
     _apply(user, resource)
     user.set_unusable_password()
     user.is_active = resource.active is not False
-    save_with_history(user, actor=None, reason="Provisioned by the directory (SCIM)")
+    save_with_history(user, actor=None, reason=gettext_noop("Provisioned by the directory (SCIM)"))
     audit_record(
         actor=None,
         action=AuditAction.ACCOUNT_PROVISION,
@@ -167,7 +170,9 @@ def user_replace(user: User, resource: ScimUser) -> User:
     if user.manager != old_manager:
         changed.append("manager")
     if changed:
-        save_with_history(user, actor=None, reason=f"Changed by the directory: {changed}")
+        save_with_history(
+            user, actor=None, reason=_("Changed by the directory: %(fields)s") % {"fields": changed}
+        )
         audit_record(
             actor=None,
             action=AuditAction.ACCOUNT_UPDATE,
@@ -194,7 +199,10 @@ def _active_apply(user: User, active: bool | None) -> None:
         user.is_active = False
     elif active is True and not user.is_active:
         leavers.reactivate_account(
-            user, reason="The directory reactivated the account.", channel=SCIM_CHANNEL, actor=None
+            user,
+            reason=gettext_noop("The directory reactivated the account."),
+            channel=SCIM_CHANNEL,
+            actor=None,
         )
         user.is_active = True
 

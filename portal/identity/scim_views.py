@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group as DjangoGroup
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
@@ -53,7 +54,7 @@ def _error(status: int, detail: str, scim_type: str = "") -> HttpResponse:
     error = Error(status=status, detail=detail, scim_type=scim_type or None)
     response = _json(error.model_dump(scim_ctx=Context.DEFAULT), status=status)
     if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="scim"'
+        response["WWW-Authenticate"] = 'Bearer realm="scim"'  # i18n: not shown (a protocol token)
     return response
 
 
@@ -66,11 +67,13 @@ def _body(request: HttpRequest) -> Any:
     try:
         data = json.loads(request.body.decode("utf-8") or "null")
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidSyntaxException(detail="The body is not JSON.") from None
+        raise InvalidSyntaxException(detail=_("The body is not JSON.")) from None
     # The portal's JSON limits (portal.input_limits): no deep nesting, no NUL anywhere.
     problem = json_problem(data)
     if problem == ("depth", ""):
-        raise InvalidSyntaxException(detail=f"The body nests more than {MAX_JSON_DEPTH} levels.")
+        raise InvalidSyntaxException(
+            detail=_("The body nests more than %(depth)s levels.") % {"depth": MAX_JSON_DEPTH}
+        )
     if problem is not None:
         raise InvalidValueException(detail=f"{problem[1]} holds a NUL character (\\x00).")
     return data
@@ -92,7 +95,7 @@ class ScimView(View):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         token = scim_token_authenticate(request.headers.get("Authorization", ""))
         if token is None:
-            return _error(401, "A valid SCIM bearer token is required.")
+            return _error(401, _("A valid SCIM bearer token is required."))
         request.scim_token = token  # type: ignore[attr-defined]
         if request.method.lower() not in self.http_method_names:
             return _error(405, f"{request.method} is not allowed here.")
@@ -105,7 +108,7 @@ class ScimView(View):
                 f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
                 for error in exc.errors()[:5]
             )
-            return _error(400, messages or "Invalid value.", "invalidValue")
+            return _error(400, messages or _("Invalid value."), "invalidValue")
         except NotAllowed as exc:
             return _error(403, exc.message)
 
@@ -142,7 +145,7 @@ class _Resources(ScimView):
     def _payload(self, request: HttpRequest, ctx: Context) -> Any:
         body = _body(request)
         if not isinstance(body, dict):
-            raise InvalidSyntaxException(detail="The body must be a JSON object.")
+            raise InvalidSyntaxException(detail=_("The body must be a JSON object."))
         return self.model.model_validate(body, scim_ctx=ctx, scim_policy=POLICY)
 
     def get(self, request: HttpRequest, resource_id: str = "") -> HttpResponse:
@@ -188,7 +191,7 @@ class _Resources(ScimView):
         if resource_id == ".search":
             body = _body(request)
             if not isinstance(body, dict):
-                raise InvalidSyntaxException(detail="The body must be a SearchRequest object.")
+                raise InvalidSyntaxException(detail=_("The body must be a SearchRequest object."))
             return self.listing(request, SearchRequest.model_validate(body, scim_policy=POLICY))
         if resource_id:
             raise NotImplementedException(detail="POST goes to the collection.")
@@ -204,7 +207,7 @@ class _Resources(ScimView):
         row = type(self).get_one(resource_id)
         body = _body(request)
         if not isinstance(body, dict):
-            raise InvalidSyntaxException(detail="The body must be a PatchOp object.")
+            raise InvalidSyntaxException(detail=_("The body must be a PatchOp object."))
         patch = PatchOp[self.model].model_validate(  # type: ignore[name-defined]
             body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )

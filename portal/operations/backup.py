@@ -99,7 +99,10 @@ def backup(directory: Path) -> dict[str, Any]:
     directory already used, pg_dump missing or failing).
     """
     if connection.vendor != "postgresql":
-        raise BackupError("Backups need PostgreSQL (pg_dump); this database is not.")
+        raise BackupError(
+            "Backups need PostgreSQL (pg_dump);"  # i18n: not shown (ops)
+            " this database is not."
+        )
     directory = Path(directory)
     if (directory / MANIFEST).exists():
         raise BackupError(f"{directory} already holds a backup: choose a new directory.")
@@ -148,9 +151,15 @@ def restore(directory: Path) -> RestoreReport:
     if not (directory / MANIFEST).is_file() or not (directory / DUMP).is_file():
         raise BackupError(f"{directory} holds no backup ({MANIFEST} and {DUMP}).")
     if connection.vendor != "postgresql":
-        raise BackupError("Restores need PostgreSQL (pg_restore); this database is not.")
+        raise BackupError(
+            "Restores need PostgreSQL (pg_restore);"  # i18n: not shown (ops)
+            " this database is not."
+        )
     if "django_migrations" in connection.introspection.table_names():
-        raise BackupError("The database is not empty: restore into a new, empty database.")
+        raise BackupError(
+            "The database is not empty:"  # i18n: not shown (ops)
+            " restore into a new, empty database."
+        )
     started = time.monotonic()
     manifest = json.loads((directory / MANIFEST).read_text())
     _run(

@@ -92,6 +92,9 @@ class CeleryWorker(Ping):
 
 
 @dataclasses.dataclass
+# The health checks' texts are for operators (monitoring), in English: "(ops)" below.
+
+
 class BeatHeartbeat(HealthCheck):
     """Every beat job succeeded within twice its period (``scheduled_jobs_overdue``): beat
     stopped means no escalation, no grant expiry, no Art. 33 reminders."""
@@ -100,7 +103,7 @@ class BeatHeartbeat(HealthCheck):
         overdue = await sync_to_async(scheduled_jobs_overdue, thread_sensitive=True)()
         if overdue:
             names = ", ".join(job["name"] for job in overdue)
-            raise ServiceUnavailable(f"Scheduled jobs overdue: {names}")
+            raise ServiceUnavailable(f"Scheduled jobs overdue: {names}")  # i18n: not shown (ops)
 
 
 def outbox_oldest_pending(now: datetime | None = None) -> tuple[int, float]:
@@ -136,18 +139,21 @@ def audit_anchor_problem(now: datetime | None = None) -> str:
     except ValueError as error:
         return str(error)
     if not anchors:
-        return "No audit anchor written yet"
+        return "No audit anchor written yet"  # i18n: not shown (ops)
     newest = anchors[-1].written_at
     if newest is None:
-        return f"The newest audit anchor's time cannot be read ({anchors[-1].file})"
+        return (
+            "The newest audit anchor's"  # i18n: not shown (ops)
+            f" time cannot be read ({anchors[-1].file})"
+        )
     if now - newest > AUDIT_ANCHOR_MAX_AGE:
-        return f"Newest audit anchor is from {newest:%Y-%m-%d %H:%M} UTC"
+        return f"Newest audit anchor is from {newest:%Y-%m-%d %H:%M} UTC"  # i18n: not shown (ops)
     try:
         result = verify_audit(from_checkpoint=True)
     except DatabaseError as error:
-        return f"Audit trail could not be read: {type(error).__name__}"
+        return f"Audit trail could not be read: {type(error).__name__}"  # i18n: not shown (ops)
     if not result.ok:
-        return f"Audit trail broken at event #{result.first_bad}"
+        return f"Audit trail broken at event #{result.first_bad}"  # i18n: not shown (ops)
     return ""
 
 
@@ -171,7 +177,10 @@ class AuditSealer(HealthCheck):
     async def run(self) -> None:
         lag = await sync_to_async(seal_lag_seconds, thread_sensitive=True)()
         if lag > AUDIT_SEAL_MAX_LAG.total_seconds():
-            raise ServiceUnavailable(f"Audit events wait {int(lag)} s to be sealed")
+            raise ServiceUnavailable(
+                f"Audit events wait {int(lag)}"  # i18n: not shown (ops)
+                " s to be sealed"
+            )
 
 
 READY_CHECKS = (

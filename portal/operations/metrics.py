@@ -59,24 +59,34 @@ def grants_expiring_within(now: datetime, days: int = 7) -> int:
     return active_grants(now).filter(expires_at__lte=add_calendar_days(now, days)).count()
 
 
+# The gauges' texts are for operators (Prometheus HELP), in English: "(ops)" below.
 class PortalCollector(Collector):
     """Yields the portal's gauges (see docs/operations.md for their meaning)."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
         backlog, oldest = outbox_oldest_pending(now)
-        yield _gauge("portal_outbox_backlog", "Notifications neither sent nor failed.", backlog)
         yield _gauge(
-            "portal_outbox_oldest_age_seconds", "Age of the oldest undelivered e-mail.", oldest
+            "portal_outbox_backlog",
+            "Notifications neither sent nor failed.",  # i18n: not shown (ops)
+            backlog,
+        )
+        yield _gauge(
+            "portal_outbox_oldest_age_seconds",
+            "Age of the oldest undelivered e-mail.",  # i18n: not shown (ops)
+            oldest,
         )
         yield _gauge(
             "portal_incidents_past_deadline",
-            "Open incidents with a report duty past its deadline.",
+            "Open incidents with a report duty past its deadline.",  # i18n: not shown (ops)
             open_incidents_past_deadline(now),
         )
         steps = GaugeMetricFamily(
             "portal_approval_steps_pending",
-            "Approval steps waiting for a decision, by role and age of the request.",
+            (
+                "Approval steps waiting for"  # i18n: not shown (ops)
+                " a decision, by role and age of the request."
+            ),
             labels=["role", "age"],
         )
         for (role, band), count in pending_approval_steps(now).items():
@@ -84,7 +94,7 @@ class PortalCollector(Collector):
         yield steps
         yield _gauge(
             "portal_grants_expiring_7d",
-            "Access grants that expire within 7 days.",
+            "Access grants that expire within 7 days.",  # i18n: not shown (ops)
             grants_expiring_within(now),
         )
         yield from _audit_gauges()
@@ -98,17 +108,20 @@ def _audit_gauges() -> Iterator[GaugeMetricFamily]:
     newest = anchors[-1] if anchors else None
     yield _gauge(
         "portal_audit_last_verified_event_id",
-        "Id of the newest audit event verified and anchored (0: none).",
+        "Id of the newest audit event verified and anchored (0: none).",  # i18n: not shown (ops)
         newest.event_id if newest else 0,
     )
     yield _gauge(
         "portal_audit_seal_lag_seconds",
-        "Age of the oldest audit event not sealed yet, seconds (0: all sealed).",
+        (
+            "Age of the oldest audit event"  # i18n: not shown (ops)
+            " not sealed yet, seconds (0: all sealed)."
+        ),
         seal_lag_seconds(),
     )
     yield _gauge(
         "portal_audit_last_anchor_timestamp_seconds",
-        "When the newest audit anchor was written, Unix time (0: never).",
+        "When the newest audit anchor was written, Unix time (0: never).",  # i18n: not shown (ops)
         written.timestamp() if newest and (written := newest.written_at) else 0,
     )
 

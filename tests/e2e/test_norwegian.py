@@ -20,7 +20,7 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import expect
 
-from consent.taxonomy_names import purpose_name
+from consent.templatetags.taxonomy import purpose_name
 from customers.models.access import AccessGrant, AccessRequest
 from customers.models.catalogue import DataAsset
 from incidents.models import Incident

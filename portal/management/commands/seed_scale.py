@@ -358,6 +358,7 @@ class Command(BaseCommand):
                     "",
                     "",
                     "",
+                    "",  # language: the browser's
                 )
             )
             if group:
@@ -377,6 +378,7 @@ class Command(BaseCommand):
             "time_zone",
             "department",
             "scim_external_id",
+            "language",
         ]
         self.load(User, fields, rows, len(rows), "users")
         through = User.groups.through
