@@ -17,25 +17,28 @@ class AuditFilterForm(forms.Form):
     """
 
     actor = forms.CharField(
-        required=False, max_length=150, help_text="Username, or system / anonymous."
+        required=False, max_length=150, help_text=_("Username, or system / anonymous.")
     )
     action = forms.CharField(
         required=False,
         max_length=64,
-        help_text="e.g. grant.create; grant finds every grant.* action.",
+        help_text=_("e.g. grant.create; grant finds every grant.* action."),
     )
     asset = forms.IntegerField(
-        required=False, min_value=1, max_value=column_max(AuditEvent, "asset_id"), label="Asset id"
+        required=False,
+        min_value=1,
+        max_value=column_max(AuditEvent, "asset_id"),
+        label=_("Asset id"),
     )
     date_from = forms.DateField(
         required=False,
-        label="From",
+        label=_("From"),
         widget=forms.DateInput(attrs={"type": "date"}),
         validators=[FILTER_DATE],
     )
     date_to = forms.DateField(
         required=False,
-        label="To",
+        label=_("To"),
         widget=forms.DateInput(attrs={"type": "date"}),
         validators=[FILTER_DATE],
     )
@@ -43,7 +46,7 @@ class AuditFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError("The start date is after the end date.")
+            raise ValidationError(_("The start date is after the end date."))
         return data
 
     def filters(self) -> dict:
@@ -62,9 +65,9 @@ class OTPTokenForm(forms.Form):
 
     otp_token = forms.RegexField(
         regex=r"^\s*\d{6,8}\s*$",
-        label="Code from your authenticator app",
+        label=_("Code from your authenticator app"),
         max_length=10,
-        error_messages={"invalid": "Enter the 6-digit code your authenticator app shows."},
+        error_messages={"invalid": _("Enter the 6-digit code your authenticator app shows.")},
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),

@@ -32,6 +32,7 @@ from django.db.models import Model
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers
 
 from portal.errors import ApplicationError
@@ -64,15 +65,19 @@ def date_window_error(day: date, *, earliest: date, latest: date, what: str) -> 
     """The message for a ``day`` outside ``earliest``..``latest`` (both included), or ""."""
     if earliest <= day <= latest:
         return ""
-    return f"{what} must be between {date_text(earliest)} and {date_text(latest)}."
+    return _("%(what)s must be between %(earliest)s and %(latest)s.") % {
+        "what": what,
+        "earliest": date_text(earliest),
+        "latest": date_text(latest),
+    }
 
 
 def require_date_between(
-    day: date, *, field: str, earliest: date, latest: date, what: str = "The date"
+    day: date, *, field: str, earliest: date, latest: date, what: str = ""
 ) -> None:
     """Services: raise ``ApplicationError`` naming ``field`` unless ``earliest`` <= ``day`` <=
-    ``latest``."""
-    message = date_window_error(day, earliest=earliest, latest=latest, what=what)
+    ``latest``; ``what`` names the date in the message (translated; "The date" by default)."""
+    message = date_window_error(day, earliest=earliest, latest=latest, what=what or _("The date"))
     if message:
         raise ApplicationError(message, field=field)
 
@@ -100,23 +105,30 @@ def require_plausible_moment(
     Raises ``ApplicationError`` naming ``field``. (Comparing aware times subtracts their
     offsets without converting either, so year 1 at +14:00 compares without overflowing.)"""
     if moment < start_of_day(earliest):
-        raise ApplicationError(f"{what} cannot be before {date_text(earliest)}.", field=field)
+        raise ApplicationError(
+            _("%(what)s cannot be before %(earliest)s.")
+            % {"what": what, "earliest": date_text(earliest)},
+            field=field,
+        )
     if moment > (latest or timezone.now()):
-        raise ApplicationError(f"{what} cannot be in the future.", field=field)
+        raise ApplicationError(_("%(what)s cannot be in the future.") % {"what": what}, field=field)
 
 
 class DateWindow:
     """A validator for form and serializer date fields (DRF runs Django validators too):
     the date lies between ``earliest`` and ``FUTURE_YEARS`` years from today (site zone)."""
 
-    def __init__(self, earliest: date = EARLIEST_RECORD, *, what: str = "The date"):
+    def __init__(self, earliest: date = EARLIEST_RECORD, *, what: str = ""):
         self.earliest = earliest
-        self.what = what
+        self.what = what  # a lazy translation when set at import; "The date" when empty
 
     def __call__(self, value: date) -> None:
         day = value.date() if isinstance(value, datetime) else value
         message = date_window_error(
-            day, earliest=self.earliest, latest=latest_future_date(), what=self.what
+            day,
+            earliest=self.earliest,
+            latest=latest_future_date(),
+            what=self.what or _("The date"),
         )
         if message:
             raise ValidationError(message, code="date_window")
@@ -169,7 +181,11 @@ def require_in_column(value: int, *, model, field: str, what: str) -> None:
     column."""
     lowest, highest = column_range(model, field)
     if not lowest <= value <= highest:
-        raise ApplicationError(f"{what} must be between {lowest} and {highest}.", field=field)
+        raise ApplicationError(
+            _("%(what)s must be between %(earliest)s and %(latest)s.")
+            % {"what": what, "earliest": lowest, "latest": highest},
+            field=field,
+        )
 
 
 # --- Text: one line, no NUL characters ----------------------------------------------------------
@@ -183,11 +199,11 @@ def one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def nul_message(what: str = "The text") -> str:
+def nul_message(what: str = "") -> str:
     """The one message refusing a NUL character, e.g. ``The evidence holds a NUL character
     (\\x00): remove it.``; ``what`` names the value ("The text" when only the field's
     name is known, which the answer then carries)."""
-    return f"{what} holds a NUL character (\\x00): remove it."
+    return _("%(what)s holds a NUL character (\\x00): remove it.") % {"what": what or _("The text")}
 
 
 def require_no_nul(value: str, *, field: str, what: str) -> None:
@@ -278,10 +294,10 @@ def invisible_character_error(text: str, *, what: str) -> str:
     found = invisible_character(text or "")
     if not found:
         return ""
-    return (
-        f"{what} holds an invisible or text-direction character ({found}): type it again "
+    return _(
+        "%(what)s holds an invisible or text-direction character (%(found)s): type it again "
         "without it."
-    )
+    ) % {"what": what, "found": found}
 
 
 def require_visible_text(text: str, *, field: str, what: str) -> None:
@@ -295,11 +311,11 @@ def require_visible_text(text: str, *, field: str, what: str) -> None:
 class VisibleText:
     """The same rule as a validator, for form and admin fields."""
 
-    def __init__(self, what: str = "The text"):
-        self.what = what
+    def __init__(self, what: str = ""):
+        self.what = what  # a lazy translation when set at import; "The text" when empty
 
     def __call__(self, value: str) -> None:
-        message = invisible_character_error(value, what=self.what)
+        message = invisible_character_error(value, what=self.what or _("The text"))
         if message:
             raise ValidationError(message, code="invisible_character")
 
@@ -339,7 +355,9 @@ class JSONParser(parsers.JSONParser):
     offers a depth limit."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        too_deep = f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
+        too_deep = _("JSON parse error - nested more than %(levels)s levels deep.") % {
+            "levels": MAX_JSON_DEPTH
+        }
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

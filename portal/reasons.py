@@ -14,6 +14,7 @@ to a person who must decide on it, not a decision already taken.
 """
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from portal.errors import ApplicationError
 from portal.input_limits import one_line
@@ -28,20 +29,32 @@ MIN_JUSTIFICATION_LENGTH = 20
 MIN_JUSTIFICATION_WORDS = 4
 
 
-def reason_message(what: str = "the reason for this change", *, kept_in: str = "") -> str:
+def reason_message(what: str = "", *, kept_in: str = "") -> str:
     """``Give <what> (a sentence, at least 10 characters).``, or ending ``; it is kept in
-    <kept_in> and the audit trail.`` when ``kept_in`` names where."""
-    message = f"Give {what} (a sentence, at least {MIN_REASON_LENGTH} characters)"
+    <kept_in> and the audit trail.`` when ``kept_in`` names where. ``what`` ("the reason for
+    this change" when empty) and ``kept_in`` are phrases in the active language (callers
+    mark them for translation)."""
+    values = {
+        "what": what or _("the reason for this change"),
+        "count": MIN_REASON_LENGTH,
+        "kept_in": kept_in,
+    }
     if kept_in:
-        return f"{message}; it is kept in {kept_in} and the audit trail."
-    return f"{message}."
+        return (
+            _(
+                "Give %(what)s (a sentence, at least %(count)s characters); it is kept in "
+                "%(kept_in)s and the audit trail."
+            )
+            % values
+        )
+    return _("Give %(what)s (a sentence, at least %(count)s characters).") % values
 
 
 def clean_reason(
     text: str | None,
     *,
     field: str = "reason",
-    what: str = "the reason for this change",
+    what: str = "",
     kept_in: str = "",
     message: str = "",
 ) -> str:
@@ -85,8 +98,11 @@ def clean_justification(text: str | None) -> str:
         or len(set(letters)) < 5
     ):
         raise ApplicationError(
-            "Explain the business need in at least a sentence "
-            f"({MIN_JUSTIFICATION_LENGTH} characters, {MIN_JUSTIFICATION_WORDS} words).",
+            _(
+                "Explain the business need in at least a sentence (%(characters)s "
+                "characters, %(words)s words)."
+            )
+            % {"characters": MIN_JUSTIFICATION_LENGTH, "words": MIN_JUSTIFICATION_WORDS},
             field="justification",
         )
     return text

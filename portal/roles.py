@@ -7,6 +7,7 @@ owner of a ``DataAsset``; an administrator holds no business permission by being
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from portal.errors import NotAllowed
 
@@ -52,6 +53,7 @@ def role_members(*group_names: str) -> QuerySet:
 
 def require_compliance(actor, doing: str) -> None:
     """Services: raise ``NotAllowed`` (a 403) ``Only a compliance officer can <doing>.``
-    unless ``actor`` is a member of Compliance (``None``, the system, is not)."""
+    unless ``actor`` is a member of Compliance (``None``, the system, is not). ``doing`` is
+    a phrase in the active language (callers mark it for translation)."""
     if not is_compliance(actor):
-        raise NotAllowed(f"Only a compliance officer can {doing}.")
+        raise NotAllowed(_("Only a compliance officer can %(doing)s.") % {"doing": doing})

@@ -32,6 +32,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import Sum
 from django.http import JsonResponse
 from django.urls import reverse
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp import user_has_device
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
@@ -64,8 +67,13 @@ def has_confirmed_device(user) -> bool:
 
 
 def _hours(seconds: int) -> str:
+    """``seconds`` as hours for people: "12 hours", "1 hour", "1.5 hours" ("1,5 timer")."""
     hours = seconds / 3600
-    return f"{hours:g} hour{'' if hours == 1 else 's'}"
+    whole = int(hours) if hours == int(hours) else hours
+    # Both languages have one form for exactly 1 and another for everything else (1.5 too).
+    return ngettext("%(hours)s hour", "%(hours)s hours", 1 if hours == 1 else 2) % {
+        "hours": formats.number_format(whole)
+    }
 
 
 class IdleTimeoutMiddleware:
@@ -102,14 +110,16 @@ class IdleTimeoutMiddleware:
                 logout(request)
                 messages.info(
                     request,
-                    "You were logged out: a session lasts at most "
-                    f"{_hours(settings.SESSION_ABSOLUTE_TIMEOUT)} from login. "
-                    "Log in again to go on.",
+                    _(
+                        "You were logged out: a session lasts at most %(duration)s from "
+                        "login. Log in again to go on."
+                    )
+                    % {"duration": _hours(settings.SESSION_ABSOLUTE_TIMEOUT)},
                 )
             elif last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
                 security_event("session.idle_timeout", user=request.user, idle=now - last_seen)
                 logout(request)
-                messages.info(request, "You were logged out after a period of inactivity.")
+                messages.info(request, _("You were logged out after a period of inactivity."))
             elif last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
                 # Not on every request: a session write per page would cost a query each.
                 request.session[LAST_SEEN_SESSION_KEY] = now
@@ -165,7 +175,7 @@ class OTPRequiredMiddleware:
         ):
             if request.path_info.startswith("/api/"):
                 return JsonResponse(
-                    {"detail": "Two-factor verification is required: verify in the portal."},
+                    {"detail": _("Two-factor verification is required: verify in the portal.")},
                     status=403,
                 )
             return redirect_to_login(request.get_full_path(), reverse("two_factor_verify"))
@@ -181,7 +191,7 @@ class EnrolledTokenAuthentication(TokenAuthentication):
         if otp_required_for(user) and not has_confirmed_device(user):
             security_event("token.refused_without_two_factor", user=user)
             raise exceptions.AuthenticationFailed(
-                "Enrol a two-factor device in the portal before using an API token."
+                _("Enrol a two-factor device in the portal before using an API token.")
             )
         return user, token
 

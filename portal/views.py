@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language_from_request
+from django.utils.translation import get_language, get_language_from_request, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -69,7 +69,7 @@ def _wants_json(request) -> bool:
 
 def page_not_found(request, exception=None):
     if _wants_json(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse({"detail": _("Not found.")}, status=404)
     return render(request, "404.html", status=404)
 
 
@@ -82,14 +82,14 @@ def permission_denied(request, exception=None):
     cause = getattr(exception, "__cause__", None)
     reason = cause.message if isinstance(cause, NotAllowed) else ""
     if _wants_json(request):
-        detail = reason or "You do not have permission to do this."
+        detail = reason or _("You do not have permission to do this.")
         return JsonResponse({"detail": detail}, status=403)
     return render(request, "403.html", {"reason": reason}, status=403)
 
 
 def bad_request(request, exception=None):
     if _wants_json(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
+        return JsonResponse({"detail": _("Bad request.")}, status=400)
     return render(request, "400.html", status=400)
 
 
@@ -98,13 +98,26 @@ def bad_request(request, exception=None):
 DATABASE_RETRY_AFTER = 30
 
 # The layout with nothing in it that needs a service: what is answered if even the static
-# files' manifest cannot be read.
+# files' manifest cannot be read. Its texts are filled in the request's language.
 _BARE_ERROR_PAGE = (
-    "<!doctype html><html lang=en><meta charset=utf-8><title>{title} · Compliance portal"
-    "</title><h1>{title}</h1><p>What you just sent may or may not have been saved; check "
-    "before sending it again. Please try again in a minute.</p><p><a href=/>Back to the "
-    "portal</a></p></html>"
+    "<!doctype html><html lang={language}><meta charset=utf-8><title>{title} · {portal}"
+    "</title><h1>{title}</h1><p>{text}</p><p><a href=/>{back}</a></p></html>"
 )
+
+
+def _bare_error_page(*, unavailable: bool) -> str:
+    """``_BARE_ERROR_PAGE`` in the active language (gettext reads a compiled catalogue
+    already in memory: no database, no cache)."""
+    return _BARE_ERROR_PAGE.format(
+        language=get_language() or settings.LANGUAGE_CODE,
+        title=_("Temporarily unavailable") if unavailable else _("Something went wrong"),
+        portal=_("Compliance portal"),
+        text=_(
+            "What you just sent may or may not have been saved; check before sending it "
+            "again. Please try again in a minute."
+        ),
+        back=_("Back to the portal"),
+    )
 
 
 def server_error(request):
@@ -122,18 +135,19 @@ def server_error(request):
     status = 503 if unavailable else 500
     if _wants_json(request):
         detail = (
-            "The database is unreachable; try again shortly. A create sent with an "
-            "Idempotency-Key can be repeated safely."
+            _(
+                "The database is unreachable; try again shortly. A create sent with an "
+                "Idempotency-Key can be repeated safely."
+            )
             if unavailable
-            else "Server error."
+            else _("Server error.")
         )
         response = JsonResponse({"detail": detail}, status=status)
     else:
         try:
             page = loader.render_to_string(f"{status}.html")
         except Exception:  # noqa: BLE001 - the error page itself must never fail
-            title = "Temporarily unavailable" if unavailable else "Something went wrong"
-            page = _BARE_ERROR_PAGE.format(title=title)
+            page = _bare_error_page(unavailable=unavailable)
         response = HttpResponse(page, status=status)
     if unavailable:
         response["Retry-After"] = str(DATABASE_RETRY_AFTER)
@@ -164,7 +178,7 @@ def notification_read(request, pk):
         notification.link, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(notification.link)
-    messages.success(request, f"Marked read: {notification.subject}")
+    messages.success(request, _("Marked read: %(subject)s") % {"subject": notification.subject})
     return redirect(_inbox_return(request))
 
 
@@ -172,7 +186,13 @@ def notification_read(request, pk):
 @require_POST
 def notification_read_all(request):
     changed = notification_mark_all_read(actor=request.user)
-    messages.success(request, f"{number_text(changed)} notification(s) marked read.")
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s notification marked read.", "%(count)s notifications marked read.", changed
+        )
+        % {"count": number_text(changed)},
+    )
     return redirect(_inbox_return(request))
 
 
@@ -202,7 +222,7 @@ def notification_retry_view(request, pk):
     except ApplicationError as error:
         show_refusal(error, request=request)
     else:
-        messages.success(request, f"Sent again: notification #{notification.pk}.")
+        messages.success(request, _("Sent again: notification #%(id)s.") % {"id": notification.pk})
     return redirect("notification_undelivered")
 
 
@@ -260,16 +280,26 @@ def audit_anchor(request):
     if not verification.ok:
         messages.error(
             request,
-            f"The audit trail is broken at event #{verification.first_bad}: "
-            f"{verification.reason} Nothing was anchored; Compliance has been told.",
+            _(
+                "The audit trail is broken at event #%(event)s: %(reason)s Nothing was "
+                "anchored; Compliance has been told."
+            )
+            % {"event": verification.first_bad, "reason": verification.reason},
         )
     elif result.anchor is None:
-        messages.info(request, "The audit trail is empty: there is nothing to anchor yet.")
+        messages.info(request, _("The audit trail is empty: there is nothing to anchor yet."))
     else:
         messages.success(
             request,
-            f"The audit trail is intact: {number_text(verification.checked)} events verified; "
-            f"its head, event #{result.anchor.event_id}, is anchored in {result.anchor.file}.",
+            _(
+                "The audit trail is intact: %(checked)s events verified; its head, event "
+                "#%(event)s, is anchored in %(file)s."
+            )
+            % {
+                "checked": number_text(verification.checked),
+                "event": result.anchor.event_id,
+                "file": result.anchor.file,
+            },
         )
     return redirect(reverse("home") + "#audit-chain")
 
@@ -319,7 +349,7 @@ def two_factor_enrol(request):
     device = services.otp_device_for_enrolment(actor=request.user)
     form = OTPTokenForm(request.POST or None)
     if _code_accepted(request, form, device):
-        messages.success(request, "Two-factor authentication is set up.")
+        messages.success(request, _("Two-factor authentication is set up."))
         return redirect(_next_url(request))
     context = {
         "form": form,
@@ -361,7 +391,9 @@ def password_change(request):
             actor=request.user, new_password=form.cleaned_data["new_password1"]
         )
         update_session_auth_hash(request, request.user)
-        messages.success(request, "Your password is changed; your other sessions are logged out.")
+        messages.success(
+            request, _("Your password is changed; your other sessions are logged out.")
+        )
         return redirect("home")
     status = 400 if form.errors else 200
     return render(request, "registration/password_change.html", {"form": form}, status=status)

@@ -1,6 +1,7 @@
 """The approvals waiting for the viewer, of every kind of request."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from portal.approvals import approvals_waiting_for
 from portal.dashboard.layout import LIST_LIMIT, Section, Viewer
@@ -15,12 +16,12 @@ def approvals_section(viewer: Viewer) -> Section | None:
     rows = waiting[:LIST_LIMIT]
     return Section(
         key="approvals",
-        title="Approvals waiting for you",
+        title=_("Approvals waiting for you"),
         template="portal/dashboard/approvals.html",
         context={"waiting": rows},
         count=count,
-        count_label="need you",
+        count_label=_("need you"),
         link=reverse("customers:approvals"),
-        link_text="All approvals",
+        link_text=_("All approvals"),
         attention=bool(count),
     )

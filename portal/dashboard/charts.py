@@ -5,7 +5,9 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.db.models.functions import TruncWeek
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from customers.selectors.access import access_request_list_for
 from incidents.models import Severity, Status
@@ -27,17 +29,18 @@ def incidents_chart_section(viewer: Viewer) -> Section | None:
     }
     colors = {"": "#6c757d", "low": "#198754", "medium": "#0d6efd", "high": "#b35900"}
     colors["critical"] = "#a40e26"
-    severities = [("", "Not set"), *Severity.choices]
+    severities = [("", _("Not set")), *Severity.choices]
     chart = Chart(
         key="incidents-by-status",
-        title="Incidents by status and severity",
-        row_label="Status",
+        title=_("Incidents by status and severity"),
+        row_label=_("Status"),
         horizontal=True,
-        rows=[label for _, label in Status.choices],
+        # Labels go into the page's JSON: str() of each lazy choice label, in this language.
+        rows=[str(label) for _value, label in Status.choices],
         series=[
             {
-                "label": label,
-                "data": [counts.get((status, severity), 0) for status, _ in Status.choices],
+                "label": str(label),
+                "data": [counts.get((status, severity), 0) for status, _label in Status.choices],
                 "color": colors[severity],
             }
             for severity, label in severities
@@ -45,11 +48,11 @@ def incidents_chart_section(viewer: Viewer) -> Section | None:
     )
     return Section(
         key="incidents-chart",
-        title="Incidents by status and severity",
+        title=_("Incidents by status and severity"),
         template="portal/dashboard/chart.html",
-        context={"chart": chart, "empty": "No incident has been reported yet."},
+        context={"chart": chart, "empty": _("No incident has been reported yet.")},
         link=reverse("incidents:list"),
-        link_text="All incidents",
+        link_text=_("All incidents"),
     )
 
 
@@ -96,20 +99,22 @@ def requests_chart_section(viewer: Viewer) -> Section | None:
     weeks = _week_starts(viewer)
     counts = _requests_per_week(viewer, since=weeks[0])
     outcomes = [
-        (ChainStatus.APPROVED, "Approved", "#198754"),
-        (ChainStatus.DENIED, "Denied", "#a40e26"),
-        (ChainStatus.WITHDRAWN, "Withdrawn", "#6c757d"),
-        (ChainStatus.PENDING, "Pending", "#0d6efd"),
+        (ChainStatus.APPROVED, _("Approved"), "#198754"),
+        (ChainStatus.DENIED, _("Denied"), "#a40e26"),
+        (ChainStatus.WITHDRAWN, _("Withdrawn"), "#6c757d"),
+        (ChainStatus.PENDING, _("Pending"), "#0d6efd"),
     ]
     if viewer.is_compliance:
         # Refusals are never stored as requests (nothing reached an approver), only audited.
         counts.update(_refusals_per_week(since=weeks[0]))
-        outcomes.append((REFUSED, "Refused (no eligible customer)", "#b35900"))
+        outcomes.append((REFUSED, _("Refused (no eligible customer)"), "#b35900"))
+    # A Monday as the language writes a day and month: "23 Nov", "23.11.".
+    week_format = pgettext("date format of a week's Monday", "j M")
     chart = Chart(
         key="requests-per-week",
-        title="Access requests per week by outcome",
-        row_label="Week of",
-        rows=[f"{week.day} {week:%b}" for week in weeks],
+        title=_("Access requests per week by outcome"),
+        row_label=_("Week of"),
+        rows=[formats.date_format(week, week_format) for week in weeks],
         series=[
             {
                 "label": label,
@@ -119,14 +124,17 @@ def requests_chart_section(viewer: Viewer) -> Section | None:
             for outcome, label, color in outcomes
         ],
     )
-    scope = "all assets" if viewer.is_compliance else "your assets"
+    if viewer.is_compliance:
+        note = _("Access requests on all assets in the last %(weeks)s weeks, by outcome.")
+    else:
+        note = _("Access requests on your assets in the last %(weeks)s weeks, by outcome.")
     return Section(
         key="requests-chart",
-        title="Requests per week",
+        title=_("Requests per week"),
         template="portal/dashboard/chart.html",
         context={
             "chart": chart,
-            "note": f"Access requests on {scope} in the last {CHART_WEEKS} weeks, by outcome.",
-            "empty": f"No access request in the last {CHART_WEEKS} weeks.",
+            "note": note % {"weeks": CHART_WEEKS},
+            "empty": _("No access request in the last %(weeks)s weeks.") % {"weeks": CHART_WEEKS},
         },
     )

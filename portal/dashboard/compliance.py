@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consent.coverage_cache import cached_coverage_for
 from consent.models import Purpose
@@ -51,18 +52,18 @@ def coverage_section(viewer: Viewer) -> Section | None:
     rows.sort(key=lambda row: (row["asset"].name, row["coverage"].purpose))
     chart = Chart(
         key="coverage-per-asset",
-        title="Consent coverage per asset",
-        row_label="Asset and purpose",
+        title=_("Consent coverage per asset"),
+        row_label=_("Asset and purpose"),
         horizontal=True,
         rows=[f"{row['asset'].name} · {row['coverage'].purpose}" for row in rows],
         series=[
             {
-                "label": "Eligible customers",
+                "label": _("Eligible customers"),
                 "data": [row["coverage"].eligible for row in rows],
                 "color": "#198754",
             },
             {
-                "label": "Not eligible",
+                "label": _("Not eligible"),
                 "data": [row["coverage"].total - row["coverage"].eligible for row in rows],
                 "color": "#adb5bd",
             },
@@ -70,11 +71,11 @@ def coverage_section(viewer: Viewer) -> Section | None:
     )
     return Section(
         key="coverage",
-        title="Consent coverage of assets in use",
+        title=_("Consent coverage of assets in use"),
         template="portal/dashboard/coverage.html",
         context={"rows": rows, "chart": chart, "limit": COVERAGE_LIMIT},
         link=reverse("customers:grant_list_all"),
-        link_text="All grants",
+        link_text=_("All grants"),
         wide=True,
     )
 
@@ -87,14 +88,14 @@ def recent_exports_section(viewer: Viewer) -> Section | None:
     since = viewer.now - timedelta(days=7)
     return Section(
         key="recent-exports",
-        title="Recent exports",
+        title=_("Recent exports"),
         template="portal/dashboard/exports.html",
         context={
             "exports": list(recent[:LIST_LIMIT]),
             "last_week": exports.filter(created_at__gte=since).count(),
         },
         link=reverse("audit_log") + f"?action={AuditAction.EXPORT_DOWNLOAD.value}",
-        link_text="All exports in the audit log",
+        link_text=_("All exports in the audit log"),
     )
 
 
@@ -108,7 +109,7 @@ def audit_chain_section(viewer: Viewer) -> Section | None:
         since = AuditEvent.objects.filter(id__gt=latest.id).count()
     return Section(
         key="audit-chain",
-        title="Audit trail",
+        title=_("Audit trail"),
         template="portal/dashboard/audit_chain.html",
         context={
             "latest": latest,
@@ -116,7 +117,7 @@ def audit_chain_section(viewer: Viewer) -> Section | None:
             "since": since,
         },
         link=reverse("audit_log"),
-        link_text="Audit log",
+        link_text=_("Audit log"),
         attention=latest is not None and latest.action != AuditAction.AUDIT_ANCHOR,
     )
 
@@ -131,13 +132,13 @@ def subject_requests_section(viewer: Viewer) -> Section | None:
     overdue = open_requests.filter(due_on__lt=today).count()
     return Section(
         key="subject-requests",
-        title="Data subject requests",
+        title=_("Data subject requests"),
         template="portal/dashboard/subject_requests.html",
         context={"rows": rows, "today": today, "overdue": overdue},
         count=open_requests.count(),
-        count_label="open",
+        count_label=_("open"),
         link=reverse("customers:subject_request_list"),
-        link_text="All subject requests",
+        link_text=_("All subject requests"),
         attention=overdue > 0,
     )
 
@@ -153,12 +154,12 @@ def retention_section(viewer: Viewer) -> Section | None:
         return None
     return Section(
         key="retention",
-        title="Past their retention date",
+        title=_("Past their retention date"),
         template="portal/dashboard/retention.html",
         context={"rows": rows},
         count=assets.count(),
-        count_label="past their retention date",
+        count_label=_("past their retention date"),
         link=reverse("customers:retention_list"),
-        link_text="Retention",
+        link_text=_("Retention"),
         attention=bool(rows),
     )

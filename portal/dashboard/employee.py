@@ -2,6 +2,7 @@
 my reports."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from customers.selectors.access import access_requests_of
 from customers.visibility import active_grants
@@ -18,13 +19,13 @@ def my_requests_section(viewer: Viewer) -> Section:
         access_request.step_count = len(access_request.chain.steps.all())
     return Section(
         key="my-requests",
-        title="My requests",
+        title=_("My requests"),
         template="portal/dashboard/my_requests.html",
         context={"requests": rows, "pending": pending},
         count=pending,
-        count_label="pending",
+        count_label=_("pending"),
         link=reverse("customers:request_list"),
-        link_text="All my requests",
+        link_text=_("All my requests"),
     )
 
 
@@ -35,11 +36,11 @@ def my_grants_section(viewer: Viewer) -> Section:
         grant.days_left = (grant.expires_at - viewer.now).days
     return Section(
         key="my-grants",
-        title="My grants",
+        title=_("My grants"),
         template="portal/dashboard/my_grants.html",
         context={"grants": rows, "total": grants.count()},
         link=reverse("customers:grant_list"),
-        link_text="All my grants",
+        link_text=_("All my grants"),
     )
 
 
@@ -48,9 +49,9 @@ def my_reports_section(viewer: Viewer) -> Section:
     rows = list(reports.order_by("-reported_at", "-id")[:LIST_LIMIT])
     return Section(
         key="my-reports",
-        title="My reports",
+        title=_("My reports"),
         template="portal/dashboard/my_reports.html",
         context={"reports": rows, "total": reports.count()},
         link=reverse("incidents:mine"),
-        link_text="All my reports",
+        link_text=_("All my reports"),
     )

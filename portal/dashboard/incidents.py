@@ -3,6 +3,7 @@ personal-data breaches, and open misuse alerts."""
 
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from incidents.models import Status
 from incidents.selectors import (
@@ -52,7 +53,7 @@ def _incidents_section(viewer: Viewer, incidents, *, late: int, **shown) -> Sect
             "empty": empty,
         },
         count=late,
-        count_label="late",
+        count_label=_("late"),
         attention=bool(late),
         wide=True,
         **shown,
@@ -68,10 +69,10 @@ def open_incidents_section(viewer: Viewer) -> Section | None:
         incidents,
         late=incidents.filter(Q(overdue=True) | Q(ack_late=True)).count(),
         key="open-incidents",
-        title="Open incidents",
-        empty="No open incidents. Reports arrive here the moment they are sent.",
+        title=_("Open incidents"),
+        empty=_("No open incidents. Reports arrive here the moment they are sent."),
         link=reverse("incidents:list"),
-        link_text="All incidents",
+        link_text=_("All incidents"),
     )
 
 
@@ -84,10 +85,10 @@ def breaches_section(viewer: Viewer) -> Section | None:
         incidents,
         late=incidents.filter(overdue=True).count(),
         key="breaches",
-        title="Personal-data breaches",
-        empty="No open personal-data breach.",
+        title=_("Personal-data breaches"),
+        empty=_("No open personal-data breach."),
         link=reverse("incidents:list") + "?breach=yes",
-        link_text="All breaches",
+        link_text=_("All breaches"),
     )
 
 
@@ -98,11 +99,11 @@ def misuse_alerts_section(viewer: Viewer) -> Section | None:
     count = open_alert_count(viewer.user)
     return Section(
         key="misuse-alerts",
-        title="Misuse alerts",
+        title=_("Misuse alerts"),
         template="portal/dashboard/misuse_alerts.html",
         context={"open_alerts": count},
         count=count,
         link=reverse("incidents:alert_list"),
-        link_text="All alerts",
+        link_text=_("All alerts"),
         attention=count > 0,
     )

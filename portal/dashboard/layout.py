@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.models.catalogue import DataAsset
 from portal import roles
@@ -102,11 +103,13 @@ class Section:
     template: str
     context: dict = field(default_factory=dict)
     count: int | None = None  # shown beside the title
-    count_label: str = "in total"  # what the count counts, read after it by screen readers
+    # What the count counts, read after it by screen readers (in the language of the page
+    # being built: sections are built per request).
+    count_label: str = field(default_factory=lambda: gettext("in total"))
     link: str = ""  # the complete list
     link_text: str = ""
     attention: bool = False  # something here is late or waiting: the card stands out
     wide: bool = False
 
 
-SectionBuilder = Callable[[Viewer], "Section | None"]
+SectionBuilder = Callable[[Viewer], "Section | None"]  # i18n: not shown (a type annotation)

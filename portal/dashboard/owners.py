@@ -2,6 +2,7 @@
 erasures they must carry out."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from customers.selectors.subject_requests import erasure_tasks_of
 from customers.visibility import active_grants
@@ -22,12 +23,12 @@ def access_to_my_assets_section(viewer: Viewer) -> Section | None:
         grant.expiring = grant.expires_at <= horizon
     return Section(
         key="access-to-my-assets",
-        title="Who holds access to my assets",
+        title=_("Who holds access to my assets"),
         template="portal/dashboard/asset_access.html",
         context={"grants": rows, "total": grants.count(), "expiring": expiring},
         count=grants.count(),
         link=reverse("customers:grant_list_owned"),
-        link_text="All grants on my assets",
+        link_text=_("All grants on my assets"),
         wide=True,
     )
 
@@ -42,13 +43,13 @@ def expiring_grants_section(viewer: Viewer) -> Section | None:
     rows = list(soon.select_related("asset", "user").order_by("expires_at", "id")[:LIST_LIMIT])
     return Section(
         key="expiring-grants",
-        title="Grants on my assets expiring within 7 days",
+        title=_("Grants on my assets expiring within 7 days"),
         template="portal/dashboard/expiring_grants.html",
         context={"grants": rows},
         count=soon.count(),
-        count_label="expiring",
+        count_label=_("expiring"),
         link=reverse("customers:grant_list_owned"),
-        link_text="All grants on my assets",
+        link_text=_("All grants on my assets"),
     )
 
 
@@ -63,12 +64,12 @@ def erasure_tasks_section(viewer: Viewer) -> Section | None:
         return None
     return Section(
         key="erasure-tasks",
-        title="Erasures to carry out",
+        title=_("Erasures to carry out"),
         template="portal/dashboard/erasure_tasks.html",
         context={"tasks": tasks},
         count=len(tasks),
-        count_label="to confirm",
+        count_label=_("to confirm"),
         link=reverse("customers:erasure_task_list"),
-        link_text="All my erasure tasks",
+        link_text=_("All my erasure tasks"),
         attention=True,
     )

@@ -2,6 +2,7 @@
 before the record is complete, from the same computation as the record's page."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from consent.processing_record import processing_record
 from portal.dashboard.layout import Section, Viewer
@@ -16,11 +17,11 @@ def record_gaps_section(viewer: Viewer) -> Section | None:
     gaps = processing_record().gaps
     return Section(
         key="record-gaps",
-        title="Record of processing: gaps to close",
+        title=_("Record of processing: gaps to close"),
         template="portal/dashboard/record_gaps.html",
         context={"gaps": gaps},
         count=gaps.count,
         link=reverse("consent:record"),
-        link_text="Record of processing",
+        link_text=_("Record of processing"),
         attention=bool(gaps.count),
     )

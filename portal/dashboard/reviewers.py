@@ -1,6 +1,7 @@
 """The section for reviewers of access reviews: the campaigns with grants waiting for them."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from customers.selectors.access_reviews import reviews_waiting_for
 from portal.dashboard.layout import Section, Viewer
@@ -14,11 +15,11 @@ def access_reviews_section(viewer: Viewer) -> Section | None:
         return None
     return Section(
         key="access-reviews",
-        title="Access reviews waiting for you",
+        title=_("Access reviews waiting for you"),
         template="portal/dashboard/access_reviews.html",
         context={"waiting": waiting},
         count=sum(row["undecided"] for row in waiting),
         link=reverse("customers:review_list"),
-        link_text="All access reviews",
+        link_text=_("All access reviews"),
         attention=True,
     )

@@ -35,7 +35,9 @@ class _ProbeView(HealthCheckView):
             # django-health-check refuses an Accept header it cannot parse, after running the
             # checks: staff are told (406); an unauthenticated probe gets its status anyway.
             if user.is_staff:
-                return JsonResponse({"detail": "The Accept header cannot be read."}, status=406)
+                # An operator's probe answer: English, as django-health-check's own reports.
+                unreadable = "The Accept header cannot be read."  # i18n: not shown (operators)
+                return JsonResponse({"detail": unreadable}, status=406)
             response = HttpResponse(status=200)
         if response.status_code == 500:
             response.status_code = 503  # a dependency is down, not a bug of this page

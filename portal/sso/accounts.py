@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from portal import roles
 from portal.audit import audit_record, security_event
@@ -99,9 +100,28 @@ def _require_storable(texts: list[str]) -> None:
     if any("\x00" in text for text in texts):
         raise _refusal(
             "claims_invalid",
-            "The identity provider sent a name or e-mail holding a NUL character, which the "
-            "portal cannot store. Ask the service desk to correct your directory profile.",
+            _(
+                "The identity provider sent a name or e-mail holding a NUL character, which "
+                "the portal cannot store. Ask the service desk to correct your directory "
+                "profile."
+            ),
         )
+
+
+def _claimed_subject(claims: Mapping[str, Any], username: str) -> str:
+    """The ``sub`` claim; ``SignInRefused`` when it or the claimed ``username`` is missing:
+    the provider did not say who this is."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject or not username:
+        raise _refusal(
+            "claims_missing",
+            _(
+                "The identity provider did not say who you are (claims sub and %(claim)s). "
+                "Ask the service desk to check the portal's application at the provider."
+            )
+            % {"claim": settings.OIDC_USERNAME_CLAIM},
+        )
+    return subject
 
 
 def _existing_account(issuer: str, username: str) -> User | None:
@@ -111,16 +131,22 @@ def _existing_account(issuer: str, username: str) -> User | None:
     if len(matches) > 1:
         raise _refusal(
             "ambiguous",
-            f"Two portal accounts are called {username!r}; an administrator must merge or "
-            "rename one before you can sign in.",
+            _(
+                "Two portal accounts are called %(username)s; an administrator must merge or "
+                "rename one before you can sign in."
+            )
+            % {"username": repr(username)},
         )
     if not matches:
         return None
     if SingleSignOnIdentity.objects.filter(issuer=issuer, user=matches[0]).exists():
         raise _refusal(
             "taken",
-            f"The portal account {username!r} belongs to another person at the identity "
-            "provider. Ask the service desk to check your user name.",
+            _(
+                "The portal account %(username)s belongs to another person at the identity "
+                "provider. Ask the service desk to check your user name."
+            )
+            % {"username": repr(username)},
         )
     if matches[0].is_superuser or matches[0].is_staff:
         # A claimed user name is only as trustworthy as the provider's rules for it (an
@@ -128,9 +154,12 @@ def _existing_account(issuer: str, username: str) -> User | None:
         # break-glass door, is never handed to a sign-in by its name.
         raise _refusal(
             "administrator",
-            f"The portal account {username!r} is an administrator's and is not opened by "
-            "single sign-on. Sign in with your own directory account, or ask an "
-            "administrator.",
+            _(
+                "The portal account %(username)s is an administrator's and is not opened by "
+                "single sign-on. Sign in with your own directory account, or ask an "
+                "administrator."
+            )
+            % {"username": repr(username)},
         )
     return matches[0]
 
@@ -159,14 +188,21 @@ def require_access_group(*, issuer: str, claims: Mapping[str, Any]) -> None:
     if identity is not None and identity.user.is_active:
         deactivate_account(
             identity.user,
-            reason=f"The identity provider no longer lists this person in the directory "
-            f"group {group!r} that gives access to the portal.",
+            # Kept in the account's history: written in the language active now.
+            reason=_(
+                "The identity provider no longer lists this person in the directory group "
+                "%(group)s that gives access to the portal."
+            )
+            % {"group": repr(group)},
             channel="sign-in",
         )
     raise _refusal(
         "not_in_access_group",
-        f"Your directory account is not in the group {group!r} that gives access to the "
-        "portal, so you cannot sign in. Ask your manager or the service desk for access.",
+        _(
+            "Your directory account is not in the group %(group)s that gives access to the "
+            "portal, so you cannot sign in. Ask your manager or the service desk for access."
+        )
+        % {"group": repr(group)},
     )
 
 
@@ -181,16 +217,9 @@ def account_for_sign_in(*, issuer: str, claims: Mapping[str, Any]) -> User:
     deactivated (``is_active`` False): a deactivated account is never reactivated here, it
     is the leaver process's decision.
     """
-    subject = claims.get("sub")
     username = claimed_username(claims)
     _require_storable([username, *_names_from_claims(claims).values()])
-    if not isinstance(subject, str) or not subject or not username:
-        raise _refusal(
-            "claims_missing",
-            f"The identity provider did not say who you are (claims sub and "
-            f"{settings.OIDC_USERNAME_CLAIM}). Ask the service desk to check the portal's "
-            "application at the provider.",
-        )
+    subject = _claimed_subject(claims, username)
     identity = (
         SingleSignOnIdentity.objects.select_related("user")
         .filter(issuer=issuer, subject=subject[:255])
@@ -200,8 +229,10 @@ def account_for_sign_in(*, issuer: str, claims: Mapping[str, Any]) -> User:
     if user is not None and not user.is_active:
         raise _refusal(
             "deactivated",
-            "Your portal account is deactivated, so single sign-on cannot open it. Ask "
-            "compliance or the service desk if you need access again.",
+            _(
+                "Your portal account is deactivated, so single sign-on cannot open it. Ask "
+                "compliance or the service desk if you need access again."
+            ),
         )
     names = _names_from_claims(claims)
     if user is None:
@@ -303,17 +334,26 @@ def require_provider_mfa(*, user: User, claims: Mapping[str, Any]) -> None:
     roles.forget_groups(user)
     if not settings.OIDC_MFA_REQUIRED or not is_privileged(user) or has_provider_mfa(claims):
         return
-    held = sorted(roles.group_names(user) & set(roles.ROLE_GROUPS))
+    # The roles as the menu names them (the group names are the same in every language).
+    held = [_(name) for name in sorted(roles.group_names(user) & set(roles.ROLE_GROUPS))]
     if user.is_superuser:
-        held.append("administrator")
+        held.append(_("administrator"))
     claim = settings.OIDC_MFA_CLAIM
     shown = claims.get(claim)
     shown_text = ", ".join(map(str, shown)) if isinstance(shown, list) else str(shown or "none")
     raise _refusal(
         "mfa_missing",
-        f"Your role ({' and '.join(held)}) needs multi-factor sign-in at "
-        f"{settings.OIDC_PROVIDER_NAME}, and this sign-in used none ({claim}: {shown_text}). "
-        "Sign in again with your second factor (authenticator app or security key).",
+        _(
+            "Your role (%(roles)s) needs multi-factor sign-in at %(provider)s, and this "
+            "sign-in used none (%(claim)s: %(shown)s). Sign in again with your second factor "
+            "(authenticator app or security key)."
+        )
+        % {
+            "roles": _(" and ").join(held),
+            "provider": settings.OIDC_PROVIDER_NAME,
+            "claim": claim,
+            "shown": shown_text,
+        },
     )
 
 

@@ -1,6 +1,7 @@
 """The password form of the login page, whose refusal says which passwords still work."""
 
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext as _
 
 from portal.sso import provider
 
@@ -14,9 +15,9 @@ class LocalLoginForm(AuthenticationForm):
         if provider.local_login_mode() == provider.BREAKGLASS:
             self.error_messages = {
                 **self.error_messages,
-                "invalid_login": (
+                "invalid_login": _(
                     "Please enter the user name and password of a break-glass "
-                    "administrator. Everyone else signs in with "
-                    f"{provider.provider_name()}."
-                ),
+                    "administrator. Everyone else signs in with %(provider)s."
+                )
+                % {"provider": provider.provider_name()},
             }

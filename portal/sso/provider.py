@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from mozilla_django_oidc.utils import import_from_settings
 
 from portal.errors import ApplicationError
@@ -69,12 +70,16 @@ def discovery_document() -> dict[str, Any]:
         document = response.json()
     except (requests.RequestException, ValueError) as error:
         raise ProviderUnavailable(
-            f"The identity provider ({provider_name()}) could not be reached. Try again "
-            "in a minute; if it goes on, tell the service desk."
+            _(
+                "The identity provider (%(provider)s) could not be reached. Try again in a "
+                "minute; if it goes on, tell the service desk."
+            )
+            % {"provider": provider_name()}
         ) from error
     if not isinstance(document, dict) or str(document.get("issuer", "")).rstrip("/") != issuer:
         raise ProviderUnavailable(
-            f"The identity provider's configuration at {url} is not that of {issuer}."
+            _("The identity provider's configuration at %(url)s is not that of %(issuer)s.")
+            % {"url": url, "issuer": issuer}
         )
     cache.set(key, document, settings.OIDC_DISCOVERY_CACHE_SECONDS)
     return document
@@ -85,7 +90,9 @@ def endpoint(field: str) -> str:
     ``ProviderUnavailable`` when the document lacks it."""
     value = discovery_document().get(field)
     if not value:
-        raise ProviderUnavailable(f"The identity provider publishes no {field}.")
+        raise ProviderUnavailable(
+            _("The identity provider publishes no %(field)s.") % {"field": field}
+        )
     return str(value)
 
 

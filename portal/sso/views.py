@@ -13,6 +13,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.generic import View
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
@@ -46,8 +47,8 @@ class LoginView(auth_views.LoginView):
         if provider.local_login_mode() == "off":
             messages.error(
                 request,
-                "Passwords are switched off for this portal: sign in with "
-                f"{provider.provider_name()}.",
+                _("Passwords are switched off for this portal: sign in with %(provider)s.")
+                % {"provider": provider.provider_name()},
             )
             return redirect("login")
         return super().post(request, *args, **kwargs)
@@ -65,7 +66,7 @@ class SignInStart(OIDCAuthenticationRequestView):
 
     def get(self, request):
         if not provider.sso_enabled():
-            raise Http404("Single sign-on is not configured.")
+            raise Http404("Single sign-on is not configured.")  # i18n: not shown (the 404 page)
         try:
             self.OIDC_OP_AUTH_ENDPOINT = provider.endpoint("authorization_endpoint")
         except provider.ProviderUnavailable as error:
@@ -82,12 +83,13 @@ class SignInReturn(OIDCAuthenticationCallbackView):
 
     def get(self, request):
         if not provider.sso_enabled():
-            raise Http404("Single sign-on is not configured.")
+            raise Http404("Single sign-on is not configured.")  # i18n: not shown (the 404 page)
         if request.GET.get("error"):
             said = one_line(request.GET.get("error_description") or request.GET["error"])
             messages.error(
                 request,
-                f"{provider.provider_name()} did not sign you in ({said[:200]}).",
+                _("%(provider)s did not sign you in (%(said)s).")
+                % {"provider": provider.provider_name(), "said": said[:200]},
             )
             security_event("auth.sso_error", error=request.GET["error"][:100])
         try:
@@ -98,8 +100,10 @@ class SignInReturn(OIDCAuthenticationCallbackView):
             security_event("auth.sso_failed", error=type(error).__name__)
             messages.error(
                 request,
-                "The sign-in could not be completed (it may have expired or been used "
-                "already). Start again with the button below.",
+                _(
+                    "The sign-in could not be completed (it may have expired or been used "
+                    "already). Start again with the button below."
+                ),
             )
         return redirect("login")
 
@@ -107,6 +111,6 @@ class SignInReturn(OIDCAuthenticationCallbackView):
         if not self.request.GET.get("error"):
             messages.error(
                 self.request,
-                "The sign-in could not be completed. Start again with the button below.",
+                _("The sign-in could not be completed. Start again with the button below."),
             )
         return super().login_failure()

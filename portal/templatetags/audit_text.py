@@ -1,17 +1,18 @@
 """The audit log's event detail as readable fields, not raw JSON (``portal/audit_log.html``)."""
 
 from django import template
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
 
 def _plain(value) -> str:
     if isinstance(value, list | tuple):
-        return ", ".join(_plain(item) for item in value) or "none"
+        return ", ".join(_plain(item) for item in value) or _("none")
     if isinstance(value, dict):
         return "; ".join(f"{key.replace('_', ' ')}: {_plain(item)}" for key, item in value.items())
     if value is None or value == "":
-        return "none"
+        return _("none")
     return str(value)
 
 
@@ -26,5 +27,5 @@ def detail_fields(detail) -> list[tuple[str, str]]:
     if detail is None or detail == {}:
         return []
     if not isinstance(detail, dict):
-        return [("Detail", _plain(detail))]
+        return [(_("Detail"), _plain(detail))]
     return [(key.replace("_", " ").capitalize(), _plain(value)) for key, value in detail.items()]

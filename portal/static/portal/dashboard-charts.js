@@ -27,6 +27,9 @@
       },
       options: {
         indexAxis: horizontal ? "y" : "x",
+        // Numbers in ticks and tooltips as the page's language writes them (1 200, 1,200);
+        // the labels themselves come translated in the JSON.
+        locale: document.documentElement.lang || undefined,
         animation: reduceMotion ? false : undefined,
         responsive: true,
         maintainAspectRatio: false,
