@@ -1,8 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CustomersConfig(AppConfig):
-    verbose_name = "Customers and data assets"
+    verbose_name = _("Customers and data assets")
     name = "customers"
 
     def ready(self):

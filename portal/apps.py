@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "portal"
-    verbose_name = "Compliance portal"
+    verbose_name = _("Compliance portal")
 
     def ready(self):
         # checks register themselves; tasks: registered in every process, so the outbox

@@ -113,11 +113,15 @@ def range_error(
     starts either at a position or at the newest checkpoint, not both."""
     for name, value in (("from_position", from_position), ("to_position", to_position)):
         if value is not None and not 1 <= value <= MAX_POSITION:
-            return name, f"{name} must be a whole number from 1 to {MAX_POSITION}."
+            return name, _("%(name)s must be a whole number from 1 to %(max)s.") % {
+                "name": name,
+                "max": MAX_POSITION,
+            }
     if from_position is not None and to_position is not None and to_position < from_position:
         return (
             "to_position",
-            f"to_position ({to_position}) is before from_position ({from_position}).",
+            _("to_position (%(to)s) is before from_position (%(from)s).")
+            % {"to": to_position, "from": from_position},
         )
     if from_checkpoint and from_position is not None:
         return (

@@ -18,7 +18,8 @@ What counts as text people read, and so must be marked (``{% translate %}``,
   words), and any literal given as a ``label``, ``verbose_name``, ``help_text`` and similar or
   as the label of a ``TextChoices`` member; except docstrings, log lines, messages of
   exceptions meant for programmers (``ValueError``, ``ImproperlyConfigured``, ...), system
-  checks, and a literal on a line that says ``# i18n: not shown`` with its reason.
+  checks, and a literal on a line that says ``# i18n: not shown`` with its reason (or below
+  a comment line that says it).
 
 A word of two letters or more counts; capitals-only words (``CSV``, ``JSON``, ``SCIM``) are
 names, not text, and need no marking. This is a heuristic: it finds what is unmarked, it does
@@ -44,6 +45,8 @@ SKIPPED_FILES = {
     "portal/settings.py",
     "portal/i18n_check.py",
     "portal/checks.py",
+    # What the backup and restore commands say (operators, like the commands themselves).
+    "portal/operations/backup.py",
     # The demo's console text, printed by `make run` next to the accounts.
     "templates/portal/demo_what_to_try.txt",
 }
@@ -313,9 +316,13 @@ class _PythonChecker(ast.NodeVisitor):
         self._docstrings: set[int] = set()
 
     def _exempt_line(self, node: ast.AST) -> bool:
+        # The mark on the literal's lines, or on a comment line of its own just above.
         first = getattr(node, "lineno", 1)
         last = getattr(node, "end_lineno", first) or first
-        return any(EXEMPT_MARK in self.lines[number - 1] for number in range(first, last + 1))
+        above = self.lines[first - 2].strip() if first >= 2 else ""
+        return (above.startswith("#") and EXEMPT_MARK in above) or any(
+            EXEMPT_MARK in self.lines[number - 1] for number in range(first, last + 1)
+        )
 
     def _report(self, node: ast.AST, text: str) -> None:
         if not self._exempt_line(node):

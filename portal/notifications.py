@@ -111,6 +111,7 @@ def notification_texts(
     attribute of the objects it is given.
     """
     if not _KIND.fullmatch(kind):
+        # i18n: not shown (a bug in the caller, never a person's doing)
         raise UnknownNotificationKind(f"{kind!r} is not a notification kind.")
     # The Django engine itself (not the backend wrapper): its templates render a Context
     # with autoescape off, as plain-text e-mail must.

@@ -222,8 +222,11 @@ def api_token_issue(*, actor: User | None, user: User, reset: bool = False) -> T
 
     if otp_required_for(user) and not has_confirmed_device(user):
         raise ApplicationError(
-            f"{user.get_username()} must enrol a two-factor device in the portal before an "
-            "API token can be issued."
+            _(
+                "%(username)s must enrol a two-factor device in the portal before an API "
+                "token can be issued."
+            )
+            % {"username": user.get_username()}
         )
     if reset:
         Token.objects.filter(user=user).delete()

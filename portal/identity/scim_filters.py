@@ -100,7 +100,9 @@ def _comparison(node: Comparison, attributes: dict[str, tuple[str, bool]]) -> Q:
         if not isinstance(value, bool) or op not in ("eq", "ne"):
             raise InvalidFilterException(detail="active compares with eq or ne to true or false.")
     elif not isinstance(value, str):
-        raise InvalidFilterException(detail=f"{node.attr_path} compares to a string.")
+        raise InvalidFilterException(
+            detail=_("%(attribute)s compares to a string.") % {"attribute": node.attr_path}
+        )
     lookup = LOOKUPS[op]
     if caseless and field not in ("pk", "is_active"):
         lookup = "i" + lookup

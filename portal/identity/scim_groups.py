@@ -90,11 +90,15 @@ def _clean_name(group: Group, value: str | None) -> str:
     if not 1 <= len(name) <= 150:
         raise InvalidValueException(detail="displayName: 1 to 150 characters.")
     if group.pk and group.name in roles.ROLE_GROUPS and name != group.name:
-        raise MutabilityException(detail=f"{group.name} is a portal role: it keeps its name.")
+        raise MutabilityException(
+            detail=_("%(group)s is a portal role: it keeps its name.") % {"group": group.name}
+        )
     if name in roles.ROLE_GROUPS and group.name != name:
-        raise UniquenessException(detail=f"{name} is a portal role and exists already.")
+        raise UniquenessException(
+            detail=_("%(group)s is a portal role and exists already.") % {"group": name}
+        )
     if Group.objects.filter(name=name).exclude(pk=group.pk).exists():
-        raise UniquenessException(detail=f"displayName {name!r} is taken.")
+        raise UniquenessException(detail=_("displayName %(name)s is taken.") % {"name": repr(name)})
     return name
 
 
@@ -138,7 +142,9 @@ def group_delete(group: Group) -> None:
     """Delete a group the directory removed; role groups are never deleted (``NotAllowed``,
     403). Its members lose nothing else: the group carried no portal permission."""
     if group.name in roles.ROLE_GROUPS:
-        raise NotAllowed(f"{group.name} is a portal role: it cannot be deleted.")
+        raise NotAllowed(
+            _("%(group)s is a portal role: it cannot be deleted.") % {"group": group.name}
+        )
     audit_record(
         actor=None,
         action=AuditAction.GROUP_DELETE,

@@ -107,7 +107,9 @@ def _clean_username(user: User, value: str | None) -> str:
         raise InvalidValueException(detail="userName: 1 to 150 characters.")
     taken = User.objects.filter(username__iexact=username).exclude(pk=user.pk)
     if taken.exists():
-        raise UniquenessException(detail=f"userName {username!r} is taken.")
+        raise UniquenessException(
+            detail=_("userName %(name)s is taken.") % {"name": repr(username)}
+        )
     return username
 
 
@@ -118,7 +120,9 @@ def _manager(user: User, extension: EnterpriseUser | None) -> User | None:
     pk = as_id(value)
     manager = None if pk is None else scim_users().filter(pk=pk).first()
     if manager is None or (user.pk and manager.pk == user.pk):
-        raise InvalidValueException(detail=f"manager: no other user {value[:40]!r}.")
+        raise InvalidValueException(
+            detail=_("manager: no other user %(value)s.") % {"value": repr(value[:40])}
+        )
     return manager
 
 

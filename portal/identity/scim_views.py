@@ -75,7 +75,9 @@ def _body(request: HttpRequest) -> Any:
             detail=_("The body nests more than %(depth)s levels.") % {"depth": MAX_JSON_DEPTH}
         )
     if problem is not None:
-        raise InvalidValueException(detail=f"{problem[1]} holds a NUL character (\\x00).")
+        raise InvalidValueException(
+            detail=_("%(field)s holds a NUL character (\\x00).") % {"field": problem[1]}
+        )
     return data
 
 
@@ -98,7 +100,7 @@ class ScimView(View):
             return _error(401, _("A valid SCIM bearer token is required."))
         request.scim_token = token  # type: ignore[attr-defined]
         if request.method.lower() not in self.http_method_names:
-            return _error(405, f"{request.method} is not allowed here.")
+            return _error(405, _("%(method)s is not allowed here.") % {"method": request.method})
         try:
             return super().dispatch(request, *args, **kwargs)
         except SCIMException as exc:
@@ -113,7 +115,7 @@ class ScimView(View):
             return _error(403, exc.message)
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        return _error(405, f"{request.method} is not allowed here.")
+        return _error(405, _("%(method)s is not allowed here.") % {"method": request.method})
 
 
 class _Resources(ScimView):
