@@ -5,12 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-
-class LawfulBasis(models.TextChoices):
-    CONTRACT = "contract", _("Contract")
-    LEGAL_OBLIGATION = "legal_obligation", _("Legal obligation")
-    LEGITIMATE_INTEREST = "legitimate_interest", _("Legitimate interest")
-    CONSENT = "consent", _("Consent")
+# The choices live beside the models (consent/choices.py); importing them from here still works.
+from consent.choices import ConsentSource, ConsentStatus, LawfulBasis
 
 
 def key_and_ancestors(key: str) -> list[str]:
@@ -76,19 +72,6 @@ class DataCategory(TaxonomyEntry):
     class Meta(TaxonomyEntry.Meta):
         verbose_name = _("data category")
         verbose_name_plural = _("data categories")
-
-
-class ConsentStatus(models.TextChoices):
-    GRANTED = "granted", _("Granted")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
-
-
-class ConsentSource(models.TextChoices):
-    WEB_FORM = "web_form", _("Web form")
-    CONTRACT = "contract", _("Contract")
-    PHONE = "phone", _("Phone")
-    EMAIL = "email", _("E-mail")
-    IMPORT = "import", _("Import")
 
 
 class AppendOnlyError(Exception):

@@ -78,7 +78,7 @@ class Norwegian:
         self.check()
         page.fill("#id_username", username)
         page.fill("#id_password", "demo")
-        page.get_by_role("button", name=self.visit.words("Log in")).click()
+        page.get_by_role("button", name=nb("Log in")).click()
         page.wait_for_url(self.visit.url("/"))
         self.check()
 

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from faker import Faker
 from simple_history.utils import bulk_create_with_history
 
@@ -36,6 +36,7 @@ from incidents.services.reports import incident_acknowledge, incident_report
 from incidents.services.triage import incident_triage
 from portal import roles
 from portal.audit_seal import seal_pending
+from portal.languages import language_codes
 
 DEMO_PASSWORD = "demo"
 DEMO_REASON = "Demo data loaded"  # in the row history of the assets and customers it creates
@@ -150,6 +151,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Load the data without printing the accounts (`make run` prints them last).",
         )
+        parser.add_argument(
+            "--language",
+            choices=language_codes(),
+            default="",
+            help="The language every new demo person has chosen (nb: a Norwegian demo): "
+            "their pages, e-mails and the texts the demo stores are written in it.",
+        )
 
     def seed_activities(self, users):
         """The record of processing activities' demo activities, each serving one purpose
@@ -163,7 +171,8 @@ class Command(BaseCommand):
         if options["accounts_only"]:
             self.stdout.write(self.accounts_text())
             return
-        with transaction.atomic():
+        self.language = options["language"]
+        with transaction.atomic(), translation.override(self.language or None):
             users = self.seed_users()
             created = self.seed_assets(users)
             self.seed_incidents(users)
@@ -198,6 +207,7 @@ class Command(BaseCommand):
                     email=f"{username}@example.com",
                     is_superuser=superuser,
                     is_staff=superuser,
+                    language=getattr(self, "language", ""),
                 )
                 user.set_password(DEMO_PASSWORD)
                 user.save()
