@@ -11,7 +11,8 @@ DEMO_ENV := DEBUG=1 OTP_REQUIRED=0
 
 # `make run` prints the accounts once, last, just before serving: its setup step loads the
 # demo data without printing them (a target-specific variable reaches the prerequisites).
-run: SEED_ARGS := --no-accounts
+# `make run DEMO_LANGUAGE=nb`: a Norwegian demo (every demo person has chosen Norsk bokmål).
+run: SEED_ARGS := --no-accounts $(if $(DEMO_LANGUAGE),--language $(DEMO_LANGUAGE))
 run: setup
 	@$(DEMO_ENV) $(BIN)/python manage.py seed_demo --accounts-only
 	@echo ""

@@ -5,7 +5,7 @@ from celery import shared_task
 from customers.services.access_reviews import reviews_close_due, reviews_remind
 from customers.services.grants import grants_expire, grants_remind_expiring
 from customers.services.retention import retention_remind
-from customers.services.subject_requests import subject_requests_remind
+from customers.services.subject_request_reminders import subject_requests_remind
 from portal.audit import audit_channel
 
 

@@ -187,6 +187,25 @@ def _later(record: ConsentRecord, than: ConsentRecord) -> bool:
     return record.status == ConsentStatus.WITHDRAWN
 
 
+def _statement_check(
+    customer: Customer, purpose: Purpose, status: str, effective_at: datetime | None
+) -> datetime:
+    """The moment a new statement takes effect (default: now; never in the future), once
+    it is sure the purpose is in use and the same statement (customer, purpose, status,
+    moment) is not recorded already; ``ApplicationError`` otherwise."""
+    if not purpose.active:
+        raise ApplicationError(
+            _("The purpose %(purpose)s is no longer in use.") % {"purpose": purpose.key},
+            field="purpose",
+        )
+    effective_at = timezone.now() if effective_at is None else parse_effective_at(effective_at)
+    if ConsentRecord.objects.filter(
+        customer=customer, purpose=purpose, effective_at=effective_at, status=status
+    ).exists():
+        raise ApplicationError(_("This consent statement is already recorded."))
+    return effective_at
+
+
 @transaction.atomic
 def consent_record(
     *,
@@ -214,16 +233,7 @@ def consent_record(
     check_record_fields(
         status=status, source=source, evidence=evidence, notice_version=notice_version
     )
-    if not purpose.active:
-        raise ApplicationError(
-            _("The purpose %(purpose)s is no longer in use.") % {"purpose": purpose.key},
-            field="purpose",
-        )
-    effective_at = timezone.now() if effective_at is None else parse_effective_at(effective_at)
-    if ConsentRecord.objects.filter(
-        customer=customer, purpose=purpose, effective_at=effective_at, status=status
-    ).exists():
-        raise ApplicationError(_("This consent statement is already recorded."))
+    effective_at = _statement_check(customer, purpose, status, effective_at)
     record = ConsentRecord(
         customer=customer,
         purpose=purpose,

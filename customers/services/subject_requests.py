@@ -2,7 +2,7 @@
 tasks for each asset owner and reminders before the one-month deadline."""
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import transaction
 from django.urls import reverse
@@ -18,8 +18,6 @@ from customers.models.subject_requests import (
     DataSubjectRequest,
     ErasureTask,
     ReceivedVia,
-    ReminderKind,
-    SubjectRequestReminder,
     SubjectRequestStatus,
     SubjectRequestType,
 )
@@ -37,16 +35,6 @@ from portal.notifications import notify
 from portal.reasons import MIN_REASON_LENGTH, clean_reason
 
 MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "extended by two further months" (three in total)
-
-
-REMINDER_DAYS: dict[str, int] = {ReminderKind.DUE_IN_7: 7, ReminderKind.DUE_IN_2: 2}
-
-
-REMINDER_ACTIONS = {
-    ReminderKind.DUE_IN_7: AuditAction.SUBJECT_REQUEST_DUE_IN_7,
-    ReminderKind.DUE_IN_2: AuditAction.SUBJECT_REQUEST_DUE_IN_2,
-    ReminderKind.OVERDUE: AuditAction.SUBJECT_REQUEST_OVERDUE,
-}
 
 
 @transaction.atomic
@@ -70,24 +58,7 @@ def subject_request_create(
     effective at once in every grant and export, and is then answered.
     """
     roles.require_compliance(actor, _("register a data subject request"))
-    if type not in SubjectRequestType.values:
-        raise ApplicationError(
-            _("Unknown request type %(type)s.") % {"type": repr(type)}, field="type"
-        )
-    if received_via not in ReceivedVia.values:
-        raise ApplicationError(
-            _("Unknown channel %(channel)s.") % {"channel": repr(received_via)},
-            field="received_via",
-        )
-    identity_verification = clean_reason(
-        identity_verification,
-        field="identity_verification",
-        message=_(
-            "Say how the requester's identity was verified before any work starts "
-            "(at least %(minimum)s characters, e.g. 'passport checked at the desk')."
-        )
-        % {"minimum": MIN_REASON_LENGTH},
-    )
+    identity_verification = _kind_and_identity_check(type, received_via, identity_verification)
     received_on = _received_on_check(received_on)
     purposes = _objected_purposes_check(type, purposes)
 
@@ -113,6 +84,30 @@ def subject_request_create(
     elif type == SubjectRequestType.OBJECTION:
         _objection_apply(subject_request=subject_request, actor=actor, purposes=purposes)
     return subject_request
+
+
+def _kind_and_identity_check(request_type: str, received_via: str, identity: str) -> str:
+    """The request's type and channel known, and its identity check described (at least
+    ``MIN_REASON_LENGTH`` characters); returns the description, trimmed. ``ApplicationError``
+    on the field at fault otherwise."""
+    if request_type not in SubjectRequestType.values:
+        raise ApplicationError(
+            _("Unknown request type %(type)s.") % {"type": repr(request_type)}, field="type"
+        )
+    if received_via not in ReceivedVia.values:
+        raise ApplicationError(
+            _("Unknown channel %(channel)s.") % {"channel": repr(received_via)},
+            field="received_via",
+        )
+    return clean_reason(
+        identity,
+        field="identity_verification",
+        message=_(
+            "Say how the requester's identity was verified before any work starts "
+            "(at least %(minimum)s characters, e.g. 'passport checked at the desk')."
+        )
+        % {"minimum": MIN_REASON_LENGTH},
+    )
 
 
 def _received_on_check(received_on: date | None) -> date:
@@ -442,79 +437,3 @@ def subject_request_report(*, actor: User, subject_request: DataSubjectRequest) 
         },
     )
     return report
-
-
-def _reminder_due(subject_request: DataSubjectRequest, today: date) -> str | None:
-    """The most urgent reminder the request has reached today, if any."""
-    if today > subject_request.due_on:
-        return ReminderKind.OVERDUE
-    days_left = (subject_request.due_on - today).days
-    for kind in (ReminderKind.DUE_IN_2, ReminderKind.DUE_IN_7):
-        if days_left <= REMINDER_DAYS[kind]:
-            return kind
-    return None
-
-
-def subject_requests_remind(*, today: date | None = None) -> int:
-    """Beat job: remind 7 and 2 days before the due date, escalate to every compliance
-    officer once overdue. Each (request, kind, due date) is sent once, recorded in
-    ``SubjectRequestReminder`` under the request's lock; a job that ran late sends only the
-    most urgent stage reached. Returns how many were sent."""
-    today = today or timezone.localdate()
-    horizon = today + timedelta(days=REMINDER_DAYS[ReminderKind.DUE_IN_7])
-    due = DataSubjectRequest.objects.filter(
-        status=SubjectRequestStatus.OPEN, due_on__lte=horizon
-    ).values_list("pk", flat=True)
-    sent = 0
-    for pk in list(due):
-        with transaction.atomic():
-            subject_request = (
-                DataSubjectRequest.objects.select_for_update().select_related("created_by")
-            ).get(pk=pk)
-            kind = _reminder_due(subject_request, today) if subject_request.is_open else None
-            if (
-                kind is None
-                or subject_request.reminders.filter(
-                    kind=kind, due_on=subject_request.due_on
-                ).exists()
-            ):
-                continue
-            SubjectRequestReminder.objects.create(
-                request=subject_request,
-                kind=kind,
-                due_on=subject_request.due_on,
-                sent_at=timezone.now(),
-            )
-            _send_reminder(subject_request, kind, today)
-            sent += 1
-    return sent
-
-
-def _send_reminder(subject_request: DataSubjectRequest, kind: str, today: date) -> None:
-    waiting_owners = [
-        task.owner
-        for task in subject_request.erasure_tasks.filter(confirmed_at__isnull=True).select_related(
-            "owner"
-        )
-    ]
-    if kind == ReminderKind.OVERDUE:
-        users = [*roles.role_members(roles.COMPLIANCE), *waiting_owners]
-    else:
-        users = [subject_request.created_by, *waiting_owners]
-    audit_record(
-        actor=None,
-        action=REMINDER_ACTIONS[ReminderKind(kind)],
-        target=subject_request,
-        detail={"due_on": subject_request.due_on},
-    )
-    notify(
-        users=users,
-        kind=f"subject_request_{kind}",
-        context={
-            "subject_request": subject_request,
-            "waiting_owners": waiting_owners,
-            "days": REMINDER_DAYS.get(kind),
-            "days_late": (today - subject_request.due_on).days,
-        },
-        target=subject_request,
-    )

@@ -12,13 +12,13 @@ from consent.models import ConsentRecord, Purpose
 from customers import tasks
 from customers.models.catalogue import AssetCustomer
 from customers.models.subject_requests import DataSubjectRequest, ErasureTask
+from customers.services.subject_request_reminders import subject_requests_remind
 from customers.services.subject_requests import (
     erasure_task_confirm,
     subject_request_close,
     subject_request_create,
     subject_request_extend,
     subject_request_report,
-    subject_requests_remind,
 )
 from portal.errors import ApplicationError
 from portal.models import AuditEvent, Notification

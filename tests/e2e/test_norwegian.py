@@ -160,7 +160,7 @@ def test_the_seed_example_and_a_report_in_norwegian(visit):
     page.get_by_label(nb("Purpose")).select_option(value=PURPOSE)
     page.get_by_label(nb("Justification")).fill(JUSTIFICATION)
     alice.click_button(nb("Send request"))
-    expect(page.locator("#refusal")).to_contain_text(nb("What would work instead"))
+    expect(page.locator("#refusal")).to_contain_text(nb("What would work instead:"))
     assert not AccessRequest.objects.filter(asset__name=LEGACY).exists()
 
     # A concern, reported in Norwegian.

@@ -37,9 +37,11 @@ from incidents.services.triage import incident_triage
 from portal import roles
 from portal.audit_seal import seal_pending
 from portal.languages import language_codes
+from portal.management import demo_texts as texts
 
 DEMO_PASSWORD = "demo"
-DEMO_REASON = "Demo data loaded"  # in the row history of the assets and customers it creates
+# In the row history of the assets and customers it creates.
+DEMO_REASON = texts.HISTORY_REASON
 SEED = 2019
 
 USERS = [
@@ -232,7 +234,7 @@ class Command(BaseCommand):
                 data_categories=DataCategory.objects.filter(key__in=spec.categories),
                 collected_for=Purpose.objects.filter(key__in=spec.collected_for),
                 customers=customers,
-                reason=DEMO_REASON,
+                reason=str(DEMO_REASON),
             )
             if spec.confirmed:
                 asset_classify(
@@ -253,9 +255,8 @@ class Command(BaseCommand):
         self.seed_breach(users, now)
         self.report_once(
             users["carl"],
-            "Customer list left on a shared drive",
-            description="A spreadsheet with retail customers' names and phone numbers is on "
-            "the team share that everybody can open.",
+            str(texts.SHARED_DRIVE_TITLE),
+            description=str(texts.SHARED_DRIVE),
             discovered_at=now - timedelta(minutes=10),
             assets=DataAsset.objects.filter(name="Nordic retail customers"),
             confidential_reporter=True,
@@ -273,9 +274,8 @@ class Command(BaseCommand):
         """alice's newsletter breach, acknowledged and triaged by olivia."""
         breach = self.report_once(
             users["alice"],
-            "Newsletter list sent to an outside agency",
-            description="The full subscriber export was attached to an e-mail to the wrong "
-            "agency address. The agency confirmed receipt.",
+            str(texts.NEWSLETTER_TITLE),
+            description=str(texts.NEWSLETTER),
             discovered_at=now - timedelta(hours=20),
             assets=DataAsset.objects.filter(name="Newsletter subscribers"),
             estimated_customers=400,
@@ -288,16 +288,15 @@ class Command(BaseCommand):
                 severity="high",
                 status="investigating",
                 personal_data_breach=True,
-                breach_reason="Names and e-mail addresses reached a recipient with no right "
-                "to them.",
+                breach_reason=str(texts.NEWSLETTER_BREACH),
             )
 
     def seed_closed_incident(self, users, now: datetime) -> None:
         """bob's printout, judged no breach by lena and taken through to closed."""
         closed = self.report_once(
             users["bob"],
-            "Printed key-account list found in the meeting room",
-            description="Found a printout of key-account contacts left after a meeting.",
+            str(texts.PRINTOUT_TITLE),
+            description=str(texts.PRINTOUT),
             discovered_at=now - timedelta(days=12),
         )
         if closed:
@@ -307,7 +306,7 @@ class Command(BaseCommand):
                 incident=closed,
                 severity="low",
                 personal_data_breach=False,
-                breach_reason="The printout never left the locked floor; shredded the same day.",
+                breach_reason=str(texts.PRINTOUT_NO_BREACH),
             )
             for status in ("investigating", "contained", "closed"):
                 incident_triage(actor=users["lena"], incident=closed, status=status)
@@ -332,7 +331,7 @@ class Command(BaseCommand):
                     country=country,
                 )
             )
-        demo = {"default_user": actor, "default_change_reason": DEMO_REASON}
+        demo = {"default_user": actor, "default_change_reason": str(DEMO_REASON)}
         return bulk_create_with_history(rows, Customer, batch_size=1000, **demo)
 
     # --- Consent ----------------------------------------------------------------------
@@ -403,10 +402,6 @@ class Command(BaseCommand):
             ("carl", "Nordic retail customers", "essential.service", "view", ["bob"]),
             ("carl", "Newsletter subscribers", "marketing.communications.email", "view", ["bob"]),
         ]
-        justifications = {
-            "alice": "Monthly product newsletter to the subscribers who asked for it.",
-            "carl": "Follow-up with customers about their orders and the new service offer.",
-        }
         created = 0
         for username, asset_name, key, level, approvers in plans:
             asset = DataAsset.objects.get(name=asset_name)
@@ -417,7 +412,7 @@ class Command(BaseCommand):
                 actor=users[username],
                 asset=asset,
                 purpose=purpose,
-                justification=justifications[username],
+                justification=str(texts.JUSTIFICATIONS[username]),
                 level=level,
                 duration_days=30,
             )
@@ -426,7 +421,7 @@ class Command(BaseCommand):
                     access_request=access_request,
                     actor=users[approver],
                     approve=True,
-                    reason="Fits the purpose the customers' data was collected for.",
+                    reason=str(texts.APPROVAL),
                 )
             created += 1
         return created
@@ -448,29 +443,27 @@ class Command(BaseCommand):
             actor=olivia,
             type="erasure",
             customer=erased,
-            identity_verification="Replied from the registered e-mail address with the "
-            "customer number from the last invoice.",
+            identity_verification=str(texts.ERASURE_IDENTITY),
             received_on=received,
             received_via="email",
-            notes=f"{DEMO_DSR_NOTE}: asked to be forgotten after cancelling.",
+            notes=f"{DEMO_DSR_NOTE}: {texts.ERASURE_NOTE}",
         )
         bob_task = erasure.erasure_tasks.get(owner=bob)
-        erasure_task_confirm(actor=bob, task=bob_task, note="Deleted from the newsletter platform.")
+        erasure_task_confirm(actor=bob, task=bob_task, note=str(texts.ERASURE_DONE))
         access = subject_request_create(
             actor=olivia,
             type="access",
             customer=answered,
-            identity_verification="Signed in to the customer account and sent the request "
-            "from there.",
+            identity_verification=str(texts.ACCESS_IDENTITY),
             received_on=received,
             received_via="web_form",
-            notes=f"{DEMO_DSR_NOTE}: wants to know which lists hold them.",
+            notes=f"{DEMO_DSR_NOTE}: {texts.ACCESS_NOTE}",
         )
         subject_request_report(actor=olivia, subject_request=access)
         subject_request_close(
             actor=olivia,
             subject_request=access,
-            response="Sent the access report (JSON) to the registered e-mail address.",
+            response=str(texts.ACCESS_ANSWER),
         )
         return 2
 
@@ -492,7 +485,7 @@ class Command(BaseCommand):
             ),
             collected_for=Purpose.objects.filter(key__in=["essential.service"]),
             customers=[*attendees, *also],
-            reason=DEMO_REASON,
+            reason=str(DEMO_REASON),
         )
 
     @staticmethod
