@@ -28,7 +28,10 @@ def test_an_anonymous_persons_choice_is_a_cookie_the_sign_in_page_follows():
     answer = choose(client, "nb", next_page=reverse("login"))
 
     assert answer.status_code == 302 and answer["Location"] == reverse("login")
-    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "nb"
+    cookie = client.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "nb"
+    # Like the session's: never readable by scripts, never sent from another site's form.
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
     page = client.get(reverse("login"))
     text = page.content.decode()
     assert '<html lang="nb"' in text
