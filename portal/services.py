@@ -52,7 +52,7 @@ def audit_anchor_write(*, actor: User | None, directory: Path | None = None) -> 
     the ``audit.anchor`` event.
     """
     if actor is not None:
-        roles.require_compliance(actor, "anchor the audit trail")
+        roles.require_compliance(actor, _("anchor the audit trail"))
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR)
     # Everything committed so far is sealed first, so the anchor covers it.
     seal_pending(heads_dir=directory)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from incidents import clocks
 from incidents.models import EntryKind, Incident, IncidentDuty, Notice, RegimeDuty, Status
@@ -79,7 +79,12 @@ def _due_context(duty: IncidentDuty, now: datetime) -> dict:
     """The duty as its reminder and overdue texts name it (``parts/incident_duty_due.txt``)."""
     hours = clocks.hours_between(now, duty.due_at)
     return {
-        "duty": {"regime": duty.duty.regime.name, "name": duty.duty.name, "due_at": duty.due_at},
+        "duty": {
+            # Lazy: each recipient's text is rendered in their language (REGIME_NAMES).
+            "regime": gettext_lazy(duty.duty.regime.name),
+            "name": gettext_lazy(duty.duty.name),
+            "due_at": duty.due_at,
+        },
         "hours_left": hours,
         "hours_ago": -hours,
     }

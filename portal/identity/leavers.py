@@ -84,7 +84,7 @@ def deactivate_account(
     ``changed=False``. Reactivating the account later restores none of it.
     Raises ``ApplicationError`` for a short reason or an unknown channel (nothing changed).
     """
-    reason = clean_reason(reason, what="the reason for deactivating this account")
+    reason = clean_reason(reason, what=_("the reason for deactivating this account"))
     if channel not in CHANNELS:
         raise ApplicationError(
             _("Unknown channel %(channel)s.") % {"channel": repr(channel)}, field="channel"

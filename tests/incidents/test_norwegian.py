@@ -159,3 +159,20 @@ def test_lines_stored_in_english_by_the_jobs_and_the_seed_read_norwegian_in_nb()
         assert stored_text("Compliance and Legal notified (3 people).") == (
             "Compliance and Legal notified (3 people)."
         )
+
+
+def test_a_persons_note_on_the_timeline_is_shown_as_written_in_norwegian(
+    client, report, responders
+):
+    """The timeline is evidence: a note that happens to look like a portal line ("... due
+    ...") is never rewritten for a Norwegian reader."""
+    from incidents.services.triage import incident_note_add
+
+    incident = report()
+    note = "Backup restore is due tomorrow; reported by phone to the DPO."
+    incident_note_add(actor=responders[0], incident=incident, text=note)
+    client.force_login(responders[0])
+
+    page = client.get(reverse("incidents:detail", args=[incident.pk]), **NB)
+
+    assert note in html_lib.unescape(page.content.decode())

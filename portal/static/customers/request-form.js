@@ -33,9 +33,12 @@
         // The page's sentence (data-coverage-text, translated by the server) with the
         // figures and the purpose's name and key filled in.
         var name = chosen.replace(" (" + key + ")", "");
-        show(form.dataset.coverageText.replace("__E__", c.eligible.toLocaleString(lang))
-          .replace("__T__", c.total.toLocaleString(lang)).replace("__P__", name)
-          .replace("__K__", key), c.eligible === 0);
+        // Function replacers: a name holding "$&" is inserted as typed.
+        var values = { E: c.eligible.toLocaleString(lang), T: c.total.toLocaleString(lang),
+          P: name, K: key };
+        show(form.dataset.coverageText.replace(/__([ETPK])__/g, function (_m, k) {
+          return values[k];
+        }), c.eligible === 0);
       })
       .catch(function () { /* the Check coverage button still works */ });
   }
@@ -50,7 +53,7 @@
   function relabel() {
     if (!suggested) { return; }
     suggested.label = asset.value === loadedAsset ? here
-      : form.dataset.suggestedElsewhere.replace("__A__", loadedName);
+      : form.dataset.suggestedElsewhere.replace("__A__", function () { return loadedName; });
   }
 
   asset.addEventListener("change", relabel);
