@@ -294,7 +294,7 @@ def step_decide(
     refusal = why_not_decider(actor, step)
     if refusal:
         raise NotAllowed(refusal)
-    reason = clean_reason(reason, what="a reason for your decision")
+    reason = clean_reason(reason, what=_("a reason for your decision"))
     inputs = _decision_inputs(step, approve=approve, inputs=inputs)
     now = timezone.now()
     step.status = StepStatus.APPROVED if approve else StepStatus.DENIED

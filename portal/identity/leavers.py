@@ -164,7 +164,7 @@ def reactivate_account(user: User, *, reason: str, channel: str, actor: User | N
     """Turn ``user``'s account back on (a rehire, a mistaken deactivation): nothing that
     ended comes back; they ask for access again. Audited ``account.reactivate``.
     Returns False when the account was already active (nothing written)."""
-    reason = clean_reason(reason, what="the reason for reactivating this account")
+    reason = clean_reason(reason, what=_("the reason for reactivating this account"))
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.is_active:
