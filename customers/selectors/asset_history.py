@@ -72,7 +72,10 @@ def asset_history_entries(asset: DataAsset, limit: int = HISTORY_ROWS) -> list[H
         .order_by("-history_date", "-history_id")[: limit + 1]
     )
     entries = []
-    for row, before in zip(rows, [*rows[1:], None], strict=True):
+    # Each row with the one before it (the next, newest first); the oldest with ``None``.
+    # An asset may have no stored row at all (loaded in bulk, before its history was kept).
+    for index, row in enumerate(rows):
+        before = rows[index + 1] if index + 1 < len(rows) else None
         changes = _changes(before, row)
         if changes:
             entries.append(HistoryEntry(row=row, changes=changes))

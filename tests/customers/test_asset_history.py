@@ -98,3 +98,19 @@ def test_the_history_costs_the_same_queries_however_long(
         entries = asset_history_entries(asset)
 
     assert len(entries) == min(rows + 1, 50)
+
+
+def test_an_asset_without_stored_history_rows_shows_its_page(client, owner, compliance_officer):
+    # Assets loaded in bulk (the scale data's COPY) have no history row at all: the page
+    # answered 500 for each of them.
+    asset = asset_create(
+        actor=owner, name="Bulk loaded", owner=owner, data_categories=[], collected_for=[]
+    )
+    asset.history.all().delete()
+    client.force_login(compliance_officer)
+
+    page = client.get(reverse("customers:asset_detail", args=[asset.pk]))
+
+    assert page.status_code == 200
+    assert asset_history_entries(asset) == []
+    assert "No change of this asset is recorded." in page.content.decode()
