@@ -9,11 +9,7 @@ from rest_framework.response import Response
 from consent import policies
 from consent.models import SHARING_CHAIN_KIND
 from consent.permissions import get_sharing_request_for_download, get_sharing_request_for_user
-from consent.selectors import (
-    consent_history,
-    current_consents,
-    sharing_requests_of,
-)
+from consent.selectors import consent_history, current_consents
 from consent.serializers import (
     ConsentCreateSerializer,
     ConsentRecordSerializer,
@@ -29,6 +25,7 @@ from consent.services.sharing import (
     sharing_request_decide,
     sharing_request_withdraw,
 )
+from consent.sharing_selectors import sharing_requests_of
 from customers.models.catalogue import Customer
 from customers.visibility import get_asset_for_user, get_customer_for_user
 from portal.api import CSVRenderer, asks_for_waiting, waiting_requests_response

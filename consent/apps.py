@@ -14,7 +14,7 @@ class ConsentConfig(AppConfig):
         from consent import tasks, taxonomy_names  # noqa: F401
         from consent.coverage_cache import coverage_changed
         from consent.models import SHARING_CHAIN_KIND, Purpose
-        from consent.selectors import sharing_requests_for_approvers
+        from consent.sharing_selectors import sharing_requests_for_approvers
         from customers.models.catalogue import DataAsset
         from portal.approvals import register_request_kind
 

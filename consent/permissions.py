@@ -5,11 +5,8 @@ from django.shortcuts import get_object_or_404
 
 from consent.models import ConsentImportJob, SharingRequest, SharingWithdrawal
 from consent.policies import may_read_record
-from consent.selectors import (
-    import_job_list_for,
-    sharing_request_list_for,
-    sharing_requests_waiting_for,
-)
+from consent.selectors import import_job_list_for
+from consent.sharing_selectors import sharing_request_list_for, sharing_requests_waiting_for
 
 
 def get_sharing_request_for_user(user, pk) -> SharingRequest:

@@ -14,7 +14,7 @@ from consent.models import (
     SharingWithdrawal,
     TransferSafeguard,
 )
-from consent.selectors import deletion_status
+from consent.sharing_selectors import deletion_status
 from portal.serializers import KeyRelatedField, StepSerializer
 
 

@@ -31,14 +31,9 @@ from consent.selectors import (
     active_purpose_for_key,
     consent_history,
     current_consents,
-    deletion_status_text,
     import_job_list_for,
     lawful_basis_history,
     purposes_by_key,
-    sharing_coverage,
-    sharing_deletions_for,
-    sharing_requests_of,
-    sharing_withdrawals_open_for,
 )
 from consent.services import packages as packages_services
 from consent.services import recipient_deletion as recipient_deletion_services
@@ -53,6 +48,13 @@ from consent.services.import_jobs import (
 )
 from consent.services.lawful_basis import purpose_lawful_basis_change
 from consent.services.sharing import TRANSFER_SAFEGUARD
+from consent.sharing_selectors import (
+    deletion_status_text,
+    sharing_coverage,
+    sharing_deletions_for,
+    sharing_requests_of,
+    sharing_withdrawals_open_for,
+)
 from customers.models.catalogue import Classification
 from customers.visibility import get_customer_for_user
 from portal.approvals import why_not_decider

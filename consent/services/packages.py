@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from consent.categories import columns_for_categories
 from consent.models import SharingPackage, SharingPackageCustomer, SharingRequest
-from consent.selectors import sharing_eligible_customers
 from consent.services.imports import IMPORT_BATCH_SIZE
+from consent.sharing_selectors import sharing_eligible_customers
 from customers.models.exports import Export
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction

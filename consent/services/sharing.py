@@ -18,8 +18,9 @@ from consent.models import (
     SharingRequest,
     TransferSafeguard,
 )
-from consent.selectors import Coverage, sharing_coverage
+from consent.selectors import Coverage
 from consent.services.packages import sharing_package_create
+from consent.sharing_selectors import sharing_coverage
 from customers.models.catalogue import DataAsset
 from portal import approvals
 from portal.audit import audit_record, misuse_signals_evaluate_soon

@@ -19,7 +19,8 @@ from consent.models import (
     SharingWithdrawal,
     key_and_ancestors,
 )
-from consent.selectors import consent_granted, sharing_purpose
+from consent.selectors import consent_granted
+from consent.sharing_selectors import sharing_purpose
 from customers.models.catalogue import Customer
 from portal import roles
 from portal.audit import audit_record
