@@ -20,9 +20,10 @@ from urllib.parse import quote
 
 import pytest
 from celery import Celery
+from django.conf import settings
 
 from tests.conftest import redis_url
-from tests.integration.services import SmtpSink, free_port
+from tests.integration.services import OwnRedis, SmtpSink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "integration-tests-only-" + "s" * 40
@@ -89,6 +90,10 @@ def process_env(*, queue: str, smtp_port: int, **extra: str) -> dict:
         "CELERY_TASK_TIME_LIMIT": "4",
         "NOTIFICATION_CLAIM_TIMEOUT": "5",
         "LOG_LEVEL": "INFO",
+        # The audit log's key and this test's anchor directory: beat's every-second
+        # sealer then seals, as in production, instead of failing for want of a key.
+        "AUDIT_KEYS": settings.AUDIT_KEYS,
+        "AUDIT_ANCHOR_DIR": str(settings.AUDIT_ANCHOR_DIR),
     }
     env.update(extra)
     return env
@@ -225,3 +230,12 @@ def broker(queue_name):
     yield current
     current.app.close()
     portal_app.set_current()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of the test's own, which it may stop and start (never the shared one)."""
+    server = OwnRedis(free_port(), tmp_path)
+    server.start()
+    yield server
+    server.stop()

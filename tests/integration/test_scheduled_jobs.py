@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from portal.models import ScheduledJobRun
-from tests.integration.services import OwnRedis, free_port, wait_for
+from tests.integration.services import free_port, wait_for
 
 pytestmark = [
     pytest.mark.redis,
@@ -19,14 +19,6 @@ pytestmark = [
 
 PERIOD = 30  # seconds between ticks of the observed job
 JOB = "incidents-escalate-unacknowledged"
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    redis = OwnRedis(free_port(), tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 def last_success():
