@@ -66,6 +66,11 @@ def _upkeep_jobs(catch_up_interval: int) -> dict[str, dict]:
         "idempotency-keys-prune": {
             "task": "portal.tasks.prune_idempotency_keys",
             "schedule": DAY,
+        },  # Expired sessions are deleted daily (Django's clearsessions): the table would
+        # otherwise keep every session ever signed in.
+        "sessions-clear-expired": {
+            "task": "portal.tasks.clear_expired_sessions",
+            "schedule": DAY,
         },
     }
 

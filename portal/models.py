@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import DatabaseError, models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -61,6 +62,20 @@ def person_name(first_name: str, last_name: str, username: str) -> str:
     first and last name, trimmed), else their username. Lists read from plain values
     (the catalogue, grants) name people with it without building ``User`` objects."""
     return f"{first_name} {last_name}".strip() or username
+
+
+class UserSession(AbstractBaseSession):
+    """A signed-in session (Django's database session, ``portal.sessions``) with the id of
+    the person it belongs to, so that a leaver's sessions are found by an index, not by
+    decoding every session of the company."""
+
+    user_id = models.BigIntegerField(null=True, db_index=True)
+
+    @classmethod
+    def get_session_store_class(cls):
+        from portal.sessions import SessionStore
+
+        return SessionStore
 
 
 class SingleSignOnIdentity(models.Model):

@@ -21,6 +21,7 @@ from portal.notification_delivery import (
 from portal.notifications import notification_outbox_sweep
 from portal.scheduled_jobs import scheduled_jobs_catch_up
 from portal.services import AuditAnchorResult, audit_anchor_write
+from portal.sessions import SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,13 @@ def audit_anchor_requested(actor_id: int) -> dict:
 def prune_idempotency_keys() -> int:
     """Beat job: delete Idempotency-Keys past their 24 hours (``idempotency_keys_prune``)."""
     return idempotency_keys_prune()
+
+
+@shared_task
+def clear_expired_sessions() -> None:
+    """Beat job: delete the sessions past their expiry date, as ``manage.py clearsessions``
+    does (Django's session documentation, "Clearing the session store")."""
+    SessionStore.clear_expired()
 
 
 @shared_task

@@ -16,7 +16,6 @@ confidentiality): access to customer data ends with the need for it, not at the 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +26,7 @@ from portal.audit import audit_record, token_fingerprint
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError
 from portal.history import save_with_history
-from portal.models import User
+from portal.models import User, UserSession
 from portal.reasons import clean_reason
 
 # What deactivated the account: who answers for it in the audit event.
@@ -147,17 +146,13 @@ def _tokens_delete(user: User) -> list[str]:
 
 
 def sessions_end(user: User) -> int:
-    """Delete every unexpired session signed in as ``user`` (database sessions,
-    ``SESSION_ENGINE``'s default); returns how many. Reads each unexpired session once: a
-    session store keeps no index by user. Their next request is anonymous."""
-    user_id = str(user.pk)
-    mine = [
-        session.session_key
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if str(session.get_decoded().get("_auth_user_id")) == user_id
-    ]
-    Session.objects.filter(session_key__in=mine).delete()
-    return len(mine)
+    """Delete every session signed in as ``user`` (``portal.sessions`` keeps each
+    session's person, indexed); returns how many unexpired ones ended. Their next request
+    is anonymous."""
+    sessions = UserSession.objects.filter(user_id=user.pk)
+    ended = sessions.filter(expire_date__gt=timezone.now()).count()
+    sessions.delete()
+    return ended
 
 
 def reactivate_account(user: User, *, reason: str, channel: str, actor: User | None) -> bool:

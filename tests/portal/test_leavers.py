@@ -5,7 +5,6 @@ mover: a new department or manager sends the person's grants to their owners."""
 import json
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
@@ -18,6 +17,7 @@ from portal.approvals import why_not_decider
 from portal.identity.leavers import deactivate_account
 from portal.identity.scim_tokens import scim_token_create
 from portal.models import ApprovalStep, AuditEvent, ChainStatus, Notification, StepStatus
+from portal.models import UserSession as Session
 from tests.customers.conftest import (  # noqa: F401 (fixtures)
     JUSTIFICATION,
     confidential_asset,
@@ -219,3 +219,24 @@ def test_a_request_for_an_asset_the_leaver_owned_goes_to_compliance_not_to_nobod
     step = ApprovalStep.objects.get(chain=later.chain, position=1)
     assert (step.role, step.approver_id, step.replaces_owner) == ("compliance", None, True)
     assert why_not_decider(compliance_officer, step) == ""
+
+
+def test_a_leaver_s_sessions_are_found_by_their_person_and_nobody_else_s_end(
+    requester, owner, django_assert_num_queries
+):
+    from portal.identity.leavers import sessions_end
+
+    browsers = {}
+    for person in (requester, requester, owner):
+        browser = Client()
+        browser.force_login(person)
+        browsers.setdefault(person.username, []).append(browser)
+    assert Session.objects.filter(user_id=requester.pk).count() == 2
+
+    # Two statements whatever the number of sessions in the company: no session is decoded.
+    with django_assert_num_queries(2):
+        assert sessions_end(requester) == 2
+
+    assert all(b.get("/").status_code == 302 for b in browsers[requester.username])
+    assert browsers[owner.username][0].get("/").status_code == 200
+    assert Session.objects.filter(user_id=owner.pk).count() == 1

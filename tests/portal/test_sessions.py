@@ -1,0 +1,37 @@
+"""The portal's sessions (``portal.sessions``): each knows its person, and the daily job
+deletes the expired ones."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from portal.models import UserSession
+from portal.tasks import clear_expired_sessions
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_signed_in_session_records_its_person_and_an_anonymous_one_nobody(requester):
+    signed_in, anonymous = Client(), Client()
+    signed_in.force_login(requester)
+    anonymous.get("/accounts/login/")
+    anonymous.session["seen"] = True  # an anonymous session with data, saved
+    anonymous.session.save()
+
+    people = list(UserSession.objects.values_list("user_id", flat=True))
+
+    assert sorted(people, key=lambda person: person or 0) == [None, requester.pk]
+
+
+def test_the_daily_job_deletes_expired_sessions_and_keeps_live_ones(requester, owner):
+    for person in (requester, owner):
+        Client().force_login(person)
+    UserSession.objects.filter(user_id=owner.pk).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+
+    clear_expired_sessions()
+
+    assert list(UserSession.objects.values_list("user_id", flat=True)) == [requester.pk]
