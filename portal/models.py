@@ -1,3 +1,6 @@
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import DatabaseError, models
@@ -73,9 +76,9 @@ class UserSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from portal.sessions import SessionStore
-
-        return SessionStore
+        """The store of ``SESSION_ENGINE`` (``portal.sessions``), by name: that module
+        imports this one."""
+        return import_module(settings.SESSION_ENGINE).SessionStore
 
 
 class SingleSignOnIdentity(models.Model):

@@ -23,6 +23,8 @@ def test_a_signed_in_session_records_its_person_and_an_anonymous_one_nobody(requ
     people = list(UserSession.objects.values_list("user_id", flat=True))
 
     assert sorted(people, key=lambda person: person or 0) == [None, requester.pk]
+    row = UserSession.objects.get(user_id=requester.pk)
+    assert row.get_decoded()["_auth_user_id"] == str(requester.pk)
 
 
 def test_the_daily_job_deletes_expired_sessions_and_keeps_live_ones(requester, owner):
