@@ -147,12 +147,20 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
         """Unticking "active" runs the leaver in the admin's transaction, before the form is
         saved: every grant, request, held approval step, API token and session of the
         person ends, listed in one ``account.deactivate`` event. Ticking it again restores
-        none of them (the admin's own ``admin.change`` event records it). A new department
-        or manager runs the mover."""
+        none of them, and is recorded as ``account.reactivate``, as the directory's
+        reactivation is. A new department or manager runs the mover."""
         if change and "is_active" in form.changed_data and not obj.is_active:
             leavers.deactivate_account(
                 obj,
                 reason=_("Deactivated in the Django admin by %(user)s.") % {"user": request.user},
+                channel="admin",
+                actor=request.user,
+            )
+        elif change and "is_active" in form.changed_data:
+            # As the directory's reactivation does: one ``account.reactivate`` event.
+            leavers.reactivate_account(
+                obj,
+                reason=_("Reactivated in the Django admin by %(user)s.") % {"user": request.user},
                 channel="admin",
                 actor=request.user,
             )

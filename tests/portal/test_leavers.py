@@ -240,3 +240,22 @@ def test_a_leaver_s_sessions_are_found_by_their_person_and_nobody_else_s_end(
     assert all(b.get("/").status_code == 302 for b in browsers[requester.username])
     assert browsers[owner.username][0].get("/").status_code == 200
     assert Session.objects.filter(user_id=owner.pk).count() == 1
+
+
+def test_ticking_active_again_in_the_admin_is_a_recorded_reactivation(
+    scim, leaver_world, requester, admin_user, client
+):
+    deactivate_in_admin(scim, requester, admin_user, client)
+    path = f"/admin/portal/user/{requester.pk}/change/"
+    data = form_data(client, path)
+    data["is_active"] = "on"
+
+    assert client.post(path, data).status_code == 302
+
+    requester.refresh_from_db()
+    assert requester.is_active
+    assert not active_grants().filter(user=requester).exists()  # nothing ended comes back
+    event = AuditEvent.objects.get(action="account.reactivate", target_id=str(requester.pk))
+    assert event.actor == admin_user
+    assert event.detail["via"] == "admin"
+    assert "Reactivated in the Django admin" in event.detail["reason"]
