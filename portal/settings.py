@@ -372,7 +372,13 @@ GRANT_EXPIRY_INTERVAL = env_int("GRANT_EXPIRY_INTERVAL", 300)
 # Where anchors of the audit chain's head are written (daily). Outside the database on
 # purpose: in production, a directory the database administrators cannot write (another
 # host's mount, write-once storage), so rewriting the database alone cannot hide a truncation.
-AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(BASE_DIR / "var" / "audit-anchors")))
+# In development each local database has its own (``var/audit-anchors/<database name>``):
+# the demo, the scale data and a benchmark's database must never read one another's heads,
+# or an untouched log is reported truncated.
+_ANCHORS_DEFAULT = BASE_DIR / "var" / "audit-anchors"
+if DEBUG:
+    _ANCHORS_DEFAULT /= Path(str(DATABASES["default"]["NAME"])).stem or "default"
+AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(_ANCHORS_DEFAULT)))
 # HMAC keys of the audit links ("id:secret,...", first seals) and the checkpoints' Ed25519 key.
 AUDIT_KEYS = env_str("AUDIT_KEYS", "dev:insecure-development-audit-key" if DEBUG else "")
 AUDIT_SIGNING_KEY_FILE = env_str("AUDIT_SIGNING_KEY_FILE", "")
