@@ -146,6 +146,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The consent states' covering index carries INCLUDE columns, a PostgreSQL optimisation:
+# SQLite, the local demo's database, builds it without them, which is all the demo needs,
+# so its warning (models.W040) is not printed before every `make run` command.
+SILENCED_SYSTEM_CHECKS = (
+    ["models.W040"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else []
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication --------------------------------------------------------------------
