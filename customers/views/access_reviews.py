@@ -66,8 +66,14 @@ def review_list(request):
                 return redirect(review)
     elif request.method == "POST":
         policies.require_may_start_access_review(request.user)
-    reviews = review_list_for(request.user)
-    return render(request, "customers/review_list.html", {"reviews": reviews, "form": form})
+    # A page at a time: every mover starts a campaign of their own, so a large company
+    # gathers thousands of them.
+    page = Paginator(review_list_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "customers/review_list.html",
+        {"reviews": page.object_list, "page": page, "form": form},
+    )
 
 
 @login_required

@@ -358,3 +358,23 @@ def test_a_decided_item_shows_the_evidence_kept_at_the_decision_on_page_api_and_
     assert api["evidence"]["last_viewed_at"] == "never"
     assert api["evidence"]["uses_last_90_days"] == 0
     assert row["last_viewed_at"] == "never" and row["uses_last_90_days"] == "0"
+
+
+def test_the_campaign_list_shows_a_page_at_a_time_newest_first(
+    client, compliance_officer, django_assert_max_num_queries
+):
+    # Every mover starts a campaign of their own: a large company gathers thousands.
+    AccessReview.objects.bulk_create(
+        AccessReview(name=f"Mover review {n:03}", due_at=timezone.now() + timedelta(days=14))
+        for n in range(51)
+    )
+    client.force_login(compliance_officer)
+
+    with django_assert_max_num_queries(12):
+        first = client.get(reverse("customers:review_list")).content.decode()
+    second = client.get(reverse("customers:review_list"), {"page": 2}).content.decode()
+
+    assert first.count("Mover review ") == 50
+    assert "Page 1 of 2" in first
+    assert second.count("Mover review ") == 1
+    assert "Mover review 000" in second  # the oldest, on the last page
