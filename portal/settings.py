@@ -146,12 +146,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# The consent states' covering index carries INCLUDE columns, a PostgreSQL optimisation:
-# SQLite, the local demo's database, builds it without them, which is all the demo needs,
-# so its warning (models.W040) is not printed before every `make run` command.
-SILENCED_SYSTEM_CHECKS = (
-    ["models.W040"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else []
-)
+# The INCLUDE columns of the consent states' covering index are PostgreSQL's; SQLite (the
+# demo) builds the index without them, and its warning would precede every `make run` step.
+SILENCED_SYSTEM_CHECKS = ["models.W040"] if "sqlite3" in DATABASES["default"]["ENGINE"] else []
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication --------------------------------------------------------------------

@@ -12,7 +12,7 @@ from consent import record_api
 from customers import access_reviews_api
 from customers import api as customers_api
 from incidents import api as incidents_api
-from portal import audit_api, notification_api, views
+from portal import audit_api, audit_views, notification_api, views
 from portal.operations import views as operations_views
 from portal.sso import views as sso_views
 
@@ -76,10 +76,10 @@ urlpatterns = [
     ),
     path("api/", include(router.urls)),
     # Audit log: compliance only, 404 for everyone else.
-    path("audit/", views.audit_log, name="audit_log"),
-    path("audit/export.csv", views.audit_log_csv, name="audit_log_csv"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit/export.csv", audit_views.audit_log_csv, name="audit_log_csv"),
     # Compliance's button on the dashboard: verify and anchor now (POST; 404 for others).
-    path("audit/anchor/", views.audit_anchor, name="audit_anchor"),
+    path("audit/anchor/", audit_views.audit_anchor, name="audit_anchor"),
     path("api/audit/", audit_api.AuditEventListView.as_view(), name="api-audit"),
     path("api/audit/verify/", audit_api.AuditVerifyView.as_view(), name="api-audit-verify"),
     path("admin/", admin.site.urls),

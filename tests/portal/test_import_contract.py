@@ -111,8 +111,8 @@ def test_tasks_queued_by_name_are_the_tasks_their_services_mean():
     from consent.services.import_jobs import RUN_IMPORT_TASK
     from consent.tasks import run_consent_import_job
     from portal import notifications
+    from portal.audit_views import ANCHOR_TASK
     from portal.tasks import audit_anchor_requested, deliver_notifications
-    from portal.views import ANCHOR_TASK
 
     assert app.tasks[ANCHOR_TASK] == audit_anchor_requested
     assert app.tasks[RUN_IMPORT_TASK] == run_consent_import_job
