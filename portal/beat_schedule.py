@@ -66,7 +66,8 @@ def _upkeep_jobs(catch_up_interval: int) -> dict[str, dict]:
         "idempotency-keys-prune": {
             "task": "portal.tasks.prune_idempotency_keys",
             "schedule": DAY,
-        },  # Expired sessions are deleted daily (Django's clearsessions): the table would
+        },
+        # Expired sessions are deleted daily (Django's clearsessions): the table would
         # otherwise keep every session ever signed in.
         "sessions-clear-expired": {
             "task": "portal.tasks.clear_expired_sessions",

@@ -6,7 +6,10 @@ Django's but the exception a misconfiguration raises. A value that is set but ca
 rather than falling back to a default nobody chose.
 """
 
+import hashlib
 import os
+import tempfile
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -71,3 +74,16 @@ def env_mapping(name: str, values: tuple[str, ...]) -> dict[str, str]:
             )
         mapping[key] = value
     return mapping
+
+
+def local_database_dir(base: Path, database: dict) -> Path:
+    """The directory under ``base`` that belongs to ``database`` (a ``DATABASES`` entry)
+    alone: ``<database name>-<8 hex digits>``, the name so a person can tell which, the
+    digits (SHA-256 of engine, host, port and the full name or file path) so that two
+    databases of the same name never share one. An in-memory database gets a new
+    temporary directory per process: it ends with the process, and so must its files."""
+    name = str(database.get("NAME") or "")
+    if not name or name == ":memory:" or "mode=memory" in name:
+        return Path(tempfile.mkdtemp(prefix="portal-audit-anchors-"))
+    identity = "|".join(str(database.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))
+    return base / f"{Path(name).stem}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"

@@ -24,9 +24,16 @@ class SessionStore(DatabaseSessionStore):
     def create_model_instance(self, data):
         """The row to save for ``data`` (the session's decoded dict), with ``user_id`` the
         signed-in person's id, or ``None`` for an anonymous session."""
-        session = super().create_model_instance(data)
-        try:
-            session.user_id = int(data.get(SESSION_KEY))
-        except (TypeError, ValueError):
-            session.user_id = None
-        return session
+        return _with_person(super().create_model_instance(data), data)
+
+    async def acreate_model_instance(self, data):
+        """The same, for ``asave``: Django builds its row without ``create_model_instance``."""
+        return _with_person(await super().acreate_model_instance(data), data)
+
+
+def _with_person(session, data):
+    try:
+        session.user_id = int(data.get(SESSION_KEY))
+    except (TypeError, ValueError):
+        session.user_id = None
+    return session

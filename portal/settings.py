@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal import api_settings
 from portal.beat_schedule import beat_schedule
-from portal.environment import env_bool, env_int, env_list, env_str
+from portal.environment import env_bool, env_int, env_list, env_str, local_database_dir
 from portal.operations.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -375,12 +375,12 @@ GRANT_EXPIRY_INTERVAL = env_int("GRANT_EXPIRY_INTERVAL", 300)
 # Where anchors of the audit chain's head are written (daily). Outside the database on
 # purpose: in production, a directory the database administrators cannot write (another
 # host's mount, write-once storage), so rewriting the database alone cannot hide a truncation.
-# In development each local database has its own (``var/audit-anchors/<database name>``):
-# the demo, the scale data and a benchmark's database must never read one another's heads,
-# or an untouched log is reported truncated.
+# In development each local database has its own (``var/audit-anchors/<name>-<hash>``): the
+# demo, the scale data and a test's database must never read one another's heads, or an
+# untouched log is reported truncated.
 _ANCHORS_DEFAULT = BASE_DIR / "var" / "audit-anchors"
 if DEBUG:
-    _ANCHORS_DEFAULT /= Path(str(DATABASES["default"]["NAME"])).stem or "default"
+    _ANCHORS_DEFAULT = local_database_dir(_ANCHORS_DEFAULT, DATABASES["default"])
 AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(_ANCHORS_DEFAULT)))
 # HMAC keys of the audit links ("id:secret,...", first seals) and the checkpoints' Ed25519 key.
 AUDIT_KEYS = env_str("AUDIT_KEYS", "dev:insecure-development-audit-key" if DEBUG else "")

@@ -228,7 +228,7 @@ def _inbox_return(request) -> str:
     return reverse("notification_list") + (f"?page={page}" if as_id(page) is not None else "")
 
 
-# --- Audit log (compliance only; 404 for everyone else) ----------------------------------
+# --- Two-factor sign-in, password and account -------------------------------------------
 
 
 def _next_url(request) -> str:

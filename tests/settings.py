@@ -5,6 +5,8 @@ tests/integration start a real worker against ``REDIS_URL`` themselves.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 
@@ -36,3 +38,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 TEMPLATES = [{**TEMPLATES[0], "DIRS": [*TEMPLATES[0]["DIRS"], BASE_DIR / "tests" / "templates"]}]
 # The audit log's HMAC key (the suite runs without DEBUG, which alone has a default).
 AUDIT_KEYS = "test:tests-only-audit-key"
+# Audit heads and anchors of the suite go to a directory of its own, never to the checkout's
+# var/ where a developer's demo keeps its; each test then gets one of its own
+# (tests/conftest.py), and this one serves what runs outside a test (module fixtures).
+AUDIT_ANCHOR_DIR = Path(tempfile.mkdtemp(prefix="portal-test-audit-anchors-"))

@@ -37,3 +37,17 @@ def test_the_daily_job_deletes_expired_sessions_and_keeps_live_ones(requester, o
     clear_expired_sessions()
 
     assert list(UserSession.objects.values_list("user_id", flat=True)) == [requester.pk]
+
+
+def test_a_session_saved_by_the_async_path_records_its_person_too(requester):
+    # Django's asave() builds its row without create_model_instance (an async view, alogin).
+    from asgiref.sync import async_to_sync
+    from django.contrib.auth import SESSION_KEY
+
+    from portal.sessions import SessionStore
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(requester.pk)
+    async_to_sync(store.asave)()
+
+    assert UserSession.objects.get(session_key=store.session_key).user_id == requester.pk

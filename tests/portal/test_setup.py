@@ -9,7 +9,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_setup(database: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    # The audit heads beside the test's database, never in the checkout's var/ (where the
+    # developer's own demo keeps its).
+    anchors = database.parent / "audit-anchors"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "AUDIT_ANCHOR_DIR": str(anchors)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
         ["make", "--no-print-directory", "setup"],

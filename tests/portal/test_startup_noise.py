@@ -38,6 +38,8 @@ def demo_manage(database: Path, *args: str) -> subprocess.CompletedProcess:
         if key not in {"DJANGO_SETTINGS_MODULE", "REDIS_URL", "CACHE_URL", "SECRET_KEY"}
     }
     env.update({"DEBUG": "1", "OTP_REQUIRED": "0", "DATABASE_URL": f"sqlite:///{database}"})
+    # The audit heads beside the test's database, never in the checkout's var/.
+    env["AUDIT_ANCHOR_DIR"] = str(database.parent / "audit-anchors")
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
