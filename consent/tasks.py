@@ -3,15 +3,12 @@ external sharing, long consent imports)."""
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import translation
 
 from consent.coverage_cache import coverage_figures_recount, coverage_figures_warm
-from consent.models import ConsentImportJob
 from consent.services.import_jobs import import_job_run, import_jobs_abandoned_fail
 from consent.services.packages import sharing_packages_delete_expired
 from consent.services.recipient_deletion import sharing_deletion_remind
 from portal.audit import audit_channel
-from portal.languages import language_for
 
 
 @shared_task
@@ -35,10 +32,9 @@ def remind_sharing_deletion_confirmation() -> int:
 def run_consent_import_job(job_id: int) -> str | None:
     """Import one uploaded consent file (a long one: short files are imported in the
     request). Returns the job's status; a job already finished is left alone. The reasons
-    of bad rows are written in the language of the person who uploaded the file."""
-    uploaded = ConsentImportJob.objects.select_related("created_by").filter(pk=job_id).first()
-    uploader = uploaded.created_by if uploaded else None
-    with audit_channel("task"), translation.override(language_for(uploader)):
+    of bad rows are written in the language of the person who uploaded the file
+    (``import_job_run``)."""
+    with audit_channel("task"):
         job = import_job_run(job_id=job_id)
     return job.status if job else None
 

@@ -55,7 +55,7 @@ from consent.sharing_selectors import (
     sharing_requests_of,
     sharing_withdrawals_open_for,
 )
-from customers.models.catalogue import Classification
+from customers.models.catalogue import class_word
 from customers.visibility import get_customer_for_user
 from portal.approvals import why_not_decider
 from portal.csv_export import csv_file_response
@@ -315,14 +315,6 @@ def _safeguard_of(steps) -> str:
     return ""
 
 
-def _classification_text(value: str) -> str:
-    """The class the asset had when asked, in words of the active language ("confidential");
-    a value no longer known as it is."""
-    if value in Classification.values:
-        return str(Classification(value).label).lower()
-    return value
-
-
 def _sharing_context(request, sharing_request, decision_form=None) -> dict:
     user = request.user
     steps = list(sharing_request.chain.steps.all())
@@ -350,7 +342,7 @@ def _sharing_context(request, sharing_request, decision_form=None) -> dict:
         "can_withdraw": is_requester and sharing_request.chain.status == ChainStatus.PENDING,
         "coverage": sharing_coverage(sharing_request.asset, sharing_request.purpose),
         "country_name": country_name(sharing_request.recipient_country),
-        "classification": _classification_text(sharing_request.classification_at_request),
+        "classification": class_word(sharing_request.classification_at_request),
         "outside_eu_eea": outside_eu_eea(sharing_request.recipient_country),
         "package": package,
         "is_requester": is_requester,

@@ -20,13 +20,6 @@ from portal.site_calendar import end_of_day, start_of_day
 CONFIRMED_CHOICES = [("", _("Any")), ("yes", _("Confirmed")), ("no", _("Not yet confirmed"))]
 
 
-def _reason_field(help_text: str, *, rows: int = 3) -> forms.CharField:
-    """``portal.reasons.reason_field``, labelled in the reader's language."""
-    field = reason_field(help_text, rows=rows)
-    field.label = _("Reason")
-    return field
-
-
 class AssetFilterForm(forms.Form):
     """The catalogue's search and filters; the same form validates the API's query.
 
@@ -77,7 +70,7 @@ class AssetFilterForm(forms.Form):
 
 class AssetClassifyForm(forms.Form):
     classification = forms.ChoiceField(choices=Classification.choices, label=_("Classification"))
-    reason = _reason_field(_("Why this class is right for this asset; kept in its history."))
+    reason = reason_field(_("Why this class is right for this asset; kept in its history."))
 
 
 class AssetOwnerForm(forms.Form):
@@ -90,7 +83,7 @@ class AssetOwnerForm(forms.Form):
         label=_("New owner (username)"),
         error_messages={"invalid_choice": _("No active user has this username.")},
     )
-    reason = _reason_field(_("Why this person answers for the asset now; kept in its history."))
+    reason = reason_field(_("Why this person answers for the asset now; kept in its history."))
 
 
 class AssetCollectionPurposesForm(forms.Form):
@@ -104,7 +97,7 @@ class AssetCollectionPurposesForm(forms.Form):
         label=_("Collected for"),
         error_messages={"invalid_choice": _("Unknown purpose: choose from the list.")},
     )
-    reason = _reason_field(_("Where it says so (notice, contract, record); kept in its history."))
+    reason = reason_field(_("Where it says so (notice, contract, record); kept in its history."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -166,7 +159,7 @@ class AccessRequestForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    reason = _reason_field(_("Kept in the request's timeline and the audit trail."), rows=2)
+    reason = reason_field(_("Kept in the request's timeline and the audit trail."), rows=2)
 
 
 class RevokeForm(forms.Form):

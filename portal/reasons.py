@@ -15,6 +15,7 @@ to a person who must decide on it, not a decision already taken.
 
 from django import forms
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.errors import ApplicationError
 from portal.input_limits import one_line
@@ -72,10 +73,12 @@ def clean_reason(
 
 
 def reason_field(help_text: str, *, rows: int = 3) -> forms.CharField:
-    """The form field of a written reason: a text area of ``rows`` rows, at most
+    """The form field of a written reason, labelled "Reason" in the reader's language: a
+    text area of ``rows`` rows, at most
     ``REASON_MAX_LENGTH`` characters; ``help_text`` says where it is kept. The minimum
     length is the service's (``clean_reason``), so every door gives the same message."""
     return forms.CharField(
+        label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": rows}),
         max_length=REASON_MAX_LENGTH,
         help_text=help_text,

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -37,6 +37,7 @@ from portal.csv_export import csv_text
 from portal.errors import ApplicationError
 from portal.history import save_with_history
 from portal.input_limits import max_length
+from portal.languages import language_for
 from portal.models import User
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,13 @@ def import_job_run(*, job_id: int) -> ConsentImportJob | None:
             reason=gettext_noop("Import started."),
             update_fields=["status", "started_at"],
         )
+    # The reasons of bad rows are written in the uploader's language, wherever it runs.
+    with translation.override(language_for(job.created_by)):
+        return _import_running(job_id, job)
+
+
+def _import_running(job_id: int, job: ConsentImportJob) -> ConsentImportJob | None:
+    """The import of a job marked running (see ``import_job_run``)."""
     try:
         with transaction.atomic():
             locked = (

@@ -18,6 +18,15 @@ class Classification(models.TextChoices):
     RESTRICTED = "restricted", _("Restricted")
 
 
+def class_word(classification: str) -> str:
+    """A class as a word in a sentence, in the active language: its label in lower case
+    ("confidential"); a value that is no class (none is stored, a constraint says so) as
+    stored."""
+    if classification in Classification.values:
+        return str(Classification(classification).label).lower()
+    return classification
+
+
 CLASSIFICATION_RANK = {
     Classification.PUBLIC: 0,
     Classification.INTERNAL: 1,

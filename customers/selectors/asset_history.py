@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils.translation import gettext, gettext_lazy
 
-from customers.models.catalogue import Classification, DataAsset
+from customers.models.catalogue import DataAsset, class_word
 
 # Rows shown on the asset's page, newest first.
 HISTORY_ROWS = 50
@@ -125,14 +125,6 @@ def _changes(before: Any, after: Any) -> list[str]:
             removed = [f"− {key}" for key in sorted(old - new)]
             changes.append(f"{label}: {', '.join(added + removed)}")
     return changes
-
-
-def class_word(classification: str) -> str:
-    """A class as a word in a sentence: its label in lower case ("confidential"); a value
-    that is no class (none is stored, a constraint says so) as stored."""
-    if classification in Classification.values:
-        return str(Classification(classification).label).lower()
-    return classification
 
 
 def _members(row: Any, name: str, target: str) -> set[str]:

@@ -97,7 +97,11 @@ def access_request_create(
             # Stored on the chain and shown as written: in the requester's language.
             title=_("%(level)s of %(asset)s for %(purpose)s")
             % {"level": AccessLevel(level).label, "asset": asset.name, "purpose": purpose.key},
-            summary=_("%(eligible)s of %(total)s customers eligible")
+            summary=ngettext(
+                "%(eligible)s of %(total)s customer eligible",
+                "%(eligible)s of %(total)s customers eligible",
+                coverage.total,
+            )
             % {"eligible": number_text(coverage.eligible), "total": number_text(coverage.total)},
         )
         access_request = AccessRequest.objects.create(

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from consent.coverage_cache import cached_coverage_for
@@ -52,9 +53,12 @@ def request_create(request):
             else:
                 messages.success(
                     request,
-                    _(
+                    ngettext(
+                        "Request sent: %(eligible)s of %(total)s customer eligible. "
+                        "You will be notified of each decision.",
                         "Request sent: %(eligible)s of %(total)s customers eligible. "
-                        "You will be notified of each decision."
+                        "You will be notified of each decision.",
+                        access_request.total_at_request,
                     )
                     % {
                         "eligible": number_text(access_request.eligible_at_request),

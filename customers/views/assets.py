@@ -17,7 +17,8 @@ from customers.forms import (
     AssetFilterForm,
     AssetOwnerForm,
 )
-from customers.selectors.asset_history import asset_history_entries, class_word
+from customers.models.catalogue import class_word
+from customers.selectors.asset_history import asset_history_entries
 from customers.selectors.catalogue import asset_catalogue
 from customers.services import assets as assets_services
 from customers.services.stewardship import asset_collection_purposes_change, asset_owner_change

@@ -417,3 +417,21 @@ def test_withdrawing_leaves_a_cancelled_history_row_on_every_open_step(
         assert (step.status, latest.status) == ("cancelled", "cancelled")
         assert latest.history_user == requester
         assert "withdrawn" in latest.history_change_reason.lower()
+
+
+def test_an_asset_of_one_customer_reads_in_the_singular(client, requester, owner, email_marketing):
+    from tests.customers.conftest import consent
+
+    asset = DataAssetFactory(
+        owner=owner,
+        name="One customer",
+        customers=1,
+        categories=["user.contact.email"],
+        classification=Classification.CONFIDENTIAL,
+        classification_confirmed=True,
+    )
+    consent(list(asset.customers.all()))
+
+    access_request = ask(requester, asset, email_marketing)
+
+    assert access_request.chain.summary == "1 of 1 customer eligible"

@@ -163,6 +163,14 @@ def test_an_owners_review_page_costs_the_same_queries_at_5_and_500_items(
     client.force_login(compliance_officer)
     with django_assert_max_num_queries(14):
         assert client.get(review.get_absolute_url()).status_code == 200
+    # The auditor's report lists every item, on the page and as CSV, in the same few queries.
+    report = reverse("customers:review_report", args=[review.pk])
+    with django_assert_max_num_queries(14):
+        printable = client.get(report)
+    assert len(printable.context["rows"]) == count
+    with django_assert_max_num_queries(10):
+        rows = b"".join(client.get(report + "?format=csv").streaming_content).decode()
+    assert len(list(csv.DictReader(io.StringIO(rows)))) == count
 
 
 def test_compliance_starts_a_campaign_from_the_page_over_one_owners_assets(

@@ -47,3 +47,20 @@ def test_the_officers_anchor_runs_in_the_worker_and_its_outcome_reaches_her_inbo
     assert (Path(settings.AUDIT_ANCHOR_DIR) / anchor.detail["file"]).is_file()
     told = Notification.objects.get(recipient=officer, kind="audit_anchor")
     assert "intact" in told.body.lower()
+
+
+def test_with_the_task_queue_down_the_officer_is_told_and_nothing_is_anchored(
+    broker, client, settings
+):
+    officer = get_user_model().objects.create(username="olivia", email="olivia@example.com")
+    officer.groups.add(Group.objects.get_or_create(name=roles.COMPLIANCE)[0])
+    write_events(3)
+    broker.use(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens: Redis is down
+    client.force_login(officer)
+
+    answer = client.post(reverse("audit_anchor"), follow=True)
+
+    assert answer.status_code == 200
+    assert "could not be queued (the task queue is down)" in answer.content.decode()
+    assert not AuditEvent.objects.filter(action="audit.anchor").exists()
+    assert not list(Path(settings.AUDIT_ANCHOR_DIR).glob("anchor-*.json"))

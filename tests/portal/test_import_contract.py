@@ -111,7 +111,7 @@ def test_tasks_queued_by_name_are_the_tasks_their_services_mean():
     from consent.services.import_jobs import RUN_IMPORT_TASK
     from consent.tasks import run_consent_import_job
     from portal import notifications
-    from portal.audit_views import ANCHOR_TASK
+    from portal.services import ANCHOR_TASK
     from portal.tasks import audit_anchor_requested, deliver_notifications
 
     assert app.tasks[ANCHOR_TASK] == audit_anchor_requested
