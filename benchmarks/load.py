@@ -115,14 +115,20 @@ def server_env(database_url: str, cache_url: str) -> dict:
     return env
 
 
-def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
-    python = str(ROOT / ".venv" / "bin" / "python")
+def collect_static(env: dict) -> None:
+    """Collect the static files into ``env``'s ``STATIC_ROOT``: with ``DEBUG`` off, a page
+    naming a file missing from the manifest answers 500."""
     subprocess.run(
-        [python, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "collectstatic", "--noinput"]
+        + ["--verbosity", "0"],
         cwd=ROOT,
         env=env,
         check=True,
     )
+
+
+def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
+    collect_static(env)
     log = open(ROOT / "var" / "load-gunicorn.log", "w")  # noqa: SIM115 (closed with the process)
     return subprocess.Popen(
         [

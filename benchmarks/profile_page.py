@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import DEFAULT_CACHE_URL, DEFAULT_URL, server_env  # noqa: E402
+from load import DEFAULT_CACHE_URL, DEFAULT_URL, collect_static, server_env  # noqa: E402
 
 # (layer, path fragment): the first fragment found in a function's file names its layer.
 LAYERS = [
@@ -68,6 +68,7 @@ def main() -> None:
     database_url = os.environ.get("SCALE_DATABASE_URL", DEFAULT_URL)
     cache_url = os.environ.get("LOAD_CACHE_URL", DEFAULT_CACHE_URL)
     os.environ.update(server_env(database_url, cache_url), ALLOWED_HOSTS="testserver")
+    collect_static(dict(os.environ))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import pgettext
 
@@ -108,10 +108,16 @@ class IncidentClocks(TypedDict):
 def with_clocks(
     incidents: QuerySet[Incident], *, now: datetime | None = None
 ) -> "QuerySet[WithAnnotations[Incident, IncidentClocks]]":
-    """Annotate ``next_due`` (earliest open duty) and ``overdue`` (an open duty is late)."""
+    """Annotate ``next_due`` (earliest open duty) and ``overdue`` (an open duty is late).
+
+    Both are subqueries per incident rather than a join grouped by incident: a list reads
+    its page of incidents from the index first and looks up only their duties (the
+    grouped join read every incident's duties before the page was cut).
+    """
     now = now or timezone.now()
+    duties = open_duties().filter(incident=OuterRef("pk"))
     return incidents.annotate(
-        next_due=Min("duties__due_at", filter=Q(duties__state=DutyState.OPEN)),
+        next_due=Subquery(duties.order_by("due_at").values("due_at")[:1]),
         overdue=Exists(open_duties().filter(incident=OuterRef("pk"), due_at__lte=now)),
     )
 

@@ -10,12 +10,35 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import ApplicationError, NotAllowed
+from portal.pagination import OpenEndedPaginator
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class CappedCountPagination(Pagination):
+    """For lists of hundreds of thousands of rows (the audit log): ``count`` is exact up to
+    ``CappedPaginator.cap`` (10,000) and then stops there, with ``count_capped: true``; the
+    ``next`` links still reach every page. An exact count of 200,000 events cost more than
+    the page itself, and grows with the log."""
+
+    django_paginator_class = OpenEndedPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_capped"] = self.page.paginator.capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count_capped"] = {
+            "type": "boolean",
+            "description": "true when count stopped at its cap (more rows follow)",
+        }
+        return answer
 
 
 def asks_for_waiting(request) -> bool:

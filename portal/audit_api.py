@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, serializers, views
 from rest_framework.response import Response
 
+from portal.api import CappedCountPagination
 from portal.audit import HASHED_FIELDS
 from portal.audit_verify import MAX_POSITION, range_error, verify_audit
 from portal.forms import AuditFilterForm
@@ -79,6 +80,7 @@ class AuditEventListView(generics.ListAPIView):
     """The audit log, newest first, with the page's filters."""
 
     serializer_class = AuditEventSerializer
+    pagination_class = CappedCountPagination
 
     def get_queryset(self):
         check_audit_log_reader(self.request.user)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar, overload
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import QuerySet
 
 Row = TypeVar("Row")
@@ -31,6 +31,44 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self._counted > self.cap
+
+
+class OpenEndedPaginator(CappedPaginator):
+    """A ``CappedPaginator`` whose pages go on past the cap, for API clients that walk a
+    whole list by its ``next`` links: past the cap a page reads one row more than it shows
+    to know whether another follows, and a page past the end is empty (``EmptyPage``).
+    Under the cap it is Django's paginator with an exact count."""
+
+    def validate_number(self, number: Any) -> int:
+        """``number`` as a page number (int ≥ 1); past the cap any such number is valid.
+        Raises ``PageNotAnInteger`` or ``EmptyPage`` as Django's paginator does."""
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            if self.capped and int(number) >= 1:
+                return int(number)
+            raise
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        if not self.capped:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows:
+            raise EmptyPage(self.error_messages["no_results"])
+        return OpenEndedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+
+class OpenEndedPage(Page):
+    """A page of an ``OpenEndedPaginator`` past its cap: ``more`` says a page follows."""
+
+    def __init__(self, object_list: list[Any], number: int, paginator: Paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
 
 
 class PagedRows(Sequence[Row]):

@@ -200,7 +200,32 @@ def test_a_broad_filter_on_a_long_log_counts_up_to_the_cap_and_says_more(
     # Under the cap the count is exact.
     narrow = client.get("/audit/", {"action": "export"})
     assert "Page 1 of 1 · 3 events" in narrow.content.decode()
-    assert client.get("/api/audit/", {"action": "records"}).json()["count"] == 130
+    exact = client.get("/api/audit/", {"action": "export"}).json()
+    assert (exact["count"], exact["count_capped"]) == (3, False)
+
+
+def test_the_api_counts_a_long_log_up_to_the_cap_and_its_next_links_reach_every_event(
+    client, compliance_officer, requester, asset, monkeypatch
+):
+    from portal.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 120)
+    for number in range(130):
+        audit_record(actor=requester, action="records.view", target=asset, detail={"n": number})
+    client.force_login(compliance_officer)
+
+    first = client.get("/api/audit/", {"action": "records"}).json()
+    assert (first["count"], first["count_capped"]) == (120, True)
+    seen, url = [], "/api/audit/?action=records&page_size=40"
+    while url:
+        body = client.get(url).json()
+        seen += [event["detail"]["n"] for event in body["results"]]
+        url = body["next"]
+    # Newest first, every event once, past the cap (four pages of 40).
+    assert seen == list(range(129, -1, -1))
+    past_the_end = client.get("/api/audit/", {"action": "records", "page": 5, "page_size": 40})
+    assert past_the_end.status_code == 404
+    assert past_the_end.json() == {"detail": "Invalid page."}
 
 
 def test_verify_api_answers_ok_checked_and_first_bad(client, compliance_officer):
