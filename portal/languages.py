@@ -55,3 +55,61 @@ class PersonLanguageMiddleware:
             translation.activate(chosen)
             request.LANGUAGE_CODE = chosen  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+def flatten_translations() -> None:
+    """Build each of ``settings.LANGUAGES``' translations now and make their look-ups cheap,
+    without changing any text they give.
+
+    Django merges every installed app's catalogue into one ``TranslationCatalog`` but keeps
+    a separate dictionary for each catalogue whose plural rule is a different function
+    object (every app's, although they read the same), and ``gettext`` chains an empty
+    catalogue for each app's plain ``en`` files behind its ``en_GB`` ones. A text with no
+    translation (every English page's texts) then missed 7 dictionaries and walked 6 empty
+    fallbacks: about 4 µs a look-up, and a page of 25 approval cards looks up about 700.
+
+    Here neighbouring dictionaries whose plural rules give the same form for 0 to 1,000 are
+    merged (the first keeps its entries, as a look-up finds them first) and fallbacks that
+    hold no translation are unlinked. Called once from ``PortalConfig.ready``; a
+    translation Django builds again later (after ``LOCALE_PATHS`` changes in a test) is
+    merely slower. Reads Django's ``trans_real`` internals: ``TranslationCatalog``'s
+    ``_catalogs`` and ``_plurals`` and gettext's ``_fallback`` (Django 5.2, Python 3.11).
+    """
+    from django.utils.translation import trans_real
+
+    for code in language_codes():
+        translation_object = trans_real.translation(code)
+        _merge_alike_catalogs(translation_object._catalog)
+        _unlink_empty_fallbacks(translation_object)
+
+
+def _merge_alike_catalogs(catalog: object) -> None:
+    dictionaries = getattr(catalog, "_catalogs", None)
+    plurals = getattr(catalog, "_plurals", None)
+    if not dictionaries or not plurals:
+        return
+    merged, rules = [dict(dictionaries[0])], [plurals[0]]
+    for dictionary, rule in zip(dictionaries[1:], plurals[1:], strict=True):
+        if all(rule(n) == rules[-1](n) for n in range(1001)):
+            # The earlier dictionary wins a key both hold, as it did in the look-up.
+            merged[-1] = {**dictionary, **merged[-1]}
+        else:
+            merged.append(dict(dictionary))
+            rules.append(rule)
+    catalog._catalogs, catalog._plurals = merged, rules  # type: ignore[attr-defined]
+
+
+def _unlink_empty_fallbacks(translation_object: object) -> None:
+    link = translation_object
+    while link is not None:
+        following = getattr(link, "_fallback", None)
+        while following is not None and _holds_nothing(following):
+            following = getattr(following, "_fallback", None)
+        link._fallback = following  # type: ignore[attr-defined]
+        link = following
+
+
+def _holds_nothing(translation_object: object) -> bool:
+    # gettext's own catalogues (not Django's merged ones) keep their metadata under "".
+    catalog = getattr(translation_object, "_catalog", None)
+    return isinstance(catalog, dict) and set(catalog) <= {""}

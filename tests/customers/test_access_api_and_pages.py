@@ -434,3 +434,27 @@ def test_other_grants_on_restricted_assets_are_counted_not_named_to_an_owner(
     assert "Board members&#x27; private contacts (Marketing Email Communications" in (
         detail.content.decode()
     )
+
+
+def test_other_grants_read_in_the_readers_language_time_zone_and_date_format():
+    from datetime import UTC, datetime
+
+    from django.template import Context, Template
+    from django.utils import timezone, translation
+
+    from customers.selectors.grants import NO_OTHER_GRANTS, OtherGrant, OtherGrants
+    from customers.templatetags.access_grants import other_grants_text
+
+    # 23:30 UTC on 30 November is already 1 December in Oslo.
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    grants = OtherGrants([OtherGrant("Kundeliste", "marketing.communications.email", late)], 3)
+    with translation.override("nb"), timezone.override("Europe/Oslo"):
+        day = Template('{{ d|date:"DATE_FORMAT" }}').render(Context({"d": late}))
+        assert day == "01.12.2026"
+        assert other_grants_text(grants) == (
+            f"Kundeliste (Markedsføring på e-post, til {day}) og 2 til"
+        )
+        assert other_grants_text(OtherGrants([], 2)) == "2 på dataressurser du ikke kan se"
+        assert other_grants_text(NO_OTHER_GRANTS) == "ingen"
+    with translation.override("en-gb"):
+        assert other_grants_text(NO_OTHER_GRANTS) == "none"

@@ -1,0 +1,39 @@
+"""A requester's other active grants as one line of text, for the people deciding a request.
+
+``{% load access_grants %}`` then ``{{ other_grants|other_grants_text }}`` (an
+``OtherGrants`` from ``customers.selectors.grants``): "Customer list (E-mail marketing, until
+1 Dec 2026); … and 7 more". Written in Python rather than as a template: the approvals page
+prints it on each of its 25 cards, up to five grants each, and the template's translation
+and date tags cost about a quarter of that page's time.
+"""
+
+from django import template
+from django.utils import formats, timezone
+from django.utils.translation import gettext, pgettext
+
+from consent.templatetags.taxonomy import purpose_name
+from customers.selectors.grants import OtherGrant, OtherGrants
+
+register = template.Library()
+
+
+@register.filter
+def other_grants_text(grants: OtherGrants) -> str:
+    """``grants`` as plain text (the template escapes it) in the active language and time
+    zone: each shown grant as "asset (purpose, until date)", joined by "; ", then how many
+    more there are, or how many sit on assets the reader cannot see, or "none"."""
+    text = "; ".join(_grant_text(grant) for grant in grants.shown)
+    more = formats.localize(grants.more)
+    if grants.shown and grants.more:
+        return text + " " + gettext("and %(more)s more") % {"more": more}
+    if grants.more:
+        return gettext("%(more)s on assets you cannot see") % {"more": more}
+    return text or pgettext("other grants", "none")
+
+
+def _grant_text(grant: OtherGrant) -> str:
+    return gettext("%(asset)s (%(purpose)s, until %(until)s)") % {
+        "asset": grant.asset_name,
+        "purpose": purpose_name(grant.purpose),
+        "until": formats.date_format(timezone.localtime(grant.expires_at), "DATE_FORMAT"),
+    }
