@@ -39,8 +39,7 @@ from incidents.selectors import (
     incident_duties,
     incident_list_for,
     incident_timeline,
-    incident_triage_list,
-    incidents_with_prefetched_assets,
+    incident_triage_pages,
     reporter_shown,
     with_clocks,
 )
@@ -108,8 +107,7 @@ def incident_list(request):
         return redirect("incidents:mine")
     form = IncidentFilterForm(request.GET or None)
     filters = form.filters() if form.is_valid() else {}
-    incidents = incidents_with_prefetched_assets(incident_triage_list(request.user, **filters))
-    page = _paginate(request, incidents)
+    page = _paginate(request, incident_triage_pages(request.user, **filters))
     for incident in page.object_list:
         incident.reporter_shown = reporter_shown(incident, request.user)
     query = request.GET.copy()

@@ -2,12 +2,16 @@
 compliance's "Verify and anchor now", which queues the anchor job."""
 
 import json
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,7 +24,8 @@ from portal.forms import AuditFilterForm
 from portal.pagination import CappedPaginator
 from portal.permissions import check_audit_log_reader, check_compliance_page
 from portal.refusals import show_refusal
-from portal.selectors import audit_event_list_for
+from portal.selectors import AuditEventRow, audit_event_list_for, audit_event_rows
+from portal.templatetags.audit_text import detail_fields
 
 AUDIT_PAGE_SIZE = 50
 # Every stored field: an exported copy can be checked against its hashes.
@@ -34,6 +39,9 @@ def audit_log(request):
     filters = form.filters() if form.is_valid() else {}
     events = audit_event_list_for(request.user, **filters)
     page = CappedPaginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The page's events as plain rows, their detail ready to print: one query, and no
+    # model instance or template tag per row.
+    page.object_list = _with_details(audit_event_rows(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -42,6 +50,33 @@ def audit_log(request):
         {"form": form, "page": page, "query": query.urlencode()},
         status=400 if form.errors else 200,
     )
+
+
+def _with_details(rows: list[AuditEventRow]) -> list[AuditEventRow]:
+    """``rows`` with their ``details``: each event's detail as ``(label, text)`` pairs
+    (``detail_fields``), each text as the page printed it with ``{% translate text as
+    shown %}`` and ``shown|truncatechars:120``: in the page's language, escaped, then cut
+    at 120 characters. A text repeated down the page is worked out once."""
+    shown: dict[str, str] = {}
+
+    def translated(text: str) -> str:
+        if text not in shown:
+            # A fixed text stored in English (a directory's reason) reads in the page's
+            # language. "%" is doubled for the catalogue's lookup and restored after, as
+            # the tag does.
+            message = _(text.replace("%", "%%")).replace("%%", "%")
+            # Cut after escaping, as the page's ``truncatechars:120`` did: the cut of
+            # escaped text stays safe to print.
+            shown[text] = mark_safe(Truncator(conditional_escape(message)).chars(120))
+        return shown[text]
+
+    return [
+        replace(
+            row,
+            details=tuple((label, translated(text)) for label, text in detail_fields(row.detail)),
+        )
+        for row in rows
+    ]
 
 
 @login_required

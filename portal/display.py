@@ -20,13 +20,13 @@ it for every page; ``portal.notifications.notify`` renders each recipient's text
 
 from collections.abc import Callable
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from rest_framework.views import APIView
 
 
@@ -59,7 +59,17 @@ def datetime_text(moment: datetime, zone: ZoneInfo | None = None) -> str:
 
 def date_text(day: date) -> str:
     """A calendar date (no zone) in ``DATE_FORMAT`` of the active language:
-    ``30 Nov 2026``. For the date of a moment, convert it first (``timezone.localdate``)."""
+    ``30 Nov 2026``. For the date of a moment, convert it first (``timezone.localdate``).
+
+    Remembered per day and language (the format is fixed per language): a list of grants
+    names the same few expiry days again and again, and formatting one costs about 10 µs.
+    """
+    return _date_text(day, translation.get_language())
+
+
+@lru_cache(maxsize=4096)
+def _date_text(day: date, language: str) -> str:
+    # Called with ``language`` active (``date_text``), so Django's format is that language's.
     return formats.date_format(day, "DATE_FORMAT")
 
 

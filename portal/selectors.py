@@ -1,13 +1,16 @@
 """Reads of the portal core that involve a rule: notifications, the audit log and its
 verification."""
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext
 
 from portal import roles
-from portal.models import AuditEvent, Notification, User
+from portal.models import AuditChannel, AuditEvent, Notification, User
 from portal.site_calendar import start_of_day
 
 
@@ -75,3 +78,78 @@ def audit_event_list_for(
     if date_to and date_to < date.max:
         events = events.filter(created_at__lt=start_of_day(date_to + timedelta(days=1)))
     return events.order_by("-id")
+
+
+@dataclass(frozen=True)
+class AuditEventRow:
+    """An audit event as the log's page shows it, from plain values: the names the
+    template reads from the model (``pk``, ``action_label``, ``get_channel_display``...),
+    labels already in the reader's language (``asset_label``: "asset 12", empty without an
+    asset). ``details`` is the page's to fill in (the detail as it prints it); empty as
+    read."""
+
+    pk: int
+    created_at: datetime
+    actor_label: str
+    action: str
+    action_label: str
+    target_type: str
+    target_label: str
+    asset_id: int | None
+    asset_label: str
+    detail: Any
+    channel: str
+    channel_label: str
+    ip: str | None
+    details: tuple[tuple[str, str], ...] = ()
+
+    def get_channel_display(self) -> str:
+        return self.channel_label
+
+
+AUDIT_ROW_FIELDS = (
+    "pk",
+    "created_at",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_label",
+    "asset_id",
+    "detail",
+    "channel",
+    "ip",
+)
+
+
+def audit_event_rows(events: QuerySet[AuditEvent]) -> list[AuditEventRow]:
+    """The rows of ``events`` (a page of ``audit_event_list_for``, in its order), read as
+    plain values in one query; each action's and channel's label is translated once per
+    page, not once per row."""
+    channels = {value: str(label) for value, label in AuditChannel.choices}
+    asset_label = gettext("asset %(asset)s")
+    actions: dict[str, str] = {}
+    rows = []
+    for v in events.values(*AUDIT_ROW_FIELDS):
+        action = v["action"]
+        if action not in actions:
+            # The model's own rule (an action no longer listed reads as its key).
+            actions[action] = AuditEvent(action=action).action_label
+        rows.append(
+            AuditEventRow(
+                pk=v["pk"],
+                created_at=v["created_at"],
+                actor_label=v["actor_label"],
+                action=action,
+                action_label=actions[action],
+                target_type=v["target_type"],
+                target_label=v["target_label"],
+                asset_id=v["asset_id"],
+                asset_label="" if v["asset_id"] is None else asset_label % {"asset": v["asset_id"]},
+                detail=v["detail"],
+                channel=v["channel"],
+                # An unlisted value shows as stored, as the model's get_FOO_display does.
+                channel_label=channels.get(v["channel"], v["channel"]),
+                ip=v["ip"],
+            )
+        )
+    return rows

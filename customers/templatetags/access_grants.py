@@ -1,4 +1,5 @@
-"""A requester's other active grants as one line of text, for the people deciding a request.
+"""Grants as the access pages name them: a grant's status, and a requester's other active
+grants as one line of text for the people deciding a request.
 
 ``{% load access_grants %}`` then ``{{ other_grants|other_grants_text }}`` (an
 ``OtherGrants`` from ``customers.selectors.grants``): "Customer list (E-mail marketing, until
@@ -9,12 +10,28 @@ and date tags cost about a quarter of that page's time.
 
 from django import template
 from django.utils import formats, timezone
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 
 from consent.templatetags.taxonomy import purpose_name
 from customers.selectors.grants import OtherGrant, OtherGrants
+from portal.display import date_text
 
 register = template.Library()
+
+# A grant's status (``AccessGrant.status``: computed, not a field with choices) as people read it.
+GRANT_STATUS = {
+    "active": pgettext_lazy("grant status", "active"),
+    "expired": pgettext_lazy("grant status", "expired"),
+    "revoked": pgettext_lazy("grant status", "revoked"),
+}
+
+
+@register.filter
+def grant_status_label(status: str) -> str:
+    """A grant's ``status`` (``active``, ``expired``, ``revoked``) in the active language;
+    any other value as it is."""
+    label = GRANT_STATUS.get(status)
+    return status if label is None else str(label)
 
 
 @register.filter
@@ -35,5 +52,5 @@ def _grant_text(grant: OtherGrant) -> str:
     return gettext("%(asset)s (%(purpose)s, until %(until)s)") % {
         "asset": grant.asset_name,
         "purpose": purpose_name(grant.purpose),
-        "until": formats.date_format(timezone.localtime(grant.expires_at), "DATE_FORMAT"),
+        "until": date_text(timezone.localdate(grant.expires_at)),
     }

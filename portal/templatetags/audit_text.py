@@ -1,4 +1,5 @@
-"""The audit log's event detail as readable fields, not raw JSON (``portal/audit_log.html``)."""
+"""The audit log's event detail as readable fields, not raw JSON: the log's page prepares
+each row's fields with ``detail_fields`` (``portal/audit_views.py``)."""
 
 from django import template
 from django.utils.translation import gettext as _

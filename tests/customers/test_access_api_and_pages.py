@@ -458,3 +458,15 @@ def test_other_grants_read_in_the_readers_language_time_zone_and_date_format():
         assert other_grants_text(NO_OTHER_GRANTS) == "ingen"
     with translation.override("en-gb"):
         assert other_grants_text(NO_OTHER_GRANTS) == "none"
+
+
+def test_a_grants_status_reads_in_the_readers_language():
+    from django.utils import translation
+
+    from customers.templatetags.access_grants import grant_status_label
+
+    with translation.override("nb"):
+        labels = [grant_status_label(s) for s in ("active", "expired", "revoked", "other")]
+    assert labels == ["aktiv", "utløpt", "tilbakekalt", "other"]
+    with translation.override("en-gb"):
+        assert grant_status_label("revoked") == "revoked"

@@ -6,7 +6,7 @@ from incidents.services.reports import incident_acknowledge
 from incidents.services.triage import incident_triage
 from portal.errors import ApplicationError
 from portal.models import AuditEvent, Notification
-from tests.factories import UserFactory
+from tests.factories import DataAssetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -314,3 +314,24 @@ def test_incident_list_queries_do_not_grow_with_rows(
     assert len(page.context["page"].object_list) == size
     assert api.json()["count"] == size
     assert mine.status_code == 200
+
+
+def test_an_incident_list_row_shows_assets_people_labels_and_its_link(
+    client, report, responders, asset, deliver
+):
+    other = DataAssetFactory(owner=asset.owner, name="Alpha leads")
+    incident = report(assets=[asset, other], title="Leads & <customers> e-mailed")
+    deliver(incident_acknowledge, actor=responders[0], incident=incident)
+    incident_triage(actor=responders[0], incident=incident, severity="high")
+    client.force_login(responders[2])
+
+    page = client.get(reverse("incidents:list")).content.decode()
+
+    row = page[page.index(f'<a href="/incidents/{incident.pk}/">{incident.reference}</a>') :]
+    row = row[: row.index("</tr>")]
+    assert "Leads &amp; &lt;customers&gt; e-mailed" in row
+    assert '<div class="small text-muted">Alpha leads, Test customers</div>' in row
+    assert "<td>Carl Christensen</td>" in row
+    assert '<span class="badge text-bg-primary">Acknowledged</span>' in row
+    assert "<td>High</td>" in row and "<td>not decided</td>" in row
+    assert f"<td>{responders[0].get_full_name() or responders[0].username}</td>" in row

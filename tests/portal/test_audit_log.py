@@ -9,6 +9,8 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.text import Truncator
 from guardian.shortcuts import assign_perm, remove_perm
 
 from portal import roles
@@ -370,3 +372,26 @@ def test_the_audit_log_shows_each_events_detail_as_readable_fields(
     assert "Purpose key:</span> marketing.communications.email" in page
     assert "Customer ids:</span> 3, 5" in page
     assert "{&quot;" not in page and "{'" not in page  # no raw JSON
+
+
+def test_a_long_detail_text_is_escaped_then_cut_and_each_row_links_its_asset(
+    client, compliance_officer, asset
+):
+    reason = "Tom & Jerry's <list> at 100% " * 10
+    for _ in range(2):
+        audit_record(
+            actor=compliance_officer,
+            action="asset.classification_change",
+            target=asset,
+            detail={"reason": reason, "rows": None},
+        )
+    client.force_login(compliance_officer)
+
+    page = client.get("/audit/", {"action": "asset"}).content.decode()
+
+    # The page cuts the escaped text at 120 characters, entities counted as they print.
+    cut = Truncator(escape(reason)).chars(120)
+    assert page.count(f'<span class="text-muted">Reason:</span> {cut}</div>') == 2
+    assert page.count('<span class="text-muted">Rows:</span> none</div>') == 2
+    link = f'<a href="?asset={asset.pk}" title="Events of this asset">(asset {asset.pk})</a>'
+    assert page.count(link) == 2
