@@ -470,3 +470,33 @@ def test_a_grants_status_reads_in_the_readers_language():
     assert labels == ["aktiv", "utløpt", "tilbakekalt", "other"]
     with translation.override("en-gb"):
         assert grant_status_label("revoked") == "revoked"
+
+
+def test_my_requests_lists_each_request_with_its_terms_age_status_and_steps(
+    client, requester, owner, confidential_asset
+):
+    import time_machine
+
+    confidential_asset.name = "Retail & <partners>"
+    confidential_asset.save()
+    with time_machine.travel("2026-11-27 10:00:00+00:00", tick=False):
+        access_request = ask_for(requester, confidential_asset)
+    client.force_login(requester)
+
+    with time_machine.travel("2026-11-30 10:00:00+00:00", tick=False):
+        english = client.get(reverse("customers:request_list")).content.decode()
+        requester.language = "nb"
+        requester.save()
+        norwegian = client.get(reverse("customers:request_list")).content.decode()
+
+    link = f'<a href="/requests/{access_request.pk}/">Retail &amp; &lt;partners&gt;</a>'
+    for page in (english, norwegian):
+        assert link in page
+        assert '<span class="badge text-bg-primary">' in page  # the owner's open step
+        assert "1. " in page and owner.get_full_name() in page
+    assert "Marketing Email Communications" in english
+    assert "View records · 30 days</div>" in english
+    assert "<td>3\xa0days ago</td>" in english
+    assert "<td>Pending</td>" in english
+    assert "30 dager</div>" in norwegian
+    assert "<td>for 3\xa0dager siden</td>" in norwegian
