@@ -11,7 +11,8 @@ and secure cookies off because the traffic is plain HTTP on loopback; ``OTP_REQU
 a second factor, if one is configured later, does not stop the simulated log-ins; no
 ``REDIS_URL``: nothing on these pages queues a task; the cache on a Redis database of its
 own, ``LOAD_CACHE_URL``, default ``redis://127.0.0.1:6379/3``, emptied first, as production
-shares one between its web processes), waits until it answers, logs each
+shares one between its web processes), counts the coverage figures of large assets as a
+deployment does (``coverage_warm``), waits until it answers, logs each
 simulated user in once through the login form (a session cookie), then drives them for
 ``--duration`` seconds, each user waiting ``--think-min``..``--think-max`` seconds between
 two requests as a person reading a page does. Only loopback traffic; every loop is bounded
@@ -356,6 +357,11 @@ def main() -> int:
     import redis
 
     redis.Redis.from_url(cache_url).flushdb()  # a cold cache, as after a deployment
+    # ...and what a deployment runs next (docs/operations.md, "Upgrades"): the coverage of
+    # large assets no page has shown yet is counted beforehand, so no page view counts it.
+    from consent.coverage_cache import coverage_figures_warm
+
+    coverage_figures_warm()
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_gunicorn(server_env(database_url, cache_url), port, args.workers)
