@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import pgettext
 
@@ -21,14 +21,11 @@ from incidents.models import (
     Incident,
     IncidentDuty,
     Regime,
-    Severity,
     Status,
     TimelineEntry,
 )
 from portal import roles
-from portal.approval_rows import PersonRow, person_row
 from portal.models import User
-from portal.pagination import PagedRows
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -69,41 +66,22 @@ def incident_list_for(user: User | AnonymousUser | None) -> QuerySet[Incident]:
     return incidents.filter(reporter=user)
 
 
-@dataclass
-class IncidentRow:
-    """An incident as the triage list shows it, from plain values: the names the template
-    reads from the model (``reference``, ``get_status_display``, ``assignee``...), labels
-    already in the reader's language, asset names in order. ``reporter_shown`` is the
-    viewer's business: the view fills it in (``reporter_shown``)."""
+class ReportedIncident(Protocol):
+    """What the reporter rule reads of an incident: the ``Incident`` itself or a list's
+    plain row (``incidents.list_rows``), whose ``reporter`` prints as the person's name."""
 
-    pk: int
-    reference: str
-    title: str
-    asset_names: list[str]
-    reporter: PersonRow
-    confidential_reporter: bool
-    reported_at: datetime
-    status: str
-    status_label: str
-    severity_label: str
-    personal_data_breach: bool | None
-    assignee: PersonRow | None
-    next_due: datetime | None
-    overdue: bool
-    reporter_shown: str = ""
+    @property
+    def confidential_reporter(self) -> bool: ...
 
-    def get_status_display(self) -> str:
-        return self.status_label
-
-    def get_severity_display(self) -> str:
-        return self.severity_label
+    @property
+    def reporter(self) -> object: ...
 
 
-def can_see_reporter(incident: Incident | IncidentRow, viewer: User) -> bool:
+def can_see_reporter(incident: ReportedIncident, viewer: User) -> bool:
     return not incident.confidential_reporter or roles.is_compliance_or_legal(viewer)
 
 
-def reporter_label(incident: Incident | IncidentRow, viewer: User) -> str:
+def reporter_label(incident: ReportedIncident, viewer: User) -> str:
     """The reporter as ``viewer`` may see them: a name, or "confidential".
 
     A confidential reporter's name is for Compliance and Legal only; everyone else, the
@@ -114,7 +92,7 @@ def reporter_label(incident: Incident | IncidentRow, viewer: User) -> str:
     return CONFIDENTIAL
 
 
-def reporter_shown(incident: Incident | IncidentRow, viewer: User) -> str:
+def reporter_shown(incident: ReportedIncident, viewer: User) -> str:
     """``reporter_label`` as a page shows it: "confidential" in the viewer's language (the
     API keeps the English value of the contract)."""
     if can_see_reporter(incident, viewer):
@@ -179,82 +157,6 @@ def incident_triage_list(
     if overdue is not None:
         incidents = incidents.filter(overdue=overdue)
     return incidents.select_related("reporter", "assignee").order_by("-reported_at", "-id")
-
-
-INCIDENT_ROW_FIELDS = (
-    "pk",
-    "reference",
-    "title",
-    "reported_at",
-    "status",
-    "severity",
-    "personal_data_breach",
-    "confidential_reporter",
-    "reporter__username",
-    "reporter__first_name",
-    "reporter__last_name",
-    "assignee__username",
-    "assignee__first_name",
-    "assignee__last_name",
-    "next_due",
-    "overdue",
-)
-
-
-def asset_names_by_incident(incident_ids: list[int]) -> dict[int, list[str]]:
-    """The names of each incident's assets, by name, in one query (none for no ids)."""
-    if not incident_ids:
-        return {}
-    links = (
-        Incident.assets.through.objects.filter(incident_id__in=incident_ids)
-        .order_by("dataasset__name", "dataasset_id")
-        .values_list("incident_id", "dataasset__name")
-    )
-    names: dict[int, list[str]] = {}
-    for incident_id, name in links:
-        names.setdefault(incident_id, []).append(name)
-    return names
-
-
-def incident_triage_rows(incidents: QuerySet[Incident]) -> list[IncidentRow]:
-    """The rows of ``incidents`` (a page of ``incident_triage_list``, with its clocks, in
-    its order): two queries of plain values, the incidents with their people and clocks,
-    then their assets' names, whatever the number of rows. Each label is translated once
-    per page, not once per row."""
-    values = list(incidents.values(*INCIDENT_ROW_FIELDS))
-    assets = asset_names_by_incident([v["pk"] for v in values])
-    statuses = {value: str(label) for value, label in Status.choices}
-    severities = {value: str(label) for value, label in Severity.choices}
-    return [
-        IncidentRow(
-            pk=v["pk"],
-            reference=v["reference"],
-            title=v["title"],
-            asset_names=assets.get(v["pk"], []),
-            reporter=PersonRow(
-                v["reporter__username"], v["reporter__first_name"], v["reporter__last_name"]
-            ),
-            confidential_reporter=v["confidential_reporter"],
-            reported_at=v["reported_at"],
-            status=v["status"],
-            # An unlisted value shows as stored, as the model's get_FOO_display does.
-            status_label=statuses.get(v["status"], v["status"]),
-            severity_label=severities.get(v["severity"], v["severity"]),
-            personal_data_breach=v["personal_data_breach"],
-            assignee=person_row(
-                v["assignee__username"], v["assignee__first_name"], v["assignee__last_name"]
-            ),
-            next_due=v["next_due"],
-            overdue=v["overdue"],
-        )
-        for v in values
-    ]
-
-
-def incident_triage_pages(user: User, **filters: Any) -> PagedRows[IncidentRow]:
-    """``incident_triage_list(user, **filters)`` read a page at a time as plain rows
-    (``incident_triage_rows``): the page costs the same whatever its length."""
-    return PagedRows(incident_triage_list(user, **filters), incident_triage_rows)
 
 
 def incident_detail_queryset(user: User) -> QuerySet[Incident]:
@@ -361,10 +263,6 @@ def impact_summary(incident: Incident) -> Impact:
         window_start=start,
         window_end=end,
     )
-
-
-def incidents_with_prefetched_assets(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
-    return incidents.prefetch_related(Prefetch("assets", queryset=DataAsset.objects.only("name")))
 
 
 def alert_list_for(user: User | AnonymousUser | None) -> QuerySet[Alert]:

@@ -1,10 +1,15 @@
 """Input and output shapes of the incidents API (design.md, "JSON API")."""
 
+from datetime import datetime, tzinfo
+from typing import Any
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models.catalogue import DataAsset
 from customers.visibility import asset_list_for
+from incidents.list_rows import IncidentApiRow
 from incidents.models import Alert, CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
 from incidents.selectors import incident_duties, reporter_label, responders
 from portal.input_limits import column_max
@@ -100,6 +105,80 @@ class IncidentTriageViewSerializer(IncidentSerializer):
             "closed_at",
         ]
         read_only_fields = fields
+
+
+# DRF's own writing of a moment, for the one case the list's writer leaves to it.
+DATETIME_FIELD = serializers.DateTimeField()
+
+
+def api_datetime(moment: datetime | None, zone: tzinfo) -> str | None:
+    """``moment`` as DRF's ``DateTimeField`` writes it in ``zone`` (pass the active zone):
+    ISO 8601 with its offset, ``Z`` for UTC; ``None`` for no moment."""
+    if not moment:
+        return None
+    try:
+        text = moment.astimezone(zone).isoformat()
+    except OverflowError:
+        # A moment the zone cannot hold (year 1 west of UTC): DRF's field raises the error
+        # it answers for it ("Datetime value out of range.").
+        return DATETIME_FIELD.to_representation(moment)
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def incident_list_data(
+    rows: list[IncidentApiRow], *, viewer: Any, triage: bool
+) -> list[dict[str, Any]]:
+    """What ``IncidentTriageViewSerializer`` (``triage``, for Compliance and Legal), else
+    ``IncidentSerializer``, writes for each incident of ``rows`` (a page of
+    ``incidents.list_rows.incident_api_pages``) as ``viewer`` reads it: the same keys in
+    the same order, the same values and formats, times in the active zone.
+
+    Written from the plain rows rather than through the serializers: DRF's field-by-field
+    walk over model instances built for it was about half of a 50-row page's time. The
+    serializers still define the shape and the schema; tests/incidents/test_api_list.py
+    holds every row to the detail endpoint's answer for the same incident.
+    """
+    zone = timezone.get_current_timezone()
+    items = [_incident_item(row, viewer, zone) for row in rows]
+    if triage:
+        for item, row in zip(items, rows, strict=True):
+            item.update(_triage_fields(row, zone))
+    return items
+
+
+def _incident_item(row: IncidentApiRow, viewer: Any, zone: tzinfo) -> dict[str, Any]:
+    """``IncidentSerializer``'s fields of ``row``, in its order."""
+    return {
+        "id": row.id,
+        "reference": row.reference,
+        "title": row.title,
+        "description": row.description,
+        "discovered_at": api_datetime(row.discovered_at, zone),
+        "reported_at": api_datetime(row.reported_at, zone),
+        "assets": row.assets,
+        "estimated_customers": row.estimated_customers,
+        "confidential_reporter": row.confidential_reporter,
+        "status": row.status,
+        "severity": row.severity,
+        "reporter": reporter_label(row, viewer),
+    }
+
+
+def _triage_fields(row: IncidentApiRow, zone: tzinfo) -> dict[str, Any]:
+    """What ``IncidentTriageViewSerializer`` adds to ``IncidentSerializer``'s fields of
+    ``row``, in its order."""
+    return {
+        "assignee": row.assignee,
+        "acknowledged_at": api_datetime(row.acknowledged_at, zone),
+        "acknowledged_by": row.acknowledged_by,
+        "personal_data_breach": row.personal_data_breach,
+        "breach_reason": row.breach_reason,
+        "aware_at": api_datetime(row.aware_at, zone),
+        "customer_notice": row.customer_notice,
+        "next_due": api_datetime(row.next_due, zone),
+        "overdue": row.overdue,
+        "closed_at": api_datetime(row.closed_at, zone),
+    }
 
 
 class IncidentTriageSerializer(serializers.Serializer):

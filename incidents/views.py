@@ -30,6 +30,7 @@ from incidents.forms import (
     RegimeApplyForm,
     TriageForm,
 )
+from incidents.list_rows import incident_triage_pages
 from incidents.misuse_signals import SIGNAL_LABELS
 from incidents.models import AlertStatus
 from incidents.permissions import get_alert_for_user, get_duty_for_user, get_incident_for_user
@@ -39,7 +40,6 @@ from incidents.selectors import (
     incident_duties,
     incident_list_for,
     incident_timeline,
-    incident_triage_pages,
     reporter_shown,
     with_clocks,
 )
