@@ -500,3 +500,28 @@ def test_my_requests_lists_each_request_with_its_terms_age_status_and_steps(
     assert "<td>Pending</td>" in english
     assert "30 dager</div>" in norwegian
     assert "<td>for 3\xa0dager siden</td>" in norwegian
+
+
+def test_all_grants_rows_show_status_revoker_and_the_revoke_form_in_norwegian(
+    client, requester, owner, compliance_officer, confidential_asset
+):
+    from customers.services.grants import grant_revoke
+    from tests.customers.test_grants import approved_grant
+
+    kept = approved_grant(requester, confidential_asset, Purpose.objects.get(key=EMAIL))
+    gone = granted_on_new_asset(requester, name="Old <list>")
+    grant_revoke(grant=gone, actor=compliance_officer, reason="No longer needed & done")
+    compliance_officer.language = "nb"
+    compliance_officer.save()
+    client.force_login(compliance_officer)
+
+    page = client.get(reverse("customers:grant_list_all"), {"page": 1}).content.decode()
+
+    assert "<td>Old &lt;list&gt;</td>" in page
+    assert 'tilbakekalt<div class="small text-muted">av ' in page
+    assert ": No longer needed &amp; done</div>" in page
+    assert f'action="/grants/{kept.pk}/revoke/"' in page
+    assert f'action="/grants/{gone.pk}/revoke/"' not in page  # revoked: nothing to revoke
+    assert 'name="next" value="/grants/all/?page=1"' in page
+    assert '<div class="small text-muted">om ' in page  # time left on the active grant
+    assert 'name="csrfmiddlewaretoken"' in page
