@@ -87,3 +87,31 @@ def local_database_dir(base: Path, database: dict) -> Path:
         return Path(tempfile.mkdtemp(prefix="portal-audit-anchors-"))
     identity = "|".join(str(database.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))
     return base / f"{Path(name).stem}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
+
+
+def with_planner_costs(database: dict, random_page_cost: str) -> dict:
+    """``database`` (a ``DATABASES`` entry) with PostgreSQL's ``random_page_cost`` set on
+    each of its connections (a libpq ``options`` startup parameter), from
+    ``DATABASE_RANDOM_PAGE_COST``; unchanged for another engine or an empty value.
+
+    PostgreSQL's default, 4.0, prices a random read as a spinning disk's. On SSD or a
+    database that fits in memory, 1.1 is the usual setting (PostgreSQL's documentation,
+    "Planner Cost Constants"): with 4.0 the planner hashed every consent state of a
+    purpose (32,000 rows) to find the first 50 eligible customers of a 2,000-customer
+    asset, 10.5 ms, where probing the covering index per customer takes 0.3 ms. Leave it
+    empty where a connection pooler refuses startup options (PgBouncer's transaction mode)
+    and set the same value on the server instead. Raises ``ImproperlyConfigured`` for a
+    value that is not a positive number.
+    """
+    if not random_page_cost or "postgresql" not in str(database.get("ENGINE", "")):
+        return database
+    try:
+        if float(random_page_cost) <= 0:
+            raise ValueError(random_page_cost)
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"DATABASE_RANDOM_PAGE_COST must be a positive number, not {random_page_cost!r}."
+        ) from error
+    options = dict(database.get("OPTIONS") or {})
+    options["options"] = f"{options.get('options', '')} -c random_page_cost={random_page_cost}"
+    return {**database, "OPTIONS": {**options, "options": options["options"].strip()}}

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal import api_settings
+from portal import api_settings, environment
 from portal.beat_schedule import beat_schedule
 from portal.environment import env_bool, env_int, env_list, env_str, local_database_dir
 from portal.operations.logs import logging_config
@@ -139,13 +139,13 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------------------
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+DATABASE = dj_database_url.parse(
+    env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    conn_health_checks=True,
+)
+RANDOM_PAGE_COST = env_str("DATABASE_RANDOM_PAGE_COST", "1.1")  # environment.with_planner_costs
+DATABASES = {"default": environment.with_planner_costs(DATABASE, RANDOM_PAGE_COST)}
 # The INCLUDE columns of the consent states' covering index are PostgreSQL's; SQLite (the
 # demo) builds the index without them, and its warning would precede every `make run` step.
 SILENCED_SYSTEM_CHECKS = ["models.W040"] if "sqlite3" in DATABASES["default"]["ENGINE"] else []

@@ -1,8 +1,13 @@
-"""Settings helpers: each local database's own directory for its audit heads and anchors."""
+"""Settings helpers: each local database's own directory for its audit heads and anchors,
+and the planner's cost of a random read on PostgreSQL."""
 
 from pathlib import Path
 
-from portal.environment import local_database_dir
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+from portal.environment import local_database_dir, with_planner_costs
 
 SQLITE = "django.db.backends.sqlite3"
 POSTGRES = "django.db.backends.postgresql"
@@ -32,3 +37,29 @@ def test_an_in_memory_database_gets_a_fresh_directory_outside_the_checkout(tmp_p
 
     assert first != second
     assert base not in first.parents and first.is_dir() and not any(Path(first).iterdir())
+
+
+def test_postgresql_connections_get_the_random_page_cost_and_others_are_left_alone():
+    postgres = {"ENGINE": POSTGRES, "NAME": "portal", "OPTIONS": {"sslmode": "require"}}
+
+    tuned = with_planner_costs(postgres, "1.1")
+
+    assert tuned["OPTIONS"] == {"sslmode": "require", "options": "-c random_page_cost=1.1"}
+    assert postgres["OPTIONS"] == {"sslmode": "require"}  # the entry given is not changed
+    assert with_planner_costs(postgres, "") is postgres  # empty: the server's own setting
+    sqlite = {"ENGINE": SQLITE, "NAME": "db.sqlite3"}
+    assert with_planner_costs(sqlite, "1.1") is sqlite
+
+
+@pytest.mark.parametrize("value", ["fast", "0", "-1"])
+def test_a_random_page_cost_that_is_no_positive_number_stops_the_process(value):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_RANDOM_PAGE_COST"):
+        with_planner_costs({"ENGINE": POSTGRES, "NAME": "portal"}, value)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_portals_connections_plan_with_the_ssd_cost_of_a_random_read():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone() == ("1.1",)
