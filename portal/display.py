@@ -64,6 +64,8 @@ def date_text(day: date) -> str:
     Remembered per day and language (the format is fixed per language): a list of grants
     names the same few expiry days again and again, and formatting one costs about 10 µs.
     """
+    if type(day) is not date:  # a datetime: equal instants in two zones would share a key
+        return formats.date_format(day, "DATE_FORMAT")
     return _date_text(day, translation.get_language())
 
 

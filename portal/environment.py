@@ -7,6 +7,7 @@ rather than falling back to a default nobody chose.
 """
 
 import hashlib
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -106,7 +107,7 @@ def with_planner_costs(database: dict, random_page_cost: str) -> dict:
     if not random_page_cost or "postgresql" not in str(database.get("ENGINE", "")):
         return database
     try:
-        if float(random_page_cost) <= 0:
+        if not (math.isfinite(float(random_page_cost)) and float(random_page_cost) > 0):
             raise ValueError(random_page_cost)
     except ValueError as error:
         raise ImproperlyConfigured(

@@ -33,6 +33,11 @@ class CappedPaginator(Paginator):
         return self._counted > self.cap
 
 
+# The furthest first row a page past the cap may ask for: beyond it the database's offset
+# overflows (PostgreSQL's bigint, SQLite's integer), and no log here holds 2 billion rows.
+MAX_OFFSET = 2**31
+
+
 class OpenEndedPaginator(CappedPaginator):
     """A ``CappedPaginator`` whose pages go on past the cap, for API clients that walk a
     whole list by its ``next`` links: past the cap a page reads one row more than it shows
@@ -40,12 +45,13 @@ class OpenEndedPaginator(CappedPaginator):
     Under the cap it is Django's paginator with an exact count."""
 
     def validate_number(self, number: Any) -> int:
-        """``number`` as a page number (int ≥ 1); past the cap any such number is valid.
-        Raises ``PageNotAnInteger`` or ``EmptyPage`` as Django's paginator does."""
+        """``number`` as a page number (int ≥ 1); past the cap any such number whose first
+        row lies within ``MAX_OFFSET`` is valid. Raises ``PageNotAnInteger`` or
+        ``EmptyPage`` as Django's paginator does."""
         try:
             return super().validate_number(number)
         except EmptyPage:
-            if self.capped and int(number) >= 1:
+            if self.capped and 1 <= int(number) <= MAX_OFFSET // self.per_page:
                 return int(number)
             raise
 

@@ -98,10 +98,11 @@ def _sharing(request: Any) -> tuple[str, str]:
     categories = ", ".join(
         conditional_escape(category_label(category)) for category in request.categories.all()
     )
-    # Translators: "<requester> asks to share" is followed by the list of data categories,
-    # then by "under <agreement> (until <date>), <time> ago."
     asks = _filled(
-        gettext("<strong>%(requester)s</strong> asks to share"), requester=request.requester
+        # Translators: "<requester> asks to share" is followed by the list of data
+        # categories, then by "under <agreement> (until <date>), <time> ago."
+        gettext("<strong>%(requester)s</strong> asks to share"),
+        requester=request.requester,
     )
     terms = _filled(
         gettext("under %(agreement)s (until %(until)s), %(since)s ago."),

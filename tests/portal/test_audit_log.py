@@ -228,6 +228,9 @@ def test_the_api_counts_a_long_log_up_to_the_cap_and_its_next_links_reach_every_
     past_the_end = client.get("/api/audit/", {"action": "records", "page": 5, "page_size": 40})
     assert past_the_end.status_code == 404
     assert past_the_end.json() == {"detail": "Invalid page."}
+    # A page number no database offset can hold is refused the same way, not a 500.
+    beyond = client.get("/api/audit/", {"action": "records", "page": 10**25})
+    assert beyond.status_code == 404
 
 
 def test_verify_api_answers_ok_checked_and_first_bad(client, compliance_officer):

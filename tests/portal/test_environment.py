@@ -51,7 +51,7 @@ def test_postgresql_connections_get_the_random_page_cost_and_others_are_left_alo
     assert with_planner_costs(sqlite, "1.1") is sqlite
 
 
-@pytest.mark.parametrize("value", ["fast", "0", "-1"])
+@pytest.mark.parametrize("value", ["fast", "0", "-1", "nan", "inf"])
 def test_a_random_page_cost_that_is_no_positive_number_stops_the_process(value):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_RANDOM_PAGE_COST"):
         with_planner_costs({"ENGINE": POSTGRES, "NAME": "portal"}, value)
