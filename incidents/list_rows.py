@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 
 from incidents.models import Incident, Severity, Status
 from incidents.selectors import incident_triage_list
-from portal.approval_rows import PersonRow, person_row
+from portal.approval_rows import PersonRow, person_fields, person_from, someone_from
 from portal.models import User
 from portal.pagination import PagedRows
 
@@ -79,12 +79,8 @@ INCIDENT_ROW_FIELDS = (
     "severity",
     "personal_data_breach",
     "confidential_reporter",
-    "reporter__username",
-    "reporter__first_name",
-    "reporter__last_name",
-    "assignee__username",
-    "assignee__first_name",
-    "assignee__last_name",
+    *person_fields("reporter"),
+    *person_fields("assignee"),
     "next_due",
     "overdue",
 )
@@ -105,9 +101,7 @@ def incident_triage_rows(incidents: QuerySet[Incident]) -> list[IncidentRow]:
             reference=v["reference"],
             title=v["title"],
             asset_names=assets.get(v["pk"], []),
-            reporter=PersonRow(
-                v["reporter__username"], v["reporter__first_name"], v["reporter__last_name"]
-            ),
+            reporter=someone_from(v, "reporter"),
             confidential_reporter=v["confidential_reporter"],
             reported_at=v["reported_at"],
             status=v["status"],
@@ -115,9 +109,7 @@ def incident_triage_rows(incidents: QuerySet[Incident]) -> list[IncidentRow]:
             status_label=statuses.get(v["status"], v["status"]),
             severity_label=severities.get(v["severity"], v["severity"]),
             personal_data_breach=v["personal_data_breach"],
-            assignee=person_row(
-                v["assignee__username"], v["assignee__first_name"], v["assignee__last_name"]
-            ),
+            assignee=person_from(v, "assignee"),
             next_due=v["next_due"],
             overdue=v["overdue"],
         )
@@ -181,9 +173,7 @@ INCIDENT_API_FIELDS = (
     "confidential_reporter",
     "status",
     "severity",
-    "reporter__username",
-    "reporter__first_name",
-    "reporter__last_name",
+    *person_fields("reporter"),
     "assignee__username",
     "acknowledged_by__username",
     "personal_data_breach",
@@ -215,9 +205,7 @@ def _api_row(v: dict[str, Any], assets: list[int]) -> IncidentApiRow:
         confidential_reporter=v["confidential_reporter"],
         status=v["status"],
         severity=v["severity"],
-        reporter=PersonRow(
-            v["reporter__username"], v["reporter__first_name"], v["reporter__last_name"]
-        ),
+        reporter=someone_from(v, "reporter"),
         assignee=v["assignee__username"],
         acknowledged_at=v["acknowledged_at"],
         acknowledged_by=v["acknowledged_by__username"],

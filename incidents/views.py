@@ -56,6 +56,7 @@ from incidents.services.reports import incident_acknowledge, incident_report
 from incidents.services.triage import incident_note_add, incident_triage
 from portal.errors import ApplicationError
 from portal.idempotency import ALREADY_SENT, create_once
+from portal.pagination import other_parameters
 from portal.refusals import show_refusal
 
 PAGE_SIZE = 25
@@ -110,12 +111,10 @@ def incident_list(request):
     page = _paginate(request, incident_triage_pages(request.user, **filters))
     for incident in page.object_list:
         incident.reporter_shown = reporter_shown(incident, request.user)
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "incidents/list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "now": timezone.now()},
+        {"form": form, "page": page, "query": other_parameters(request), "now": timezone.now()},
     )
 
 

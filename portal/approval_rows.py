@@ -5,6 +5,7 @@ fields. Every kind of request (access, sharing) shows its steps through them."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from portal.models import ApprovalRole, ApprovalStep, StepStatus, person_name
 
@@ -30,6 +31,26 @@ def person_row(username: str | None, first_name: str, last_name: str) -> PersonR
     if username is None:
         return None
     return PersonRow(username, first_name, last_name)
+
+
+def person_fields(relation: str) -> tuple[str, str, str]:
+    """The values a ``PersonRow`` is read from, through ``relation`` (a foreign key to a
+    user, ``"requester"``), for ``.values()``: username, first and last name."""
+    return (f"{relation}__username", f"{relation}__first_name", f"{relation}__last_name")
+
+
+def person_from(values: dict[str, Any], relation: str) -> PersonRow | None:
+    """The person ``relation`` names in a row read with ``person_fields(relation)``;
+    ``None`` for an empty foreign key (``person_row``)."""
+    return person_row(*(values[name] for name in person_fields(relation)))
+
+
+def someone_from(values: dict[str, Any], relation: str) -> PersonRow:
+    """``person_from`` for a foreign key that is never empty (a requester, an owner)."""
+    person = person_from(values, relation)
+    if person is None:
+        raise ValueError(f"{relation} is empty in a row that always names one")
+    return person
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from portal.csv_export import csv_response
 from portal.display import number_text
 from portal.errors import ApplicationError
 from portal.forms import AuditFilterForm
-from portal.pagination import CappedPaginator
+from portal.pagination import CappedPaginator, other_parameters
 from portal.permissions import check_audit_log_reader, check_compliance_page
 from portal.refusals import show_refusal
 from portal.selectors import AuditEventRow, audit_event_list_for, audit_event_rows
@@ -42,12 +42,10 @@ def audit_log(request):
     # The page's events as plain rows, their detail ready to print: one query, and no
     # model instance or template tag per row.
     page.object_list = _with_details(audit_event_rows(page.object_list))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "portal/audit_log.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "query": other_parameters(request)},
         status=400 if form.errors else 200,
     )
 

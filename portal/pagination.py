@@ -7,8 +7,18 @@ from typing import Any, TypeVar, overload
 
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 Row = TypeVar("Row")
+
+
+def other_parameters(request: HttpRequest) -> str:
+    """The query string of ``request`` without its ``page``, url-encoded: what a list's
+    page links keep (its filters) when they change the page (``_pagination.html``'s
+    ``query``)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 class CappedPaginator(Paginator):

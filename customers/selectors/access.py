@@ -13,7 +13,7 @@ from customers.models.access import AccessRequest, LevelRow
 from customers.models.catalogue import AssetCustomer, DataAsset
 from customers.visibility import asset_list_for
 from portal import roles
-from portal.approval_rows import PersonRow, StepRows, steps_by_chain
+from portal.approval_rows import PersonRow, StepRows, person_fields, someone_from, steps_by_chain
 from portal.approvals import open_steps_for, steps_with_deciders
 from portal.models import ChainStatus, User
 from portal.pagination import PagedRows, Ref
@@ -131,9 +131,7 @@ REQUEST_ROW_FIELDS = (
     "purpose_id",
     "purpose__key",
     "requester_id",
-    "requester__username",
-    "requester__first_name",
-    "requester__last_name",
+    *person_fields("requester"),
     "justification",
     "level",
     "duration_days",
@@ -157,9 +155,7 @@ def access_request_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequest
             pk=v["pk"],
             asset=Ref(v["asset_id"], v["asset__name"]),
             purpose=Ref(v["purpose_id"], v["purpose__key"]),
-            requester=PersonRow(
-                v["requester__username"], v["requester__first_name"], v["requester__last_name"]
-            ),
+            requester=someone_from(v, "requester"),
             requester_id=v["requester_id"],
             justification=v["justification"],
             level=v["level"],

@@ -13,7 +13,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from consent.models import DataCategory
 from customers.models.catalogue import Classification, DataAsset, effective_classification
 from customers.visibility import asset_list_for
-from portal.approval_rows import PersonRow
+from portal.approval_rows import PersonRow, person_fields, someone_from
 from portal.models import User
 from portal.pagination import PagedRows
 
@@ -66,9 +66,7 @@ ROW_FIELDS = (
     "name",
     "description",
     "owner_id",
-    "owner__username",
-    "owner__first_name",
-    "owner__last_name",
+    *person_fields("owner"),
     "classification",
     "classification_confirmed",
     "customer_count",
@@ -164,9 +162,7 @@ def _row(values: dict[str, Any]) -> CatalogueRow:
         name=values["name"],
         description=values["description"],
         owner_id=values["owner_id"],
-        owner=PersonRow(
-            values["owner__username"], values["owner__first_name"], values["owner__last_name"]
-        ),
+        owner=someone_from(values, "owner"),
         classification=values["classification"],
         classification_confirmed=values["classification_confirmed"],
         customer_count=values["customer_count"],

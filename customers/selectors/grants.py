@@ -16,7 +16,7 @@ from customers.models.access import AccessGrant, LevelRow, grant_status
 from customers.models.catalogue import Customer
 from customers.visibility import active_grants, asset_list_for
 from portal import roles
-from portal.approval_rows import PersonRow, person_row
+from portal.approval_rows import PersonRow, person_fields, person_from, someone_from
 from portal.models import User
 from portal.pagination import PagedRows, Ref
 
@@ -56,9 +56,7 @@ class GrantRow(LevelRow):
 GRANT_ROW_FIELDS = (
     "pk",
     "user_id",
-    "user__username",
-    "user__first_name",
-    "user__last_name",
+    *person_fields("user"),
     "asset_id",
     "asset__name",
     "purpose_id",
@@ -68,9 +66,7 @@ GRANT_ROW_FIELDS = (
     "created_at",
     "expires_at",
     "revoked_at",
-    "revoked_by__username",
-    "revoked_by__first_name",
-    "revoked_by__last_name",
+    *person_fields("revoked_by"),
     "revoke_reason",
 )
 
@@ -84,7 +80,7 @@ def grant_rows(grants: QuerySet[AccessGrant]) -> list[GrantRow]:
             GrantRow(
                 pk=v["pk"],
                 user_id=v["user_id"],
-                user=PersonRow(v["user__username"], v["user__first_name"], v["user__last_name"]),
+                user=someone_from(v, "user"),
                 asset_id=v["asset_id"],
                 asset=Ref(v["asset_id"], v["asset__name"]),
                 purpose=Ref(v["purpose_id"], v["purpose__key"]),
@@ -93,11 +89,7 @@ def grant_rows(grants: QuerySet[AccessGrant]) -> list[GrantRow]:
                 created_at=v["created_at"],
                 expires_at=v["expires_at"],
                 revoked_at=v["revoked_at"],
-                revoked_by=person_row(
-                    v["revoked_by__username"],
-                    v["revoked_by__first_name"],
-                    v["revoked_by__last_name"],
-                ),
+                revoked_by=person_from(v, "revoked_by"),
                 revoke_reason=v["revoke_reason"],
             )
         )

@@ -24,6 +24,7 @@ from customers.services import assets as assets_services
 from customers.services.stewardship import asset_collection_purposes_change, asset_owner_change
 from customers.visibility import get_asset_for_user
 from portal.errors import ApplicationError
+from portal.pagination import other_parameters
 from portal.refusals import show_refusal
 
 PAGE_SIZE = 25
@@ -36,12 +37,10 @@ def asset_list(request):
     page = Paginator(asset_catalogue(request.user, **filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "customers/asset_list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "query": other_parameters(request)},
     )
 
 

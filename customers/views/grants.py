@@ -17,6 +17,7 @@ from customers.services import grants as grants_services
 from customers.views.assets import PAGE_SIZE
 from portal.csv_export import csv_response
 from portal.errors import ApplicationError
+from portal.pagination import other_parameters
 from portal.permissions import check_compliance_page
 from portal.refusals import show_refusal
 from portal.security import local_url
@@ -52,8 +53,6 @@ def grant_list(request, scope="mine"):
     if form.is_valid():
         grants = form.apply(grants)
     page = Paginator(grant_pages(grants), PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "customers/grant_list.html",
@@ -62,7 +61,7 @@ def grant_list(request, scope="mine"):
             "scope": scope,
             "title": GRANT_SCOPES[scope],
             "form": form if scope == "all" else None,
-            "query": query.urlencode(),
+            "query": other_parameters(request),
             "revoke_form": RevokeForm(),
         },
     )

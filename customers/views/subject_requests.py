@@ -35,6 +35,7 @@ from customers.visibility import get_customer_for_user
 from portal.display import date_text
 from portal.errors import ApplicationError
 from portal.idempotency import ALREADY_SENT, create_once
+from portal.pagination import other_parameters
 from portal.permissions import check_compliance_page
 from portal.refusals import show_refusal
 
@@ -48,12 +49,10 @@ def customer_search(request):
     if form.is_valid() and form.cleaned_data["q"]:
         found = customer_search_selector(request.user, form.cleaned_data["q"])
         page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "customers/customer_search.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "query": other_parameters(request)},
     )
 
 

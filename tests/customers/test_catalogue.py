@@ -359,3 +359,26 @@ def test_the_admin_cannot_delete_a_customer_erasure_is_a_subject_request(client,
     open_asset.refresh_from_db()
     assert open_asset.customers.filter(pk=customer.pk).exists()
     assert open_asset.customer_count == 4
+
+
+def test_an_owner_whose_assets_you_cannot_see_is_refused_as_a_filter(
+    client, api_client, outsider, open_asset
+):
+    keeper = UserFactory(username="keeper")
+    DataAssetFactory(
+        name="Board contacts",
+        owner=keeper,
+        classification=Classification.RESTRICTED,
+        classification_confirmed=True,
+    )
+    client.force_login(outsider)
+
+    page = client.get(reverse("customers:asset_list"), {"owner": keeper.pk})
+
+    assert page.status_code == 200
+    assert "Some filters were not understood and were ignored" in page.content.decode()
+    assert "Board contacts" not in page.content.decode()
+    api_client.force_authenticate(outsider)
+    answer = api_client.get("/api/assets/", {"owner": keeper.pk})
+    assert answer.status_code == 400
+    assert "owner" in answer.json()

@@ -182,3 +182,25 @@ def test_every_template_date_uses_a_named_format_of_the_locale():
             for found in re.findall(r"\|(?:time|format|utc_text|in_zone)\b[^}]*", text)
         ]
     assert hand_written == []
+
+
+def test_a_day_reads_in_each_language_however_often_it_is_asked():
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import translation
+
+    from portal.display import date_text
+
+    day = date(2026, 12, 1)
+    with translation.override("en-gb"):
+        english = [date_text(day) for _ in range(2)]
+    with translation.override("nb"):
+        norwegian = [date_text(day) for _ in range(2)]
+    assert english == ["1 Dec 2026", "1 Dec 2026"]
+    assert norwegian == ["01.12.2026", "01.12.2026"]
+    # One instant in two zones is two days: a datetime is formatted as given, never shared.
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    with translation.override("en-gb"):
+        assert date_text(late) == "30 Nov 2026"
+        assert date_text(late.astimezone(ZoneInfo("Europe/Oslo"))) == "1 Dec 2026"
