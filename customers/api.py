@@ -57,7 +57,12 @@ from customers.services.subject_requests import (
 )
 from customers.visibility import get_asset_for_user, get_customer_for_user
 from portal import roles
-from portal.api import CSVRenderer, asks_for_waiting, waiting_requests_response
+from portal.api import (
+    CSVRenderer,
+    OneReadPagination,
+    asks_for_waiting,
+    waiting_requests_response,
+)
 from portal.approvals import approvals_waiting_for
 from portal.csv_export import csv_response
 from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
@@ -70,6 +75,7 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The data-asset catalogue: metadata only, never the customer records."""
 
     serializer_class = AssetSerializer
+    pagination_class = OneReadPagination
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
@@ -266,7 +272,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def records(self, request, pk=None):
         grant = get_grant_for_reading(request.user, pk)
         columns, rows = grant_records(grant)
-        paginator = self.pagination_class()
+        paginator = OneReadPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         records_viewed(
             grant=grant, actor=request.user, page_number=paginator.page.number, shown=len(page)

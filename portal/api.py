@@ -10,13 +10,21 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import ApplicationError, NotAllowed
-from portal.pagination import OpenEndedPaginator
+from portal.pagination import OneReadPaginator, OpenEndedPaginator
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class OneReadPagination(Pagination):
+    """``Pagination`` whose page and count come from one query (``OneReadPaginator``), for
+    lists whose page must scan every match anyway: a catalogue search, the approvals
+    waiting, a grant's records. The answer is the same as ``Pagination``'s."""
+
+    django_paginator_class = OneReadPaginator
 
 
 class CappedCountPagination(Pagination):
@@ -50,10 +58,12 @@ def asks_for_waiting(request) -> bool:
 def waiting_requests_response(view, waiting) -> Response:
     """A page of the approvals list ``waiting`` (``portal.approvals.approvals_waiting_for``,
     already cut to the view's kind of request), each row answered as ``view``'s serializer
-    shows a request: the ``?waiting=1`` list of the request APIs, paginated as every list."""
-    page = view.paginate_queryset(waiting)
+    shows a request: the ``?waiting=1`` list of the request APIs, paginated as every list
+    (its page and count in one query, ``OneReadPagination``)."""
+    paginator = OneReadPagination()
+    page = paginator.paginate_queryset(waiting, view.request, view=view)
     serializer = view.get_serializer([row.request for row in page], many=True)
-    return view.get_paginated_response(serializer.data)
+    return paginator.get_paginated_response(serializer.data)
 
 
 class CSVRenderer(renderers.BaseRenderer):

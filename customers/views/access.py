@@ -22,6 +22,7 @@ from portal.display import number_text
 from portal.errors import ApplicationError, CoverageRefusal
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.input_limits import as_id
+from portal.pagination import OneReadPaginator
 from portal.refusals import show_refusal
 
 
@@ -98,8 +99,9 @@ def request_list(request):
 def approvals_waiting(request):
     # One list of every kind of request (access, external sharing), oldest first, read
     # from the approval engine a page at a time: a compliance officer of a large company
-    # has hundreds waiting.
-    page = Paginator(approvals_waiting_for(request.user), PAGE_SIZE).get_page(
+    # has hundreds waiting, joined to their chains and sorted: the page and its count are
+    # one scan of them (OneReadPaginator), not two.
+    page = OneReadPaginator(approvals_waiting_for(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     # The latest five of each requester: 25 requesters with a dozen grants each made the

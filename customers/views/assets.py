@@ -3,7 +3,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,7 +23,7 @@ from customers.services import assets as assets_services
 from customers.services.stewardship import asset_collection_purposes_change, asset_owner_change
 from customers.visibility import get_asset_for_user
 from portal.errors import ApplicationError
-from portal.pagination import other_parameters
+from portal.pagination import OneReadPaginator, other_parameters
 from portal.refusals import show_refusal
 
 PAGE_SIZE = 25
@@ -34,7 +33,9 @@ PAGE_SIZE = 25
 def asset_list(request):
     form = AssetFilterForm(request.GET or None, user=request.user)
     filters = form.filters() if form.is_valid() else {}
-    page = Paginator(asset_catalogue(request.user, **filters), PAGE_SIZE).get_page(
+    # A search matches most of the catalogue ("customers": 1,725 of 2,000 assets): the page
+    # and its count are one scan of the matches (OneReadPaginator), not two.
+    page = OneReadPaginator(asset_catalogue(request.user, **filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(

@@ -17,7 +17,7 @@ from customers.services import grants as grants_services
 from customers.views.assets import PAGE_SIZE
 from portal.csv_export import csv_response
 from portal.errors import ApplicationError
-from portal.pagination import other_parameters
+from portal.pagination import OneReadPaginator, other_parameters
 from portal.permissions import check_compliance_page
 from portal.refusals import show_refusal
 from portal.security import local_url
@@ -94,7 +94,9 @@ def grant_revoke(request, pk):
 def grant_records(request, pk):
     grant = get_grant_for_reading(request.user, pk)
     columns, rows = grant_records_selector(grant)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    # Eligibility is decided over every customer of the asset: the page and its count are
+    # one scan of them (OneReadPaginator), not two.
+    page = OneReadPaginator(rows, 50).get_page(request.GET.get("page"))
     exports_services.records_viewed(
         grant=grant, actor=request.user, page_number=page.number, shown=len(page.object_list)
     )

@@ -1,0 +1,65 @@
+"""The rows of the catalogue page: one per data asset.
+
+``{% load catalogue_rows %}`` then ``{% catalogue_row asset %}`` with a ``CatalogueRow``
+(``customers.selectors.catalogue``): the asset's name linking to its page and the start of
+its description, its owner linking to the owner's assets, its classification (and whether
+compliance confirmed it), its data categories and how many customers it holds.
+
+Written in Python rather than as a template, for the reason and in the way of
+``approval_cards``: 25 rows a page, and the template engine spent most of the catalogue's
+time on them. The same messages (their translations unchanged), every value escaped, the
+numbers localised as a template variable is.
+"""
+
+from django import template
+from django.urls import reverse
+from django.utils import formats
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
+from django.utils.translation import gettext
+
+from consent.templatetags.taxonomy import category_label
+from customers.selectors.catalogue import CatalogueRow
+
+register = template.Library()
+
+DESCRIPTION_CHARACTERS = 90
+
+
+@register.simple_tag
+def catalogue_row(asset: CatalogueRow) -> SafeString:
+    """``asset`` as a ``<tr>`` of five cells, in the active language."""
+    link = reverse("customers:asset_detail", args=[asset.pk])
+    description = Truncator(asset.description).chars(DESCRIPTION_CHARACTERS)
+    owner = conditional_escape(asset.owner)
+    owner_title = gettext("Every asset of %(owner)s") % {"owner": owner}
+    categories = ", ".join(str(category_label(key)) for key in asset.data_category_keys)
+    if not categories:
+        none = conditional_escape(gettext("none recorded"))
+        categories = f'<span class="text-muted">{none}</span>'
+    return mark_safe(
+        "\n    <tr>\n"
+        f'      <td><a href="{link}">{conditional_escape(asset.name)}</a>'
+        f'<div class="small text-muted">{conditional_escape(description)}</div></td>\n'
+        f'      <td><a href="?owner={asset.owner_id}" title="{owner_title}">{owner}</a></td>\n'
+        f"      <td>{classification_badges(asset)}</td>\n"
+        f'      <td class="small">{categories}</td>\n'
+        f'      <td class="text-end">{formats.localize(asset.customer_count)}</td>\n'
+        "    </tr>\n  "
+    )
+
+
+def classification_badges(asset: CatalogueRow) -> SafeString:
+    """The classification badge of ``asset``, and the "unconfirmed" one until compliance
+    confirms it: the HTML of ``customers/_classification.html``, which the asset's own
+    page includes."""
+    label = conditional_escape(asset.get_classification_display())
+    html = f'<span class="badge badge-classification-{asset.classification}">{label}</span>\n'
+    if not asset.classification_confirmed:
+        title = conditional_escape(
+            gettext("Treated as at least confidential until a compliance officer confirms it")
+        )
+        unconfirmed = conditional_escape(gettext("unconfirmed"))
+        html += f'<span class="badge text-bg-warning" title="{title}">{unconfirmed}</span>'
+    return mark_safe(html + "\n")

@@ -1,0 +1,71 @@
+"""The catalogue page's rows (``{% catalogue_row %}``): every value escaped once, the
+description cut as before, the owner's link and title, the classification badges and the
+customer count written as the reader's language writes numbers."""
+
+from datetime import date
+
+import pytest
+from django.utils import translation
+
+from customers.selectors.catalogue import CatalogueRow
+from customers.templatetags.catalogue_rows import catalogue_row
+from portal.approval_rows import PersonRow
+
+MARKUP = "<b>&'\""
+ESCAPED = "&lt;b&gt;&amp;&#x27;&quot;"
+
+pytestmark = pytest.mark.django_db  # category names come from the taxonomy
+
+
+def row(**fields):
+    values = {
+        "pk": 12,
+        "name": f"List {MARKUP}",
+        "description": f"Shop {MARKUP} " + "x" * 100,
+        "owner_id": 4,
+        "owner": PersonRow("otto", "Otto", MARKUP),
+        "classification": "internal",
+        "classification_confirmed": True,
+        "customer_count": 12345,
+        "source_system": "crm",
+        "retention_date": date(2030, 1, 1),
+        "data_category_keys": ("user.contact.email", "user.name"),
+        "collected_for_keys": (),
+    }
+    return CatalogueRow(**{**values, **fields})
+
+
+def test_a_row_escapes_every_value_once():
+    with translation.override("en-gb"):
+        html = str(catalogue_row(row()))
+
+    assert '<td><a href="/assets/12/">List ' + ESCAPED + "</a>" in html
+    # 90 characters of the description, the ellipsis included, escaped after the cut.
+    assert '<div class="small text-muted">Shop ' + ESCAPED + " " + "x" * 77 + "…</div>" in html
+    assert (
+        '<a href="?owner=4" title="Every asset of Otto ' + ESCAPED + '">Otto ' + ESCAPED + "</a>"
+    ) in html
+    assert MARKUP not in html and "&amp;lt;" not in html  # never raw, never twice
+
+
+def test_a_confirmed_row_shows_its_class_its_categories_and_the_count():
+    with translation.override("en-gb"):
+        html = str(catalogue_row(row()))
+
+    assert '<span class="badge badge-classification-internal">Internal</span>' in html
+    assert "unconfirmed" not in html
+    assert '<code>user.contact.email</code></small>, <span class="taxonomy-name">' in html
+    assert '<td class="text-end">12,345</td>' in html
+
+
+def test_an_unconfirmed_row_without_categories_in_norwegian():
+    unconfirmed = row(classification_confirmed=False, data_category_keys=(), customer_count=1234)
+    with translation.override("nb"):
+        html = str(catalogue_row(unconfirmed))
+
+    assert 'badge-classification-internal">Intern</span>' in html
+    assert '<span class="badge text-bg-warning" title="Behandles som minst konfidensiell' in html
+    assert "ikke bekreftet</span>" in html
+    assert '<td class="small"><span class="text-muted">ingen registrert</span></td>' in html
+    assert '<td class="text-end">1\xa0234</td>' in html
+    assert 'title="Alle dataressursene til Otto ' + ESCAPED + '"' in html

@@ -1,0 +1,123 @@
+"""``OneReadPaginator`` reads a page and its list's length in one query, and answers every
+page number exactly as Django's paginator does: the same rows, count, corrections and
+errors."""
+
+import pytest
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+
+from customers.models.catalogue import AssetCustomer
+from customers.selectors.catalogue import asset_catalogue
+from portal.models import User
+from portal.pagination import OneReadPaginator
+from tests.factories import DataAssetFactory
+
+pytestmark = pytest.mark.django_db
+
+PER_PAGE = 4
+# What a visitor may type as ?page=: numbers in and past the list, and nonsense.
+PAGE_NUMBERS = [1, 2, 3, "3", 3.0, 4, 99, 0, -1, "abc", None, 2.5, "", "1e3"]
+
+
+def both(object_list):
+    return Paginator(object_list, PER_PAGE), OneReadPaginator(object_list, PER_PAGE)
+
+
+def shown(page):
+    return [getattr(row, "pk", row) for row in page.object_list]
+
+
+@pytest.fixture
+def catalogue(outsider):
+    for n in range(10):
+        DataAssetFactory(name=f"Shelf {n:02d}")
+    return lambda: asset_catalogue(outsider)
+
+
+@pytest.mark.parametrize("number", PAGE_NUMBERS)
+def test_get_page_shows_what_djangos_paginator_shows(catalogue, number):
+    django_pages, one_read = both(catalogue())
+
+    expected, page = django_pages.get_page(number), one_read.get_page(number)
+
+    assert (page.number, shown(page)) == (expected.number, shown(expected))
+    assert one_read.count == django_pages.count == 10
+    assert (page.has_next(), page.has_previous()) == (expected.has_next(), expected.has_previous())
+
+
+@pytest.mark.parametrize("number", PAGE_NUMBERS)
+def test_page_refuses_what_djangos_paginator_refuses(catalogue, number):
+    django_pages, one_read = both(catalogue())
+    try:
+        expected = django_pages.page(number)
+    except (EmptyPage, PageNotAnInteger) as refusal:
+        with pytest.raises(type(refusal), match=str(refusal)):
+            one_read.page(number)
+    else:
+        assert shown(one_read.page(number)) == shown(expected)
+
+
+def statements_of_page_two(paginator_class, catalogue):
+    with CaptureQueriesContext(connection) as queries:
+        page = paginator_class(catalogue(), PER_PAGE).get_page(2)
+        assert page.paginator.num_pages == 3
+    assert [row.name for row in page.object_list] == [f"Shelf {n:02d}" for n in range(4, 8)]
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_page_and_the_count_are_one_scan_not_two(catalogue):
+    counted = statements_of_page_two(Paginator, catalogue)
+    one_read = statements_of_page_two(OneReadPaginator, catalogue)
+
+    # Django's counts the matching assets, then reads the page: both scan every match.
+    assert len([sql for sql in counted if "COUNT(*) AS" in sql]) == 1
+    # Here the ids of the page come with the count (one scan); the page's rows are then
+    # read by id, so there is no statement more.
+    assert not [sql for sql in one_read if "COUNT(*) AS" in sql]
+    assert len([sql for sql in one_read if "COUNT(*) OVER ()" in sql]) == 1
+    assert len(one_read) <= len(counted)
+
+
+def test_an_empty_list_is_one_empty_first_page(outsider):
+    page = OneReadPaginator(asset_catalogue(outsider, q="nothing like this"), PER_PAGE).get_page(7)
+
+    assert (page.number, list(page.object_list), page.paginator.count) == (1, [], 0)
+
+
+def test_model_instances_and_values_come_back_without_the_length(catalogue):
+    users = User.objects.order_by("pk")
+
+    instances = OneReadPaginator(users, 2).page(1)
+    values = OneReadPaginator(users.values("pk", "username"), 2).page(1)
+
+    assert instances.paginator.count == values.paginator.count == users.count()
+    assert not [name for name in vars(instances.object_list[0]) if "length" in name]
+    assert [set(row) for row in values.object_list] == [{"pk", "username"}] * 2
+
+
+def test_grouped_rows_are_counted_as_groups(catalogue):
+    owners = User.objects.annotate(assets=Count("owned_assets")).order_by("-assets", "pk")
+    django_pages, one_read = both(owners)
+
+    expected, page = django_pages.page(2), one_read.page(2)
+
+    assert one_read.count == django_pages.count == User.objects.count()
+    assert [(u.pk, u.assets) for u in page.object_list] == [
+        (u.pk, u.assets) for u in expected.object_list
+    ]
+
+
+def test_a_list_a_window_cannot_count_is_counted_as_django_counts_it(catalogue):
+    # A join to every membership repeats each asset; distinct() removes the repeats after
+    # any window would have counted them, so such a list is counted the usual way.
+    asset = DataAssetFactory(name="Shared", customers=3)
+    repeated = User.objects.filter(owned_assets__customers__in=asset.customers.all())
+    distinct = repeated.distinct().order_by("pk")
+    assert AssetCustomer.objects.filter(asset=asset).count() == 3
+
+    page = OneReadPaginator(distinct, PER_PAGE).page(1)
+
+    assert page.paginator.count == 1
+    assert [user.pk for user in page.object_list] == [asset.owner_id]
