@@ -148,7 +148,7 @@ def _waiting_approvals(steps: QuerySet[ApprovalStep]) -> list[WaitingApproval]:
     """The rows of a slice of open ``steps``: the steps (one query, ordered and cut in the
     database), then each kind's requests of the slice (one query per kind plus that kind's
     prefetches)."""
-    steps_read = list(steps)
+    steps_read = list(steps.select_related("chain"))
     by_kind: dict[str, list[int]] = {}
     for step in steps_read:
         by_kind.setdefault(step.chain.kind, []).append(step.chain_id)
@@ -180,7 +180,11 @@ def approvals_waiting_for(user: User, *, kinds: Iterable[str] | None = None) -> 
     The approvals page, the dashboard and ``?waiting=1`` of the request APIs all read it."""
     wanted = _REQUEST_KINDS if kinds is None else kinds
     registered = [kind for kind in wanted if kind in _REQUEST_KINDS]
-    return PagedRows(open_steps_for(user).filter(chain__kind__in=registered), _waiting_approvals)
+    # A page's steps are read by id once found (``by_id``): the segregation-of-duties
+    # filters are not planned a second time.
+    return PagedRows(
+        open_steps_for(user).filter(chain__kind__in=registered), _waiting_approvals, by_id=True
+    )
 
 
 def steps_with_deciders() -> QuerySet[ApprovalStep]:

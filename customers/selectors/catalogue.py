@@ -57,7 +57,9 @@ def asset_catalogue(
         )
     if confirmed is not None:
         assets = assets.filter(classification_confirmed=confirmed)
-    return PagedRows(assets.order_by("name", "pk"), catalogue_rows)
+    # The rows read nothing but the assets' own fields: once a page's ids have passed the
+    # visibility rule and the search, its rows are read by id alone.
+    return PagedRows(assets.order_by("name", "pk"), catalogue_rows, by_id=True)
 
 
 # What a catalogue row shows, read as plain values: no model instance, no prefetch.

@@ -80,6 +80,20 @@ def test_a_page_and_the_count_are_one_scan_not_two(catalogue):
     assert len(one_read) <= len(counted)
 
 
+def test_a_catalogue_pages_rows_are_read_by_id_not_searched_again(outsider):
+    for n in range(6):
+        DataAssetFactory(name=f"Shelf {n:02d}")
+    DataAssetFactory(name="Other")
+
+    with CaptureQueriesContext(connection) as queries:
+        page = OneReadPaginator(asset_catalogue(outsider, q="shelf"), PER_PAGE).get_page(2)
+
+    assert [row.name for row in page.object_list] == ["Shelf 04", "Shelf 05"]
+    assert page.paginator.count == 6
+    searched = [query["sql"] for query in queries.captured_queries if "LIKE" in query["sql"]]
+    assert len(searched) == 1  # the ids and the count; the rows are read by their ids
+
+
 def test_an_empty_list_is_one_empty_first_page(outsider):
     page = OneReadPaginator(asset_catalogue(outsider, q="nothing like this"), PER_PAGE).get_page(7)
 
