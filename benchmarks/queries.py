@@ -248,7 +248,7 @@ def main() -> int:
     unequal, grown = [], []
     for name, at_scale in scale["pages"].items():
         at_demo = demo["pages"].get(name, {"queries": "-", "ms": float("nan")})
-        ratio = at_scale["ms"] / at_demo["ms"]
+        ratio = at_scale["ms"] / max(at_demo["ms"], 1e-9)
         marks = []
         if at_demo["queries"] != at_scale["queries"]:
             unequal.append(name)
@@ -266,7 +266,7 @@ def main() -> int:
     print("\nSlowest statements at scale (last run of each page, ms):")
     for ms, page, statement in scale["statements"]:
         print(f"{ms:8.1f}  {page:<30} {statement[:150]}")
-    flushed_ms = scale["pages"][FLUSHED]["ms"]
+    flushed_ms = scale["pages"].get(FLUSHED, {"ms": float("nan")})["ms"]
     verdicts = [
         ("query counts equal at both sizes", not unequal, ", ".join(unequal)),
         (

@@ -40,13 +40,20 @@ def asset_list_for(user: AnyUser) -> QuerySet[DataAsset]:
     assets = DataAsset.objects.all()
     if user is None or not user.is_authenticated or not user.is_active:
         return assets.none()
-    if roles.is_compliance_or_legal(user):
+    if sees_every_asset(user):
         return assets
     return assets.filter(
         ~Q(classification=Classification.RESTRICTED)
         | Q(owner=user)
         | Q(pk__in=granted_asset_ids(user))
     )
+
+
+def sees_every_asset(user: AnyUser) -> bool:
+    """True when ``user`` (an active, signed-in person) sees every asset, restricted ones
+    included: compliance and legal (design.md, roles). ``asset_list_for`` is the whole
+    rule; this is its shortcut for reads that would only filter by it."""
+    return roles.is_compliance_or_legal(user)
 
 
 def active_grants(now: datetime | None = None) -> QuerySet[AccessGrant]:

@@ -25,6 +25,10 @@ def other_parameters(request: HttpRequest) -> str:
 # The name under which a page's query reads the length of its whole list.
 _LIST_LENGTH = "_list_length"
 
+# The furthest first row a page may ask the database for: beyond it the database's offset
+# overflows (PostgreSQL's bigint, SQLite's integer), and no list here holds 2 billion rows.
+MAX_OFFSET = 2**31
+
 
 class OneReadPaginator(Paginator):
     """Django's paginator reading a page and the length of its list in one query.
@@ -40,7 +44,8 @@ class OneReadPaginator(Paginator):
     list, ``values_list()``, a ``distinct()`` or combined query, orphans) and a page with
     no rows (past the end, an empty list) fall back to Django's count, so the answers,
     the errors (``PageNotAnInteger``, ``EmptyPage``) and ``get_page``'s corrections are
-    Django's own. Raises nothing of its own.
+    Django's own; so does a page whose first row lies past ``MAX_OFFSET`` (a typed
+    ``?page=10**20`` would overflow the database's offset). Raises nothing of its own.
 
     For lists whose page query must read every match anyway (a filter no index orders, a
     sort across a join). A list read in the order of an index (grants, newest first) stops
@@ -51,19 +56,28 @@ class OneReadPaginator(Paginator):
     _read: tuple[int, list[Any]] | None = None
 
     def validate_number(self, number: Any) -> int:
+        """``number`` as a page number (int >= 1, at most the last page), as Django's
+        paginator checks it. The first check of a number reads that page with the list's
+        length (one query), so the count it compares with costs nothing more. Raises
+        ``PageNotAnInteger`` or ``EmptyPage`` as Django's does."""
         if "count" not in self.__dict__ and self.orphans == 0:
             wanted = _whole_number(number)
-            if wanted is not None and wanted >= 1:
+            if wanted is not None and wanted >= 1 and (wanted - 1) * self.per_page < MAX_OFFSET:
                 self._read_page_and_length(wanted)
         return super().validate_number(number)
 
     def page(self, number: Any) -> Page:
+        """The ``Page`` of ``number``: the rows read with the length when that page was the
+        one checked first, Django's slice otherwise. Raises as ``validate_number``."""
         number = self.validate_number(number)
         if self._read is not None and self._read[0] == number:
-            return Page(self._read[1], number, self)
+            return self._get_page(self._read[1], number, self)  # type: ignore[attr-defined]
         return super().page(number)
 
     def _read_page_and_length(self, number: int) -> None:
+        """Read page ``number`` and the list's length in one query, and keep both (the
+        length as ``count``); nothing when that page has no rows or the list cannot be
+        read so (``page_and_length``)."""
         bottom = (number - 1) * self.per_page
         found = page_and_length(self.object_list, bottom, bottom + self.per_page)
         if found is not None:
@@ -104,9 +118,13 @@ def page_and_length(object_list: Any, bottom: int, top: int) -> tuple[list[Any],
 
 def _window_countable(queryset: QuerySet[Any]) -> bool:
     """A window over the rows counts the list: not so after DISTINCT (applied after the
-    window) or for a UNION, nor for a queryset already cut."""
+    window), for a UNION, for a queryset already cut, nor when it filters on a window of
+    its own (Django then wraps the query, and the count would be taken before that
+    filter)."""
     query = queryset.query
-    return not (query.distinct or query.combinator or query.is_sliced)
+    return not (
+        query.distinct or query.combinator or query.is_sliced or query.where.contains_over_clause
+    )
 
 
 class CappedPaginator(Paginator):
@@ -129,11 +147,6 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self._counted > self.cap
-
-
-# The furthest first row a page past the cap may ask for: beyond it the database's offset
-# overflows (PostgreSQL's bigint, SQLite's integer), and no log here holds 2 billion rows.
-MAX_OFFSET = 2**31
 
 
 class OpenEndedPaginator(CappedPaginator):
@@ -187,7 +200,10 @@ class PagedRows(Sequence[Row]):
     annotation, no ``select_related``), so once ``OneReadPaginator`` has the ids of a page,
     the rows are read by id alone rather than through the list's filters again, which the
     ids have passed: a catalogue search's visibility rule and five-column match made the
-    second statement take longer to plan (2 ms) than to run.
+    second statement take longer to plan (2 ms) than to run. The rows are then as they are
+    a moment after the ids were found, as a page read after its count always was. Such a
+    list must be ordered by its own fields (``ValueError`` otherwise: a programming error),
+    which the second statement repeats.
     """
 
     def __init__(
@@ -197,6 +213,13 @@ class PagedRows(Sequence[Row]):
         *,
         by_id: bool = False,
     ):
+        names = [name for name in queryset.query.order_by if isinstance(name, str)]
+        if by_id and (
+            not names
+            or len(names) != len(queryset.query.order_by)
+            or any(name.lstrip("-") in queryset.query.annotations for name in names)
+        ):
+            raise ValueError("A list read by id is ordered by its own fields, named in order_by.")
         self.queryset = queryset
         self.read = read
         self.by_id = by_id

@@ -29,13 +29,18 @@ DESCRIPTION_CHARACTERS = 90
 
 @register.simple_tag
 def catalogue_row(asset: CatalogueRow) -> SafeString:
-    """``asset`` as a ``<tr>`` of five cells, in the active language."""
+    """``asset`` (a ``CatalogueRow``) as a ``<tr>`` of five cells, in the active language,
+    every value escaped. Raises ``ValueError`` for a classification outside
+    ``Classification`` (the database's check refuses one)."""
     link = reverse("customers:asset_detail", args=[asset.pk])
     description = Truncator(asset.description).chars(DESCRIPTION_CHARACTERS)
     owner = conditional_escape(asset.owner)
     owner_title = gettext("Every asset of %(owner)s") % {"owner": owner}
-    categories = ", ".join(str(category_label(key)) for key in asset.data_category_keys)
-    if not categories:
+    if asset.data_category_keys:
+        categories = ", ".join(
+            conditional_escape(category_label(key)) for key in asset.data_category_keys
+        )
+    else:
         none = conditional_escape(gettext("none recorded"))
         categories = f'<span class="text-muted">{none}</span>'
     return mark_safe(
@@ -55,7 +60,8 @@ def classification_badges(asset: CatalogueRow) -> SafeString:
     confirms it: the HTML of ``customers/_classification.html``, which the asset's own
     page includes."""
     label = conditional_escape(asset.get_classification_display())
-    html = f'<span class="badge badge-classification-{asset.classification}">{label}</span>\n'
+    kind = conditional_escape(asset.classification)
+    html = f'<span class="badge badge-classification-{kind}">{label}</span>\n'
     if not asset.classification_confirmed:
         title = conditional_escape(
             gettext("Treated as at least confidential until a compliance officer confirms it")

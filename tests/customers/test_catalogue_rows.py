@@ -5,6 +5,7 @@ customer count written as the reader's language writes numbers."""
 from datetime import date
 
 import pytest
+from django.template import engines
 from django.utils import translation
 
 from customers.selectors.catalogue import CatalogueRow
@@ -69,3 +70,42 @@ def test_an_unconfirmed_row_without_categories_in_norwegian():
     assert '<td class="small"><span class="text-muted">ingen registrert</span></td>' in html
     assert '<td class="text-end">1\xa0234</td>' in html
     assert 'title="Alle dataressursene til Otto ' + ESCAPED + '"' in html
+
+
+# The template the tag replaced, word for word: the tag must write the same HTML.
+TEMPLATE_ROWS = (
+    "{% load i18n taxonomy l10n %}"
+    "  {% for asset in rows %}\n"
+    "    <tr>\n"
+    "      <td><a href=\"{% url 'customers:asset_detail' asset.pk %}\">{{ asset.name }}</a>"
+    '<div class="small text-muted">{{ asset.description|truncatechars:90 }}</div></td>\n'
+    "      <td>{% blocktranslate trimmed asvar owner_title with owner=asset.owner %}"
+    "Every asset of {{ owner }}{% endblocktranslate %}"
+    '<a href="?owner={{ asset.owner_id|unlocalize }}" title="{{ owner_title }}">'
+    "{{ asset.owner }}</a></td>\n"
+    '      <td>{% include "customers/_classification.html" %}</td>\n'
+    '      <td class="small">{% for key in asset.data_category_keys %}{{ key|category_label }}'
+    "{% if not forloop.last %}, {% endif %}{% empty %}"
+    '<span class="text-muted">{% translate "none recorded" %}</span>{% endfor %}</td>\n'
+    '      <td class="text-end">{{ asset.customer_count }}</td>\n'
+    "    </tr>\n"
+    "  {% endfor %}\n"
+)
+TAG_ROWS = (
+    "{% load catalogue_rows %}  {% for asset in rows %}{% catalogue_row asset %}{% endfor %}\n"
+)
+
+
+@pytest.mark.parametrize("language", ["en-gb", "nb"])
+def test_the_tag_writes_what_the_template_wrote(language):
+    rows = [
+        row(),
+        row(pk=13, classification="restricted", classification_confirmed=False),
+        row(pk=14, data_category_keys=(), description="Short", customer_count=7),
+    ]
+    engine = engines["django"]
+    with translation.override(language):
+        expected = engine.from_string(TEMPLATE_ROWS).render({"rows": rows})
+        written = engine.from_string(TAG_ROWS).render({"rows": rows})
+
+    assert written == expected

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.django_db
 PER_PAGE = 4
 # What a visitor may type as ?page=: numbers in and past the list, and nonsense.
 PAGE_NUMBERS = [1, 2, 3, "3", 3.0, 4, 99, 0, -1, "abc", None, 2.5, "", "1e3"]
+# Past any database offset: Django's paginator corrects them; a query would overflow.
+PAGE_NUMBERS += [10**20, "99999999999999999999"]
 
 
 def both(object_list):
@@ -121,6 +123,35 @@ def test_grouped_rows_are_counted_as_groups(catalogue):
     assert [(u.pk, u.assets) for u in page.object_list] == [
         (u.pk, u.assets) for u in expected.object_list
     ]
+
+
+def test_a_list_read_by_id_must_be_ordered_by_its_own_fields(outsider):
+    from portal.pagination import PagedRows
+
+    assets = asset_catalogue(outsider).queryset
+    with pytest.raises(ValueError, match="ordered by its own fields"):
+        PagedRows(assets.order_by(), list, by_id=True)
+    with pytest.raises(ValueError, match="ordered by its own fields"):
+        PagedRows(assets.annotate(n=Count("memberships")).order_by("-n"), list, by_id=True)
+
+
+def test_the_api_answers_every_page_number_as_before(api_client, outsider, catalogue):
+    api_client.force_authenticate(outsider)
+
+    def answer(page):
+        response = api_client.get("/api/assets/", {"page_size": 4, "page": page})
+        return response.status_code, response.json()
+
+    status, second = answer(2)
+    assert (status, second["count"], len(second["results"])) == (200, 10, 4)
+    assert "page=3" in second["next"] and "page_size=4" in second["previous"]
+    assert [row["name"] for row in second["results"]] == [f"Shelf {n:02d}" for n in range(4, 8)]
+    status, last = answer("last")
+    assert (status, [row["name"] for row in last["results"]]) == (200, ["Shelf 08", "Shelf 09"])
+    assert last["next"] is None
+    for refused in (4, 0, "abc", 10**20):
+        status, body = answer(refused)
+        assert status == 404 and body == {"detail": "Invalid page."}, refused
 
 
 def test_a_list_a_window_cannot_count_is_counted_as_django_counts_it(catalogue):
