@@ -65,39 +65,61 @@ def _actions(context: template.Context, grant: GrantRow, active: bool) -> str:
     html = ""
     user = context.get("user")
     if active and grant.user_id == getattr(user, "pk", None):
+        texts = _page_texts(context)
         records = reverse("customers:grant_records", args=[grant.pk])
-        label = conditional_escape(gettext("Records"))
         html += (
-            f'          <a class="btn btn-sm btn-outline-primary" href="{records}">{label}</a>\n'
+            f'          <a class="btn btn-sm btn-outline-primary" href="{records}">'
+            f"{texts['records']}</a>\n"
         )
         if grant.level == "export":
             export = reverse("customers:grant_export", args=[grant.pk])
-            label = conditional_escape(gettext("Export CSV"))
             html += (
-                f'          <a class="btn btn-sm btn-outline-primary" href="{export}">{label}</a>\n'
+                f'          <a class="btn btn-sm btn-outline-primary" href="{export}">'
+                f"{texts['export']}</a>\n"
             )
     if active and context.get("scope") != "mine":
         html += _revoke_form(context, grant)
     return html
 
 
+# The key of what every row of one page shares, kept in the page's render context.
+_PAGE_TEXTS = object()
+
+
+def _page_texts(context: template.Context) -> dict[str, str]:
+    """What every row of the page writes alike, escaped, worked out once a page (in the
+    template's render context): the buttons' and the revoke form's texts in the active
+    language, the CSRF field and the page's own address (where the form comes back)."""
+    texts = context.render_context.get(_PAGE_TEXTS)
+    if texts is None:
+        # The texts are translated outside the f-strings: gettext's extractor reads no
+        # call inside one, and the catalogue would lose them.
+        request = context.get("request")
+        texts = {
+            "records": conditional_escape(gettext("Records")),
+            "export": conditional_escape(gettext("Export CSV")),
+            "reason_label": conditional_escape(gettext("Reason for revoking")),
+            "placeholder": conditional_escape(gettext("Reason")),
+            "revoke": conditional_escape(gettext("Revoke")),
+            "csrf": CSRF_FIELD.render(context),
+            "here": conditional_escape(request.get_full_path() if request is not None else ""),
+        }
+        context.render_context[_PAGE_TEXTS] = texts
+    return texts
+
+
 def _revoke_form(context: template.Context, grant: GrantRow) -> str:
-    # The texts are translated outside the f-strings: gettext's extractor reads no call
-    # inside one, and the catalogue would lose them.
+    texts = _page_texts(context)
     action = reverse("customers:grant_revoke", args=[grant.pk])
-    request = context.get("request")
-    here = conditional_escape(request.get_full_path() if request is not None else "")
     field = f"reason-{grant.pk}"
-    label = conditional_escape(gettext("Reason for revoking"))
-    placeholder = conditional_escape(gettext("Reason"))
-    button = conditional_escape(gettext("Revoke"))
     return (
         f'        <form method="post" action="{action}" class="d-flex gap-1 mt-1">\n'
-        f"          {CSRF_FIELD.render(context)}\n"
-        f'          <input type="hidden" name="next" value="{here}">\n'
-        f'          <label class="visually-hidden" for="{field}">{label}</label>\n'
+        f"          {texts['csrf']}\n"
+        f'          <input type="hidden" name="next" value="{texts["here"]}">\n'
+        f'          <label class="visually-hidden" for="{field}">{texts["reason_label"]}</label>\n'
         f'          <input class="form-control form-control-sm" id="{field}" name="reason" '
-        f'placeholder="{placeholder}" required>\n'
-        f'          <button class="btn btn-sm btn-outline-danger" type="submit">{button}</button>\n'
+        f'placeholder="{texts["placeholder"]}" required>\n'
+        f'          <button class="btn btn-sm btn-outline-danger" type="submit">'
+        f"{texts['revoke']}</button>\n"
         "        </form>\n"
     )

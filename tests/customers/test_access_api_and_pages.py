@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from io import StringIO
 
 import pytest
@@ -525,3 +526,26 @@ def test_all_grants_rows_show_status_revoker_and_the_revoke_form_in_norwegian(
     assert 'name="next" value="/grants/all/?page=1"' in page
     assert '<div class="small text-muted">om ' in page  # time left on the active grant
     assert 'name="csrfmiddlewaretoken"' in page
+
+
+def test_every_active_grant_on_a_page_has_its_own_revoke_form_with_the_pages_texts(
+    client, requester, owner, compliance_officer
+):
+    grants = [granted_on_new_asset(requester, name=f"List {n}") for n in range(3)]
+    compliance_officer.language = "nb"
+    compliance_officer.save()
+    client.force_login(compliance_officer)
+
+    page = client.get(reverse("customers:grant_list_all"), {"q": "List"}).content.decode()
+
+    for grant in grants:
+        assert f'action="/grants/{grant.pk}/revoke/"' in page
+        assert f'<label class="visually-hidden" for="reason-{grant.pk}">' in page
+    # The texts, the CSRF field and the return address are worked out once a page and
+    # written in every row alike.
+    assert page.count(">Tilbakekall</button>") == 3
+    returns = re.findall(
+        r'/revoke/" class="d-flex[^>]*>\s*<input[^>]*>\s*<input[^>]*value="([^"]+)"', page
+    )
+    assert returns == ["/grants/all/?q=List"] * 3
+    assert len(set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page))) == 1
