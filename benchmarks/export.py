@@ -32,6 +32,9 @@ the kernel's peak (``VmHWM`` in /proc/self/status, reset before each export by w
 export (first-request imports are not the export's), so the figure includes everything the
 export allocates (the request, psycopg's fetched chunk of rows, the CSV pieces).
 
+Then, at the largest size, where a view export's time goes (``phases``): the consent
+rule alone, ``grant_export_start`` (the ledger), reading the recorded rows, the CSV writer.
+
 Goals: the view at least half of COPY's rate at the largest size (100,000 customers);
 memory growth under 100 MB at every size (shown flat by the two sizes). It prints the load
 average before and after (the machine may be shared: the ratio is what counts) and each
@@ -309,6 +312,7 @@ def main() -> int:
         "view/COPY: the view's rate over COPY's. RSS growth: peak resident set (VmHWM, reset "
         "before) minus RSS before a view export, worst round."
     )
+    phases(grants[sizes[-1]], sizes[-1], args.repeat)
     print(f"load average after: {_load()}")
     largest = sizes[-1]
     rate_met = ratios[largest] >= RATE_GOAL
@@ -324,6 +328,49 @@ def main() -> int:
         + ")"
     )
     return 0 if rate_met and memory_met else 2
+
+
+def phases(grant, size: int, repeat: int) -> None:
+    """Print where a view export's time goes at ``size`` customers, each part timed alone,
+    best of ``repeat``: the consent rule alone (the eligible customers counted),
+    ``grant_export_start`` (the ledger's ``INSERT ... SELECT`` over the eligible customers,
+    the audit event, the export row), reading the recorded customers' rows through the
+    server-side cursor, and the formula-safe CSV writer over rows already read."""
+    from django.db import connection
+
+    from consent.selectors import eligible_customer_ids
+    from customers.services.exports import grant_export_start
+    from portal.csv_export import csv_chunks
+
+    sql, params = eligible_customer_ids(grant.asset, grant.purpose).query.sql_with_params()
+
+    def eligibility():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM ({sql}) eligible", params)  # noqa: S608
+            return cursor.fetchone()[0]
+
+    batch = grant_export_start(grant=grant, actor=grant.user)
+    rows = list(batch.rows)
+    best = best_of(
+        repeat,
+        {
+            "the consent rule alone (eligible customers counted)": (eligibility,),
+            "grant_export_start (ledger INSERT ... SELECT, audit event)": (
+                lambda: grant_export_start(grant=grant, actor=grant.user).count,
+            ),
+            "reading the recorded customers (server-side cursor)": (
+                lambda: sum(1 for _ in batch.rows.iterator(chunk_size=2000)),
+            ),
+            "the formula-safe CSV writer (rows already read)": (
+                lambda: sum(len(chunk) for chunk in csv_chunks(batch.columns, iter(rows))),
+            ),
+        },
+    )
+    print(
+        f"Where a view export's time goes at {size:,} customers, each part alone, best of {repeat}:"
+    )
+    for name, (seconds, _) in best.items():
+        print(f"  {name:<60} {seconds * 1000:7.1f} ms")
 
 
 def _load() -> str:
