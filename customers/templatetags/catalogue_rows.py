@@ -20,6 +20,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 
 from consent.templatetags.taxonomy import category_label
+from customers.models.catalogue import DataAsset
 from customers.selectors.catalogue import CatalogueRow
 
 register = template.Library()
@@ -55,10 +56,12 @@ def catalogue_row(asset: CatalogueRow) -> SafeString:
     )
 
 
-def classification_badges(asset: CatalogueRow) -> SafeString:
-    """The classification badge of ``asset``, and the "unconfirmed" one until compliance
-    confirms it: the HTML of ``customers/_classification.html``, which the asset's own
-    page includes."""
+@register.simple_tag
+def classification_badges(asset: CatalogueRow | DataAsset) -> SafeString:
+    """The classification badge of ``asset`` (a catalogue row or a ``DataAsset``), and the
+    "unconfirmed" one until compliance confirms it, escaped, in the active language: the
+    catalogue's rows and the asset's own page (``{% classification_badges asset %}``) write
+    them alike. Raises ``ValueError`` for a classification outside ``Classification``."""
     label = conditional_escape(asset.get_classification_display())
     kind = conditional_escape(asset.classification)
     html = f'<span class="badge badge-classification-{kind}">{label}</span>\n'

@@ -83,7 +83,14 @@ TEMPLATE_ROWS = (
     "Every asset of {{ owner }}{% endblocktranslate %}"
     '<a href="?owner={{ asset.owner_id|unlocalize }}" title="{{ owner_title }}">'
     "{{ asset.owner }}</a></td>\n"
-    '      <td>{% include "customers/_classification.html" %}</td>\n'
+    # customers/_classification.html as it was, inlined.
+    '      <td><span class="badge badge-classification-{{ asset.classification }}">'
+    "{{ asset.get_classification_display }}</span>\n"
+    "{% if not asset.classification_confirmed %}{% translate "
+    '"Treated as at least confidential until a compliance officer confirms it" '
+    "as unconfirmed_title %}"
+    '<span class="badge text-bg-warning" title="{{ unconfirmed_title }}">'
+    '{% translate "unconfirmed" %}</span>{% endif %}\n</td>\n'
     '      <td class="small">{% for key in asset.data_category_keys %}{{ key|category_label }}'
     "{% if not forloop.last %}, {% endif %}{% empty %}"
     '<span class="text-muted">{% translate "none recorded" %}</span>{% endfor %}</td>\n'
@@ -109,3 +116,15 @@ def test_the_tag_writes_what_the_template_wrote(language):
         written = engine.from_string(TAG_ROWS).render({"rows": rows})
 
     assert written == expected
+
+
+def test_the_asset_page_shows_the_same_badges(client, outsider):
+    from tests.factories import DataAssetFactory
+
+    asset = DataAssetFactory(name="Badged", classification="internal")
+    client.force_login(outsider)
+
+    page = client.get(f"/assets/{asset.pk}/").content.decode()
+
+    assert '<span class="badge badge-classification-internal">Internal</span>' in page
+    assert '<span class="badge text-bg-warning" title="Treated as at least confidential' in page
