@@ -33,6 +33,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.translation import pgettext
 
 from consent.models import DataCategory, Purpose, TaxonomyEntry
+from portal.languages import per_language
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,11 @@ def name_of(kind: str, key: str) -> str | None:
     return entry.name if entry else None
 
 
+@per_language
 def display_name(kind: str, name: str) -> str:
     """``name`` (of a ``kind`` entry, as stored) in the active language; as it is when the
-    catalogue lacks it (an operator's edit) or when it is empty."""
+    catalogue lacks it (an operator's edit) or when it is empty. Remembered per language
+    (``per_language``): a list names the same few purposes on every row."""
     return pgettext(CONTEXTS[kind], name) if name else name
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from portal.languages import choice_label
 from portal.models import ApprovalRole, ApprovalStep, StepStatus, person_name
 
 
@@ -69,10 +70,10 @@ class StepRow:
     inputs: dict
 
     def get_status_display(self) -> str:
-        return str(StepStatus(self.status).label)
+        return choice_label(StepStatus, self.status)
 
     def get_role_display(self) -> str:
-        return str(ApprovalRole(self.role).label)
+        return choice_label(ApprovalRole, self.role)
 
 
 class StepRows(tuple[StepRow, ...]):

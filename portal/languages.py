@@ -17,11 +17,18 @@ stay English, only its messages are translated. Notifications are rendered in ea
 recipient's ``language_for`` (``portal.notifications.notify``), never the sender's.
 """
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.db.models import Choices
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+
+T = TypeVar("T")
 
 
 def language_codes() -> tuple[str, ...]:
@@ -113,3 +120,53 @@ def _holds_nothing(translation_object: object) -> bool:
     # gettext's own catalogues (not Django's merged ones) keep their metadata under "".
     catalog = getattr(translation_object, "_catalog", None)
     return isinstance(catalog, dict) and set(catalog) <= {""}
+
+
+# Every cache made by ``per_language``, emptied when the catalogues may change (a test that
+# changes ``LOCALE_PATHS``, ``LANGUAGES`` or ``LANGUAGE_CODE``).
+_PER_LANGUAGE_CACHES: list[Any] = []
+
+
+def per_language(build: Callable[..., T]) -> Callable[..., T]:
+    """``build`` remembered per active language and arguments, for the life of the process.
+
+    For the texts a list writes on every row (a message, a choice's label, a purpose's name,
+    all in the active language): ``build`` calls ``gettext`` and its kin as usual (so
+    ``makemessages`` finds the messages), and is called once per language and argument
+    values instead of once per row. ``build``'s arguments must be hashable and its result
+    must depend on nothing else than them and the active language (``get_language()``;
+    ``None`` when translation is deactivated): never on the time zone, a setting or the
+    database. At most 4,096 results are kept, the least recently used dropped first.
+
+    A translated text is the same for the life of a process: Django reads the catalogues
+    once (``trans_real.translation``) and never again, except when a test changes the
+    settings they come from, which empties these caches too (``setting_changed``)."""
+
+    @functools.lru_cache(maxsize=4096)
+    def remembered(language: str | None, *args: Hashable) -> T:
+        # Called with ``language`` active (the caller's), so ``build`` answers in it.
+        return build(*args)
+
+    _PER_LANGUAGE_CACHES.append(remembered)
+
+    @functools.wraps(build)
+    def in_active_language(*args: Hashable) -> T:
+        return remembered(translation.get_language(), *args)
+
+    return in_active_language
+
+
+@receiver(setting_changed)
+def _forget_translated(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        for cache in _PER_LANGUAGE_CACHES:
+            cache.cache_clear()
+
+
+@per_language
+def choice_label(choices: type[Choices], value: str) -> str:
+    """The label of ``value`` among ``choices`` (a ``TextChoices`` class) in the active
+    language, as a model's ``get_<field>_display()`` gives it: ``value`` itself when it is
+    not one of them. For the plain rows of the lists (``portal.approval_rows``,
+    ``customers.selectors``), which print a step's role or a request's status on every row."""
+    return str(dict(choices.choices).get(value, value))

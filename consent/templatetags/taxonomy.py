@@ -8,6 +8,8 @@ it is. ``purpose_name`` / ``category_name`` give the name alone, as plain text, 
 sentence or an attribute. Names read in the active language (``consent.taxonomy_names``).
 """
 
+import functools
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -51,6 +53,13 @@ def _label(kind: str, value) -> SafeString | str:
     key, name = key_and_name(kind, value)
     if not key:
         return ""
+    return _formatted_label(key, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted_label(key: str, name: str | None) -> SafeString:
+    # A key and its name (already in the active language) give the same HTML in any
+    # language: remembered, as a list prints the same few on every row.
     if name is None or name == key:
         return format_html(KEY_ONLY, key)
     return format_html(LABEL, name, key)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from customers.models.catalogue import Classification, DataAsset
+from portal.languages import choice_label
 
 # The kind of the approval chain of an access request (portal.approvals).
 ACCESS_CHAIN_KIND = "access"
@@ -142,7 +143,7 @@ class LevelRow:
         return self.pk
 
     def get_level_display(self) -> str:
-        return str(AccessLevel(self.level).label)
+        return choice_label(AccessLevel, self.level)
 
 
 def grant_status(revoked_at: datetime | None, expires_at: datetime) -> str:

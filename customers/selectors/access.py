@@ -15,6 +15,7 @@ from customers.visibility import asset_list_for
 from portal import roles
 from portal.approval_rows import PersonRow, StepRows, person_fields, someone_from, steps_by_chain
 from portal.approvals import open_steps_for, steps_with_deciders
+from portal.languages import choice_label
 from portal.models import ChainStatus, User
 from portal.pagination import PagedRows, Ref
 
@@ -95,7 +96,7 @@ class ChainRow:
     steps: StepRows
 
     def get_status_display(self) -> str:
-        return str(ChainStatus(self.status).label)
+        return choice_label(ChainStatus, self.status)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext, pgettext, pgettext_lazy
 from consent.templatetags.taxonomy import purpose_name
 from customers.selectors.grants import OtherGrant, OtherGrants
 from portal.display import date_text
+from portal.languages import per_language
 
 register = template.Library()
 
@@ -48,8 +49,13 @@ def other_grants_text(grants: OtherGrants) -> str:
     return text or pgettext("other grants", "none")
 
 
+@per_language
+def _grant_message() -> str:
+    return gettext("%(asset)s (%(purpose)s, until %(until)s)")
+
+
 def _grant_text(grant: OtherGrant) -> str:
-    return gettext("%(asset)s (%(purpose)s, until %(until)s)") % {
+    return _grant_message() % {
         "asset": grant.asset_name,
         "purpose": purpose_name(grant.purpose),
         "until": date_text(timezone.localdate(grant.expires_at)),

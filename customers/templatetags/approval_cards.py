@@ -26,6 +26,7 @@ from consent.templatetags.taxonomy import category_label, purpose_label
 from customers.selectors.grants import OtherGrants
 from customers.templatetags.access_grants import other_grants_text
 from portal.approvals import WaitingApproval
+from portal.languages import per_language
 from portal.templatetags.approval_steps import approval_steps
 
 register = template.Library()
@@ -47,11 +48,9 @@ def approval_card(waiting: WaitingApproval, grants: OtherGrants) -> SafeString:
         border, title, asks = " border-warning", *_sharing(request)
     else:
         border, title, asks = "", *_access(request)
-    summary = _filled(
-        gettext("<strong>%(summary)s</strong> (at the time of the request)."),
-        summary=request.chain.summary,
-    )
-    others = _filled(gettext("Other active grants of %(requester)s:"), requester=request.requester)
+    texts = _card_texts()
+    summary = _filled(texts["summary"], summary=request.chain.summary)
+    others = _filled(texts["others"], requester=request.requester)
     justification = conditional_escape(request.justification)
     return mark_safe(
         f'<article class="card mb-3{border}">\n  <div class="card-body">\n'
@@ -64,19 +63,34 @@ def approval_card(waiting: WaitingApproval, grants: OtherGrants) -> SafeString:
     )
 
 
+# The messages every card repeats, in the active language, once per language.
+@per_language
+def _card_texts() -> dict[str, str]:
+    return {
+        "summary": gettext("<strong>%(summary)s</strong> (at the time of the request)."),
+        "others": gettext("Other active grants of %(requester)s:"),
+        "access_title": gettext("%(asset)s for %(purpose)s"),
+    }
+
+
+@per_language
+def _asks_for(days: int) -> str:
+    return ngettext(
+        "<strong>%(requester)s</strong> asks for %(level)s for %(days)s day, %(since)s ago.",
+        "<strong>%(requester)s</strong> asks for %(level)s for %(days)s days, %(since)s ago.",
+        days,
+    )
+
+
 def _access(request: Any) -> tuple[str, str]:
     link = reverse("customers:request_detail", args=[request.pk])
     title = _filled(
-        gettext("%(asset)s for %(purpose)s"),
+        _card_texts()["access_title"],
         asset=request.asset.name,
         purpose=purpose_label(request.purpose),
     )
     asks = _filled(
-        ngettext(
-            "<strong>%(requester)s</strong> asks for %(level)s for %(days)s day, %(since)s ago.",
-            "<strong>%(requester)s</strong> asks for %(level)s for %(days)s days, %(since)s ago.",
-            request.duration_days,
-        ),
+        _asks_for(request.duration_days),
         requester=request.requester,
         level=str(request.get_level_display()).lower(),
         days=formats.localize(request.duration_days),

@@ -21,6 +21,8 @@ from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from portal.languages import per_language
+
 register = template.Library()
 
 # Bootstrap's badge colour for each step status; any other status is grey.
@@ -42,9 +44,9 @@ def approval_steps(steps: Iterable[Any], show_reasons: bool = False) -> SafeStri
 
 
 def _step(step: Any, show_reasons: bool) -> str:
-    who = f"{escape(formats.localize(step.position))}. {escape(str(step.get_role_display()))}"
+    who = f"{_position(step.position)}. {escape(str(step.get_role_display()))}"
     if step.replaces_owner:
-        who += " " + escape(gettext("(in place of the owner)"))
+        who += " " + _in_place_of_owner()
     if step.approver:
         who += f": {escape(str(step.approver))}"
     badge = BADGE.get(step.status, "text-bg-secondary")
@@ -54,6 +56,17 @@ def _step(step: Any, show_reasons: bool) -> str:
         f'\n  <li class="mb-1">\n    <span class="badge {badge}">{status}</span>\n'
         f"    {who}\n    {decision}\n  </li>\n"
     )
+
+
+# The texts every list of steps repeats, escaped, once per language (``per_language``).
+@per_language
+def _position(position: int) -> str:
+    return escape(formats.localize(position))
+
+
+@per_language
+def _in_place_of_owner() -> str:
+    return escape(gettext("(in place of the owner)"))
 
 
 def _decision(step: Any, show_reasons: bool) -> str:

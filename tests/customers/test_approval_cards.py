@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import pytest
 from django.utils import translation
 
-from customers.selectors.grants import NO_OTHER_GRANTS
+from customers.selectors.grants import NO_OTHER_GRANTS, OtherGrant, OtherGrants
 from customers.templatetags.approval_cards import approval_card
-from portal.approval_rows import PersonRow, StepRows
+from portal.approval_rows import PersonRow, StepRow, StepRows
 
 MARKUP = "<b>&'\""
 ESCAPED = "&lt;b&gt;&amp;&#x27;&quot;"
@@ -61,3 +61,45 @@ def test_a_sharing_card_escapes_recipient_agreement_and_categories_in_norwegian(
     assert "DPA " + ESCAPED + " (til 31.01.2027)" in html
     assert '<span class="taxonomy-name">' in html  # the category's label, safe HTML kept
     assert MARKUP not in html and "&amp;lt;" not in html
+
+
+def test_cards_read_in_turn_in_english_and_norwegian_each_speak_their_readers_language():
+    # The messages, role and status labels every card repeats are remembered per language
+    # (portal.languages.per_language): one reader's language never leaks into the next card.
+    steps = StepRows(
+        (
+            StepRow(
+                position=1,
+                role="owner",
+                status="approved",
+                replaces_owner=True,
+                approver=None,
+                decided_by=PersonRow("bob", "Bob", "Berg"),
+                decided_at=datetime(2026, 11, 27, 9, tzinfo=UTC),
+                reason="",
+                requirement="",
+                inputs={},
+            ),
+        )
+    )
+    access = request(duration_days=2, get_level_display=lambda: "View")
+    access.chain.steps = steps
+    grants = OtherGrants(
+        (OtherGrant("Retail", "marketing.communications.email", datetime(2027, 1, 5, tzinfo=UTC)),),
+        1,
+    )
+    waiting = SimpleNamespace(kind="access", request=access)
+
+    cards = {}
+    for language in ("en-gb", "nb", "en-gb", "nb"):
+        with translation.override(language):
+            cards.setdefault(language, set()).add(str(approval_card(waiting, grants)))
+
+    assert all(len(texts) == 1 for texts in cards.values())  # the same card each time
+    english, norwegian = cards["en-gb"].pop(), cards["nb"].pop()
+    assert "Other active grants of Eve" in english and "(in place of the owner)" in english
+    assert "Data owner" in english and "Approved" in english and "until 5 Jan 2027" in english
+    assert "Andre aktive tilganger Eve" in norwegian and "(i stedet for eieren)" in norwegian
+    assert "Godkjent" in norwegian and "på e-post, til 05.01.2027" in norwegian
+    for english_text in ("Other active grants", "in place of the owner", "Approved", "until"):
+        assert english_text not in norwegian

@@ -7,6 +7,7 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from customers.models.catalogue import DataAsset
 from tests.factories import DataAssetFactory
@@ -155,3 +156,15 @@ def test_the_error_pages_and_json_errors_speak_norwegian(client, requester):
         page.content.decode()
     )
     assert api.status_code == 404 and api.json() == {"detail": "Ikke funnet."}
+
+
+def test_a_row_whose_value_is_outside_its_choices_shows_the_value_as_a_model_would():
+    from portal.approval_rows import StepRow
+
+    step = StepRow(1, "auditor", "escalated", False, None, None, None, "", "", {})
+    with translation.override("nb"):
+        assert (step.get_role_display(), step.get_status_display()) == ("auditor", "escalated")
+        assert (
+            StepRow(1, "owner", "open", False, None, None, None, "", "", {}).get_role_display()
+            == "Dataeier"
+        )
