@@ -161,20 +161,21 @@ def csv_chunks(
     columns: list[str], rows: Iterable, *, size: int = CHUNK_CHARS, batch_rows: int = BATCH_ROWS
 ) -> Iterator[str]:
     """The header line and one line per row (dicts keyed by column, or sequences in
-    ``columns`` order), every cell neutralised, joined into pieces of about ``size``
-    characters (at most ``size`` plus one line), so memory stays bounded whatever the
-    number of rows. The text is exactly ``csv_lines``'s."""
+    ``columns`` order), every cell neutralised, joined into pieces of at least ``size``
+    characters (the last may be shorter), each batch of ``batch_rows`` rows written whole
+    by the C writer (``writerows``), so a piece holds at most ``size`` characters plus one
+    batch and memory stays bounded whatever the number of rows. The text is exactly
+    ``csv_lines``'s."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_safe_cell(column) for column in columns])
     sequences = _as_sequences(columns, rows)
     while batch := list(islice(sequences, batch_rows)):
-        for row in safe_rows(batch):
-            writer.writerow(row)
-            if out.tell() >= size:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
+        writer.writerows(safe_rows(batch))
+        if out.tell() >= size:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
     if out.tell():
         yield out.getvalue()
 
