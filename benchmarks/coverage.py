@@ -20,9 +20,6 @@ state by ``DISTINCT ON``, a correlated "latest state" subquery, ``NOT EXISTS``),
 taken in turn ``--repeat`` times so a change of load on a shared machine hits every form
 alike, best time of each. The hand-written forms get the purpose ids as constants (read
 once, outside the timing); ``coverage_for`` reads them itself, as it does in the portal.
-The hand-written forms count the asset's memberships for the total; ``coverage_for`` reads
-the count the portal keeps on the asset (``DataAsset.customer_count``, written with every
-membership change; refreshed here after the build, which loads memberships with SQL).
 It checks every answer agrees and prints the ratio ``coverage_for`` / best hand-written
 form (goal: at most 1.0), and the spread between two timings of that same best form
 (``best form again``), which is how far apart two runs of one statement land on this
@@ -248,7 +245,6 @@ def main() -> int:
     django_on_own_database(DEFAULT_URL, {"DEBUG": "1"})
     from consent.models import ConsentRecord
     from customers.models.catalogue import DataAsset
-    from customers.services.assets import asset_customer_counts_refresh
 
     assets = {a.name: a for a in DataAsset.objects.filter(name__startswith=ASSET_PREFIX)}
     if (
@@ -261,11 +257,6 @@ def main() -> int:
         )
     ):
         build(args.customers, args.records, sizes, seed=0.42)
-    # The build loads the memberships with SQL: each asset's count is kept as the services
-    # keep it (``coverage_for`` reads it as the total).
-    asset_customer_counts_refresh(
-        DataAsset.objects.filter(name__startswith=ASSET_PREFIX).values_list("pk", flat=True)
-    )
 
     print(f"load average before: {_load()}")
     print(

@@ -316,15 +316,11 @@ def _counted_by_state(asset: DataAsset, purpose: Purpose) -> tuple[int, int]:
             f"CASE WHEN EXISTS ({collected_sql}) THEN {by_collection} ELSE {granted_sql} END"
         )
         params = (*collected_params, *by_collection_params, *params)
-    # The total is the asset's kept count (``DataAsset.customer_count``), written in the
-    # transaction of every membership change under the asset's lock, so this one statement
-    # reads it and the memberships from the same snapshot: counting 1,000,000 memberships
-    # again was a tenth of the statement's time.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT members.total, {eligible_sql} FROM (SELECT customer_count AS total"
-            f" FROM {connection.ops.quote_name(DataAsset._meta.db_table)}"
-            " WHERE id = %s) AS members",
+            f"SELECT members.total, {eligible_sql} FROM (SELECT count(*) AS total"
+            f" FROM {connection.ops.quote_name(AssetCustomer._meta.db_table)}"
+            " WHERE asset_id = %s) AS members",
             (*params, asset.pk),
         )
         total, eligible = cursor.fetchone()

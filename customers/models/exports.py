@@ -1,7 +1,5 @@
 """The export ledger: one row per export of customer records, and which customers it carried."""
 
-import json
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -54,39 +52,6 @@ class ExportedCustomer(models.Model):
 EXPORT_BLOCK_CUSTOMERS = 1000
 
 
-class CustomerIdsField(models.Field):
-    """A list of customer ids (``list[int]``, ascending on PostgreSQL): a ``bigint[]`` on
-    PostgreSQL, a JSON list in text on SQLite (the local demo, which has no arrays).
-
-    An array rather than ``jsonb``: ``jsonb`` keeps every number as a ``numeric``, and an
-    export of 50,000 customers spent about 40 ms turning them into and out of that form
-    (``jsonb_agg`` writing the ledger, ``jsonb_array_elements(...)::bigint`` reading it
-    back to stream the file); an array is aggregated and unnested as the integers it
-    holds (``benchmarks/export.py``, docs/performance.md)."""
-
-    description = _("List of customer ids")
-
-    def db_type(self, connection) -> str:
-        return "bigint[]" if connection.vendor == "postgresql" else "text"
-
-    def from_db_value(self, value, expression, connection) -> list[int] | None:
-        if value is None or isinstance(value, list):
-            return value
-        return json.loads(value)
-
-    def to_python(self, value) -> list[int] | None:
-        return json.loads(value) if isinstance(value, str) else value
-
-    def get_prep_value(self, value) -> list[int] | None:
-        return None if value is None else [int(customer_id) for customer_id in value]
-
-    def get_db_prep_value(self, value, connection, prepared=False):
-        ids = value if prepared else self.get_prep_value(value)
-        if ids is None or connection.vendor == "postgresql":
-            return ids
-        return json.dumps(ids)
-
-
 class ExportedCustomerBlock(models.Model):
     """Which customers one export carried: up to ``EXPORT_BLOCK_CUSTOMERS`` of them per
     row, the ids of the customers ``first_customer_id`` to ``last_customer_id`` (ascending
@@ -106,7 +71,7 @@ class ExportedCustomerBlock(models.Model):
     first_customer_id = models.BigIntegerField()
     last_customer_id = models.BigIntegerField()
     customers = models.PositiveIntegerField(help_text=_("How many ids customer_ids holds."))
-    customer_ids = CustomerIdsField(help_text=_("The customers' ids, a list of integers."))
+    customer_ids = models.JSONField(help_text=_("The customers' ids, a list of integers."))
     exported_at = models.DateTimeField()
 
     class Meta:
