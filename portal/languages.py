@@ -123,7 +123,7 @@ def _holds_nothing(translation_object: object) -> bool:
 
 
 # Every cache made by ``per_language``, emptied when the catalogues may change (a test that
-# changes ``LOCALE_PATHS``, ``LANGUAGES`` or ``LANGUAGE_CODE``).
+# changes ``LOCALE_PATHS``, ``LANGUAGES``, ``LANGUAGE_CODE`` or ``INSTALLED_APPS``).
 _PER_LANGUAGE_CACHES: list[Any] = []
 
 
@@ -136,13 +136,16 @@ def per_language(build: Callable[..., T]) -> Callable[..., T]:
     values instead of once per row. ``build``'s arguments must be hashable and its result
     must depend on nothing else than them and the active language (``get_language()``;
     ``None`` when translation is deactivated): never on the time zone, a setting or the
-    database. At most 4,096 results are kept, the least recently used dropped first.
+    database (nor on a format setting: a number or a date is never remembered this way).
+    At most 4,096 results are kept, the least recently used dropped first.
 
     A translated text is the same for the life of a process: Django reads the catalogues
     once (``trans_real.translation``) and never again, except when a test changes the
     settings they come from, which empties these caches too (``setting_changed``)."""
 
-    @functools.lru_cache(maxsize=4096)
+    # ``typed``: a ``SafeString`` and a ``str`` of the same text are different arguments
+    # (one is escaped on the way to HTML, the other not).
+    @functools.lru_cache(maxsize=4096, typed=True)
     def remembered(language: str | None, *args: Hashable) -> T:
         # Called with ``language`` active (the caller's), so ``build`` answers in it.
         return build(*args)
@@ -158,15 +161,16 @@ def per_language(build: Callable[..., T]) -> Callable[..., T]:
 
 @receiver(setting_changed)
 def _forget_translated(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
         for cache in _PER_LANGUAGE_CACHES:
             cache.cache_clear()
 
 
 @per_language
 def choice_label(choices: type[Choices], value: str) -> str:
-    """The label of ``value`` among ``choices`` (a ``TextChoices`` class) in the active
-    language, as a model's ``get_<field>_display()`` gives it: ``value`` itself when it is
-    not one of them. For the plain rows of the lists (``portal.approval_rows``,
-    ``customers.selectors``), which print a step's role or a request's status on every row."""
+    """The label of ``value`` (a stored choice, never ``None``) among ``choices`` (a
+    ``TextChoices`` class) in the active language, as a model's ``get_<field>_display()``
+    gives it: ``value`` itself when it is not one of them. For the plain rows of the lists
+    (``portal.approval_rows``, ``customers.selectors``), which print a step's role or a
+    request's status on every row."""
     return str(dict(choices.choices).get(value, value))

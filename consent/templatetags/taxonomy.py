@@ -56,10 +56,11 @@ def _label(kind: str, value) -> SafeString | str:
     return _formatted_label(key, name)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096, typed=True)
 def _formatted_label(key: str, name: str | None) -> SafeString:
     # A key and its name (already in the active language) give the same HTML in any
-    # language: remembered, as a list prints the same few on every row.
+    # language: remembered, as a list prints the same few on every row. ``typed``: a
+    # ``SafeString`` is not escaped where a ``str`` of the same text is.
     if name is None or name == key:
         return format_html(KEY_ONLY, key)
     return format_html(LABEL, name, key)

@@ -44,7 +44,7 @@ def approval_steps(steps: Iterable[Any], show_reasons: bool = False) -> SafeStri
 
 
 def _step(step: Any, show_reasons: bool) -> str:
-    who = f"{_position(step.position)}. {escape(str(step.get_role_display()))}"
+    who = f"{escape(formats.localize(step.position))}. {escape(str(step.get_role_display()))}"
     if step.replaces_owner:
         who += " " + _in_place_of_owner()
     if step.approver:
@@ -58,12 +58,7 @@ def _step(step: Any, show_reasons: bool) -> str:
     )
 
 
-# The texts every list of steps repeats, escaped, once per language (``per_language``).
-@per_language
-def _position(position: int) -> str:
-    return escape(formats.localize(position))
-
-
+# A text every list of steps repeats, escaped, once per language (``per_language``).
 @per_language
 def _in_place_of_owner() -> str:
     return escape(gettext("(in place of the owner)"))

@@ -168,3 +168,28 @@ def test_a_row_whose_value_is_outside_its_choices_shows_the_value_as_a_model_wou
             StepRow(1, "owner", "open", False, None, None, None, "", "", {}).get_role_display()
             == "Dataeier"
         )
+
+
+def test_texts_remembered_per_language_are_built_once_each_and_again_after_catalogues_change(
+    settings,
+):
+    from portal.languages import per_language
+
+    built = []
+
+    @per_language
+    def greeting(name: str) -> str:
+        built.append((translation.get_language(), name))
+        return translation.gettext("Search") + " " + name
+
+    for language in ("en-gb", "nb", "en-gb", "nb"):
+        with translation.override(language):
+            greeting("Eve")
+    with translation.override("nb"):
+        assert greeting("Eve") == "Søk Eve"
+    assert built == [("en-gb", "Eve"), ("nb", "Eve")]
+
+    settings.LOCALE_PATHS = [*settings.LOCALE_PATHS]  # as a test that changes the catalogues
+    with translation.override("nb"):
+        greeting("Eve")
+    assert built[-1] == ("nb", "Eve") and len(built) == 3
