@@ -1,4 +1,4 @@
-from portal.csv_export import csv_chunks, csv_lines
+from portal.csv_export import BATCH_ROWS, CHUNK_CHARS, csv_chunks, csv_lines
 
 COLUMNS = ["id", "name", "organisation"]
 ROWS = [
@@ -21,3 +21,15 @@ def test_export_pieces_stay_bounded_whatever_the_number_of_rows():
     # plus one batch of rows: the batch is written whole.
     assert min(len(piece) for piece in pieces[:-1]) >= 500
     assert max(len(piece) for piece in pieces) < 500 + 5 * longest_line
+
+
+def test_a_large_export_with_the_default_sizes_hands_over_pieces_under_a_quarter_megabyte():
+    rows = [{**row, "id": n} for n in range(100) for row in ROWS]  # 20,000 rows, 1 MB
+    longest_line = max(len(line) for line in csv_lines(COLUMNS, ROWS))
+
+    pieces = list(csv_chunks(COLUMNS, rows))
+
+    assert "".join(pieces) == "".join(csv_lines(COLUMNS, rows))
+    assert len(pieces) >= 5
+    assert max(len(piece) for piece in pieces) <= CHUNK_CHARS + BATCH_ROWS * longest_line
+    assert CHUNK_CHARS + BATCH_ROWS * longest_line < 256 * 1024
