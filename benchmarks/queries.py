@@ -16,6 +16,10 @@ within 1.5 times its demo time (coverage counted live, which is what a decision 
 and the admin reference are printed, not judged), the first view after a cache flush
 under 150 ms. Exit status 0 when all are met, 2 otherwise.
 
+``--rounds N`` measures both databases N times, in turn (demo then scale, then scale then
+demo, ...), and judges each page by the median of its per-round ratios: on a shared
+machine a busy spell during one side's run moved a page's single-run ratio by up to 0.5.
+
 pg_stat_statements is not enabled on the machine, so statements are timed in Python
 (``CaptureQueriesContext``): wall time of each ``execute`` including the round trip.
 Fetching the records page and the export writes their audit events, as in real use. The
@@ -227,9 +231,40 @@ def run_in_child(url: str, repeat: int) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def in_rounds(demo_url: str, scale_url: str, repeat: int, rounds: int):
+    """``(demo, scale, ratios)``: each page measured in ``rounds`` rounds, the two databases
+    in turn (demo first in odd rounds, scale first in even ones), so that a busy spell of a
+    shared machine falls on both sides alike. ``demo`` and ``scale`` are the last round's
+    results with each page's ``ms`` replaced by its median over the rounds; ``ratios`` is
+    each page's median of its per-round scale/demo ratios."""
+    runs: dict[str, list[dict]] = {"demo": [], "scale": []}
+    for number in range(rounds):
+        order = [("demo", demo_url), ("scale", scale_url)]
+        for side, url in order if number % 2 == 0 else order[::-1]:
+            runs[side].append(run_in_child(url, repeat))
+    demo, scale = runs["demo"][-1], runs["scale"][-1]
+    ratios = {}
+    for name in scale["pages"]:
+        if name not in demo["pages"]:
+            continue
+        pairs = [
+            (at_demo["pages"][name]["ms"], at_scale["pages"][name]["ms"])
+            for at_demo, at_scale in zip(runs["demo"], runs["scale"], strict=True)
+        ]
+        ratios[name] = statistics.median(
+            at_scale / max(at_demo, 1e-9) for at_demo, at_scale in pairs
+        )
+        demo["pages"][name]["ms"] = statistics.median(at_demo for at_demo, _ in pairs)
+        scale["pages"][name]["ms"] = statistics.median(at_scale for _, at_scale in pairs)
+    return demo, scale, ratios
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds of both databases in turn (medians)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -240,7 +275,12 @@ def main() -> int:
     demo_url = os.environ.get("DEMO_DATABASE_URL", DEMO_URL)
     scale_url = os.environ.get("SCALE_DATABASE_URL", SCALE_URL)
     ensure_demo(demo_url)
-    demo, scale = run_in_child(demo_url, args.repeat), run_in_child(scale_url, args.repeat)
+    demo, scale, ratios = in_rounds(demo_url, scale_url, args.repeat, args.rounds)
+    if args.rounds > 1:
+        print(
+            f"{args.rounds} rounds, demo and scale in turn: medians of each page's times and "
+            "of its per-round ratios"
+        )
     print(
         f"{'page':<32} {'demo q':>7} {'scale q':>8} {'demo ms':>8} {'scale ms':>9} "
         f"{'scale/demo':>10}"
@@ -248,7 +288,7 @@ def main() -> int:
     unequal, grown = [], []
     for name, at_scale in scale["pages"].items():
         at_demo = demo["pages"].get(name, {"queries": "-", "ms": float("nan")})
-        ratio = at_scale["ms"] / max(at_demo["ms"], 1e-9)
+        ratio = ratios.get(name, float("nan"))
         marks = []
         if at_demo["queries"] != at_scale["queries"]:
             unequal.append(name)
