@@ -25,6 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import formats, timezone, translation
 from rest_framework.views import APIView
@@ -73,6 +75,26 @@ def date_text(day: date) -> str:
 def _date_text(day: date, language: str) -> str:
     # Called with ``language`` active (``date_text``), so Django's format is that language's.
     return formats.date_format(day, "DATE_FORMAT")
+
+
+# What ``_date_text``'s dates also depend on: the format settings and the languages' format
+# modules, which only a test changes. Django empties its own format cache for the format
+# settings but not for ``FORMAT_MODULE_PATH``: emptied here too, so a date follows it.
+_DATE_TEXT_SETTINGS = {
+    *formats.FORMAT_SETTINGS,
+    "FORMAT_MODULE_PATH",
+    "LANGUAGES",
+    "LANGUAGE_CODE",
+    "INSTALLED_APPS",
+}
+
+
+@receiver(setting_changed)
+def _forget_date_texts(*, setting: str, **kwargs: Any) -> None:
+    if setting in _DATE_TEXT_SETTINGS:
+        _date_text.cache_clear()
+    if setting == "FORMAT_MODULE_PATH":
+        formats.reset_format_cache()
 
 
 def number_text(value: int | float) -> str:

@@ -204,3 +204,17 @@ def test_a_day_reads_in_each_language_however_often_it_is_asked():
     with translation.override("en-gb"):
         assert date_text(late) == "30 Nov 2026"
         assert date_text(late.astimezone(ZoneInfo("Europe/Oslo"))) == "1 Dec 2026"
+
+
+def test_a_remembered_day_follows_a_change_of_the_format_modules(settings):
+    from datetime import date
+
+    from django.utils import translation
+
+    from portal.display import date_text
+
+    day = date(2026, 12, 1)
+    with translation.override("nb"):
+        assert date_text(day) == "01.12.2026"  # the portal's format module
+        settings.FORMAT_MODULE_PATH = None  # Django's own Norwegian format
+        assert date_text(day) == "1. desember 2026"
