@@ -14,6 +14,7 @@ from consent.models import DataCategory
 from customers.models.catalogue import Classification, DataAsset, effective_classification
 from customers.visibility import asset_list_for
 from portal.approval_rows import PersonRow, person_fields, someone_from
+from portal.languages import choice_label
 from portal.models import User
 from portal.pagination import PagedRows
 
@@ -104,7 +105,7 @@ class CatalogueRow:
         return effective_classification(self.classification, self.classification_confirmed)
 
     def get_classification_display(self) -> str:
-        return str(Classification(self.classification).label)
+        return choice_label(Classification, self.classification)
 
 
 def _keys_subquery(relation: str, key_path: str) -> Subquery:

@@ -31,8 +31,7 @@ DESCRIPTION_CHARACTERS = 90
 @register.simple_tag
 def catalogue_row(asset: CatalogueRow) -> SafeString:
     """``asset`` (a ``CatalogueRow``) as a ``<tr>`` of five cells, in the active language,
-    every value escaped. Raises ``ValueError`` for a classification outside
-    ``Classification`` (the database's check refuses one)."""
+    every value escaped."""
     link = reverse("customers:asset_detail", args=[asset.pk])
     description = Truncator(asset.description).chars(DESCRIPTION_CHARACTERS)
     owner = conditional_escape(asset.owner)
@@ -61,7 +60,8 @@ def classification_badges(asset: CatalogueRow | DataAsset) -> SafeString:
     """The classification badge of ``asset`` (a catalogue row or a ``DataAsset``), and the
     "unconfirmed" one until compliance confirms it, escaped, in the active language: the
     catalogue's rows and the asset's own page (``{% classification_badges asset %}``) write
-    them alike. Raises ``ValueError`` for a classification outside ``Classification``."""
+    them alike; a classification outside ``Classification`` reads as it is stored, as
+    Django's ``get_classification_display`` gives it."""
     label = conditional_escape(asset.get_classification_display())
     kind = conditional_escape(asset.classification)
     html = f'<span class="badge badge-classification-{kind}">{label}</span>\n'

@@ -128,3 +128,11 @@ def test_the_asset_page_shows_the_same_badges(client, outsider):
 
     assert '<span class="badge badge-classification-internal">Internal</span>' in page
     assert '<span class="badge text-bg-warning" title="Treated as at least confidential' in page
+
+
+def test_a_classification_outside_the_choices_reads_as_stored_instead_of_failing_the_page():
+    # As Django's get_classification_display gives it on the asset's own page.
+    with translation.override("en-gb"):
+        html = str(catalogue_row(row(classification="secret<x>")))
+
+    assert '<span class="badge badge-classification-secret&lt;x&gt;">secret&lt;x&gt;</span>' in html
