@@ -13,9 +13,10 @@ groups Django's select and checkbox widgets (and ``portal.renderers``) already r
 """
 
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from django import forms
-from django.forms.models import ModelChoiceIterator
+from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.utils.translation import gettext, gettext_noop
 
 from consent.taxonomy_names import CATEGORY, PURPOSE, display_name, kind_of, name_of
@@ -37,17 +38,36 @@ def root_key(key: str) -> str:
     return key.split(".", 1)[0]
 
 
+class Option(NamedTuple):
+    """A purpose or data category as an option reads it: its id, key and name as stored,
+    and its model (``instance_type``, as a historical row names it, for ``kind_of``)."""
+
+    pk: int
+    key: str
+    name: str
+    instance_type: type
+
+
 class GroupedChoiceIterator(ModelChoiceIterator):
     """The field's queryset as optgroups: suggestions first, then one group per root.
 
     Reads ``field.suggested_keys`` (a set of keys, may be empty) and ``field.taxonomy_kind``
     (``"purpose"`` or ``"category"``, to name a root that is not in the queryset).
+
+    The entries are read as plain values (``Option``), not model instances: an option
+    shows only a key and a name, and building the catalogue filter's 85 categories as
+    models cost more than writing their options. Each choice's value is the field's
+    ``to_field_name`` of the entry (its ``pk`` without one), as Django's iterator gives it.
     """
 
     def __iter__(self) -> Iterator:
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        entries = list(self.queryset)
+        model = self.queryset.model
+        entries = [
+            Option(pk, key, name, model)
+            for pk, key, name in self.queryset.values_list("pk", "key", "name")
+        ]
         suggested_keys = getattr(self.field, "suggested_keys", set())
         suggested = [e for e in entries if e.key in suggested_keys]
         if suggested:
@@ -64,6 +84,10 @@ class GroupedChoiceIterator(ModelChoiceIterator):
         for root, choices in groups.items():
             name = names.get(root) or name_of(kind, root)
             yield (display_name(kind, name) if name else root, choices)
+
+    def choice(self, obj: Option) -> tuple[ModelChoiceIteratorValue, str]:
+        value = getattr(obj, self.field.to_field_name or "pk")
+        return (ModelChoiceIteratorValue(value, obj), self.field.label_from_instance(obj))
 
     def __len__(self) -> int:
         return self.queryset.count() + (1 if self.field.empty_label is not None else 0)

@@ -19,7 +19,8 @@ recipient's ``language_for`` (``portal.notifications.notify``), never the sender
 
 import functools
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from contextvars import ContextVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -29,6 +30,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def language_codes() -> tuple[str, ...]:
@@ -154,9 +156,45 @@ def per_language(build: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(build)
     def in_active_language(*args: Hashable) -> T:
-        return remembered(translation.get_language(), *args)
+        return remembered(active_language(), *args)
 
     return in_active_language
+
+
+def active_language() -> str | None:
+    """The active language's code (``translation.get_language()``; ``None`` when translation
+    is deactivated), as ``reads_language_once`` read it when called from a row it writes."""
+    read = _LANGUAGE_READ.get()
+    return translation.get_language() if read is None else read[0]
+
+
+# The active language as ``reads_language_once`` read it at the start of a row's writing
+# (a 1-tuple: the language may be ``None``), or ``None`` outside one.
+_LANGUAGE_READ: ContextVar[tuple[str | None] | None] = ContextVar("language_read", default=None)
+
+
+def reads_language_once(write: Callable[P, T]) -> Callable[P, T]:
+    """``write`` (a function that writes one row or card of a list) with the active language
+    read once, at its start, by every ``per_language`` text it looks up, instead of once per
+    text: Django keeps the active language in a context-local, about 1 µs a read, and a card
+    of the approvals page looked up some thirty texts. Nested calls keep the outermost
+    reading.
+
+    ``write`` must not change the active language (``translation.override``): its texts
+    would stay in the language it started in. Nothing else changes: the texts are those
+    of the active language, remembered as ``per_language`` says."""
+
+    @functools.wraps(write)
+    def written(*args: P.args, **kwargs: P.kwargs) -> T:
+        if _LANGUAGE_READ.get() is not None:
+            return write(*args, **kwargs)
+        token = _LANGUAGE_READ.set((translation.get_language(),))
+        try:
+            return write(*args, **kwargs)
+        finally:
+            _LANGUAGE_READ.reset(token)
+
+    return written
 
 
 @receiver(setting_changed)

@@ -7,22 +7,35 @@ page, and a request form listing a large company's 2,000 assets several hundred 
 every other widget renders through its template as before.
 """
 
+from html import escape
+from typing import Any
+
 from django.forms.renderers import DjangoTemplates
-from django.utils.html import format_html, format_html_join
+from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 
 SELECT_TEMPLATE = "django/forms/widgets/select.html"
 OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
 
 
-def _attrs(attrs: dict) -> SafeString:
+def _html(value: Any) -> str:
+    """``value`` as Django's ``conditional_escape`` writes it into HTML: safe HTML as it is,
+    anything else (a lazy text evaluated first) as escaped text. ``html.escape`` itself,
+    without ``format_html``'s lazy-text wrappers, which cost more than the escaping on a
+    select of 2,000 options."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return escape(str(value))
+
+
+def _attrs(attrs: dict) -> str:
     """Django's ``attrs.html``: in order, ``False`` left out, ``True`` as a bare name."""
-    return mark_safe(
-        "".join(
-            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
-            for name, value in attrs.items()
-            if value is not False
-        )
+    return "".join(
+        f" {_html(name)}" if value is True else f' {_html(name)}="{_html(value)}"'
+        for name, value in attrs.items()
+        if value is not False
     )
 
 
@@ -30,20 +43,16 @@ def select_html(widget: dict) -> SafeString:
     """``select.html`` for the context of a ``Select`` or ``SelectMultiple``."""
     groups = []
     for group_name, options, _index in widget["optgroups"]:
-        rendered = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            ((option["value"], _attrs(option["attrs"]), option["label"]) for option in options),
+        rendered = "".join(
+            f'<option value="{_html(option["value"])}"{_attrs(option["attrs"])}>'
+            f"{_html(option['label'])}</option>"
+            for option in options
         )
         if group_name:
-            rendered = format_html('<optgroup label="{}">{}</optgroup>', group_name, rendered)
+            rendered = f'<optgroup label="{_html(group_name)}">{rendered}</optgroup>'
         groups.append(rendered)
-    return format_html(
-        '<select name="{}"{}>{}</select>',
-        widget["name"],
-        _attrs(widget["attrs"]),
-        mark_safe("".join(groups)),
-    )
+    opening = f'<select name="{_html(widget["name"])}"{_attrs(widget["attrs"])}>'
+    return mark_safe(f"{opening}{''.join(groups)}</select>")
 
 
 def _plain_options(widget: dict) -> bool:

@@ -8,6 +8,8 @@ prints it on each of its 25 cards, up to five grants each, and the template's tr
 and date tags cost about a quarter of that page's time.
 """
 
+from datetime import tzinfo
+
 from django import template
 from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext, pgettext_lazy
@@ -15,7 +17,7 @@ from django.utils.translation import gettext, pgettext, pgettext_lazy
 from consent.templatetags.taxonomy import purpose_name
 from customers.selectors.grants import OtherGrant, OtherGrants
 from portal.display import date_text
-from portal.languages import per_language
+from portal.languages import per_language, reads_language_once
 
 register = template.Library()
 
@@ -36,11 +38,13 @@ def grant_status_label(status: str) -> str:
 
 
 @register.filter
+@reads_language_once
 def other_grants_text(grants: OtherGrants) -> str:
     """``grants`` as plain text (the template escapes it) in the active language and time
     zone: each shown grant as "asset (purpose, until date)", joined by "; ", then how many
     more there are, or how many sit on assets the reader cannot see, or "none"."""
-    text = "; ".join(_grant_text(grant) for grant in grants.shown)
+    zone = timezone.get_current_timezone()
+    text = "; ".join(_grant_text(grant, zone) for grant in grants.shown)
     more = formats.localize(grants.more)
     if grants.shown and grants.more:
         return text + " " + gettext("and %(more)s more") % {"more": more}
@@ -54,9 +58,9 @@ def _grant_message() -> str:
     return gettext("%(asset)s (%(purpose)s, until %(until)s)")
 
 
-def _grant_text(grant: OtherGrant) -> str:
+def _grant_text(grant: OtherGrant, zone: tzinfo) -> str:
     return _grant_message() % {
         "asset": grant.asset_name,
         "purpose": purpose_name(grant.purpose),
-        "until": date_text(timezone.localdate(grant.expires_at)),
+        "until": date_text(timezone.localdate(grant.expires_at, zone)),
     }

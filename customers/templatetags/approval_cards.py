@@ -15,7 +15,6 @@ message may hold markup, every value in it is escaped unless it is already safe 
 from typing import Any
 
 from django import template
-from django.urls import reverse
 from django.utils import formats
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -26,7 +25,7 @@ from consent.templatetags.taxonomy import category_label, purpose_label
 from customers.selectors.grants import OtherGrants
 from customers.templatetags.access_grants import other_grants_text
 from portal.approvals import WaitingApproval
-from portal.languages import per_language
+from portal.languages import per_language, reads_language_once
 from portal.templatetags.approval_steps import approval_steps
 
 register = template.Library()
@@ -38,16 +37,20 @@ def _filled(message: str, **values: Any) -> str:
 
 
 @register.simple_tag
+@reads_language_once
 def approval_card(waiting: WaitingApproval, grants: OtherGrants) -> SafeString:
     """The card of ``waiting`` as HTML: the request's title linking to its page, who asks
     for what and since when (``timesince``, in the active language), the summary of
     eligibility at the time of the request, the justification, the requester's other
     active grants (``other_grants_text``) and the chain's steps (``approval_steps``)."""
     request = waiting.request
+    # The address the chain was published with (``chain_publish``: the request's
+    # ``get_absolute_url``), read with the step: reversing it cost 15 µs a card.
+    link = waiting.step.chain.link or request.get_absolute_url()
     if waiting.kind == "sharing":
-        border, title, asks = " border-warning", *_sharing(request)
+        border, title, asks = " border-warning", *_sharing(request, link)
     else:
-        border, title, asks = "", *_access(request)
+        border, title, asks = "", *_access(request, link)
     texts = _card_texts()
     summary = _filled(texts["summary"], summary=request.chain.summary)
     others = _filled(texts["others"], requester=request.requester)
@@ -82,8 +85,7 @@ def _asks_for(days: int) -> str:
     )
 
 
-def _access(request: Any) -> tuple[str, str]:
-    link = reverse("customers:request_detail", args=[request.pk])
+def _access(request: Any, link: str) -> tuple[str, str]:
     title = _filled(
         _card_texts()["access_title"],
         asset=request.asset.name,
@@ -99,8 +101,7 @@ def _access(request: Any) -> tuple[str, str]:
     return f'<a href="{conditional_escape(link)}">{title}</a>', asks
 
 
-def _sharing(request: Any) -> tuple[str, str]:
-    link = reverse("consent:sharing_detail", args=[request.pk])
+def _sharing(request: Any, link: str) -> tuple[str, str]:
     badge = conditional_escape(gettext("External sharing"))
     title = _filled(
         gettext("%(asset)s to %(recipient)s (%(country)s) for %(purpose)s"),

@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from consent.templatetags.taxonomy import category_label
 from customers.models.catalogue import DataAsset
 from customers.selectors.catalogue import CatalogueRow
+from portal.languages import reads_language_once
 
 register = template.Library()
 
@@ -29,6 +30,7 @@ DESCRIPTION_CHARACTERS = 90
 
 
 @register.simple_tag
+@reads_language_once
 def catalogue_row(asset: CatalogueRow) -> SafeString:
     """``asset`` (a ``CatalogueRow``) as a ``<tr>`` of five cells, in the active language,
     every value escaped."""

@@ -23,6 +23,7 @@ from consent.templatetags.taxonomy import purpose_label
 from customers.selectors.grants import GrantRow
 from customers.templatetags.access_grants import grant_status_label
 from portal.display import datetime_text
+from portal.languages import reads_language_once
 
 register = template.Library()
 
@@ -30,6 +31,7 @@ CSRF_FIELD = CsrfTokenNode()
 
 
 @register.simple_tag(takes_context=True)
+@reads_language_once
 def grant_row(context: template.Context, grant: GrantRow) -> SafeString:
     """``grant`` as a ``<tr>`` of seven cells, as the reader of the page sees it: their own
     active grants link to the records (and the export at export level); on the lists of

@@ -19,12 +19,14 @@ from django.utils.translation import gettext, ngettext
 
 from consent.templatetags.taxonomy import purpose_label
 from customers.selectors.access import AccessRequestRow
+from portal.languages import reads_language_once
 from portal.templatetags.approval_steps import approval_steps
 
 register = template.Library()
 
 
 @register.simple_tag
+@reads_language_once
 def request_row(request: AccessRequestRow) -> SafeString:
     """``request`` as a ``<tr>`` of four cells: what was asked (asset link, purpose label,
     level, "N days"), when ("3 days ago", ``timesince`` in the active language), the

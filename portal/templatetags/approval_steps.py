@@ -17,11 +17,12 @@ from html import escape
 from typing import Any
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from portal.languages import per_language
+from portal.display import datetime_text
+from portal.languages import per_language, reads_language_once
 
 register = template.Library()
 
@@ -30,6 +31,7 @@ BADGE = {"approved": "text-bg-success", "denied": "text-bg-danger", "open": "tex
 
 
 @register.simple_tag
+@reads_language_once
 def approval_steps(steps: Iterable[Any], show_reasons: bool = False) -> SafeString:
     """``steps`` (in order) as an HTML ``<ol>``, every value escaped: per step the status
     badge, "position. role" (and "(in place of the owner)" where compliance stands in), the
@@ -65,8 +67,7 @@ def _in_place_of_owner() -> str:
 
 
 def _decision(step: Any, show_reasons: bool) -> str:
-    at = step.decided_at
-    when = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT") if at else ""
+    when = datetime_text(step.decided_at) if step.decided_at else ""
     reason = f": “{escape(step.reason)}”" if show_reasons else ""
     return (
         f'<span class="text-muted small">— {escape(str(step.decided_by))}, '

@@ -27,14 +27,22 @@ def request(**fields):
         "justification": f"Because {MARKUP}",
         "created_at": datetime(2026, 11, 27, tzinfo=UTC),
         "chain": chain,
+        "get_absolute_url": lambda: "/requests/7/",
     }
     return SimpleNamespace(**{**values, **fields})
+
+
+def waiting(kind, request, link="/requests/7/"):
+    """The approvals list's row: the open step (its chain published with ``link``) and the
+    request."""
+    step = SimpleNamespace(chain=SimpleNamespace(link=link))
+    return SimpleNamespace(kind=kind, request=request, step=step)
 
 
 def test_an_access_card_escapes_every_value_once_and_keeps_the_messages_markup():
     access = request(duration_days=1, get_level_display=lambda: "Export CSV")
     with translation.override("en-gb"):
-        html = str(approval_card(SimpleNamespace(kind="access", request=access), NO_OTHER_GRANTS))
+        html = str(approval_card(waiting("access", access), NO_OTHER_GRANTS))
 
     assert '<a href="/requests/7/">List ' + ESCAPED + " for " in html
     assert "<strong>Eve " + ESCAPED + "</strong> asks for export csv for 1 day," in html
@@ -53,7 +61,7 @@ def test_a_sharing_card_escapes_recipient_agreement_and_categories_in_norwegian(
         categories=SimpleNamespace(all=lambda: ["user.contact.email"]),
     )
     with translation.override("nb"):
-        html = str(approval_card(SimpleNamespace(kind="sharing", request=sharing), NO_OTHER_GRANTS))
+        html = str(approval_card(waiting("sharing", sharing, "/sharing/7/"), NO_OTHER_GRANTS))
 
     assert '<article class="card mb-3 border-warning">' in html
     assert '<a href="/sharing/7/">List ' + ESCAPED + " til Partner " + ESCAPED + " (NO)" in html
@@ -88,12 +96,12 @@ def test_cards_read_in_turn_in_english_and_norwegian_each_speak_their_readers_la
         (OtherGrant("Retail", "marketing.communications.email", datetime(2027, 1, 5, tzinfo=UTC)),),
         1,
     )
-    waiting = SimpleNamespace(kind="access", request=access)
+    row = waiting("access", access)
 
     cards = {}
     for language in ("en-gb", "nb", "en-gb", "nb"):
         with translation.override(language):
-            cards.setdefault(language, set()).add(str(approval_card(waiting, grants)))
+            cards.setdefault(language, set()).add(str(approval_card(row, grants)))
 
     assert all(len(texts) == 1 for texts in cards.values())  # the same card each time
     english, norwegian = cards["en-gb"].pop(), cards["nb"].pop()
@@ -103,3 +111,13 @@ def test_cards_read_in_turn_in_english_and_norwegian_each_speak_their_readers_la
     assert "Godkjent" in norwegian and "på e-post, til 05.01.2027" in norwegian
     for english_text in ("Other active grants", "in place of the owner", "Approved", "until"):
         assert english_text not in norwegian
+
+
+def test_a_card_links_to_its_requests_page_even_before_its_chain_has_an_address():
+    # A chain is given its request's address when published (``chain_publish``); a card
+    # read before that links to the request's own ``get_absolute_url``.
+    access = request(duration_days=1, get_level_display=lambda: "View")
+    with translation.override("en-gb"):
+        published = str(approval_card(waiting("access", access, "/requests/7/"), NO_OTHER_GRANTS))
+        unpublished = str(approval_card(waiting("access", access, ""), NO_OTHER_GRANTS))
+    assert '<a href="/requests/7/">' in published and '<a href="/requests/7/">' in unpublished

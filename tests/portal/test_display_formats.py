@@ -218,3 +218,27 @@ def test_a_remembered_day_follows_a_change_of_the_format_modules(settings):
         assert date_text(day) == "01.12.2026"  # the portal's format module
         settings.FORMAT_MODULE_PATH = None  # Django's own Norwegian format
         assert date_text(day) == "1. desember 2026"
+
+
+def test_a_remembered_moment_reads_in_each_zone_and_language_and_follows_the_formats(settings):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone, translation
+
+    from portal.display import datetime_text
+
+    oslo, new_york = ZoneInfo("Europe/Oslo"), ZoneInfo("America/New_York")
+    with translation.override("en-gb"):
+        # One instant, asked for twice in each zone: each zone's own clock, every time.
+        assert [datetime_text(MOMENT, oslo) for _ in range(2)] == ["30 Nov 2026 10:12 CET"] * 2
+        assert datetime_text(MOMENT, new_york) == "30 Nov 2026 04:12 EST"
+        # The same instant written in another zone is the same moment.
+        assert datetime_text(MOMENT.astimezone(new_york), oslo) == "30 Nov 2026 10:12 CET"
+        with timezone.override(new_york):  # the reader's zone when none is given
+            assert datetime_text(MOMENT) == "30 Nov 2026 04:12 EST"
+    with translation.override("nb"):
+        assert datetime_text(MOMENT, oslo) == "30.11.2026 10:12 CET"
+        settings.FORMAT_MODULE_PATH = None  # Django's own Norwegian format
+        assert datetime_text(MOMENT, oslo) != "30.11.2026 10:12 CET"
+    with pytest.raises(ValueError):
+        datetime_text(MOMENT.replace(tzinfo=None), oslo)

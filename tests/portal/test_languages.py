@@ -193,3 +193,39 @@ def test_texts_remembered_per_language_are_built_once_each_and_again_after_catal
     with translation.override("nb"):
         greeting("Eve")
     assert built[-1] == ("nb", "Eve") and len(built) == 3
+
+
+def test_a_row_written_with_the_language_read_once_speaks_it_and_leaves_no_trace():
+    from portal.languages import active_language, per_language, reads_language_once
+
+    @per_language
+    def search() -> str:
+        return translation.gettext("Search")
+
+    @reads_language_once
+    def row() -> tuple[str, str, str | None]:
+        # Another row written inside keeps the outer reading (``inner`` is the same text).
+        inner = reads_language_once(search)()
+        return search(), inner, active_language()
+
+    with translation.override("nb"):
+        assert row() == ("Søk", "Søk", "nb")
+    with translation.override("en-gb"):
+        # Nothing of the Norwegian row is left: the next row reads its own language.
+        assert row() == ("Search", "Search", "en-gb")
+        assert search() == "Search" and active_language() == "en-gb"
+    with translation.override("nb"):
+        assert search() == "Søk"
+
+
+def test_a_row_that_fails_leaves_the_language_reading_behind_it():
+    from portal.languages import active_language, reads_language_once
+
+    @reads_language_once
+    def failing_row() -> None:
+        raise RuntimeError("a row that fails")
+
+    with translation.override("nb"), pytest.raises(RuntimeError):
+        failing_row()
+    with translation.override("en-gb"):
+        assert active_language() == "en-gb"
