@@ -24,10 +24,13 @@ pg_stat_statements is not enabled on the machine, so statements are timed in Pyt
 (``CaptureQueriesContext``): wall time of each ``execute`` including the round trip.
 Fetching the records page and the export writes their audit events, as in real use. The
 demo's grant holder is given an export grant (through the services) so that the export is
-measured at both sizes. Coverage is measured from the cache the pages read it from (every
-asset cached in the measuring process, the same path at both sizes), and once counted live
-as decisions count it; and the first view of the largest asset right after the cache was
-flushed (its kept figure is read from the database).
+measured at both sizes, and the demo's compliance officer a full page of requests waiting
+(through the services, by people measured in no other role), so that the approvals page
+writes 25 cards at both sizes: a page's rows are bounded by the page, and growth with the
+data is what is judged (``ensure_full_approvals_page``). Coverage is measured from the
+cache the pages read it from (every asset cached in the measuring process, the same path at
+both sizes), and once counted live as decisions count it; and the first view of the largest
+asset right after the cache was flushed (its kept figure is read from the database).
 """
 
 import argparse
@@ -150,6 +153,56 @@ def ensure_export_grant() -> None:
         )
 
 
+def ensure_full_approvals_page(c: dict) -> None:
+    """The demo's compliance officer has one request waiting, the scale one 961: a page of
+    one card against a page of 25. A page writes at most a page of rows whatever the data
+    (``PAGE_SIZE``), and what this benchmark looks for is growth with the data, so the
+    demo's officer is given a full page waiting: requests by the demo's people who play no
+    other role here (not the employee, owner, officer or administrator measured), on the
+    assets whose chain asks compliance, for purposes with eligible customers, each owner
+    step approved by its owner, all through the services. Nothing happens when a full page
+    already waits (the scale database, or a demo filled before)."""
+    from itertools import product
+
+    from consent.models import Purpose
+    from customers.models.catalogue import DataAsset
+    from customers.services.access import access_request_create, access_request_decide
+    from customers.views.assets import PAGE_SIZE
+    from portal.approvals import approvals_waiting_for, deciders_for
+    from portal.errors import ApplicationError
+    from portal.models import User
+
+    officer = c["compliance"]
+    missing = PAGE_SIZE - len(approvals_waiting_for(officer))
+    if missing <= 0:
+        return
+    measured = [c[role].pk for role in ("employee", "owner", "compliance", "admin")]
+    requesters = User.objects.filter(is_active=True).exclude(pk__in=measured).order_by("pk")
+    assets = DataAsset.objects.filter(classification="confidential").order_by("pk")
+    purposes = Purpose.objects.filter(active=True).order_by("key")
+    for requester, asset, purpose in product(requesters, assets, purposes):
+        if missing == 0:
+            return
+        try:
+            request = access_request_create(
+                actor=requester,
+                asset=asset,
+                purpose=purpose,
+                justification="Query-count benchmark: a full page of approvals at demo size.",
+            )
+        except ApplicationError:  # no eligible customer, or already pending
+            continue
+        owner_step = request.chain.open_step
+        if owner_step.role == "owner":
+            access_request_decide(
+                access_request=request,
+                actor=deciders_for(owner_step).first(),
+                approve=True,
+                reason="Approved for the query-count benchmark.",
+            )
+        missing -= 1
+
+
 def measure(repeat: int) -> dict:
     """Runs in a process set up for one database; returns counts, times and statements."""
     import django
@@ -162,6 +215,7 @@ def measure(repeat: int) -> dict:
 
     ensure_export_grant()
     c = cast()
+    ensure_full_approvals_page(c)
     clients = {}
     for role in ("employee", "owner", "compliance", "admin"):
         clients[role] = Client(HTTP_HOST="localhost")  # in DEBUG's ALLOWED_HOSTS
