@@ -17,18 +17,19 @@ takes a few minutes, once.
 For each asset it times ``coverage_for(asset, email)`` and hand-written SQL forms that
 give the same answer from the same ``ConsentState`` table (``STATE_FORMS``: grouped, latest
 state by ``DISTINCT ON``, a correlated "latest state" subquery, ``NOT EXISTS``). Every form
-runs once (which warms the cache and finds the best form); then ``coverage_for``, the best
-form and that same best form again (``best form again``) run in turn ``--repeat`` times,
-the order reversed every other round, so a change of load on a shared machine or a
-position in the round favours none of them; the best time of each counts. So the ratio
-compares a best of ``--repeat`` with a best of ``--repeat``: the best of the best form and
-its second timing together would be a best of twice as many, lower by chance alone. The
-hand-written forms get the purpose ids as constants (read once, outside the timing);
-``coverage_for`` reads them itself, as it does in the portal. It checks every answer agrees
-and prints the ratio ``coverage_for`` / best hand-written form (goal: at most 1.0), and the
-ratio of the best form's second timing to its first, which is how far apart two timings of
-one statement land on this machine. The two forms over the raw records it used to be
-compared with are printed too, for the record (``--with-records``; slow at 1,000,000).
+runs once to warm the cache, then three times in turn to find the best form (the best of
+three of each); then ``coverage_for``, the best form and that same best form again (``best
+form again``) run in turn ``--repeat`` times, the order rotated by one every round, so a
+change of load on a shared machine or a place in the round favours none of them; the best
+time of each counts. So the ratio compares a best of ``--repeat`` with a best of
+``--repeat``: the best of the best form and its second timing together would be a best of
+twice as many, lower by chance alone. The hand-written forms get the purpose ids as
+constants (read once, outside the timing); ``coverage_for`` reads them itself, as it does
+in the portal. It checks every answer agrees and prints the ratio ``coverage_for`` / best
+hand-written form (goal: at most 1.0), and the ratio of the best form's second timing to
+its first, which is how far apart two timings of one statement land on this machine. The
+two forms over the raw records it used to be compared with are printed too, for the record
+(``--with-records``; slow at 1,000,000).
 """
 
 import argparse
@@ -55,6 +56,8 @@ TREE = [
 
 ASSET_PREFIX = "Coverage benchmark "
 RATIO_GOAL = 1.0
+# Rounds of every form that pick the best one (after one round that warms the cache).
+SELECTION_ROUNDS = 3
 # Every form: (total, eligible) for the asset %(asset)s and the purpose ids %(ids)s (the
 # purpose and its ancestors). Eligible: the latest state among those keys is a grant (a
 # withdrawal as late as a grant wins).
@@ -172,12 +175,14 @@ def build(customers: int, records: int, sizes: list[int], seed: float) -> None:
 
 def in_turn(repeat: int, runs: dict) -> dict:
     """{name: (best seconds, answer)} of each run, the runs taken in turn ``repeat`` times,
-    in the opposite order every other round. Raises ``AssertionError`` if a run's answer
-    changes between rounds."""
+    the order rotated by one every round (so over a multiple of ``len(runs)`` rounds each
+    run takes each place in the round as often). Raises ``AssertionError`` if a run's
+    answer changes between rounds."""
     best: dict = {}
+    order = list(runs)
     for round_number in range(repeat):
-        names = list(runs) if round_number % 2 == 0 else list(reversed(runs))
-        for name in names:
+        shift = round_number % len(order)
+        for name in order[shift:] + order[:shift]:
             run = runs[name]
             started = time.perf_counter()
             answer = run()
@@ -221,7 +226,8 @@ def measure(asset, repeat: int, with_records: bool) -> tuple[float, float] | Non
 
     forms = dict(STATE_FORMS, **(RECORD_FORMS if with_records else {}))
     runs = {"coverage_for": selector} | {name: hand_written(sql) for name, sql in forms.items()}
-    first = in_turn(1, runs)  # warms the cache and finds the best form
+    in_turn(1, runs)  # warms the cache, not timed
+    first = in_turn(SELECTION_ROUNDS, runs)  # finds the best form
     best_name = min(STATE_FORMS, key=lambda name: first[name][0])
     paired = {
         "coverage_for": selector,
@@ -231,7 +237,11 @@ def measure(asset, repeat: int, with_records: bool) -> tuple[float, float] | Non
     best = in_turn(repeat, paired)
     answers = {answer for _, answer in [*first.values(), *best.values()]}
     timed = [(name, result, f"best of {repeat}") for name, result in best.items()]
-    timed += [(name, result, "once") for name, result in first.items() if name not in paired]
+    timed += [
+        (name, result, f"best of {SELECTION_ROUNDS}")
+        for name, result in first.items()
+        if name not in paired
+    ]
     for name, (seconds, answer), times in timed:
         print(f"  {name:<46} {seconds:8.3f} s {times:>11}  -> {answer[0]:,} of {answer[1]:,}")
     if len(answers) != 1:
@@ -246,7 +256,7 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--records", type=int, default=5_000_000)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=15, help="a multiple of 3")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the data set")
     parser.add_argument("--with-records", action="store_true", help="also the record forms")
     args = parser.parse_args()

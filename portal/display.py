@@ -19,7 +19,7 @@ it for every page; ``portal.notifications.notify`` renders each recipient's text
 """
 
 from collections.abc import Callable
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -58,21 +58,24 @@ def datetime_text(moment: datetime, zone: tzinfo | None = None) -> str:
     """``moment`` (an aware datetime, any zone) in ``DATETIME_FORMAT`` of the active
     language, converted to ``zone`` (default: the active zone: the reader's on a page, the
     recipient's while a notification is rendered): ``30 Nov 2026 14:05 CET``. Raises
-    ``ValueError`` for a naive ``moment`` (``timezone.localtime``).
+    ``ValueError`` for a naive ``moment``.
 
     Remembered per instant, zone and language (the last 4,096): the lists print the same
     moments on every visit (the steps decided on the requests waiting longest, the grants'
     expiries), and formatting one costs about 20 µs."""
+    if timezone.is_naive(moment):  # astimezone would take it as the machine's local time
+        raise ValueError("datetime_text() cannot be applied to a naive datetime")
     zone = zone or timezone.get_current_timezone()
-    return _datetime_text(moment, zone, active_language())
+    # Keyed by the instant in UTC: two aware datetimes of one zone compare by their wall
+    # clock, so the two 02:30 of the night summer time ends (``fold``) would share a key.
+    return _datetime_text(moment.astimezone(UTC), zone, active_language())
 
 
 @lru_cache(maxsize=4096)
-def _datetime_text(moment: datetime, zone: tzinfo, language: str | None) -> str:
+def _datetime_text(instant: datetime, zone: tzinfo, language: str | None) -> str:
     # Called with ``language`` active (``datetime_text``), so Django's format is that
-    # language's. An aware datetime hashes and compares as its instant: equal instants
-    # written in two zones share an entry, and are written alike in ``zone``.
-    return formats.date_format(timezone.localtime(moment, zone), "DATETIME_FORMAT")
+    # language's.
+    return formats.date_format(timezone.localtime(instant, zone), "DATETIME_FORMAT")
 
 
 def date_text(day: date) -> str:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 
 from consent.models import ConsentState, ConsentStatus, Purpose
 from consent.selectors import coverage_for
@@ -123,6 +124,10 @@ class AccessRequestRow(LevelRow):
     @property
     def status(self) -> str:
         return self.chain.status
+
+    def get_absolute_url(self) -> str:
+        """The path of the request's page, as ``AccessRequest.get_absolute_url`` gives it."""
+        return reverse("customers:request_detail", args=[self.pk])
 
 
 REQUEST_ROW_FIELDS = (

@@ -244,3 +244,16 @@ def test_the_list_reads_every_row_at_once_and_by_position(
     assert (waiting[0].request, waiting[-1].request) == (asked[0], asked[-1])
     with pytest.raises(IndexError):
         waiting[5]
+
+
+def test_a_card_whose_chain_has_no_address_yet_links_to_its_request(client, requester, owner):
+    # A chain is given its request's address when published; one stored without it (an
+    # import, an older row) still gets a card that links to the request's page.
+    for kind, request in (
+        ("access", ask_access(requester, shareable_asset(owner, "Lists"))),
+        ("sharing", share(requester, shareable_asset(owner, "Partners"))),
+    ):
+        request.chain.link = ""
+        request.chain.save(update_fields=["link"])
+        html = approvals_page(client, owner).content.decode()
+        assert f'<a href="{request.get_absolute_url()}">' in html, kind

@@ -242,3 +242,24 @@ def test_a_remembered_moment_reads_in_each_zone_and_language_and_follows_the_for
         assert datetime_text(MOMENT, oslo) != "30.11.2026 10:12 CET"
     with pytest.raises(ValueError):
         datetime_text(MOMENT.replace(tzinfo=None), oslo)
+
+
+def test_the_two_half_past_twos_of_the_night_summer_time_ends_read_as_two_moments():
+    from zoneinfo import ZoneInfo
+
+    from django.utils import translation
+
+    from portal.display import datetime_text
+
+    oslo = ZoneInfo("Europe/Oslo")
+    # 25 October 2026: 02:30 comes twice in Oslo, at 00:30 and at 01:30 UTC. The two
+    # compare equal (one zone, one wall clock), but are two instants.
+    summer = datetime(2026, 10, 25, 2, 30, tzinfo=oslo)
+    winter = summer.replace(fold=1)
+    utc = ZoneInfo("UTC")
+    with translation.override("en-gb"):
+        assert datetime_text(summer, utc) == "25 Oct 2026 00:30 UTC"
+        assert datetime_text(winter, utc) == "25 Oct 2026 01:30 UTC"
+        # In Oslo both read 02:30: Django leaves out the zone's name of an hour that
+        # comes twice (it could be either).
+        assert datetime_text(summer, oslo) == datetime_text(winter, oslo) == "25 Oct 2026 02:30 "
