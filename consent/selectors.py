@@ -33,16 +33,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import (
-    BooleanField,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    Max,
-    Q,
-    QuerySet,
-)
+from django.db.models import Count, Exists, F, Max, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -312,16 +303,14 @@ def _counted_by_state(asset: DataAsset, purpose: Purpose) -> tuple[int, int]:
         sql, params = states.values("customer_id").query.sql_with_params()
         return f"(SELECT count(*) FROM ({sql}) AS states)", params
 
-    granted_sql, params = _latest_count(purpose, asset, ConsentStatus.GRANTED, counted)
+    granted_sql, params = counted(_granted_states(purpose, asset))
     eligible_sql = granted_sql
     if purpose.lawful_basis != LawfulBasis.CONSENT:
         collected = _collection_purposes(asset, purpose).values("pk")
         collected_sql, collected_params = collected.query.sql_with_params()
         by_collection, by_collection_params = "members.total", ()
         if purpose.lawful_basis == LawfulBasis.LEGITIMATE_INTEREST:  # GDPR Art. 21
-            withdrawn_sql, by_collection_params = _latest_count(
-                purpose, asset, ConsentStatus.WITHDRAWN, counted
-            )
+            withdrawn_sql, by_collection_params = counted(_withdrawn_states(purpose, asset))
             by_collection = f"members.total - {withdrawn_sql}"
         eligible_sql = (
             f"CASE WHEN EXISTS ({collected_sql}) THEN {by_collection} ELSE {granted_sql} END"
@@ -336,36 +325,6 @@ def _counted_by_state(asset: DataAsset, purpose: Purpose) -> tuple[int, int]:
         )
         total, eligible = cursor.fetchone()
     return total, eligible
-
-
-def _latest_count(
-    purpose: Purpose, asset: DataAsset, status: str, counted: Any
-) -> tuple[str, tuple]:
-    """A scalar subquery (SQL, parameters) counting the customers of ``asset`` whose latest
-    state for ``purpose`` or an ancestor is ``status`` (a tie: the withdrawal is the
-    latest): those of ``_granted_states`` or of ``_withdrawn_states``.
-
-    On PostgreSQL each customer's latest state is found by ``DISTINCT ON``, which the
-    database sorts in parallel workers; the grouped form (``counted`` of those states,
-    every other database) was run by one process at 1,000,000 customers, 4 to 5 % slower
-    (``benchmarks/coverage.py``)."""
-    if connection.vendor != "postgresql":
-        states = _granted_states if status == ConsentStatus.GRANTED else _withdrawn_states
-        return counted(states(purpose, asset))
-    withdrawal_first = ExpressionWrapper(
-        Q(status=ConsentStatus.WITHDRAWN), output_field=BooleanField()
-    ).desc()
-    latest = (
-        ConsentState.objects.filter(
-            purpose_id__in=_covering_purpose_ids(purpose),
-            customer_id__in=AssetCustomer.objects.filter(asset_id=asset.pk).values("customer_id"),
-        )
-        .order_by("customer_id", F("effective_at").desc(), withdrawal_first)
-        .distinct("customer_id")
-        .values("status")
-    )
-    sql, params = latest.query.sql_with_params()
-    return f"(SELECT count(*) FROM ({sql}) AS latest WHERE latest.status = %s)", (*params, status)
 
 
 def consent_history(customer: Customer) -> QuerySet[ConsentRecord]:
