@@ -153,7 +153,7 @@ def ensure_export_grant() -> None:
         )
 
 
-def ensure_full_approvals_page(c: dict) -> None:
+def ensure_full_approvals_page(c: dict) -> int:
     """The demo's compliance officer has one request waiting, the scale one 961: a page of
     one card against a page of 25. A page writes at most a page of rows whatever the data
     (``PAGE_SIZE``), and what this benchmark looks for is growth with the data, so the
@@ -163,7 +163,8 @@ def ensure_full_approvals_page(c: dict) -> None:
     refusal is audited), each owner step approved by the asset's owner (the demo's owners
     include the one measured here: his approvals page leaves those requests out, as it
     would in use), all through the services, until the officer's list holds a page. Nothing
-    happens when a full page already waits (the scale database, or a demo filled before)."""
+    happens when a full page already waits (the scale database, or a demo filled before).
+    Returns how many requests wait for the officer, printed with the results."""
     from itertools import product
 
     from consent.models import Purpose
@@ -181,8 +182,9 @@ def ensure_full_approvals_page(c: dict) -> None:
     assets = DataAsset.objects.filter(classification="confidential").order_by("pk")
     purposes = Purpose.objects.filter(active=True).order_by("key")
     for requester, asset, purpose in product(requesters, assets, purposes):
-        if len(approvals_waiting_for(officer)) >= PAGE_SIZE:
-            return
+        waiting = len(approvals_waiting_for(officer))
+        if waiting >= PAGE_SIZE:
+            return waiting
         pending = AccessRequest.objects.filter(
             requester=requester, asset=asset, purpose=purpose, chain__status="pending"
         )
@@ -202,6 +204,7 @@ def ensure_full_approvals_page(c: dict) -> None:
                 approve=True,
                 reason="Approved for the query-count benchmark.",
             )
+    return len(approvals_waiting_for(officer))
 
 
 def measure(repeat: int) -> dict:
@@ -216,12 +219,12 @@ def measure(repeat: int) -> dict:
 
     ensure_export_grant()
     c = cast()
-    ensure_full_approvals_page(c)
+    waiting = ensure_full_approvals_page(c)
     clients = {}
     for role in ("employee", "owner", "compliance", "admin"):
         clients[role] = Client(HTTP_HOST="localhost")  # in DEBUG's ALLOWED_HOSTS
         clients[role].force_login(c[role])
-    result = {"pages": {}, "statements": []}
+    result = {"pages": {}, "statements": [], "approvals_waiting": waiting}
     for name, role, url in pages(c):
         client = clients[role]
         live = override_settings(COVERAGE_CACHE_MIN_CUSTOMERS=sys.maxsize if name == LIVE else 0)
@@ -358,6 +361,10 @@ def main() -> int:
             f"{at_demo['ms']:>8.1f} {at_scale['ms']:>9.1f} {ratio:>10.2f}"
             + (f"  <- {', '.join(marks)}" if marks else "")
         )
+    print(
+        f"\nrequests waiting for the compliance officer: {demo['approvals_waiting']:,} at demo "
+        f"size, {scale['approvals_waiting']:,} at scale (a page shows 25)"
+    )
     print("\nSlowest statements at scale (last run of each page, ms):")
     for ms, page, statement in scale["statements"]:
         print(f"{ms:8.1f}  {page:<30} {statement[:150]}")
