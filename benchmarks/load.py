@@ -25,10 +25,10 @@ the portal's own data), which every simulated user also visits in the same run. 
 requests per second and, for reference, Django admin's changelist of the users.
 Goals: every endpoint p95 <= 150 ms and <= 2x the floor's p95, 0 errors.
 
-300 s by default (120 s before 2026-12-01): in 120 s the compliance officers' pages got
-about 35 requests each, so their p95 was their second slowest request, and one stall of the
-machine moved a verdict. 300 s gives those endpoints about 90 requests (the p95 is their
-fifth slowest) and the floor about 600.
+300 s by default (120 s until 2026-12-01): in 120 s the compliance officers' pages got
+about 35 requests each, so their p95 was among their three slowest requests, and one stall
+of the machine moved a verdict. 300 s gives those endpoints about 90 requests and the floor
+about 600.
 
 ``--port`` serves on a given port instead of a free one, so two runs on one machine (or a
 firewall rule) can be arranged.
