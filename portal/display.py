@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from rest_framework.views import APIView
 
 from portal.languages import active_language
@@ -73,9 +73,9 @@ def datetime_text(moment: datetime, zone: tzinfo | None = None) -> str:
 
 @lru_cache(maxsize=4096)
 def _datetime_text(instant: datetime, zone: tzinfo, language: str | None) -> str:
-    # Called with ``language`` active (``datetime_text``), so Django's format is that
-    # language's.
-    return formats.date_format(timezone.localtime(instant, zone), "DATETIME_FORMAT")
+    # Formatted in ``language`` itself (the key's), as ``per_language`` builds its texts.
+    with translation.override(language):
+        return formats.date_format(timezone.localtime(instant, zone), "DATETIME_FORMAT")
 
 
 def date_text(day: date) -> str:
@@ -91,9 +91,10 @@ def date_text(day: date) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _date_text(day: date, language: str) -> str:
-    # Called with ``language`` active (``date_text``), so Django's format is that language's.
-    return formats.date_format(day, "DATE_FORMAT")
+def _date_text(day: date, language: str | None) -> str:
+    # Formatted in ``language`` itself (the key's), as ``per_language`` builds its texts.
+    with translation.override(language):
+        return formats.date_format(day, "DATE_FORMAT")
 
 
 # What ``_date_text``'s and ``_datetime_text``'s texts also depend on: the format settings

@@ -149,8 +149,12 @@ def per_language(build: Callable[..., T]) -> Callable[..., T]:
     # (one is escaped on the way to HTML, the other not).
     @functools.lru_cache(maxsize=4096, typed=True)
     def remembered(language: str | None, *args: Hashable) -> T:
-        # Called with ``language`` active (the caller's), so ``build`` answers in it.
-        return build(*args)
+        # Built in ``language`` itself, not in whatever is active when the text is first
+        # asked for: a row that switched languages after ``reads_language_once`` read one
+        # would otherwise remember a text of the other language under this one's key, for
+        # every later page of the process. A miss only: the switch costs nothing after.
+        with translation.override(language):
+            return build(*args)
 
     _PER_LANGUAGE_CACHES.append(remembered)
 
@@ -180,9 +184,10 @@ def reads_language_once(write: Callable[P, T]) -> Callable[P, T]:
     of the approvals page looked up some thirty texts. Nested calls keep the outermost
     reading.
 
-    ``write`` must not change the active language (``translation.override``): its texts
-    would stay in the language it started in. Nothing else changes: the texts are those
-    of the active language, remembered as ``per_language`` says."""
+    ``write`` must not change the active language (``translation.override``): its
+    ``per_language`` texts would stay in the language it started in (and are remembered in
+    that language, never mixed up with the other's). Nothing else changes: the texts are
+    those of the active language, remembered as ``per_language`` says."""
 
     @functools.wraps(write)
     def written(*args: P.args, **kwargs: P.kwargs) -> T:

@@ -225,12 +225,15 @@ def test_a_remembered_moment_reads_in_each_zone_and_language_and_follows_the_for
 
     from django.utils import timezone, translation
 
-    from portal.display import datetime_text
+    from portal.display import _datetime_text, datetime_text
 
     oslo, new_york = ZoneInfo("Europe/Oslo"), ZoneInfo("America/New_York")
+    _datetime_text.cache_clear()
     with translation.override("en-gb"):
-        # One instant, asked for twice in each zone: each zone's own clock, every time.
+        # One instant, asked for twice in each zone: each zone's own clock, every time,
+        # formatted once and then remembered.
         assert [datetime_text(MOMENT, oslo) for _ in range(2)] == ["30 Nov 2026 10:12 CET"] * 2
+        assert (_datetime_text.cache_info().misses, _datetime_text.cache_info().hits) == (1, 1)
         assert datetime_text(MOMENT, new_york) == "30 Nov 2026 04:12 EST"
         # The same instant written in another zone is the same moment.
         assert datetime_text(MOMENT.astimezone(new_york), oslo) == "30 Nov 2026 10:12 CET"
@@ -263,3 +266,29 @@ def test_the_two_half_past_twos_of_the_night_summer_time_ends_read_as_two_moment
         # In Oslo both read 02:30: Django leaves out the zone's name of an hour that
         # comes twice (it could be either).
         assert datetime_text(summer, oslo) == datetime_text(winter, oslo) == "25 Oct 2026 02:30 "
+
+
+def test_a_row_that_switches_language_leaves_every_remembered_date_in_its_own_language():
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from django.utils import translation
+
+    from portal.display import date_text, datetime_text
+    from portal.languages import reads_language_once
+
+    day, oslo = date(2027, 3, 4), ZoneInfo("Europe/Oslo")
+
+    @reads_language_once
+    def row_that_switches() -> tuple[str, str]:
+        # What a row must not do; the texts keep the language the row started in.
+        with translation.override("en-gb"):
+            return date_text(day), datetime_text(MOMENT, oslo)
+
+    with translation.override("nb"):
+        assert row_that_switches() == ("04.03.2027", "30.11.2026 10:12 CET")
+    with translation.override("en-gb"):  # nothing Norwegian remembered as English
+        assert (date_text(day), datetime_text(MOMENT, oslo)) == (
+            "4 Mar 2027",
+            "30 Nov 2026 10:12 CET",
+        )

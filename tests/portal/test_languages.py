@@ -218,6 +218,27 @@ def test_a_row_written_with_the_language_read_once_speaks_it_and_leaves_no_trace
         assert search() == "Søk"
 
 
+def test_a_row_reads_the_language_at_its_start_and_only_then():
+    from portal.languages import per_language, reads_language_once
+
+    @per_language
+    def search() -> str:
+        return translation.gettext("Search")
+
+    @reads_language_once
+    def row_that_switches() -> tuple[str, str]:
+        # What a row must not do: its texts stay in the language it started in (the
+        # reading is taken once), while Django's own lookup follows the switch.
+        with translation.override("en-gb"):
+            return search(), translation.gettext("Search")
+
+    with translation.override("nb"):
+        assert row_that_switches() == ("Søk", "Search")
+        assert search() == "Søk"
+    with translation.override("en-gb"):
+        assert search() == "Search"
+
+
 def test_a_row_that_fails_leaves_the_language_reading_behind_it():
     from portal.languages import active_language, reads_language_once
 
@@ -225,7 +246,14 @@ def test_a_row_that_fails_leaves_the_language_reading_behind_it():
     def failing_row() -> None:
         raise RuntimeError("a row that fails")
 
+    @reads_language_once
+    def failing_row_that_switches() -> None:
+        with translation.override("en-gb"):
+            raise RuntimeError(active_language())  # the reading taken at the start
+
+    with translation.override("nb"), pytest.raises(RuntimeError, match="^nb$"):
+        failing_row_that_switches()
     with translation.override("nb"), pytest.raises(RuntimeError):
         failing_row()
     with translation.override("en-gb"):
-        assert active_language() == "en-gb"
+        assert active_language() == "en-gb"  # no Norwegian reading left behind
