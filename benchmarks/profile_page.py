@@ -61,6 +61,9 @@ def main() -> None:
     parser.add_argument("--user", required=True, help="username to sign in as")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--callers", metavar="REGEX", help="also print who calls the functions matching REGEX"
+    )
     options = parser.parse_args()
 
     # The load benchmark's server settings (DEBUG off, so no query is logged; a throw-away
@@ -104,6 +107,8 @@ def main() -> None:
         print(f"  {layer:<16} {seconds / total * 100:5.1f} %")
     print(f"\ntop {options.top} functions by own time:")
     stats.sort_stats("tottime").print_stats(options.top)
+    if options.callers:
+        stats.print_callers(options.callers)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from customers.serializers import (
     OwnerErasureTaskSerializer,
     SubjectRequestCreateSerializer,
     SubjectRequestSerializer,
+    access_request_list_data,
 )
 from customers.services.access import (
     access_request_create,
@@ -161,8 +162,11 @@ class AccessRequestViewSet(
     def list(self, request, *args, **kwargs):
         if asks_for_waiting(request):
             waiting = approvals_waiting_for(request.user, kinds=[ACCESS_CHAIN_KIND])
-            return waiting_requests_response(self, waiting)
-        return super().list(request, *args, **kwargs)
+            return waiting_requests_response(self, waiting, access_request_list_data)
+        # A page of plain rows written as the serializer writes each request
+        # (access_request_list_data): DRF's walk was about a quarter of the page's time.
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(access_request_list_data(page))
 
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY_PARAMETER],

@@ -1,3 +1,7 @@
+from collections.abc import Iterable
+from typing import Any
+
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,7 +16,8 @@ from customers.models.subject_requests import (
     ReceivedVia,
     SubjectRequestType,
 )
-from portal.serializers import KeyRelatedField, StepSerializer
+from customers.selectors.access import AccessRequestRow
+from portal.serializers import KeyRelatedField, StepSerializer, api_datetime, step_list_data
 
 ASSET_FIELDS = [
     "id",
@@ -132,6 +137,37 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     def get_grant(self, access_request) -> int | None:
         grant = getattr(access_request, "grant", None)
         return grant.pk if grant else None
+
+
+def access_request_list_data(rows: Iterable[AccessRequestRow]) -> list[dict[str, Any]]:
+    """What ``AccessRequestSerializer`` writes for each request of ``rows`` (a page of
+    ``customers.selectors.access.access_request_rows``): the same keys in the same order, the
+    same values and formats, times in the active zone.
+
+    Written from the plain rows rather than through the serializer: DRF's field-by-field
+    walk over a request and its steps (about 50 fields) cost about 0.3 ms a request, a
+    quarter of a 25-request page's time at scale. The serializer still defines the shape
+    and the schema; tests/customers/test_access_api_list.py holds every row to the detail
+    endpoint's answer for the same request."""
+    zone = timezone.get_current_timezone()
+    return [
+        {
+            "id": row.pk,
+            "asset": row.asset.pk,
+            "asset_name": row.asset.name,
+            "purpose": row.purpose.key,
+            "requester": row.requester.username,
+            "justification": row.justification,
+            "level": row.level,
+            "duration_days": row.duration_days,
+            "status": row.chain.status,
+            "coverage": {"eligible": row.eligible_at_request, "total": row.total_at_request},
+            "steps": step_list_data(row.chain.steps, zone),
+            "grant": row.grant.pk if row.grant else None,
+            "created_at": api_datetime(row.created_at, zone),
+        }
+        for row in rows
+    ]
 
 
 class AccessRequestCreateSerializer(serializers.Serializer):

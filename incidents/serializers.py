@@ -1,6 +1,6 @@
 """Input and output shapes of the incidents API (design.md, "JSON API")."""
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from django.utils import timezone
@@ -13,7 +13,7 @@ from incidents.list_rows import IncidentApiRow
 from incidents.models import Alert, CustomerNotice, Incident, IncidentDuty, Regime, Severity, Status
 from incidents.selectors import incident_duties, reporter_label, responders
 from portal.input_limits import column_max
-from portal.serializers import KeyRelatedField
+from portal.serializers import KeyRelatedField, api_datetime
 
 # The OpenAPI schema's text, for programmers.
 REPORTER_HELP = 'A name, or "confidential".'  # i18n: not shown (schema)
@@ -105,24 +105,6 @@ class IncidentTriageViewSerializer(IncidentSerializer):
             "closed_at",
         ]
         read_only_fields = fields
-
-
-# DRF's own writing of a moment, for the one case the list's writer leaves to it.
-DATETIME_FIELD = serializers.DateTimeField()
-
-
-def api_datetime(moment: datetime | None, zone: tzinfo) -> str | None:
-    """``moment`` as DRF's ``DateTimeField`` writes it in ``zone`` (pass the active zone):
-    ISO 8601 with its offset, ``Z`` for UTC; ``None`` for no moment."""
-    if not moment:
-        return None
-    try:
-        text = moment.astimezone(zone).isoformat()
-    except OverflowError:
-        # A moment the zone cannot hold (year 1 west of UTC): DRF's field raises the error
-        # it answers for it ("Datetime value out of range.").
-        return DATETIME_FIELD.to_representation(moment)
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def incident_list_data(

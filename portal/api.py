@@ -4,6 +4,9 @@ Errors are JSON: ``{"detail": "..."}`` for a refusal, ``{"field": ["message"]}``
 input. A broken business rule (``ApplicationError``) is a 400, never a 500.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, pagination, renderers
 from rest_framework.response import Response
@@ -55,15 +58,19 @@ def asks_for_waiting(request) -> bool:
     return request.query_params.get("waiting") in ("1", "true", "yes")
 
 
-def waiting_requests_response(view, waiting) -> Response:
+def waiting_requests_response(
+    view, waiting, write: Callable[[list[Any]], list[dict[str, Any]]] | None = None
+) -> Response:
     """A page of the approvals list ``waiting`` (``portal.approvals.approvals_waiting_for``,
     already cut to the view's kind of request), each row answered as ``view``'s serializer
-    shows a request: the ``?waiting=1`` list of the request APIs, paginated as every list
-    (its page and count in one query, ``OneReadPagination``)."""
+    shows a request, or by ``write`` (the requests of the page in, one dict each out) where
+    the kind has a plain writer of the same shape: the ``?waiting=1`` list of the request
+    APIs, paginated as every list (its page and count in one query, ``OneReadPagination``)."""
     paginator = OneReadPagination()
     page = paginator.paginate_queryset(waiting, view.request, view=view)
-    serializer = view.get_serializer([row.request for row in page], many=True)
-    return paginator.get_paginated_response(serializer.data)
+    requests = [row.request for row in page]
+    data = write(requests) if write else view.get_serializer(requests, many=True).data
+    return paginator.get_paginated_response(data)
 
 
 class CSVRenderer(renderers.BaseRenderer):
