@@ -123,7 +123,10 @@ def _recorded_by(export_id: str) -> RawSQL:
     On PostgreSQL the ids become one array, ``id = ANY(...)``: the primary key's index then
     reads the customers in id order (no sort of the rows, no de-duplication of the ids,
     which are unique), 0.24 s where ``id IN (subquery)`` took 0.6 to 0.85 s for 50,000
-    customers. SQLite (the demo) reads the JSON lists with ``json_each``."""
+    customers. Each id is read as text and cast (``jsonb_array_elements_text``): ``jsonb``
+    keeps numbers as ``numeric``, and casting the text is the cheaper way to ``bigint``
+    (the read of 49,728 recorded customers 85 to 68 ms, ``EXPLAIN ANALYZE``). SQLite (the
+    demo) reads the JSON lists with ``json_each``."""
     blocks = connection.ops.quote_name(ExportedCustomerBlock._meta.db_table)
     customer_id = (
         f"{connection.ops.quote_name(Customer._meta.db_table)}."
@@ -131,7 +134,7 @@ def _recorded_by(export_id: str) -> RawSQL:
     )
     if connection.vendor == "postgresql":
         sql = (
-            f"{customer_id} = ANY(ARRAY(SELECT jsonb_array_elements(b.customer_ids)::bigint "
+            f"{customer_id} = ANY(ARRAY(SELECT jsonb_array_elements_text(b.customer_ids)::bigint "
             f"FROM {blocks} b WHERE b.export_id = %s))"  # noqa: S608
         )
     else:
