@@ -50,7 +50,8 @@ def visible_to(user: User, *, through: str = "") -> Q:
     (``sees_every_asset`` false), on an asset reached through ``through`` (``""`` on the
     asset itself, ``"asset__"`` from a grant): not restricted, owned by ``user``, or held
     through an active grant (``granted_asset_ids``). Tested on the asset's own row, where a
-    query joins it anyway, rather than as a list of every visible asset."""
+    query joins it anyway, rather than as a list of every visible asset. Raises nothing:
+    an unknown ``through`` fails when the query is built (Django's ``FieldError``)."""
     return (
         ~Q(**{f"{through}classification": Classification.RESTRICTED})
         | Q(**{f"{through}owner": user})

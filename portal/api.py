@@ -65,7 +65,8 @@ def waiting_requests_response(
     already cut to the view's kind of request), each row answered as ``view``'s serializer
     shows a request, or by ``write`` (the requests of the page in, one dict each out) where
     the kind has a plain writer of the same shape: the ``?waiting=1`` list of the request
-    APIs, paginated as every list (its page and count in one query, ``OneReadPagination``)."""
+    APIs, paginated as every list (its page and count in one query, ``OneReadPagination``).
+    A page number past the end raises DRF's ``NotFound`` (a 404), as every list's does."""
     paginator = OneReadPagination()
     page = paginator.paginate_queryset(waiting, view.request, view=view)
     requests = [row.request for row in page]

@@ -57,7 +57,9 @@ DATETIME_FIELD = serializers.DateTimeField()
 
 def api_datetime(moment: datetime | None, zone: tzinfo) -> str | None:
     """``moment`` as DRF's ``DateTimeField`` writes it in ``zone`` (pass the active zone):
-    ISO 8601 with its offset, ``Z`` for UTC; ``None`` for no moment."""
+    ISO 8601 with its offset, ``Z`` for UTC; ``None`` for no moment. A moment the zone
+    cannot hold raises DRF's ``ValidationError`` ("Datetime value out of range."), as the
+    serializer's field does: the API's error handler answers it for list and detail alike."""
     if not moment:
         return None
     try:
@@ -72,7 +74,8 @@ def api_datetime(moment: datetime | None, zone: tzinfo) -> str | None:
 def step_list_data(steps: Iterable[StepRow], zone: tzinfo) -> list[dict[str, Any]]:
     """What ``StepSerializer`` writes for each of ``steps`` (a chain's ``StepRows``, in
     order), with times in ``zone`` (pass the active zone): the same keys in the same order
-    and the same values, written from the plain rows without DRF's field-by-field walk."""
+    and the same values, written from the plain rows without DRF's field-by-field walk.
+    Raises only what ``api_datetime`` raises."""
     return [
         {
             "position": step.position,

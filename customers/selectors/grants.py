@@ -4,7 +4,7 @@ grant opens (only the customers eligible for its purpose, only its categories' c
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -160,8 +160,9 @@ def other_active_grants_by_user(
     )
     shown: defaultdict[int, list[OtherGrant]] = defaultdict(list)
     totals: dict[int, int] = {}
+    limited = [] if limit is None else [limit]
     with connection.cursor() as cursor:
-        cursor.execute(_ranked(grants_sql), [*params, limit, limit])
+        cursor.execute(_ranked(grants_sql, limited=bool(limited)), [*params, *limited])
         rows = cursor.fetchall()
     for user_id, total, is_visible, asset_name, purpose_key, expires_at in rows:
         totals[user_id] = total
@@ -170,37 +171,47 @@ def other_active_grants_by_user(
     return {user_id: OtherGrants(shown[user_id], total) for user_id, total in totals.items()}
 
 
-def _ranked(grants_sql: str) -> str:
+def _ranked(grants_sql: str, *, limited: bool) -> str:
     """The statement around ``grants_sql`` (the active grants with their ``visible`` flag)
     that ``other_active_grants_by_user`` runs: each grant's place among the user's visible
-    (or hidden) grants, newest first, and the user's count of all; kept: the first
-    ``limit`` visible ones (the two parameters after the subquery's), and the first row of
-    each user's grants for the count when none is visible."""
+    (or hidden) grants, newest first, and the user's count of all; kept: the visible ones
+    (with ``limited``, the first N, N the one parameter after the subquery's), and the
+    first row of each user's grants for the count when none is visible."""
     quote = connection.ops.quote_name
-    asset, purpose = DataAsset._meta.db_table, Purpose._meta.db_table
+    column = {
+        name: quote(str(getattr(AccessGrant._meta.get_field(name), "column", name)))
+        for name in ("id", "user", "asset", "purpose", "expires_at", "created_at")
+    }
+    user, place = f"g.{column['user']}", f"g.{column['created_at']} DESC, g.{column['id']} DESC"
+    asset, purpose = DataAsset._meta, Purpose._meta
+    kept = "ranked.visible AND ranked.place <= %s" if limited else "ranked.visible"
     return (
-        f"SELECT ranked.user_id, ranked.total, ranked.visible, a.{quote('name')}, "  # noqa: S608
-        f"p.{quote('key')}, ranked.expires_at FROM ("
-        "SELECT g.*, ROW_NUMBER() OVER (PARTITION BY g.user_id, g.visible "
-        "ORDER BY g.created_at DESC, g.id DESC) AS place, "
-        "ROW_NUMBER() OVER (PARTITION BY g.user_id ORDER BY g.visible DESC) AS user_row, "
-        "COUNT(*) OVER (PARTITION BY g.user_id) AS total "
+        f"SELECT ranked.{column['user']}, ranked.total, ranked.visible, "  # noqa: S608
+        f"a.{quote('name')}, p.{quote('key')}, ranked.{column['expires_at']} FROM ("
+        f"SELECT g.*, ROW_NUMBER() OVER (PARTITION BY {user}, g.visible ORDER BY {place}) "
+        f"AS place, ROW_NUMBER() OVER (PARTITION BY {user} ORDER BY g.visible DESC) "
+        f"AS user_row, COUNT(*) OVER (PARTITION BY {user}) AS total "
         f"FROM ({grants_sql}) g) ranked "
-        f"JOIN {quote(asset)} a ON a.id = ranked.asset_id "
-        f"JOIN {quote(purpose)} p ON p.id = ranked.purpose_id "
-        "WHERE (ranked.visible AND (%s IS NULL OR ranked.place <= %s)) OR ranked.user_row = 1 "
-        "ORDER BY ranked.user_id, ranked.visible DESC, ranked.place"
+        f"JOIN {quote(asset.db_table)} a "
+        f"ON a.{quote(str(asset.pk.column))} = ranked.{column['asset']} "
+        f"JOIN {quote(purpose.db_table)} p "
+        f"ON p.{quote(str(purpose.pk.column))} = ranked.{column['purpose']} "
+        f"WHERE ({kept}) OR ranked.user_row = 1 "
+        f"ORDER BY ranked.{column['user']}, ranked.visible DESC, ranked.place"
     )
 
 
 def _moment(value: datetime | str) -> datetime:
     """A ``DateTimeField`` value read by a raw cursor as the ORM would give it: aware.
     PostgreSQL's driver gives an aware datetime already; SQLite (the demo) gives text in
-    UTC."""
+    the connection's zone. Raises ``ValueError`` for text that is no moment (a column
+    that is never empty holds none)."""
     moment = parse_datetime(value) if isinstance(value, str) else value
     if moment is None:
         raise ValueError(f"not a moment: {value!r}")
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+    if timezone.is_aware(moment):
+        return moment
+    return timezone.make_aware(moment, connection.timezone)
 
 
 NO_OTHER_GRANTS = OtherGrants((), 0)
