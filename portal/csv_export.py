@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from numbers import Number
 from operator import itemgetter
+from typing import Any
 
 # defusedcsv has no public per-cell function: ``_escape`` is what its own writer calls on
 # every cell (defusedcsv==3.0.0 is pinned; the equivalence test fails if an upgrade changes it).
@@ -166,18 +167,10 @@ def csv_chunks(
     by the C writer (``writerows``), so a piece holds at most ``size`` characters plus one
     batch and memory stays bounded whatever the number of rows. The text is exactly
     ``csv_lines``'s."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_safe_cell(column) for column in columns])
+    out, writer = _with_header(columns)
     sequences = _as_sequences(columns, rows)
-    while batch := list(islice(sequences, batch_rows)):
-        writer.writerows(safe_rows(batch))
-        if out.tell() >= size:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    if out.tell():
-        yield out.getvalue()
+    batches = iter(lambda: list(islice(sequences, batch_rows)), [])
+    return _pieces(out, (writer.writerows(safe_rows(batch)) for batch in batches), size)
 
 
 def _sql_text_cell(expression: str) -> str:
@@ -228,10 +221,22 @@ def csv_written_chunks(
     """``csv_chunks`` for rows the database already wrote as lines (``csv_line_sql``): the
     header line, then the lines joined into pieces of at least ``size`` characters (the
     last may be shorter), memory bounded by one piece."""
+    out, _writer = _with_header(columns)
+    return _pieces(out, map(out.write, lines), size)
+
+
+def _with_header(columns: list[str]) -> tuple[io.StringIO, Any]:
+    """A buffer holding the header line, and the C writer on it."""
     out = io.StringIO()
-    csv.writer(out).writerow([_safe_cell(column) for column in columns])
-    for line in lines:
-        out.write(line)
+    writer = csv.writer(out)
+    writer.writerow([_safe_cell(column) for column in columns])
+    return out, writer
+
+
+def _pieces(out: io.StringIO, writes: Iterable[Any], size: int) -> Iterator[str]:
+    """What ``out`` holds, handed over each time ``writes`` (each step writing to ``out``)
+    has filled it past ``size`` characters, then the rest; ``out`` emptied each time."""
+    for _ in writes:
         if out.tell() >= size:
             yield out.getvalue()
             out.seek(0)
