@@ -19,10 +19,9 @@ Per size it times, best of ``--repeat`` rounds (the three runs taken in turn eac
 * ``view``: ``GET /customers/grants/<pk>/export/`` with Django's test ``Client`` (URL
   routing, middleware, ``get_grant_for_reading``, ``grant_export_start`` with its count and
   audit event, ``csv_response``), consuming ``response.streaming_content``;
-* ``service``: ``grant_export_start`` + ``csv_stream`` (what the view streams, without the
-  HTTP layer: recording the customers in the ledger, then on PostgreSQL each row's CSV
-  line as the database writes it (``csv_line_sql``), read from a server-side cursor 2,000
-  at a time and joined; on SQLite tuples through the formula-safe CSV writer);
+* ``service``: ``grant_export_start`` + ``csv_chunks`` over ``rows.iterator(chunk_size=2000)``
+  (what the view streams, without the HTTP layer: recording the customers in the ledger,
+  the tuples read from a server-side cursor, the formula-safe CSV writer);
 * ``COPY``: ``COPY (<the export queryset's SQL>) TO STDOUT (FORMAT csv, HEADER)``, the SQL
   taken from ``grant_records(grant)[1].query`` and rendered with psycopg's client-side
   ``mogrify``, read block by block.
@@ -34,8 +33,7 @@ export (first-request imports are not the export's), so the figure includes ever
 export allocates (the request, psycopg's fetched chunk of rows, the CSV pieces).
 
 Then, at the largest size, where a view export's time goes (``phases``): the consent
-rule alone, ``grant_export_start`` (the ledger), reading the recorded customers' lines as the
-database writes them, joining them into the response's pieces.
+rule alone, ``grant_export_start`` (the ledger), reading the recorded rows, the CSV writer.
 
 Goals: the view at least half of COPY's rate at the largest size (100,000 customers);
 memory growth under 100 MB at every size (shown flat by the two sizes). It prints the load
@@ -215,10 +213,10 @@ def run_view(client, url):
 
 def run_service(grant):
     from customers.services.exports import grant_export_start
-    from portal.csv_export import csv_stream
+    from portal.csv_export import csv_chunks
 
     batch = grant_export_start(grant=grant, actor=grant.user)
-    size, lines = count_stream(csv_stream(batch.columns, batch.rows, written=batch.written))
+    size, lines = count_stream(csv_chunks(batch.columns, batch.rows.iterator(chunk_size=2000)))
     return lines - 1, size
 
 
@@ -336,14 +334,13 @@ def phases(grant, size: int, repeat: int) -> None:
     """Print where a view export's time goes at ``size`` customers, each part timed alone,
     best of ``repeat``: the consent rule alone (the eligible customers counted),
     ``grant_export_start`` (the ledger's ``INSERT ... SELECT`` over the eligible customers,
-    the audit event, the export row), reading the recorded customers' lines as the database
-    writes them (``csv_line_sql``) through the server-side cursor, and joining lines
-    already read into the response's pieces."""
+    the audit event, the export row), reading the recorded customers' rows through the
+    server-side cursor, and the formula-safe CSV writer over rows already read."""
     from django.db import connection
 
     from consent.selectors import eligible_customer_ids
     from customers.services.exports import grant_export_start
-    from portal.csv_export import csv_written_chunks
+    from portal.csv_export import csv_chunks
 
     sql, params = eligible_customer_ids(grant.asset, grant.purpose).query.sql_with_params()
 
@@ -361,11 +358,11 @@ def phases(grant, size: int, repeat: int) -> None:
             "grant_export_start (ledger INSERT ... SELECT, audit event)": (
                 lambda: grant_export_start(grant=grant, actor=grant.user).count,
             ),
-            "reading the recorded customers' lines (server-side cursor)": (
+            "reading the recorded customers (server-side cursor)": (
                 lambda: sum(1 for _ in batch.rows.iterator(chunk_size=2000)),
             ),
-            "joining the lines into pieces (lines already read)": (
-                lambda: sum(len(piece) for piece in csv_written_chunks(batch.columns, rows)),
+            "the formula-safe CSV writer (rows already read)": (
+                lambda: sum(len(chunk) for chunk in csv_chunks(batch.columns, iter(rows))),
             ),
         },
     )

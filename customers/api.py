@@ -298,7 +298,6 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             filename=batch.filename,
             columns=batch.columns,
             rows=batch.rows,
-            written=batch.written,
             extra_headers={"X-Export-Id": batch.export_id, "X-Export-Rows": str(batch.count)},
         )
 

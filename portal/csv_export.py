@@ -24,7 +24,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from numbers import Number
 from operator import itemgetter
-from typing import Any
 
 # defusedcsv has no public per-cell function: ``_escape`` is what its own writer calls on
 # every cell (defusedcsv==3.0.0 is pinned; the equivalence test fails if an upgrade changes it).
@@ -167,76 +166,12 @@ def csv_chunks(
     by the C writer (``writerows``), so a piece holds at most ``size`` characters plus one
     batch and memory stays bounded whatever the number of rows. The text is exactly
     ``csv_lines``'s."""
-    out, writer = _with_header(columns)
-    sequences = _as_sequences(columns, rows)
-    batches = iter(lambda: list(islice(sequences, batch_rows)), [])
-    return _pieces(out, (writer.writerows(safe_rows(batch)) for batch in batches), size)
-
-
-def _sql_text_cell(expression: str) -> str:
-    """SQL for one text cell of ``csv_line_sql``: ``_safe_cell``'s rule, then the C writer's
-    quoting (Excel dialect, minimal quoting: a cell holding a comma, a double quote, a
-    carriage return or a line feed is quoted, its quotes doubled). Neutralising adds a
-    quote and backslashes, never one of those four, so the test reads the value itself."""
-    value = f"COALESCE({expression}, '')"
-    first = f"left({value}, 1)"
-    # defusedcsv's number rule is re.match("^-?[0-9,\.]+$"): Python's "$" also matches
-    # before a final line feed, which the optional chr(10) stands for here.
-    number = f"{value} ~ ('^-?[0-9,.]+' || chr(10) || '?$')"
-    safe = (
-        f"CASE WHEN {first} IN ('=', '+', '@', '|', '%%', chr(9), chr(13)) "
-        f"OR ({first} = '-' AND NOT {number}) "
-        f"THEN '''' || replace({value}, '|', '" + "\\" + "|') "
-        f"ELSE {value} END"
-    )
-    quote = '"'
-    needs_quotes = " OR ".join(
-        f"strpos({value}, {character}) > 0"
-        for character in ("','", f"'{quote}'", "chr(13)", "chr(10)")
-    )
-    doubled = f"replace({safe}, '{quote}', '{quote}{quote}')"
-    return f"CASE WHEN {needs_quotes} THEN '{quote}' || {doubled} || '{quote}' ELSE {safe} END"
-
-
-def csv_line_sql(cells: Sequence[tuple[str, bool]]) -> str:
-    """A PostgreSQL expression writing one CSV line (ending in CR LF) of ``cells`` (each an
-    SQL expression and whether it is text; otherwise a whole number), exactly as
-    ``csv_chunks`` writes the same values: text cells neutralised by ``_safe_cell``'s rule
-    and quoted as the C writer quotes, numbers as their digits, an empty (NULL) cell empty.
-    For the largest files: the database writes each line as it reads the row, and Python
-    only joins the lines (``csv_response(..., written=True)``).
-    ``tests/customers/test_csv_injection.py`` holds it to the Python writer over thousands
-    of stored values. Raises nothing; the expressions are trusted SQL (quoted names); the
-    result is for a statement with parameters (its percent sign is written ``%%``)."""
-    written = [
-        _sql_text_cell(expression) if text else f"COALESCE(({expression})::text, '')"
-        for expression, text in cells
-    ]
-    return "(" + " || ',' || ".join(written) + " || chr(13) || chr(10))"
-
-
-def csv_written_chunks(
-    columns: list[str], lines: Iterable[str], *, size: int = CHUNK_CHARS
-) -> Iterator[str]:
-    """``csv_chunks`` for rows the database already wrote as lines (``csv_line_sql``): the
-    header line, then the lines joined into pieces of at least ``size`` characters (the
-    last may be shorter), memory bounded by one piece."""
-    out, _writer = _with_header(columns)
-    return _pieces(out, map(out.write, lines), size)
-
-
-def _with_header(columns: list[str]) -> tuple[io.StringIO, Any]:
-    """A buffer holding the header line, and the C writer on it."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_safe_cell(column) for column in columns])
-    return out, writer
-
-
-def _pieces(out: io.StringIO, writes: Iterable[Any], size: int) -> Iterator[str]:
-    """What ``out`` holds, handed over each time ``writes`` (each step writing to ``out``)
-    has filled it past ``size`` characters, then the rest; ``out`` emptied each time."""
-    for _ in writes:
+    sequences = _as_sequences(columns, rows)
+    while batch := list(islice(sequences, batch_rows)):
+        writer.writerows(safe_rows(batch))
         if out.tell() >= size:
             yield out.getvalue()
             out.seek(0)
@@ -245,34 +180,16 @@ def _pieces(out: io.StringIO, writes: Iterable[Any], size: int) -> Iterator[str]
         yield out.getvalue()
 
 
-def csv_response(
-    *,
-    filename: str,
-    columns: list[str],
-    rows,
-    extra_headers=None,
-    chunk_rows: int = 2000,
-    written: bool = False,
-):
+def csv_response(*, filename: str, columns: list[str], rows, extra_headers=None, chunk_rows=2000):
     """A streamed CSV download. ``rows`` is an iterable of dicts or of sequences in
     ``columns`` order, or a queryset of either (``.values()``, ``.values_list()``), which is
-    read with a server-side cursor ``chunk_rows`` rows at a time; with ``written``, the
-    lines the database wrote (``csv_line_sql``), one string a row, read the same way."""
-    response = StreamingHttpResponse(
-        csv_stream(columns, rows, chunk_rows=chunk_rows, written=written),
-        content_type="text/csv; charset=utf-8",
-    )
-    return _as_download(response, filename, extra_headers)
-
-
-def csv_stream(
-    columns: list[str], rows, *, chunk_rows: int = 2000, written: bool = False
-) -> Iterator[str]:
-    """The pieces of ``csv_response``'s body (``csv_chunks``, or ``csv_written_chunks``
-    for ``written`` lines), a queryset read ``chunk_rows`` rows at a time."""
+    read with a server-side cursor ``chunk_rows`` rows at a time."""
     if hasattr(rows, "iterator"):
         rows = rows.iterator(chunk_size=chunk_rows)
-    return csv_written_chunks(columns, rows) if written else csv_chunks(columns, rows)
+    response = StreamingHttpResponse(
+        csv_chunks(columns, rows), content_type="text/csv; charset=utf-8"
+    )
+    return _as_download(response, filename, extra_headers)
 
 
 def csv_text(columns: list[str], rows: Iterable[dict]) -> str:

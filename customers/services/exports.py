@@ -3,10 +3,9 @@ trail, and an export to the export ledger, in the transaction that serves it."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Field, QuerySet, Sum, TextField
+from django.db.models import BooleanField, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +17,6 @@ from customers.models.catalogue import Customer
 from customers.models.exports import EXPORT_BLOCK_CUSTOMERS, Export, ExportedCustomerBlock
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
-from portal.csv_export import csv_line_sql
 from portal.errors import NotAllowed
 from portal.models import User
 
@@ -27,12 +25,10 @@ from portal.models import User
 class ExportBatch:
     export_id: str
     columns: list[str]
-    # The recorded customers by customer id, a queryset the caller streams with
-    # ``csv_response`` (a server-side cursor): their values in ``columns`` order as tuples,
-    # or, when ``written`` (PostgreSQL), each row's CSV line as the database wrote it.
-    rows: QuerySet[Customer, Any]
+    # The recorded customers' values in ``columns`` order, by customer id: a queryset of
+    # tuples the caller streams (``csv_response`` reads it with a server-side cursor).
+    rows: QuerySet[Customer, tuple]
     count: int
-    written: bool = False
 
     @property
     def filename(self) -> str:
@@ -80,32 +76,9 @@ def grant_export_start(*, grant: AccessGrant, actor: User) -> ExportBatch:
         Export.objects.record(event=event, grant=grant, columns=columns, customers_recorded=True)
     # The file streams exactly the customers recorded above: the audited count, the
     # footprints and the file agree even if a consent changes while the export runs.
-    recorded = Customer.objects.filter(_recorded_by(export_id)).order_by("id")
-    if connection.vendor == "postgresql":
-        # Each line written by the database as it reads the row (csv_line_sql: the same
-        # cell rule and quoting as the Python writer): Python only joins lines.
-        line = RawSQL(csv_line_sql(_cells(columns)), [], output_field=TextField())
-        lines = recorded.annotate(csv_line=line).values_list("csv_line", flat=True)
-        return ExportBatch(export_id, columns, lines, count, written=True)
     # Tuples, not model instances or dicts: the writer takes them as they come.
-    rows = recorded.values_list(*columns)
+    rows = Customer.objects.filter(_recorded_by(export_id)).order_by("id").values_list(*columns)
     return ExportBatch(export_id=export_id, columns=columns, rows=rows, count=count)
-
-
-def _cells(columns: list[str]) -> list[tuple[str, bool]]:
-    """The customer's ``columns`` as ``csv_line_sql`` takes them: the quoted column and
-    whether it holds text (the id is a whole number, every other column text)."""
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    cells = []
-    for name in columns:
-        field = Customer._meta.get_field(name)
-        kind = field.get_internal_type()
-        text = kind in ("CharField", "EmailField", "TextField")
-        column = field.column if isinstance(field, Field) else None
-        if column is None or not (text or kind in ("AutoField", "BigAutoField")):
-            raise ValueError(f"the export writes text and ids only, not {name}")
-        cells.append((f"{table}.{connection.ops.quote_name(column)}", text))
-    return cells
 
 
 def _record_exported_customers(*, grant: AccessGrant, export_id: str) -> int:

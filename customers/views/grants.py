@@ -119,6 +119,5 @@ def grant_export(request, pk):
         filename=batch.filename,
         columns=batch.columns,
         rows=batch.rows,
-        written=batch.written,
         extra_headers={"X-Export-Id": batch.export_id, "X-Export-Rows": str(batch.count)},
     )
