@@ -11,11 +11,11 @@ from tests.factories import DataAssetFactory
 pytestmark = pytest.mark.django_db
 
 
-def make_requests(count, requester, owner, purpose, *, granted=False):
+def make_requests(count, requester, owner, purpose, *, granted=False, name="List"):
     for n in range(count):
         asset = DataAssetFactory(
             owner=owner,
-            name=f"List {n:03d}",
+            name=f"{name} {n:03d}",
             customers=1,
             classification="confidential",
             classification_confirmed=True,
@@ -89,3 +89,32 @@ def test_grant_pages_run_constant_queries(
         with django_assert_max_num_queries(12):
             page = client.get(reverse(name))
         assert len(page.context["page"].object_list) == min(count, 25)
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_waiting_lists_with_the_requesters_other_grants_run_constant_queries(
+    client,
+    api_client,
+    requester,
+    owner,
+    compliance_officer,
+    email_marketing,
+    count,
+    django_assert_max_num_queries,
+):
+    """The approvals page and ``?waiting=1`` with ``count`` requests waiting for the owner
+    and as many other grants held by their requester: the rows (written from plain values)
+    and the other grants (one statement) cost the same whatever their number."""
+    make_requests(count, requester, owner, email_marketing, granted=True, name="Granted")
+    make_requests(count, requester, owner, email_marketing, name="Asked")
+
+    client.force_login(owner)
+    with django_assert_max_num_queries(10):
+        page = client.get(reverse("customers:approvals"))
+    assert len(page.context["rows"]) == min(count, 25)
+    _waiting, other_grants = page.context["rows"][0]
+    assert (len(other_grants.shown), other_grants.total) == (min(count, 5), count)
+    api_client.force_authenticate(owner)
+    with django_assert_max_num_queries(8):
+        waiting = api_client.get("/api/access-requests/", {"waiting": 1}).json()
+    assert waiting["count"] == count and len(waiting["results"]) == min(count, 50)
