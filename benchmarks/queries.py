@@ -108,8 +108,11 @@ def pages(c) -> list[tuple[str, str, str]]:
         ("api approvals waiting", "owner", "/api/access-requests/?waiting=1"),
         ("approvals waiting (compliance)", "compliance", "/approvals/"),
         ("all grants", "compliance", "/grants/all/"),
+        # Searches that name a person: the holder's grants, the holder's audit events.
+        ("all grants search", "compliance", f"/grants/all/?q={grant.user.username}"),
         ("audit log", "compliance", "/audit/"),
         ("audit log filtered", "compliance", "/audit/?action=records"),
+        ("audit log by actor", "compliance", f"/audit/?actor={grant.user.username}"),
         ("api audit", "compliance", "/api/audit/"),
         ("incident list", "compliance", "/incidents/"),
         ("api incidents", "compliance", "/api/incidents/"),

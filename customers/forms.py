@@ -15,6 +15,7 @@ from customers.visibility import active_grants, asset_list_for
 from portal.forms import chosen_object
 from portal.input_limits import FILTER_DATE
 from portal.reasons import reason_field
+from portal.selectors import people_named
 from portal.site_calendar import end_of_day, start_of_day
 
 CONFIRMED_CHOICES = [("", _("Any")), ("yes", _("Confirmed")), ("no", _("Not yet confirmed"))]
@@ -214,11 +215,10 @@ class GrantFilterForm(forms.Form):
 
         data = self.cleaned_data
         if q := data.get("q"):  # CharField strips it
+            # The holders and assets named are found once, not tested on every grant.
             grants = grants.filter(
-                Q(user__username__icontains=q)
-                | Q(user__first_name__icontains=q)
-                | Q(user__last_name__icontains=q)
-                | Q(asset__name__icontains=q)
+                Q(user__in=people_named(q))
+                | Q(asset__in=DataAsset.objects.filter(name__icontains=q).values("pk"))
             )
         if data.get("user"):
             grants = grants.filter(user=data["user"])

@@ -3,11 +3,18 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
-from django.db import DatabaseError, models
+from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portal.audit_actions import AuditAction
+from portal.audit_append_only import (
+    CANNOT_CHANGE,
+    CANNOT_DELETE,
+    AuditEventQuerySet,
+    AuditTrailIsAppendOnly,
+)
 
 
 class User(AbstractUser):
@@ -152,37 +159,6 @@ class AuditChannel(models.TextChoices):
     SCIM = "scim", _("SCIM provisioning")
 
 
-class AuditTrailIsAppendOnly(DatabaseError):
-    """An attempt to change or delete an audit event through the ORM.
-
-    A ``DatabaseError``, like the one PostgreSQL's trigger raises for raw SQL, so callers
-    see one family of error whichever door the attempt came through.
-    """
-
-
-# Refusals meant for the programmer whose code tried it; nobody using the portal can.
-_CANNOT_UPDATE = "Audit events are append-only: they cannot be updated."  # i18n: not shown
-_CANNOT_DELETE = "Audit events are append-only: they cannot be deleted."  # i18n: not shown
-_CANNOT_CHANGE = "Audit events are append-only: they cannot be changed."  # i18n: not shown
-
-
-class AuditEventQuerySet(models.QuerySet):
-    """Events can be read and appended, never changed or removed (on every database)."""
-
-    def update(self, **kwargs):
-        raise AuditTrailIsAppendOnly(_CANNOT_UPDATE)
-
-    def delete(self):
-        raise AuditTrailIsAppendOnly(_CANNOT_DELETE)
-
-    # Django's own bulk paths go through these two; refuse them as well.
-    def _update(self, values):
-        raise AuditTrailIsAppendOnly(_CANNOT_UPDATE)
-
-    def _raw_delete(self, using):
-        raise AuditTrailIsAppendOnly(_CANNOT_DELETE)
-
-
 class AuditEvent(models.Model):
     """One entry of the append-only audit trail.
 
@@ -224,6 +200,8 @@ class AuditEvent(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["target_type", "target_id"]),
+            # The log filtered by actor (``audit_event_list_for``): the label as written.
+            models.Index(Upper("actor_label"), name="auditevent_actor_label"),
             # What the sealer looks for every second: the few events not sealed yet.
             models.Index(
                 fields=["id"],
@@ -239,12 +217,12 @@ class AuditEvent(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise AuditTrailIsAppendOnly(_CANNOT_CHANGE)
+            raise AuditTrailIsAppendOnly(CANNOT_CHANGE)
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise AuditTrailIsAppendOnly(_CANNOT_DELETE)
+        raise AuditTrailIsAppendOnly(CANNOT_DELETE)
 
     @property
     def action_label(self) -> str:

@@ -1,5 +1,5 @@
 """Reads of the portal core that involve a rule: notifications, the audit log and its
-verification."""
+verification, people found by name."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -12,6 +12,20 @@ from django.utils.translation import gettext
 from portal import roles
 from portal.models import AuditChannel, AuditEvent, Notification, User
 from portal.site_calendar import start_of_day
+
+
+def people_named(text: str) -> QuerySet[User]:
+    """The accounts whose username, first name or last name contains ``text`` (a non-empty
+    ``str``), ignoring case, as a lazy queryset: what a search box matches "a person" on.
+
+    Lists that match their people this way (the catalogue's owners, a grant's holder) test
+    ``<person>_id IN`` this queryset rather than each name through a join: the database
+    matches the thousand accounts once, not the names again on every row of the list (on
+    the 20,000 grants of the scale data, a search took 100 ms of SQL; see
+    docs/performance.md). Raises nothing; an empty ``text`` matches everyone."""
+    return User.objects.filter(
+        Q(username__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text)
+    )
 
 
 def notification_list_for(user: User | AnonymousUser | None) -> QuerySet[Notification]:
@@ -66,7 +80,11 @@ def audit_event_list_for(
         return AuditEvent.objects.none()
     events = AuditEvent.objects.all()
     if actor:
-        events = events.filter(Q(actor_label__iexact=actor) | Q(actor__username__iexact=actor))
+        # The accounts of that username first, then the events by label or account: two
+        # index reads (the label's ``auditevent_actor_label``, the actor's key), where the
+        # account's name joined to every event read the whole log (200,000 events: 100 ms).
+        accounts = User.objects.filter(username__iexact=actor).values_list("pk", flat=True)
+        events = events.filter(Q(actor_label__iexact=actor) | Q(actor_id__in=list(accounts)))
     if action:
         events = events.filter(Q(action=action) | Q(action__startswith=action + "."))
     if asset is not None:

@@ -17,6 +17,7 @@ from portal.approval_rows import PersonRow, person_fields, someone_from
 from portal.languages import choice_label
 from portal.models import User
 from portal.pagination import PagedRows
+from portal.selectors import people_named
 
 
 def asset_catalogue(
@@ -37,11 +38,7 @@ def asset_catalogue(
     assets = asset_list_for(user)
     if q:
         assets = assets.filter(
-            Q(name__icontains=q)
-            | Q(description__icontains=q)
-            | Q(owner__first_name__icontains=q)
-            | Q(owner__last_name__icontains=q)
-            | Q(owner__username__icontains=q)
+            Q(name__icontains=q) | Q(description__icontains=q) | Q(owner__in=people_named(q))
         )
     if classification:
         assets = assets.filter(classification=classification)

@@ -106,6 +106,30 @@ def test_filters_by_actor_action_asset_and_dates_in_page_and_api(
     assert [e.action for e in page.context["page"].object_list] == ["grant.revoke", "grant.create"]
 
 
+def test_the_actor_filter_finds_the_name_written_then_or_the_account_now_in_any_case(
+    client, compliance_officer, requester, asset, django_assert_max_num_queries
+):
+    audit_record(actor=requester, action="records.view", target=asset)
+    written_then = requester.username
+    requester.username = "renamed"
+    requester.save()
+    audit_record(actor=requester, action="export.download", target=asset)
+    audit_record(actor=None, action="notification.retry", target=asset)
+    client.force_login(compliance_officer)
+
+    # The name as written then finds only the event written under it.
+    assert listed(client, actor=written_then.upper()) == ["records.view"]
+    # The account's name now finds every event of the account, whatever its label.
+    assert listed(client, actor="RENAMED") == ["export.download", "records.view"]
+    assert listed(client, actor="nobody") == []
+    with django_assert_max_num_queries(7):  # the page's 6 and the account's id
+        page = client.get("/audit/", {"actor": "Renamed"})
+    assert [e.action for e in page.context["page"].object_list] == [
+        "export.download",
+        "records.view",
+    ]
+
+
 def test_api_rows_carry_the_contract_fields(client, compliance_officer, asset, history):
     client.force_login(compliance_officer)
 
