@@ -10,7 +10,7 @@ defusedcsv leaves numbers (``7``, ``-12.5``) as they are: a number is not a form
 Excel and LibreOffice show a quoted cell as text; the quote is visible in the cell.
 
 Streaming: rows are written as they are read, never the whole file in memory. Large
-exports hand rows over in batches (tuples from a server-side cursor): the batch is checked
+exports hand rows over in batches (tuples streamed from the database): the batch is checked
 column by column in C (one ``str.join`` and one regular-expression search per column), and
 only a column holding a cell that can start a formula is rewritten cell by cell; then the
 C ``csv`` writer writes the rows. ``tests/customers/test_csv_injection.py`` checks that the
@@ -28,7 +28,10 @@ from operator import itemgetter
 # defusedcsv has no public per-cell function: ``_escape`` is what its own writer calls on
 # every cell (defusedcsv==3.0.0 is pinned; the equivalence test fails if an upgrade changes it).
 from defusedcsv.csv import _escape as defusedcsv_escape
+from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
+
+from portal.streamed_rows import streamed_rows
 
 # The first characters that make a spreadsheet read a cell as a formula: defusedcsv's
 # ("=", "+", "-", "@", "|", "%") and, from OWASP's list, a leading tab or carriage return,
@@ -170,22 +173,28 @@ def csv_chunks(
     writer = csv.writer(out)
     writer.writerow([_safe_cell(column) for column in columns])
     sequences = _as_sequences(columns, rows)
-    while batch := list(islice(sequences, batch_rows)):
-        writer.writerows(safe_rows(batch))
-        if out.tell() >= size:
+    try:
+        while batch := list(islice(sequences, batch_rows)):
+            writer.writerows(safe_rows(batch))
+            if out.tell() >= size:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        if out.tell():
             yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    if out.tell():
-        yield out.getvalue()
+    finally:
+        # A download stopped early closes its rows at once: a stream from the database
+        # (``portal.streamed_rows``) then cancels its statement and frees the connection.
+        if hasattr(rows, "close"):
+            rows.close()
 
 
-def csv_response(*, filename: str, columns: list[str], rows, extra_headers=None, chunk_rows=2000):
+def csv_response(*, filename: str, columns: list[str], rows, extra_headers=None):
     """A streamed CSV download. ``rows`` is an iterable of dicts or of sequences in
     ``columns`` order, or a queryset of either (``.values()``, ``.values_list()``), which is
-    read with a server-side cursor ``chunk_rows`` rows at a time."""
-    if hasattr(rows, "iterator"):
-        rows = rows.iterator(chunk_size=chunk_rows)
+    read as the database sends it (``portal.streamed_rows``)."""
+    if isinstance(rows, QuerySet):
+        rows = streamed_rows(rows)
     response = StreamingHttpResponse(
         csv_chunks(columns, rows), content_type="text/csv; charset=utf-8"
     )

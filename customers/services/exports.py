@@ -26,7 +26,7 @@ class ExportBatch:
     export_id: str
     columns: list[str]
     # The recorded customers' values in ``columns`` order, by customer id: a queryset of
-    # tuples the caller streams (``csv_response`` reads it with a server-side cursor).
+    # tuples the caller streams (``csv_response`` reads it with ``portal.streamed_rows``).
     rows: QuerySet[Customer, tuple]
     count: int
 

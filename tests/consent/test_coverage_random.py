@@ -1,4 +1,5 @@
-"""Coverage on PostgreSQL against a brute-force Python reading of the raw records."""
+"""Coverage and eligibility (the export's ids too) on PostgreSQL against a brute-force Python
+reading of the raw records."""
 
 import csv
 import io
@@ -8,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from consent.models import ConsentRecord, ConsentState, LawfulBasis, Purpose, key_and_ancestors
-from consent.selectors import coverage_for, eligible_customers
+from consent.selectors import coverage_for, eligible_customer_ids, eligible_customers
 from consent.services import imports
 from consent.services.imports import IMPORT_COLUMNS, consent_import, consent_state_rebuild
 from consent.services.records import consent_record
@@ -131,6 +132,9 @@ def test_coverage_matches_a_brute_force_computation_on_random_histories(
                     )
                 )
                 assert got == expected, (asset.name, key, also)
+                # The export's ids: the same customers, each once.
+                ids = eligible_customer_ids(asset, purpose, also_requires=also)
+                assert sorted(row["customer_id"] for row in ids) == sorted(expected)
                 coverage = coverage_for(asset, purpose, also_requires=also)
                 assert (coverage.eligible, coverage.total) == (
                     len(expected),

@@ -122,3 +122,31 @@ def test_the_file_carries_the_recorded_customers_even_if_consent_changes_while_i
     assert ids == expected and batch.count == len(ids)
     # The next export no longer carries them.
     assert grant_export_start(grant=grant, actor=requester).count == len(expected) - 1
+
+
+# Committed data and autocommit, as under gunicorn: Django then keeps a healthy connection
+# when the response closes (in a test's transaction it would close it).
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_download_stopped_early_cancels_its_statement_and_frees_the_connection(
+    client, requester, large_asset
+):
+    from django.db import connection
+    from psycopg.pq import TransactionStatus
+
+    grant = approved_grant(requester, large_asset, Purpose.objects.get(key=EMAIL_MARKETING))
+    client.force_login(requester)
+    response = client.get(reverse("customers:grant_export", args=[grant.pk]))
+    pieces = iter(response.streaming_content)
+    first = next(pieces)
+    assert first.startswith(b"id,name,email\r\n")
+    # Mid-stream: the statement is still running on the connection.
+    assert connection.connection.info.transaction_status == TransactionStatus.ACTIVE
+
+    response.close()  # what the server does when the person cancels the download
+
+    # Checked before any query, which would otherwise wait on the held connection forever.
+    assert connection.connection is not None, "the connection was closed, not freed"
+    assert not connection.connection.lock.locked()
+    assert connection.connection.info.transaction_status != TransactionStatus.ACTIVE
+    assert Customer.objects.filter(pk__in=eligible_ids(large_asset)).count() == ELIGIBLE
