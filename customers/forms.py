@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import DataCategory, Purpose
@@ -181,6 +182,25 @@ GRANT_STATUS_CHOICES = [
 ]
 
 
+# A search naming at most this many holders and assets reads their grants by index.
+FEW_NAMED = 100
+
+
+def _holder_or_asset_named(q: str) -> Q:
+    """The condition "the grant's holder or asset is named ``q``" (``people_named``, an
+    asset name containing it, ignoring case), found once rather than tested on every
+    grant. A name picks a few: their ids are handed over, and PostgreSQL reads their grants
+    by the holder's and the asset's indexes instead of walking every grant newest first
+    until a page is full (a holder's 20 grants among 20,000: 18 ms to about 1). A fragment
+    naming hundreds ("a") keeps the subqueries, with which a page fills at once."""
+    holders = people_named(q).values_list("pk", flat=True)
+    assets = DataAsset.objects.filter(name__icontains=q).values_list("pk", flat=True)
+    few_holders, few_assets = list(holders[: FEW_NAMED + 1]), list(assets[: FEW_NAMED + 1])
+    if len(few_holders) + len(few_assets) <= FEW_NAMED:
+        return Q(user__in=few_holders) | Q(asset__in=few_assets)
+    return Q(user__in=holders) | Q(asset__in=assets)
+
+
 class GrantFilterForm(forms.Form):
     """Compliance's filters on every grant: a search on the holder and the asset, a status.
 
@@ -211,15 +231,9 @@ class GrantFilterForm(forms.Form):
         self.fields["asset"].queryset = asset_list_for(user)
 
     def apply(self, grants):
-        from django.db.models import Q
-
         data = self.cleaned_data
         if q := data.get("q"):  # CharField strips it
-            # The holders and assets named are found once, not tested on every grant.
-            grants = grants.filter(
-                Q(user__in=people_named(q))
-                | Q(asset__in=DataAsset.objects.filter(name__icontains=q).values("pk"))
-            )
+            grants = grants.filter(_holder_or_asset_named(q))
         if data.get("user"):
             grants = grants.filter(user=data["user"])
         if data.get("asset"):

@@ -437,6 +437,33 @@ def test_compliance_searches_every_grant_by_holder_or_asset(
     assert 'name="q"' in body and "<option" not in body.split('name="status"')[0]
 
 
+def test_a_search_naming_many_people_finds_the_same_grants_as_one_naming_few(
+    client, requester, compliance_officer, confidential_asset, email_marketing, grant
+):
+    from django.contrib.auth import get_user_model
+
+    from customers.forms import FEW_NAMED
+
+    guests = DataAssetFactory(owner=confidential_asset.owner, name="Event guests", customers=2)
+    consent(guests.customers.all())
+    other = approved_grant(
+        UserFactory(username="bo", first_name="Bo", last_name="Berg"), guests, email_marketing
+    )
+    client.force_login(compliance_officer)
+    url = reverse("customers:grant_list_all")
+
+    def found(q):
+        return [g.pk for g in client.get(url, {"q": q}).context["page"]]
+
+    assert found("berg") == [other.pk]  # one person named: their grants by id
+    # As many more Bergs holding nothing as a search reads by id: now read as a subquery.
+    get_user_model().objects.bulk_create(
+        get_user_model()(username=f"berg-{n}", last_name="Berg") for n in range(FEW_NAMED)
+    )
+    assert found("berg") == [other.pk]
+    assert found("BERG") == [other.pk]
+
+
 def test_a_holder_filter_that_is_not_understood_says_so_and_shows_every_grant(
     client, compliance_officer, grant
 ):
