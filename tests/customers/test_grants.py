@@ -413,19 +413,30 @@ def test_grant_lists_by_scope(client, requester, owner, compliance_officer, outs
     assert grant.expires_at > timezone.now()
 
 
-def test_compliance_searches_every_grant_by_holder_or_asset(
-    client, requester, compliance_officer, confidential_asset, email_marketing, grant
-):
+@pytest.fixture
+def berg_grant(confidential_asset, email_marketing, grant):
+    """Bo Berg's grant on "Event guests", beside the requester's ``grant``."""
     guests = DataAssetFactory(owner=confidential_asset.owner, name="Event guests", customers=2)
     consent(guests.customers.all())
-    other = approved_grant(
+    return approved_grant(
         UserFactory(username="bo", first_name="Bo", last_name="Berg"), guests, email_marketing
     )
+
+
+def grants_found(client, **params) -> list[int]:
+    """The grants compliance's list of every grant shows for ``params``."""
+    return [g.pk for g in client.get(reverse("customers:grant_list_all"), params).context["page"]]
+
+
+def test_compliance_searches_every_grant_by_holder_or_asset(
+    client, compliance_officer, grant, berg_grant
+):
+    other = berg_grant
     client.force_login(compliance_officer)
     url = reverse("customers:grant_list_all")
 
     def found(**params):
-        return [g.pk for g in client.get(url, params).context["page"]]
+        return grants_found(client, **params)
 
     assert found(q="rita") == [grant.pk]
     assert found(q="berg") == [other.pk]
@@ -438,30 +449,21 @@ def test_compliance_searches_every_grant_by_holder_or_asset(
 
 
 def test_a_search_naming_many_people_finds_the_same_grants_as_one_naming_few(
-    client, requester, compliance_officer, confidential_asset, email_marketing, grant
+    client, compliance_officer, berg_grant
 ):
     from django.contrib.auth import get_user_model
 
     from customers.forms import FEW_NAMED
 
-    guests = DataAssetFactory(owner=confidential_asset.owner, name="Event guests", customers=2)
-    consent(guests.customers.all())
-    other = approved_grant(
-        UserFactory(username="bo", first_name="Bo", last_name="Berg"), guests, email_marketing
-    )
     client.force_login(compliance_officer)
-    url = reverse("customers:grant_list_all")
 
-    def found(q):
-        return [g.pk for g in client.get(url, {"q": q}).context["page"]]
-
-    assert found("berg") == [other.pk]  # one person named: their grants by id
+    assert grants_found(client, q="berg") == [berg_grant.pk]  # one named: grants by id
     # As many more Bergs holding nothing as a search reads by id: now read as a subquery.
     get_user_model().objects.bulk_create(
         get_user_model()(username=f"berg-{n}", last_name="Berg") for n in range(FEW_NAMED)
     )
-    assert found("berg") == [other.pk]
-    assert found("BERG") == [other.pk]
+    assert grants_found(client, q="berg") == [berg_grant.pk]
+    assert grants_found(client, q="BERG") == [berg_grant.pk]
 
 
 def test_a_holder_filter_that_is_not_understood_says_so_and_shows_every_grant(
