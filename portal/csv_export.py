@@ -192,7 +192,8 @@ def csv_chunks(
 def csv_response(*, filename: str, columns: list[str], rows, extra_headers=None):
     """A streamed CSV download. ``rows`` is an iterable of dicts or of sequences in
     ``columns`` order, or a queryset of either (``.values()``, ``.values_list()``), which is
-    read as the database sends it (``portal.streamed_rows``)."""
+    read as the database sends it (``portal.streamed_rows``: nothing else may use the
+    database connection until the download ends, which a response being sent never does)."""
     if isinstance(rows, QuerySet):
         rows = streamed_rows(rows)
     response = StreamingHttpResponse(

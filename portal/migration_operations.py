@@ -8,7 +8,8 @@ database but PostgreSQL, and the demo runs on SQLite.
 
 A concurrent build that fails (a deadlock, a deployment cancelled mid-build) leaves an
 ``INVALID`` index of that name behind, which no query uses and which made the rerun of the
-migration fail with "already exists"; the operation drops such a leftover first. An index
+migration fail with "already exists"; the operation drops such a leftover first, and keeps
+a valid index of that name that a run which failed later had already built. An index
 of expressions is followed by an ``ANALYZE`` of its table (the only way PostgreSQL learns
 the expressions' statistics; it takes no lock that stops reads or writes).
 """
@@ -20,21 +21,22 @@ def _concurrently(schema_editor) -> dict:
     return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
 
 
-def _drop_invalid_leftover(schema_editor, name: str) -> None:
-    """Drop the index ``name`` if PostgreSQL marks it invalid (``pg_index.indisvalid``):
-    the remains of a concurrent build that failed. A valid index of that name is left
-    alone (creating it again then fails, as it should); on SQLite nothing happens."""
+def _index_validity(schema_editor, name: str) -> bool | None:
+    """Whether PostgreSQL holds the index ``name`` (in the search path) and marks it valid
+    (``pg_index.indisvalid``): ``True``, ``False`` (the remains of a concurrent build that
+    failed, or one still running in another session), or ``None`` when there is none; always
+    ``None`` on SQLite."""
     if schema_editor.connection.vendor != "postgresql":
-        return
+        return None
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM pg_index JOIN pg_class ON pg_class.oid = pg_index.indexrelid "
-            "WHERE pg_class.relname = %s AND pg_table_is_visible(pg_class.oid) "
-            "AND NOT pg_index.indisvalid",
+            "SELECT pg_index.indisvalid FROM pg_index "
+            "JOIN pg_class ON pg_class.oid = pg_index.indexrelid "
+            "WHERE pg_class.relname = %s AND pg_table_is_visible(pg_class.oid)",
             [name],
         )
-        if cursor.fetchone():
-            cursor.execute(f"DROP INDEX CONCURRENTLY {schema_editor.quote_name(name)}")
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def add_index_concurrently(
@@ -42,12 +44,20 @@ def add_index_concurrently(
 ) -> migrations.SeparateDatabaseAndState:
     """The operation that adds ``index`` to the model ``app_label.model_name`` (lower-case
     model name, as migrations write it): in the migration state as an ``AddIndex``, in the
-    database built concurrently on PostgreSQL; reversible (dropped the same way)."""
+    database built concurrently on PostgreSQL; reversible (dropped the same way).
+
+    A rerun after a failure finishes the job: an invalid leftover of that name is dropped
+    and built again, a valid index of that name (built before the failure) is kept. Two
+    ``migrate`` runs at once are not supported: one would take the other's build in progress
+    for a leftover. An index of expressions is followed by ``ANALYZE`` of its table."""
 
     def create_index(apps, schema_editor):
         model = apps.get_model(app_label, model_name)
-        _drop_invalid_leftover(schema_editor, index.name)
-        schema_editor.add_index(model, index, **_concurrently(schema_editor))
+        validity = _index_validity(schema_editor, index.name)
+        if validity is False:
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY {schema_editor.quote_name(index.name)}")
+        if validity is not True:
+            schema_editor.add_index(model, index, **_concurrently(schema_editor))
         if index.expressions and schema_editor.connection.vendor == "postgresql":
             # PostgreSQL has statistics of an indexed expression only from the table's next
             # ANALYZE; until then it guesses how many rows match, and the audit log's filter

@@ -71,8 +71,9 @@ def audit_event_list_for(
     """The audit events ``user`` may read, filtered, newest first. Only compliance reads
     the audit log; everyone else gets nothing.
 
-    ``actor`` is a username (or ``system``/``anonymous``) as it was when the event was
-    written; ``action`` matches the action and its sub-actions (``grant`` finds
+    ``actor`` is a username (or ``system``/``anonymous``), ignoring case: the events
+    written under that name, and every event of the account that bears it now (read when
+    this is called, one query); ``action`` matches the action and its sub-actions (``grant`` finds
     ``grant.create``); ``asset`` is a data asset's id; the dates are whole days in the
     site's time zone, both included.
     """
