@@ -1,11 +1,13 @@
 """A query's rows streamed from PostgreSQL as it produces them, for a download that writes
 rows while the database reads the next ones.
 
-Django's ``iterator(chunk_size=N)`` reads through a server-side cursor: PostgreSQL stops
-after each ``FETCH`` of N rows until Python has written them, and Python waits for each
-``FETCH``, so the two never work at once. psycopg's ``Cursor.stream`` sends the statement
-once and receives its rows in chunks as the server produces them (libpq's chunked-rows
-mode, libpq 17 and later): the server reads the next rows while Python writes the last.
+Django's ``iterator(chunk_size=N)`` reads through a server-side cursor: outside a
+transaction a ``WITH HOLD`` cursor, which PostgreSQL fills with the whole result before
+the first ``FETCH`` while Python waits, and from which Python then fetches N rows at a
+time while the server waits: the two never work at once. psycopg's ``Cursor.stream``
+sends the statement once and receives its rows in chunks as the server produces them
+(libpq's chunked-rows mode, libpq 17 and later): the server reads the next rows while
+Python writes the last.
 An export of 49,728 customers was read and written in 140 ms instead of 212
 (``benchmarks/export.py``; docs/performance.md).
 
