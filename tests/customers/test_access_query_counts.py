@@ -89,6 +89,10 @@ def test_grant_pages_run_constant_queries(
         with django_assert_max_num_queries(12):
             page = client.get(reverse(name))
         assert len(page.context["page"].object_list) == min(count, 25)
+    # A search by the holder's name: the accounts and assets named are read once.
+    with django_assert_max_num_queries(14):
+        page = client.get(reverse("customers:grant_list_all"), {"q": requester.username})
+    assert len(page.context["page"].object_list) == min(count, 25)
 
 
 @pytest.mark.parametrize("count", [3, 30])
