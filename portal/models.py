@@ -15,6 +15,7 @@ from portal.audit_append_only import (
     AuditEventQuerySet,
     AuditTrailIsAppendOnly,
 )
+from portal.text_search import capitals_of
 
 
 class User(AbstractUser):
@@ -56,9 +57,16 @@ class User(AbstractUser):
         ),
     )
 
+    # The names a search for a person matches (``portal.selectors.people_named``), in
+    # capitals, computed by the database on every write (``portal.text_search``).
+    SEARCHED_FIELDS = ("username", "first_name", "last_name")
+    search_text = models.GeneratedField(
+        expression=capitals_of(*SEARCHED_FIELDS), output_field=models.TextField(), db_persist=True
+    )
+
     # Passwords and login times are not business history; keeping hashes in a second
-    # table would only widen what a leak exposes.
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    # table would only widen what a leak exposes. The search text is derived.
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "search_text"])
 
     class Meta:
         db_table = "portal_user"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from portal import roles
 from portal.models import AuditChannel, AuditEvent, Notification, User
 from portal.site_calendar import start_of_day
+from portal.text_search import contains_text
 
 
 def people_named(text: str) -> QuerySet[User]:
@@ -22,10 +23,9 @@ def people_named(text: str) -> QuerySet[User]:
     ``<person>_id IN`` this queryset rather than each name through a join: the database
     matches the thousand accounts once, not the names again on every row of the list (on
     the 20,000 grants of the scale data, a search took 100 ms of SQL; see
-    docs/performance.md). Raises nothing; an empty ``text`` matches everyone."""
-    return User.objects.filter(
-        Q(username__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text)
-    )
+    docs/performance.md), and in the capitals the database keeps of them
+    (``portal.text_search``). Raises nothing; an empty ``text`` matches everyone."""
+    return User.objects.filter(contains_text("search_text", User.SEARCHED_FIELDS, text))
 
 
 def notification_list_for(user: User | AnonymousUser | None) -> QuerySet[Notification]:

@@ -9,6 +9,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 from customers.emails import normalise_email
+from portal.text_search import capitals_of
 
 
 class Classification(models.TextChoices):
@@ -124,11 +125,20 @@ class DataAsset(models.Model):
     # history (the memberships have their own) and never written by ``save()``.
     customer_count = models.PositiveIntegerField(default=0, editable=False)
 
+    # The searched fields in capitals, computed by the database on every write: the
+    # catalogue's search reads them here instead of capitalising every asset again for every
+    # search (``portal.text_search``). Derived, so not in the history.
+    SEARCHED_FIELDS = ("name", "description")
+    search_text = models.GeneratedField(
+        expression=capitals_of(*SEARCHED_FIELDS), output_field=models.TextField(), db_persist=True
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords(
-        m2m_fields=[data_categories, collected_for], excluded_fields=["customer_count"]
+        m2m_fields=[data_categories, collected_for],
+        excluded_fields=["customer_count", "search_text"],
     )
 
     class Meta:
@@ -154,7 +164,7 @@ class DataAsset(models.Model):
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "customer_count"
+                if not field.primary_key and not field.generated and field.name != "customer_count"
             ]
         super().save(*args, **kwargs)
 

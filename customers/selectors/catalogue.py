@@ -18,6 +18,7 @@ from portal.languages import choice_label
 from portal.models import User
 from portal.pagination import PagedRows
 from portal.selectors import people_named
+from portal.text_search import contains_text
 
 
 def asset_catalogue(
@@ -38,7 +39,8 @@ def asset_catalogue(
     assets = asset_list_for(user)
     if q:
         assets = assets.filter(
-            Q(name__icontains=q) | Q(description__icontains=q) | Q(owner__in=people_named(q))
+            contains_text("search_text", DataAsset.SEARCHED_FIELDS, q)
+            | Q(owner__in=people_named(q))
         )
     if classification:
         assets = assets.filter(classification=classification)
