@@ -41,6 +41,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -85,6 +86,7 @@ def cast():
         "compliance": User.objects.filter(groups__name="Compliance").order_by("pk").first(),
         "admin": User.objects.filter(is_superuser=True).order_by("pk").first(),
         "asset": largest,
+        "customer": largest.customers.order_by("pk").first(),
     }
 
 
@@ -115,6 +117,8 @@ def pages(c) -> list[tuple[str, str, str]]:
         ("audit log by actor", "compliance", f"/audit/?actor={grant.user.username}"),
         ("api audit", "compliance", "/api/audit/"),
         ("incident list", "compliance", "/incidents/"),
+        # A data subject looked up by name: the largest asset's first customer.
+        ("customer search", "compliance", f"/customers/?{urlencode({'q': c['customer'].name})}"),
         ("api incidents", "compliance", "/api/incidents/"),
         ("notifications", "employee", "/notifications/"),
         (REFERENCE, "admin", "/admin/portal/user/"),

@@ -12,6 +12,11 @@ migration fail with "already exists"; the operation drops such a leftover first,
 a valid index of that name that a run which failed later had already built. An index
 of expressions is followed by an ``ANALYZE`` of its table (the only way PostgreSQL learns
 the expressions' statistics; it takes no lock that stops reads or writes).
+
+``add_postgresql_index_concurrently``: the same build for an index of PostgreSQL's own
+kinds (``django.contrib.postgres.indexes``: GIN, GiST, ...), on PostgreSQL only and kept
+out of the models' state: SQLite has no such index, and Django rebuilds a SQLite table
+(``ALTER`` of a column) with every index the state holds.
 """
 
 from django.db import migrations, models
@@ -51,6 +56,38 @@ def add_index_concurrently(
     ``migrate`` runs at once are not supported: one would take the other's build in progress
     for a leftover. An index of expressions is followed by ``ANALYZE`` of its table."""
 
+    create_index, drop_index = _index_builders(app_label, model_name, index)
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.AddIndex(model_name=model_name, index=index)],
+        database_operations=[migrations.RunPython(create_index, drop_index)],
+    )
+
+
+def add_postgresql_index_concurrently(
+    app_label: str, model_name: str, index: models.Index
+) -> migrations.RunPython:
+    """The operation that builds ``index`` (one of ``django.contrib.postgres.indexes``) on
+    the model ``app_label.model_name`` concurrently on PostgreSQL, as
+    ``add_index_concurrently`` builds it (a failed build finished by the rerun; ANALYZE after
+    an index of expressions), and nothing on any other database. Not in the migration
+    state: the model does not list the index (its ``Meta`` says why), so Django never
+    builds it on SQLite. Reversible."""
+
+    def on_postgresql(build):
+        def run(apps, schema_editor):
+            if schema_editor.connection.vendor == "postgresql":
+                build(apps, schema_editor)
+
+        return run
+
+    create_index, drop_index = _index_builders(app_label, model_name, index)
+    return migrations.RunPython(on_postgresql(create_index), on_postgresql(drop_index))
+
+
+def _index_builders(app_label: str, model_name: str, index: models.Index):
+    """(create, drop): the ``RunPython`` functions that build ``index`` concurrently where
+    the database can and drop it the same way (see the module's docstring)."""
+
     def create_index(apps, schema_editor):
         model = apps.get_model(app_label, model_name)
         validity = _index_validity(schema_editor, index.name)
@@ -69,7 +106,4 @@ def add_index_concurrently(
         model = apps.get_model(app_label, model_name)
         schema_editor.remove_index(model, index, **_concurrently(schema_editor))
 
-    return migrations.SeparateDatabaseAndState(
-        state_operations=[migrations.AddIndex(model_name=model_name, index=index)],
-        database_operations=[migrations.RunPython(create_index, drop_index)],
-    )
+    return create_index, drop_index

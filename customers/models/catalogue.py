@@ -62,6 +62,9 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        # The customer search's trigram indexes of the name and e-mail in capitals are
+        # PostgreSQL's (migration 0016) and not listed here: SQLite has no such index, and
+        # Django rebuilds a SQLite table with every index a model lists.
 
     def __str__(self) -> str:
         return self.name

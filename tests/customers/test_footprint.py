@@ -273,3 +273,26 @@ def test_footprint_queries_do_not_grow_with_the_number_of_exports(
     assert (first, len(body["exports"])) == (1, 6)
     assert Purpose.objects.filter(key=body["grants"][0]["purpose"]).exists()
     assert DataAsset.objects.filter(pk=body["assets"][0]["id"]).exists()
+
+
+@pytest.mark.postgres
+def test_customer_search_reads_the_trigram_indexes_of_name_and_email(compliance_officer):
+    """The search's own statement, as PostgreSQL plans it when a table scan is ruled out,
+    reads the indexes of the capitals (migration 0016): an index the statement cannot use
+    (an expression written differently) would leave every search capitalising 100,000
+    customers."""
+    from django.db import connection
+
+    from customers.selectors.customer_search import customer_search
+
+    CustomerFactory(name="Åse Ødegård", email="ase@example.no")
+    CustomerFactory(name="Per Hansen", email="per.hansen@example.no")
+    found = customer_search(compliance_officer, "ødegård")
+    sql, params = found.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "customer_name_trigram" in plan and "customer_email_trigram" in plan
+    assert [customer.name for customer in found] == ["Åse Ødegård"]
