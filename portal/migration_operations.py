@@ -13,12 +13,16 @@ a valid index of that name that a run which failed later had already built. An i
 of expressions is followed by an ``ANALYZE`` of its table (the only way PostgreSQL learns
 the expressions' statistics; it takes no lock that stops reads or writes).
 
+``CreateExtensionIfMissing``: a PostgreSQL extension created when missing and never dropped
+by a rollback (other objects may use it, and another role, an administrator, may own it).
+
 ``add_postgresql_index_concurrently``: the same build for an index of PostgreSQL's own
 kinds (``django.contrib.postgres.indexes``: GIN, GiST, ...), on PostgreSQL only and kept
 out of the models' state: SQLite has no such index, and Django rebuilds a SQLite table
 (``ALTER`` of a column) with every index the state holds.
 """
 
+from django.contrib.postgres.operations import CreateExtension
 from django.db import migrations, models
 
 
@@ -107,3 +111,13 @@ def _index_builders(app_label: str, model_name: str, index: models.Index):
         schema_editor.remove_index(model, index, **_concurrently(schema_editor))
 
     return create_index, drop_index
+
+
+class CreateExtensionIfMissing(CreateExtension):
+    """``CREATE EXTENSION IF NOT EXISTS name`` on PostgreSQL (nothing elsewhere), and nothing
+    when the migration is rolled back: Django's ``CreateExtension`` drops the extension on a
+    rollback, which fails (and, the migration being non-atomic, leaves it half undone) when
+    an administrator created and owns it, and takes it from any other object using it."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        return None

@@ -1,7 +1,7 @@
 """Case-insensitive search over text the database keeps in capitals.
 
 A search box matches its text in every row it considers, ignoring case. Django's
-``icontains`` writes that as ``UPPER(column) LIKE UPPER(pattern)``, so PostgreSQL
+``icontains`` writes that on PostgreSQL as ``UPPER(column) LIKE UPPER(pattern)``, so it
 capitalises every row's text again for every search: 2.4 to 3.9 ms of the catalogue
 search's SQL on the 2,000 assets of the scale data, and 1.7 ms for the thousand accounts a
 person's name is looked for in (docs/performance.md). The same ``LIKE`` over text already
@@ -10,8 +10,10 @@ in capitals took 1.0 ms.
 So a searched model keeps its searched fields in capitals, joined, in one stored
 generated column (``capitals_of``: the database computes it on every write, in the same
 statement), and a search matches that column (``contains_text``). The result is the
-rows ``icontains`` on each field finds: the same function (the database's ``UPPER``, with
-its collation) on the same text, never across two fields.
+rows ``icontains`` on each field finds, never across two fields: on PostgreSQL the same
+function (its ``UPPER``, with the database's collation) on the same text; on SQLite (the
+demo), whose ``LIKE`` and ``UPPER`` both ignore the case of ASCII letters only, the same
+letters as before.
 """
 
 from collections.abc import Sequence

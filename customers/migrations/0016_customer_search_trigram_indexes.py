@@ -1,16 +1,18 @@
 """Compliance's customer search matches a customer's name and e-mail anywhere in them,
 ignoring case (``UPPER(...) LIKE``): PostgreSQL capitalised all 100,000 customers of the
 scale data for every statement (115 to 120 ms, twice a page). Trigram indexes of the
-capitals (pg_trgm, a trusted extension a database owner may create) find the matches
-instead. Built without blocking writes, on PostgreSQL only, and kept out of the model's
+capitals (pg_trgm, a trusted extension a database owner may create; left in place by a
+rollback) find the matches instead. Built without blocking writes, on PostgreSQL only, and kept out of the model's
 state (``portal.migration_operations.add_postgresql_index_concurrently``)."""
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 from django.db.models.functions import Upper
 
-from portal.migration_operations import add_postgresql_index_concurrently
+from portal.migration_operations import (
+    CreateExtensionIfMissing,
+    add_postgresql_index_concurrently,
+)
 
 
 class Migration(migrations.Migration):
@@ -21,7 +23,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
+        CreateExtensionIfMissing("pg_trgm"),
         add_postgresql_index_concurrently(
             "customers",
             "customer",

@@ -163,7 +163,9 @@ def restore(directory: Path) -> RestoreReport:
     started = time.monotonic()
     manifest = json.loads((directory / MANIFEST).read_text())
     _run(
-        ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error"]
+        # --no-comments: the dump's COMMENT ON EXTENSION (pg_trgm) may only be written by
+        # the extension's owner, and an administrator may have created it beforehand.
+        ["pg_restore", "--no-owner", "--no-privileges", "--no-comments", "--exit-on-error"]
         + [f"--dbname={_conninfo()['dbname']}", str(directory / DUMP)],
         _pg_env(_conninfo()),
     )

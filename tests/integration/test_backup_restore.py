@@ -54,8 +54,10 @@ def fresh_database():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def restore_in_a_new_process(backup_dir: Path, database: str, anchors: Path):
+def restore_in_a_new_process(backup_dir: Path, database: str, anchors: Path, user: str = ""):
     url = database_url().rsplit("/", 1)[0] + f"/{database}"
+    if user:  # the same server as another role (trust authentication on this machine)
+        url = url.replace("://" + connection.settings_dict["USER"] + "@", f"://{user}@", 1)
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -116,3 +118,37 @@ def test_a_restore_refuses_a_database_that_is_not_empty(tmp_path):
         call_command("restore_portal", str(tmp_path / "backup"))
     with pytest.raises(CommandError, match="already holds a backup"):
         call_command("backup_portal", str(tmp_path / "backup"))
+
+
+@pytest.fixture
+def database_of_another_role():
+    """An empty database owned by a role that is not a superuser, in which an administrator
+    created pg_trgm beforehand (the route docs/operations.md gives); dropped afterwards."""
+    db = connection.settings_dict
+    suffix = uuid.uuid4().hex[:8]
+    role, name = f"portal_restorer_{suffix}", f"{db['NAME']}_owned_{suffix}"
+    admin = {"user": db["USER"], "host": db["HOST"] or "127.0.0.1"}
+    admin |= {"port": db["PORT"] or 5432, "password": db["PASSWORD"] or None}
+    with psycopg.connect(dbname="postgres", **admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
+    with psycopg.connect(dbname=name, **admin, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION pg_trgm")
+    yield role, name
+    with psycopg.connect(dbname="postgres", **admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_a_restore_by_the_database_owner_takes_the_extension_an_administrator_created(
+    tmp_path, database_of_another_role
+):
+    role, database = database_of_another_role
+    call_command("seed_demo", stdout=StringIO())
+    audit_anchor_write(actor=None)
+    call_command("backup_portal", str(tmp_path / "backup"), stdout=StringIO())
+
+    result = restore_in_a_new_process(tmp_path / "backup", database, tmp_path / "anchors", role)
+
+    assert result.returncode == 0, result.stderr
+    assert "audit trail intact" in result.stdout
