@@ -45,8 +45,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    # PostgreSQL's index kinds and operator classes (the customer search's trigram indexes:
-    # customers/migrations/0016); on SQLite it adds nothing that runs.
+    # PostgreSQL's operator classes for indexes (customers/migrations/0016); inert on SQLite.
     "django.contrib.postgres",
     "rest_framework",
     # Before authtoken: the first app listed wins a command name, and portal's
