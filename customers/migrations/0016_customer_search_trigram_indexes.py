@@ -2,8 +2,9 @@
 ignoring case (``UPPER(...) LIKE``): PostgreSQL capitalised all 100,000 customers of the
 scale data for every statement (115 to 120 ms, twice a page). Trigram indexes of the
 capitals (pg_trgm, a trusted extension a database owner may create; left in place by a
-rollback) find the matches instead. Built without blocking writes, on PostgreSQL only, and kept out of the model's
-state (``portal.migration_operations.add_postgresql_index_concurrently``)."""
+rollback) find the matches instead. Built without blocking writes, on PostgreSQL only,
+and kept out of the model's state
+(``portal.migration_operations.add_postgresql_index_concurrently``)."""
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import migrations
