@@ -5,6 +5,7 @@ by the database on every write."""
 import pytest
 from django.urls import reverse
 
+from customers.models.catalogue import DataAsset
 from portal.models import User
 from portal.selectors import people_named
 from portal.text_search import SEPARATOR
@@ -82,3 +83,14 @@ def test_people_named_finds_the_same_accounts_as_each_name_ignoring_case():
             | User.objects.filter(last_name__icontains=text)
         )
         assert set(people_named(text)) == set(by_field), text
+
+
+def test_the_searched_capitals_are_kept_by_the_database_on_every_write():
+    owner = UserFactory(username="kari", first_name="Kari", last_name="Nilsen")
+    asset = DataAssetFactory(name="Loyalty members", description="Card holders", owner=owner)
+    DataAsset.objects.filter(pk=asset.pk).update(description="Bonus scheme")
+
+    asset_text = DataAsset.objects.values_list("search_text", flat=True).get(pk=asset.pk)
+    owner_text = User.objects.values_list("search_text", flat=True).get(pk=owner.pk)
+    assert asset_text == f"LOYALTY MEMBERS{SEPARATOR}BONUS SCHEME"
+    assert owner_text == f"KARI{SEPARATOR}KARI{SEPARATOR}NILSEN"
