@@ -121,6 +121,7 @@ def build(customers: int, records: int, sizes: list[int], seed: float) -> None:
     from consent.models import Purpose
     from consent.services.imports import consent_state_rebuild
     from customers.models.catalogue import DataAsset
+    from customers.services.assets import asset_customer_counts_refresh
 
     print(f"Building {customers:,} customers and {records:,} consent records ...", flush=True)
     started = time.perf_counter()
@@ -142,6 +143,8 @@ def build(customers: int, records: int, sizes: list[int], seed: float) -> None:
                 "SELECT %s, id, now() FROM customers_customer ORDER BY id LIMIT %s",
                 [asset.pk, size],
             )
+        # The kept count every service stores with the memberships it writes.
+        asset_customer_counts_refresh()
         ids = list(Purpose.objects.filter(key__in=TREE).values_list("pk", flat=True))
         assert len(ids) == len(TREE), "load the taxonomy first (migrate does)"
         # Benchmark data only: the generated rows reference customers and purposes that
@@ -275,6 +278,7 @@ def main() -> int:
         or any(
             f"{ASSET_PREFIX}{size}" not in assets
             or assets[f"{ASSET_PREFIX}{size}"].memberships.count() != size
+            or assets[f"{ASSET_PREFIX}{size}"].customer_count != size
             for size in sizes
         )
     ):

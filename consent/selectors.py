@@ -301,7 +301,13 @@ def _counted_by_state(asset: DataAsset, purpose: Purpose) -> tuple[int, int]:
 
     The same rule, as arithmetic: a granted and a withdrawn state never meet in one
     customer, so "collected and not withdrawn, or granted" is ``total - withdrawn``;
-    "collected, or granted" is ``total``; "granted" is the granted states' count."""
+    "collected, or granted" is ``total``; "granted" is the granted states' count.
+
+    ``total`` is the asset's kept ``customer_count``, read in the same statement (so from
+    the same snapshot as the states): every service that adds or removes memberships
+    stores it in its transaction (``asset_customer_counts_refresh``), so counting the
+    memberships again cost 7 ms at 100,000 customers and 63 ms at 1,000,000 for the same
+    number (docs/consent.md). An asset deleted meanwhile counts ``(0, 0)``, as before."""
 
     def counted(states: QuerySet) -> tuple[str, tuple]:
         """A scalar subquery counting the rows of ``states`` (grouped per customer), with
@@ -324,9 +330,9 @@ def _counted_by_state(asset: DataAsset, purpose: Purpose) -> tuple[int, int]:
         params = (*collected_params, *by_collection_params, *params)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT members.total, {eligible_sql} FROM (SELECT count(*) AS total"
-            f" FROM {connection.ops.quote_name(AssetCustomer._meta.db_table)}"
-            " WHERE asset_id = %s) AS members",
+            f"SELECT members.total, {eligible_sql} FROM (SELECT coalesce((SELECT customer_count"
+            f" FROM {connection.ops.quote_name(DataAsset._meta.db_table)}"
+            " WHERE id = %s), 0) AS total) AS members",
             (*params, asset.pk),
         )
         total, eligible = cursor.fetchone()

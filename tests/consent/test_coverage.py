@@ -3,6 +3,8 @@
 import pytest
 
 from consent.selectors import coverage_for, eligible_customers
+from customers.models.catalogue import AssetCustomer
+from customers.services.assets import asset_add_customers, memberships_remove
 from tests.consent.conftest import at, purpose
 from tests.factories import CustomerFactory, DataAssetFactory
 
@@ -188,3 +190,22 @@ def test_eligible_customers_is_a_queryset_the_callers_can_narrow(asset, customer
 
     assert list(narrowed) == [customers[1]]
     assert CustomerFactory._meta.model.objects.count() == 5
+
+
+def test_coverage_total_follows_the_customers_the_services_add_and_remove(owner, record):
+    """The total is the asset's kept count, stored by the services with the memberships."""
+    asset = DataAssetFactory(owner=owner, customers=3)
+    newcomer = CustomerFactory()
+    record(newcomer, EMAIL, "granted", at(1))
+
+    asset_add_customers(asset=asset, actor=owner, customers=[newcomer])
+    added = coverage_for(asset, purpose(EMAIL))
+    memberships_remove(
+        memberships=AssetCustomer.objects.filter(asset=asset).exclude(customer=newcomer),
+        actor=owner,
+        reason="Left the programme.",
+    )
+    removed = coverage_for(asset, purpose(EMAIL))
+
+    assert (added.eligible, added.total) == (1, 4)
+    assert (removed.eligible, removed.total) == (1, 1)
