@@ -41,8 +41,8 @@ class OneReadPaginator(Paginator):
 
     Read this way: a ``PagedRows`` (the ids and the length in one query, then ``read`` of
     those ids), a queryset of model instances or of ``values()`` dicts. Anything else (a
-    list, ``values_list()``, a ``distinct()`` or combined query, orphans) and a page with
-    no rows (past the end, an empty list) fall back to Django's count, so the answers,
+    list, ``values_list()``, a ``distinct()`` or combined query, orphans) and a page past
+    the first with no rows (past the end) fall back to Django's count, so the answers,
     the errors (``PageNotAnInteger``, ``EmptyPage``) and ``get_page``'s corrections are
     Django's own; so does a page whose first row lies past ``MAX_OFFSET`` (a typed
     ``?page=10**20`` would overflow the database's offset). Raises nothing of its own.
@@ -76,8 +76,8 @@ class OneReadPaginator(Paginator):
 
     def _read_page_and_length(self, number: int) -> None:
         """Read page ``number`` and the list's length in one query, and keep both (the
-        length as ``count``); nothing when that page has no rows or the list cannot be
-        read so (``page_and_length``)."""
+        length as ``count``); nothing when a page past the first has no rows or the list
+        cannot be read so (``page_and_length``)."""
         bottom = (number - 1) * self.per_page
         found = page_and_length(self.object_list, bottom, bottom + self.per_page)
         if found is not None:
@@ -97,9 +97,9 @@ def _whole_number(number: Any) -> int | None:
 
 
 def page_and_length(object_list: Any, bottom: int, top: int) -> tuple[list[Any], int] | None:
-    """The rows ``bottom:top`` of ``object_list`` and its length, from one query over it;
-    None when the slice is empty or ``object_list`` cannot be read so (see
-    ``OneReadPaginator``)."""
+    """The rows ``bottom:top`` of ``object_list`` and its length, from one query over it:
+    ``([], 0)`` when the first page has no row (an empty list); None when a later slice is
+    empty or ``object_list`` cannot be read so (see ``OneReadPaginator``)."""
     if isinstance(object_list, PagedRows):
         return object_list.page_and_length(bottom, top)
     if not isinstance(object_list, QuerySet) or not _window_countable(object_list):
@@ -109,11 +109,19 @@ def page_and_length(object_list: Any, bottom: int, top: int) -> tuple[list[Any],
         return None  # values_list() tuples have no room for the length
     rows = list(object_list.annotate(**{_LIST_LENGTH: Window(Count("*"))})[bottom:top])
     if not rows:
-        return None
+        return _nothing_from(bottom)
     lengths = [
         (row.__dict__ if iterable is ModelIterable else row).pop(_LIST_LENGTH) for row in rows
     ]
     return rows, lengths[0]
+
+
+def _nothing_from(bottom: int) -> tuple[list[Any], int] | None:
+    """What a page read with its list's length knows when it found no row: from the first
+    row on, that the list is empty (``([], 0)``: no second scan to count nothing, as a
+    grant whose customers all withdrew or a search that matches nothing would cost); past
+    it, nothing (``None``: the list may end before ``bottom``, Django's count decides)."""
+    return ([], 0) if bottom == 0 else None
 
 
 def _window_countable(queryset: QuerySet[Any]) -> bool:
@@ -233,8 +241,8 @@ class PagedRows(Sequence[Row]):
     def page_and_length(self, bottom: int, top: int) -> tuple[list[Row], int] | None:
         """The rows ``bottom:top`` and the length of the list: the ids of the slice with
         ``COUNT(*) OVER ()`` in one query (every matching row scanned once), then ``read``
-        of those ids. None when the slice is empty or the queryset cannot be counted by a
-        window (``distinct()``, a union)."""
+        of those ids. ``([], 0)`` for an empty list; None when a later slice is empty or
+        the queryset cannot be counted by a window (``distinct()``, a union)."""
         if not _window_countable(self.queryset):
             return None
         found = list(
@@ -243,7 +251,10 @@ class PagedRows(Sequence[Row]):
             )[bottom:top]
         )
         if not found:
-            return None
+            empty = _nothing_from(bottom)
+            if empty is not None:
+                self._count = 0
+            return empty
         self._count = found[0][1]
         ids = [pk for pk, _ in found]
         if self.by_id:

@@ -102,6 +102,26 @@ def test_an_empty_list_is_one_empty_first_page(outsider):
     assert (page.number, list(page.object_list), page.paginator.count) == (1, [], 0)
 
 
+@pytest.mark.parametrize("rows", ["search", "values"])
+def test_an_empty_list_is_read_once_not_counted_again(outsider, rows):
+    """A search that matches nothing, a grant whose customers all withdrew: the first
+    page's read finds no row, so the list is empty, with no count to scan it again."""
+    DataAssetFactory(name="Shelf 01")
+    empty = {
+        "search": asset_catalogue(outsider, q="nothing like this"),
+        "values": User.objects.filter(username="nobody").order_by("pk").values("pk"),
+    }[rows]
+
+    with CaptureQueriesContext(connection) as queries:
+        page = OneReadPaginator(empty, PER_PAGE).get_page(None)
+        assert (page.number, list(page.object_list), page.paginator.num_pages) == (1, [], 1)
+
+    assert [
+        query["sql"] for query in queries.captured_queries if "COUNT(*) AS" in query["sql"]
+    ] == []
+    assert len(queries.captured_queries) == 1
+
+
 def test_model_instances_and_values_come_back_without_the_length(catalogue):
     users = User.objects.order_by("pk")
 
