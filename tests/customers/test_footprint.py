@@ -9,6 +9,8 @@ import time_machine
 from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from consent.models import ConsentRecord, Purpose
@@ -250,6 +252,31 @@ def test_customer_search_runs_constant_queries(
     client.force_login(compliance_officer)
     with django_assert_max_num_queries(8):
         assert client.get(reverse("customers:customer_search"), {"q": "same"}).status_code == 200
+
+
+def test_a_customer_search_reads_its_page_and_count_in_one_scan(
+    client, api_client, compliance_officer
+):
+    """The matches are sorted by name, which no index orders, so the page reads them all:
+    the count comes with it. The whole list (no search) keeps a count and a page."""
+    CustomerFactory.create_batch(30, name="Same Name")
+    CustomerFactory(name="Other")
+    client.force_login(compliance_officer)
+    api_client.force_authenticate(compliance_officer)
+
+    with CaptureQueriesContext(connection) as searched:
+        page = client.get(reverse("customers:customer_search"), {"q": "same", "page": 2})
+        answer = api_client.get("/api/customers/", {"q": "same", "page_size": 20, "page": 2})
+    with CaptureQueriesContext(connection) as listed:
+        whole = api_client.get("/api/customers/", {"page_size": 20}).json()
+
+    assert (page.context["page"].paginator.count, len(page.context["page"].object_list)) == (30, 5)
+    assert (answer.json()["count"], len(answer.json()["results"])) == (30, 10)
+    assert (whole["count"], len(whole["results"])) == (31, 20)
+    statements = [q["sql"] for q in searched.captured_queries if "customers_customer" in q["sql"]]
+    assert [sql for sql in statements if "COUNT(*) AS" in sql] == []
+    assert len([sql for sql in statements if "COUNT(*) OVER ()" in sql]) == 2
+    assert [q for q in listed.captured_queries if "COUNT(*) OVER ()" in q["sql"]] == []
 
 
 def test_footprint_queries_do_not_grow_with_the_number_of_exports(
