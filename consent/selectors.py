@@ -303,11 +303,15 @@ def _counted_by_state(asset: DataAsset, purpose: Purpose) -> tuple[int, int]:
     customer, so "collected and not withdrawn, or granted" is ``total - withdrawn``;
     "collected, or granted" is ``total``; "granted" is the granted states' count.
 
-    ``total`` is the asset's kept ``customer_count``, read in the same statement (so from
-    the same snapshot as the states): every service that adds or removes memberships
-    stores it in its transaction (``asset_customer_counts_refresh``), so counting the
-    memberships again cost 7 ms at 100,000 customers and 63 ms at 1,000,000 for the same
-    number (docs/consent.md). An asset deleted meanwhile counts ``(0, 0)``, as before."""
+    For a purpose on consent, who is eligible does not depend on the total, and ``total``
+    is the asset's kept ``customer_count``, read in the same statement (the same snapshot
+    as the states): every service that adds or removes memberships stores it in its
+    transaction (``asset_customer_counts_refresh``), and counting the memberships again
+    cost 7 ms at 100,000 customers and 63 ms at 1,000,000 for the same number. For the
+    other lawful bases the eligible figure is computed from the total, so the memberships
+    are counted: a count kept wrong by a change that bypassed the services would make
+    customers eligible who are not (docs/consent.md). An asset deleted meanwhile counts
+    ``(0, 0)``, as before."""
 
     def counted(states: QuerySet) -> tuple[str, tuple]:
         """A scalar subquery counting the rows of ``states`` (grouped per customer), with
@@ -328,11 +332,19 @@ def _counted_by_state(asset: DataAsset, purpose: Purpose) -> tuple[int, int]:
             f"CASE WHEN EXISTS ({collected_sql}) THEN {by_collection} ELSE {granted_sql} END"
         )
         params = (*collected_params, *by_collection_params, *params)
+    if purpose.lawful_basis == LawfulBasis.CONSENT:
+        members = (
+            "SELECT coalesce((SELECT customer_count FROM"
+            f" {connection.ops.quote_name(DataAsset._meta.db_table)} WHERE id = %s), 0) AS total"
+        )
+    else:
+        members = (
+            "SELECT count(*) AS total FROM"
+            f" {connection.ops.quote_name(AssetCustomer._meta.db_table)} WHERE asset_id = %s"
+        )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT members.total, {eligible_sql} FROM (SELECT coalesce((SELECT customer_count"
-            f" FROM {connection.ops.quote_name(DataAsset._meta.db_table)}"
-            " WHERE id = %s), 0) AS total) AS members",
+            f"SELECT members.total, {eligible_sql} FROM ({members}) AS members",
             (*params, asset.pk),
         )
         total, eligible = cursor.fetchone()
