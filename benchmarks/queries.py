@@ -24,13 +24,24 @@ pg_stat_statements is not enabled on the machine, so statements are timed in Pyt
 (``CaptureQueriesContext``): wall time of each ``execute`` including the round trip.
 Fetching the records page and the export writes their audit events, as in real use. The
 demo's grant holder is given an export grant (through the services) so that the export is
-measured at both sizes, and the demo's compliance officer a full page of requests waiting
-(through the services, by people measured in no other role), so that the approvals page
-writes 25 cards at both sizes: a page's rows are bounded by the page, and growth with the
-data is what is judged (``ensure_full_approvals_page``). Coverage is measured from the
-cache the pages read it from (every asset cached in the measuring process, the same path at
-both sizes), and once counted live as decisions count it; and the first view of the largest
-asset right after the cache was flushed (its kept figure is read from the database).
+measured at both sizes.
+
+Page for page: a list writes at most a page of rows whatever the data, and what is judged
+is growth with the data, so the lists the demo shows shorter than scale only because it is
+small are given a full page at demo size, through the services, by people measured in no
+role here (``benchmarks/_full_pages.py``): the requests waiting for the compliance officer
+and for the owner, the employee's grants (their own requests, approved; so their requests
+and the list of every grant fill too), the incidents, the assets the catalogue search
+finds. The customer search looks for the last word of a customer's name, which fills a page
+at both sizes; the records page and its API show one of the employee's grants whose
+eligible customers fill them (``RECORDS_PAGE``); the audit log fills with the records
+page's own events. The rows of each filled list are printed. The export writes every
+eligible customer of its grant, not a page: it is printed, not judged (``EXPORT``).
+
+Coverage is measured from the cache the pages read it from (every asset cached in the
+measuring process, the same path at both sizes), and once counted live as decisions count
+it; and the first view of the largest asset right after the cache was flushed (its kept
+figure is read from the database).
 """
 
 import argparse
@@ -45,6 +56,9 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _full_pages import CATALOGUE_WORD, ensure_export_grant, ensure_full_pages  # noqa: E402
+
 DEMO_URL = "postgres://postgres@127.0.0.1:5432/portal_scale_demo"
 SCALE_URL = "postgres://postgres@127.0.0.1:5432/portal_scale_data"
 PURPOSE = "marketing.communications.email"
@@ -60,13 +74,19 @@ REFERENCE = "admin changelist (reference)"
 # (pages read the kept figure); Django's admin is the reference, not a portal page.
 GROWTH_GOAL = 1.5
 FLUSHED_GOAL_MS = 150
-NOT_PAGES = {LIVE, REFERENCE}
+# The export writes every eligible customer of its grant, not a page (400 at demo size, 20
+# at scale): printed, not judged; benchmarks/export.py judges it against COPY.
+EXPORT = "export"
+NOT_PAGES = {LIVE, REFERENCE, EXPORT}
+# The rows of the records page and of its API.
+RECORDS_PAGE = 50
 
 
 def cast():
     """The user of each role and the objects their pages are about, in either database."""
     from django.utils import timezone
 
+    from consent.selectors import coverage_for
     from customers.models.access import AccessGrant
     from customers.models.catalogue import DataAsset
     from portal.models import ApprovalStep, User
@@ -79,9 +99,22 @@ def cast():
         .order_by("-customer_count", "pk")
         .first()
     )
+    # The records page and its API show 50 rows: one of the employee's grants whose
+    # eligible customers fill them, at both sizes (the export grant's hold 20 at scale).
+    records = next(
+        (
+            held
+            for held in active.filter(user=grant.user)
+            .select_related("asset", "purpose")
+            .order_by("pk")
+            if coverage_for(held.asset, held.purpose).eligible >= RECORDS_PAGE
+        ),
+        grant,
+    )
     return {
         "employee": grant.user,
         "grant": grant,
+        "records grant": records,
         "owner": User.objects.get(pk=owner_step.approver_id),
         "compliance": User.objects.filter(groups__name="Compliance").order_by("pk").first(),
         "admin": User.objects.filter(is_superuser=True).order_by("pk").first(),
@@ -92,10 +125,11 @@ def cast():
 
 def pages(c) -> list[tuple[str, str, str]]:
     """(page, role, url): the main pages and API calls of each role."""
-    grant, asset = c["grant"], c["asset"]
+    grant, records, asset = c["grant"], c["records grant"], c["asset"]
+    surname = c["customer"].name.split()[-1]
     rows = [
         ("catalogue list", "employee", "/assets/"),
-        ("catalogue search", "employee", "/assets/?q=customers"),
+        ("catalogue search", "employee", f"/assets/?q={CATALOGUE_WORD}"),
         ("asset detail + coverage", "employee", f"/assets/{asset.pk}/?purpose={PURPOSE}"),
         ("api asset + coverage", "employee", f"/api/assets/{asset.pk}/?purpose={PURPOSE}"),
         (LIVE, "employee", f"/api/assets/{asset.pk}/?purpose={PURPOSE}"),
@@ -104,8 +138,8 @@ def pages(c) -> list[tuple[str, str, str]]:
         ("my requests", "employee", "/requests/"),
         ("api my requests", "employee", "/api/access-requests/"),
         ("my grants", "employee", "/grants/"),
-        ("records page", "employee", f"/grants/{grant.pk}/records/"),
-        ("api records", "employee", f"/api/grants/{grant.pk}/records/"),
+        ("records page", "employee", f"/grants/{records.pk}/records/"),
+        ("api records", "employee", f"/api/grants/{records.pk}/records/"),
         ("approvals waiting", "owner", "/approvals/"),
         ("api approvals waiting", "owner", "/api/access-requests/?waiting=1"),
         ("approvals waiting (compliance)", "compliance", "/approvals/"),
@@ -117,101 +151,16 @@ def pages(c) -> list[tuple[str, str, str]]:
         ("audit log by actor", "compliance", f"/audit/?actor={grant.user.username}"),
         ("api audit", "compliance", "/api/audit/"),
         ("incident list", "compliance", "/incidents/"),
-        # A data subject looked up by name: the largest asset's first customer.
-        ("customer search", "compliance", f"/customers/?{urlencode({'q': c['customer'].name})}"),
+        # A data subject looked up by the last word of their name (a surname, "Ltd"): the
+        # largest asset's first customer's, which fills a page at both sizes.
+        ("customer search", "compliance", f"/customers/?{urlencode({'q': surname})}"),
         ("api incidents", "compliance", "/api/incidents/"),
         ("notifications", "employee", "/notifications/"),
         (REFERENCE, "admin", "/admin/portal/user/"),
     ]
     if grant.level == "export":
-        rows.insert(10, ("export", "employee", f"/grants/{grant.pk}/export/"))
+        rows.insert(10, (EXPORT, "employee", f"/grants/{grant.pk}/export/"))
     return rows
-
-
-def ensure_export_grant() -> None:
-    """The demo holds view grants only: give its grant holder an export grant on the same
-    asset and purpose, through the services and every approval step, so the export page is
-    measured at both sizes. Nothing happens when an active export grant exists."""
-    from django.utils import timezone
-
-    from customers.models.access import AccessGrant
-    from customers.services.access import access_request_create, access_request_decide
-    from portal.approvals import deciders_for
-
-    active = AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-    if active.filter(level="export").exists():
-        return
-    grant = active.select_related("user", "asset", "purpose").order_by("pk").first()
-    request = access_request_create(
-        actor=grant.user,
-        asset=grant.asset,
-        purpose=grant.purpose,
-        justification="Query-count benchmark: the export page measured at demo size.",
-        level="export",
-        duration_days=30,
-    )
-    for step in request.chain.steps.order_by("position"):
-        step.refresh_from_db()
-        access_request_decide(
-            access_request=request,
-            actor=deciders_for(step).exclude(pk=grant.user_id).first(),
-            approve=True,
-            reason="Approved for the query-count benchmark.",
-        )
-
-
-def ensure_full_approvals_page(c: dict) -> int:
-    """The demo's compliance officer has one request waiting, the scale one 961: a page of
-    one card against a page of 25. A page writes at most a page of rows whatever the data
-    (``PAGE_SIZE``), and what this benchmark looks for is growth with the data, so the
-    demo's officer is given a full page waiting: requests by the demo's people who are not
-    measured here as the employee, owner, officer or administrator, on the assets whose
-    chain asks compliance, for purposes with eligible customers (nothing is refused, so no
-    refusal is audited), each owner step approved by the asset's owner (the demo's owners
-    include the one measured here: his approvals page leaves those requests out, as it
-    would in use), all through the services, until the officer's list holds a page. Nothing
-    happens when a full page already waits (the scale database, or a demo filled before).
-    Returns how many requests wait for the officer, printed with the results."""
-    from itertools import product
-
-    from consent.models import Purpose
-    from consent.selectors import coverage_for
-    from customers.models.access import AccessRequest
-    from customers.models.catalogue import DataAsset
-    from customers.services.access import access_request_create, access_request_decide
-    from customers.views.assets import PAGE_SIZE
-    from portal.approvals import approvals_waiting_for, deciders_for
-    from portal.models import User
-
-    officer = c["compliance"]
-    measured = [c[role].pk for role in ("employee", "owner", "compliance", "admin")]
-    requesters = User.objects.filter(is_active=True).exclude(pk__in=measured).order_by("pk")
-    assets = DataAsset.objects.filter(classification="confidential").order_by("pk")
-    purposes = Purpose.objects.filter(active=True).order_by("key")
-    for requester, asset, purpose in product(requesters, assets, purposes):
-        waiting = len(approvals_waiting_for(officer))
-        if waiting >= PAGE_SIZE:
-            return waiting
-        pending = AccessRequest.objects.filter(
-            requester=requester, asset=asset, purpose=purpose, chain__status="pending"
-        )
-        if pending.exists() or coverage_for(asset, purpose).eligible == 0:
-            continue
-        request = access_request_create(
-            actor=requester,
-            asset=asset,
-            purpose=purpose,
-            justification="Query-count benchmark: a full page of approvals at demo size.",
-        )
-        owner_step = request.chain.open_step
-        if owner_step.role == "owner":
-            access_request_decide(
-                access_request=request,
-                actor=deciders_for(owner_step).first(),
-                approve=True,
-                reason="Approved for the query-count benchmark.",
-            )
-    return len(approvals_waiting_for(officer))
 
 
 def measure(repeat: int) -> dict:
@@ -226,12 +175,12 @@ def measure(repeat: int) -> dict:
 
     ensure_export_grant()
     c = cast()
-    waiting = ensure_full_approvals_page(c)
+    filled = ensure_full_pages(c)
     clients = {}
     for role in ("employee", "owner", "compliance", "admin"):
         clients[role] = Client(HTTP_HOST="localhost")  # in DEBUG's ALLOWED_HOSTS
         clients[role].force_login(c[role])
-    result = {"pages": {}, "statements": [], "approvals_waiting": waiting}
+    result = {"pages": {}, "statements": [], "filled": filled}
     for name, role, url in pages(c):
         client = clients[role]
         live = override_settings(COVERAGE_CACHE_MIN_CUSTOMERS=sys.maxsize if name == LIVE else 0)
@@ -368,10 +317,9 @@ def main() -> int:
             f"{at_demo['ms']:>8.1f} {at_scale['ms']:>9.1f} {ratio:>10.2f}"
             + (f"  <- {', '.join(marks)}" if marks else "")
         )
-    print(
-        f"\nrequests waiting for the compliance officer: {demo['approvals_waiting']:,} at demo "
-        f"size, {scale['approvals_waiting']:,} at scale (a page shows 25)"
-    )
+    print("\nLists filled to a full page at demo size (rows at demo size, at scale):")
+    for what, rows in demo["filled"].items():
+        print(f"  {what}: {rows:,}, {scale['filled'][what]:,}")
     print("\nSlowest statements at scale (last run of each page, ms):")
     for ms, page, statement in scale["statements"]:
         print(f"{ms:8.1f}  {page:<30} {statement[:150]}")
