@@ -92,6 +92,7 @@ def build(customers: int, sizes: list[int]) -> None:
     from consent.models import DataCategory, Purpose
     from consent.services.imports import consent_state_rebuild
     from customers.models.catalogue import Classification, DataAsset
+    from customers.services.assets import asset_customer_counts_refresh
 
     print(f"Building {customers:,} customers with their consent records ...", flush=True)
     started = time.perf_counter()
@@ -125,6 +126,8 @@ def build(customers: int, sizes: list[int]) -> None:
                 "SELECT %s, id, now() FROM customers_customer ORDER BY id LIMIT %s",
                 [asset.pk, size],
             )
+        # The kept count every service stores with the memberships it writes.
+        asset_customer_counts_refresh()
         ids = dict(Purpose.objects.values_list("key", "pk"))
         # One random draw per customer decides their story for the e-mail purpose:
         # [0, .45) granted; [.45, .52) granted then withdrew it; [.52, .60) granted then
@@ -283,6 +286,7 @@ def main() -> int:
         or any(
             f"{ASSET_PREFIX}{size}" not in assets
             or assets[f"{ASSET_PREFIX}{size}"].memberships.count() != size
+            or assets[f"{ASSET_PREFIX}{size}"].customer_count != size
             for size in sizes
         )
     ):

@@ -11,6 +11,7 @@ import io
 import pytest
 
 from customers.models.catalogue import Classification
+from customers.services.assets import asset_add_customers
 from portal.audit import audit_record
 from tests.consent.test_sharing import approve_all, share
 from tests.customers.conftest import EMAIL_MARKETING, consent
@@ -46,7 +47,7 @@ def dangerous_asset(owner):
         CustomerFactory(name=LINK, phone="-1+2"),
         CustomerFactory(name="@SUM(A1)", phone="\tcmd"),
     ]
-    asset.customers.add(*people)
+    asset_add_customers(asset=asset, actor=owner, customers=people)
     consent(people)
     consent(people, "third_party_sharing")
     return asset
