@@ -150,9 +150,10 @@ def with_prepared_statements(database: dict, prepare_threshold: str) -> dict:
             "DATABASE_PREPARE_THRESHOLD must be a whole number of at least 0 (empty: "
             f"no prepared statements), not {prepare_threshold!r}."
         )
-    options = dict(database.get("OPTIONS") or {})
+    options = {
+        **(database.get("OPTIONS") or {}),
+        "server_side_binding": True,
+        "prepare_threshold": int(prepare_threshold),
+    }
     startup = f"{options.get('options', '')} -c plan_cache_mode=force_custom_plan".strip()
-    options.update(
-        server_side_binding=True, prepare_threshold=int(prepare_threshold), options=startup
-    )
-    return {**database, "OPTIONS": options}
+    return {**database, "OPTIONS": {**options, "options": startup}}
