@@ -243,27 +243,35 @@ class PagedRows(Sequence[Row]):
         ``COUNT(*) OVER ()`` in one query (every matching row scanned once), then ``read``
         of those ids. ``([], 0)`` for an empty list; None when a later slice is empty or
         the queryset cannot be counted by a window (``distinct()``, a union)."""
-        if not _window_countable(self.queryset):
-            return None
-        found = list(
-            self.queryset.annotate(**{_LIST_LENGTH: Window(Count("*"))}).values_list(
-                "pk", _LIST_LENGTH
-            )[bottom:top]
-        )
-        if not found:
-            empty = _nothing_from(bottom)
-            if empty is not None:
-                self._count = 0
-            return empty
-        self._count = found[0][1]
-        ids = [pk for pk, _ in found]
+        ids = self._page_keys("pk", bottom, top)
+        if not ids:
+            return None if ids is None else ([], 0)
         if self.by_id:
             model = self.queryset.model
             ordering = self.queryset.query.order_by
             page = model._default_manager.filter(pk__in=ids).order_by(*ordering)
         else:
             page = self.queryset.filter(pk__in=ids)
-        return self.read(page), self._count
+        return self.read(page), len(self)
+
+    def _page_keys(self, key: str, bottom: int, top: int) -> list[Any] | None:
+        """The values of ``key`` of the rows ``bottom:top``, read with the list's length (kept
+        for ``len()``) in one query: ``[]`` for an empty list, None when a later slice is
+        empty or the queryset cannot be counted by a window."""
+        if not _window_countable(self.queryset):
+            return None
+        found = list(
+            self.queryset.annotate(**{_LIST_LENGTH: Window(Count("*"))}).values_list(
+                key, _LIST_LENGTH
+            )[bottom:top]
+        )
+        if not found:
+            empty = _nothing_from(bottom)
+            if empty is not None:
+                self._count = 0
+            return None if empty is None else []
+        self._count = found[0][1]
+        return [value for value, _ in found]
 
     def __iter__(self) -> Iterator[Row]:
         # Every row in one read, not Sequence's default of one read per index.
@@ -284,6 +292,34 @@ class PagedRows(Sequence[Row]):
         if not rows:
             raise IndexError("No row at this position.")
         return rows[0]
+
+
+class PagedKeys(PagedRows[Row]):
+    """A list in the order and of the length of ``keys`` (an ordered ``values()`` queryset
+    of one column, ``key``), whose rows ``read`` builds from a page of those keys: a list of
+    them or a slice of ``keys`` itself, either one usable as ``pk__in``.
+
+    For a list whose rule is decided on another table than its rows: a grant's records are
+    the customers whose consent states (grouped per customer) say they are eligible. The
+    page's keys and the list's length are one statement over the states alone, then
+    ``read`` reads the page's 50 customers by id. Counting them with their rows fetched the
+    row of every eligible customer: a records page of a 10,000-customer asset, 3,792 of them
+    eligible, took 26 ms in the database against 9 (docs/performance.md). The rows are as
+    they are a moment after the keys were found, as a page read after its count always
+    was (a customer erased in between is missing from the page, not from the count)."""
+
+    def __init__(self, keys: QuerySet[Any], read: Callable[[Any], list[Row]], *, key: str):
+        super().__init__(keys, read)
+        self.key = key
+        self.read_keys = read  # also handed a list of keys, not only a slice of ``keys``
+
+    def page_and_length(self, bottom: int, top: int) -> tuple[list[Row], int] | None:
+        """The rows of the keys ``bottom:top`` and the length of the list, as
+        ``PagedRows.page_and_length`` answers."""
+        keys = self._page_keys(self.key, bottom, top)
+        if not keys:
+            return None if keys is None else ([], 0)
+        return self.read_keys(keys), len(self)
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Coverage of assets of at least this many customers is cached, for at most these seconds.
-COVERAGE_CACHE_MIN_CUSTOMERS = env_int("COVERAGE_CACHE_MIN_CUSTOMERS", 5000)
+COVERAGE_CACHE_MIN_CUSTOMERS = env_int("COVERAGE_CACHE_MIN_CUSTOMERS", 1000)
 COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 600)
 
 # --- Celery ----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.urls import reverse
 
 from consent.models import ConsentState, ConsentStatus, Purpose
 from consent.selectors import coverage_for
@@ -19,6 +18,7 @@ from portal.approvals import open_steps_for, steps_with_deciders
 from portal.languages import choice_label
 from portal.models import ChainStatus, User
 from portal.pagination import PagedRows, Ref
+from portal.paths import object_path
 
 
 def access_alternatives(user: User, asset: DataAsset, purpose: Purpose, *, limit: int = 5) -> dict:
@@ -127,7 +127,7 @@ class AccessRequestRow(LevelRow):
 
     def get_absolute_url(self) -> str:
         """The path of the request's page, as ``AccessRequest.get_absolute_url`` gives it."""
-        return reverse("customers:request_detail", args=[self.pk])
+        return object_path("customers:request_detail", self.pk)
 
 
 REQUEST_ROW_FIELDS = (

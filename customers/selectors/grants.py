@@ -14,14 +14,14 @@ from django.utils.dateparse import parse_datetime
 
 from consent.categories import record_columns
 from consent.models import Purpose
-from consent.selectors import eligible_customers
+from consent.selectors import eligible_customer_ids
 from customers.models.access import AccessGrant, LevelRow, grant_status
 from customers.models.catalogue import Customer, DataAsset
 from customers.visibility import active_grants, sees_every_asset, visible_to
 from portal import roles
 from portal.approval_rows import PersonRow, person_fields, person_from, someone_from
 from portal.models import User
-from portal.pagination import PagedRows, Ref
+from portal.pagination import PagedKeys, PagedRows, Ref
 
 
 def grant_list_for(user: User) -> QuerySet[AccessGrant]:
@@ -217,8 +217,16 @@ def _moment(value: datetime | str) -> datetime:
 NO_OTHER_GRANTS = OtherGrants((), 0)
 
 
-def grant_records(grant: AccessGrant) -> tuple[list[str], QuerySet[Customer, dict[str, Any]]]:
-    """The customers readable through ``grant`` right now: eligible for its purpose at
-    this moment (the consent selectors, never a copy), only the allowed columns."""
+def grant_records(grant: AccessGrant) -> tuple[list[str], PagedKeys[dict[str, Any]]]:
+    """The customers readable through ``grant`` right now, in id order: eligible for its
+    purpose at this moment (the consent selectors' ``eligible_customer_ids``, never a
+    copy), each as a dict of the allowed columns. Hand the list to ``OneReadPaginator``
+    (or the API's pagination): the page's ids and the number eligible are one statement
+    over the consent states, then the page's customers are read by id (``PagedKeys``)."""
     columns = record_columns(grant.asset)
-    return columns, eligible_customers(grant.asset, grant.purpose).order_by("id").values(*columns)
+
+    def read(ids: Any) -> list[dict[str, Any]]:
+        return list(Customer.objects.filter(pk__in=ids).order_by("id").values(*columns))
+
+    eligible = eligible_customer_ids(grant.asset, grant.purpose).order_by("customer_id")
+    return columns, PagedKeys(eligible, read, key="customer_id")

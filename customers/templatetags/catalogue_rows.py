@@ -11,8 +11,9 @@ time on them. The same messages (their translations unchanged), every value esca
 numbers localised as a template variable is.
 """
 
+import unicodedata
+
 from django import template
-from django.urls import reverse
 from django.utils import formats
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -23,6 +24,7 @@ from consent.templatetags.taxonomy import category_label
 from customers.models.catalogue import DataAsset
 from customers.selectors.catalogue import CatalogueRow
 from portal.languages import reads_language_once
+from portal.paths import object_path
 
 register = template.Library()
 
@@ -34,8 +36,8 @@ DESCRIPTION_CHARACTERS = 90
 def catalogue_row(asset: CatalogueRow) -> SafeString:
     """``asset`` (a ``CatalogueRow``) as a ``<tr>`` of five cells, in the active language,
     every value escaped."""
-    link = reverse("customers:asset_detail", args=[asset.pk])
-    description = Truncator(asset.description).chars(DESCRIPTION_CHARACTERS)
+    link = object_path("customers:asset_detail", asset.pk)
+    description = description_start(asset.description)
     owner = conditional_escape(asset.owner)
     owner_title = gettext("Every asset of %(owner)s") % {"owner": owner}
     if asset.data_category_keys:
@@ -55,6 +57,16 @@ def catalogue_row(asset: CatalogueRow) -> SafeString:
         f'      <td class="text-end">{formats.localize(asset.customer_count)}</td>\n'
         "    </tr>\n  "
     )
+
+
+def description_start(text: str) -> str:
+    """The start of a description as a row shows it: ``Truncator(text).chars(90)``, the
+    text itself (composed, NFC) when it is no longer than that, without building the
+    ``Truncator`` (a lazy object, about 16 µs a row) whose count would come to the same."""
+    text = unicodedata.normalize("NFC", text)
+    if len(text) <= DESCRIPTION_CHARACTERS:
+        return text
+    return Truncator(text).chars(DESCRIPTION_CHARACTERS)
 
 
 @register.simple_tag

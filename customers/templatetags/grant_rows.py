@@ -13,7 +13,6 @@ the CSRF field written by Django's own tag.
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
-from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timeuntil
@@ -24,6 +23,7 @@ from customers.selectors.grants import GrantRow
 from customers.templatetags.access_grants import grant_status_label
 from portal.display import datetime_text
 from portal.languages import reads_language_once
+from portal.paths import object_path
 
 register = template.Library()
 
@@ -68,13 +68,13 @@ def _actions(context: template.Context, grant: GrantRow, active: bool) -> str:
     user = context.get("user")
     if active and grant.user_id == getattr(user, "pk", None):
         texts = _page_texts(context)
-        records = reverse("customers:grant_records", args=[grant.pk])
+        records = object_path("customers:grant_records", grant.pk)
         html += (
             f'          <a class="btn btn-sm btn-outline-primary" href="{records}">'
             f"{texts['records']}</a>\n"
         )
         if grant.level == "export":
-            export = reverse("customers:grant_export", args=[grant.pk])
+            export = object_path("customers:grant_export", grant.pk)
             html += (
                 f'          <a class="btn btn-sm btn-outline-primary" href="{export}">'
                 f"{texts['export']}</a>\n"
@@ -112,7 +112,7 @@ def _page_texts(context: template.Context) -> dict[str, str]:
 
 def _revoke_form(context: template.Context, grant: GrantRow) -> str:
     texts = _page_texts(context)
-    action = reverse("customers:grant_revoke", args=[grant.pk])
+    action = object_path("customers:grant_revoke", grant.pk)
     field = f"reason-{grant.pk}"
     return (
         f'        <form method="post" action="{action}" class="d-flex gap-1 mt-1">\n'

@@ -10,7 +10,6 @@ unless already safe HTML, and the page's 25 rows no longer cost more than the re
 """
 
 from django import template
-from django.urls import reverse
 from django.utils import formats
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -20,6 +19,7 @@ from django.utils.translation import gettext, ngettext
 from consent.templatetags.taxonomy import purpose_label
 from customers.selectors.access import AccessRequestRow
 from portal.languages import reads_language_once
+from portal.paths import object_path
 from portal.templatetags.approval_steps import approval_steps
 
 register = template.Library()
@@ -31,7 +31,7 @@ def request_row(request: AccessRequestRow) -> SafeString:
     """``request`` as a ``<tr>`` of four cells: what was asked (asset link, purpose label,
     level, "N days"), when ("3 days ago", ``timesince`` in the active language), the
     chain's status, and its steps (``approval_steps``)."""
-    link = conditional_escape(reverse("customers:request_detail", args=[request.pk]))
+    link = conditional_escape(object_path("customers:request_detail", request.pk))
     days = ngettext("%(days)s day", "%(days)s days", request.duration_days) % {
         "days": formats.localize(request.duration_days)
     }

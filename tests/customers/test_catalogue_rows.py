@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 from django.template import engines
 from django.utils import translation
+from django.utils.text import Truncator
 
 from customers.selectors.catalogue import CatalogueRow
-from customers.templatetags.catalogue_rows import catalogue_row
+from customers.templatetags.catalogue_rows import catalogue_row, description_start
 from portal.approval_rows import PersonRow
 
 MARKUP = "<b>&'\""
@@ -136,3 +137,20 @@ def test_a_classification_outside_the_choices_reads_as_stored_instead_of_failing
         html = str(catalogue_row(row(classification="secret<x>")))
 
     assert '<span class="badge badge-classification-secret&lt;x&gt;">secret&lt;x&gt;</span>' in html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Short",
+        "x" * 90,
+        "x" * 91,
+        "e\u0301" * 60,  # composes to 60 characters: shown whole
+        "x\u0301" * 60,  # 120 code points, 60 characters (nothing composes): shown whole
+        "x\u0301" * 100,  # 100 characters: cut
+        "Kunden <b>" + "ø" * 95,
+    ],
+)
+def test_the_description_starts_as_django_cuts_it(text):
+    assert description_start(text) == Truncator(text).chars(90)
