@@ -27,6 +27,7 @@ from portal.audit import audit_record
 from portal.audit_actions import AuditAction
 from portal.errors import ApplicationError, NotAllowed
 from portal.history import save_with_history, update_with_history
+from portal.languages import choice_label
 from portal.models import (
     ApprovalChain,
     ApprovalRole,
@@ -36,7 +37,7 @@ from portal.models import (
     User,
 )
 from portal.notifications import notify
-from portal.pagination import PagedRows
+from portal.pagination import PagedValues
 from portal.reasons import clean_reason
 
 ROLE_GROUP: dict[str, str] = {
@@ -132,11 +133,35 @@ def register_request_kind(kind: str, *, requests: Callable[[list[int]], Iterable
 
 
 @dataclass(frozen=True)
+class WaitingChain:
+    """What a row of the approvals list shows of a step's chain: its kind of request and
+    the address of the request's page (``chain_publish``)."""
+
+    kind: str
+    link: str
+
+
+@dataclass(frozen=True)
+class WaitingStep:
+    """The open step of a row of the approvals list, from plain values: the names a
+    template reads from an ``ApprovalStep`` (``pk``, ``chain_id``, ``role``,
+    ``get_role_display``, ``chain.kind``, ``chain.link``)."""
+
+    pk: int
+    chain_id: int
+    role: str
+    chain: WaitingChain
+
+    def get_role_display(self) -> str:
+        return choice_label(ApprovalRole, self.role)
+
+
+@dataclass(frozen=True)
 class WaitingApproval:
     """One row of the approvals list: the open ``step`` the person may decide, and the
     ``request`` (an ``AccessRequest``, a ``SharingRequest``) it belongs to."""
 
-    step: ApprovalStep
+    step: WaitingStep
     request: object
 
     @property
@@ -144,13 +169,20 @@ class WaitingApproval:
         return self.step.chain.kind
 
 
-def _waiting_approvals(steps: QuerySet[ApprovalStep]) -> list[WaitingApproval]:
-    """The rows of a slice of open ``steps``: the steps (one query, ordered and cut in the
-    database), then each kind's requests of the slice (one query per kind plus that kind's
-    prefetches)."""
-    steps_read = list(steps.select_related("chain"))
+# What the approvals list reads of each step, with the list's length, in one statement.
+_WAITING_STEP_FIELDS = ("pk", "chain_id", "role", "chain__kind", "chain__link")
+
+
+def _waiting_approvals(steps: list[tuple]) -> list[WaitingApproval]:
+    """The rows of a page of open steps (the values of ``_WAITING_STEP_FIELDS``, read with
+    the page's count), then each kind's requests of the page (one query per kind plus that
+    kind's prefetches)."""
+    page = [
+        WaitingStep(pk, chain, role, WaitingChain(kind, link))
+        for pk, chain, role, kind, link in steps
+    ]
     by_kind: dict[str, list[int]] = {}
-    for step in steps_read:
+    for step in page:
         by_kind.setdefault(step.chain.kind, []).append(step.chain_id)
     requests = {}
     for kind, chain_ids in by_kind.items():
@@ -160,14 +192,14 @@ def _waiting_approvals(steps: QuerySet[ApprovalStep]) -> list[WaitingApproval]:
     # has nothing to show and is left out of the page.
     return [
         WaitingApproval(step=step, request=requests[step.chain_id])
-        for step in steps_read
+        for step in page
         if step.chain_id in requests
     ]
 
 
 # The approvals list as a ``Paginator`` (Django's or the API's) reads it: ``len()`` is one
-# count, a slice reads that slice alone; its cost does not grow with its rows.
-WaitingApprovals = PagedRows[WaitingApproval]
+# count, a page is one statement with the count; its cost does not grow with its rows.
+WaitingApprovals = PagedValues[WaitingApproval]
 
 
 def approvals_waiting_for(user: User, *, kinds: Iterable[str] | None = None) -> WaitingApprovals:
@@ -180,10 +212,12 @@ def approvals_waiting_for(user: User, *, kinds: Iterable[str] | None = None) -> 
     The approvals page, the dashboard and ``?waiting=1`` of the request APIs all read it."""
     wanted = _REQUEST_KINDS if kinds is None else kinds
     registered = [kind for kind in wanted if kind in _REQUEST_KINDS]
-    # A page's steps are read by id once found (``by_id``): the segregation-of-duties
-    # filters are not planned a second time.
-    return PagedRows(
-        open_steps_for(user).filter(chain__kind__in=registered), _waiting_approvals, by_id=True
+    # The page's steps are read with the count (``PagedValues``): what a row shows of its
+    # step is five short columns of the statement that finds them.
+    return PagedValues(
+        open_steps_for(user).filter(chain__kind__in=registered),
+        _waiting_approvals,
+        fields=_WAITING_STEP_FIELDS,
     )
 
 

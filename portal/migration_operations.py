@@ -13,6 +13,9 @@ a valid index of that name that a run which failed later had already built. An i
 of expressions is followed by an ``ANALYZE`` of its table (the only way PostgreSQL learns
 the expressions' statistics; it takes no lock that stops reads or writes).
 
+``remove_index_concurrently``: the drop, the same way, kept in the migration state too; a
+rerun after a cancelled drop finishes it.
+
 ``CreateExtensionIfMissing``: a PostgreSQL extension created when missing and never dropped
 by a rollback (other objects may use it, and another role, an administrator, may own it).
 
@@ -64,6 +67,30 @@ def add_index_concurrently(
     return migrations.SeparateDatabaseAndState(
         state_operations=[migrations.AddIndex(model_name=model_name, index=index)],
         database_operations=[migrations.RunPython(create_index, drop_index)],
+    )
+
+
+def remove_index_concurrently(
+    app_label: str, model_name: str, index: models.Index
+) -> migrations.SeparateDatabaseAndState:
+    """The operation that removes ``index`` from the model ``app_label.model_name``: in the
+    migration state as a ``RemoveIndex``, in the database dropped concurrently on PostgreSQL
+    (``DROP INDEX CONCURRENTLY IF EXISTS``: a drop waits for every transaction open on the
+    table, and a rerun after one was cancelled finishes it). Reversed by building the index
+    again as ``add_index_concurrently`` does. For replacing an index: add the new one
+    first, then remove the old, so readers always have one."""
+    create_index, drop_index = _index_builders(app_label, model_name, index)
+
+    def drop_if_present(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            name = schema_editor.quote_name(index.name)
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        else:
+            drop_index(apps, schema_editor)
+
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.RemoveIndex(model_name=model_name, name=index.name)],
+        database_operations=[migrations.RunPython(drop_if_present, create_index)],
     )
 
 

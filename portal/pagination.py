@@ -243,9 +243,10 @@ class PagedRows(Sequence[Row]):
         ``COUNT(*) OVER ()`` in one query (every matching row scanned once), then ``read``
         of those ids. ``([], 0)`` for an empty list; None when a later slice is empty or
         the queryset cannot be counted by a window (``distinct()``, a union)."""
-        ids = self._page_keys("pk", bottom, top)
-        if not ids:
-            return None if ids is None else ([], 0)
+        found = self._page_values(("pk",), bottom, top)
+        if not found:
+            return None if found is None else ([], 0)
+        ids = [pk for (pk,) in found]
         if self.by_id:
             model = self.queryset.model
             ordering = self.queryset.query.order_by
@@ -254,15 +255,15 @@ class PagedRows(Sequence[Row]):
             page = self.queryset.filter(pk__in=ids)
         return self.read(page), len(self)
 
-    def _page_keys(self, key: str, bottom: int, top: int) -> list[Any] | None:
-        """The values of ``key`` of the rows ``bottom:top``, read with the list's length (kept
-        for ``len()``) in one query: ``[]`` for an empty list, None when a later slice is
-        empty or the queryset cannot be counted by a window."""
+    def _page_values(self, fields: tuple[str, ...], bottom: int, top: int) -> list[tuple] | None:
+        """The values of ``fields`` of the rows ``bottom:top``, read with the list's length
+        (kept for ``len()``) in one query: ``[]`` for an empty list, None when a later slice
+        is empty or the queryset cannot be counted by a window."""
         if not _window_countable(self.queryset):
             return None
         found = list(
             self.queryset.annotate(**{_LIST_LENGTH: Window(Count("*"))}).values_list(
-                key, _LIST_LENGTH
+                *fields, _LIST_LENGTH
             )[bottom:top]
         )
         if not found:
@@ -270,8 +271,12 @@ class PagedRows(Sequence[Row]):
             if empty is not None:
                 self._count = 0
             return None if empty is None else []
-        self._count = found[0][1]
-        return [value for value, _ in found]
+        self._count = found[0][-1]
+        return [row[:-1] for row in found]
+
+    def _read(self, part: QuerySet[Any]) -> list[Row]:
+        """The rows of ``part``, a slice of the queryset."""
+        return self.read(part)
 
     def __iter__(self) -> Iterator[Row]:
         # Every row in one read, not Sequence's default of one read per index.
@@ -285,41 +290,59 @@ class PagedRows(Sequence[Row]):
 
     def __getitem__(self, index: int | slice) -> Row | list[Row]:
         if isinstance(index, slice):
-            return self.read(self.queryset[index])
+            return self._read(self.queryset[index])
         if index < 0:
             index += len(self)
-        rows = self.read(self.queryset[index : index + 1]) if index >= 0 else []
+        rows = self._read(self.queryset[index : index + 1]) if index >= 0 else []
         if not rows:
             raise IndexError("No row at this position.")
         return rows[0]
 
 
-class PagedKeys(PagedRows[Row]):
-    """A list in the order and of the length of ``keys`` (an ordered ``values()`` queryset
-    of one column, ``key``), whose rows ``read`` builds from a page of those keys: a list of
-    them or a slice of ``keys`` itself, either one usable as ``pk__in``.
+class PagedValues(PagedRows[Row]):
+    """A list in the order and of the length of ``queryset``, whose rows ``read`` builds
+    from a few of its columns (``fields``, as in ``values_list``), handed to it as a list
+    of tuples. The page's values and the list's length are one statement, and nothing of
+    the rows is read again: what ``read`` needs beyond them it reads by those values.
 
-    For a list whose rule is decided on another table than its rows: a grant's records are
-    the customers whose consent states (grouped per customer) say they are eligible. The
-    page's keys and the list's length are one statement over the states alone, then
-    ``read`` reads the page's 50 customers by id. Counting them with their rows fetched the
-    row of every eligible customer: a records page of a 10,000-customer asset, 3,792 of them
-    eligible, took 26 ms in the database against 9 (docs/performance.md). The rows are as
-    they are a moment after the keys were found, as a page read after its count always
-    was (a customer erased in between is missing from the page, not from the count)."""
+    For a list whose rule is decided on another table than its rows, or whose rows need
+    only a few columns of the list's own statement:
 
-    def __init__(self, keys: QuerySet[Any], read: Callable[[Any], list[Row]], *, key: str):
-        super().__init__(keys, read)
-        self.key = key
-        self.read_keys = read  # also handed a list of keys, not only a slice of ``keys``
+    - a grant's records are the customers whose consent states (grouped per customer) say
+      they are eligible: the page's customer ids and the number eligible come from the
+      states (or, for another lawful basis, the asset's memberships) without the customer
+      table, then ``read`` reads the page's 50 customers by id. Counting them with
+      their rows fetched the row of every eligible customer: a records page of a
+      10,000-customer asset, 3,792 of them eligible, took 26 ms in the database against 9
+      (docs/performance.md);
+    - the approvals list reads the page's steps (id, role, their chain's kind and link)
+      with the count, where it read the steps' ids, then the steps by id.
+
+    The rows are as they are a moment after the values were read, as a page read after its
+    count always was (a customer erased in between is missing from the page, not from the
+    count)."""
+
+    def __init__(
+        self,
+        queryset: QuerySet[Any],
+        read: Callable[[list[tuple]], list[Row]],
+        *,
+        fields: tuple[str, ...],
+    ):
+        super().__init__(queryset, self._read)
+        self.fields = fields
+        self.read_values = read
 
     def page_and_length(self, bottom: int, top: int) -> tuple[list[Row], int] | None:
-        """The rows of the keys ``bottom:top`` and the length of the list, as
+        """The rows of ``bottom:top`` and the length of the list, as
         ``PagedRows.page_and_length`` answers."""
-        keys = self._page_keys(self.key, bottom, top)
-        if not keys:
-            return None if keys is None else ([], 0)
-        return self.read_keys(keys), len(self)
+        found = self._page_values(self.fields, bottom, top)
+        if not found:
+            return None if found is None else ([], 0)
+        return self.read_values(found), len(self)
+
+    def _read(self, part: QuerySet[Any]) -> list[Row]:
+        return self.read_values(list(part.values_list(*self.fields)))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from customers.visibility import active_grants, sees_every_asset, visible_to
 from portal import roles
 from portal.approval_rows import PersonRow, person_fields, person_from, someone_from
 from portal.models import User
-from portal.pagination import PagedKeys, PagedRows, Ref
+from portal.pagination import PagedRows, PagedValues, Ref
 
 
 def grant_list_for(user: User) -> QuerySet[AccessGrant]:
@@ -217,16 +217,19 @@ def _moment(value: datetime | str) -> datetime:
 NO_OTHER_GRANTS = OtherGrants((), 0)
 
 
-def grant_records(grant: AccessGrant) -> tuple[list[str], PagedKeys[dict[str, Any]]]:
+def grant_records(grant: AccessGrant) -> tuple[list[str], PagedValues[dict[str, Any]]]:
     """The customers readable through ``grant`` right now, in id order: eligible for its
     purpose at this moment (the consent selectors' ``eligible_customer_ids``, never a
     copy), each as a dict of the allowed columns. Hand the list to ``OneReadPaginator``
     (or the API's pagination): the page's ids and the number eligible are one statement
-    over the consent states, then the page's customers are read by id (``PagedKeys``)."""
+    that does not read the customer table (over the consent states for a purpose on
+    consent, over the asset's memberships otherwise), then the page's customers are read
+    by id (``PagedValues``)."""
     columns = record_columns(grant.asset)
 
-    def read(ids: Any) -> list[dict[str, Any]]:
-        return list(Customer.objects.filter(pk__in=ids).order_by("id").values(*columns))
+    def read(ids: list[tuple]) -> list[dict[str, Any]]:
+        wanted = [customer_id for (customer_id,) in ids]
+        return list(Customer.objects.filter(pk__in=wanted).order_by("id").values(*columns))
 
     eligible = eligible_customer_ids(grant.asset, grant.purpose).order_by("customer_id")
-    return columns, PagedKeys(eligible, read, key="customer_id")
+    return columns, PagedValues(eligible, read, fields=("customer_id",))

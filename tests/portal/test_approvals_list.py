@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from consent.models import Purpose, SharingRequest
@@ -12,6 +14,7 @@ from customers.models.access import AccessRequest
 from customers.models.catalogue import Classification
 from customers.services.access import access_request_create, access_request_decide
 from portal.approvals import approvals_waiting_for
+from portal.pagination import OneReadPaginator
 from tests.conftest import add_to_group
 from tests.consent.test_sharing import decide, share
 from tests.customers.conftest import JUSTIFICATION, consent
@@ -244,6 +247,30 @@ def test_the_list_reads_every_row_at_once_and_by_position(
     assert (waiting[0].request, waiting[-1].request) == (asked[0], asked[-1])
     with pytest.raises(IndexError):
         waiting[5]
+
+
+def test_a_page_reads_its_steps_with_the_count_in_one_statement(requester, owner):
+    # The page's steps (id, role, their chain's kind and link) come with the list's length;
+    # they are not read again by id. Then the access requests of the page and their steps.
+    for n in range(3):
+        ask_access(requester, shareable_asset(owner, f"List {n}"))
+    waiting_list = approvals_waiting_for(owner)  # reads the owner's groups
+    with CaptureQueriesContext(connection) as queries:
+        page = OneReadPaginator(waiting_list, 25).get_page(1)
+    statements = [query["sql"] for query in queries.captured_queries]
+
+    assert page.paginator.count == 3 and len(page.object_list) == 3
+    first = statements[0]
+    assert "OVER ()" in first and '"portal_approvalchain"."link"' in first
+    assert not [
+        sql
+        for sql in statements[1:]
+        if 'FROM "portal_approvalstep" WHERE "portal_approvalstep"."id" IN' in sql
+    ]
+    assert len(statements) == 3  # the steps with the count, the requests, their steps
+    waiting = page.object_list[0]
+    assert (waiting.kind, waiting.step.get_role_display()) == ("access", "Data owner")
+    assert waiting.step.chain.link == waiting.request.get_absolute_url()
 
 
 def test_a_card_whose_chain_has_no_address_yet_links_to_its_request(client, requester, owner):

@@ -91,9 +91,11 @@ def test_fields_with_their_own_markup_are_left_to_crispy():
     class Boxes(forms.Form):
         agree = forms.BooleanField(label="Agree")
         pick = forms.ChoiceField(choices=[("a", "A")], widget=forms.RadioSelect)
+        since = forms.CharField(show_hidden_initial=True, initial="x")
 
-    form = Boxes({"agree": "on", "pick": "a"})
-    for name in ("agree", "pick"):
+    form = Boxes({"agree": "on", "pick": "a", "since": "y"})
+    assert 'name="initial-since"' in filter_field(form["since"])
+    for name in ("agree", "pick", "since"):
         assert str(filter_field(form[name])) == str(as_crispy_field(form[name]))
     assert "form-check-input" in filter_field(form["agree"])
 

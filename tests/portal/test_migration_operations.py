@@ -4,10 +4,10 @@ planner needs to use it."""
 
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.db import connection, models
 
 from portal.audit import audit_record
-from portal.migration_operations import add_index_concurrently
+from portal.migration_operations import add_index_concurrently, remove_index_concurrently
 from portal.models import AuditEvent
 
 INDEX = "auditevent_actor_label"
@@ -87,3 +87,32 @@ def test_a_valid_index_built_before_a_later_failure_is_kept(labels):
     assert index_state() is True
     assert index_oid() == kept
     assert expression_statistics() == 1
+
+
+def test_a_removed_index_can_be_dropped_again_and_built_back():
+    # consent.0011 replaces the (purpose, customer) index with one that covers its reads:
+    # the drop is finished by a rerun after a cancelled deployment, and undone by a rollback.
+    old = models.Index(fields=["purpose", "customer"], name="consentstate_purpose")
+    drop = remove_index_concurrently("consent", "consentstate", old).database_operations[0]
+
+    def state() -> bool | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_index.indisvalid FROM pg_index JOIN pg_class ON "
+                "pg_class.oid = pg_index.indexrelid WHERE pg_class.relname = %s",
+                [old.name],
+            )
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+
+    def run(code) -> None:
+        with connection.schema_editor(atomic=False) as editor:
+            code(apps, editor)
+
+    assert state() is None  # the migrations dropped it
+    run(drop.reverse_code)
+    assert state() is True
+    run(drop.code)
+    assert state() is None
+    run(drop.code)  # already gone: a rerun finishes without an error
+    assert state() is None
