@@ -1,12 +1,12 @@
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 # The choices live beside the models (consent/choices.py); importing them from here still works.
 from consent.choices import ConsentSource, ConsentStatus, LawfulBasis
+from portal.paths import object_path
 
 
 def key_and_ancestors(key: str) -> list[str]:
@@ -277,7 +277,7 @@ class SharingRequest(models.Model):
 
     def get_absolute_url(self) -> str:
         """The path of this sharing request's page (also the link of its notifications)."""
-        return reverse("consent:sharing_detail", args=[self.pk])
+        return object_path("consent:sharing_detail", self.pk)
 
     @property
     def status(self) -> str:

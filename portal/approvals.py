@@ -134,18 +134,16 @@ def register_request_kind(kind: str, *, requests: Callable[[list[int]], Iterable
 
 @dataclass(frozen=True)
 class WaitingChain:
-    """What a row of the approvals list shows of a step's chain: its kind of request and
-    the address of the request's page (``chain_publish``)."""
+    """What a row of the approvals list needs of a step's chain: its kind of request."""
 
     kind: str
-    link: str
 
 
 @dataclass(frozen=True)
 class WaitingStep:
     """The open step of a row of the approvals list, from plain values: the names a
     template reads from an ``ApprovalStep`` (``pk``, ``chain_id``, ``role``,
-    ``get_role_display``, ``chain.kind``, ``chain.link``)."""
+    ``get_role_display``, ``chain.kind``)."""
 
     pk: int
     chain_id: int
@@ -169,18 +167,17 @@ class WaitingApproval:
         return self.step.chain.kind
 
 
-# What the approvals list reads of each step, with the list's length, in one statement.
-_WAITING_STEP_FIELDS = ("pk", "chain_id", "role", "chain__kind", "chain__link")
+# What the approvals list reads of each step, with the list's length, in one statement:
+# columns of the indexes it is found by (``approvalstep_open_by_chain``,
+# ``approvalchain_pending``), so the waiting steps are still read from them alone.
+_WAITING_STEP_FIELDS = ("pk", "chain_id", "role", "chain__kind")
 
 
 def _waiting_approvals(steps: list[tuple]) -> list[WaitingApproval]:
-    """The rows of a page of open steps (the values of ``_WAITING_STEP_FIELDS``, read with
-    the page's count), then each kind's requests of the page (one query per kind plus that
-    kind's prefetches)."""
-    page = [
-        WaitingStep(pk, chain, role, WaitingChain(kind, link))
-        for pk, chain, role, kind, link in steps
-    ]
+    """The rows of a part of the list of open steps (the values of
+    ``_WAITING_STEP_FIELDS``: read with the count for a page, alone for a slice), then each
+    kind's requests of the part (one query per kind plus that kind's prefetches)."""
+    page = [WaitingStep(pk, chain, role, WaitingChain(kind)) for pk, chain, role, kind in steps]
     by_kind: dict[str, list[int]] = {}
     for step in page:
         by_kind.setdefault(step.chain.kind, []).append(step.chain_id)
@@ -212,8 +209,8 @@ def approvals_waiting_for(user: User, *, kinds: Iterable[str] | None = None) -> 
     The approvals page, the dashboard and ``?waiting=1`` of the request APIs all read it."""
     wanted = _REQUEST_KINDS if kinds is None else kinds
     registered = [kind for kind in wanted if kind in _REQUEST_KINDS]
-    # The page's steps are read with the count (``PagedValues``): what a row shows of its
-    # step is five short columns of the statement that finds them.
+    # The page's steps are read with the count (``PagedValues``): what a row needs of its
+    # step is four columns of the statement that finds them.
     return PagedValues(
         open_steps_for(user).filter(chain__kind__in=registered),
         _waiting_approvals,

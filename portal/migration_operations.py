@@ -75,22 +75,14 @@ def remove_index_concurrently(
 ) -> migrations.SeparateDatabaseAndState:
     """The operation that removes ``index`` from the model ``app_label.model_name``: in the
     migration state as a ``RemoveIndex``, in the database dropped concurrently on PostgreSQL
-    (``DROP INDEX CONCURRENTLY IF EXISTS``: a drop waits for every transaction open on the
-    table, and a rerun after one was cancelled finishes it). Reversed by building the index
-    again as ``add_index_concurrently`` does. For replacing an index: add the new one
-    first, then remove the old, so readers always have one."""
+    (Django writes ``DROP INDEX CONCURRENTLY IF EXISTS``: a drop waits for every
+    transaction open on the table, and a rerun after one was cancelled finishes it).
+    Reversed by building the index again as ``add_index_concurrently`` does. For replacing
+    an index: add the new one first, then remove the old, so readers always have one."""
     create_index, drop_index = _index_builders(app_label, model_name, index)
-
-    def drop_if_present(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            name = schema_editor.quote_name(index.name)
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-        else:
-            drop_index(apps, schema_editor)
-
     return migrations.SeparateDatabaseAndState(
         state_operations=[migrations.RemoveIndex(model_name=model_name, name=index.name)],
-        database_operations=[migrations.RunPython(drop_if_present, create_index)],
+        database_operations=[migrations.RunPython(drop_index, create_index)],
     )
 
 

@@ -40,7 +40,8 @@ class OneReadPaginator(Paginator):
     exact, as Django's.
 
     Read this way: a ``PagedRows`` (the ids and the length in one query, then ``read`` of
-    those ids), a queryset of model instances or of ``values()`` dicts. Anything else (a
+    those ids; a ``PagedValues``: a few columns and the length, then ``read`` of those), a
+    queryset of model instances or of ``values()`` dicts. Anything else (a
     list, ``values_list()``, a ``distinct()`` or combined query, orphans) and a page past
     the first with no rows (past the end) fall back to Django's count, so the answers,
     the errors (``PageNotAnInteger``, ``EmptyPage``) and ``get_page``'s corrections are
@@ -315,8 +316,8 @@ class PagedValues(PagedRows[Row]):
       their rows fetched the row of every eligible customer: a records page of a
       10,000-customer asset, 3,792 of them eligible, took 26 ms in the database against 9
       (docs/performance.md);
-    - the approvals list reads the page's steps (id, role, their chain's kind and link)
-      with the count, where it read the steps' ids, then the steps by id.
+    - the approvals list reads the page's steps (id, role, their chain's kind) with the
+      count, where it read the steps' ids, then the steps by id.
 
     The rows are as they are a moment after the values were read, as a page read after its
     count always was (a customer erased in between is missing from the page, not from the

@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from customers.models.catalogue import Classification, DataAsset
 from portal.languages import choice_label
+from portal.paths import object_path
 
 # The kind of the approval chain of an access request (portal.approvals).
 ACCESS_CHAIN_KIND = "access"
@@ -62,7 +63,7 @@ class AccessRequest(models.Model):
 
     def get_absolute_url(self) -> str:
         """The path of this request's page in the portal (its approval chain's link)."""
-        return reverse("customers:request_detail", args=[self.pk])
+        return object_path("customers:request_detail", self.pk)
 
     @property
     def status(self) -> str:

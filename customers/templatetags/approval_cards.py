@@ -44,9 +44,8 @@ def approval_card(waiting: WaitingApproval, grants: OtherGrants) -> SafeString:
     eligibility at the time of the request, the justification, the requester's other
     active grants (``other_grants_text``) and the chain's steps (``approval_steps``)."""
     request = waiting.request
-    # The address the chain was published with (``chain_publish``: the request's
-    # ``get_absolute_url``), read with the step: reversing it cost 15 µs a card.
-    link = waiting.step.chain.link or request.get_absolute_url()
+    # The request's page, the address its chain was published with (``chain_publish``).
+    link = request.get_absolute_url()
     if waiting.kind == "sharing":
         border, title, asks = " border-warning", *_sharing(request, link)
     else:

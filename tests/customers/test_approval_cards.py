@@ -32,10 +32,10 @@ def request(**fields):
     return SimpleNamespace(**{**values, **fields})
 
 
-def waiting(kind, request, link="/requests/7/"):
-    """The approvals list's row: the open step (its chain published with ``link``) and the
-    request."""
-    step = SimpleNamespace(chain=SimpleNamespace(link=link))
+def waiting(kind, request):
+    """The approvals list's row: the open step and the request (which gives the card its
+    link)."""
+    step = SimpleNamespace(chain=SimpleNamespace(kind=kind))
     return SimpleNamespace(kind=kind, request=request, step=step)
 
 
@@ -59,9 +59,10 @@ def test_a_sharing_card_escapes_recipient_agreement_and_categories_in_norwegian(
         agreement_reference=f"DPA {MARKUP}",
         agreement_end=date(2027, 1, 31),
         categories=SimpleNamespace(all=lambda: ["user.contact.email"]),
+        get_absolute_url=lambda: "/sharing/7/",
     )
     with translation.override("nb"):
-        html = str(approval_card(waiting("sharing", sharing, "/sharing/7/"), NO_OTHER_GRANTS))
+        html = str(approval_card(waiting("sharing", sharing), NO_OTHER_GRANTS))
 
     assert '<article class="card mb-3 border-warning">' in html
     assert '<a href="/sharing/7/">List ' + ESCAPED + " til Partner " + ESCAPED + " (NO)" in html
@@ -113,11 +114,11 @@ def test_cards_read_in_turn_in_english_and_norwegian_each_speak_their_readers_la
         assert english_text not in norwegian
 
 
-def test_a_card_links_to_its_requests_page_even_before_its_chain_has_an_address():
-    # A chain is given its request's address when published (``chain_publish``); a card
-    # read before that links to the request's own ``get_absolute_url``.
+def test_a_card_links_to_its_requests_page():
+    # The request's own address, the one its chain is published with (``chain_publish``),
+    # so a card read before its chain has one links to the same page.
     access = request(duration_days=1, get_level_display=lambda: "View")
+    access.get_absolute_url = lambda: "/requests/9/"
     with translation.override("en-gb"):
-        published = str(approval_card(waiting("access", access, "/requests/7/"), NO_OTHER_GRANTS))
-        unpublished = str(approval_card(waiting("access", access, ""), NO_OTHER_GRANTS))
-    assert '<a href="/requests/7/">' in published and '<a href="/requests/7/">' in unpublished
+        html = str(approval_card(waiting("access", access), NO_OTHER_GRANTS))
+    assert '<a href="/requests/9/">List ' in html
