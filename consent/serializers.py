@@ -15,7 +15,7 @@ from consent.models import (
     TransferSafeguard,
 )
 from consent.sharing_selectors import deletion_status
-from portal.serializers import KeyRelatedField, StepSerializer
+from portal.serializers import IdField, KeyRelatedField, StepSerializer
 
 
 class CoverageSerializer(serializers.Serializer):
@@ -67,7 +67,7 @@ class ConsentCreateSerializer(serializers.Serializer):
     """Input shape of ``POST /api/consents/``; the customer is looked up by the view
     through the same loader as the customer page."""
 
-    customer = serializers.IntegerField(min_value=1)
+    customer = IdField()
     purpose = KeyRelatedField(
         slug_field="key",
         queryset=Purpose.objects.filter(active=True),
@@ -87,7 +87,7 @@ class SharingRequestCreateSerializer(serializers.Serializer):
     """Input shape of ``POST /api/sharing-requests/``; the service checks the rules (the
     agreement, the country code, the categories against the asset's)."""
 
-    asset = serializers.IntegerField(min_value=1)
+    asset = IdField()
     purpose = KeyRelatedField(
         slug_field="key",
         queryset=Purpose.objects.filter(active=True),

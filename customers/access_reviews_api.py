@@ -40,7 +40,7 @@ from customers.services.access_reviews import (
 )
 from portal.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 from portal.models import User
-from portal.serializers import KeyRelatedField, ReasonSerializer
+from portal.serializers import IdField, KeyRelatedField, ReasonSerializer
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -167,9 +167,7 @@ class DecideSerializer(ReasonSerializer):
 
 
 class AcceptRecommendationsSerializer(ReasonSerializer):
-    items = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=100
-    )
+    items = serializers.ListField(child=IdField(), min_length=1, max_length=100)
 
 
 class ReviewViewSet(

@@ -17,7 +17,13 @@ from customers.models.subject_requests import (
     SubjectRequestType,
 )
 from customers.selectors.access import AccessRequestRow
-from portal.serializers import KeyRelatedField, StepSerializer, api_datetime, step_list_data
+from portal.serializers import (
+    IdField,
+    KeyRelatedField,
+    StepSerializer,
+    api_datetime,
+    step_list_data,
+)
 
 ASSET_FIELDS = [
     "id",
@@ -171,7 +177,7 @@ def access_request_list_data(rows: Iterable[AccessRequestRow]) -> list[dict[str,
 
 
 class AccessRequestCreateSerializer(serializers.Serializer):
-    asset = serializers.IntegerField(min_value=1)
+    asset = IdField()
     purpose = KeyRelatedField(slug_field="key", queryset=Purpose.objects.filter(active=True))
     justification = serializers.CharField(max_length=5000)
     level = serializers.ChoiceField(choices=AccessLevel.choices, default=AccessLevel.VIEW)
@@ -289,7 +295,7 @@ class SubjectRequestSerializer(serializers.ModelSerializer):
 
 class SubjectRequestCreateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=SubjectRequestType.choices)
-    customer = serializers.IntegerField(min_value=1)
+    customer = IdField()
     identity_verification = serializers.CharField(max_length=2000, allow_blank=True)
     received_on = serializers.DateField(required=False)
     received_via = serializers.ChoiceField(choices=ReceivedVia.choices, default=ReceivedVia.EMAIL)

@@ -384,3 +384,31 @@ def test_a_length_limit_is_the_columns_and_a_field_without_one_fails_at_import()
     assert ConsentRecord._meta.get_field("evidence").max_length == EVIDENCE_MAX
     with pytest.raises(ImproperlyConfigured, match="effective_at has no max_length"):
         max_length(ConsentRecord, "effective_at")
+
+
+# --- Ids: no larger than a bigint key ------------------------------------------------------
+
+BEYOND_ANY_ID = 2**70
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/access-requests/", {"asset": BEYOND_ANY_ID, "purpose": "marketing"}, "asset"),
+        ("/api/subject-requests/", {"type": "access", "customer": BEYOND_ANY_ID}, "customer"),
+        ("/api/consents/", {"customer": BEYOND_ANY_ID, "purpose": "marketing"}, "customer"),
+        ("/api/sharing-requests/", {"asset": BEYOND_ANY_ID, "purpose": "marketing"}, "asset"),
+        ("/api/review-items/accept-recommendations/", {"items": [1, BEYOND_ANY_ID]}, "items"),
+        ("/api/reviews/", {"asset": BEYOND_ANY_ID}, "asset"),
+        ("/api/incidents/", {"title": "Lost list", "assets": [BEYOND_ANY_ID]}, "assets"),
+    ],
+)
+def test_an_id_beyond_a_bigint_in_a_body_is_a_400_naming_the_field(
+    api_client, compliance_officer, url, body, field
+):
+    """A number no key can hold names no row: refused as such, where SQLite could not even
+    compare it (``OverflowError`` from ``pk__in``, a server error on the demo)."""
+    api_client.force_authenticate(compliance_officer)
+    response = api_client.post(url, {"reason": "Quarterly review", **body}, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.json()
