@@ -8,10 +8,11 @@ regime to an incident creates one ``IncidentDuty`` per duty, with its due time i
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from portal.paths import object_path
 
 CONFIDENTIAL = "confidential"
 
@@ -128,7 +129,7 @@ class Incident(models.Model):
 
     def get_absolute_url(self) -> str:
         """The path of this incident's page in the portal (also the link of its notifications)."""
-        return reverse("incidents:detail", args=[self.pk])
+        return object_path("incidents:detail", self.pk)
 
 
 class Anchor(models.TextChoices):
@@ -408,7 +409,7 @@ class Alert(models.Model):
 
     def get_absolute_url(self) -> str:
         """The path of this alert on the alerts page."""
-        return reverse("incidents:alert_detail", args=[self.pk])
+        return object_path("incidents:alert_detail", self.pk)
 
 
 class MisuseSignalCursor(models.Model):

@@ -138,7 +138,9 @@ def with_prepared_statements(database: dict, prepare_threshold: str) -> dict:
     words of three letters and more, 263 ms against 188 planned for "a" itself, and an
     asset holds 10 or 50,000 customers. Parsing and analysing are what is saved: the
     owner's approvals page 45.7 to 43.3 ms, a search for "a" 188 to 171
-    (docs/performance.md). Leave it empty behind PgBouncer in transaction mode: it
+    (docs/performance.md); a view whose statements all find rows by id or by the reader
+    may let PostgreSQL keep their plans (``portal.query_plans.keeps_plans``). Leave it
+    empty behind PgBouncer in transaction mode: it
     refuses the startup option, and before 1.22 it cannot keep a statement a connection
     prepared (psycopg's documentation, "Using prepared statements with PgBouncer").
     Raises ``ImproperlyConfigured`` for a value that is not a whole number of at least 0.

@@ -4,13 +4,13 @@ decision."""
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from customers.models.access import AccessGrant
 from customers.models.catalogue import Classification, DataAsset
+from portal.paths import object_path
 
 # Unused for this many days (or never used) and a grant is recommended for revocation.
 DEFAULT_UNUSED_DAYS = 30
@@ -93,7 +93,7 @@ class AccessReview(models.Model):
 
     def get_absolute_url(self) -> str:
         """The path of the campaign's page (its notifications' link)."""
-        return reverse("customers:review_detail", args=[self.pk])
+        return object_path("customers:review_detail", self.pk)
 
     @property
     def is_open(self) -> bool:

@@ -3,12 +3,12 @@ otherwise), which customers an asset holds, and guardian's per-asset permission 
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 from customers.emails import normalise_email
+from portal.paths import object_path
 from portal.text_search import capitals_of
 
 
@@ -173,7 +173,7 @@ class DataAsset(models.Model):
 
     def get_absolute_url(self) -> str:
         """The path of this asset's page in the portal (also the link of its notifications)."""
-        return reverse("customers:asset_detail", args=[self.pk])
+        return object_path("customers:asset_detail", self.pk)
 
     @property
     def effective_classification(self) -> str:

@@ -3,12 +3,12 @@ reminders sent before and after their deadline."""
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from customers.models.catalogue import Customer, DataAsset
+from portal.paths import object_path
 
 # The answer recorded when the last owner confirms an erasure: stored in English, shown in
 # the reader's language (``DataSubjectRequest.response_text``).
@@ -102,7 +102,7 @@ class DataSubjectRequest(models.Model):
 
     def get_absolute_url(self) -> str:
         """The path of this request's page in the portal (also the link of its notifications)."""
-        return reverse("customers:subject_request_detail", args=[self.pk])
+        return object_path("customers:subject_request_detail", self.pk)
 
     @property
     def reference(self) -> str:

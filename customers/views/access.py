@@ -23,6 +23,7 @@ from portal.errors import ApplicationError, CoverageRefusal
 from portal.idempotency import ALREADY_SENT, create_once
 from portal.input_limits import as_id
 from portal.pagination import OneReadPaginator
+from portal.query_plans import keeps_plans
 from portal.refusals import show_refusal
 
 
@@ -96,6 +97,7 @@ def request_list(request):
 
 
 @login_required
+@keeps_plans  # every statement finds rows by the reader or by id: one plan serves all
 def approvals_waiting(request):
     # One list of every kind of request (access, external sharing), oldest first, read
     # from the approval engine a page at a time: a compliance officer of a large company

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.text import Truncator
@@ -104,6 +106,45 @@ def test_filters_by_actor_action_asset_and_dates_in_page_and_api(
     ]
     page = client.get("/audit/", {"actor": "own", "date_to": "2026-03-05"})
     assert [e.action for e in page.context["page"].object_list] == ["grant.revoke", "grant.create"]
+
+
+def test_an_action_filter_is_the_action_or_its_sub_actions_never_a_longer_name(
+    client, compliance_officer, requester, asset
+):
+    for action in (
+        "auth.login",
+        "auth.login_failed",
+        "access_request.create",
+        "access_review.start",
+    ):
+        audit_record(actor=requester, action=action, target=asset)
+    client.force_login(compliance_officer)
+
+    # (Signing in wrote an auth.login of its own.)
+    assert set(listed(client, action="auth.login")) == {"auth.login"}
+    assert listed(client, action="auth.login_failed") == ["auth.login_failed"]
+    assert "auth.login_failed" in listed(client, action="auth")
+    assert listed(client, action="access_request") == ["access_request.create"]
+    assert listed(client, action="access") == []
+
+
+def test_the_count_up_to_the_cap_does_not_sort_the_events(
+    client, compliance_officer, requester, asset
+):
+    # How many events there are up to the cap does not depend on their order; sorted,
+    # PostgreSQL walked every event newest first to test its action (docs/performance.md).
+    audit_record(actor=requester, action="records.view", target=asset)
+    client.force_login(compliance_officer)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/audit/", {"action": "records"})
+    counts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT COUNT") and "portal_auditevent" in q["sql"]
+    ]
+
+    assert [e.action for e in page.context["page"].object_list] == ["records.view"]
+    assert len(counts) == 1 and "ORDER BY" not in counts[0]
 
 
 def test_the_actor_filter_finds_the_name_written_then_or_the_account_now_in_any_case(
