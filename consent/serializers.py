@@ -28,7 +28,9 @@ class CoverageSerializer(serializers.Serializer):
 
 class ConsentRecordSerializer(serializers.ModelSerializer):
     purpose = serializers.CharField(source="purpose.key")
-    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+    recorded_by = serializers.CharField(
+        source="recorded_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = ConsentRecord
@@ -134,7 +136,9 @@ class SharingPackageSerializer(serializers.ModelSerializer):
 
 class SharingWithdrawalSerializer(serializers.ModelSerializer):
     withdrawn_at = serializers.DateTimeField(source="record.effective_at")
-    forwarded_by = serializers.CharField(source="forwarded_by.username", default=None)
+    forwarded_by = serializers.CharField(
+        source="forwarded_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = SharingWithdrawal

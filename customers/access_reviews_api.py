@@ -45,7 +45,7 @@ from portal.serializers import IdField, KeyRelatedField, ReasonSerializer
 
 class ReviewSerializer(serializers.ModelSerializer):
     # Null for a campaign the portal started itself (a mover's re-confirmation).
-    started_by = serializers.CharField(source="started_by.username", default=None)
+    started_by = serializers.CharField(source="started_by.username", default=None, allow_null=True)
     status = serializers.SerializerMethodField()
     items = serializers.IntegerField(source="item_count", read_only=True)
     undecided = serializers.IntegerField(source="undecided_count", read_only=True)
@@ -114,7 +114,7 @@ class ReviewItemSerializer(serializers.ModelSerializer):
     level = serializers.CharField(source="grant.level")
     grant_status = serializers.CharField(source="grant.status")
     reviewer = serializers.SerializerMethodField()
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
     evidence = serializers.SerializerMethodField()
     recommendation = serializers.SerializerMethodField()
 

@@ -218,7 +218,9 @@ class ErasureTaskSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username")
     owner_name = serializers.CharField(source="owner.__str__")
     assets = serializers.SerializerMethodField()
-    confirmed_by = serializers.CharField(source="confirmed_by.username", default=None)
+    confirmed_by = serializers.CharField(
+        source="confirmed_by.username", default=None, allow_null=True
+    )
     confirmed = serializers.BooleanField(source="is_confirmed")
 
     class Meta:
@@ -258,7 +260,7 @@ class SubjectRequestSerializer(serializers.ModelSerializer):
     customer_email = serializers.CharField(source="customer.email")
     purposes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="key")
     verified_by = serializers.CharField(source="verified_by.username")
-    closed_by = serializers.CharField(source="closed_by.username", default=None)
+    closed_by = serializers.CharField(source="closed_by.username", default=None, allow_null=True)
     tasks = ErasureTaskSerializer(source="erasure_tasks", many=True)
     # Plain text in the schema: a second "status" enum would collide with the others'.
     status = serializers.CharField(help_text="open or closed")  # i18n: not shown (API schema)

@@ -260,8 +260,12 @@ class AlertSerializer(serializers.ModelSerializer):
     and figures behind it; ``incident`` is the reference of the incident opened from it."""
 
     subject = serializers.CharField(source="subject_label", read_only=True)
-    incident = serializers.CharField(source="incident.reference", default=None, read_only=True)
-    handled_by = serializers.CharField(source="handled_by.username", default=None, read_only=True)
+    incident = serializers.CharField(
+        source="incident.reference", default=None, allow_null=True, read_only=True
+    )
+    handled_by = serializers.CharField(
+        source="handled_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Alert

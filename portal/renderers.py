@@ -18,7 +18,7 @@ SELECT_TEMPLATE = "django/forms/widgets/select.html"
 OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
 
 
-def _html(value: Any) -> str:
+def html_text(value: Any) -> str:
     """``value`` as Django's ``conditional_escape`` writes it into HTML: safe HTML as it is,
     anything else (a lazy text evaluated first) as escaped text. ``html.escape`` itself,
     without ``format_html``'s lazy-text wrappers, which cost more than the escaping on a
@@ -30,10 +30,10 @@ def _html(value: Any) -> str:
     return escape(str(value))
 
 
-def _attrs(attrs: dict) -> str:
+def html_attrs(attrs: dict) -> str:
     """Django's ``attrs.html``: in order, ``False`` left out, ``True`` as a bare name."""
     return "".join(
-        f" {_html(name)}" if value is True else f' {_html(name)}="{_html(value)}"'
+        f" {html_text(name)}" if value is True else f' {html_text(name)}="{html_text(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -44,14 +44,14 @@ def select_html(widget: dict) -> SafeString:
     groups = []
     for group_name, options, _index in widget["optgroups"]:
         rendered = "".join(
-            f'<option value="{_html(option["value"])}"{_attrs(option["attrs"])}>'
-            f"{_html(option['label'])}</option>"
+            f'<option value="{html_text(option["value"])}"{html_attrs(option["attrs"])}>'
+            f"{html_text(option['label'])}</option>"
             for option in options
         )
         if group_name:
-            rendered = f'<optgroup label="{_html(group_name)}">{rendered}</optgroup>'
+            rendered = f'<optgroup label="{html_text(group_name)}">{rendered}</optgroup>'
         groups.append(rendered)
-    opening = f'<select name="{_html(widget["name"])}"{_attrs(widget["attrs"])}>'
+    opening = f'<select name="{html_text(widget["name"])}"{html_attrs(widget["attrs"])}>'
     return mark_safe(f"{opening}{''.join(groups)}</select>")
 
 

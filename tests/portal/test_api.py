@@ -100,6 +100,40 @@ def test_schema_and_docs_are_served_locally(client, requester):
     assert "//cdn" not in page and "unpkg" not in page
 
 
+# The modules that declare the API's serializers.
+SERIALIZER_MODULES = [
+    "portal.serializers",
+    "customers.serializers",
+    "customers.access_reviews_api",
+    "consent.serializers",
+    "incidents.serializers",
+]
+
+
+def test_a_field_that_may_be_empty_says_so_in_the_schema(client, requester):
+    """A value read through a relation that may be empty (``default=None``: who closed a
+    request that is still open) answers null, so its schema allows null: a client
+    generated from the schema would refuse the answer otherwise."""
+    import importlib
+
+    from rest_framework import serializers
+
+    not_nullable = [
+        f"{module_name}.{value.__name__}.{name}"
+        for module_name in SERIALIZER_MODULES
+        for value in vars(importlib.import_module(module_name)).values()
+        if isinstance(value, type)
+        and issubclass(value, serializers.BaseSerializer)
+        and value.__module__ == module_name
+        for name, field in value._declared_fields.items()
+        if field.default is None and not field.allow_null
+    ]
+    assert not_nullable == []
+    client.force_login(requester)
+    schemas = client.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+    assert schemas["SubjectRequest"]["properties"]["closed_by"].get("nullable") is True
+
+
 def test_every_create_with_an_idempotency_key_documents_its_409_and_422(client, requester):
     client.force_login(requester)
 
