@@ -162,6 +162,37 @@ class CappedPaginator(Paginator):
         return self._counted > self.cap
 
 
+class SortedUpToCapPaginator(CappedPaginator):
+    """A ``CappedPaginator`` over matches sorted by something no index orders (a search's
+    customers by name): up to ``cap`` matches they are sorted and paged as the list asks;
+    past it (``capped``), the pages follow ``indexed_order`` instead (``("id",)``), which
+    the database reads in index order until a page is full, and the count says "more
+    than ``cap``".
+
+    Sorting the matches reads every one of them: "Ltd" is in 4,928 of 100,000 names, and
+    the page of 25 cost a heap read of each (4 to 5 ms; at ten million customers, half a
+    second). Counting up to the cap reads at most ``cap + 1``, and a page in index order
+    stops when it is full, so a broad search costs the same at any size. Raises what
+    Django's paginator raises."""
+
+    def __init__(
+        self, object_list: QuerySet[Any], per_page: int, *, cap: int, indexed_order: tuple
+    ):
+        super().__init__(object_list, per_page)
+        self.cap = cap
+        self.indexed_order = indexed_order
+
+    def page(self, number: Any) -> Page:
+        """The ``Page`` of ``number``, in the list's order, or in ``indexed_order`` when more
+        than ``cap`` match. Raises as ``Paginator.page``."""
+        number = self.validate_number(number)
+        if self.capped:
+            self.object_list = self.object_list.order_by(*self.indexed_order)  # type: ignore[attr-defined]
+        page = super().page(number)
+        page.object_list = list(page.object_list)  # read here, not from the template
+        return page
+
+
 class OpenEndedPaginator(CappedPaginator):
     """A ``CappedPaginator`` whose pages go on past the cap, for API clients that walk a
     whole list by its ``next`` links: past the cap a page reads one row more than it shows

@@ -35,9 +35,13 @@ from customers.visibility import get_customer_for_user
 from portal.display import date_text
 from portal.errors import ApplicationError
 from portal.idempotency import ALREADY_SENT, create_once
-from portal.pagination import OneReadPaginator, other_parameters
+from portal.pagination import SortedUpToCapPaginator, other_parameters
 from portal.permissions import check_compliance_page
 from portal.refusals import show_refusal
+
+# The most matches a customer search sorts by name; past it they are listed by id, and the
+# page asks for more of the name, the e-mail address or the id.
+CUSTOMER_SEARCH_SORTED_MAX = 1_000
 
 
 @login_required
@@ -48,9 +52,11 @@ def customer_search(request):
     page = None
     if form.is_valid() and form.cleaned_data["q"]:
         found = customer_search_selector(request.user, form.cleaned_data["q"])
-        # The matches are sorted by name, which no index orders: the page reads them all,
-        # so the page and its count are one scan of them (OneReadPaginator), not two.
-        page = OneReadPaginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+        # Sorted by name up to a thousand matches; a broader search is listed by id, at
+        # the same cost whatever the number of customers, and says so.
+        page = SortedUpToCapPaginator(
+            found, PAGE_SIZE, cap=CUSTOMER_SEARCH_SORTED_MAX, indexed_order=("id",)
+        ).get_page(request.GET.get("page"))
     return render(
         request,
         "customers/customer_search.html",

@@ -254,11 +254,12 @@ def test_customer_search_runs_constant_queries(
         assert client.get(reverse("customers:customer_search"), {"q": "same"}).status_code == 200
 
 
-def test_a_customer_search_reads_its_page_and_count_in_one_scan(
+def test_a_customer_search_counts_up_to_its_cap_and_the_api_in_one_scan(
     client, api_client, compliance_officer
 ):
-    """The matches are sorted by name, which no index orders, so the page reads them all:
-    the count comes with it. The whole list (no search) keeps a count and a page."""
+    """The page counts the matches up to the thousand it sorts by name, then reads its page
+    sorted by name; the API reads its page and count in one scan (a window). The whole
+    list (no search) keeps a count and a page."""
     CustomerFactory.create_batch(30, name="Same Name")
     CustomerFactory(name="Other")
     client.force_login(compliance_officer)
@@ -266,17 +267,55 @@ def test_a_customer_search_reads_its_page_and_count_in_one_scan(
 
     with CaptureQueriesContext(connection) as searched:
         page = client.get(reverse("customers:customer_search"), {"q": "same", "page": 2})
+    with CaptureQueriesContext(connection) as asked:
         answer = api_client.get("/api/customers/", {"q": "same", "page_size": 20, "page": 2})
     with CaptureQueriesContext(connection) as listed:
         whole = api_client.get("/api/customers/", {"page_size": 20}).json()
 
     assert (page.context["page"].paginator.count, len(page.context["page"].object_list)) == (30, 5)
+    assert page.context["page"].paginator.capped is False
     assert (answer.json()["count"], len(answer.json()["results"])) == (30, 10)
     assert (whole["count"], len(whole["results"])) == (31, 20)
-    statements = [q["sql"] for q in searched.captured_queries if "customers_customer" in q["sql"]]
-    assert [sql for sql in statements if "COUNT(*) AS" in sql] == []
-    assert len([sql for sql in statements if "COUNT(*) OVER ()" in sql]) == 2
+    on_page = [q["sql"] for q in searched.captured_queries if "customers_customer" in q["sql"]]
+    assert len(on_page) == 2
+    assert "COUNT(*)" in on_page[0] and "LIMIT 1001" in on_page[0]
+    assert 'ORDER BY "customers_customer"."name" ASC' in on_page[1]
+    in_api = [q["sql"] for q in asked.captured_queries if "customers_customer" in q["sql"]]
+    assert [sql for sql in in_api if "COUNT(*) AS" in sql] == []
+    assert len([sql for sql in in_api if "COUNT(*) OVER ()" in sql]) == 1
     assert [q for q in listed.captured_queries if "COUNT(*) OVER ()" in q["sql"]] == []
+
+
+def test_a_broad_customer_search_is_listed_by_id_and_asks_for_more(client, compliance_officer):
+    """Past a thousand matches the page does not sort them all by name: it lists them by
+    customer id, says "more than 1,000", and asks for more of the name, the e-mail address
+    or the id; the count reads no more than the thousand and first."""
+    # Names in the opposite order of the ids: a list by name would start with the last.
+    Customer.objects.bulk_create(
+        Customer(name=f"Wide Ltd {9999 - number:04}", email=f"wide{number}@example.org")
+        for number in range(1_005)
+    )
+    CustomerFactory(name="Narrow Ltd Co")
+    client.force_login(compliance_officer)
+
+    with CaptureQueriesContext(connection) as searched:
+        answer = client.get(reverse("customers:customer_search"), {"q": "ltd"})
+    page = answer.context["page"]
+
+    assert page.paginator.capped is True and page.paginator.count == 1_000
+    ids = [customer.pk for customer in page.object_list]
+    assert ids == sorted(ids) and len(ids) == 25
+    assert page.object_list[0].name == "Wide Ltd 9999"
+    text = answer.content.decode()
+    assert "More than 1,000 customers match, listed by customer id" in text
+    assert "Page 1 of 40+" in text
+    on_page = [q["sql"] for q in searched.captured_queries if "customers_customer" in q["sql"]]
+    assert not any('ORDER BY "customers_customer"."name"' in sql for sql in on_page)
+    assert "LIMIT 1001" in on_page[0]
+    # A narrower search is sorted by name again.
+    narrow = client.get(reverse("customers:customer_search"), {"q": "narrow"}).context["page"]
+    assert [c.name for c in narrow.object_list] == ["Narrow Ltd Co"]
+    assert narrow.paginator.capped is False
 
 
 def test_footprint_queries_do_not_grow_with_the_number_of_exports(

@@ -8,10 +8,10 @@ from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
-from customers.models.catalogue import AssetCustomer
+from customers.models.catalogue import AssetCustomer, DataAsset
 from customers.selectors.catalogue import asset_catalogue
 from portal.models import User
-from portal.pagination import OneReadPaginator
+from portal.pagination import OneReadPaginator, SortedUpToCapPaginator
 from tests.factories import DataAssetFactory
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +186,30 @@ def test_a_list_a_window_cannot_count_is_counted_as_django_counts_it(catalogue):
 
     assert page.paginator.count == 1
     assert [user.pk for user in page.object_list] == [asset.owner_id]
+
+
+def shelves_backwards():
+    """The ten shelves sorted by name backwards: not the order of their ids."""
+    return DataAsset.objects.filter(name__startswith="Shelf").order_by("-name")
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize("number", PAGE_NUMBERS)
+def test_a_list_sorted_up_to_its_cap_answers_as_djangos_under_the_cap(number):
+    """Under its cap ``SortedUpToCapPaginator`` is Django's paginator over the list as
+    sorted: the same rows and corrections for every page number typed."""
+    theirs = Paginator(shelves_backwards(), PER_PAGE)
+    ours = SortedUpToCapPaginator(shelves_backwards(), PER_PAGE, cap=10, indexed_order=("id",))
+    assert shown(ours.get_page(number)) == shown(theirs.get_page(number))
+    assert (ours.count, ours.capped) == (10, False)
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize("number", PAGE_NUMBERS)
+def test_past_its_cap_a_sorted_list_follows_the_indexed_order(number):
+    """Past its cap the pages follow the indexed order (by id, not by name), no page lies
+    past the cap, and every page number typed is corrected as Django corrects it."""
+    by_id = Paginator(shelves_backwards().order_by("id")[:8], PER_PAGE)
+    ours = SortedUpToCapPaginator(shelves_backwards(), PER_PAGE, cap=8, indexed_order=("id",))
+    assert shown(ours.get_page(number)) == shown(by_id.get_page(number))
+    assert (ours.count, ours.capped, ours.num_pages) == (8, True, 2)
