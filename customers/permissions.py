@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from guardian.shortcuts import get_user_perms
 
 from customers.models.access import AccessGrant, AccessLevel, AccessRequest
 from customers.models.access_reviews import AccessReview, AccessReviewItem
@@ -53,8 +54,11 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
         )
     if export and grant.level != AccessLevel.EXPORT:
         raise PermissionDenied(_("This grant allows viewing only, not exporting."))
+    # The grant's object permission is the holder's own (``grant_create`` assigns it to
+    # the person, never to a group): read only theirs, one statement, where ``has_perm``
+    # also reads their groups' (guardian's ``get_user_perms``; none for an inactive user).
     codename = "export_records" if export else "view_records"
-    if not user.has_perm(f"customers.{codename}", grant.asset):
+    if codename not in get_user_perms(user, grant.asset):
         raise PermissionDenied(_("Your permission on this asset has been removed."))
     return grant
 

@@ -5,9 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
-from guardian.shortcuts import get_perms
+from guardian.shortcuts import assign_perm, get_perms, remove_perm
 
 from customers.models.access import AccessGrant
 from customers.models.exports import Export
@@ -352,6 +353,33 @@ def test_compliance_cannot_read_records_through_someone_elses_grant(
     client.force_login(compliance_officer)
 
     assert client.get(reverse("customers:grant_records", args=[grant.pk])).status_code == 404
+
+
+def test_a_grant_whose_permission_was_taken_away_reads_nothing(
+    client, api_client, requester, grant
+):
+    """The object permission a grant gave its holder is checked on every read: taken away
+    (an administrator, guardian's ``remove_perm``), the page, the export and the API are a
+    403 (the API saying why), and a group's permission on the asset does not stand in for
+    it."""
+    client.force_login(requester)
+    api_client.force_authenticate(requester)
+    records = reverse("customers:grant_records", args=[grant.pk])
+    assert client.get(records).status_code == 200
+    analysts = Group.objects.create(name="Analysts")
+    requester.groups.add(analysts)
+    for codename in ("view_records", "export_records"):
+        remove_perm(f"customers.{codename}", requester, grant.asset)
+        assign_perm(f"customers.{codename}", analysts, grant.asset)
+
+    page = client.get(records)
+    exported = client.get(reverse("customers:grant_export", args=[grant.pk]))
+    answer = api_client.get(f"/api/grants/{grant.pk}/records/")
+
+    assert [page.status_code, exported.status_code, answer.status_code] == [403, 403, 403]
+    names = grant.asset.customers.values_list("name", flat=True)
+    assert not any(name in page.content.decode() for name in names)
+    assert answer.json()["detail"] == "Your permission on this asset has been removed."
 
 
 def make_grant_with_eligible(requester, owner, purpose, count):
