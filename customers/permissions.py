@@ -38,8 +38,10 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
     """The caller's own grant, usable right now, for reading records (or exporting).
 
     Someone else's grant is a 404 even for compliance: records are read only through one's
-    own grant. An expired or revoked grant is a 403, checked here on every read, so a late
-    expiry job never extends access.
+    own grant. Raises ``PermissionDenied`` (403) for a revoked or expired grant, checked
+    here on every read so a late expiry job never extends access; for an export through a
+    view-only grant; and when the holder no longer has the grant's object permission
+    themselves (a group's permission, or being a superuser, does not stand in for it).
     """
     grant = get_object_or_404(
         AccessGrant.objects.select_related("asset", "purpose", "user"), pk=pk, user=user

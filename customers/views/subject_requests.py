@@ -52,8 +52,9 @@ def customer_search(request):
     page = None
     if form.is_valid() and form.cleaned_data["q"]:
         found = customer_search_selector(request.user, form.cleaned_data["q"])
-        # Sorted by name up to a thousand matches; a broader search is listed by id, at
-        # the same cost whatever the number of customers, and says so.
+        # Sorted by name up to a thousand matches; a broader search is listed by id (read
+        # in the primary key's order until the page is full, where the matches are many)
+        # and says so.
         page = SortedUpToCapPaginator(
             found, PAGE_SIZE, cap=CUSTOMER_SEARCH_SORTED_MAX, indexed_order=("id",)
         ).get_page(request.GET.get("page"))

@@ -121,6 +121,10 @@ class Choices(forms.Form):
     unnamed = forms.MultipleChoiceField(
         choices=[("x", "X")], widget=forms.CheckboxSelectMultiple, label=""
     )
+    # Numbers as values and labels: written plain (crispy's ``unlocalize``), not 1,234.
+    number = forms.TypedChoiceField(
+        choices=[(1234, 1234), (56789, 56789.5)], coerce=int, widget=forms.RadioSelect
+    )
 
 
 @pytest.mark.parametrize(
@@ -134,6 +138,8 @@ def test_radio_buttons_and_check_boxes_are_listed_as_crispy_lists_them(data):
     chosen = str(form_field(Choices({"pick": "a", "many": ["3"]})["many"]))
     assert 'value="3" id="id_many_1_0" checked>' in chosen
     assert "<strong>Second</strong>" in chosen
+    numbers = str(form_field(Choices()["number"]))
+    assert 'value="1234"' in numbers and ">56789.5</label>" in numbers
 
 
 def test_the_tag_is_used_from_a_template():
