@@ -148,10 +148,10 @@ class CappedPaginator(Paginator):
     def _counted(self) -> int:
         # Always handed a queryset (the audit log's page and API, the undelivered
         # notifications', a customer search's matches: no DISTINCT), whose slice counts
-        # in the database. How many rows
-        # there are up to the cap does not depend on their order: without it, PostgreSQL
-        # counts from the index the filter reads (the events of an action: 2.2 ms instead
-        # of 5.6, by walking every event newest first and testing its action).
+        # in the database. How many rows there are up to the cap does not depend on their
+        # order: without it, PostgreSQL counts from the index the filter reads (the events
+        # of an action: 2.2 ms instead of 5.6, by walking every event newest first and
+        # testing its action).
         return self.object_list.order_by()[: self.cap + 1].count()  # type: ignore[attr-defined]
 
     @cached_property
