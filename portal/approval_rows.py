@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
+
+from portal.compiled_queries import CompiledQuery
 from portal.languages import choice_label
 from portal.models import ApprovalRole, ApprovalStep, StepStatus, person_name
 
@@ -85,9 +88,31 @@ class StepRows(tuple[StepRow, ...]):
 
 
 def steps_by_chain(chain_ids: Iterable[int]) -> dict[int, StepRows]:
-    """The steps of each chain, in order, read as plain values in one query."""
-    values = (
-        ApprovalStep.objects.filter(chain_id__in=list(chain_ids))
+    """The steps of each chain, in order, read as plain values in one query (compiled once
+    per number of chains, ``CompiledQuery``)."""
+    values = _CHAIN_STEPS.rows(None, sorted(set(chain_ids)))
+    steps: dict[int, list[StepRow]] = {}
+    for chain_id, position, role, status, replaces, *people, at, reason, need, inputs in values:
+        steps.setdefault(chain_id, []).append(
+            StepRow(
+                position=position,
+                role=role,
+                status=status,
+                replaces_owner=replaces,
+                approver=person_row(*people[:3]),
+                decided_by=person_row(*people[3:]),
+                decided_at=at,
+                reason=reason,
+                requirement=need,
+                inputs=inputs,
+            )
+        )
+    return {chain_id: StepRows(rows) for chain_id, rows in steps.items()}
+
+
+def _chain_steps(shape: object, chain_ids: tuple[Any, ...]) -> QuerySet[ApprovalStep, Any]:
+    return (
+        ApprovalStep.objects.filter(chain_id__in=chain_ids)
         .order_by("chain_id", "position")
         .values_list(
             "chain_id",
@@ -107,20 +132,6 @@ def steps_by_chain(chain_ids: Iterable[int]) -> dict[int, StepRows]:
             "inputs",
         )
     )
-    steps: dict[int, list[StepRow]] = {}
-    for chain_id, position, role, status, replaces, *people, at, reason, need, inputs in values:
-        steps.setdefault(chain_id, []).append(
-            StepRow(
-                position=position,
-                role=role,
-                status=status,
-                replaces_owner=replaces,
-                approver=person_row(*people[:3]),
-                decided_by=person_row(*people[3:]),
-                decided_at=at,
-                reason=reason,
-                requirement=need,
-                inputs=inputs,
-            )
-        )
-    return {chain_id: StepRows(rows) for chain_id, rows in steps.items()}
+
+
+_CHAIN_STEPS = CompiledQuery(_chain_steps)

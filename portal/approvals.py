@@ -25,6 +25,7 @@ from django.utils.translation import gettext_noop
 from portal import roles
 from portal.audit import audit_record
 from portal.audit_actions import AuditAction
+from portal.compiled_queries import CompiledList
 from portal.errors import ApplicationError, NotAllowed
 from portal.history import save_with_history, update_with_history
 from portal.languages import choice_label
@@ -99,17 +100,26 @@ def why_not_decider(user: User, step: ApprovalStep) -> str:
 
 def open_steps_for(user: User) -> QuerySet[ApprovalStep]:
     """Open steps ``user`` may decide: the "waiting for me" list, of every kind."""
-    mine = Q(role=ApprovalRole.OWNER, approver=user)
+    return _open_steps(_group_roles(user), user.pk)
+
+
+def _group_roles(user: User) -> tuple[str, ...]:
+    """The roles of a step ``user`` may take through their groups (compliance, legal)."""
     groups = roles.group_names(user)
-    for role, group in ROLE_GROUP.items():
-        if group in groups:
-            mine |= Q(role=role)
-    decided_by_me = ApprovalStep.objects.filter(chain=OuterRef("chain"), decided_by=user)
+    return tuple(role for role, group in ROLE_GROUP.items() if group in groups)
+
+
+def _open_steps(group_roles: Iterable[str], user_id: int) -> QuerySet[ApprovalStep]:
+    """``open_steps_for`` the person ``user_id`` who takes ``group_roles`` through groups."""
+    mine = Q(role=ApprovalRole.OWNER, approver=user_id)
+    for role in group_roles:
+        mine |= Q(role=role)
+    decided_by_me = ApprovalStep.objects.filter(chain=OuterRef("chain"), decided_by=user_id)
     # Only a pending chain has an open step: saying so lets the database start from the
     # pending chains (an index) instead of joining every chain ever decided.
     return (
         ApprovalStep.objects.filter(mine, status=StepStatus.OPEN, chain__status=ChainStatus.PENDING)
-        .exclude(chain__requester=user)
+        .exclude(chain__requester=user_id)
         .exclude(Exists(decided_by_me))
         .select_related("chain")
         .order_by("chain__created_at", "chain_id")
@@ -208,14 +218,25 @@ def approvals_waiting_for(user: User, *, kinds: Iterable[str] | None = None) -> 
     ``Paginator`` (pages) or the API's pagination; ``len()`` is the total waiting.
     The approvals page, the dashboard and ``?waiting=1`` of the request APIs all read it."""
     wanted = _REQUEST_KINDS if kinds is None else kinds
-    registered = [kind for kind in wanted if kind in _REQUEST_KINDS]
+    registered = tuple(kind for kind in wanted if kind in _REQUEST_KINDS)
     # The page's steps are read with the count (``PagedValues``): what a row needs of its
-    # step is four columns of the statement that finds them.
-    return PagedValues(
-        open_steps_for(user).filter(chain__kind__in=registered),
+    # step is four columns of the statement that finds them, compiled once per shape (the
+    # roles taken through groups, the kinds listed) and page: only the reader's id changes.
+    return _WAITING_STEPS.paged_values(
+        (_group_roles(user), registered),
+        (user.pk,),
         _waiting_approvals,
         fields=_WAITING_STEP_FIELDS,
     )
+
+
+def _waiting_steps(shape: Any, values: tuple[Any, ...]) -> QuerySet[ApprovalStep]:
+    group_roles, kinds = shape
+    (user_id,) = values
+    return _open_steps(group_roles, user_id).filter(chain__kind__in=kinds)
+
+
+_WAITING_STEPS = CompiledList(_waiting_steps)
 
 
 def steps_with_deciders() -> QuerySet[ApprovalStep]:

@@ -117,6 +117,15 @@ def page_and_length(object_list: Any, bottom: int, top: int) -> tuple[list[Any],
     return rows, lengths[0]
 
 
+def with_length(queryset: QuerySet[Any], fields: tuple[str, ...]) -> QuerySet[Any]:
+    """``queryset``'s ``fields`` (``values_list``), each row followed by the length of the
+    whole list (``COUNT(*) OVER ()``, counted before any slice): a page and its count in
+    one statement. ``queryset`` must be countable by a window (``_window_countable``)."""
+    return queryset.annotate(**{_LIST_LENGTH: Window(Count("*"))}).values_list(
+        *fields, _LIST_LENGTH
+    )
+
+
 def _nothing_from(bottom: int) -> tuple[list[Any], int] | None:
     """What a page read with its list's length knows when it found no row: from the first
     row on, that the list is empty (``([], 0)``: no second scan to count nothing, as a
@@ -296,13 +305,9 @@ class PagedRows(Sequence[Row]):
         """The values of ``fields`` of the rows ``bottom:top``, read with the list's length
         (kept for ``len()``) in one query: ``[]`` for an empty list, None when a later slice
         is empty or the queryset cannot be counted by a window."""
-        if not _window_countable(self.queryset):
+        found = self._page_rows(fields, bottom, top)
+        if found is None:
             return None
-        found = list(
-            self.queryset.annotate(**{_LIST_LENGTH: Window(Count("*"))}).values_list(
-                *fields, _LIST_LENGTH
-            )[bottom:top]
-        )
         if not found:
             empty = _nothing_from(bottom)
             if empty is not None:
@@ -310,6 +315,13 @@ class PagedRows(Sequence[Row]):
             return None if empty is None else []
         self._count = found[0][-1]
         return [row[:-1] for row in found]
+
+    def _page_rows(self, fields: tuple[str, ...], bottom: int, top: int) -> list[tuple] | None:
+        """The statement of ``_page_values``: the rows ``bottom:top`` of ``with_length``;
+        None when the queryset cannot be counted by a window."""
+        if not _window_countable(self.queryset):
+            return None
+        return list(with_length(self.queryset, fields)[bottom:top])
 
     def _read(self, part: QuerySet[Any]) -> list[Row]:
         """The rows of ``part``, a slice of the queryset."""

@@ -38,6 +38,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 TEMPLATES = [{**TEMPLATES[0], "DIRS": [*TEMPLATES[0]["DIRS"], BASE_DIR / "tests" / "templates"]}]
 # The audit log's HMAC key (the suite runs without DEBUG, which alone has a default).
 AUDIT_KEYS = "test:tests-only-audit-key"
+# Every compiled statement the suite runs is compared with the one Django builds for it.
+COMPILED_QUERIES_CHECK = True
 # Audit heads and anchors of the suite go to a directory of its own, never to the checkout's
 # var/ where a developer's demo keeps its; each test then gets one of its own
 # (tests/conftest.py), and this one serves what runs outside a test (module fixtures).

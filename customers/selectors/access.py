@@ -15,6 +15,7 @@ from customers.visibility import asset_list_for
 from portal import roles
 from portal.approval_rows import PersonRow, StepRows, person_fields, someone_from, steps_by_chain
 from portal.approvals import open_steps_for, steps_with_deciders
+from portal.compiled_queries import CompiledQuery
 from portal.languages import choice_label
 from portal.models import ChainStatus, User
 from portal.pagination import PagedRows, Ref
@@ -154,7 +155,11 @@ REQUEST_ROW_FIELDS = (
 def access_request_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequestRow]:
     """The rows of ``requests`` (a page, in its order): two queries of plain values (the
     requests, then their steps), whatever the number of rows."""
-    values = list(requests.prefetch_related(None).values(*REQUEST_ROW_FIELDS))
+    return _access_request_rows(list(requests.prefetch_related(None).values(*REQUEST_ROW_FIELDS)))
+
+
+def _access_request_rows(values: list[dict[str, Any]]) -> list[AccessRequestRow]:
+    """``access_request_rows`` of the requests' values (``REQUEST_ROW_FIELDS``), in order."""
     steps = steps_by_chain(v["chain_id"] for v in values)
     return [
         AccessRequestRow(
@@ -190,7 +195,16 @@ def access_request_pages(requests: QuerySet[AccessRequest]) -> PagedRows[AccessR
 def access_requests_on_chains(chain_ids: list[int]) -> list[AccessRequestRow]:
     """The access requests on these approval chains, as rows: the loader this kind
     registers with ``portal.approvals`` for the approvals list."""
-    return access_request_rows(AccessRequest.objects.filter(chain_id__in=chain_ids))
+    rows = _REQUESTS_ON_CHAINS.rows(None, sorted(set(chain_ids)))
+    return _access_request_rows([dict(zip(REQUEST_ROW_FIELDS, row, strict=True)) for row in rows])
+
+
+# The approvals list's statement for a page's requests, compiled once per number of chains.
+_REQUESTS_ON_CHAINS = CompiledQuery(
+    lambda shape, chain_ids: AccessRequest.objects.filter(chain_id__in=chain_ids).values_list(
+        *REQUEST_ROW_FIELDS
+    )
+)
 
 
 def access_requests_waiting_for(user: User) -> QuerySet[AccessRequest]:

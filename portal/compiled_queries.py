@@ -1,0 +1,275 @@
+"""ORM statements compiled once per shape, then run with each call's values.
+
+Django builds and compiles a queryset's SQL anew on every call: a list page's statement of
+five joined tables with a dozen conditions costs about a millisecond of Python before the
+database sees it, as much as the database takes to answer it. The portal's busiest lists
+run the same few statements all day with different values (the reader's id, a page's
+chains, the clock an expiry is compared with), so ``CompiledQuery`` builds each once per
+*shape* (what changes the SQL's text: the reader's roles, how many ids a list holds,
+which page) and, after that, only sends the values. The rule stays written once, as the
+queryset ``build`` returns; this module only remembers what Django made of it.
+
+How a value finds its place: ``build`` is called once per shape with stand-ins (negative
+ids no row has, moments in year 1), the SQL is compiled, and each parameter that is a
+stand-in is marked as the slot of that value. A call then puts its values, adapted as
+Django adapts them, into those slots. A stand-in that does not come out as a parameter of
+its own (folded into the text, changed on the way) makes the shape unusable:
+``CompiledQueryError``, at the first call, never a wrong statement.
+
+With ``settings.COMPILED_QUERIES_CHECK`` (on in the test suite and in ``DEBUG``) every
+call also builds and compiles the statement with its real values and compares: a shape
+that leaves out something the SQL depends on fails the test that runs it
+(``CompiledQueryError``) instead of reading with another reader's statement.
+No well-kept library does this for current Django (django-prepared-queries, the one
+that did, stops at Django 2.1); docs/performance.md says what it saves.
+"""
+
+import copy
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.sql.compiler import SQLCompiler
+
+from portal.pagination import PagedValues, Row, with_length
+
+# What a call's values may be: ids (ints) and moments (aware datetimes).
+Value = int | datetime
+
+# Stand-ins: ids below any id a row can have (ids start at 1), far from any other number a
+# statement sends (limits, statuses, counts), within a bigint; moments in year 1.
+_STAND_IN_ID = -(2**62)
+_STAND_IN_MOMENT = datetime(1, 1, 1, tzinfo=UTC)
+
+
+class CompiledQueryError(Exception):
+    """A shape's statement cannot be reused for other values, or (with the check on) the
+    remembered statement differs from the one Django builds for a call's values."""
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """What one shape compiled to: the SQL, its parameters with the values' slots (the
+    position in the call's values, or None for a parameter of the shape), and the compiler
+    that read it (its columns and converters); ``sql`` empty for a statement Django knows
+    finds nothing (an empty ``IN``)."""
+
+    alias: str
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[int | None, ...]
+    compiler: SQLCompiler | None
+
+    def params_for(self, values: tuple[Value, ...]) -> tuple[Any, ...]:
+        """The parameters with ``values`` in their slots, each adapted as Django adapts it
+        for this database (a moment: ``adapt_datetimefield_value``)."""
+        ops = connections[self.alias].ops
+        return tuple(
+            param if slot is None else _adapted(values[slot], ops)
+            for param, slot in zip(self.params, self.slots, strict=True)
+        )
+
+
+def _adapted(value: Value, ops: Any) -> Any:
+    return ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
+
+
+def _kind(value: Any) -> type:
+    """``int`` or ``datetime``, the kind of a call's value; ``TypeError`` for any other
+    (a ``bool``, a naive moment, text)."""
+    if type(value) is int:
+        return int
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return datetime
+    raise TypeError(f"A compiled query's values are ids and aware moments, not {value!r}.")
+
+
+def _stand_in(kind: type, position: int) -> Value:
+    if kind is int:
+        return _STAND_IN_ID - position
+    return _STAND_IN_MOMENT + timedelta(microseconds=position)
+
+
+class CompiledQuery:
+    """A statement built by ``build(shape, values)`` (a ``values_list()`` queryset, sliced
+    or not), compiled once per ``shape`` and kinds of values, then run with each call's
+    values.
+
+    ``values`` are what changes from call to call: ids (ints) and moments (aware
+    datetimes, such as the clock an expiry is compared with). Each must reach the SQL as
+    a parameter of its own, as Django sends a key compared with ``=`` or ``IN`` or a moment
+    compared with a ``DateTimeField``. ``build`` must make the statement from ``shape`` and
+    ``values`` alone (no clock of its own, no reading of the database, no setting that
+    changes between calls): anything else that changes the SQL belongs in ``shape``.
+
+    Remembered per thread (Django's connections are per thread), at most ``max_shapes``
+    shapes each, the oldest forgotten first."""
+
+    def __init__(
+        self,
+        build: Callable[[Any, tuple[Any, ...]], QuerySet[Any, Any]],
+        *,
+        max_shapes: int = 256,
+    ):
+        self.build = build
+        self.max_shapes = max_shapes
+        self._local = threading.local()
+
+    def rows(
+        self, shape: Hashable, values: Sequence[Value], *, using: str = "default"
+    ) -> list[tuple]:
+        """The rows of the statement for ``shape`` and ``values``, as
+        ``list(build(shape, values))`` gives them (tuples, every column converted as the ORM
+        converts it). Raises ``TypeError`` for a value that is neither an id nor an aware
+        moment, ``CompiledQueryError`` as the class says, and the database's errors."""
+        values = tuple(values)
+        kinds = tuple(_kind(value) for value in values)
+        connection = connections[using]
+        compiled = self._compiled(connection.alias, shape, kinds)
+        if getattr(settings, "COMPILED_QUERIES_CHECK", False):
+            self._check(compiled, shape, values)
+        if not compiled.sql or compiled.compiler is None:
+            return []
+        sql, params = compiled.sql, compiled.params_for(values)
+        run = copy.copy(compiled.compiler)
+        run.connection = connection
+        run.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]
+        return list(run.results_iter(tuple_expected=True))
+
+    def _compiled(self, alias: str, shape: Hashable, kinds: tuple[type, ...]) -> _Compiled:
+        shapes: dict[tuple, _Compiled] = self._local.__dict__.setdefault("shapes", {})
+        key = (alias, shape, kinds)
+        compiled = shapes.get(key)
+        if compiled is None:
+            stand_ins = tuple(_stand_in(kind, position) for position, kind in enumerate(kinds))
+            compiled = _compile(self.build(shape, stand_ins), alias, stand_ins)
+            if len(shapes) >= self.max_shapes:
+                del shapes[next(iter(shapes))]
+            shapes[key] = compiled
+        return compiled
+
+    def _check(self, compiled: _Compiled, shape: Hashable, values: tuple[Value, ...]) -> None:
+        fresh = _sql_of(self.build(shape, values), compiled.alias)
+        if fresh != (compiled.sql, compiled.params_for(values)):
+            raise CompiledQueryError(
+                f"The statement remembered for shape {shape!r} is not the one built for "
+                f"values {values!r}: something it depends on is missing from the shape."
+            )
+
+
+def _sql_of(queryset: QuerySet[Any], alias: str) -> tuple[str, tuple[Any, ...]]:
+    """``queryset``'s SQL and parameters as Django would send them; ``("", ())`` for a
+    statement Django knows finds nothing."""
+    try:
+        sql, params = queryset.query.get_compiler(alias).as_sql()
+    except EmptyResultSet:
+        return "", ()
+    return sql, tuple(params)
+
+
+def _compile(queryset: QuerySet[Any], alias: str, stand_ins: tuple[Value, ...]) -> _Compiled:
+    """``queryset`` (built with ``stand_ins`` for the values) compiled, with each
+    stand-in's slot. Raises ``CompiledQueryError`` when a stand-in is not a parameter of
+    its own."""
+    compiler = queryset.query.get_compiler(alias)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return _Compiled(alias, "", (), (), None)
+    ops = connections[alias].ops
+    adapted = [_adapted(stand_in, ops) for stand_in in stand_ins]
+    slots = tuple(_slot(param, adapted) for param in params)
+    missing = set(range(len(stand_ins))) - set(slots)
+    if missing or any(str(stand_in) in sql for stand_in in adapted):
+        raise CompiledQueryError(
+            "A value of a compiled query does not reach its SQL as a parameter of its own."
+        )
+    return _Compiled(alias, sql, tuple(params), slots, compiler)
+
+
+def _slot(param: Any, adapted: list[Any]) -> int | None:
+    """The position of the stand-in ``param`` is (as adapted for the database), or None.
+    ``CompiledQueryError`` for a parameter holding a stand-in inside it (a list)."""
+    if isinstance(param, list | tuple):
+        if any(_slot(item, adapted) is not None for item in param):
+            raise CompiledQueryError("A compiled query's values must be parameters of their own.")
+        return None
+    for position, stand_in in enumerate(adapted):
+        if type(param) is type(stand_in) and param == stand_in:
+            return position
+    return None
+
+
+class CompiledList:
+    """A list that ``build(shape, values)`` makes (an ordered queryset), whose pages (a
+    few columns and the list's length, as ``PagedValues`` reads them) are statements
+    compiled once per shape, columns and page (``CompiledQuery``)."""
+
+    def __init__(self, build: Callable[[Any, tuple[Any, ...]], QuerySet[Any, Any]]):
+        self.build = build
+        self._pages = CompiledQuery(self._page)
+
+    def _page(self, shape: Any, values: tuple[Value, ...]) -> QuerySet[Any]:
+        list_shape, fields, bottom, top = shape
+        return with_length(self.build(list_shape, values), fields)[bottom:top]
+
+    def page_rows(
+        self,
+        shape: Hashable,
+        values: tuple[Value, ...],
+        fields: tuple[str, ...],
+        bottom: int,
+        top: int,
+    ) -> list[tuple]:
+        """The values of ``fields`` of the rows ``bottom:top``, each followed by the
+        list's length (``portal.pagination.with_length``)."""
+        return self._pages.rows((shape, fields, bottom, top), values)
+
+    def paged_values(
+        self,
+        shape: Hashable,
+        values: Sequence[Value],
+        read: Callable[[list[tuple]], list[Row]],
+        *,
+        fields: tuple[str, ...],
+    ) -> "CompiledPagedValues[Row]":
+        """The list for ``shape`` and ``values`` as a ``PagedValues`` (``read`` builds the
+        rows from the values of ``fields``): its pages read by compiled statements, its
+        queryset built only for what else a reader asks of it (``len()`` before a page,
+        a slice by the API)."""
+        return CompiledPagedValues(self, shape, tuple(values), read, fields=fields)
+
+
+class CompiledPagedValues(PagedValues[Row]):
+    """A ``PagedValues`` over a ``CompiledList``: see ``CompiledList.paged_values``."""
+
+    def __init__(
+        self,
+        listing: CompiledList,
+        shape: Hashable,
+        values: tuple[Value, ...],
+        read: Callable[[list[tuple]], list[Row]],
+        *,
+        fields: tuple[str, ...],
+    ):
+        # PagedRows' state, without the queryset: it is built when first asked for.
+        self.read = self._read
+        self.by_id = False
+        self._count = None
+        self.fields = fields
+        self.read_values = read
+        self.listing, self.shape, self.values = listing, shape, values
+
+    @cached_property
+    def queryset(self) -> QuerySet[Any]:  # type: ignore[override]
+        return self.listing.build(self.shape, self.values)
+
+    def _page_rows(self, fields: tuple[str, ...], bottom: int, top: int) -> list[tuple] | None:
+        return self.listing.page_rows(self.shape, self.values, fields, bottom, top)

@@ -1,0 +1,163 @@
+"""Statements compiled once per shape and run with each call's ids: the rows are those the
+ORM reads for the same ids, and a statement that cannot be reused is refused, never run
+with another call's values."""
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from portal.compiled_queries import CompiledQuery, CompiledQueryError
+from portal.models import ApprovalChain, ApprovalStep, StepStatus, User
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def steps_of(shape, chain_ids):
+    # A JSON column and a moment: both need the ORM's converters on one database or other.
+    return (
+        ApprovalStep.objects.filter(chain_id__in=chain_ids, status__in=shape)
+        .order_by("chain_id", "position")
+        .values_list("chain_id", "position", "inputs", "chain__created_at")
+    )
+
+
+def chain_with_steps(requester, *inputs):
+    chain = ApprovalChain.objects.create(kind="access", requester=requester, title="t", summary="s")
+    for position, given in enumerate(inputs, start=1):
+        ApprovalStep.objects.create(
+            chain=chain, position=position, role="owner", status="open", inputs=given
+        )
+    return chain
+
+
+@pytest.fixture
+def chains():
+    person = UserFactory()
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False):
+        first = chain_with_steps(person, {"contract": "A-1"}, {})
+    second = chain_with_steps(person, {"dpa": True})
+    third = chain_with_steps(person)
+    return first, second, third
+
+
+OPEN = (StepStatus.OPEN,)
+
+
+def test_each_call_reads_the_rows_the_orm_reads_for_its_own_ids(chains):
+    first, second, third = chains
+    query = CompiledQuery(steps_of)
+    for ids in ([first.pk], [second.pk], [first.pk, second.pk], [second.pk, third.pk]):
+        rows = query.rows(OPEN, ids)
+        assert rows == list(steps_of(OPEN, tuple(ids)))
+    # Converted as the ORM converts: the inputs are a dict, the moment is aware.
+    (_, _, inputs, created_at), _ = query.rows(OPEN, [first.pk])
+    assert inputs == {"contract": "A-1"}
+    assert created_at == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    # Another shape is another statement: no step is approved yet.
+    assert query.rows((StepStatus.APPROVED,), [first.pk]) == []
+
+
+def test_a_shape_is_built_and_compiled_once_then_only_its_ids_are_sent(chains, settings):
+    settings.COMPILED_QUERIES_CHECK = False
+    first, second, _ = chains
+    built = []
+
+    def build(shape, ids):
+        built.append(ids)
+        return steps_of(shape, ids)
+
+    query = CompiledQuery(build)
+    with CaptureQueriesContext(connection) as queries:
+        assert [row[0] for row in query.rows(OPEN, [first.pk])] == [first.pk, first.pk]
+        assert [row[0] for row in query.rows(OPEN, [second.pk])] == [second.pk]
+    assert len(queries) == 2
+    assert len(built) == 1  # built once, with stand-ins, not with either call's ids
+    query.rows(OPEN, [first.pk, second.pk])  # two ids: another statement
+    assert len(built) == 2
+
+
+def test_no_ids_reads_nothing_without_asking_the_database(chains):
+    query = CompiledQuery(steps_of)
+    with CaptureQueriesContext(connection) as queries:
+        assert query.rows(OPEN, []) == []
+    assert len(queries) == 0
+
+
+@pytest.mark.parametrize("values", [["1"], [True], [1.0], [None], [datetime(2026, 3, 2)]])
+def test_values_are_ids_and_aware_moments(values):
+    with pytest.raises(TypeError):
+        CompiledQuery(steps_of).rows(OPEN, values)
+
+
+def test_a_moment_is_sent_as_django_sends_it(chains):
+    """A clock compared with a moment column: on SQLite Django sends it as text in UTC,
+    on PostgreSQL as itself; each call's moment is adapted so."""
+    first, second, third = chains
+    query = CompiledQuery(
+        lambda shape, values: (
+            ApprovalChain.objects.filter(created_at__gt=values[0], pk__in=values[1:])
+            .order_by("pk")
+            .values_list("pk")
+        )
+    )
+    ids = [first.pk, second.pk, third.pk]
+    before = datetime(2026, 3, 2, 8, 59, tzinfo=UTC)
+    after = datetime(2026, 3, 2, 9, 1, tzinfo=UTC)
+    assert query.rows(None, [before, *ids]) == [(first.pk,), (second.pk,), (third.pk,)]
+    assert query.rows(None, [after, *ids]) == [(second.pk,), (third.pk,)]
+
+
+def test_an_id_written_into_the_sql_text_is_refused_before_anything_runs(chains):
+    first, _, _ = chains
+    in_text = CompiledQuery(
+        lambda shape, ids: ApprovalChain.objects.extra(where=[f"id = {ids[0]}"]).values_list("pk")
+    )
+    unused = CompiledQuery(lambda shape, ids: ApprovalChain.objects.values_list("pk"))
+    for query in (in_text, unused):
+        with CaptureQueriesContext(connection) as queries, pytest.raises(CompiledQueryError):
+            query.rows(None, [first.pk])
+        assert len(queries) == 0
+
+
+def test_the_check_refuses_a_statement_that_depends_on_more_than_its_shape(chains, settings):
+    """A build that reads something besides its shape and ids (here a variable, in real
+    code a clock or a setting) would run the first call's statement for every later call:
+    with the check on (the suite, DEBUG) the first call that differs fails."""
+    first, _, _ = chains
+    wanted = {"status": StepStatus.OPEN}
+    query = CompiledQuery(
+        lambda shape, ids: ApprovalStep.objects.filter(
+            chain_id__in=ids, status=wanted["status"]
+        ).values_list("pk")
+    )
+    assert len(query.rows(None, [first.pk])) == 2
+    wanted["status"] = StepStatus.APPROVED
+    with pytest.raises(CompiledQueryError):
+        query.rows(None, [first.pk])
+    settings.COMPILED_QUERIES_CHECK = False
+    # Without the check, the remembered statement runs: what the check is there to catch.
+    assert len(query.rows(None, [first.pk])) == 2
+
+
+def test_the_oldest_shape_is_forgotten_past_the_limit(settings):
+    settings.COMPILED_QUERIES_CHECK = False
+    people = UserFactory.create_batch(3)
+    built = []
+
+    def build(shape, ids):
+        built.append(shape)
+        return User.objects.filter(pk__in=ids, is_active=shape).values_list("username")
+
+    query = CompiledQuery(build, max_shapes=2)
+    for shape in (True, False, True):
+        query.rows(shape, [people[0].pk])
+    assert built == [True, False]
+    query.rows(None, [people[0].pk])  # a third shape: True, the oldest, is forgotten
+    query.rows(True, [people[1].pk])
+    assert built == [True, False, None, True]
+    found = query.rows(True, [p.pk for p in people])
+    assert sorted(found) == sorted((p.username,) for p in people)
