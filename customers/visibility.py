@@ -37,25 +37,53 @@ def asset_list_for(user: AnyUser) -> QuerySet[DataAsset]:
     beat job removes it, shows nothing: a late job must never extend access (design.md,
     grants point 5).
     """
-    assets = DataAsset.objects.all()
+    return assets_in_scope(catalogue_scope(user), getattr(user, "pk", None))
+
+
+class Scope:
+    """Which assets a person sees (``catalogue_scope``)."""
+
+    NONE = "none"  # nobody signed in, a deactivated account
+    EVERY = "every"  # compliance and legal (``sees_every_asset``)
+    VISIBLE = "visible"  # everyone else: ``visible_to``
+
+
+def catalogue_scope(user: AnyUser) -> str:
+    """``user``'s ``Scope``: the part of ``asset_list_for``'s rule that depends on who they
+    are, not on their id (a list compiled once per scope takes the id as a value)."""
     if user is None or not user.is_authenticated or not user.is_active:
+        return Scope.NONE
+    return Scope.EVERY if sees_every_asset(user) else Scope.VISIBLE
+
+
+def assets_in_scope(
+    scope: str, user_id: int | None = None, now: datetime | None = None
+) -> QuerySet[DataAsset]:
+    """The assets of ``scope`` (``catalogue_scope``): none, every one, or those visible to
+    the person ``user_id`` at ``now`` (an aware datetime; default this moment), for
+    ``Scope.VISIBLE`` (``ValueError`` without ``user_id``)."""
+    assets = DataAsset.objects.all()
+    if scope == Scope.NONE:
         return assets.none()
-    if sees_every_asset(user):
+    if scope == Scope.EVERY:
         return assets
-    return assets.filter(visible_to(user))
+    if user_id is None:
+        raise ValueError("The visible assets are someone's: give their id.")
+    return assets.filter(visible_to(user_id, now=now))
 
 
-def visible_to(user: User, *, through: str = "") -> Q:
-    """``asset_list_for``'s condition for an active person who does not see every asset
-    (``sees_every_asset`` false), on an asset reached through ``through`` (``""`` on the
-    asset itself, ``"asset__"`` from a grant): not restricted, owned by ``user``, or held
-    through an active grant (``granted_asset_ids``). Tested on the asset's own row, where a
+def visible_to(user: User | int, *, through: str = "", now: datetime | None = None) -> Q:
+    """``asset_list_for``'s condition for an active person (a ``User`` or their id) who
+    does not see every asset (``sees_every_asset`` false), on an asset reached through
+    ``through`` (``""`` on the asset itself, ``"asset__"`` from a grant): not restricted,
+    owned by ``user``, or held through a grant active at ``now`` (an aware datetime;
+    default this moment; ``granted_asset_ids``). Tested on the asset's own row, where a
     query joins it anyway, rather than as a list of every visible asset. Raises nothing:
     an unknown ``through`` fails when the query is built (Django's ``FieldError``)."""
     return (
         ~Q(**{f"{through}classification": Classification.RESTRICTED})
         | Q(**{f"{through}owner": user})
-        | Q(**{f"{through}pk__in": granted_asset_ids(user)})
+        | Q(**{f"{through}pk__in": granted_asset_ids(user, now=now)})
     )
 
 
@@ -74,8 +102,9 @@ def active_grants(now: datetime | None = None) -> QuerySet[AccessGrant]:
     return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
 
 
-def granted_asset_ids(user: User) -> QuerySet:
-    """Ids (``asset_id`` values) of the assets ``user`` holds an active grant on whose
+def granted_asset_ids(user: User | int, *, now: datetime | None = None) -> QuerySet:
+    """Ids (``asset_id`` values) of the assets ``user`` (a ``User`` or their id) holds a
+    grant on, active at ``now`` (an aware datetime; default this moment), whose
     ``view_records`` object permission is still in place: the grantees of design.md's
     catalogue rule. A permission row alone (a grant that expired before the expiry job ran,
     or a permission given by hand in the admin) makes nothing visible; records read
@@ -83,7 +112,7 @@ def granted_asset_ids(user: User) -> QuerySet:
     permission_rows = DataAssetUserObjectPermission.objects.filter(
         user=user, content_object_id=OuterRef("asset_id"), permission__codename="view_records"
     )
-    return active_grants().filter(user=user).filter(Exists(permission_rows)).values("asset_id")
+    return active_grants(now).filter(user=user).filter(Exists(permission_rows)).values("asset_id")
 
 
 def with_catalogue_details(assets: QuerySet[DataAsset]) -> QuerySet[DataAsset]:

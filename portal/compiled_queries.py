@@ -38,7 +38,7 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
-from portal.pagination import PagedValues, Row, with_length
+from portal.pagination import PagedRows, PagedValues, Row, with_length
 
 # What a call's values may be: ids (ints) and moments (aware datetimes).
 Value = int | datetime
@@ -246,8 +246,38 @@ class CompiledList:
         a slice by the API)."""
         return CompiledPagedValues(self, shape, tuple(values), read, fields=fields)
 
+    def paged_rows(
+        self,
+        shape: Hashable,
+        values: Sequence[Value],
+        read: Callable[[QuerySet[Any]], list[Row]],
+        *,
+        read_ids: Callable[[list[int]], list[Row]],
+    ) -> "CompiledPagedRows[Row]":
+        """The list for ``shape`` and ``values`` as a ``PagedRows`` read by id: a page's ids
+        and the list's length by a compiled statement, then ``read_ids`` of those ids (in
+        the list's order); ``read`` of a slice of the queryset for what else a reader asks
+        (a slice by the API), the queryset built only then."""
+        return CompiledPagedRows(self, shape, tuple(values), read, read_ids=read_ids)
 
-class CompiledPagedValues(PagedValues[Row]):
+
+class _CompiledPages:
+    """What the compiled lists share: the queryset built when first asked for, the
+    page's statement compiled."""
+
+    listing: CompiledList
+    shape: Hashable
+    values: tuple[Value, ...]
+
+    @cached_property
+    def queryset(self) -> QuerySet[Any]:
+        return self.listing.build(self.shape, self.values)
+
+    def _page_rows(self, fields: tuple[str, ...], bottom: int, top: int) -> list[tuple] | None:
+        return self.listing.page_rows(self.shape, self.values, fields, bottom, top)
+
+
+class CompiledPagedValues(_CompiledPages, PagedValues[Row]):  # type: ignore[misc]
     """A ``PagedValues`` over a ``CompiledList``: see ``CompiledList.paged_values``."""
 
     def __init__(
@@ -267,9 +297,24 @@ class CompiledPagedValues(PagedValues[Row]):
         self.read_values = read
         self.listing, self.shape, self.values = listing, shape, values
 
-    @cached_property
-    def queryset(self) -> QuerySet[Any]:  # type: ignore[override]
-        return self.listing.build(self.shape, self.values)
 
-    def _page_rows(self, fields: tuple[str, ...], bottom: int, top: int) -> list[tuple] | None:
-        return self.listing.page_rows(self.shape, self.values, fields, bottom, top)
+class CompiledPagedRows(_CompiledPages, PagedRows[Row]):  # type: ignore[misc]
+    """A ``PagedRows`` over a ``CompiledList``: see ``CompiledList.paged_rows``."""
+
+    def __init__(
+        self,
+        listing: CompiledList,
+        shape: Hashable,
+        values: tuple[Value, ...],
+        read: Callable[[QuerySet[Any]], list[Row]],
+        *,
+        read_ids: Callable[[list[int]], list[Row]],
+    ):
+        self.read = read
+        self.by_id = True
+        self._count = None
+        self.read_ids = read_ids
+        self.listing, self.shape, self.values = listing, shape, values
+
+    def _read_ids(self, ids: list[Any]) -> list[Row]:
+        return self.read_ids(ids)

@@ -292,14 +292,17 @@ class PagedRows(Sequence[Row]):
         found = self._page_values(("pk",), bottom, top)
         if not found:
             return None if found is None else ([], 0)
-        ids = [pk for (pk,) in found]
+        return self._read_ids([pk for (pk,) in found]), len(self)
+
+    def _read_ids(self, ids: list[Any]) -> list[Row]:
+        """The rows of the page whose ids are ``ids`` (in the list's order)."""
         if self.by_id:
             model = self.queryset.model
             ordering = self.queryset.query.order_by
             page = model._default_manager.filter(pk__in=ids).order_by(*ordering)
         else:
             page = self.queryset.filter(pk__in=ids)
-        return self.read(page), len(self)
+        return self.read(page)
 
     def _page_values(self, fields: tuple[str, ...], bottom: int, top: int) -> list[tuple] | None:
         """The values of ``fields`` of the rows ``bottom:top``, read with the list's length

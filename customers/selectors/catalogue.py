@@ -9,11 +9,13 @@ from typing import Any
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from consent.models import DataCategory
 from customers.models.catalogue import Classification, DataAsset, effective_classification
-from customers.visibility import asset_list_for
+from customers.visibility import Scope, asset_list_for, assets_in_scope, catalogue_scope
 from portal.approval_rows import PersonRow, person_fields, someone_from
+from portal.compiled_queries import CompiledList, CompiledQuery
 from portal.languages import choice_label
 from portal.models import User
 from portal.pagination import PagedRows
@@ -30,13 +32,40 @@ def asset_catalogue(
     category: DataCategory | None = None,
     confirmed: bool | None = None,
 ) -> "PagedRows[CatalogueRow]":
-    """The catalogue as ``user`` sees it, searched and filtered, by name: plain rows
-    (``CatalogueRow``), read a page at a time.
+    """The catalogue as ``user`` sees it (``asset_list_for``), searched and filtered, by
+    name: plain rows (``CatalogueRow``), read a page at a time.
 
     ``category`` matches the category and its sub-categories (``user.contact`` finds assets
-    holding ``user.contact.email``).
+    holding ``user.contact.email``). A page and the list's length are one statement,
+    compiled once per scope, search and filters (``CompiledList``): the reader's id, the
+    clock their grants' expiry is compared with and the owner filtered by are its values.
     """
-    assets = asset_list_for(user)
+    scope = catalogue_scope(user)
+    values: tuple[Any, ...] = (user.pk, timezone.now()) if scope == Scope.VISIBLE else ()
+    if owner is not None:
+        values += (owner.pk,)
+    shape = (
+        scope,
+        q,
+        classification,
+        None if category is None else category.key,
+        confirmed,
+        owner is not None,
+    )
+    # The rows read nothing but the assets' own fields: once a page's ids have passed the
+    # visibility rule and the search, its rows are read by id alone.
+    return _CATALOGUE.paged_rows(shape, values, catalogue_rows, read_ids=catalogue_rows_by_id)
+
+
+# The catalogue's order (the page's statement and its rows read by id).
+CATALOGUE_ORDER = ("name", "pk")
+
+
+def _catalogue(shape: Any, values: tuple[Any, ...]) -> QuerySet[DataAsset]:
+    """The catalogue's queryset for ``asset_catalogue``'s shape and values."""
+    scope, q, classification, category_key, confirmed, by_owner = shape
+    owner_id = values[-1] if by_owner else None
+    assets = assets_in_scope(scope, *(values[:-1] if by_owner else values))
     if q:
         assets = assets.filter(
             contains_text("search_text", DataAsset.SEARCHED_FIELDS, q)
@@ -44,11 +73,11 @@ def asset_catalogue(
         )
     if classification:
         assets = assets.filter(classification=classification)
-    if owner is not None:
-        assets = assets.filter(owner=owner)
-    if category is not None:
+    if by_owner:
+        assets = assets.filter(owner=owner_id)
+    if category_key is not None:
         matching = DataCategory.objects.filter(
-            Q(key=category.key) | Q(key__startswith=category.key + ".")
+            Q(key=category_key) | Q(key__startswith=category_key + ".")
         )
         assets = assets.filter(
             pk__in=DataAsset.data_categories.through.objects.filter(
@@ -57,9 +86,10 @@ def asset_catalogue(
         )
     if confirmed is not None:
         assets = assets.filter(classification_confirmed=confirmed)
-    # The rows read nothing but the assets' own fields: once a page's ids have passed the
-    # visibility rule and the search, its rows are read by id alone.
-    return PagedRows(assets.order_by("name", "pk"), catalogue_rows, by_id=True)
+    return assets.order_by(*CATALOGUE_ORDER)
+
+
+_CATALOGUE = CompiledList(_catalogue)
 
 
 # What a catalogue row shows, read as plain values: no model instance, no prefetch.
@@ -142,13 +172,38 @@ def catalogue_rows(assets: QuerySet[DataAsset]) -> list[CatalogueRow]:
     """The rows of ``assets`` (a page of the catalogue): one query of plain values, the
     keys aggregated in SQL on PostgreSQL (one more query per relation on other
     databases), whatever the number of rows."""
-    values = assets.values(*ROW_FIELDS)
     aggregated = connection.vendor == "postgresql"
+    return _rows(list(_row_values(assets, aggregated)), aggregated)
+
+
+def catalogue_rows_by_id(ids: list[int]) -> list[CatalogueRow]:
+    """``catalogue_rows`` of the assets ``ids``, in the catalogue's order, by a statement
+    compiled once per number of ids (``CompiledQuery``)."""
+    aggregated = connection.vendor == "postgresql"
+    return _rows(_ROWS_BY_ID.rows(aggregated, ids), aggregated)
+
+
+def _row_values(assets: QuerySet[DataAsset], aggregated: bool) -> QuerySet[DataAsset, Any]:
+    """``ROW_FIELDS`` of ``assets``, then (``aggregated``) each ``KEY_RELATIONS`` array."""
+    values = assets.values_list(*ROW_FIELDS)
     if aggregated:
         values = values.annotate(
             **{name: _keys_subquery(*relation) for name, relation in KEY_RELATIONS.items()}
         )
-    page = list(values)
+    return values
+
+
+_ROWS_BY_ID = CompiledQuery(
+    lambda aggregated, ids: _row_values(
+        DataAsset.objects.filter(pk__in=ids).order_by(*CATALOGUE_ORDER), aggregated
+    )
+)
+
+
+def _rows(values: list[tuple], aggregated: bool) -> list[CatalogueRow]:
+    """The rows of ``_row_values``' tuples; the keys read here unless ``aggregated``."""
+    names = ROW_FIELDS + (tuple(KEY_RELATIONS) if aggregated else ())
+    page = [dict(zip(names, row, strict=True)) for row in values]
     if not aggregated:
         ids = [row["pk"] for row in page]
         for name, relation in KEY_RELATIONS.items():
