@@ -13,7 +13,9 @@ from customers.selectors.access import access_request_list_for, access_requests_
 from customers.selectors.access_reviews import review_item_list_for, review_list_for
 from customers.selectors.grants import grant_list_for
 from customers.visibility import get_customer_for_user
+from portal.compiled_queries import CompiledQuery
 from portal.display import datetime_text
+from portal.input_limits import as_id
 from portal.permissions import check_compliance_page
 
 
@@ -43,9 +45,13 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
     view-only grant; and when the holder no longer has the grant's object permission
     themselves (a group's permission, or being a superuser, does not stand in for it).
     """
-    grant = get_object_or_404(
-        AccessGrant.objects.select_related("asset", "purpose", "user"), pk=pk, user=user
+    grant_id = as_id(pk)
+    found = (
+        [] if grant_id is None or user.pk is None else _OWN_GRANT.objects(None, (grant_id, user.pk))
     )
+    if not found:
+        raise Http404
+    grant = found[0]
     if grant.revoked_at:
         raise PermissionDenied(
             _("This grant was revoked on %(when)s.") % {"when": datetime_text(grant.revoked_at)}
@@ -63,6 +69,15 @@ def get_grant_for_reading(user, pk, *, export: bool = False) -> AccessGrant:
     if codename not in get_user_perms(user, grant.asset):
         raise PermissionDenied(_("Your permission on this asset has been removed."))
     return grant
+
+
+# The grant read on every records page and export: compiled once (``CompiledQuery``), the
+# grant's id and its holder's the values.
+_OWN_GRANT = CompiledQuery(
+    lambda shape, values: AccessGrant.objects.select_related("asset", "purpose", "user").filter(
+        pk=values[0], user=values[1]
+    )
+)
 
 
 def get_subject_request_for_user(user, pk):

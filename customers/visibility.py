@@ -7,9 +7,11 @@ the role rules of ``portal``.
 """
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -22,6 +24,8 @@ from customers.models.catalogue import (
     DataAssetUserObjectPermission,
 )
 from portal import roles
+from portal.compiled_queries import CompiledQuery
+from portal.input_limits import as_id
 from portal.models import User
 
 # Who may ask: a signed-in user, an anonymous visitor, or nobody (a task).
@@ -136,8 +140,27 @@ def customer_list_for(user: AnyUser) -> QuerySet[Customer]:
 
 def get_asset_for_user(user: AnyUser, pk: object) -> DataAsset:
     """The asset ``pk`` (an id, as typed) with its catalogue details, if ``user`` may see
-    it (``asset_list_for``); raises ``Http404`` otherwise, a hidden asset included."""
-    return get_object_or_404(with_catalogue_details(asset_list_for(user)), pk=pk)
+    it (``asset_list_for``); raises ``Http404`` otherwise, a hidden asset and an id that is
+    no id (``as_id``) included. One statement compiled once per scope (``CompiledQuery``:
+    the asset's id, the reader's and the clock are its values), then the two prefetches."""
+    asset_id = as_id(pk)
+    scope = catalogue_scope(user)
+    if asset_id is None or scope == Scope.NONE:
+        raise Http404
+    values: tuple[Any, ...] = (asset_id,)
+    if scope == Scope.VISIBLE:
+        values += (getattr(user, "pk", None), timezone.now())
+    found = _ASSET_FOR_USER.objects(scope, values)
+    if not found:
+        raise Http404
+    return found[0]
+
+
+_ASSET_FOR_USER = CompiledQuery(
+    lambda scope, values: with_catalogue_details(assets_in_scope(scope, *values[1:])).filter(
+        pk=values[0]
+    )
+)
 
 
 def get_customer_for_user(user: AnyUser, pk: object) -> Customer:

@@ -66,6 +66,7 @@ class _Compiled:
     params: tuple[Any, ...]
     slots: tuple[int | None, ...]
     compiler: SQLCompiler | None
+    queryset: QuerySet[Any] | None
 
     def params_for(self, values: tuple[Value, ...]) -> tuple[Any, ...]:
         """The parameters with ``values`` in their slots, each adapted as Django adapts it
@@ -83,8 +84,11 @@ def _adapted(value: Value, ops: Any) -> Any:
 
 def _kind(value: Any) -> type:
     """``int`` or ``datetime``, the kind of a call's value; ``TypeError`` for any other
-    (a ``bool``, a naive moment, text)."""
+    (a ``bool``, a naive moment, text), ``ValueError`` for an int beyond a bigint (which
+    SQLite cannot even send: ids typed in a URL are bounded first, ``as_id``)."""
     if type(value) is int:
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"{value} is beyond a bigint.")
         return int
     if isinstance(value, datetime) and value.tzinfo is not None:
         return datetime
@@ -128,7 +132,31 @@ class CompiledQuery:
         """The rows of the statement for ``shape`` and ``values``, as
         ``list(build(shape, values))`` gives them (tuples, every column converted as the ORM
         converts it). Raises ``TypeError`` for a value that is neither an id nor an aware
-        moment, ``CompiledQueryError`` as the class says, and the database's errors."""
+        moment, ``ValueError`` for an id beyond a bigint, ``CompiledQueryError`` as the
+        class says, and the database's errors."""
+        run = self._run(shape, values, using)
+        return [] if run is None else list(run[1].results_iter(tuple_expected=True))
+
+    def objects(
+        self, shape: Hashable, values: Sequence[Value], *, using: str = "default"
+    ) -> list[Any]:
+        """The model instances of the statement (``build`` returns a queryset of them) for
+        ``shape`` and ``values``, as ``list(build(shape, values))`` gives them: the related
+        objects of its ``select_related`` filled, its ``prefetch_related`` lookups run
+        after (those statements built as usual). Raises as ``rows``."""
+        run = self._run(shape, values, using)
+        if run is None:
+            return []
+        compiled, compiler = run
+        queryset = compiled.queryset._chain()
+        queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
+        return list(queryset)
+
+    def _run(
+        self, shape: Hashable, values: Sequence[Value], using: str
+    ) -> tuple[_Compiled, SQLCompiler] | None:
+        """The compiled statement for ``shape`` and ``values`` and a compiler that sends it
+        with them (on this thread's connection); None for a statement that finds nothing."""
         values = tuple(values)
         kinds = tuple(_kind(value) for value in values)
         connection = connections[using]
@@ -136,12 +164,12 @@ class CompiledQuery:
         if getattr(settings, "COMPILED_QUERIES_CHECK", False):
             self._check(compiled, shape, values)
         if not compiled.sql or compiled.compiler is None:
-            return []
+            return None
         sql, params = compiled.sql, compiled.params_for(values)
         run = copy.copy(compiled.compiler)
         run.connection = connection
         run.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]
-        return list(run.results_iter(tuple_expected=True))
+        return compiled, run
 
     def _compiled(self, alias: str, shape: Hashable, kinds: tuple[type, ...]) -> _Compiled:
         shapes: dict[tuple, _Compiled] = self._local.__dict__.setdefault("shapes", {})
@@ -182,7 +210,7 @@ def _compile(queryset: QuerySet[Any], alias: str, stand_ins: tuple[Value, ...]) 
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
-        return _Compiled(alias, "", (), (), None)
+        return _Compiled(alias, "", (), (), None, None)
     ops = connections[alias].ops
     adapted = [_adapted(stand_in, ops) for stand_in in stand_ins]
     slots = tuple(_slot(param, adapted) for param in params)
@@ -191,7 +219,7 @@ def _compile(queryset: QuerySet[Any], alias: str, stand_ins: tuple[Value, ...]) 
         raise CompiledQueryError(
             "A value of a compiled query does not reach its SQL as a parameter of its own."
         )
-    return _Compiled(alias, sql, tuple(params), slots, compiler)
+    return _Compiled(alias, sql, tuple(params), slots, compiler, queryset)
 
 
 def _slot(param: Any, adapted: list[Any]) -> int | None:

@@ -161,3 +161,28 @@ def test_the_oldest_shape_is_forgotten_past_the_limit(settings):
     assert built == [True, False, None, True]
     found = query.rows(True, [p.pk for p in people])
     assert sorted(found) == sorted((p.username,) for p in people)
+
+
+def test_model_instances_come_with_their_related_objects_and_prefetches(chains, settings):
+    settings.COMPILED_QUERIES_CHECK = False
+    first, second, _ = chains
+    query = CompiledQuery(
+        lambda shape, values: (
+            ApprovalChain.objects.select_related("requester")
+            .prefetch_related("steps")
+            .filter(pk=values[0])
+        )
+    )
+    query.objects(None, [first.pk])  # compiled here
+    with CaptureQueriesContext(connection) as queries:
+        (chain,) = query.objects(None, [second.pk])
+        assert chain == second
+        assert chain.requester == second.requester
+        assert [step.inputs for step in chain.steps.all()] == [{"dpa": True}]
+    assert len(queries) == 2  # the chain with its requester, then its steps
+    assert query.objects(None, [0]) == []
+
+
+def test_an_id_beyond_a_bigint_is_refused_before_anything_runs():
+    with pytest.raises(ValueError):
+        CompiledQuery(steps_of).rows(OPEN, [2**63])

@@ -412,3 +412,23 @@ def test_an_id_beyond_a_bigint_in_a_body_is_a_400_naming_the_field(
     response = api_client.post(url, {"reason": "Quarterly review", **body}, format="json")
     assert response.status_code == 400, response.content
     assert field in response.json(), response.json()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/assets/{id}/",
+        "/grants/{id}/records/",
+        "/grants/{id}/export/",
+        "/api/assets/{id}/",
+        "/api/grants/{id}/records/",
+        "/api/grants/{id}/export/",
+    ],
+)
+@pytest.mark.parametrize("wanted", [BEYOND_ANY_ID, 2**63, 0])
+def test_an_id_beyond_a_bigint_in_a_path_is_no_such_page(client, requester, path, wanted):
+    """An asset or grant looked up by an id no key can hold is not found (404), as an id
+    of no row is: SQLite could not even send it (``OverflowError``, a server error)."""
+    client.force_login(requester)
+    response = client.get(path.format(id=wanted))
+    assert response.status_code == 404, response.content[:300]
