@@ -152,22 +152,36 @@ class CompiledQuery:
         queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
         return list(queryset)
 
+    def sql(
+        self, shape: Hashable, values: Sequence[Value], *, using: str = "default"
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The statement's SQL and parameters for ``shape`` and ``values``, as
+        ``build(shape, values).query.sql_with_params()`` gives them, for a statement written
+        around it; ``("", ())`` for one Django knows finds nothing. Raises as ``rows``."""
+        compiled = self._prepared(shape, values, using)
+        return compiled.sql, compiled.params_for(tuple(values)) if compiled.sql else ()
+
+    def _prepared(self, shape: Hashable, values: Sequence[Value], using: str) -> _Compiled:
+        """The statement compiled for ``shape`` and the kinds of ``values`` (checked against
+        a fresh compile with the check on)."""
+        values = tuple(values)
+        kinds = tuple(_kind(value) for value in values)
+        compiled = self._compiled(connections[using].alias, shape, kinds)
+        if getattr(settings, "COMPILED_QUERIES_CHECK", False):
+            self._check(compiled, shape, values)
+        return compiled
+
     def _run(
         self, shape: Hashable, values: Sequence[Value], using: str
     ) -> tuple[_Compiled, SQLCompiler] | None:
         """The compiled statement for ``shape`` and ``values`` and a compiler that sends it
         with them (on this thread's connection); None for a statement that finds nothing."""
-        values = tuple(values)
-        kinds = tuple(_kind(value) for value in values)
-        connection = connections[using]
-        compiled = self._compiled(connection.alias, shape, kinds)
-        if getattr(settings, "COMPILED_QUERIES_CHECK", False):
-            self._check(compiled, shape, values)
+        compiled = self._prepared(shape, values, using)
         if not compiled.sql or compiled.compiler is None:
             return None
-        sql, params = compiled.sql, compiled.params_for(values)
+        sql, params = compiled.sql, compiled.params_for(tuple(values))
         run = copy.copy(compiled.compiler)
-        run.connection = connection
+        run.connection = connections[using]
         run.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]
         return compiled, run
 
