@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from consent.categories import record_columns
 from consent.models import Purpose
-from consent.selectors import eligible_customer_ids
+from consent.selectors import eligible_customer_pages
 from customers.models.access import AccessGrant, LevelRow, grant_status
 from customers.models.catalogue import Customer, DataAsset
 from customers.visibility import Scope, active_grants, catalogue_scope, visible_to
@@ -251,5 +251,4 @@ def grant_records(grant: AccessGrant) -> tuple[list[str], PagedValues[dict[str, 
         wanted = [customer_id for (customer_id,) in ids]
         return list(Customer.objects.filter(pk__in=wanted).order_by("id").values(*columns))
 
-    eligible = eligible_customer_ids(grant.asset, grant.purpose).order_by("customer_id")
-    return columns, PagedValues(eligible, read, fields=("customer_id",))
+    return columns, eligible_customer_pages(grant.asset, grant.purpose, read)

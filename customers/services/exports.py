@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.categories import record_columns
-from consent.selectors import eligible_customer_ids
+from consent.selectors import eligible_customer_ids_sql
 from customers.models.access import AccessGrant, AccessLevel
 from customers.models.catalogue import Customer
 from customers.models.exports import EXPORT_BLOCK_CUSTOMERS, Export, ExportedCustomerBlock
@@ -88,8 +88,7 @@ def _record_exported_customers(*, grant: AccessGrant, export_id: str) -> int:
     customer order and grouped ``EXPORT_BLOCK_CUSTOMERS`` to a row. No ids travel to
     Python: a 100,000-customer export costs one statement writing 100 rows. Returns how
     many customers were recorded (a second, small query over those rows)."""
-    eligible = eligible_customer_ids(grant.asset, grant.purpose)
-    select_sql, params = eligible.query.sql_with_params()
+    select_sql, params = eligible_customer_ids_sql(grant.asset, grant.purpose)
     table = connection.ops.quote_name(ExportedCustomerBlock._meta.db_table)
     if connection.vendor == "postgresql":
         ids = "jsonb_agg(customer_id ORDER BY customer_id)"
