@@ -297,7 +297,9 @@ def eligible_customer_ids_sql(asset: DataAsset, purpose: Purpose) -> tuple[str, 
     """``eligible_customer_ids(asset, purpose)``'s SQL and parameters, for a statement
     written around it (the export ledger's INSERT ... SELECT): for a purpose on consent
     alone compiled once per number of covering purposes (``CompiledQuery``: the asset's
-    id and the purposes' ids, read now, are its values), otherwise built as usual."""
+    id and the purposes' ids, read now, are its values), otherwise built as usual.
+    Returns ``(sql, params)`` with ``%s`` placeholders; raises ``EmptyResultSet`` for a
+    statement Django knows finds nothing (as ``sql_with_params`` does)."""
     if _on_consent_alone(purpose):
         return _GRANTED_IDS.sql(None, (asset.pk, *_covering_purpose_ids(purpose)))
     sql, params = eligible_customer_ids(asset, purpose).query.sql_with_params()
@@ -310,7 +312,9 @@ def eligible_customer_pages(
     """``eligible_customer_ids(asset, purpose)`` in id order, as a ``PagedValues`` of
     ``customer_id`` whose rows ``read`` builds: a page's ids and the number eligible in one
     statement, compiled once per number of covering purposes for a purpose on consent
-    alone (as ``eligible_customer_ids_sql``)."""
+    alone (as ``eligible_customer_ids_sql``). ``read`` takes the page's ``(customer_id,)``
+    tuples and returns its rows. Reads the covering purposes' ids now (one query); raises
+    nothing of its own."""
     if _on_consent_alone(purpose):
         values = (asset.pk, *_covering_purpose_ids(purpose))
         return _GRANTED_IDS_IN_ORDER.paged_values(None, values, read, fields=("customer_id",))

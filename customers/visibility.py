@@ -53,8 +53,10 @@ class Scope:
 
 
 def catalogue_scope(user: AnyUser) -> str:
-    """``user``'s ``Scope``: the part of ``asset_list_for``'s rule that depends on who they
-    are, not on their id (a list compiled once per scope takes the id as a value)."""
+    """``user``'s ``Scope`` (a ``str``: ``Scope.NONE``, ``EVERY`` or ``VISIBLE``): the part
+    of ``asset_list_for``'s rule that depends on who they are, not on their id (a list
+    compiled once per scope takes the id as a value). Reads the user's groups (cached on
+    the user); raises nothing."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Scope.NONE
     return Scope.EVERY if sees_every_asset(user) else Scope.VISIBLE

@@ -9,19 +9,23 @@ chains, the clock an expiry is compared with), so ``CompiledQuery`` builds each 
 which page) and, after that, only sends the values. The rule stays written once, as the
 queryset ``build`` returns; this module only remembers what Django made of it.
 
-How a value finds its place: ``build`` is called once per shape with stand-ins (negative
-ids no row has, moments in year 1), the SQL is compiled, and each parameter that is a
-stand-in is marked as the slot of that value. A call then puts its values, adapted as
-Django adapts them, into those slots. A stand-in that does not come out as a parameter of
-its own (folded into the text, changed on the way) makes the shape unusable:
-``CompiledQueryError``, at the first call, never a wrong statement.
+How a value finds its place: ``build`` is called once per shape with each of two sets of
+stand-ins (ids below any key, then small positive ids; moments of 2000, then of 2001), both
+are compiled, and a parameter that is a value's stand-in in both is marked as that value's
+slot. A call then puts its values, adapted as Django adapts them, into those slots. Two
+compiles that differ in anything else (a value folded into the text, changed on the way,
+or making Django give up on the statement for one set only) make the shape unusable:
+``CompiledQueryError`` at its first call, before anything is sent.
 
 With ``settings.COMPILED_QUERIES_CHECK`` (on in the test suite and in ``DEBUG``) every
 call also builds and compiles the statement with its real values and compares: a shape
-that leaves out something the SQL depends on fails the test that runs it
-(``CompiledQueryError``) instead of reading with another reader's statement.
-No well-kept library does this for current Django (django-prepared-queries, the one
-that did, stops at Django 2.1); docs/performance.md says what it saves.
+that leaves out something the SQL depends on (a clock read inside ``build``, a setting)
+fails the call that differs (``CompiledQueryError``) instead of reading with another
+call's statement; a test that makes two such calls shows it.
+
+No well-kept library does this for current Django: django-prepared-queries and
+django-prepared-query, the ones that did, stop at Django 2.1 (2018); docs/performance.md
+says what it saves.
 """
 
 import copy
@@ -36,6 +40,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.query import ModelIterable, ValuesListIterable
 from django.db.models.sql.compiler import SQLCompiler
 
 from portal.pagination import PagedRows, PagedValues, Row, with_length
@@ -43,10 +48,12 @@ from portal.pagination import PagedRows, PagedValues, Row, with_length
 # What a call's values may be: ids (ints) and moments (aware datetimes).
 Value = int | datetime
 
-# Stand-ins: ids below any id a row can have (ids start at 1), far from any other number a
-# statement sends (limits, statuses, counts), within a bigint; moments in year 1.
-_STAND_IN_ID = -(2**62)
-_STAND_IN_MOMENT = datetime(1, 1, 1, tzinfo=UTC)
+# Two sets of stand-ins, each compiled once per shape: a parameter is a value's slot when
+# it is that value's stand-in in both; any other parameter that differs between the two
+# depends on the values some other way, and the shape is refused. The first ids lie below
+# any key (ids start at 1), the second are small and positive (a column Django knows
+# cannot hold a negative number compiles with them as it would with a real id).
+_STAND_INS = ((-(2**62), datetime(2000, 1, 1, tzinfo=UTC)), (1, datetime(2001, 1, 1, tzinfo=UTC)))
 
 
 class CompiledQueryError(Exception):
@@ -95,10 +102,11 @@ def _kind(value: Any) -> type:
     raise TypeError(f"A compiled query's values are ids and aware moments, not {value!r}.")
 
 
-def _stand_in(kind: type, position: int) -> Value:
+def _stand_in(kind: type, position: int, variant: int) -> Value:
+    first_id, first_moment = _STAND_INS[variant]
     if kind is int:
-        return _STAND_IN_ID - position
-    return _STAND_IN_MOMENT + timedelta(microseconds=position)
+        return first_id + position if variant else first_id - position
+    return first_moment + timedelta(microseconds=position)
 
 
 class CompiledQuery:
@@ -135,7 +143,11 @@ class CompiledQuery:
         moment, ``ValueError`` for an id beyond a bigint, ``CompiledQueryError`` as the
         class says, and the database's errors."""
         run = self._run(shape, values, using)
-        return [] if run is None else list(run[1].results_iter(tuple_expected=True))
+        if run is None:
+            return []
+        if run[0].queryset._iterable_class is not ValuesListIterable:  # type: ignore[union-attr]
+            raise CompiledQueryError("rows() reads a values_list() of tuples.")
+        return list(run[1].results_iter(tuple_expected=True))
 
     def objects(
         self, shape: Hashable, values: Sequence[Value], *, using: str = "default"
@@ -148,7 +160,9 @@ class CompiledQuery:
         if run is None:
             return []
         compiled, compiler = run
-        queryset = compiled.queryset._chain()
+        queryset = compiled.queryset._chain()  # type: ignore[union-attr]
+        if queryset._iterable_class is not ModelIterable:
+            raise CompiledQueryError("objects() reads model instances.")
         queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
         return list(queryset)
 
@@ -157,9 +171,12 @@ class CompiledQuery:
     ) -> tuple[str, tuple[Any, ...]]:
         """The statement's SQL and parameters for ``shape`` and ``values``, as
         ``build(shape, values).query.sql_with_params()`` gives them, for a statement written
-        around it; ``("", ())`` for one Django knows finds nothing. Raises as ``rows``."""
+        around it. Raises ``EmptyResultSet`` for one Django knows finds nothing (as
+        ``sql_with_params`` does), otherwise as ``rows``."""
         compiled = self._prepared(shape, values, using)
-        return compiled.sql, compiled.params_for(tuple(values)) if compiled.sql else ()
+        if not compiled.sql:
+            raise EmptyResultSet
+        return compiled.sql, compiled.params_for(tuple(values))
 
     def _prepared(self, shape: Hashable, values: Sequence[Value], using: str) -> _Compiled:
         """The statement compiled for ``shape`` and the kinds of ``values`` (checked against
@@ -190,11 +207,12 @@ class CompiledQuery:
         key = (alias, shape, kinds)
         compiled = shapes.get(key)
         if compiled is None:
-            stand_ins = tuple(_stand_in(kind, position) for position, kind in enumerate(kinds))
-            compiled = _compile(self.build(shape, stand_ins), alias, stand_ins)
+            compiled = _compile(self.build, shape, kinds, alias)
             if len(shapes) >= self.max_shapes:
-                del shapes[next(iter(shapes))]
-            shapes[key] = compiled
+                del shapes[next(iter(shapes))]  # the least recently used
+        else:
+            del shapes[key]  # to the end: the most recently used
+        shapes[key] = compiled
         return compiled
 
     def _check(self, compiled: _Compiled, shape: Hashable, values: tuple[Value, ...]) -> None:
@@ -216,24 +234,50 @@ def _sql_of(queryset: QuerySet[Any], alias: str) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
-def _compile(queryset: QuerySet[Any], alias: str, stand_ins: tuple[Value, ...]) -> _Compiled:
-    """``queryset`` (built with ``stand_ins`` for the values) compiled, with each
-    stand-in's slot. Raises ``CompiledQueryError`` when a stand-in is not a parameter of
-    its own."""
-    compiler = queryset.query.get_compiler(alias)
-    try:
-        sql, params = compiler.as_sql()
-    except EmptyResultSet:
-        return _Compiled(alias, "", (), (), None, None)
+def _compile(
+    build: Callable[[Any, tuple[Any, ...]], QuerySet[Any, Any]],
+    shape: Hashable,
+    kinds: tuple[type, ...],
+    alias: str,
+) -> _Compiled:
+    """The statement ``build`` makes for ``shape``, compiled with each set of stand-ins
+    for values of ``kinds``, with each value's slot. Raises ``CompiledQueryError`` when the
+    two differ in anything but the stand-ins' places (a value that is not a parameter of
+    its own, folded into the text, changed on the way, or making Django give up on the
+    statement for one set and not the other)."""
     ops = connections[alias].ops
-    adapted = [_adapted(stand_in, ops) for stand_in in stand_ins]
-    slots = tuple(_slot(param, adapted) for param in params)
-    missing = set(range(len(stand_ins))) - set(slots)
-    if missing or any(str(stand_in) in sql for stand_in in adapted):
-        raise CompiledQueryError(
-            "A value of a compiled query does not reach its SQL as a parameter of its own."
-        )
-    return _Compiled(alias, sql, tuple(params), slots, compiler, queryset)
+    compiled = []
+    for variant in range(len(_STAND_INS)):
+        stand_ins = tuple(_stand_in(kind, position, variant) for position, kind in enumerate(kinds))
+        queryset = build(shape, stand_ins)
+        compiler = queryset.query.get_compiler(alias)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            sql, params = "", ()
+        adapted = [_adapted(stand_in, ops) for stand_in in stand_ins]
+        compiled.append((sql, tuple(params), adapted, compiler, queryset))
+    (sql, params, adapted, compiler, queryset), (other_sql, other_params, other_adapted, *_) = (
+        compiled
+    )
+    refused = CompiledQueryError(
+        "A value of a compiled query does not reach its SQL as a parameter of its own."
+    )
+    if sql != other_sql or len(params) != len(other_params):
+        raise refused
+    if not sql:
+        return _Compiled(alias, "", (), (), None, None)
+    slots = []
+    for param, other in zip(params, other_params, strict=True):
+        slot = _slot(param, adapted)
+        if slot is None or slot != _slot(other, other_adapted):
+            if type(param) is not type(other) or param != other:
+                raise refused
+            slot = None
+        slots.append(slot)
+    if set(range(len(kinds))) - set(slots):
+        raise refused
+    return _Compiled(alias, sql, params, tuple(slots), compiler, queryset)
 
 
 def _slot(param: Any, adapted: list[Any]) -> int | None:
@@ -270,8 +314,10 @@ class CompiledList:
         bottom: int,
         top: int,
     ) -> list[tuple]:
-        """The values of ``fields`` of the rows ``bottom:top``, each followed by the
-        list's length (``portal.pagination.with_length``)."""
+        """The values of ``fields`` (names, as ``values_list`` takes them) of the rows
+        ``bottom:top`` (0-based, ``top`` excluded) of the list for ``shape`` and ``values``,
+        each tuple followed by the list's length (``portal.pagination.with_length``), in
+        one compiled statement. Raises as ``CompiledQuery.rows``."""
         return self._pages.rows((shape, fields, bottom, top), values)
 
     def paged_values(
@@ -282,10 +328,11 @@ class CompiledList:
         *,
         fields: tuple[str, ...],
     ) -> "CompiledPagedValues[Row]":
-        """The list for ``shape`` and ``values`` as a ``PagedValues`` (``read`` builds the
-        rows from the values of ``fields``): its pages read by compiled statements, its
-        queryset built only for what else a reader asks of it (``len()`` before a page,
-        a slice by the API)."""
+        """The list for ``shape`` and ``values`` (ids and aware moments) as a
+        ``PagedValues`` (``read`` builds the rows from the tuples of ``fields``): its pages
+        read by compiled statements, its queryset built only for what else a reader asks
+        of it (``len()`` before a page, a slice by the API). Raises nothing itself; reading
+        raises as ``CompiledQuery.rows``."""
         return CompiledPagedValues(self, shape, tuple(values), read, fields=fields)
 
     def paged_rows(
@@ -296,10 +343,12 @@ class CompiledList:
         *,
         read_ids: Callable[[list[int]], list[Row]],
     ) -> "CompiledPagedRows[Row]":
-        """The list for ``shape`` and ``values`` as a ``PagedRows`` read by id: a page's ids
-        and the list's length by a compiled statement, then ``read_ids`` of those ids (in
-        the list's order); ``read`` of a slice of the queryset for what else a reader asks
-        (a slice by the API), the queryset built only then."""
+        """The list for ``shape`` and ``values`` (ids and aware moments) as a ``PagedRows``
+        read by id: a page's ids and the list's length by a compiled statement, then
+        ``read_ids`` of those ids (ints, in the list's order; it returns the rows); ``read``
+        of a slice of the queryset for what else a reader asks (a slice by the API), the
+        queryset built only then. Raises nothing itself; reading raises as
+        ``CompiledQuery.rows``."""
         return CompiledPagedRows(self, shape, tuple(values), read, read_ids=read_ids)
 
 

@@ -120,7 +120,9 @@ def page_and_length(object_list: Any, bottom: int, top: int) -> tuple[list[Any],
 def with_length(queryset: QuerySet[Any], fields: tuple[str, ...]) -> QuerySet[Any]:
     """``queryset``'s ``fields`` (``values_list``), each row followed by the length of the
     whole list (``COUNT(*) OVER ()``, counted before any slice): a page and its count in
-    one statement. ``queryset`` must be countable by a window (``_window_countable``)."""
+    one statement. ``queryset`` (ordered, not sliced) must be countable by a window
+    (``_window_countable``): after ``distinct()`` the count would be wrong. Returns a
+    lazy ``values_list`` queryset; raises nothing."""
     return queryset.annotate(**{_LIST_LENGTH: Window(Count("*"))}).values_list(
         *fields, _LIST_LENGTH
     )

@@ -19,7 +19,6 @@ from portal.operations.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
 # --- Core ------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 
@@ -268,9 +267,7 @@ else:
 # Coverage of assets of at least this many customers is cached, for at most these seconds.
 COVERAGE_CACHE_MIN_CUSTOMERS = env_int("COVERAGE_CACHE_MIN_CUSTOMERS", 1000)
 COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 600)
-# The busiest lists' statements are compiled once per shape (portal/compiled_queries.py);
-# with this on, every call also compiles its own and compares (the test suite, DEBUG).
-COMPILED_QUERIES_CHECK = env_bool("COMPILED_QUERIES_CHECK", DEBUG)
+COMPILED_QUERIES_CHECK = env_bool("COMPILED_QUERIES_CHECK", DEBUG)  # compiled_queries.py
 
 # --- Celery ----------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

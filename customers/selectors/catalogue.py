@@ -177,8 +177,10 @@ def catalogue_rows(assets: QuerySet[DataAsset]) -> list[CatalogueRow]:
 
 
 def catalogue_rows_by_id(ids: list[int]) -> list[CatalogueRow]:
-    """``catalogue_rows`` of the assets ``ids``, in the catalogue's order, by a statement
-    compiled once per number of ids (``CompiledQuery``)."""
+    """``catalogue_rows`` of the assets ``ids`` (ints, already through the visibility rule:
+    none is tested again), in the catalogue's order, by a statement compiled once per
+    number of ids (``CompiledQuery``); an id of no asset is left out. Raises nothing of
+    its own."""
     aggregated = connection.vendor == "postgresql"
     return _rows(_ROWS_BY_ID.rows(aggregated, ids), aggregated)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -75,9 +76,10 @@ def test_a_shape_is_built_and_compiled_once_then_only_its_ids_are_sent(chains, s
         assert [row[0] for row in query.rows(OPEN, [first.pk])] == [first.pk, first.pk]
         assert [row[0] for row in query.rows(OPEN, [second.pk])] == [second.pk]
     assert len(queries) == 2
-    assert len(built) == 1  # built once, with stand-ins, not with either call's ids
-    query.rows(OPEN, [first.pk, second.pk])  # two ids: another statement
+    # Built once per set of stand-ins (two), at the first call; the second only sends.
     assert len(built) == 2
+    query.rows(OPEN, [first.pk, second.pk])  # two ids: another statement
+    assert len(built) == 4
 
 
 def test_no_ids_reads_nothing_without_asking_the_database(chains):
@@ -143,7 +145,7 @@ def test_the_check_refuses_a_statement_that_depends_on_more_than_its_shape(chain
     assert len(query.rows(None, [first.pk])) == 2
 
 
-def test_the_oldest_shape_is_forgotten_past_the_limit(settings):
+def test_the_least_recently_used_shape_is_forgotten_past_the_limit(settings):
     settings.COMPILED_QUERIES_CHECK = False
     people = UserFactory.create_batch(3)
     built = []
@@ -153,12 +155,13 @@ def test_the_oldest_shape_is_forgotten_past_the_limit(settings):
         return User.objects.filter(pk__in=ids, is_active=shape).values_list("username")
 
     query = CompiledQuery(build, max_shapes=2)
-    for shape in (True, False, True):
+    for shape in (True, False, True):  # the third is remembered: True is now the latest
         query.rows(shape, [people[0].pk])
-    assert built == [True, False]
-    query.rows(None, [people[0].pk])  # a third shape: True, the oldest, is forgotten
+    assert built == [True, True, False, False]
+    query.rows(None, [people[0].pk])  # a third shape: False, the least recently used, goes
     query.rows(True, [people[1].pk])
-    assert built == [True, False, None, True]
+    query.rows(False, [people[1].pk])
+    assert built == [True, True, False, False, None, None, False, False]
     found = query.rows(True, [p.pk for p in people])
     assert sorted(found) == sorted((p.username,) for p in people)
 
@@ -186,3 +189,46 @@ def test_model_instances_come_with_their_related_objects_and_prefetches(chains, 
 def test_an_id_beyond_a_bigint_is_refused_before_anything_runs():
     with pytest.raises(ValueError):
         CompiledQuery(steps_of).rows(OPEN, [2**63])
+
+
+def test_a_value_django_gives_up_on_for_one_set_of_stand_ins_is_refused(chains):
+    """A step's position is a positive column: Django drops a statement comparing it with
+    a negative number (nothing can match). Were that remembered, every later call would
+    find nothing; the second set of stand-ins shows the statement depends on the value."""
+    first, _, _ = chains
+    query = CompiledQuery(
+        lambda shape, values: ApprovalStep.objects.filter(position=values[0]).values_list("pk")
+    )
+    with pytest.raises(CompiledQueryError):
+        query.rows(None, [1])
+
+
+def test_a_search_text_that_looks_like_a_stand_in_stays_the_search_text(chains):
+    """On SQLite a moment is sent as text: a title searched for that reads like one of the
+    stand-in moments is still the title, not a slot for the clock."""
+    first, second, third = chains
+    looks_like_a_moment = "2000-01-01 00:00:00.000001"
+    ApprovalChain.objects.filter(pk=first.pk).update(title=looks_like_a_moment)
+    query = CompiledQuery(
+        lambda title, values: (
+            ApprovalChain.objects.filter(title=title, created_at__gt=values[0])
+            .order_by("pk")
+            .values_list("pk")
+        )
+    )
+    before = datetime(2026, 1, 1, tzinfo=UTC)
+    assert query.rows(looks_like_a_moment, [before]) == [(first.pk,)]
+    assert query.rows("t", [before]) == [(second.pk,), (third.pk,)]
+
+
+def test_what_each_reader_takes(chains):
+    first, _, _ = chains
+    models = CompiledQuery(lambda shape, values: ApprovalChain.objects.filter(pk=values[0]))
+    with pytest.raises(CompiledQueryError):
+        models.rows(None, [first.pk])  # rows() reads values_list() tuples
+    with pytest.raises(CompiledQueryError):
+        CompiledQuery(steps_of).objects(OPEN, [first.pk])  # objects() reads instances
+    sql, params = CompiledQuery(steps_of).sql(OPEN, [first.pk])
+    assert first.pk in params
+    with pytest.raises(EmptyResultSet):
+        CompiledQuery(steps_of).sql(OPEN, [])
