@@ -360,6 +360,11 @@ class _CompiledPages:
     shape: Hashable
     values: tuple[Value, ...]
 
+    def _bind(self, listing: CompiledList, shape: Hashable, values: tuple[Value, ...]) -> None:
+        # PagedRows' state, without the queryset: it is built when first asked for.
+        self._count = None
+        self.listing, self.shape, self.values = listing, shape, values
+
     @cached_property
     def queryset(self) -> QuerySet[Any]:
         return self.listing.build(self.shape, self.values)
@@ -380,13 +385,9 @@ class CompiledPagedValues(_CompiledPages, PagedValues[Row]):  # type: ignore[mis
         *,
         fields: tuple[str, ...],
     ):
-        # PagedRows' state, without the queryset: it is built when first asked for.
-        self.read = self._read
-        self.by_id = False
-        self._count = None
-        self.fields = fields
-        self.read_values = read
-        self.listing, self.shape, self.values = listing, shape, values
+        self._bind(listing, shape, values)
+        self.read, self.by_id = self._read, False
+        self.fields, self.read_values = fields, read
 
 
 class CompiledPagedRows(_CompiledPages, PagedRows[Row]):  # type: ignore[misc]
@@ -401,11 +402,8 @@ class CompiledPagedRows(_CompiledPages, PagedRows[Row]):  # type: ignore[misc]
         *,
         read_ids: Callable[[list[int]], list[Row]],
     ):
-        self.read = read
-        self.by_id = True
-        self._count = None
-        self.read_ids = read_ids
-        self.listing, self.shape, self.values = listing, shape, values
+        self._bind(listing, shape, values)
+        self.read, self.by_id, self.read_ids = read, True, read_ids
 
     def _read_ids(self, ids: list[Any]) -> list[Row]:
         return self.read_ids(ids)
